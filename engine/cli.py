@@ -1,0 +1,262 @@
+"""The `qinglian` command line. Each command translates its arguments into one engine call."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import services
+from .config import Settings
+from .errors import EngineError, Invalid
+
+
+class Context:
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self.settings = Settings.from_env()
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = services.open_engine(self.settings)
+        return self._engine
+
+    def out(self, value, human=None) -> None:
+        if self.as_json:
+            click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+        elif human is not None:
+            click.echo(human(value) if callable(human) else human)
+        else:
+            click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _json_arg(text: str | None, name: str) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc.msg} at column {exc.colno}", param_hint=name)
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object, e.g. '{\"approved\": true}'", param_hint=name)
+    return value
+
+
+class QinglianGroup(click.Group):
+    """Turns engine errors into a message naming the problem and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Invalid as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            for p in exc.problems:
+                click.echo(f"  - {p}", err=True)
+            sys.exit(2)
+        except EngineError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(2 if exc.code in ("invalid", "not_found") else 3)
+
+
+@click.group(cls=QinglianGroup)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def main(ctx, as_json):
+    """Qinglian (清廉): BPMN engine for hospital integrity campaigns and clue handling."""
+    ctx.obj = Context(as_json)
+
+
+@main.command("init-db")
+@click.option("--demo", is_flag=True, help="Also deploy processes/ and load the demo data.")
+@click.pass_obj
+def init_db(obj: Context, demo: bool):
+    """Create or migrate the database schema (safe to run again)."""
+    engine = services.init_db(obj.settings)
+    click.echo(f"database ready: {engine.db.url.render_as_string(hide_password=True)}", err=True)
+    if demo:
+        from . import demo as demo_data
+        summary = demo_data.load(engine, obj.settings)
+        obj.out(summary, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "user", default="admin", show_default=True, help="Who deploys.")
+@click.option("--note", default=None, help="A note kept with the version.")
+@click.pass_obj
+def deploy(obj: Context, files, user, note):
+    """Validate and deploy BPMN FILES as new process versions."""
+    result = obj.engine.deploy(services.read_sources(list(files)), deployed_by=user, note=note)
+    obj.out([v.to_dict() for v in result], lambda vs: "\n".join(
+        f"{v['process_key']} v{v['version']} {'deployed' if v['created'] else 'unchanged'} "
+        f"(sha256 {v['sha256'][:12]}…, id {v['id']})" for v in vs))
+
+
+@main.command()
+@click.option("--key", "process_key", default=None, help="Only this process.")
+@click.pass_obj
+def versions(obj: Context, process_key):
+    """List deployed process versions."""
+    rows = obj.engine.registry.list_versions(process_key)
+    obj.out(rows, lambda rs: "\n".join(
+        f"{r['process_key']} v{r['version']}  {r['deployed_at']:%Y-%m-%d %H:%M}  {r['deployed_by']}  "
+        f"{r['sha256'][:12]}…  {r['name'] or ''}" for r in rs) or "no process deployed")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", default=None, help="Initial data, a JSON object.")
+@click.option("--as", "user", default="admin", show_default=True)
+@click.option("--version", "version", type=int, default=None, help="A specific version (default: latest).")
+@click.option("--business-key", default=None)
+@click.pass_obj
+def start(obj: Context, key, data, user, version, business_key):
+    """Start an instance of process KEY."""
+    view = obj.engine.start(key, started_by=user, version=version, business_key=business_key,
+                            data=_json_arg(data, "--data"))
+    obj.out(view.to_dict(), _show_text)
+
+
+@main.command()
+@click.option("--user", default=None, help="Only tasks claimed by USER.")
+@click.option("--status", default="open", type=click.Choice(["open", "completed", "cancelled"]))
+@click.pass_obj
+def tasks(obj: Context, user, status):
+    """List human tasks."""
+    rows = obj.engine.list_tasks(user=user, status=status)
+    obj.out(rows, lambda rs: "\n".join(
+        f"{r['id']}  {r['name']}  [{r['candidate_role'] or '-'}]  assignee={r['assignee'] or '-'}  "
+        f"due={r['due_at'] or '-'}  instance={r['instance_id']}" for r in rs) or "no tasks")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--as", "user", required=True)
+@click.pass_obj
+def claim(obj: Context, task, user):
+    """Claim TASK for yourself."""
+    row = obj.engine.claim(task, user=user)
+    obj.out(row, f"claimed {row['name']} ({task}) for {user}")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--as", "user", required=True)
+@click.pass_obj
+def unclaim(obj: Context, task, user):
+    """Give TASK back to its candidates."""
+    row = obj.engine.unclaim(task, user=user)
+    obj.out(row, f"released {row['name']} ({task})")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--as", "user", required=True)
+@click.option("--data", default=None, help="Form data, a JSON object.")
+@click.pass_obj
+def complete(obj: Context, task, user, data):
+    """Complete TASK with DATA."""
+    view = obj.engine.complete_task(task, user=user, data=_json_arg(data, "--data"))
+    obj.out(view.to_dict(), _show_text)
+
+
+@main.command()
+@click.argument("instance")
+@click.pass_obj
+def show(obj: Context, instance):
+    """Show an instance: status, version, active tasks, data."""
+    obj.out(obj.engine.show(instance).to_dict(), _show_text)
+
+
+@main.command()
+@click.argument("instance")
+@click.pass_obj
+def events(obj: Context, instance):
+    """Show an instance's history."""
+    rows = obj.engine.events(instance)
+    obj.out(rows, lambda rs: "\n".join(
+        f"{r['seq']:>4}  {r['at']}  {r['type']:<18} {r['element_id'] or '':<20} {r['actor'] or ''}" for r in rs))
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@click.pass_obj
+def incidents(obj: Context, show_all):
+    """List instances in error, with the failing task, message and script line."""
+    rows = obj.engine.incidents(open_only=not show_all)
+    obj.out(rows, lambda rs: "\n".join(
+        f"#{r['id']}  instance={r['instance_id']}  task={r['element_id']}"
+        f"{' line ' + str(r['script_line']) if r['script_line'] else ''}: {r['message']}"
+        + (f"  (resolved by {r['resolved_by']})" if r['resolved_at'] else "") for r in rs) or "no incidents")
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--as", "user", required=True)
+@click.option("--data", default=None, help="Data to merge into the failed tasks' input, a JSON object.")
+@click.pass_obj
+def retry(obj: Context, instance, user, data):
+    """Retry the failed tasks of INSTANCE, optionally with corrected DATA."""
+    view = obj.engine.retry(instance, user=user, data=_json_arg(data, "--data"))
+    obj.out(view.to_dict(), _show_text)
+
+
+@main.group()
+def timers():
+    """Waiting timers."""
+
+
+@timers.command("run-due")
+@click.pass_obj
+def timers_run_due(obj: Context):
+    """Fire every timer that is due now."""
+    n = obj.engine.fire_due_timers()
+    obj.out({"instances": n}, f"fired timers in {n} instance(s)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: Context, host, port):
+    """Serve the web application (development server)."""
+    from web import create_app
+    app = create_app(obj.settings)
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Fewer iterations (a smoke run).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def bench(quick, output):
+    """Run the benchmark suite and print its JSON report."""
+    from . import bench as bench_mod
+    report = bench_mod.run(quick=quick)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    click.echo(text)
+
+
+def _show_text(v: dict) -> str:
+    lines = [f"instance {v['id']}  {v['process_key']} v{v['version']}  status: {v['status']}",
+             f"started by {v['started_by']} at {v['started_at']}" + (f", ended {v['ended_at']}" if v['ended_at'] else "")]
+    if v.get("business_key"):
+        lines.append(f"business key: {v['business_key']}")
+    for t in v["tasks"]:
+        lines.append(f"  task {t['id']}  {t['name']}  role={t['candidate_role'] or '-'}  "
+                     f"assignee={t['assignee'] or '-'}  due={t['due_at'] or '-'}")
+    for w in v["waiting"]:
+        lines.append(f"  {w['state'].lower()}: {w['element_id']}")
+    for i in v["incidents"]:
+        lines.append(f"  INCIDENT at {i['element_id']}{' line ' + str(i['script_line']) if i['script_line'] else ''}: {i['message']}")
+    lines.append("data: " + json.dumps(v["data"], ensure_ascii=False, default=str))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

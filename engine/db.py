@@ -1,0 +1,74 @@
+"""Database connection and transactions.
+
+SQLite is the embedded default (WAL, foreign keys on, one writer at a time: write transactions
+start with BEGIN IMMEDIATE so two writers queue instead of failing half-way). PostgreSQL is the
+production database; instance rows are locked with SELECT ... FOR UPDATE.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from .errors import ConcurrentUpdate
+
+
+def create_db_engine(url: str, **kwargs) -> sa.Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy not issue BEGIN itself; we issue BEGIN / BEGIN IMMEDIATE in `begin`.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.info.get("begin_mode", "BEGIN")
+        conn.exec_driver_sql(mode)
+
+
+def is_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextlib.contextmanager
+def write_transaction(engine: sa.Engine):
+    """A transaction that will write. On SQLite it takes the write lock at BEGIN."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn.info["begin_mode"] = "BEGIN IMMEDIATE"
+        try:
+            with conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            if "locked" in str(exc.orig).lower() or "could not serialize" in str(exc.orig).lower():
+                raise ConcurrentUpdate("the database is busy with another change; try again") from exc
+            raise
+        finally:
+            conn.info.pop("begin_mode", None)
+
+
+@contextlib.contextmanager
+def read_transaction(engine: sa.Engine):
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn

@@ -1,0 +1,93 @@
+"""The append-only event log and its hash chain.
+
+Every state change of an instance is an event row written in the same transaction as the change.
+Each row stores the hash of the previous row of its chain and the hash of its own content, so an
+edited, deleted, inserted or reordered row breaks the chain at a position `verify_chain` names.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+GENESIS = "0" * 64
+REGISTRY_CHAIN = "registry"
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass
+class NewEvent:
+    type: str
+    data: dict = field(default_factory=dict)
+    actor: str | None = None
+    task_id: str | None = None
+    element_id: str | None = None
+
+
+def event_hash(prev_hash: str, chain: str, seq: int, type_: str, at: datetime, actor, task_id,
+               element_id, data_json: str) -> str:
+    content = "\x1f".join([
+        prev_hash, chain, str(seq), type_, at.isoformat(timespec="microseconds"),
+        actor or "", task_id or "", element_id or "", data_json,
+    ])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def chain_rows(chain: str, instance_id: str | None, seq: int, prev_hash: str, at: datetime,
+               events: Iterable[NewEvent]) -> tuple[list[dict], int, str]:
+    """Turn new events into rows continuing a chain whose head is (seq, prev_hash)."""
+    rows = []
+    for ev in events:
+        seq += 1
+        data_json = canonical_json(ev.data)
+        h = event_hash(prev_hash, chain, seq, ev.type, at, ev.actor, ev.task_id, ev.element_id, data_json)
+        rows.append({
+            "chain": chain, "seq": seq, "instance_id": instance_id, "type": ev.type, "at": at,
+            "actor": ev.actor, "task_id": ev.task_id, "element_id": ev.element_id,
+            "data_json": data_json, "prev_hash": prev_hash, "hash": h,
+        })
+        prev_hash = h
+    return rows, seq, prev_hash
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain: str
+    position: int          # 1-based position in the chain where the break was found
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} position {self.position} (event {self.event_id}): {self.reason}"
+
+
+def verify_chain(chain: str, rows: Iterable, head: tuple[int, str] | None = None) -> list[ChainBreak]:
+    """Check rows (ordered by seq) of one chain; `head` is the (seq, hash) the chain should end at."""
+    breaks: list[ChainBreak] = []
+    prev_hash = GENESIS
+    expected_seq = 1
+    last_seq = 0
+    for row in rows:
+        if row.seq != expected_seq:
+            kind = "missing event(s) before this one" if row.seq > expected_seq else "duplicate or reordered sequence number"
+            breaks.append(ChainBreak(chain, expected_seq, row.id, f"expected seq {expected_seq}, found {row.seq}: {kind}"))
+        if row.prev_hash != prev_hash:
+            breaks.append(ChainBreak(chain, row.seq, row.id, "previous-hash link does not match the preceding event"))
+        recomputed = event_hash(row.prev_hash, chain, row.seq, row.type, row.at, row.actor, row.task_id,
+                                row.element_id, row.data_json)
+        if recomputed != row.hash:
+            breaks.append(ChainBreak(chain, row.seq, row.id, "content does not match its hash (edited)"))
+        prev_hash = row.hash
+        expected_seq = row.seq + 1
+        last_seq = row.seq
+    if head is not None:
+        head_seq, head_hash = head
+        if last_seq != head_seq or prev_hash != head_hash:
+            breaks.append(ChainBreak(chain, last_seq + 1, None,
+                                     f"chain ends at seq {last_seq} but its head says seq {head_seq}: events removed or added at the end"))
+    return breaks

@@ -1,0 +1,57 @@
+"""Projection of READY user/manual tasks into indexed `human_task` rows the inbox can query."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+
+from .deadlines import due_from_value
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PRIORITY = 3
+
+
+def properties(task) -> dict:
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    return ext.get("properties", {}) or {}
+
+
+def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, evaluate) -> dict:
+    """The inbox row for a task that just became READY."""
+    spec = task.task_spec
+    props = properties(task)
+    lane = spec.lane
+    rule = lanes.get(lane) if lane else None
+    department = None
+    if rule and rule.get("department"):
+        try:
+            value = evaluate(task, rule["department"])
+            department = str(value) if value is not None else None
+        except Exception as exc:  # a bad department rule must not lose the task: it stays visible to the role
+            log.warning("department rule of lane %r failed: %s", lane, exc)
+    due_at = None
+    if props.get("dueIn"):
+        due_at = due_from_value(evaluate(task, props["dueIn"]), now)
+    try:
+        priority = int(props.get("priority", DEFAULT_PRIORITY))
+    except ValueError:
+        priority = DEFAULT_PRIORITY
+    return {
+        "id": str(task.id), "instance_id": instance_id, "process_key": process_key,
+        "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": lane,
+        "candidate_role": rule["role"] if rule else None, "candidate_department": department,
+        "assignee": None, "form_key": props.get("formKey"), "priority": priority, "status": "open",
+        "created_at": now, "due_at": due_at, "claimed_at": None, "completed_by": None, "completed_at": None,
+    }
+
+
+def is_human(task) -> bool:
+    return bool(getattr(task.task_spec, "manual", False))
+
+
+def closing_status(task) -> str:
+    if task is not None and task.state == TaskState.COMPLETED:
+        return "completed"
+    return "cancelled"

@@ -1,0 +1,170 @@
+"""Process registry: deploy BPMN files as immutable, numbered versions.
+
+A version stores its XML, sha256 and the parsed spec of its process together with the specs of
+every process it calls (resolved at deploy time), so a running instance never sees a later edit.
+Deploying content identical to a key's latest version returns that version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import history, spiff
+from .db import write_transaction, read_transaction
+from .errors import Invalid, NotFound, Problem
+from .forms import FormCatalog
+from .roles import role_resolver
+from .sandbox import check_source
+from .schema import chain_head, event, process_version
+from .validation import SourceFile, validate_bundle
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    id: int
+    process_key: str
+    version: int
+    name: str | None
+    sha256: str
+    file_name: str
+    created: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """A deployed version with its specs restored, shared by all its instances."""
+
+    id: int
+    process_key: str
+    version: int
+    spec: object
+    subprocess_specs: dict
+    lanes: dict
+
+
+class Registry:
+    def __init__(self, db: sa.Engine, forms: FormCatalog, clock, cache_size: int = 256):
+        self.db = db
+        self.forms = forms
+        self.clock = clock
+        self._cache: OrderedDict[int, LoadedVersion] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- deploy -------------------------------------------------------------------------------
+    def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None) -> list[DeployedVersion]:
+        if not files:
+            raise Invalid("nothing to deploy", [Problem("no BPMN file given", field="files")])
+        with write_transaction(self.db) as conn:
+            resolve_role = role_resolver(conn)
+            deployed_keys = {r.process_key for r in conn.execute(sa.select(process_version.c.process_key).distinct())}
+            bundle = validate_bundle(
+                files, form_exists=self.forms.exists, role_for_lane=resolve_role,
+                process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
+            )
+            by_name = {f.name: f for f in files}
+            results = []
+            for key, proc in bundle.processes.items():
+                content = by_name[proc.file].content
+                sha = hashlib.sha256(content).hexdigest()
+                latest = conn.execute(
+                    sa.select(process_version).where(process_version.c.process_key == key)
+                    .order_by(process_version.c.version.desc()).limit(1)).one_or_none()
+                if latest is not None and latest.sha256 == sha:
+                    results.append(DeployedVersion(latest.id, key, latest.version, latest.name, sha,
+                                                   latest.file_name, False))
+                    continue
+                subprocess_specs = dict(proc.subprocess_specs)
+                for called in sorted(proc.called_elements):
+                    subprocess_specs.update(self._called_specs(conn, called))
+                meta = {"lanes": {name: {"role": rule.role, "department": rule.department}
+                                  for name, rule in proc.lanes.items()},
+                        "forms": sorted(proc.form_keys)}
+                number = (latest.version + 1) if latest is not None else 1
+                now = self.clock.now()
+                new_id = conn.execute(process_version.insert().values(
+                    process_key=key, version=number, name=proc.name, file_name=proc.file,
+                    bpmn_xml=content.decode("utf-8"), sha256=sha,
+                    spec_json=spiff.spec_bundle_json(proc.spec, subprocess_specs),
+                    meta_json=json.dumps(meta, ensure_ascii=False), note=note,
+                    deployed_by=deployed_by, deployed_at=now,
+                )).inserted_primary_key[0]
+                append_registry_event(conn, now, history.NewEvent(
+                    "version_deployed", actor=deployed_by,
+                    data={"process_key": key, "version": number, "version_id": new_id, "sha256": sha,
+                          "file": proc.file, "note": note}))
+                results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))
+            return results
+
+    def _called_specs(self, conn, key: str) -> dict:
+        row = conn.execute(
+            sa.select(process_version.c.spec_json).where(process_version.c.process_key == key)
+            .order_by(process_version.c.version.desc()).limit(1)).one_or_none()
+        if row is None:  # validation guarantees it exists; keep the error specific all the same
+            raise Invalid("unresolved call activity", [Problem(f"called process '{key}' is not deployed",
+                                                              code="unresolved_call")])
+        spec, subs = spiff.spec_bundle_from_json(row.spec_json)
+        return {key: spec, **subs}
+
+    # -- lookup -------------------------------------------------------------------------------
+    def resolve(self, conn, process_key: str, version: int | None = None):
+        q = sa.select(process_version.c.id, process_version.c.version).where(
+            process_version.c.process_key == process_key)
+        q = q.where(process_version.c.version == version) if version is not None else \
+            q.order_by(process_version.c.version.desc()).limit(1)
+        row = conn.execute(q).one_or_none()
+        if row is None:
+            what = f"version {version} of process '{process_key}'" if version is not None else f"process '{process_key}'"
+            raise NotFound(f"{what} is not deployed", field="process_key")
+        return row.id
+
+    def load(self, conn, version_id: int) -> LoadedVersion:
+        with self._lock:
+            hit = self._cache.get(version_id)
+            if hit is not None:
+                self._cache.move_to_end(version_id)
+                return hit
+        row = conn.execute(sa.select(process_version).where(process_version.c.id == version_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
+        spec, subs = spiff.spec_bundle_from_json(row.spec_json)
+        for s in (spec, *subs.values()):
+            spiff.connect_multi_instance(s)
+        loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs,
+                               json.loads(row.meta_json)["lanes"])
+        with self._lock:
+            self._cache[version_id] = loaded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return loaded
+
+    def list_versions(self, process_key: str | None = None) -> list[dict]:
+        cols = [process_version.c[n] for n in ("id", "process_key", "version", "name", "file_name", "sha256",
+                                               "note", "deployed_by", "deployed_at")]
+        q = sa.select(*cols).order_by(process_version.c.process_key, process_version.c.version)
+        if process_key:
+            q = q.where(process_version.c.process_key == process_key)
+        with read_transaction(self.db) as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def append_registry_event(conn, at: datetime, ev: history.NewEvent) -> None:
+    """Append to the registry chain; the chain head row is locked for the transaction."""
+    chain = history.REGISTRY_CHAIN
+    head = conn.execute(sa.select(chain_head).where(chain_head.c.chain == chain).with_for_update()).one_or_none()
+    seq, prev = (head.seq, head.hash) if head else (0, history.GENESIS)
+    rows, seq, last = history.chain_rows(chain, None, seq, prev, at, [ev])
+    conn.execute(event.insert(), rows)
+    if head is None:
+        conn.execute(chain_head.insert().values(chain=chain, seq=seq, hash=last))
+    else:
+        conn.execute(chain_head.update().where(chain_head.c.chain == chain).values(seq=seq, hash=last))

@@ -1,0 +1,186 @@
+"""The tables. SQLAlchemy Core, not ORM: the engine's hot paths are a handful of statements each.
+
+Alembic migrations in `migrations/` create these; `metadata` is what they are checked against.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+ID = sa.String(36)
+
+role = sa.Table(
+    "role", metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name_zh", sa.String(64), nullable=False),
+    sa.Column("name_en", sa.String(64), nullable=False),
+)
+
+process_version = sa.Table(
+    "process_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("process_key", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("bpmn_xml", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("meta_json", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("deployed_by", sa.String(64), nullable=False),
+    sa.Column("deployed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("process_key", "version"),
+    sa.Index("ix_process_version_key_sha", "process_key", "sha256"),
+)
+
+process_instance = sa.Table(
+    "process_instance", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("process_version_id", sa.Integer, sa.ForeignKey("process_version.id"), nullable=False),
+    sa.Column("process_key", sa.String(255), nullable=False),
+    sa.Column("business_key", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+    sa.Column("event_head", sa.String(64), nullable=False),
+    sa.Column("workflow_json", sa.Text, nullable=False),
+    sa.Index("ix_process_instance_status", "status"),
+    sa.Index("ix_process_instance_key", "process_key", "status"),
+    sa.Index("ix_process_instance_business_key", "business_key"),
+)
+
+# One row per definite SpiffWorkflow task (predicted MAYBE/LIKELY/FUTURE tasks are never stored).
+instance_task = sa.Table(
+    "instance_task", metadata,
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("workflow_id", ID),
+    sa.Column("parent_id", ID),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("state", sa.Integer, nullable=False),
+    sa.Column("spec_name", sa.String(255), nullable=False),
+    sa.Column("props_json", sa.Text, nullable=False),
+    sa.Column("data_json", sa.Text, nullable=False),
+)
+
+human_task = sa.Table(
+    "human_task", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("process_key", sa.String(255), nullable=False),
+    sa.Column("element_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("lane", sa.String(255)),
+    sa.Column("candidate_role", sa.String(64)),
+    sa.Column("candidate_department", sa.String(64)),
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("form_key", sa.String(255)),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("completed_by", sa.String(64)),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Index("ix_human_task_inbox", "status", "candidate_role", "candidate_department"),
+    sa.Index("ix_human_task_assignee", "assignee", "status"),
+    sa.Index("ix_human_task_instance", "instance_id"),
+    sa.Index("ix_human_task_due", "status", "due_at"),
+)
+
+# Waiting timers, indexed by due time, written in the same transaction as the instance.
+timer = sa.Table(
+    "timer", metadata,
+    sa.Column("task_id", ID, primary_key=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("element_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Index("ix_timer_due", "due_at"),
+    sa.Index("ix_timer_instance", "instance_id"),
+)
+
+incident = sa.Table(
+    "incident", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID),
+    sa.Column("element_id", sa.String(255)),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("script_line", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Index("ix_incident_open", "resolved_at"),
+    sa.Index("ix_incident_instance", "instance_id"),
+)
+
+# Append-only history. Each row carries the hash of the previous row of its chain (an instance's
+# chain, or the 'registry' chain for deployments) and of its own content.
+event = sa.Table(
+    "event", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chain", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("instance_id", ID),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(64)),
+    sa.Column("task_id", ID),
+    sa.Column("element_id", sa.String(255)),
+    sa.Column("data_json", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("chain", "seq"),
+    sa.Index("ix_event_instance", "instance_id"),
+)
+
+chain_head = sa.Table(
+    "chain_head", metadata,
+    sa.Column("chain", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Instance-owned tables, in the order rows must be deleted (tests clean up with it).
+INSTANCE_TABLES = (timer, human_task, incident, instance_task)
