@@ -25,7 +25,10 @@ def create_db_engine(url: str, **kwargs) -> sa.Engine:
                                   **kwargs)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per transaction; a dropped connection fails one request
+    # and is replaced, and connections are recycled before servers time them out.
+    kwargs.setdefault("pool_recycle", 1800)
+    return sa.create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

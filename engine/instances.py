@@ -21,7 +21,37 @@ from . import history, human_tasks, spiff, store
 from .deadlines import timer_due
 from .errors import ConcurrentUpdate, NotFound
 from .registry import LoadedVersion
+from .prepared import GuardFailed, Prepared, run_all
 from .schema import event, human_task, incident, instance_task, process_instance, timer
+
+
+def _insert(table, exclude=()) -> Prepared:
+    return Prepared(table.insert().values({c.name: sa.bindparam("p_" + c.name)
+                                           for c in table.columns if c.name not in exclude}))
+
+
+def _update(table, keys: tuple, cols: tuple) -> Prepared:
+    where = [table.c[k] == sa.bindparam("k_" + k) for k in keys]
+    return Prepared(table.update().where(*where).values({c: sa.bindparam("p_" + c) for c in cols}))
+
+
+def _params(row: dict, prefix: str = "p_") -> dict:
+    return {prefix + k: v for k, v in row.items()}
+
+
+INSERT_INSTANCE = _insert(process_instance)
+UPDATE_INSTANCE = _update(process_instance, ("id", "revision"),
+                          ("revision", "status", "updated_at", "ended_at", "event_seq", "event_head", "workflow_json"))
+INSERT_TASK = _insert(instance_task)
+UPDATE_TASK = _update(instance_task, ("instance_id", "id"), ("state", "props_json", "data_json"))
+DELETE_TASK = Prepared(instance_task.delete().where(instance_task.c.instance_id == sa.bindparam("k_instance_id"),
+                                                    instance_task.c.id == sa.bindparam("k_id")))
+INSERT_HUMAN = _insert(human_task)
+CLOSE_HUMAN = _update(human_task, ("id",), ("status", "completed_by", "completed_at"))
+INSERT_TIMER = _insert(timer)
+MOVE_TIMER = _update(timer, ("task_id",), ("due_at", "lease_owner", "lease_until"))
+DELETE_TIMER = Prepared(timer.delete().where(timer.c.task_id == sa.bindparam("k_task_id")))
+INSERT_EVENT = _insert(event, exclude=("id",))
 
 
 @dataclass
@@ -34,9 +64,19 @@ class LiveInstance:
     event_seq: int
     event_head: str
     status: str
-    open_human: set = field(default_factory=set)
-    timers: dict = field(default_factory=dict)       # task id -> due datetime
-    errored: set = field(default_factory=set)        # task ids with an open incident
+    header: dict = field(default_factory=dict)      # instance columns shown with it (key, starter, dates)
+    human: dict = field(default_factory=dict)       # task id -> open inbox row
+    timers: dict = field(default_factory=dict)      # task id -> due datetime
+    incidents: dict = field(default_factory=dict)   # task id -> open incident row
+    frontier: list = field(default_factory=list)    # unfinished tasks after the last step
+
+    @property
+    def open_human(self) -> set:
+        return {UUID(k) for k in self.human}
+
+    @property
+    def errored(self) -> set:
+        return {UUID(k) for k in self.incidents}
 
 
 class InstanceCache:
@@ -89,15 +129,22 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
             data_by_id[r.id] = r.data_json
     wf, snap = store.assemble(version.spec, version.subprocess_specs, row.workflow_json, rows, data_by_id,
                               script_engine)
-    live = LiveInstance(iid, version, wf, snap, row.revision, row.event_seq, row.event_head, row.status)
-    live.open_human = {UUID(r.id) for r in conn.execute(
-        sa.select(human_task.c.id).where(human_task.c.instance_id == iid, human_task.c.status == "open"))}
+    live = LiveInstance(iid, version, wf, snap, row.revision, row.event_seq, row.event_head, row.status,
+                        header=header_of(row))
+    live.human = {r.id: dict(r._mapping) for r in conn.execute(
+        sa.select(human_task).where(human_task.c.instance_id == iid, human_task.c.status == "open")
+        .order_by(human_task.c.created_at, human_task.c.id))}
     live.timers = {UUID(r.task_id): r.due_at for r in conn.execute(
         sa.select(timer.c.task_id, timer.c.due_at).where(timer.c.instance_id == iid))}
-    live.errored = {UUID(r.task_id) for r in conn.execute(
-        sa.select(incident.c.task_id).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
-                                            incident.c.task_id.is_not(None)))}
+    live.incidents = {r.task_id: dict(r._mapping) for r in conn.execute(
+        sa.select(incident).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
+                                  incident.c.task_id.is_not(None)))}
+    live.frontier = [t for t in store.all_tasks(wf) if t.state & store.FRONTIER]
     return live
+
+
+def header_of(row) -> dict:
+    return {k: getattr(row, k) for k in ("process_key", "business_key", "started_by", "started_at", "ended_at")}
 
 
 @dataclass
@@ -131,20 +178,16 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
     statements: list[tuple] = []   # (statement, params) executed in order after the instance row
 
     # -- task rows --
-    inserts = [dict(w.row, instance_id=iid) for w in writes if w.is_new]
-    updates = [{"b_iid": iid, "b_id": w.row["id"], "state": w.row["state"], "props_json": w.row["props_json"],
-                "data_json": w.row["data_json"]} for w in writes if not w.is_new]
+    inserts = [_params(dict(w.row, instance_id=iid)) for w in writes if w.is_new]
+    updates = [{"k_instance_id": iid, "k_id": w.row["id"], "p_state": w.row["state"],
+                "p_props_json": w.row["props_json"], "p_data_json": w.row["data_json"]}
+               for w in writes if not w.is_new]
     if inserts:
-        statements.append((instance_task.insert(), inserts))
+        statements.append((INSERT_TASK, inserts))
     if updates:
-        c = instance_task.c
-        statements.append((instance_task.update().where(c.instance_id == sa.bindparam("b_iid"),
-                                                        c.id == sa.bindparam("b_id"))
-                           .values(state=sa.bindparam("state"), props_json=sa.bindparam("props_json"),
-                                   data_json=sa.bindparam("data_json")), updates))
+        statements.append((UPDATE_TASK, updates))
     if deleted:
-        statements.append((instance_task.delete().where(instance_task.c.instance_id == iid,
-                                                        instance_task.c.id.in_([str(t) for t in deleted])), None))
+        statements.append((DELETE_TASK, [{"k_instance_id": iid, "k_id": str(t)} for t in deleted]))
 
     # -- inbox rows, timer index, incidents: driven by the tasks that changed --
     new_human, new_timers, moved_timers, new_incidents = [], [], [], []
@@ -152,13 +195,13 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
     gone_timers: list[str] = []
     for w in writes:
         task, tid, state = w.task, w.task.id, w.task.state
-        if tid in live.open_human and state != TaskState.READY:
+        if str(tid) in live.human and state != TaskState.READY:
             status = human_tasks.closing_status(task)
             closed_human.append((str(tid), status))
-            live.open_human.discard(tid)
+            live.human.pop(str(tid))
             if status == "cancelled":
                 events.append(history.NewEvent("task_cancelled", task_id=str(tid), element_id=task.task_spec.bpmn_id))
-        elif state == TaskState.READY and tid not in live.open_human and human_tasks.is_human(task):
+        elif state == TaskState.READY and str(tid) not in live.human and human_tasks.is_human(task):
             new_human.append(task)
         if _is_timer(task):
             old = live.timers.get(tid)
@@ -173,43 +216,45 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
                 live.timers.pop(tid)
                 if state == TaskState.COMPLETED:
                     fired.append(_timer_fired(task, old, now))
-        if state == TaskState.ERROR and tid not in live.errored:
+        if state == TaskState.ERROR and str(tid) not in live.incidents:
             new_incidents.append(task)
     for tid in deleted:
-        if tid in live.open_human:
+        if str(tid) in live.human:
             closed_human.append((str(tid), "cancelled"))
-            live.open_human.discard(tid)
+            live.human.pop(str(tid))
         if tid in live.timers:
             gone_timers.append(str(tid))
             live.timers.pop(tid)
 
-    for tid, status in closed_human:
-        statements.append((human_task.update().where(human_task.c.id == tid).values(
-            status=status, completed_by=outcome.completed_by.get(tid) if status == "completed" else None,
-            completed_at=now), None))
+    if closed_human:
+        statements.append((CLOSE_HUMAN, [
+            {"k_id": tid, "p_status": status, "p_completed_at": now,
+             "p_completed_by": outcome.completed_by.get(tid) if status == "completed" else None}
+            for tid, status in closed_human]))
     if new_human:
         rows = [human_tasks.new_row(t, iid, live.version.process_key, live.version.lanes, now, evaluate)
                 for t in new_human]
-        statements.append((human_task.insert(), rows))
+        statements.append((INSERT_HUMAN, [_params(r) for r in rows]))
         for t, r in zip(new_human, rows):
-            live.open_human.add(t.id)
+            live.human[r["id"]] = r
             events.append(history.NewEvent("task_ready", task_id=r["id"], element_id=r["element_id"], data={
                 "name": r["name"], "lane": r["lane"], "role": r["candidate_role"],
                 "department": r["candidate_department"], "form_key": r["form_key"],
                 "due_at": r["due_at"].isoformat() if r["due_at"] else None}))
 
     if gone_timers:
-        statements.append((timer.delete().where(timer.c.task_id.in_(gone_timers)), None))
+        statements.append((DELETE_TIMER, [{"k_task_id": t} for t in gone_timers]))
     for task, due, old in moved_timers:  # a cycle timer fired and re-armed
-        statements.append((timer.update().where(timer.c.task_id == str(task.id))
-                           .values(due_at=due, lease_owner=None, lease_until=None), None))
+        statements.append((MOVE_TIMER, {"k_task_id": str(task.id), "p_due_at": due, "p_lease_owner": None,
+                                        "p_lease_until": None}))
         live.timers[task.id] = due
         if old <= now:
             fired.append(_timer_fired(task, old, now))
     if new_timers:
-        statements.append((timer.insert(), [
-            {"task_id": str(t.id), "instance_id": iid, "element_id": t.task_spec.bpmn_id,
-             "kind": type(t.task_spec.event_definition).__name__, "due_at": due} for t, due in new_timers]))
+        statements.append((INSERT_TIMER, [
+            {"p_task_id": str(t.id), "p_instance_id": iid, "p_element_id": t.task_spec.bpmn_id,
+             "p_kind": type(t.task_spec.event_definition).__name__, "p_due_at": due,
+             "p_lease_owner": None, "p_lease_until": None} for t, due in new_timers]))
         for t, due in new_timers:
             live.timers[t.id] = due
 
@@ -218,16 +263,17 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
         line = getattr(err, "line_number", None)
         line = line if isinstance(line, int) else None
         message = _error_message(err, task)
-        statements.append((incident.insert(), [{
-            "instance_id": iid, "task_id": str(task.id), "element_id": task.task_spec.bpmn_id,
-            "message": message, "script_line": line, "created_at": now}]))
-        live.errored.add(task.id)
+        inc = {"instance_id": iid, "task_id": str(task.id), "element_id": task.task_spec.bpmn_id,
+               "message": message, "script_line": line, "created_at": now}
+        statements.append((incident.insert(), [inc]))   # rare: the ordinary path
+        live.incidents[str(task.id)] = dict(inc, id=None, resolved_at=None, resolved_by=None)
         events.append(history.NewEvent("instance_errored", task_id=str(task.id), element_id=task.task_spec.bpmn_id,
                                        data={"message": message, "line": line}))
 
     # -- status and history --
+    live.frontier = frontier
     old_status = live.status
-    if live.errored:
+    if live.incidents:
         live.status = "error"
     elif not frontier:
         live.status = "completed" if wf.success else "cancelled"
@@ -248,23 +294,25 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
         if ev.actor is None:
             ev.actor = outcome.actor
     rows, seq, head = history.chain_rows(iid, iid, live.event_seq, live.event_head, now, events)
-    values = dict(revision=live.revision + 1, status=live.status, updated_at=now, event_seq=seq, event_head=head,
-                  workflow_json=store.workflow_shell(wf))
     if ended:
-        values["ended_at"] = now
+        live.header["ended_at"] = now
+    values = {"revision": live.revision + 1, "status": live.status, "updated_at": now,
+              "ended_at": live.header.get("ended_at"), "event_seq": seq, "event_head": head,
+              "workflow_json": store.workflow_shell(wf)}
 
     # -- execute, instance row first: it is the lock and the optimistic revision check --
-    if new_row is not None:
-        conn.execute(process_instance.insert().values(**new_row, **values))
-    else:
-        res = conn.execute(process_instance.update().where(
-            process_instance.c.id == iid, process_instance.c.revision == live.revision).values(**values))
-        if res.rowcount != 1:
-            raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; reload and try again")
-    for stmt, params in statements:
-        conn.execute(stmt, params) if params is not None else conn.execute(stmt)
+    batch = [(INSERT_INSTANCE, _params({**new_row, **values})) if new_row is not None else
+             (UPDATE_INSTANCE, {"k_id": iid, "k_revision": live.revision, **_params(values)})]
+    batch += [(stmt, params) for stmt, params in statements if isinstance(stmt, Prepared)]
     if rows:
-        conn.execute(event.insert(), rows)
+        batch.append((INSERT_EVENT, [_params(r) for r in rows]))
+    try:
+        run_all(conn, batch, guard_first=new_row is None)
+    except GuardFailed:
+        raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; reload and try again") from None
+    for stmt, params in statements:
+        if not isinstance(stmt, Prepared):
+            conn.execute(stmt, params)
     live.revision += 1
     live.event_seq, live.event_head = seq, head
 

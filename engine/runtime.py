@@ -67,6 +67,7 @@ class Engine:
         self.registry = Registry(db, forms, self.clock)
         self.cache = instances.InstanceCache(cache_size)
         self.verify_persistence = verify_persistence
+        self.before_commit: Callable[[str], None] | None = None   # test hook: hold a transaction open
         self.script_engine = SandboxedScriptEngine(helpers=self._script_helpers(), limits=script_limits)
 
     @classmethod
@@ -101,22 +102,24 @@ class Engine:
                                               "version_id": loaded.id, "business_key": business_key,
                                               "data": _convert(data), "clock": now.isoformat()})])
                 live = instances.LiveInstance(iid, loaded, wf, instances.store.Snapshot(), 0, 0,
-                                              history.GENESIS, "active")
+                                              history.GENESIS, "active", header={
+                                                  "process_key": process_key, "business_key": business_key,
+                                                  "started_by": started_by, "started_at": now, "ended_at": None})
                 outcome.error = _run_engine(wf)
                 instances.persist(conn, live, outcome, self._evaluate, new_row={
                     "id": iid, "process_version_id": loaded.id, "process_key": process_key,
                     "business_key": business_key, "started_by": started_by, "started_at": now})
                 if self.verify_persistence:
                     self._check_roundtrip(conn, live)
+                view = self._view(live)
             self.cache.put(live)
-        return self.show(iid)
+        return view
 
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None) -> InstanceView:
         data = _check_data(data)
-        iid = self._instance_of_task(task_id)
 
         def action(conn, live, outcome):
-            row = _human_row(conn, task_id)
+            row = _human_row(conn, live, task_id)
             task = _ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
@@ -127,7 +130,7 @@ class Engine:
             task.run()
             outcome.error = _run_engine(live.wf)
 
-        return self._operate(iid, user, action)
+        return self._operate(None, user, action, task_id=task_id)
 
     def claim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, user, "task_claimed")
@@ -136,21 +139,21 @@ class Engine:
         return self._set_assignee(task_id, user, None, "task_unclaimed")
 
     def _set_assignee(self, task_id: str, user: str, assignee: str | None, event_type: str) -> dict:
-        iid = self._instance_of_task(task_id)
-
         def action(conn, live, outcome):
-            row = _human_row(conn, task_id)
+            row = _human_row(conn, live, task_id)
             task = _ready_task(live, task_id, row)
             if assignee is not None and row.assignee not in (None, user):
                 raise TaskClaimedByOther(f"task {task_id} is already claimed by {row.assignee}", assignee=row.assignee)
             if assignee is None and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
+            claimed_at = outcome.now if assignee else None
             conn.execute(human_task.update().where(human_task.c.id == task_id).values(
-                assignee=assignee, claimed_at=outcome.now if assignee else None))
+                assignee=assignee, claimed_at=claimed_at))
+            live.human[task_id].update(assignee=assignee, claimed_at=claimed_at)
             outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id))
 
-        self._operate(iid, user, action)
-        return self.task(task_id)
+        view = self._operate(None, user, action, task_id=task_id)
+        return next(t for t in view.tasks if t["id"] == task_id)
 
     def retry(self, instance_id: str, *, user: str, data: dict | None = None) -> InstanceView:
         """Re-run the failed tasks of an instance in error, after merging `data` into their input."""
@@ -162,10 +165,9 @@ class Engine:
                 raise TaskNotReady(f"instance {instance_id} has no failed task to retry")
             outcome.events.append(history.NewEvent("instance_retried", data={"data": _convert(data)}))
             for task in failed:
-                fixed = dict(task.parent.data) if task.parent is not None else {}
-                fixed.update(data)
-                live.wf.reset_from_task_id(task.id, data=fixed)
-                live.errored.discard(task.id)
+                live.wf.reset_from_task_id(task.id)     # READY again, with its parent's data
+                task.data.update(data)                  # then the operator's correction on top
+                live.incidents.pop(str(task.id), None)
             conn.execute(incident.update().where(incident.c.instance_id == instance_id,
                                                  incident.c.resolved_at.is_(None))
                          .values(resolved_at=outcome.now, resolved_by=user))
@@ -194,11 +196,19 @@ class Engine:
         return fired
 
     # -- the unit of work ---------------------------------------------------------------------
-    def _operate(self, instance_id: str, actor: str, action) -> InstanceView:
+    def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None) -> InstanceView:
+        """Lock the instance (found by id, or by one of its tasks), run `action`, persist, commit."""
         with clockmod.using(self.clock, self.ids):
             with write_transaction(self.db) as conn:
-                row = instances.lock_instance(conn, instance_id)
-                live = self.cache.take(instance_id, row.revision)
+                if instance_id is None:
+                    _check_uuid(task_id, "task_id")
+                    row = conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
+                    if row is None:
+                        raise NotFound(f"task {task_id} not found", field="task_id")
+                else:
+                    _check_uuid(instance_id, "instance_id")
+                    row = instances.lock_instance(conn, instance_id)
+                live = self.cache.take(row.id, row.revision)
                 if live is None:
                     live = instances.load(conn, row, self.registry.load(conn, row.process_version_id),
                                           self.script_engine)
@@ -207,19 +217,30 @@ class Engine:
                 instances.persist(conn, live, outcome, self._evaluate)
                 if self.verify_persistence:
                     self._check_roundtrip(conn, live)
+                if self.before_commit is not None:
+                    self.before_commit(row.id)
+                view = self._view(live)
             self.cache.put(live)
-        return self.show(instance_id)
+        return view
+
+    def _view(self, live) -> InstanceView:
+        """The instance as it stands after an operation, from memory (no extra queries)."""
+        h = live.header
+        data: dict = {}
+        if live.status in ("completed", "cancelled"):
+            data = live.wf.data
+        else:
+            for t in live.frontier:
+                data.update(t.data)
+        tasks = sorted((_task_dict(r) for r in live.human.values()), key=lambda t: (t["created_at"], t["id"]))
+        waiting = [{"id": str(t.id), "element_id": t.task_spec.name, "state": TaskState.get_name(t.state)}
+                   for t in live.frontier if t.state in (TaskState.WAITING, TaskState.ERROR)]
+        return InstanceView(live.id, h["process_key"], live.version.version, h["business_key"], live.status,
+                            h["started_by"], h["started_at"], h["ended_at"], tasks, waiting,
+                            [_incident_dict(i) for i in live.incidents.values()], _convert(data))
 
     def _evaluate(self, task, expression: str):
         return self.script_engine.evaluate(task, expression)
-
-    def _instance_of_task(self, task_id: str) -> str:
-        _check_uuid(task_id, "task_id")
-        with read_transaction(self.db) as conn:
-            iid = conn.execute(sa.select(human_task.c.instance_id).where(human_task.c.id == task_id)).scalar()
-        if iid is None:
-            raise NotFound(f"task {task_id} not found", field="task_id")
-        return iid
 
     def _check_roundtrip(self, conn, live) -> None:
         """Debug/test mode: a cold load of what was just written must equal the live workflow."""
@@ -340,11 +361,26 @@ class _TimerWatch:
             self.fired = True
 
 
-def _human_row(conn, task_id: str):
+def _human_row(conn, live, task_id: str):
+    """The inbox row of a task: from the live instance when open, else from the database."""
+    cached = live.human.get(task_id)
+    if cached is not None:
+        return _Row(cached)
     row = conn.execute(sa.select(human_task).where(human_task.c.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} not found", field="task_id")
     return row
+
+
+class _Row:
+    def __init__(self, d: dict):
+        self.__dict__.update(d)
+
+
+_LOCK_BY_TASK = (sa.select(process_instance)
+                 .where(process_instance.c.id == sa.select(human_task.c.instance_id)
+                        .where(human_task.c.id == sa.bindparam("task_id")).scalar_subquery())
+                 .with_for_update())
 
 
 def _ready_task(live, task_id: str, row):
@@ -386,7 +422,7 @@ def _convert(value):
 
 
 def _task_dict(r) -> dict:
-    d = dict(r._mapping)
+    d = dict(r) if isinstance(r, dict) else dict(r._mapping)
     for k in ("created_at", "due_at", "claimed_at", "completed_at"):
         if d.get(k) is not None:
             d[k] = d[k].isoformat()
@@ -394,7 +430,7 @@ def _task_dict(r) -> dict:
 
 
 def _incident_dict(r) -> dict:
-    d = dict(r._mapping)
+    d = dict(r) if isinstance(r, dict) else dict(r._mapping)
     for k in ("created_at", "resolved_at"):
         if d.get(k) is not None:
             d[k] = d[k].isoformat()

@@ -24,6 +24,7 @@ from . import spiff
 
 NOT_STORED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 FINISHED = TaskState.FINISHED_MASK
+FRONTIER = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 
 def all_tasks(wf: BpmnWorkflow):
@@ -137,13 +138,13 @@ def workflow_shell(wf: BpmnWorkflow) -> str:
 
 
 def needed_data_ids(rows) -> set[str]:
-    """Ids whose data must be loaded: unfinished tasks, their parents and their children."""
+    """Ids whose data must be loaded: unfinished or failed tasks, their parents and their children."""
     needed: set[str] = set()
     by_id = {}
     for r in rows:
         by_id[r.id] = r
     for r in rows:
-        if not r.state & FINISHED:
+        if not r.state & FINISHED or r.state == TaskState.ERROR:
             needed.add(r.id)
             if r.parent_id:
                 needed.add(r.parent_id)
@@ -226,6 +227,10 @@ def repredict(frontier: list[Task]) -> None:
     for task in frontier:
         if task.state & TaskState.DEFINITE_MASK:
             _predict_future(task)
+        elif task.state == TaskState.ERROR:   # a load predicts nothing below a failed task
+            for child in task.children:
+                if child._state & NOT_STORED:
+                    task.workflow._remove_task(child.id)
 
 
 def _predict_future(task: Task) -> None:

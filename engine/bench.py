@@ -1,0 +1,230 @@
+"""`make bench`: our persisted engine against raw SpiffWorkflow in memory, measured in one run.
+
+Workloads (bench/workloads/, copies of the shared W1 and W2):
+  W1  start to the first user task; one user task completion (with a 72 h boundary timer armed)
+  W2  a 500-pass loop of user task + script + gateway: cost of one completion as history grows
+Figures are rates or milliseconds from this run only, and their ratios to the raw library.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from . import clock as clockmod, migrate, prepared, roles, spiff  # noqa: F401
+from .config import PROJECT_ROOT
+from .db import create_db_engine, write_transaction
+from .forms import FormCatalog
+from .runtime import Engine
+from .validation import SourceFile
+
+WORKLOADS = PROJECT_ROOT / "bench" / "workloads"
+PG_URL = os.environ.get("QINGLIAN_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/qinglian_bench")
+
+
+def _spec(name: str, process: str):
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(WORKLOADS / name))
+    return parser.get_spec(process), parser.get_subprocess_specs(process)
+
+
+def _rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1)
+
+
+# -- raw SpiffWorkflow in memory ----------------------------------------------------------------
+def raw_w1(n: int) -> dict:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+    spec, subs = _spec("w1.bpmn", "w1_process")
+    gc.collect()
+    t0 = time.perf_counter()
+    wfs = []
+    for _ in range(n):
+        wf = BpmnWorkflow(spec, subs)
+        wf.do_engine_steps()
+        wfs.append(wf)
+    t1 = time.perf_counter()
+    for wf in wfs:
+        task = wf.get_next_task(state=TaskState.READY, manual=True)
+        task.data["approved"] = True
+        task.run()
+        wf.do_engine_steps()
+    t2 = time.perf_counter()
+    return {"start_per_s": _rate(n, t1 - t0), "complete_per_s": _rate(n, t2 - t1)}
+
+
+def raw_w2() -> dict[int, float]:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+    spec, subs = _spec("w2.bpmn", "w2_process")
+    wf = BpmnWorkflow(spec, subs)
+    wf.do_engine_steps()
+    costs = {}
+    step = 0
+    while True:
+        task = wf.get_next_task(state=TaskState.READY, manual=True)
+        if task is None:
+            break
+        step += 1
+        t0 = time.perf_counter()
+        task.run()
+        wf.do_engine_steps()
+        costs[step] = (time.perf_counter() - t0) * 1000
+    assert wf.is_completed() and step == 500, f"raw W2 stopped at step {step}"
+    return costs
+
+
+# -- our engine ---------------------------------------------------------------------------------
+class WriteCounter:
+    """Counts statements, rows and parameter bytes sent to the database."""
+
+    def __init__(self, db):
+        self.statements = self.rows = self.bytes = 0
+        self.on = False
+        sa_event.listen(db, "before_cursor_execute", self._count_sqlalchemy)
+        prepared.listeners.append(self._count)
+
+    def _count_sqlalchemy(self, conn, cursor, statement, parameters, context, executemany):
+        self._count(statement, parameters if executemany else [parameters])
+
+    def _count(self, statement, params):
+        if not self.on:
+            return
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb not in ("INSERT", "UPDATE", "DELETE"):
+            return
+        self.statements += 1
+        self.rows += len(params)
+        for p in params:
+            values = p.values() if isinstance(p, dict) else p
+            self.bytes += sum(len(v.encode()) if isinstance(v, str) else 8 for v in values if v is not None)
+
+    @contextmanager
+    def counting(self):
+        self.statements = self.rows = self.bytes = 0
+        self.on = True
+        try:
+            yield self
+        finally:
+            self.on = False
+
+
+def _fresh_engine(url: str, cache_size: int = 2000) -> Engine:
+    db = create_db_engine(url)
+    if db.dialect.name == "postgresql":
+        with db.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    migrate.upgrade(db)
+    with write_transaction(db) as conn:
+        roles.ensure_builtin_roles(conn)
+        roles.add_role(conn, "LaneA", "甲", "Lane A")
+        roles.add_role(conn, "LaneB", "乙", "Lane B")
+    engine = Engine(db, FormCatalog(PROJECT_ROOT / "forms"), clockmod.SystemClock(), cache_size=cache_size)
+    engine.deploy([SourceFile(n, (WORKLOADS / n).read_bytes()) for n in ("w1.bpmn", "w2.bpmn")], deployed_by="bench")
+    return engine
+
+
+def ours_w1(engine: Engine, n: int) -> dict:
+    counter = WriteCounter(engine.db)
+    gc.collect()
+    t0 = time.perf_counter()
+    task_ids = [engine.start("w1_process", started_by="bench").tasks[0]["id"] for _ in range(n)]
+    t1 = time.perf_counter()
+    with counter.counting():
+        for tid in task_ids:
+            engine.complete_task(tid, user="bench", data={"approved": True})
+    t2 = time.perf_counter()
+    return {"start_per_s": _rate(n, t1 - t0), "complete_per_s": _rate(n, t2 - t1),
+            "per_completion": {"statements": round(counter.statements / n, 2), "rows": round(counter.rows / n, 2),
+                               "bytes": round(counter.bytes / n)}}
+
+
+def ours_w1_cold(engine: Engine, n: int) -> dict:
+    """Completions when no node has the instance cached (restart, or another node served it)."""
+    task_ids = [engine.start("w1_process", started_by="bench").tasks[0]["id"] for _ in range(n)]
+    engine.cache.clear()
+    size, engine.cache.size = engine.cache.size, 0
+    t0 = time.perf_counter()
+    for tid in task_ids:
+        engine.complete_task(tid, user="bench", data={"approved": True})
+    t1 = time.perf_counter()
+    engine.cache.size = size
+    return {"complete_per_s": _rate(n, t1 - t0)}
+
+
+def ours_w2(engine: Engine) -> tuple[dict[int, float], dict[int, int], float]:
+    counter = WriteCounter(engine.db)
+    view = engine.start("w2_process", started_by="bench")
+    costs, rows = {}, {}
+    for step in range(1, 501):
+        [task] = view.tasks
+        with counter.counting():
+            t0 = time.perf_counter()
+            view = engine.complete_task(task["id"], user="bench")
+            costs[step] = (time.perf_counter() - t0) * 1000
+        rows[step] = counter.rows
+    assert view.status == "completed" and view.data["counter"] == 500
+    engine.cache.clear()       # one cold load of the finished 1,500-task history
+    t0 = time.perf_counter()
+    engine.show(view.id)
+    return costs, rows, (time.perf_counter() - t0) * 1000
+
+
+def _at(costs: dict[int, float], step: int) -> float:
+    window = [costs[s] for s in range(max(1, step - 4), step + 1) if s in costs]
+    return round(statistics.median(window), 3)
+
+
+def run(quick: bool = False) -> dict:
+    n = 100 if quick else 1000
+    report: dict = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "machine": f"{os.cpu_count()} cores", "n_instances": n,
+                    "note": "one run; compare ratios, not absolute figures"}
+    raw1 = raw_w1(n)
+    raw2 = raw_w2()
+    report["raw_in_memory"] = {"w1": raw1, "w2_ms_per_completion": {s: _at(raw2, s) for s in (10, 250, 500)}}
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = {"sqlite": f"sqlite:///{Path(tmp) / 'bench.db'}", "postgresql": PG_URL}
+        for name, url in targets.items():
+            _ensure_pg_database(url)
+            engine = _fresh_engine(url)
+            w1 = ours_w1(engine, n)
+            w1["cold_complete_per_s"] = ours_w1_cold(engine, max(50, n // 5))["complete_per_s"]
+            costs, rows, cold_ms = ours_w2(engine)
+            w2 = {s: _at(costs, s) for s in (10, 250, 500)}
+            target = 4 if name == "sqlite" else 8
+            report[name] = {
+                "w1": w1,
+                "w1_ratio_to_raw": {"start": round(w1["start_per_s"] / raw1["start_per_s"], 3),
+                                    "complete": round(w1["complete_per_s"] / raw1["complete_per_s"], 3),
+                                    "target": f">= 1/{target} = {round(1 / target, 3)}"},
+                "w2_ms_per_completion": w2,
+                "w2_step500_ratio_to_raw": round(w2[500] / report["raw_in_memory"]["w2_ms_per_completion"][500], 2),
+                "w2_rows_written_per_completion": {s: rows[s] for s in (10, 250, 500)},
+                "w2_cold_load_finished_1500_tasks_ms": round(cold_ms, 1),
+            }
+            engine.db.dispose()
+    return report
+
+
+def _ensure_pg_database(url: str) -> None:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": parsed.database}).scalar()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    admin.dispose()
