@@ -71,10 +71,11 @@ def main(ctx, as_json):
 
 @main.command("init-db")
 @click.option("--demo", is_flag=True, help="Also deploy processes/ and load the demo data.")
+@click.option("--sandbox", is_flag=True, help="A drill database whose clock you move (qinglian clock ...).")
 @click.pass_obj
-def init_db(obj: Context, demo: bool):
+def init_db(obj: Context, demo: bool, sandbox: bool):
     """Create or migrate the database schema (safe to run again)."""
-    engine = services.init_db(obj.settings)
+    engine = services.init_db(obj.settings, sandbox=sandbox)
     click.echo(f"database ready: {engine.db.url.render_as_string(hide_password=True)}", err=True)
     if demo:
         from . import demo as demo_data
@@ -209,23 +210,186 @@ def timers():
     """Waiting timers."""
 
 
-@timers.command("run-due")
+@timers.command("due")
+@click.option("--limit", default=200, show_default=True)
 @click.pass_obj
-def timers_run_due(obj: Context):
-    """Fire every timer that is due now."""
-    n = obj.engine.fire_due_timers()
-    obj.out({"instances": n}, f"fired timers in {n} instance(s)")
+def timers_due(obj: Context, limit):
+    """List waiting timers and when they fall due."""
+    rows = obj.engine.waiting_timers(limit)
+    now = obj.engine.clock.now()
+    obj.out(rows, lambda rs: "\n".join(
+        f"{r['due_at']:%Y-%m-%d %H:%M:%S}Z  {'DUE ' if r['due_at'] <= now else '    '}{r['element_id']:<24} "
+        f"instance={r['instance_id']}" + (f"  leased by {r['lease_owner']}" if r['lease_owner'] else "")
+        for r in rs) or "no waiting timers")
+
+
+@timers.command("run-due")
+@click.option("--owner", default=None, help="Name of this scheduler in leases (default host:pid).")
+@click.pass_obj
+def timers_run_due(obj: Context, owner):
+    """Fire every timer that is due now, then exit."""
+    from .scheduler import TimerScheduler
+    n = TimerScheduler(obj.engine, owner=owner).run_once()
+    obj.out({"fired": n}, f"fired {n} timer(s)")
+
+
+@main.command()
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between ticks.")
+@click.option("--owner", default=None)
+@click.pass_obj
+def scheduler(obj: Context, interval, owner):
+    """Run a standalone scheduler (any number may run against one database)."""
+    from .scheduler import TimerScheduler
+    click.echo(f"scheduler running every {interval}s; Ctrl-C to stop", err=True)
+    TimerScheduler(obj.engine, owner=owner, interval=interval).run_forever()
+
+
+@main.group()
+def clock():
+    """The virtual clock of a drill (sandbox) database."""
+
+
+@clock.command("show")
+@click.pass_obj
+def clock_show(obj: Context):
+    from . import drills
+    now = obj.engine.clock.now()
+    kind = "virtual (sandbox)" if drills.is_sandbox(obj.engine.db) else "real"
+    obj.out({"now": now.isoformat(), "clock": kind}, f"{now.isoformat()}  ({kind} clock)")
+
+
+@clock.command("set")
+@click.argument("when")
+@click.pass_obj
+def clock_set(obj: Context, when):
+    """Set the drill clock to WHEN (ISO 8601 with offset, e.g. 2026-09-28T09:00:00+08:00)."""
+    from datetime import datetime
+    from . import drills
+    try:
+        value = datetime.fromisoformat(when)
+    except ValueError:
+        raise click.BadParameter("not an ISO 8601 time, e.g. 2026-09-28T09:00:00+08:00", param_hint="WHEN")
+    now = drills.set_clock(obj.engine.db, value)
+    obj.out({"now": now.isoformat()}, f"clock set to {now.isoformat()}")
+
+
+@clock.command("advance")
+@click.argument("amount")
+@click.pass_obj
+def clock_advance(obj: Context, amount):
+    """Move the drill clock forward by AMOUNT (3d, 12h, 30m, 45s)."""
+    from . import drills
+    now = drills.advance_clock(obj.engine.db, amount)
+    obj.out({"now": now.isoformat()}, f"clock now {now.isoformat()}")
+
+
+@main.group()
+def calendar():
+    """The working-day calendar: China's official one plus this hospital's overrides."""
+
+
+@calendar.command("show")
+@click.argument("start")
+@click.argument("days", type=int, default=14)
+@click.pass_obj
+def calendar_show(obj: Context, start, days):
+    """Describe DAYS days from START (YYYY-MM-DD)."""
+    from datetime import date, timedelta
+    day = _date_arg(start, "START")
+    cal = obj.engine.deadlines.calendar()
+    rows = [{"day": (day + timedelta(d)).isoformat(), "working": cal.is_working_day(day + timedelta(d)),
+             "what": cal.describe(day + timedelta(d))} for d in range(days)]
+    obj.out(rows, lambda rs: "\n".join(f"{r['day']}  {'工作日' if r['working'] else '休息日'}  {r['what']}" for r in rs))
+
+
+@calendar.command("override")
+@click.argument("day")
+@click.option("--working/--closed", required=True, help="An extra working day, or a closure day.")
+@click.option("--note", default=None)
+@click.option("--as", "user", required=True)
+@click.pass_obj
+def calendar_override(obj: Context, day, working, note, user):
+    """Override the official calendar for DAY (YYYY-MM-DD)."""
+    from . import calendar_admin
+    calendar_admin.set_override(obj.engine, _date_arg(day, "DAY"), working, note, user)
+    n = calendar_admin.refresh(obj.engine, only_provisional=False)
+    obj.out({"day": day, "working": working, "recomputed": n},
+            f"{day} is now {'a working day' if working else 'closed'}; {n} deadline(s) recomputed")
+
+
+@calendar.command("remove")
+@click.argument("day")
+@click.option("--as", "user", required=True)
+@click.pass_obj
+def calendar_remove(obj: Context, day, user):
+    """Remove the override of DAY."""
+    from . import calendar_admin
+    if not calendar_admin.remove_override(obj.engine, _date_arg(day, "DAY"), user):
+        raise click.BadParameter(f"there is no override on {day}", param_hint="DAY")
+    n = calendar_admin.refresh(obj.engine, only_provisional=False)
+    obj.out({"day": day, "recomputed": n}, f"override of {day} removed; {n} deadline(s) recomputed")
+
+
+@calendar.command("overrides")
+@click.pass_obj
+def calendar_overrides(obj: Context):
+    """List the overrides."""
+    from . import calendar_admin
+    rows = calendar_admin.overrides(obj.engine)
+    obj.out(rows, lambda rs: "\n".join(f"{r['day']}  {'working' if r['working'] else 'closed'}  "
+                                       f"{r['note'] or ''}  ({r['created_by']})" for r in rs) or "no overrides")
+
+
+@calendar.command("refresh")
+@click.pass_obj
+def calendar_refresh(obj: Context):
+    """Recompute provisional deadlines now that the official calendar may know their year."""
+    from . import calendar_admin
+    n = calendar_admin.refresh(obj.engine)
+    obj.out({"recomputed": n}, f"{n} provisional deadline(s) recomputed")
+
+
+@main.command()
+@click.option("--user", required=True)
+@click.option("--role", "roles", multiple=True, help="A role the user holds (repeatable).")
+@click.option("--department", default=None)
+@click.pass_obj
+def notifications(obj: Context, user, roles, department):
+    """List a person's notifications (reminders, escalations)."""
+    from . import notifications as notes
+    rows = notes.for_user(obj.engine.db, user, list(roles), department)
+    unread = notes.unread_count(obj.engine.db, user, list(roles), department)
+    obj.out({"unread": unread, "notifications": rows}, lambda d: f"{d['unread']} unread\n" + "\n".join(
+        f"{'  ' if r['read'] else '* '}{r['created_at']:%Y-%m-%d %H:%M}  {r['title']}" for r in d["notifications"]))
+
+
+def _date_arg(text: str, name: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("not a date, write YYYY-MM-DD", param_hint=name) from None
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not fire timers in this process.")
 @click.pass_obj
-def serve(obj: Context, host, port):
-    """Serve the web application (development server)."""
+def serve(obj: Context, host, port, no_scheduler):
+    """Serve the web application (development server), with the timer scheduler inside."""
     from web import create_app
-    app = create_app(obj.settings)
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    from .scheduler import TimerScheduler
+    app = create_app(obj.settings, engine=obj.engine)
+    sched = None
+    if not no_scheduler:
+        sched = TimerScheduler(obj.engine)
+        sched.start_background()
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        if sched is not None:
+            sched.stop()
 
 
 @main.command()

@@ -1,9 +1,30 @@
-"""Turning a due expression into a moment: ISO 8601 durations and dates (working days come later)."""
+"""Due moments: ISO 8601 durations and dates, and working days on the hospital's calendar.
+
+A due expression (a timer, a task's `dueIn`, `remindBefore`, `escalateAfter`) is either a
+working-day rule — `working_days(15)`, counted on China's official calendar plus this hospital's
+overrides (engine.workdays) — or a Python expression giving an ISO 8601 duration or date.
+A working-day deadline that reaches into a year whose official calendar is not published yet is
+computed on weekends only and marked provisional, to be recomputed by `qinglian calendar refresh`.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .schema import calendar_override
+from .workdays import WorkCalendar, parse_working_days
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime | None
+    provisional: bool = False
+    rule: str | None = None          # the working-day rule it came from, for recomputation
 
 
 def due_from_value(value, now: datetime) -> datetime | None:
@@ -29,3 +50,68 @@ def timer_due(task) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
     return TimerEventDefinition.get_datetime(value)
+
+
+class Deadlines:
+    """The calendar (official + overrides from the database) and due computations on it."""
+
+    def __init__(self, db, ttl: float = 30.0):
+        self.db = db
+        self.ttl = ttl             # other nodes' override edits are seen within this many seconds
+        self._calendar: WorkCalendar | None = None
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def calendar(self) -> WorkCalendar:
+        with self._lock:
+            if self._calendar is None or time.monotonic() - self._loaded > self.ttl:
+                with self.db.connect() as conn:
+                    overrides = {r.day: r.working for r in conn.execute(
+                        sa.select(calendar_override.c.day, calendar_override.c.working))}
+                self._calendar = WorkCalendar(overrides)
+                self._loaded = time.monotonic()
+            return self._calendar
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._calendar = None
+
+    def due(self, expression: str | None, now: datetime, evaluate) -> Due:
+        """Evaluate a due expression at `now`; `evaluate(expression)` runs anything else in the sandbox."""
+        if not expression:
+            return Due(None)
+        n = parse_working_days(expression)
+        if n is not None:
+            d = self.calendar().add_working_days(now, n)
+            return Due(d.due, d.provisional, expression.strip())
+        return Due(due_from_value(evaluate(expression), now))
+
+    def before(self, due: datetime, expression: str, evaluate) -> datetime:
+        """The moment `expression` (working days or an ISO duration) before `due`."""
+        n = parse_working_days(expression)
+        if n is not None:
+            return self.working_days_before(due, n)
+        value = evaluate(expression)
+        text = str(value).strip()
+        parsed = TimerEventDefinition.parse_iso_duration(text)
+        return due - TimerEventDefinition.get_timedelta_from_start(parsed, due)
+
+    def after(self, due: datetime, expression: str, evaluate) -> datetime:
+        """The moment `expression` (working days or an ISO duration) after `due`."""
+        n = parse_working_days(expression)
+        if n is not None:
+            return self.calendar().add_working_days(due, n).due
+        return due_from_value(evaluate(expression), due)
+
+    def working_days_before(self, due: datetime, n: int) -> datetime:
+        """The start of the working day that lies n working days before the day of `due`."""
+        from .workdays import BEIJING
+        cal = self.calendar()
+        local = due.astimezone(BEIJING)
+        day: date = (local - timedelta(microseconds=1)).date()   # a due of 24:00 belongs to the day before
+        counted = 0
+        while counted < n:
+            day -= timedelta(days=1)
+            if cal.is_working_day(day):
+                counted += 1
+        return datetime.combine(day, datetime.min.time(), BEIJING).astimezone(timezone.utc)

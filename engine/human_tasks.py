@@ -6,7 +6,6 @@ from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
 
-from .deadlines import due_from_value
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +17,13 @@ def properties(task) -> dict:
     return ext.get("properties", {}) or {}
 
 
-def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, evaluate) -> dict:
-    """The inbox row for a task that just became READY."""
+def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, env) -> dict:
+    """The inbox row for a task that just became READY.
+
+    `env` is the engine: `env.evaluate(task, expression)` runs an expression in the sandbox,
+    `env.deadlines` computes due moments, `env.remind_before` is the default reminder lead.
+    """
+    evaluate = env.evaluate
     spec = task.task_spec
     props = properties(task)
     lane = spec.lane
@@ -31,9 +35,13 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
             department = str(value) if value is not None else None
         except Exception as exc:  # a bad department rule must not lose the task: it stays visible to the role
             log.warning("department rule of lane %r failed: %s", lane, exc)
-    due_at = None
-    if props.get("dueIn"):
-        due_at = due_from_value(evaluate(task, props["dueIn"]), now)
+    due = env.deadlines.due(props.get("dueIn"), now, lambda e: evaluate(task, e))
+    remind_at = None
+    lead = props.get("remindBefore", env.remind_before)
+    if due.at is not None and lead:
+        remind_at = env.deadlines.before(due.at, lead, lambda e: evaluate(task, e))
+        if remind_at <= now:      # too short a task to warn ahead of time
+            remind_at = None
     try:
         priority = int(props.get("priority", DEFAULT_PRIORITY))
     except ValueError:
@@ -43,7 +51,9 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": lane,
         "candidate_role": rule["role"] if rule else None, "candidate_department": department,
         "assignee": None, "form_key": props.get("formKey"), "priority": priority, "status": "open",
-        "created_at": now, "due_at": due_at, "claimed_at": None, "completed_by": None, "completed_at": None,
+        "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,
+        "remind_at": remind_at, "reminded_at": None, "escalation_level": 0, "next_escalation_at": due.at,
+        "claimed_at": None, "completed_by": None, "completed_at": None,
     }
 
 

@@ -156,6 +156,7 @@ class StepOutcome:
     events: list = field(default_factory=list)          # input events, first
     completed_by: dict = field(default_factory=dict)    # task id -> user, for human completions
     error: Exception | None = None
+    recorded: list = field(default_factory=list)        # every event the operation wrote
 
 
 def _is_timer(task) -> bool:
@@ -163,7 +164,7 @@ def _is_timer(task) -> bool:
     return isinstance(ed, TimerEventDefinition)
 
 
-def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row: dict | None = None) -> None:
+def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None) -> None:
     """Write everything the operation changed and advance the instance's revision.
 
     `new_row` holds the columns of a new instance's row: it is inserted instead of updated.
@@ -232,7 +233,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
              "p_completed_by": outcome.completed_by.get(tid) if status == "completed" else None}
             for tid, status in closed_human]))
     if new_human:
-        rows = [human_tasks.new_row(t, iid, live.version.process_key, live.version.lanes, now, evaluate)
+        rows = [human_tasks.new_row(t, iid, live.version.process_key, live.version.lanes, now, env)
                 for t in new_human]
         statements.append((INSERT_HUMAN, [_params(r) for r in rows]))
         for t, r in zip(new_human, rows):
@@ -253,8 +254,9 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
     if new_timers:
         statements.append((INSERT_TIMER, [
             {"p_task_id": str(t.id), "p_instance_id": iid, "p_element_id": t.task_spec.bpmn_id,
-             "p_kind": type(t.task_spec.event_definition).__name__, "p_due_at": due,
-             "p_lease_owner": None, "p_lease_until": None} for t, due in new_timers]))
+             "p_kind": type(t.task_spec.event_definition).__name__, "p_due_at": due, "p_armed_at": now,
+             "p_provisional": env.timer_provisional(t, now), "p_lease_owner": None, "p_lease_until": None}
+            for t, due in new_timers]))
         for t, due in new_timers:
             live.timers[t.id] = due
 
@@ -293,6 +295,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, evaluate, *, new_row
     for ev in events:
         if ev.actor is None:
             ev.actor = outcome.actor
+    outcome.recorded = events
     rows, seq, head = history.chain_rows(iid, iid, live.event_seq, live.event_head, now, events)
     if ended:
         live.header["ended_at"] = now

@@ -8,24 +8,28 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Callable
 from uuid import UUID
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
-from . import history, instances, spiff  # noqa: F401  (spiff: installs the library fixes)
+from . import history, instances, reminders, spiff, timers  # noqa: F401  (spiff: installs the library fixes)
 from .config import Settings
 from .db import create_db_engine, read_transaction, write_transaction
 from .errors import Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from .forms import FormCatalog
 from .registry import Registry
+from .deadlines import Deadlines
+from .notifications import Mailer
 from .sandbox import ScriptLimits, SandboxedScriptEngine
+from .workdays import parse_working_days
 from .schema import event, human_task, incident, instance_task, process_instance, process_version
 from .validation import SourceFile
 
@@ -48,9 +52,15 @@ class InstanceView:
     waiting: list[dict]
     incidents: list[dict]
     data: dict
+    fired_ids: list[str] = field(default_factory=list)   # timers this operation fired
+
+    @property
+    def fired(self) -> int:
+        return len(self.fired_ids)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
+        d.pop("fired_ids")
         d["started_at"] = self.started_at.isoformat()
         d["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
         return d
@@ -59,7 +69,8 @@ class InstanceView:
 class Engine:
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock=None, ids=None, *,
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
-                 verify_persistence: bool = False):
+                 verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
+                 escalate_after: str = "working_days(2)", mailer=None):
         self.db = db
         self.clock = clock or clockmod.SystemClock()
         self.ids = ids or clockmod.IdSource()
@@ -68,16 +79,34 @@ class Engine:
         self.cache = instances.InstanceCache(cache_size)
         self.verify_persistence = verify_persistence
         self.before_commit: Callable[[str], None] | None = None   # test hook: hold a transaction open
-        self.script_engine = SandboxedScriptEngine(helpers=self._script_helpers(), limits=script_limits)
+        self.deadlines = Deadlines(db)
+        self.mailer = mailer
+        self.remind_before = remind_before
+        self.escalate_after = escalate_after
+        self.script_engine = EngineScripts(self, helpers=self._script_helpers(), limits=script_limits)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock=None, ids=None) -> "Engine":
         return cls(create_db_engine(settings.database_url), FormCatalog(settings.forms_dir), clock, ids,
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
-                   cache_size=settings.cache_size, verify_persistence=settings.verify_persistence)
+                   cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,
+                   mailer=Mailer.from_env())
 
     def _script_helpers(self) -> dict[str, Callable]:
-        return {"now": lambda: self.clock.now()}
+        def working_days(n):
+            """The end of the n-th working day from now (Beijing time), on the hospital's calendar."""
+            return self.deadlines.calendar().add_working_days(self.clock.now(), int(n)).due
+        return {"now": lambda: self.clock.now(), "working_days": working_days}
+
+    def timer_provisional(self, task, now) -> bool:
+        """Whether a timer written in working days reaches into a year without an official calendar."""
+        n = parse_working_days(getattr(task.task_spec.event_definition, "expression", "") or "")
+        return n is not None and self.deadlines.calendar().add_working_days(now, n).provisional
+
+    def set_clock(self, clock) -> None:
+        """Swap the clock (a drill database's virtual clock); the registry follows."""
+        self.clock = clock
+        self.registry.clock = clock
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None):
@@ -106,7 +135,7 @@ class Engine:
                                                   "process_key": process_key, "business_key": business_key,
                                                   "started_by": started_by, "started_at": now, "ended_at": None})
                 outcome.error = _run_engine(wf)
-                instances.persist(conn, live, outcome, self._evaluate, new_row={
+                instances.persist(conn, live, outcome, self, new_row={
                     "id": iid, "process_version_id": loaded.id, "process_key": process_key,
                     "business_key": business_key, "started_by": started_by, "started_at": now})
                 if self.verify_persistence:
@@ -175,25 +204,82 @@ class Engine:
 
         return self._operate(instance_id, user, action)
 
-    def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire every timer due by now (never early), oldest first. Returns how many instances moved."""
-        from .schema import timer
+    def fire_due_timers(self, *, owner: str = "scheduler", limit: int = 200,
+                        lease: timedelta = timedelta(seconds=60)) -> int:
+        """Fire the timers due by the clock (never early), oldest first; returns how many fired.
+
+        Safe to run in any number of processes at once: see engine.timers.
+        """
         now = self.clock.now()
-        with read_transaction(self.db) as conn:
-            due = conn.execute(sa.select(timer.c.instance_id, sa.func.min(timer.c.due_at).label("due"))
-                               .where(timer.c.due_at <= now).group_by(timer.c.instance_id)
-                               .order_by("due").limit(limit)).all()
-        fired = 0
-        for row in due:
+        with write_transaction(self.db) as conn:
+            claimed = timers.claim_due(conn, now, owner, lease, limit)
+        fired, leftover = 0, []
+        by_instance: dict[str, list] = {}
+        for row in claimed:
+            by_instance.setdefault(row.instance_id, []).append(row.task_id)
+        for instance_id, task_ids in by_instance.items():
             def action(conn, live, outcome):
-                live.wf.refresh_timers()
                 outcome.error = _run_engine(live.wf)
             try:
-                self._operate(row.instance_id, "scheduler", action)
-                fired += 1
+                view = self._operate(instance_id, "scheduler", action)
+                fired += view.fired
+                leftover += [t for t in task_ids if t not in view.fired_ids]
             except NotFound:
                 continue
+        if leftover:
+            with write_transaction(self.db) as conn:
+                timers.release(conn, owner, leftover)
         return fired
+
+    def sweep_deadlines(self, limit: int = 200) -> int:
+        """Send due reminders and escalations (the scheduler calls this every tick)."""
+        now = self.clock.now()
+        with read_transaction(self.db) as conn:
+            work = reminders.due_work(conn, now, limit)
+        for row in work:
+            def action(conn, live, outcome, task_id=row.id):
+                reminders.apply(conn, live, task_id, outcome, self)
+            try:
+                self._operate(row.instance_id, "scheduler", action)
+            except NotFound:
+                continue
+        if self.mailer is not None:
+            self.mailer.send_pending(self.db, now)
+        return len(work)
+
+    def recompute_deadline(self, instance_id: str, *, due, provisional: bool, old, task_id: str | None = None,
+                           timer_id: str | None = None) -> None:
+        """Move a task's due date or a waiting timer to a recomputed moment (calendar refresh)."""
+        from .schema import timer as timer_table
+
+        def action(conn, live, outcome):
+            if task_id is not None:
+                row = live.human.get(task_id)
+                if row is None:
+                    return
+                conn.execute(human_task.update().where(human_task.c.id == task_id).values(
+                    due_at=due, due_provisional=provisional, next_escalation_at=due if row["escalation_level"] == 0
+                    else row["next_escalation_at"]))
+                row.update(due_at=due, due_provisional=provisional)
+                element = row["element_id"]
+            else:
+                task = live.wf.get_task_from_id(UUID(timer_id))
+                if task.state != TaskState.WAITING:
+                    return
+                task.internal_data["event_value"] = due.isoformat()
+                live.timers[task.id] = due
+                conn.execute(timer_table.update().where(timer_table.c.task_id == timer_id).values(
+                    due_at=due, provisional=provisional))
+                element = task.task_spec.bpmn_id
+            outcome.events.append(history.NewEvent(
+                "deadline_recomputed", task_id=task_id or timer_id, element_id=element,
+                data={"old": old.isoformat() if old else None, "new": due.isoformat(), "provisional": provisional}))
+
+        self._operate(instance_id, "calendar", action)
+
+    def waiting_timers(self, limit: int = 200) -> list[dict]:
+        with read_transaction(self.db) as conn:
+            return timers.waiting(conn, limit)
 
     # -- the unit of work ---------------------------------------------------------------------
     def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None) -> InstanceView:
@@ -214,12 +300,13 @@ class Engine:
                                           self.script_engine)
                 outcome = instances.StepOutcome(self.clock.now(), actor)
                 action(conn, live, outcome)
-                instances.persist(conn, live, outcome, self._evaluate)
+                instances.persist(conn, live, outcome, self)
                 if self.verify_persistence:
                     self._check_roundtrip(conn, live)
                 if self.before_commit is not None:
                     self.before_commit(row.id)
                 view = self._view(live)
+                view.fired_ids = [e.task_id for e in outcome.recorded if e.type == "timer_fired"]
             self.cache.put(live)
         return view
 
@@ -239,7 +326,7 @@ class Engine:
                             h["started_by"], h["started_at"], h["ended_at"], tasks, waiting,
                             [_incident_dict(i) for i in live.incidents.values()], _convert(data))
 
-    def _evaluate(self, task, expression: str):
+    def evaluate(self, task, expression: str):
         return self.script_engine.evaluate(task, expression)
 
     def _check_roundtrip(self, conn, live) -> None:
@@ -322,6 +409,26 @@ class Engine:
             rows = conn.execute(sa.select(event).where(event.c.chain == instance_id).order_by(event.c.seq)).all()
         return [{"seq": r.seq, "type": r.type, "at": r.at.isoformat(), "actor": r.actor, "task_id": r.task_id,
                  "element_id": r.element_id, "data": json.loads(r.data_json), "hash": r.hash} for r in rows]
+
+
+class EngineScripts(SandboxedScriptEngine):
+    """The sandbox, plus one courtesy for timers: `working_days(n)` gives a moment, which a
+    duration timer needs as a duration from now and a date timer as an ISO string."""
+
+    def __init__(self, engine, **kwargs):
+        super().__init__(**kwargs)
+        self._engine = engine
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        if isinstance(value, datetime):
+            ed = getattr(task.task_spec, "event_definition", None)
+            if isinstance(ed, DurationTimerEventDefinition):
+                seconds = max(0, int((value - self._engine.clock.now()).total_seconds()))
+                return f"PT{seconds}S"
+            if isinstance(ed, TimerEventDefinition):
+                return value.isoformat()
+        return value
 
 
 def _run_engine(wf) -> Exception | None:

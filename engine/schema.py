@@ -117,6 +117,12 @@ human_task = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("due_at", UTCDateTime),
+    sa.Column("due_rule", sa.String(255)),
+    sa.Column("due_provisional", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("remind_at", UTCDateTime),
+    sa.Column("reminded_at", UTCDateTime),
+    sa.Column("escalation_level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_escalation_at", UTCDateTime),
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(64)),
     sa.Column("completed_at", UTCDateTime),
@@ -124,6 +130,8 @@ human_task = sa.Table(
     sa.Index("ix_human_task_assignee", "assignee", "status"),
     sa.Index("ix_human_task_instance", "instance_id"),
     sa.Index("ix_human_task_due", "status", "due_at"),
+    sa.Index("ix_human_task_remind", "status", "remind_at"),
+    sa.Index("ix_human_task_escalate", "status", "next_escalation_at"),
 )
 
 # Waiting timers, indexed by due time, written in the same transaction as the instance.
@@ -134,6 +142,8 @@ timer = sa.Table(
     sa.Column("element_id", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("armed_at", UTCDateTime),
+    sa.Column("provisional", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", UTCDateTime),
     sa.Index("ix_timer_due", "due_at"),
@@ -180,6 +190,56 @@ chain_head = sa.Table(
     sa.Column("chain", sa.String(64), primary_key=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Key/value settings of this database: whether it is a sandbox (drills), its virtual clock.
+setting = sa.Table(
+    "setting", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Administrator overrides of the official working-day calendar (a closure day, an extra working day).
+calendar_override = sa.Table(
+    "calendar_override", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("working", sa.Boolean, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# In-app notifications (reminders, escalations), to a user or to a role (optionally in a department).
+notification = sa.Table(
+    "notification", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient_user", sa.String(64)),
+    sa.Column("recipient_role", sa.String(64)),
+    sa.Column("recipient_department", sa.String(64)),
+    sa.Column("instance_id", ID),
+    sa.Column("task_id", ID),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("emailed_at", UTCDateTime),
+    sa.Index("ix_notification_user", "recipient_user"),
+    sa.Index("ix_notification_role", "recipient_role", "recipient_department"),
+)
+
+notification_read = sa.Table(
+    "notification_read", metadata,
+    sa.Column("notification_id", sa.Integer, sa.ForeignKey("notification.id"), primary_key=True),
+    sa.Column("user", sa.String(64), primary_key=True),
+    sa.Column("read_at", UTCDateTime, nullable=False),
+)
+
+# Scheduler processes report here, so operators (and /readyz) can see they are alive.
+scheduler_heartbeat = sa.Table(
+    "scheduler_heartbeat", metadata,
+    sa.Column("owner", sa.String(128), primary_key=True),
+    sa.Column("beat_at", UTCDateTime, nullable=False),
+    sa.Column("fired_total", sa.Integer, nullable=False),
 )
 
 # Instance-owned tables, in the order rows must be deleted (tests clean up with it).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import migrate, roles
+from . import drills, migrate, roles
 from .config import Settings
 from .db import create_db_engine, write_transaction
 from .runtime import Engine
@@ -15,15 +15,21 @@ def open_engine(settings: Settings, *, check_schema: bool = True, clock=None, id
     engine = Engine.from_settings(settings, clock=clock, ids=ids)
     if check_schema:
         migrate.check_current(engine.db)
+    if clock is None and drills.is_sandbox(engine.db):
+        engine.set_clock(drills.VirtualClock(engine.db))
     return engine
 
 
-def init_db(settings: Settings) -> Engine:
+def init_db(settings: Settings, *, sandbox: bool = False) -> Engine:
     """Create or migrate the schema and the built-in roles (idempotent)."""
     db = create_db_engine(settings.database_url)
     migrate.upgrade(db)
     with write_transaction(db) as conn:
         roles.ensure_builtin_roles(conn)
+    if sandbox:
+        from datetime import datetime, timezone
+        if not drills.is_sandbox(db):
+            drills.make_sandbox(db, datetime.now(timezone.utc))
     db.dispose()
     return open_engine(settings)
 

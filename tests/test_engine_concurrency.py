@@ -117,7 +117,7 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     stale.wf.do_engine_steps()
     with pytest.raises(ConcurrentUpdate):
         with write_transaction(db) as conn:
-            instances.persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine._evaluate)
+            instances.persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine)
     assert _snapshot(db) == before
 
 

@@ -43,7 +43,7 @@ def test_interrupting_timer_cancels_the_task_and_escalates(engine, deploy, db, c
     view = engine.start("timers", started_by="alice")
     work = view.tasks[0]["id"]
     clock.advance(timedelta(hours=2))
-    assert engine.fire_due_timers() == 1                      # both timers overdue: one transaction
+    assert engine.fire_due_timers() == 2                      # both timers overdue: one transaction
     view = engine.show(view.id)
     assert [t["element_id"] for t in view.tasks] == ["escalated"]
     assert engine.task(work)["status"] == "cancelled"

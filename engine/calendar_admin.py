@@ -1,0 +1,93 @@
+"""Administering the working-day calendar: overrides, and recomputing provisional deadlines.
+
+When the State Council publishes next year's calendar (a new `chinesecalendar` release), or an
+administrator adds an override, `refresh` recomputes every deadline that was provisional (or
+that the change affects), each under its instance's lock, recording a `deadline_recomputed`
+event with the old and new moment.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from . import history
+from .db import read_transaction, write_transaction
+from .registry import append_registry_event
+from .schema import calendar_override, human_task, timer
+from .workdays import parse_working_days
+
+
+def set_override(engine, day: date, working: bool, note: str | None, user: str) -> None:
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        conn.execute(calendar_override.delete().where(calendar_override.c.day == day))
+        conn.execute(calendar_override.insert().values(day=day, working=working, note=note, created_by=user,
+                                                       created_at=now))
+        append_registry_event(conn, now, history.NewEvent("calendar_override_set", actor=user, data={
+            "day": day.isoformat(), "working": working, "note": note}))
+    engine.deadlines.invalidate()
+
+
+def remove_override(engine, day: date, user: str) -> bool:
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        gone = conn.execute(calendar_override.delete().where(calendar_override.c.day == day)).rowcount
+        if gone:
+            append_registry_event(conn, now, history.NewEvent("calendar_override_removed", actor=user,
+                                                              data={"day": day.isoformat()}))
+    engine.deadlines.invalidate()
+    return bool(gone)
+
+
+def overrides(engine) -> list[dict]:
+    with read_transaction(engine.db) as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(calendar_override).order_by(calendar_override.c.day))]
+
+
+def refresh(engine, *, only_provisional: bool = True) -> int:
+    """Recompute working-day deadlines of open tasks and waiting timers; returns how many changed."""
+    engine.deadlines.invalidate()
+    cal = engine.deadlines.calendar()
+    changed = 0
+    with read_transaction(engine.db) as conn:
+        h = human_task.c
+        q = sa.select(h.id, h.instance_id, h.due_rule, h.created_at, h.due_at, h.due_provisional).where(
+            h.status == "open", h.due_rule.is_not(None))
+        tasks = conn.execute(q.where(h.due_provisional.is_(True)) if only_provisional else q).all()
+        t = timer.c
+        tq = sa.select(t.task_id, t.instance_id, t.armed_at, t.due_at, t.provisional).where(t.armed_at.is_not(None))
+        timers = conn.execute(tq.where(t.provisional.is_(True)) if only_provisional else tq).all()
+    for row in tasks:
+        new = cal.add_working_days(row.created_at, parse_working_days(row.due_rule))
+        if (new.due, new.provisional) != (row.due_at, row.due_provisional):
+            engine.recompute_deadline(row.instance_id, task_id=row.id, due=new.due, provisional=new.provisional,
+                                      old=row.due_at)
+            changed += 1
+    for row in timers:
+        engine_task = None
+        n = _timer_rule(engine, row)
+        if n is None:
+            continue
+        new = cal.add_working_days(row.armed_at, n)
+        if (new.due, new.provisional) != (row.due_at, row.provisional):
+            engine.recompute_deadline(row.instance_id, timer_id=row.task_id, due=new.due,
+                                      provisional=new.provisional, old=row.due_at)
+            changed += 1
+    return changed
+
+
+def _timer_rule(engine, row) -> int | None:
+    from .instances import lock_instance  # noqa: F401  (keeps the import graph obvious)
+    with read_transaction(engine.db) as conn:
+        from .schema import process_instance
+        version_id = conn.execute(sa.select(process_instance.c.process_version_id)
+                                  .where(process_instance.c.id == row.instance_id)).scalar()
+        element = conn.execute(sa.select(timer.c.element_id).where(timer.c.task_id == row.task_id)).scalar()
+        loaded = engine.registry.load(conn, version_id)
+    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
+        for ts in spec.task_specs.values():
+            if getattr(ts, "bpmn_id", None) == element and hasattr(ts, "event_definition"):
+                return parse_working_days(getattr(ts.event_definition, "expression", "") or "")
+    return None

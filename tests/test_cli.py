@@ -1,0 +1,85 @@
+"""The `qinglian` command line, as an operator uses it: readable output, --json, clear errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.schema import process_instance, process_version
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def cli(db, forms_dir, tmp_path):
+    env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "QINGLIAN_FORMS_DIR": str(forms_dir),
+           "QINGLIAN_PROCESSES_DIR": str(tmp_path / "none")}
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+    return run
+
+
+def test_deploy_start_claim_complete_show(cli):
+    out = cli("deploy", str(DATA / "bpmn" / "w1.bpmn"), "--as", "owner").output
+    assert "w1_process v1 deployed" in out
+    assert "w1_process v1 unchanged" in cli("deploy", str(DATA / "bpmn" / "w1.bpmn")).output
+    view = json.loads(cli("--json", "start", "w1_process", "--as", "alice", "--data", '{"amount": 3}').output)
+    assert view["status"] == "active" and view["data"] == {"amount": 3}
+    task = view["tasks"][0]["id"]
+    assert task in cli("tasks").output
+    assert "claimed Fill" in cli("claim", task, "--as", "alice").output
+    assert task in cli("tasks", "--user", "alice").output
+    out = cli("complete", task, "--as", "alice", "--data", '{"approved": true}').output
+    assert "status: active" in out and "Review" in out
+    shown = cli("show", view["id"]).output
+    assert "w1_process v1" in shown and "review_timer" in shown
+    events = cli("events", view["id"]).output
+    assert "task_completed" in events and "task_claimed" in events
+
+
+def test_bad_input_is_named_and_changes_nothing(cli, db):
+    cli("deploy", str(DATA / "bpmn" / "w1.bpmn"))
+    r = cli("start", "w1_process", "--data", "{not json", ok=False)
+    assert r.exit_code == 2 and "not valid JSON" in r.output
+    r = cli("start", "w1_process", "--data", "[1, 2]", ok=False)
+    assert r.exit_code == 2 and "must be a JSON object" in r.output
+    r = cli("start", "nope", ok=False)
+    assert r.exit_code == 2 and "process 'nope' is not deployed" in r.stderr
+    r = cli("complete", "not-a-task", "--as", "x", ok=False)
+    assert r.exit_code == 2 and "not a valid id" in r.stderr
+    r = cli("deploy", str(DATA / "validation" / "three_problems.bpmn"), ok=False)
+    assert r.exit_code == 2
+    assert r.stderr.count("  - three_problems.bpmn:") >= 3
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(process_version)).scalar() == 1
+
+
+def test_incidents_and_retry(cli):
+    cli("deploy", str(DATA / "bpmn" / "failing.bpmn"))
+    view = json.loads(cli("--json", "start", "failing", "--data", '{"amount": 4, "divisor": 0}').output)
+    assert view["status"] == "error"
+    out = cli("incidents").output
+    assert view["id"] in out and "task=calc line 2" in out and "division by zero" in out
+    out = cli("retry", view["id"], "--as", "operator", "--data", '{"divisor": 4}').output
+    assert "status: active" in out and "Check" in out
+    assert cli("incidents").output.strip() == "no incidents"
+    assert "resolved by operator" in cli("incidents", "--all").output
+
+
+def test_the_same_problems_reach_the_cli_and_the_engine(cli, engine):
+    from engine.errors import Invalid
+    from engine.validation import SourceFile
+    path = DATA / "validation" / "three_problems.bpmn"
+    with pytest.raises(Invalid) as err:
+        engine.deploy([SourceFile(path.name, path.read_bytes())], deployed_by="x")
+    r = cli("deploy", str(path), ok=False)
+    for p in err.value.problems:
+        assert f"  - {p}" in r.stderr
