@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from . import history
 from .db import read_transaction, write_transaction
 from .registry import append_registry_event
-from .schema import calendar_override, human_task, timer
-from .workdays import parse_working_days
+from .schema import calendar_override, human_task, process_instance, timer
 
 
 def set_override(engine, day: date, working: bool, note: str | None, user: str) -> None:
@@ -49,7 +48,6 @@ def overrides(engine) -> list[dict]:
 def refresh(engine, *, only_provisional: bool = True) -> int:
     """Recompute working-day deadlines of open tasks and waiting timers; returns how many changed."""
     engine.deadlines.invalidate()
-    cal = engine.deadlines.calendar()
     changed = 0
     with read_transaction(engine.db) as conn:
         h = human_task.c
@@ -60,17 +58,16 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
         tq = sa.select(t.task_id, t.instance_id, t.armed_at, t.due_at, t.provisional).where(t.armed_at.is_not(None))
         timers = conn.execute(tq.where(t.provisional.is_(True)) if only_provisional else tq).all()
     for row in tasks:
-        new = cal.add_working_days(row.created_at, parse_working_days(row.due_rule))
+        new = engine.deadlines.by_rule(row.due_rule, row.created_at)
         if (new.due, new.provisional) != (row.due_at, row.due_provisional):
             engine.recompute_deadline(row.instance_id, task_id=row.id, due=new.due, provisional=new.provisional,
                                       old=row.due_at)
             changed += 1
     for row in timers:
-        engine_task = None
-        n = _timer_rule(engine, row)
-        if n is None:
+        rule = _timer_rule(engine, row)
+        new = engine.deadlines.by_rule(rule, row.armed_at) if rule else None
+        if new is None:
             continue
-        new = cal.add_working_days(row.armed_at, n)
         if (new.due, new.provisional) != (row.due_at, row.provisional):
             engine.recompute_deadline(row.instance_id, timer_id=row.task_id, due=new.due,
                                       provisional=new.provisional, old=row.due_at)
@@ -78,10 +75,9 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
     return changed
 
 
-def _timer_rule(engine, row) -> int | None:
-    from .instances import lock_instance  # noqa: F401  (keeps the import graph obvious)
+def _timer_rule(engine, row) -> str | None:
+    """The calendar rule a waiting timer was written with, read from its process version."""
     with read_transaction(engine.db) as conn:
-        from .schema import process_instance
         version_id = conn.execute(sa.select(process_instance.c.process_version_id)
                                   .where(process_instance.c.id == row.instance_id)).scalar()
         element = conn.execute(sa.select(timer.c.element_id).where(timer.c.task_id == row.task_id)).scalar()
@@ -89,5 +85,5 @@ def _timer_rule(engine, row) -> int | None:
     for spec in (loaded.spec, *loaded.subprocess_specs.values()):
         for ts in spec.task_specs.values():
             if getattr(ts, "bpmn_id", None) == element and hasattr(ts, "event_definition"):
-                return parse_working_days(getattr(ts.event_definition, "expression", "") or "")
+                return getattr(ts.event_definition, "expression", None)
     return None

@@ -8,6 +8,7 @@ computed on weekends only and marked provisional, to be recomputed by `qinglian 
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .schema import calendar_override
 from .workdays import WorkCalendar, parse_working_days
+
+_MONTHLY = re.compile(r"^\s*monthly\(\s*(\d{1,2})\s*\)\s*$")
+
+
+def parse_monthly(expression: str) -> int | None:
+    """`monthly(12)`: every month on the 12th (moved to the next working day on a holiday)."""
+    m = _MONTHLY.match(expression or "")
+    return int(m.group(1)) if m and 1 <= int(m.group(1)) <= 31 else None
 
 
 @dataclass(frozen=True)
@@ -80,11 +89,20 @@ class Deadlines:
         """Evaluate a due expression at `now`; `evaluate(expression)` runs anything else in the sandbox."""
         if not expression:
             return Due(None)
-        n = parse_working_days(expression)
-        if n is not None:
-            d = self.calendar().add_working_days(now, n)
+        d = self.by_rule(expression, now)
+        if d is not None:
             return Due(d.due, d.provisional, expression.strip())
         return Due(due_from_value(evaluate(expression), now))
+
+    def by_rule(self, expression: str, start: datetime):
+        """A calendar rule (`working_days(n)`, `monthly(d)`) from `start`, or None if it is not one."""
+        n = parse_working_days(expression)
+        if n is not None:
+            return self.calendar().add_working_days(start, n)
+        day = parse_monthly(expression)
+        if day is not None:
+            return self.calendar().monthly(day, start)
+        return None
 
     def before(self, due: datetime, expression: str, evaluate) -> datetime:
         """The moment `expression` (working days or an ISO duration) before `due`."""

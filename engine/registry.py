@@ -59,6 +59,8 @@ class Registry:
         self._cache: OrderedDict[int, LoadedVersion] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
+        self.helper_names = frozenset({"now", "today", "working_days", "monthly"})
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None) -> list[DeployedVersion]:
@@ -70,6 +72,7 @@ class Registry:
             bundle = validate_bundle(
                 files, form_exists=self.forms.exists, role_for_lane=resolve_role,
                 process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
+                helper_names=self.helper_names,
             )
             by_name = {f.name: f for f in files}
             results = []
@@ -102,6 +105,8 @@ class Registry:
                     "version_deployed", actor=deployed_by,
                     data={"process_key": key, "version": number, "version_id": new_id, "sha256": sha,
                           "file": proc.file, "note": note}))
+                if self.on_deployed is not None:
+                    self.on_deployed(conn, key, proc.spec, now)
                 results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))
             return results
 

@@ -20,16 +20,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
-from . import history, instances, reminders, spiff, timers  # noqa: F401  (spiff: installs the library fixes)
+from . import history, instances, reminders, schedules, spiff, timers  # noqa: F401  (spiff: installs the library fixes)
 from .config import Settings
 from .db import create_db_engine, read_transaction, write_transaction
-from .errors import Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
+from .errors import ConcurrentUpdate, Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from .forms import FormCatalog
 from .registry import Registry
 from .deadlines import Deadlines
 from .notifications import Mailer
+from .workdays import BEIJING
 from .sandbox import ScriptLimits, SandboxedScriptEngine
-from .workdays import parse_working_days
 from .schema import event, human_task, incident, instance_task, process_instance, process_version
 from .validation import SourceFile
 
@@ -84,6 +84,8 @@ class Engine:
         self.remind_before = remind_before
         self.escalate_after = escalate_after
         self.script_engine = EngineScripts(self, helpers=self._script_helpers(), limits=script_limits)
+        self.registry.on_deployed = lambda conn, key, spec, now: schedules.register(conn, self.deadlines, key,
+                                                                                     spec, now)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock=None, ids=None) -> "Engine":
@@ -96,12 +98,15 @@ class Engine:
         def working_days(n):
             """The end of the n-th working day from now (Beijing time), on the hospital's calendar."""
             return self.deadlines.calendar().add_working_days(self.clock.now(), int(n)).due
-        return {"now": lambda: self.clock.now(), "working_days": working_days}
+        def monthly(day, shift="next_working_day"):
+            """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
+            return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
+        return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly}
 
     def timer_provisional(self, task, now) -> bool:
         """Whether a timer written in working days reaches into a year without an official calendar."""
-        n = parse_working_days(getattr(task.task_spec.event_definition, "expression", "") or "")
-        return n is not None and self.deadlines.calendar().add_working_days(now, n).provisional
+        d = self.deadlines.by_rule(getattr(task.task_spec.event_definition, "expression", "") or "", now)
+        return d is not None and d.provisional
 
     def set_clock(self, clock) -> None:
         """Swap the clock (a drill database's virtual clock); the registry follows."""
@@ -115,10 +120,12 @@ class Engine:
 
     # -- instances ----------------------------------------------------------------------------
     def start(self, process_key: str, *, started_by: str, version: int | None = None,
-              business_key: str | None = None, data: dict | None = None) -> InstanceView:
+              business_key: str | None = None, data: dict | None = None, _period=None) -> InstanceView:
         data = _check_data(data)
         with clockmod.using(self.clock, self.ids):
             with write_transaction(self.db) as conn:
+                if _period is not None and not schedules.advance(conn, _period, self.deadlines):
+                    raise ConcurrentUpdate(f"the period {_period.next_at} of {process_key} was already started")
                 version_id = self.registry.resolve(conn, process_key, version)
                 loaded = self.registry.load(conn, version_id)
                 now = self.clock.now()
@@ -126,6 +133,9 @@ class Engine:
                 wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
                 start_task = wf.task_tree
                 start_task.data.update(data)
+                if _period is not None:     # the period has come: its timer start event fires now
+                    for t in wf.get_tasks(spec_name=_period.element_id):
+                        t.internal_data["event_value"] = (now - timedelta(microseconds=1)).isoformat()
                 outcome = instances.StepOutcome(now, started_by, [history.NewEvent(
                     "instance_started", data={"process_key": process_key, "version": loaded.version,
                                               "version_id": loaded.id, "business_key": business_key,
@@ -276,6 +286,24 @@ class Engine:
                 data={"old": old.isoformat() if old else None, "new": due.isoformat(), "provisional": provisional}))
 
         self._operate(instance_id, "calendar", action)
+
+    def run_schedules(self) -> int:
+        """Start one instance for each period of each scheduled process that has come."""
+        started = 0
+        while True:
+            with read_transaction(self.db) as conn:
+                rows = schedules.due(conn, self.clock.now())
+            if not rows:
+                return started
+            for row in rows:
+                period = row.next_at.astimezone(BEIJING)
+                try:
+                    self.start(row.process_key, started_by="scheduler",
+                               business_key=f"{row.process_key}-{period:%Y-%m}",
+                               data={"period": f"{period:%Y-%m}"}, _period=row)
+                    started += 1
+                except ConcurrentUpdate:
+                    continue
 
     def waiting_timers(self, limit: int = 200) -> list[dict]:
         with read_transaction(self.db) as conn:
@@ -530,7 +558,7 @@ def _convert(value):
 
 def _task_dict(r) -> dict:
     d = dict(r) if isinstance(r, dict) else dict(r._mapping)
-    for k in ("created_at", "due_at", "claimed_at", "completed_at"):
+    for k in ("created_at", "due_at", "claimed_at", "completed_at", "remind_at", "reminded_at", "next_escalation_at"):
         if d.get(k) is not None:
             d[k] = d[k].isoformat()
     return d

@@ -49,9 +49,8 @@ class TimerScheduler:
                 fired += n
                 if n == 0:
                     break
-            sweep = getattr(self.engine, "sweep_deadlines", None)
-            if sweep is not None:
-                sweep()
+            self.engine.run_schedules()
+            self.engine.sweep_deadlines()
             self.fired_total += fired
             self._heartbeat()
             return fired

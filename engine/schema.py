@@ -234,6 +234,15 @@ notification_read = sa.Table(
     sa.Column("read_at", UTCDateTime, nullable=False),
 )
 
+# Processes started once per period by a timer start event (e.g. `monthly(12)`): the next moment due.
+process_schedule = sa.Table(
+    "process_schedule", metadata,
+    sa.Column("process_key", sa.String(255), primary_key=True),
+    sa.Column("element_id", sa.String(255), nullable=False),
+    sa.Column("rule", sa.String(255), nullable=False),
+    sa.Column("next_at", UTCDateTime, nullable=False),
+)
+
 # Scheduler processes report here, so operators (and /readyz) can see they are alive.
 scheduler_heartbeat = sa.Table(
     "scheduler_heartbeat", metadata,

@@ -20,7 +20,8 @@ from .schema import timer
 def claim_due(conn, now: datetime, owner: str, lease: timedelta, limit: int) -> list:
     """Lease up to `limit` timers due by `now` (oldest first) to `owner`; returns (task_id, instance_id, due_at)."""
     free = sa.or_(timer.c.lease_until.is_(None), timer.c.lease_until < now)
-    pick = (sa.select(timer.c.task_id).where(timer.c.due_at <= now, free)
+    # strictly after the due moment: SpiffWorkflow fires a timer once its due time has passed
+    pick = (sa.select(timer.c.task_id).where(timer.c.due_at < now, free)
             .order_by(timer.c.due_at, timer.c.task_id).limit(limit))
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)

@@ -47,6 +47,13 @@ def upgrade() -> None:
     sa.Column('fired_total', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('owner', name=op.f('pk_scheduler_heartbeat'))
     )
+    op.create_table('process_schedule',
+    sa.Column('process_key', sa.String(length=255), nullable=False),
+    sa.Column('element_id', sa.String(length=255), nullable=False),
+    sa.Column('rule', sa.String(length=255), nullable=False),
+    sa.Column('next_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('process_key', name=op.f('pk_process_schedule'))
+    )
     op.create_table('setting',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -91,6 +98,7 @@ def downgrade() -> None:
 
     op.drop_table('notification_read')
     op.drop_table('setting')
+    op.drop_table('process_schedule')
     op.drop_table('scheduler_heartbeat')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_user')

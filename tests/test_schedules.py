@@ -1,0 +1,45 @@
+"""A monthly rule as a timer start event: one small instance per period, once, catching up."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from engine.schema import process_instance, process_schedule
+from engine.workdays import BEIJING
+
+
+def _starts(db):
+    with db.connect() as conn:
+        return [r.business_key for r in conn.execute(sa.select(process_instance).order_by(process_instance.c.started_at))]
+
+
+def _beijing_day(moment):
+    return moment.astimezone(BEIJING).date()
+
+
+def test_each_month_on_the_12th_one_instance_is_started_moved_off_holidays(engine, deploy, db, clock):
+    deploy("monthly_report_cycle.bpmn")
+    with db.connect() as conn:
+        first = conn.execute(sa.select(process_schedule.c.next_at)).scalar()
+    assert _beijing_day(first) == date(2026, 10, 12)          # a Monday, a working day
+    assert engine.run_schedules() == 0                         # not before the period
+    clock.set(first + timedelta(minutes=1))
+    assert engine.run_schedules() == 1
+    assert engine.run_schedules() == 0                         # once per period
+    [key] = _starts(db)
+    assert key == "monthly_cycle-2026-10"
+    [task] = engine.list_tasks()
+    assert task["element_id"] == "report"                      # started past its timer start event
+    with db.connect() as conn:
+        nxt = conn.execute(sa.select(process_schedule.c.next_at)).scalar()
+    expected = engine.deadlines.calendar().next_working_day(date(2026, 11, 12))
+    assert _beijing_day(nxt) == expected
+
+
+def test_periods_missed_while_stopped_are_started_in_order(engine, deploy, db, clock):
+    deploy("monthly_report_cycle.bpmn")
+    clock.set(datetime(2027, 1, 20, tzinfo=timezone.utc))   # stopped from October to January
+    assert engine.run_schedules() == 4
+    assert _starts(db) == ["monthly_cycle-2026-10", "monthly_cycle-2026-11", "monthly_cycle-2026-12",
+                           "monthly_cycle-2027-01"]
