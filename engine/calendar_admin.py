@@ -7,15 +7,14 @@ event with the old and new moment.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-from uuid import UUID
+from datetime import date
 
 import sqlalchemy as sa
 
 from . import history
 from .db import read_transaction, write_transaction
 from .registry import append_registry_event
-from .schema import calendar_override, human_task, process_instance, timer
+from .schema import calendar_override, human_task, timer
 
 
 def set_override(engine, day: date, working: bool, note: str | None, user: str) -> None:
@@ -55,7 +54,8 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
             h.status == "open", h.due_rule.is_not(None))
         tasks = conn.execute(q.where(h.due_provisional.is_(True)) if only_provisional else q).all()
         t = timer.c
-        tq = sa.select(t.task_id, t.instance_id, t.armed_at, t.due_at, t.provisional).where(t.armed_at.is_not(None))
+        tq = sa.select(t.task_id, t.instance_id, t.rule, t.armed_at, t.due_at, t.provisional).where(
+            t.rule.is_not(None))
         timers = conn.execute(tq.where(t.provisional.is_(True)) if only_provisional else tq).all()
     for row in tasks:
         new = engine.deadlines.by_rule(row.due_rule, row.created_at)
@@ -64,8 +64,7 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
                                       old=row.due_at)
             changed += 1
     for row in timers:
-        rule = _timer_rule(engine, row)
-        new = engine.deadlines.by_rule(rule, row.armed_at) if rule else None
+        new = engine.deadlines.by_rule(row.rule, row.armed_at)
         if new is None:
             continue
         if (new.due, new.provisional) != (row.due_at, row.provisional):
@@ -73,17 +72,3 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
                                       provisional=new.provisional, old=row.due_at)
             changed += 1
     return changed
-
-
-def _timer_rule(engine, row) -> str | None:
-    """The calendar rule a waiting timer was written with, read from its process version."""
-    with read_transaction(engine.db) as conn:
-        version_id = conn.execute(sa.select(process_instance.c.process_version_id)
-                                  .where(process_instance.c.id == row.instance_id)).scalar()
-        element = conn.execute(sa.select(timer.c.element_id).where(timer.c.task_id == row.task_id)).scalar()
-        loaded = engine.registry.load(conn, version_id)
-    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
-        for ts in spec.task_specs.values():
-            if getattr(ts, "bpmn_id", None) == element and hasattr(ts, "event_definition"):
-                return getattr(ts.event_definition, "expression", None)
-    return None

@@ -41,6 +41,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoint (and fsync the database file) every ~40 MB of WAL rather than every 4 MB:
+        # with synchronous=NORMAL the checkpoint is the only fsync, and commits pay for it.
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
+        cur.execute("PRAGMA cache_size=-32000")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -173,7 +173,8 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
     now = outcome.now
     iid = live.id
     writes, deleted, frontier = store.diff(wf, live.snap)
-    store.repredict(frontier)
+    written = {w.task.id for w in writes}
+    store.repredict([t for t in frontier if t.id in written])   # unchanged tasks are canonical already
     fired: list[history.NewEvent] = []     # timers that fired: inputs too, recorded before their effects
     events: list[history.NewEvent] = []    # effects: tasks ready/cancelled, incidents, end
     statements: list[tuple] = []   # (statement, params) executed in order after the instance row
@@ -255,7 +256,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
         statements.append((INSERT_TIMER, [
             {"p_task_id": str(t.id), "p_instance_id": iid, "p_element_id": t.task_spec.bpmn_id,
              "p_kind": type(t.task_spec.event_definition).__name__, "p_due_at": due, "p_armed_at": now,
-             "p_provisional": env.timer_provisional(t, now), "p_lease_owner": None, "p_lease_until": None}
+             **_timer_rule(env, t, now), "p_lease_owner": None, "p_lease_until": None}
             for t, due in new_timers]))
         for t, due in new_timers:
             live.timers[t.id] = due
@@ -318,6 +319,13 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
             conn.execute(stmt, params)
     live.revision += 1
     live.event_seq, live.event_head = seq, head
+
+
+def _timer_rule(env, task, now) -> dict:
+    """The calendar rule a timer was written with (to recompute it) and whether it is provisional."""
+    expression = (getattr(task.task_spec.event_definition, "expression", "") or "").strip()
+    d = env.deadlines.by_rule(expression, now)
+    return {"p_rule": expression if d is not None else None, "p_provisional": bool(d and d.provisional)}
 
 
 def _timer_fired(task, due: datetime, now: datetime) -> history.NewEvent:

@@ -8,31 +8,50 @@ datetime is stored exactly as SQLAlchemy would store it).
 from __future__ import annotations
 
 import threading
+from collections import namedtuple
 
 
 class Prepared:
     def __init__(self, statement):
         self.statement = statement
         self._compiled: dict[str, tuple] = {}
+        self._row = None
         self._lock = threading.Lock()
 
     def _for(self, dialect):
         hit = self._compiled.get(dialect.name)
         if hit is None:
             compiled = self.statement.compile(dialect=dialect)
-            names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+            names = list(compiled.positiontup) if compiled.positional else \
+                list(compiled.construct_params(_check=False))
             processors = compiled._bind_processors
-            hit = (compiled.string, compiled.positional, names, processors)
+            # literal values baked into the statement (e.g. LIMIT 1) are binds with a value
+            defaults = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+            hit = (compiled.string, compiled.positional, names, processors, defaults)
             with self._lock:
                 self._compiled[dialect.name] = hit
         return hit
 
     def bind(self, dialect, params) -> tuple[str, list]:
-        sql, positional, names, processors = self._for(dialect)
+        sql, positional, names, processors, defaults = self._for(dialect)
         rows = params if isinstance(params, list) else [params]
+        if defaults and any(n not in rows[0] for n in names):
+            rows = [{**defaults, **p} for p in rows]
         if positional:
             return sql, [tuple(processors[n](p[n]) if n in processors else p[n] for n in names) for p in rows]
         return sql, [{n: (processors[n](p[n]) if n in processors else p[n]) for n in names} for p in rows]
+
+    def fetch(self, conn, params) -> list:
+        """Run a SELECT; rows are named tuples (no result type processing: keep to plain columns)."""
+        sql, rows = self.bind(conn.dialect, params)
+        if self._row is None:
+            self._row = namedtuple("Row", [c.name for c in self.statement.selected_columns])
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, rows[0])
+            return [self._row(*r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     def run(self, conn, params) -> int:
         """Execute with one dict of parameters, or many. Returns the row count."""

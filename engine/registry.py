@@ -19,6 +19,7 @@ from . import history, spiff
 from .db import write_transaction, read_transaction
 from .errors import Invalid, NotFound, Problem
 from .forms import FormCatalog
+from .prepared import Prepared
 from .roles import role_resolver
 from .sandbox import check_source
 from .schema import chain_head, event, process_version
@@ -122,11 +123,11 @@ class Registry:
 
     # -- lookup -------------------------------------------------------------------------------
     def resolve(self, conn, process_key: str, version: int | None = None):
-        q = sa.select(process_version.c.id, process_version.c.version).where(
-            process_version.c.process_key == process_key)
-        q = q.where(process_version.c.version == version) if version is not None else \
-            q.order_by(process_version.c.version.desc()).limit(1)
-        row = conn.execute(q).one_or_none()
+        if version is None:
+            rows = _LATEST.fetch(conn, {"p_key": process_key})
+        else:
+            rows = _NUMBERED.fetch(conn, {"p_key": process_key, "p_version": version})
+        row = rows[0] if rows else None
         if row is None:
             what = f"version {version} of process '{process_key}'" if version is not None else f"process '{process_key}'"
             raise NotFound(f"{what} is not deployed", field="process_key")
@@ -160,6 +161,12 @@ class Registry:
             q = q.where(process_version.c.process_key == process_key)
         with read_transaction(self.db) as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+_LATEST = Prepared(sa.select(process_version.c.id).where(process_version.c.process_key == sa.bindparam("p_key"))
+                   .order_by(process_version.c.version.desc()).limit(1))
+_NUMBERED = Prepared(sa.select(process_version.c.id).where(process_version.c.process_key == sa.bindparam("p_key"),
+                                                           process_version.c.version == sa.bindparam("p_version")))
 
 
 def append_registry_event(conn, at: datetime, ev: history.NewEvent) -> None:

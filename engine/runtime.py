@@ -25,6 +25,7 @@ from .config import Settings
 from .db import create_db_engine, read_transaction, write_transaction
 from .errors import ConcurrentUpdate, Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from .forms import FormCatalog
+from .prepared import Prepared
 from .registry import Registry
 from .deadlines import Deadlines
 from .notifications import Mailer
@@ -102,11 +103,6 @@ class Engine:
             """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
             return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
         return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly}
-
-    def timer_provisional(self, task, now) -> bool:
-        """Whether a timer written in working days reaches into a year without an official calendar."""
-        d = self.deadlines.by_rule(getattr(task.task_spec.event_definition, "expression", "") or "", now)
-        return d is not None and d.provisional
 
     def set_clock(self, clock) -> None:
         """Swap the clock (a drill database's virtual clock); the registry follows."""
@@ -316,15 +312,19 @@ class Engine:
             with write_transaction(self.db) as conn:
                 if instance_id is None:
                     _check_uuid(task_id, "task_id")
-                    row = conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
-                    if row is None:
+                    rows = _LOCK_BY_TASK.fetch(conn, {"p_task_id": task_id})
+                    if not rows:
                         raise NotFound(f"task {task_id} not found", field="task_id")
                 else:
                     _check_uuid(instance_id, "instance_id")
-                    row = instances.lock_instance(conn, instance_id)
+                    rows = _LOCK_BY_ID.fetch(conn, {"p_id": instance_id})
+                    if not rows:
+                        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+                row = rows[0]
                 live = self.cache.take(row.id, row.revision)
-                if live is None:
-                    live = instances.load(conn, row, self.registry.load(conn, row.process_version_id),
+                if live is None:      # not cached here, or stale: rebuild from the (locked) rows
+                    full = instances.lock_instance(conn, row.id)
+                    live = instances.load(conn, full, self.registry.load(conn, full.process_version_id),
                                           self.script_engine)
                 outcome = instances.StepOutcome(self.clock.now(), actor)
                 action(conn, live, outcome)
@@ -512,10 +512,14 @@ class _Row:
         self.__dict__.update(d)
 
 
-_LOCK_BY_TASK = (sa.select(process_instance)
-                 .where(process_instance.c.id == sa.select(human_task.c.instance_id)
-                        .where(human_task.c.id == sa.bindparam("task_id")).scalar_subquery())
-                 .with_for_update())
+_LOCK_COLUMNS = (process_instance.c.id, process_instance.c.revision)
+# The instance row lock every operation starts with (also what decides whether the cache is fresh).
+_LOCK_BY_TASK = Prepared(sa.select(*_LOCK_COLUMNS)
+                         .where(process_instance.c.id == sa.select(human_task.c.instance_id)
+                                .where(human_task.c.id == sa.bindparam("p_task_id")).scalar_subquery())
+                         .with_for_update())
+_LOCK_BY_ID = Prepared(sa.select(*_LOCK_COLUMNS).where(process_instance.c.id == sa.bindparam("p_id"))
+                       .with_for_update())
 
 
 def _ready_task(live, task_id: str, row):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
+import inspect
 import itertools
 import math
 import operator
@@ -109,6 +110,15 @@ def _needs_guard(node: ast.BinOp) -> bool:
     return True
 
 
+def _is_risky_generator(function: ast.AST) -> bool:
+    """A generator with try: its except/finally code runs when the generator is garbage
+    collected, where Python ignores errors, the time limit's included. (Nested functions count
+    too: simpler, and stricter than needed.)"""
+    nodes = list(ast.walk(function))
+    return (any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes)
+            and any(isinstance(n, ast.Try) for n in nodes))
+
+
 def _names_only(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return True
@@ -146,6 +156,11 @@ class _Policy(RestrictingNodeTransformer):
     def visit_ClassDef(self, node):
         self.error(node, "class definitions are not allowed")
         return node
+
+    def visit_FunctionDef(self, node):
+        if _is_risky_generator(node):
+            self.error(node, "a generator function (one with yield) may not contain try statements")
+        return super().visit_FunctionDef(node)
 
     def visit_Name(self, node):
         if node.id in ("print", "printed"):
@@ -196,6 +211,15 @@ class _Policy(RestrictingNodeTransformer):
             self.error(node, "an except clause may only name exception classes")
         node = super().visit_ExceptHandler(node)
         node.body.insert(0, self._check_stmt(node))
+        return node
+
+    def visit_While(self, node):
+        # `while True: pass` compiles to one jump onto itself, which emits no trace event at all;
+        # a name load (no call, nearly free) in every loop body keeps the loop visible.
+        node = super().visit_While(node)
+        keep = ast.Expr(value=ast.Name("_check_", ast.Load()))
+        copy_locations(keep, node)
+        node.body.insert(0, keep)
         return node
 
     def visit_Try(self, node):
@@ -319,10 +343,14 @@ class _Run:
 
 class _State(threading.local):
     run: _Run | None = None
+    max_items: int = ScriptLimits.max_items   # the guards' hot path reads it directly
 
 
 _state = _State()
 _THIS_FILE = _Run.check.__code__.co_filename
+
+
+_GENERATOR = inspect.CO_GENERATOR
 
 
 def _tracer(run: _Run) -> Callable:
@@ -331,9 +359,13 @@ def _tracer(run: _Run) -> Callable:
     def trace(frame, event, arg):
         nonlocal countdown
         countdown -= 1
-        if not countdown:
-            countdown = _CHECK_EVERY
-            run.check()
+        if countdown <= 0:
+            # Never raise on a generator's call/exception/return events: those also happen when
+            # a generator is closed on garbage collection, where Python swallows the error
+            # (after switching tracing off). Its lines, and every other call, are safe places.
+            if event == "line" or not frame.f_code.co_flags & _GENERATOR:
+                countdown = _CHECK_EVERY
+                run.check()
         if event == "call" and frame.f_code.co_filename == _THIS_FILE:
             return None   # our guards: their calls count, their lines need no tracing
         return trace
@@ -352,9 +384,9 @@ def _script_line(tb) -> int | None:
 def _run(code: CodeType, scope: dict, limits: ScriptLimits) -> Any:
     """Run compiled code under the limits, tracing this thread only while it runs."""
     run = _Run(limits)
-    outer = _state.run
+    outer, outer_max = _state.run, _state.max_items
     previous = sys.gettrace()   # a debugger's or coverage's tracer, put back afterwards
-    _state.run = run
+    _state.run, _state.max_items = run, limits.max_items
     sys.settrace(_tracer(run))
     try:
         return eval(code, scope)
@@ -364,7 +396,7 @@ def _run(code: CodeType, scope: dict, limits: ScriptLimits) -> Any:
         raise
     finally:
         sys.settrace(previous)
-        _state.run = outer
+        _state.run, _state.max_items = outer, outer_max
 
 
 def _check_() -> None:
@@ -374,14 +406,12 @@ def _check_() -> None:
         raise type(run.fatal)(run.fatal.message)
 
 
-def _tick() -> None:
-    """Called once per item by our loops that may not yield: the call is a trace event."""
-
-
 def _traced(iterable):
-    """Python-level iteration, so the tracer sees every item. A C loop over a list that grows
-    while it is read (`max(l, key=l.append)`) would otherwise never end, nor emit an event."""
+    """Python-level iteration, with a `_check_()` call (a trace event) per item. A C loop over a
+    list that grows while it is read (`max(l, key=l.append)`) would otherwise never end, nor
+    emit an event."""
     for item in iterable:
+        _check_()
         yield item
 
 
@@ -391,20 +421,19 @@ _SEQUENCES = (str, bytes, bytearray, list, tuple)
 _WORK_PER_ITEM = 10   # big-int digit operations allowed per max_items (about 80 ms at 5M items)
 
 
-def _max_items() -> int:
-    run = _state.run
-    return run.max_items if run is not None else ScriptLimits.max_items
+_UNITS = {"str": "characters", "bytes": "bytes", "bytearray": "bytes", "int": "bits"}
 
 
-def _ensure(size: int, kind: str, unit: str = "items") -> None:
-    limit = _max_items()
+def _ensure(size: int, kind: str) -> None:
+    limit = _state.max_items
     if size > limit:
-        raise ScriptTooLarge(f"the result would be too large: a {kind} of {size:,} {unit} "
-                             f"(the limit is {limit:,})")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ScriptTooLarge(f"the result would be too large: {article} {kind} of {size:,} "
+                             f"{_UNITS.get(kind, 'items')} (the limit is {limit:,})")
 
 
 def _ensure_work(work: int, what: str) -> None:
-    if work > _max_items() * _WORK_PER_ITEM:
+    if work > _state.max_items * _WORK_PER_ITEM:
         raise ScriptTooLarge(f"{what} on such large numbers would take too long")
 
 
@@ -420,7 +449,7 @@ def _check_add(a, b) -> None:
 def _check_mul(a, b) -> None:
     if isinstance(a, int):
         if isinstance(b, int):
-            _ensure(a.bit_length() + b.bit_length(), "int", "bits")
+            _ensure(a.bit_length() + b.bit_length(), "int")
         elif isinstance(b, _SEQUENCES):
             _ensure(len(b) * a, type(b).__name__)
     elif isinstance(b, int) and isinstance(a, _SEQUENCES):
@@ -443,7 +472,7 @@ def _check_pow(a, b, modulus=None) -> None:
         return
     if modulus is None:
         if b > 1 and not -1 <= a <= 1:
-            _ensure(_bits(b * math.log2(abs(a)) if b.bit_length() <= 64 else math.inf), "int", "bits")
+            _ensure(_bits(b * math.log2(abs(a)) if b.bit_length() <= 64 else math.inf), "int")
     elif isinstance(modulus, int) and modulus:
         _ensure_work(max(b.bit_length(), 1) * (modulus.bit_length() // 30 + 1) ** 2, "pow() with a modulus")
         _check_div(a, modulus)
@@ -451,7 +480,7 @@ def _check_pow(a, b, modulus=None) -> None:
 
 def _check_lshift(a, n) -> None:
     if isinstance(a, int) and isinstance(n, int) and a and n > 0:
-        _ensure(a.bit_length() + n, "int", "bits")
+        _ensure(a.bit_length() + n, "int")
 
 
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -465,7 +494,7 @@ def _field_number(digits: str, limit: int) -> int:
 def _check_percent(template, args) -> None:
     """`'%999999999d' % 1` and `'%s' % (shared_list,)` build huge strings in one C call."""
     text = template if isinstance(template, str) else bytes(template).decode("latin-1")
-    limit = _max_items()
+    limit = _state.max_items
     size = len(text) + _text_size(args, limit)
     for match in _PERCENT_FIELD.finditer(text):
         for part in match.groups():
@@ -474,7 +503,7 @@ def _check_percent(template, args) -> None:
                 size += sum(abs(v) for v in values if isinstance(v, int))
             elif part:
                 size += _field_number(part, limit)
-    _ensure(size, type(template).__name__, "characters")
+    _ensure(size, type(template).__name__)
 
 
 def _check_mod(a, b) -> None:
@@ -484,31 +513,62 @@ def _check_mod(a, b) -> None:
         _check_div(a, b)
 
 
-def _guarded(check: Callable, op: Callable) -> Callable:
-    def guarded(a, b):
-        check(a, b)
-        return op(a, b)
-    return guarded
+# The operators' guards. They run in loops, so the common small-number cases skip the checks.
+
+def _add_(a, b):
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        _check_add(a, b)
+    return a + b
 
 
-def _iadd(x, y):
-    if isinstance(x, list) and not isinstance(y, (list, tuple)):
-        y = list(y)   # read it all before x grows: `l += zip(l)` never ends otherwise
-    _check_add(x, y)
-    return operator.iadd(x, y)
+def _mul_(a, b):
+    if not (type(a) is int and type(b) is int and a.bit_length() + b.bit_length() <= 128):
+        _check_mul(a, b)
+    return a * b
+
+
+def _mod_(a, b):
+    if not (type(a) is int and a.bit_length() <= 2048):
+        _check_mod(a, b)
+    return a % b
+
+
+def _floordiv_(a, b):
+    if not (type(a) is int and a.bit_length() <= 2048):
+        _check_div(a, b)
+    return a // b
+
+
+def _pow_(a, b):
+    _check_pow(a, b)
+    return a ** b
+
+
+def _lshift_(a, n):
+    _check_lshift(a, n)
+    return a << n
 
 
 _INPLACE = {
-    "+=": _iadd, "-=": operator.isub, "/=": operator.itruediv, ">>=": operator.irshift,
-    "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
-    "*=": _guarded(_check_mul, operator.imul), "//=": _guarded(_check_div, operator.ifloordiv),
-    "%=": _guarded(_check_mod, operator.imod), "**=": _guarded(_check_pow, operator.ipow),
-    "<<=": _guarded(_check_lshift, operator.ilshift),
+    "+=": (operator.iadd, _check_add), "*=": (operator.imul, _check_mul), "%=": (operator.imod, _check_mod),
+    "//=": (operator.ifloordiv, _check_div), "**=": (operator.ipow, _check_pow),
+    "<<=": (operator.ilshift, _check_lshift), "-=": (operator.isub, None), "/=": (operator.itruediv, None),
+    ">>=": (operator.irshift, None), "&=": (operator.iand, None), "|=": (operator.ior, None),
+    "^=": (operator.ixor, None), "@=": (operator.imatmul, None),
 }
 
 
 def _inplacevar_(op: str, x, y):
-    return _INPLACE[op](x, y)
+    """`x op= y`, in place where the type works in place (a list or set may be shared)."""
+    operation, check = _INPLACE[op]
+    if op == "+=":
+        if type(x) in (int, float):
+            return x + y   # the loop counter: nothing to check
+        if isinstance(x, list) and not isinstance(y, (list, tuple)):
+            y = list(y)   # read it all before x grows: `l += zip(l)` never ends otherwise
+    if check is not None:
+        check(x, y)
+    return operation(x, y)
 
 
 # -- run time: text size ---------------------------------------------------------------------
@@ -516,51 +576,52 @@ def _inplacevar_(op: str, x, y):
 _CONTAINERS = (list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 
 
-def _text_size(value, limit: int, max_depth: int | None = None) -> int:
+def _text_size(value, limit: int, max_depth: int = 1000) -> int:
     """About how many characters str(), repr() or JSON of `value` take. Like them, it counts a
-    shared object once per reference (cycles count forever); it stops counting past `limit`,
-    and reports `limit + 1` for data nested deeper than `max_depth`."""
-    total = 0
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            total += len(item) + 2
-            continue
-        if isinstance(item, int):
-            total += (item.bit_length() * 77 >> 8) + 2
-            continue
-        if isinstance(item, float):
-            total += len(repr(item))
-            continue
-        if max_depth is not None and depth > max_depth:
+    shared object once per reference; it stops counting past `limit`, and gives `limit + 1`
+    for data nested deeper than `max_depth` (which also ends cycles)."""
+    total, level, depth = 0, [value], 0
+    while level:
+        if depth > max_depth:
             return limit + 1
-        if isinstance(item, dict):
-            total += 2 + 4 * len(item)
-            children = itertools.chain(item.keys(), item.values()) if total <= limit else ()
-        elif isinstance(item, _CONTAINERS):
-            total += 2 + 2 * len(item)
-            children = item if total <= limit else ()
-        elif isinstance(item, (bytes, bytearray)):
-            total += 4 * len(item) + 3
-            children = ()
-        elif isinstance(item, BaseException):
-            total += 40
-            children = item.args
-        else:
-            total += 64   # None, dates, functions, ranges...: short texts
-            children = ()
-        if total > limit:
-            return total
-        stack.extend((child, depth + 1) for child in children)
+        below = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                total += len(item) + 2
+            elif kind is int or kind is bool:
+                total += (item.bit_length() * 77 >> 8) + 2
+            elif kind is float:
+                total += len(repr(item))
+            elif kind is list or kind is tuple or isinstance(item, _CONTAINERS):
+                total += 2 + 2 * len(item)
+                if total <= limit:
+                    below.extend(item)
+            elif isinstance(item, dict):
+                total += 2 + 4 * len(item)
+                if total <= limit:
+                    below.extend(item.keys())
+                    below.extend(item.values())
+            elif isinstance(item, (str, int)):
+                total += len(item) + 2 if isinstance(item, str) else (item.bit_length() * 77 >> 8) + 2
+            elif isinstance(item, (bytes, bytearray)):
+                total += 4 * len(item) + 3
+            elif isinstance(item, BaseException):
+                total += 40
+                below.extend(item.args)
+            else:
+                total += 64   # None, dates, functions, ranges...: short texts
+            if total > limit:
+                return total
+        level, depth = below, depth + 1
     return total
 
 
 def _ensure_text(value, factor: int = 1) -> None:
     if type(value) in (str, int, float, bool) or value is None:
         return   # its text is no larger than itself (int to str is capped by Python at 4300 digits)
-    limit = _max_items()
-    _ensure(_text_size(value, limit) * factor, "str", "characters")
+    limit = _state.max_items
+    _ensure(_text_size(value, limit) * factor, "str")
 
 
 def _to_str(value) -> str:
@@ -614,9 +675,9 @@ def _format_(value, conversion: int, spec: str | None) -> str:
             return value
         _ensure_text(value)
         return format(value)
-    limit = _max_items()
+    limit = _state.max_items
     numbers = sum(_field_number(n, limit) for n in _NUMBER.findall(spec))
-    _ensure(_text_size(value, limit) + 16 * len(spec) + numbers, "str", "characters")   # %c in a date spec grows ~12x
+    _ensure(_text_size(value, limit) + 16 * len(spec) + numbers, "str")   # %c in a date spec grows ~12x
     return format(value, spec)
 
 
@@ -702,7 +763,7 @@ def _check_join(sep, args, kwargs):
 def _check_extend(lst, args, kwargs):
     if len(args) != 1:
         return args
-    items = args[0] if isinstance(args[0], (list, tuple)) else list(args[0])   # see _iadd
+    items = args[0] if isinstance(args[0], (list, tuple)) else list(args[0])   # see _inplacevar_
     _ensure(len(lst) + len(items), "list")
     return (items,)
 
@@ -717,7 +778,7 @@ def _check_to_bytes(n, args, kwargs):
 def _check_strftime(d, args, kwargs):
     fmt = args[0] if args else kwargs.get("format")
     if isinstance(fmt, str):
-        _ensure(16 * len(fmt), "str", "characters")   # a directive such as %c grows ~12x
+        _ensure(16 * len(fmt), "str")   # a directive such as %c grows ~12x
     return args
 
 
@@ -793,18 +854,20 @@ def _map(function, *iterables):
     if not iterables:
         raise TypeError("map() must have at least two arguments.")
     for args in zip(*iterables):
+        _check_()
         yield function(*args)
 
 
 def _filter(function, iterable):
     for item in iterable:
-        _tick()
+        _check_()
         if (item if function is None else function(item)):
             yield item
 
 
 def _zip(*iterables, strict=False):
     for item in zip(*iterables, strict=strict):   # zip(*[l] * 1000) builds k-tuples: traced
+        _check_()
         yield item
 
 
@@ -848,7 +911,7 @@ def _round(number, ndigits=None):
         return round(number)
     if isinstance(number, int) and isinstance(ndigits, int) and ndigits < 0:
         bits = -ndigits * 10 // 3 + 1   # round() divides by 10 ** -ndigits
-        _ensure(bits, "int", "bits")
+        _ensure(bits, "int")
         _check_division_bits(number.bit_length(), bits)
     return round(number, ndigits)
 
@@ -896,9 +959,8 @@ _GUARDS = {
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": _inplacevar_, "_augitem_": _augitem_, "_apply_": _apply_, "_format_": _format_,
     "_check_": _check_,
-    "_add_": _guarded(_check_add, operator.add), "_mul_": _guarded(_check_mul, operator.mul),
-    "_pow_": _guarded(_check_pow, operator.pow), "_lshift_": _guarded(_check_lshift, operator.lshift),
-    "_mod_": _guarded(_check_mod, operator.mod), "_floordiv_": _guarded(_check_div, operator.floordiv),
+    "_add_": _add_, "_mul_": _mul_, "_mod_": _mod_, "_floordiv_": _floordiv_, "_pow_": _pow_,
+    "_lshift_": _lshift_,
 }
 _RESERVED_NAMES = frozenset(_GUARDS) - {"__builtins__"}
 
@@ -908,11 +970,11 @@ _RESERVED_NAMES = frozenset(_GUARDS) - {"__builtins__"}
 _MAX_DATA_DEPTH = 100   # SpiffWorkflow deep-copies and the engine serializes task data recursively
 
 
-def _keep_storable(data: dict, before: dict, limit: int) -> None:
-    """Roll back data that could not be stored: undo the run's new and rebound variables and,
-    if that is not enough (a list grown in place), drop the largest variables."""
+def _roll_back_oversized(data: dict, before: dict, limit: int) -> str | None:
+    """Roll back data that could not be stored, and say so: undo the run's new and rebound
+    variables and, if that is not enough (a list grown in place), drop the largest ones."""
     if _text_size(data, limit, _MAX_DATA_DEPTH) <= limit:
-        return
+        return None
     data.clear()
     data.update(before)
     removed = []
@@ -926,9 +988,7 @@ def _keep_storable(data: dict, before: dict, limit: int) -> None:
         total -= size
     message = (f"the task data would be too large or too deeply nested to store (the limit is {limit:,} "
                "characters); the script's changes were undone")
-    if removed:
-        message += f" and {', '.join(map(repr, removed))} removed"
-    raise ScriptTooLarge(message)
+    return message + (f" and {', '.join(map(repr, removed))} removed" if removed else "")
 
 
 # -- SpiffWorkflow integration ---------------------------------------------------------------
@@ -968,9 +1028,10 @@ class SandboxedEnvironment(TaskDataEnvironment):
         if _text_size(result, limit, _MAX_DATA_DEPTH) > limit:
             raise ScriptTooLarge(f"the expression's value is too large (the limit is {limit:,} characters)")
         if compiled.calls:   # only a call can change data in place
-            _keep_storable(context, dict(context), limit)
-            if external_context:
-                _keep_storable(external_context, dict(external_context), limit)
+            problem = (_roll_back_oversized(context, dict(context), limit)
+                       or _roll_back_oversized(external_context or {}, dict(external_context or {}), limit))
+            if problem:
+                raise ScriptTooLarge(problem)
         return result
 
     def execute(self, script, context, external_context=None):
@@ -982,13 +1043,15 @@ class SandboxedEnvironment(TaskDataEnvironment):
         extras.update(external_context or {})
         context.update(extras)
         context.update(_GUARDS)
+        limit = self.limits.max_items
         try:
             _run(compiled.code, context, self.limits)
-        finally:
+        finally:   # after a failure too: the engine stores the data of a task in ERROR
             self._remove_globals_and_functions_from_context(context, external_context)
-            _keep_storable(context, before, self.limits.max_items)
-            if external_context:
-                _keep_storable(external_context, dict(external_context), self.limits.max_items)
+            problem = (_roll_back_oversized(context, before, limit)
+                       or _roll_back_oversized(external_context or {}, dict(external_context or {}), limit))
+        if problem:
+            raise ScriptTooLarge(problem)
         return True
 
     def check_for_overwrite(self, context, external_context):

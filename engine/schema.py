@@ -143,6 +143,7 @@ timer = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("due_at", UTCDateTime, nullable=False),
     sa.Column("armed_at", UTCDateTime),
+    sa.Column("rule", sa.String(255)),           # a calendar rule (working_days(n), monthly(d)) to recompute
     sa.Column("provisional", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", UTCDateTime),

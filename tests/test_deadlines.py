@@ -127,3 +127,22 @@ def _kinds(db):
     with db.connect() as conn:
         return [(r.kind, r.recipient_role, r.recipient_department) for r in conn.execute(
             sa.select(notification).where(notification.c.recipient_user.is_(None)).order_by(notification.c.id))]
+
+
+def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed(engine, deploy, clock, db):
+    """2027's official calendar is not published in chinesecalendar 1.11.0: weekends only, flagged."""
+    clock.set(datetime(2026, 12, 28, 1, tzinfo=timezone.utc))
+    deploy("deadline_task.bpmn")
+    view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
+    [task] = view.tasks
+    assert task["due_provisional"] is True
+    # 12-29, 12-30, 12-31, then 2027 on weekdays only: 01-01 counts (unknown holiday) ... 15th is 01-18
+    assert datetime.fromisoformat(task["due_at"]) == _beijing("2027-01-18")
+    with db.connect() as conn:
+        assert conn.execute(sa.select(timer.c.provisional)).scalar() is True
+    calendar_admin.set_override(engine, date(2027, 1, 1), False, "元旦 (announced)", "admin")
+    assert calendar_admin.refresh(engine) == 2                      # only provisional ones
+    assert datetime.fromisoformat(engine.task(task["id"])["due_at"]) == _beijing("2027-01-19")
+    assert engine.task(task["id"])["due_provisional"] is True         # 2027 is still not official
+    assert [e["data"]["provisional"] for e in engine.events(view.id) if e["type"] == "deadline_recomputed"] \
+        == [True, True]

@@ -68,6 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('timer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('armed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('rule', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('provisional', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_rule', sa.String(length=255), nullable=True))
@@ -85,6 +86,7 @@ def downgrade() -> None:
     with op.batch_alter_table('timer', schema=None) as batch_op:
         batch_op.drop_column('provisional')
         batch_op.drop_column('armed_at')
+        batch_op.drop_column('rule')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_column('due_rule')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
