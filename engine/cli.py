@@ -130,7 +130,8 @@ def tasks(obj: Context, user, status):
     rows = obj.engine.list_tasks(user=user, status=status)
     obj.out(rows, lambda rs: "\n".join(
         f"{r['id']}  {r['name']}  [{r['candidate_role'] or '-'}]  assignee={r['assignee'] or '-'}  "
-        f"due={r['due_at'] or '-'}  instance={r['instance_id']}" for r in rs) or "no tasks")
+        f"due={_when(r['due_at'])}{'（暂定）' if r.get('due_provisional') else ''}  instance={r['instance_id']}"
+        for r in rs) or "no tasks")
 
 
 @main.command()
@@ -218,7 +219,7 @@ def timers_due(obj: Context, limit):
     rows = obj.engine.waiting_timers(limit)
     now = obj.engine.clock.now()
     obj.out(rows, lambda rs: "\n".join(
-        f"{r['due_at']:%Y-%m-%d %H:%M:%S}Z  {'DUE ' if r['due_at'] <= now else '    '}{r['element_id']:<24} "
+        f"{_when(r['due_at'])}  {'DUE ' if r['due_at'] <= now else '    '}{r['element_id']:<24} "
         f"instance={r['instance_id']}" + (f"  leased by {r['lease_owner']}" if r['lease_owner'] else "")
         for r in rs) or "no waiting timers")
 
@@ -406,14 +407,28 @@ def bench(quick, output):
     click.echo(text)
 
 
+def _when(value) -> str:
+    """A moment as a Chinese reader writes it: Beijing time, a deadline at midnight as 24:00."""
+    from datetime import datetime, timedelta
+    from .workdays import BEIJING
+    if not value:
+        return "-"
+    moment = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(BEIJING)
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{moment - timedelta(days=1):%Y年%m月%d日} 24:00"
+    return f"{moment:%Y年%m月%d日 %H:%M}"
+
+
 def _show_text(v: dict) -> str:
     lines = [f"instance {v['id']}  {v['process_key']} v{v['version']}  status: {v['status']}",
-             f"started by {v['started_by']} at {v['started_at']}" + (f", ended {v['ended_at']}" if v['ended_at'] else "")]
+             f"started by {v['started_by']} at {_when(v['started_at'])}"
+             + (f", ended {_when(v['ended_at'])}" if v['ended_at'] else "")]
     if v.get("business_key"):
         lines.append(f"business key: {v['business_key']}")
     for t in v["tasks"]:
         lines.append(f"  task {t['id']}  {t['name']}  role={t['candidate_role'] or '-'}  "
-                     f"assignee={t['assignee'] or '-'}  due={t['due_at'] or '-'}")
+                     f"assignee={t['assignee'] or '-'}  due={_when(t['due_at'])}"
+                     + ("（暂定 provisional）" if t.get("due_provisional") else ""))
     for w in v["waiting"]:
         lines.append(f"  {w['state'].lower()}: {w['element_id']}")
     for i in v["incidents"]:

@@ -13,9 +13,9 @@ Three layers, each covering what the one before cannot:
    value larger than `ScriptLimits.max_items`.
 3. A trace function on the evaluating thread, only while the code runs: it stops the script
    when its CPU time is up, or when the process grew by more than `max_memory_mb` (a backstop
-   for many small allocations). A trace function that raises is switched off by Python, so the
-   error is raised again by `_check_()`, which the policy puts at the top of every except and
-   finally block: the script cannot catch it and carry on untraced.
+   for many small allocations). Python switches off a trace function that raises, or that it
+   cannot call (at the recursion limit), so `_check_()` (see there) keeps it on: the policy
+   puts it at the top of every except/finally block, loop body and function.
 
 Task data is checked after each run as well: shared references make `[s] * 1000` cheap to build
 and enormous to store, and the engine serializes task data after every step.
@@ -39,6 +39,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as day_time, timedelta, timezone
+from decimal import Decimal
 from types import CodeType, GeneratorType
 from typing import Any, Callable
 
@@ -110,15 +111,6 @@ def _needs_guard(node: ast.BinOp) -> bool:
     return True
 
 
-def _is_risky_generator(function: ast.AST) -> bool:
-    """A generator with try: its except/finally code runs when the generator is garbage
-    collected, where Python ignores errors, the time limit's included. (Nested functions count
-    too: simpler, and stricter than needed.)"""
-    nodes = list(ast.walk(function))
-    return (any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes)
-            and any(isinstance(n, ast.Try) for n in nodes))
-
-
 def _names_only(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return True
@@ -137,10 +129,21 @@ class _Policy(RestrictingNodeTransformer):
         copy_locations(call, node)
         return call
 
-    def _check_stmt(self, node: ast.AST) -> ast.Expr:
-        stmt = ast.Expr(value=ast.Call(func=ast.Name("_check_", ast.Load()), args=[], keywords=[]))
+    def _statement(self, value: ast.expr, node: ast.AST) -> ast.Expr:
+        stmt = ast.Expr(value=value)
         copy_locations(stmt, node)
         return stmt
+
+    def _check(self) -> ast.Call:
+        return ast.Call(func=ast.Name("_check_", ast.Load()), args=[], keywords=[])
+
+    def _alive(self, node: ast.AST, true: bool = False) -> ast.BoolOp:
+        """`_gettrace_() or _check_()` (`... or True` when `true`): one C call while the trace
+        function is on; see _check_."""
+        gettrace = ast.Call(func=ast.Name("_gettrace_", ast.Load()), args=[], keywords=[])
+        alive = ast.BoolOp(op=ast.Or(), values=[gettrace, self._check()] + [ast.Constant(True)] * true)
+        copy_locations(alive, node)
+        return alive
 
     def _one_star(self, node: ast.AST, elements: list, what: str) -> None:
         # `[*a, *a, ...]` would build a huge list in one step; one star is bounded by its operand.
@@ -156,11 +159,6 @@ class _Policy(RestrictingNodeTransformer):
     def visit_ClassDef(self, node):
         self.error(node, "class definitions are not allowed")
         return node
-
-    def visit_FunctionDef(self, node):
-        if _is_risky_generator(node):
-            self.error(node, "a generator function (one with yield) may not contain try statements")
-        return super().visit_FunctionDef(node)
 
     def visit_Name(self, node):
         if node.id in ("print", "printed"):
@@ -210,22 +208,43 @@ class _Policy(RestrictingNodeTransformer):
         if node.type is not None and not _names_only(node.type):
             self.error(node, "an except clause may only name exception classes")
         node = super().visit_ExceptHandler(node)
-        node.body.insert(0, self._check_stmt(node))
-        return node
-
-    def visit_While(self, node):
-        # `while True: pass` compiles to one jump onto itself, which emits no trace event at all;
-        # a name load (no call, nearly free) in every loop body keeps the loop visible.
-        node = super().visit_While(node)
-        keep = ast.Expr(value=ast.Name("_check_", ast.Load()))
-        copy_locations(keep, node)
-        node.body.insert(0, keep)
+        node.body.insert(0, self._statement(self._check(), node))
         return node
 
     def visit_Try(self, node):
         node = super().visit_Try(node)
         if node.finalbody:
-            node.finalbody.insert(0, self._check_stmt(node.finalbody[0]))
+            node.finalbody.insert(0, self._statement(self._check(), node.finalbody[0]))
+        return node
+
+    # Every loop pass and function call makes sure the trace function is still on. (This also
+    # gives `while True: pass` a second instruction: alone, it jumps onto itself, no trace event.)
+
+    def visit_While(self, node):
+        node = super().visit_While(node)
+        node.body.insert(0, self._statement(self._alive(node), node))
+        return node
+
+    def visit_For(self, node):
+        node = super().visit_For(node)
+        node.body.insert(0, self._statement(self._alive(node), node))
+        return node
+
+    def visit_FunctionDef(self, node):
+        node = super().visit_FunctionDef(node)
+        node.body.insert(0, self._statement(self._alive(node), node))
+        return node
+
+    def visit_Lambda(self, node):
+        node = super().visit_Lambda(node)
+        body = ast.BoolOp(op=ast.And(), values=[self._alive(node.body, true=True), node.body])
+        copy_locations(body, node.body)
+        node.body = body   # (alive or True) and body
+        return node
+
+    def visit_comprehension(self, node):
+        node = super().visit_comprehension(node)
+        node.ifs.append(self._alive(node.iter, true=True))
         return node
 
 
@@ -311,7 +330,7 @@ def _resident_bytes() -> int | None:
 class _Run:
     """One evaluation in progress on this thread."""
 
-    __slots__ = ("limits", "max_items", "deadline", "fatal", "memory_cap", "next_memory_check")
+    __slots__ = ("limits", "max_items", "deadline", "fatal", "memory_cap", "next_memory_check", "tracer")
 
     def __init__(self, limits: ScriptLimits):
         self.limits = limits
@@ -320,6 +339,7 @@ class _Run:
         self.fatal: ScriptError | None = None
         self.memory_cap: int | None = None
         self.next_memory_check = 0.0
+        self.tracer = _tracer(self)
 
     def check(self) -> None:
         now = time.thread_time()
@@ -387,9 +407,11 @@ def _run(code: CodeType, scope: dict, limits: ScriptLimits) -> Any:
     outer, outer_max = _state.run, _state.max_items
     previous = sys.gettrace()   # a debugger's or coverage's tracer, put back afterwards
     _state.run, _state.max_items = run, limits.max_items
-    sys.settrace(_tracer(run))
+    sys.settrace(run.tracer)
     try:
-        return eval(code, scope)
+        result = eval(code, scope)
+        _check_()   # a time-out raised in a generator's clean-up is swallowed by Python: not final
+        return result
     except ScriptError as err:
         if err.line is None:
             err.line = _script_line(err.__traceback__)
@@ -400,19 +422,23 @@ def _run(code: CodeType, scope: dict, limits: ScriptLimits) -> Any:
 
 
 def _check_() -> None:
-    """At the top of every except and finally block: a time-out (or memory stop) is final."""
+    """Keep the limits on. Python switches a trace function off when it raises (our time-out)
+    or cannot be called (a RecursionError at the stack's limit). So: at the top of every except
+    and finally block, a time-out is raised again (the script cannot catch it and carry on);
+    and each loop pass and function call that finds tracing off (see `_Policy._alive`) puts
+    the trace function back, on the running frames too."""
     run = _state.run
-    if run is not None and run.fatal is not None:
+    if run is None:
+        return
+    if run.fatal is not None:
         raise type(run.fatal)(run.fatal.message)
-
-
-def _traced(iterable):
-    """Python-level iteration, with a `_check_()` call (a trace event) per item. A C loop over a
-    list that grows while it is read (`max(l, key=l.append)`) would otherwise never end, nor
-    emit an event."""
-    for item in iterable:
-        _check_()
-        yield item
+    if sys.gettrace() is None:
+        sys.settrace(run.tracer)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code is not _run.__code__:
+            if frame.f_trace is None and frame.f_code.co_filename != _THIS_FILE:
+                frame.f_trace = run.tracer
+            frame = frame.f_back
 
 
 # -- run time: size guards -------------------------------------------------------------------
@@ -495,11 +521,11 @@ def _check_percent(template, args) -> None:
     """`'%999999999d' % 1` and `'%s' % (shared_list,)` build huge strings in one C call."""
     text = template if isinstance(template, str) else bytes(template).decode("latin-1")
     limit = _state.max_items
-    size = len(text) + _text_size(args, limit)
+    values = args if isinstance(args, tuple) else tuple(args.values()) if isinstance(args, dict) else (args,)
+    size = len(text) + _text_size(args, limit) + sum(map(_decimal_digits, values))
     for match in _PERCENT_FIELD.finditer(text):
         for part in match.groups():
             if part == "*":   # the width comes from the arguments
-                values = args if isinstance(args, tuple) else (args,)
                 size += sum(abs(v) for v in values if isinstance(v, int))
             elif part:
                 size += _field_number(part, limit)
@@ -609,6 +635,8 @@ def _text_size(value, limit: int, max_depth: int = 1000) -> int:
             elif isinstance(item, BaseException):
                 total += 40
                 below.extend(item.args)
+            elif isinstance(item, Decimal):
+                total += len(item.as_tuple().digits) + 8
             else:
                 total += 64   # None, dates, functions, ranges...: short texts
             if total > limit:
@@ -636,26 +664,54 @@ def _repr(value) -> str:
     return repr(value)
 
 
-class _StrType(type):
-    """Scripts see `_ScriptStr` as `str`: isinstance() works, and str(x) is size-checked first."""
+def _decimal_digits(value) -> int:
+    """Digits a Decimal spells out as an int or in 'f' format: task data may hold a Decimal
+    (the engine stores them), and Decimal('1E+999999999') is short, its int is not."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return abs(value.adjusted()) + len(value.as_tuple().digits)
+    return 0
+
+
+def _check_integral(value) -> None:
+    if isinstance(value, Decimal):
+        _ensure(_bits(_decimal_digits(value) * 3.33), "int")
+
+
+def _make_str(object="", encoding=None, errors=None) -> str:
+    if encoding is None and errors is None:
+        return _to_str(object)
+    return str(object, encoding or "utf-8", errors or "strict")   # decoding: no larger than its input
+
+
+def _make_int(*args, **kwargs) -> int:
+    if args:
+        _check_integral(args[0])
+    return int(*args, **kwargs)
+
+
+class _Proxy(type):
+    """Scripts see `str` and `int` as proxies: isinstance() works with them, and calling them
+    checks the size first (`str(shared_list)`, `int(Decimal('1E+999999999'))`)."""
 
     def __instancecheck__(cls, obj):
-        return isinstance(obj, str)
+        return isinstance(obj, cls.real)
 
     def __subclasscheck__(cls, sub):
-        return issubclass(sub, str)
+        return issubclass(sub, cls.real)
 
-    def __call__(cls, object="", encoding=None, errors=None):
-        if encoding is None and errors is None:
-            return _to_str(object)
-        return str(object, encoding or "utf-8", errors or "strict")   # decoding: no larger than its input
+    def __call__(cls, *args, **kwargs):
+        return cls.make(*args, **kwargs)
 
     def __repr__(cls):
-        return "<class 'str'>"
+        return repr(cls.real)
 
 
-class _ScriptStr(metaclass=_StrType):
-    pass
+class _ScriptStr(metaclass=_Proxy):
+    real, make = str, staticmethod(_make_str)
+
+
+class _ScriptInt(metaclass=_Proxy):
+    real, make = int, staticmethod(_make_int)
 
 
 _STR, _REPR, _ASCII = ord("s"), ord("r"), ord("a")   # ast.FormattedValue.conversion
@@ -677,7 +733,8 @@ def _format_(value, conversion: int, spec: str | None) -> str:
         return format(value)
     limit = _state.max_items
     numbers = sum(_field_number(n, limit) for n in _NUMBER.findall(spec))
-    _ensure(_text_size(value, limit) + 16 * len(spec) + numbers, "str")   # %c in a date spec grows ~12x
+    size = _text_size(value, limit) + _decimal_digits(value) + 16 * len(spec) + numbers   # %c in a date spec: ~12x
+    _ensure(size, "str")
     return format(value, spec)
 
 
@@ -768,6 +825,11 @@ def _check_extend(lst, args, kwargs):
     return (items,)
 
 
+def _check_ratio(d, args, kwargs):
+    _check_integral(d)
+    return args
+
+
 def _check_to_bytes(n, args, kwargs):
     length = args[0] if args else kwargs.get("length", 1)
     if isinstance(length, int):
@@ -807,14 +869,15 @@ _ATTRIBUTE_RULES.update({
     "join": _checked_method((str, bytes), _check_join),
     "extend": _checked_method((list,), _check_extend),
     "to_bytes": _checked_method((int,), _check_to_bytes),
+    "as_integer_ratio": _checked_method((Decimal,), _check_ratio),
     "strftime": _checked_method((date, day_time), _check_strftime),
     "now": _clock_rule, "today": _clock_rule, "utcnow": _clock_rule,
 })
 
 
 def _getattr_(obj, name: str):
-    if obj is _ScriptStr:
-        obj = str
+    if type(obj) is _Proxy:
+        obj = obj.real
     rule = _ATTRIBUTE_RULES.get(name)
     if rule is not None:
         return rule(obj, name)
@@ -871,18 +934,6 @@ def _zip(*iterables, strict=False):
         yield item
 
 
-def _min(*args, **kwargs):
-    if len(args) == 1 and kwargs.get("key") is not None:
-        args = (_traced(args[0]),)
-    return min(*args, **kwargs)
-
-
-def _max(*args, **kwargs):
-    if len(args) == 1 and kwargs.get("key") is not None:
-        args = (_traced(args[0]),)
-    return max(*args, **kwargs)
-
-
 def _sum(iterable, /, start=0):
     if not isinstance(start, (list, tuple)):
         return sum(iterable, start)   # numbers; sum() refuses str and bytes itself
@@ -908,6 +959,7 @@ def _divmod(a, b):
 
 def _round(number, ndigits=None):
     if ndigits is None:
+        _check_integral(number)
         return round(number)
     if isinstance(number, int) and isinstance(ndigits, int) and ndigits < 0:
         bits = -ndigits * 10 // 3 + 1   # round() divides by 10 ** -ndigits
@@ -939,7 +991,7 @@ def _script_hasattr(obj, name) -> bool:
 
 _PLAIN_BUILTINS = (
     "abs", "all", "any", "bin", "bool", "callable", "chr", "dict", "enumerate", "float", "frozenset",
-    "hex", "int", "isinstance", "len", "list", "next", "oct", "ord", "reversed", "set", "sorted", "tuple",
+    "hex", "isinstance", "len", "list", "max", "min", "next", "oct", "ord", "reversed", "set", "sorted", "tuple",
     "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError", "KeyError",
     "LookupError", "NameError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
     "StopIteration", "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError",
@@ -947,8 +999,8 @@ _PLAIN_BUILTINS = (
 _BUILTINS = {name: getattr(builtins, name) for name in _PLAIN_BUILTINS}
 _BUILTINS.update({
     "divmod": _divmod, "filter": _filter, "getattr": _script_getattr, "hasattr": _script_hasattr,
-    "map": _map, "max": _max, "min": _min, "pow": _pow, "range": _range, "repr": _repr,
-    "round": _round, "str": _ScriptStr, "sum": _sum, "zip": _zip,
+    "map": _map, "pow": _pow, "range": _range, "repr": _repr,
+    "round": _round, "str": _ScriptStr, "int": _ScriptInt, "sum": _sum, "zip": _zip,
     "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
 })
 
@@ -958,7 +1010,7 @@ _GUARDS = {
     "_getattr_": _getattr_, "_getitem_": operator.getitem, "_getiter_": iter, "_write_": _write_,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": _inplacevar_, "_augitem_": _augitem_, "_apply_": _apply_, "_format_": _format_,
-    "_check_": _check_,
+    "_check_": _check_, "_gettrace_": sys.gettrace,
     "_add_": _add_, "_mul_": _mul_, "_mod_": _mod_, "_floordiv_": _floordiv_, "_pow_": _pow_,
     "_lshift_": _lshift_,
 }
@@ -970,13 +1022,15 @@ _RESERVED_NAMES = frozenset(_GUARDS) - {"__builtins__"}
 _MAX_DATA_DEPTH = 100   # SpiffWorkflow deep-copies and the engine serializes task data recursively
 
 
-def _roll_back_oversized(data: dict, before: dict, limit: int) -> str | None:
+def _roll_back_oversized(data: dict, limit: int, before: dict | None = None) -> str | None:
     """Roll back data that could not be stored, and say so: undo the run's new and rebound
-    variables and, if that is not enough (a list grown in place), drop the largest ones."""
+    variables (back to `before`) and, if that is not enough (a list grown in place), drop the
+    largest ones."""
     if _text_size(data, limit, _MAX_DATA_DEPTH) <= limit:
         return None
-    data.clear()
-    data.update(before)
+    if before is not None:
+        data.clear()
+        data.update(before)
     removed = []
     sizes = sorted(((_text_size(v, limit, _MAX_DATA_DEPTH), k) for k, v in data.items()), reverse=True)
     total = sum(size for size, _ in sizes)
@@ -1028,8 +1082,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
         if _text_size(result, limit, _MAX_DATA_DEPTH) > limit:
             raise ScriptTooLarge(f"the expression's value is too large (the limit is {limit:,} characters)")
         if compiled.calls:   # only a call can change data in place
-            problem = (_roll_back_oversized(context, dict(context), limit)
-                       or _roll_back_oversized(external_context or {}, dict(external_context or {}), limit))
+            problem = _roll_back_oversized(context, limit) or _roll_back_oversized(external_context or {}, limit)
             if problem:
                 raise ScriptTooLarge(problem)
         return result
@@ -1037,9 +1090,9 @@ class SandboxedEnvironment(TaskDataEnvironment):
     def execute(self, script, context, external_context=None):
         self.check_for_overwrite(context, external_context or {})
         compiled = _compiled_or_raise(script, "exec")
-        before = dict(context)
         extras = dict(self.globals)
         self._prepare_context(context)
+        before = dict(context)
         extras.update(external_context or {})
         context.update(extras)
         context.update(_GUARDS)
@@ -1048,8 +1101,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
             _run(compiled.code, context, self.limits)
         finally:   # after a failure too: the engine stores the data of a task in ERROR
             self._remove_globals_and_functions_from_context(context, external_context)
-            problem = (_roll_back_oversized(context, before, limit)
-                       or _roll_back_oversized(external_context or {}, dict(external_context or {}), limit))
+            problem = _roll_back_oversized(context, limit, before) or _roll_back_oversized(external_context or {}, limit)
         if problem:
             raise ScriptTooLarge(problem)
         return True
