@@ -122,7 +122,10 @@ def _names_only(node: ast.AST) -> bool:
 
 
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's rules, plus the ones described in the module docstring."""
+    """RestrictedPython's rules, plus: no import, class or print; one `*` per literal or call;
+    except clauses name classes only; `+ * ** << % //` and f-string fields call guards;
+    `d[k] += v` is allowed (through a guard); every loop body, function and except/finally
+    block starts with a check that the limits are still on (see `_check_`)."""
 
     def _guard_call(self, name: str, args: list, node: ast.AST) -> ast.Call:
         call = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
@@ -509,7 +512,7 @@ def _check_lshift(a, n) -> None:
         _ensure(a.bit_length() + n, "int")
 
 
-_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PERCENT_FIELD = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _NUMBER = re.compile(r"\d+")
 
 
@@ -518,17 +521,24 @@ def _field_number(digits: str, limit: int) -> int:
 
 
 def _check_percent(template, args) -> None:
-    """`'%999999999d' % 1` and `'%s' % (shared_list,)` build huge strings in one C call."""
+    """`'%999999999d' % 1`, `'%s' % (shared_list,)` and `'%(a)s%(a)s...' % {'a': s}` build huge
+    strings in one C call."""
     text = template if isinstance(template, str) else bytes(template).decode("latin-1")
     limit = _state.max_items
-    values = args if isinstance(args, tuple) else tuple(args.values()) if isinstance(args, dict) else (args,)
+    values = args if isinstance(args, tuple) else (args,)
     size = len(text) + _text_size(args, limit) + sum(map(_decimal_digits, values))
     for match in _PERCENT_FIELD.finditer(text):
-        for part in match.groups():
+        name, width, precision = match.groups()
+        if name is not None and isinstance(args, dict):   # each %(name)s repeats its value
+            value = args.get(name if isinstance(template, str) else name.encode("latin-1"))
+            size += _text_size(value, limit) + _decimal_digits(value)
+        for part in (width, precision):
             if part == "*":   # the width comes from the arguments
                 size += sum(abs(v) for v in values if isinstance(v, int))
             elif part:
                 size += _field_number(part, limit)
+        if size > limit:
+            break
     _ensure(size, type(template).__name__)
 
 

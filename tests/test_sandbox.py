@@ -97,6 +97,7 @@ def test_a_refused_script_raises_at_run_time_with_its_line():
     ("x = str.format_map('{a.__class__}', {'a': 1})", "'format_map' is not allowed"),
     ("x = '{a.__class__}'.format_map({'a': 1})", "'format_map' is not allowed"),
     ("x = getattr('{0.__class__}', 'format')(1)", "'format' is not allowed"),
+    ("g = (x for x in [1])\nf = getattr(g, 'gi_frame')", "access to 'gi_frame' is not allowed"),
     ("x = int.mro()", "access to 'mro' is not allowed"),
     ("x = (1).real\nd = datetime(2026, 1, 1)\nd.year = 1", "may change items of dicts and lists only"),
 ])
@@ -230,6 +231,7 @@ def test_the_previous_trace_function_is_restored():
     ("s = 'a' * 4_000_000\nx = str([s] * 1000)", "a str of"),
     ("s = 'a' * 4_000_000\nx = f'{[s] * 1000}'", "a str of"),
     ("s = 'a' * 4_000_000\nx = '%s' % ([s] * 1000,)", "a str of"),
+    ("x = ('%(a)s' * 1000) % {'a': 'z' * 3_000_000}", "a str of"),
 ])
 def test_huge_results_are_refused_before_they_are_built(script, message):
     refused = "result would be too large|would take too long"
