@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -226,11 +227,28 @@ def repredict(frontier: list[Task]) -> None:
     """
     for task in frontier:
         if task.state & TaskState.DEFINITE_MASK:
+            if task.children and _canonical_already(task):
+                continue
             _predict_future(task)
         elif task.state == TaskState.ERROR:   # a load predicts nothing below a failed task
             for child in task.children:
                 if child._state & NOT_STORED:
                     task.workflow._remove_task(child.id)
+
+
+_DEFAULT_PREDICT = TaskSpec._predict_hook
+
+
+def _canonical_already(task: Task) -> bool:
+    """Cheap test: a plain task's predictions are canonical when none is merely MAYBE/LIKELY.
+
+    A definite task with the default prediction hook predicts FUTURE children; only a task that
+    became definite after its children were predicted keeps MAYBE/LIKELY ones. Specs with their
+    own hook (gateways, boundary events, multi-instance...) are always rebuilt.
+    """
+    if type(task.task_spec)._predict_hook is not _DEFAULT_PREDICT:
+        return False
+    return all(not c._state & TaskState.PREDICTED_MASK for c in task.children)
 
 
 def _predict_future(task: Task) -> None:
