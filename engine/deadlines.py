@@ -49,9 +49,25 @@ def due_from_value(value, now: datetime) -> datetime | None:
     return TimerEventDefinition.get_datetime(text)
 
 
+def timer_definition(task) -> TimerEventDefinition | None:
+    """The timer a task waits on: its own, or one of an event-based gateway's events."""
+    ed = getattr(task.task_spec, "event_definition", None)
+    if isinstance(ed, TimerEventDefinition):
+        return ed
+    for sub in getattr(ed, "event_definitions", None) or ():   # MultipleEventDefinition
+        if isinstance(sub, TimerEventDefinition):
+            return sub
+    return None
+
+
 def timer_due(task) -> datetime | None:
-    """When a WAITING timer task falls due, from what SpiffWorkflow computed for it."""
-    value = task.task_spec.event_definition.details(task).value
+    """When a WAITING timer task falls due, from what SpiffWorkflow computed for it.
+
+    For an event-based gateway SpiffWorkflow keeps the due moment in the gateway's own
+    internal data, not in the catch event's details.
+    """
+    ed = task.task_spec.event_definition
+    value = ed.details(task).value if isinstance(ed, TimerEventDefinition) else task.internal_data.get("event_value")
     if value is None:
         return None
     if isinstance(value, dict):  # cycle: {'cycles': n, 'next': iso, 'duration': s}

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from . import history, human_tasks, spiff, store
-from .deadlines import timer_due
+from .deadlines import timer_definition, timer_due
 from .errors import ConcurrentUpdate, NotFound
 from .registry import LoadedVersion
 from .prepared import GuardFailed, Prepared, run_all
@@ -160,8 +160,7 @@ class StepOutcome:
 
 
 def _is_timer(task) -> bool:
-    ed = getattr(task.task_spec, "event_definition", None)
-    return isinstance(ed, TimerEventDefinition)
+    return timer_definition(task) is not None
 
 
 def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None) -> None:
@@ -216,7 +215,9 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
             elif old is not None:
                 gone_timers.append(str(tid))
                 live.timers.pop(tid)
-                if state == TaskState.COMPLETED:
+                # a gateway also completes when its other event comes first: only a due one fired
+                gateway = not isinstance(task.task_spec.event_definition, TimerEventDefinition)
+                if state == TaskState.COMPLETED and (not gateway or old < now):
                     fired.append(_timer_fired(task, old, now))
         if state == TaskState.ERROR and str(tid) not in live.incidents:
             new_incidents.append(task)
@@ -323,7 +324,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
 
 def _timer_rule(env, task, now) -> dict:
     """The calendar rule a timer was written with (to recompute it) and whether it is provisional."""
-    expression = (getattr(task.task_spec.event_definition, "expression", "") or "").strip()
+    expression = (getattr(timer_definition(task), "expression", "") or "").strip()
     d = env.deadlines.by_rule(expression, now)
     return {"p_rule": expression if d is not None else None, "p_provisional": bool(d and d.provisional)}
 

@@ -35,6 +35,7 @@ def _build_registry():
     registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
+    registry.register(set, lambda v: {"value": sorted(v, key=repr)}, lambda d: set(d["value"]))
     return registry
 
 
@@ -46,8 +47,15 @@ _encoder = serializer.json_encoder_cls
 
 
 def dumps(value) -> str:
-    """JSON for values that may hold datetimes, Decimals and other registered types."""
-    return json.dumps(registry.convert(value), cls=_encoder, ensure_ascii=False, separators=(",", ":"))
+    """JSON for values that may hold datetimes, Decimals and other registered types.
+
+    Plain JSON data (the common case) goes straight to the C encoder; anything else through
+    the serializer's registry, which tags it with its type so that `loads` restores it.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return json.dumps(registry.convert(value), cls=_encoder, ensure_ascii=False, separators=(",", ":"))
 
 
 def loads(text: str):

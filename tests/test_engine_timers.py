@@ -67,3 +67,17 @@ def test_a_completed_task_takes_its_timers_with_it(engine, deploy, db, clock):
 
 def _types(engine, iid):
     return [e["type"] for e in engine.events(iid)]
+
+
+def test_an_event_based_gateway_timer_is_indexed_and_fires(engine, deploy, db, clock):
+    deploy("event_gateway.bpmn")
+    start = clock.now()
+    view = engine.start("ebg", started_by="alice")
+    assert _timers(db) == [("gw", start + timedelta(hours=1))]
+    clock.advance(timedelta(minutes=59))
+    assert engine.fire_due_timers() == 0
+    clock.advance(timedelta(minutes=2))
+    assert engine.fire_due_timers() == 1
+    view = engine.show(view.id)
+    assert view.status == "completed" and _timers(db) == []
+    assert [e["element_id"] for e in engine.events(view.id) if e["type"] == "timer_fired"] == ["gw"]
