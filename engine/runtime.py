@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -395,7 +396,6 @@ class Engine:
                 sa.select(incident).where(incident.c.instance_id == instance_id, incident.c.resolved_at.is_(None)))]
         data: dict = {}
         if row.status in ("completed", "cancelled"):
-            import json
             data = json.loads(row.workflow_json)["top"]["data"]
         else:
             for f in frontier:
@@ -432,7 +432,6 @@ class Engine:
 
     def events(self, instance_id: str) -> list[dict]:
         _check_uuid(instance_id, "instance_id")
-        import json
         with read_transaction(self.db) as conn:
             rows = conn.execute(sa.select(event).where(event.c.chain == instance_id).order_by(event.c.seq)).all()
         return [{"seq": r.seq, "type": r.type, "at": r.at.isoformat(), "actor": r.actor, "task_id": r.task_id,
