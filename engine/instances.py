@@ -136,9 +136,10 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
         .order_by(human_task.c.created_at, human_task.c.id))}
     live.timers = {UUID(r.task_id): r.due_at for r in conn.execute(
         sa.select(timer.c.task_id, timer.c.due_at).where(timer.c.instance_id == iid))}
-    live.incidents = {r.task_id: dict(r._mapping) for r in conn.execute(
-        sa.select(incident).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
-                                  incident.c.task_id.is_not(None)))}
+    if row.status == "error":      # open incidents exist only while the instance is in error
+        live.incidents = {r.task_id: dict(r._mapping) for r in conn.execute(
+            sa.select(incident).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
+                                      incident.c.task_id.is_not(None)))}
     live.frontier = [t for t in store.all_tasks(wf) if t.state & store.FRONTIER]
     return live
 
