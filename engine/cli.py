@@ -295,7 +295,7 @@ def calendar():
 @click.pass_obj
 def calendar_show(obj: Context, start, days):
     """Describe DAYS days from START (YYYY-MM-DD)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
     day = _date_arg(start, "START")
     cal = obj.engine.deadlines.calendar()
     rows = [{"day": (day + timedelta(d)).isoformat(), "working": cal.is_working_day(day + timedelta(d)),

@@ -5,12 +5,6 @@ from . import services
 from .config import Settings
 from .runtime import Engine
 
-DEMO_USERS = {
-    "admin": "系统管理员 (administrator)",
-    "jijian": "纪检监察室 (discipline office)",
-    "neike_head": "内科主任 (department head, 内科)",
-}
-
 
 def load(engine: Engine, settings: Settings) -> dict:
     deployed = services.deploy_directory(engine, settings.processes_dir, deployed_by="admin")

@@ -1,7 +1,7 @@
 """One exception hierarchy for the engine; `web` maps each class to an HTTP status once."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class EngineError(Exception):

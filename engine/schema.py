@@ -252,5 +252,3 @@ scheduler_heartbeat = sa.Table(
     sa.Column("fired_total", sa.Integer, nullable=False),
 )
 
-# Instance-owned tables, in the order rows must be deleted (tests clean up with it).
-INSTANCE_TABLES = (timer, human_task, incident, instance_task)

@@ -1,13 +1,12 @@
 """Deadlines in working days on tasks and timers; reminders and escalation, each sent once."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from engine import calendar_admin, notifications
-from engine.schema import event, human_task, notification, timer
+from engine.schema import notification, timer
 from engine.workdays import BEIJING
 from tests.conftest import START
 

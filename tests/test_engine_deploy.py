@@ -1,7 +1,6 @@
 """Deploying process versions through the engine: numbered, immutable, and nothing stored on error."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa

@@ -21,13 +21,19 @@ def test_call_activity_runs_the_called_process_and_returns_its_data(engine, depl
     assert view.status == "completed"
 
 
-def test_call_activity_resolves_an_already_deployed_process(engine, deploy):
-    """The caller's version embeds the called process as it was at deploy time."""
+def test_a_caller_embeds_the_called_process_as_deployed_at_its_own_deploy(engine, deploy):
+    """A call into a separately deployed process resolves at deploy time: later versions of the
+    called process do not change callers already deployed."""
     from engine.validation import SourceFile
     from tests.conftest import bpmn
-    deploy("call_activity.bpmn")
+    deploy("called_sub.bpmn")
+    deploy("caller_main.bpmn")
+    changed = bpmn("called_sub.bpmn").replace(b"y = x + answer", b"y = x + answer + 100")
+    [sub2] = engine.deploy([SourceFile("called_sub.bpmn", changed)], deployed_by="owner")
+    assert (sub2.process_key, sub2.version) == ("sub", 2)
     view = engine.start("main", started_by="alice")
-    assert view.tasks[0]["element_id"] == "sub_task"
+    view = engine.complete_task(view.tasks[0]["id"], user="alice", data={"answer": 41})
+    assert view.data["y"] == 42                  # the caller's version still calls sub v1
 
 
 def test_parallel_multi_instance_task_collects_every_verdict(engine, deploy):
@@ -35,12 +41,8 @@ def test_parallel_multi_instance_task_collects_every_verdict(engine, deploy):
     view = engine.start("parallel_mi", started_by="alice", data={"reviewers": ["ann", "bob", "cid"], "reviews": {}})
     tasks = view.tasks
     assert len(tasks) == 3 and {t["element_id"] for t in tasks} == {"review"}
-    by_reviewer = {}
-    for t in tasks:
-        by_reviewer[t["id"]] = t
     # complete in reverse order, with a cold load in the middle
     ids = [t["id"] for t in tasks]
-    verdicts = {}
     for n, task_id in enumerate(reversed(ids)):
         if n == 1:
             engine.cache.clear()

@@ -122,7 +122,6 @@ class _without_triggers:
         return conn
 
     def __exit__(self, *exc):
-        conn = self.cm.conn if hasattr(self.cm, "conn") else None
         self.cm.__exit__(*exc)
         with self.db.begin() as conn:
             if self.db.dialect.name == "sqlite":
