@@ -5,8 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 QL := $(VENV)/bin/qinglian
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean translations
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,24 +18,40 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages (bpmn-js) come from npm at set-up and are served from node_modules.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Message catalogs (English; Chinese is the source language) compiled for Flask-Babel.
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+# Browser tests drive Debian's Chromium through Playwright.
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
+install: $(STAMP) $(NODE_STAMP) $(CATALOGS)
+
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header . >/dev/null
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations -l en --no-fuzzy-matching
 
 run: install
 	$(QL) init-db --demo
 	@echo ""
-	@echo "  Qinglian is starting on http://127.0.0.1:5000  (health: http://127.0.0.1:5000/healthz)"
-	@echo "  The web inbox is not built yet; work with the demo from a second terminal:"
-	@echo "    $(QL) tasks                         # open tasks"
-	@echo "    $(QL) claim TASK --as neike_head    # demo users: admin, jijian, neike_head"
-	@echo "    $(QL) complete TASK --as neike_head --data '{\"month\": \"2026-11-01\", \"progress\": \"...\"}'"
+	@echo "  Qinglian is starting: open http://127.0.0.1:5000 and sign in with a demo login above"
+	@echo "  (password qinglian2026), e.g. neike_head to fill in 内科's monthly report,"
+	@echo "  jijian to review it, admin for 组织与人员. The REST API is at /api/v1 (openapi.json)."
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install
+test: install $(CHROMIUM)
 	$(PY) -m pytest
 
 bench: install
 	$(QL) bench --output bench/results/latest.json
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

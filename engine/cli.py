@@ -83,6 +83,34 @@ def init_db(obj: Context, demo: bool, sandbox: bool):
         obj.out(summary, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))
 
 
+@main.command("import-org")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
+@click.pass_obj
+def import_org(obj: Context, file, dry_run):
+    """Import departments and staff from an .xlsx or .csv FILE (format: docs/org-import.md)."""
+    from . import org_import
+    from .db import read_transaction, write_transaction
+    with open(file, "rb") as f:
+        plan = org_import.parse(file.name, f.read(org_import.MAX_BYTES + 1))
+    with (read_transaction if dry_run else write_transaction)(obj.engine.db) as conn:
+        result = org_import.preview(conn, plan)
+        if result.ok and not dry_run:
+            result = org_import.apply(conn, plan, obj.engine.clock.now())
+    obj.out({**result.to_dict(), "applied": result.ok and not dry_run}, lambda r: "\n".join([
+        f"科室 departments: 新增 {r['departments_new']}, 更新 {r['departments_updated']}, "
+        f"无变化 {r['departments_unchanged']}",
+        f"人员 staff: 新增 {r['staff_new']}, 更新 {r['staff_updated']}, 无变化 {r['staff_unchanged']}; "
+        f"初始密码 {r['passwords_set']}, 尚无密码 {r['staff_without_password']}",
+        *(f"warning: {w}" for w in result.warnings),
+        "imported" if r["applied"] else "dry run: nothing written" if result.ok else ""]).rstrip())
+    if not result.ok:
+        click.echo(f"error: {len(result.problems)} problem(s) in the file; nothing imported", err=True)
+        for p in result.problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(2)
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "user", default="admin", show_default=True, help="Who deploys.")

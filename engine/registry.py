@@ -71,7 +71,7 @@ class Registry:
             resolve_role = role_resolver(conn)
             deployed_keys = {r.process_key for r in conn.execute(sa.select(process_version.c.process_key).distinct())}
             bundle = validate_bundle(
-                files, form_exists=self.forms.exists, role_for_lane=resolve_role,
+                files, form_exists=self.forms.exists, form_problems=self.forms.problems, role_for_lane=resolve_role,
                 process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
                 helper_names=self.helper_names,
             )

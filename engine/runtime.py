@@ -174,19 +174,41 @@ class Engine:
     def unclaim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, None, "task_unclaimed")
 
-    def _set_assignee(self, task_id: str, user: str, assignee: str | None, event_type: str) -> dict:
+    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Hand a task the user holds to a colleague, with a reason kept in the history."""
+        return self._set_assignee(task_id, user, to, "task_delegated", data={"from": user, "to": to, "reason": reason},
+                                  holder=user)
+
+    def reassign(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Give a task to someone else whoever holds it (a department head's decision; the caller checks
+        that `user` may)."""
+        def check(row):
+            return {"from": row.assignee, "to": to, "reason": reason}
+        return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None)
+
+    _ANYONE = object()
+
+    def _set_assignee(self, task_id: str, user: str, assignee: str | None, event_type: str, *,
+                      data=None, holder=_ANYONE) -> dict:
+        """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules)."""
         def action(conn, live, outcome):
             row = _human_row(conn, live, task_id)
             task = _ready_task(live, task_id, row)
-            if assignee is not None and row.assignee not in (None, user):
-                raise TaskClaimedByOther(f"task {task_id} is already claimed by {row.assignee}", assignee=row.assignee)
-            if assignee is None and row.assignee != user:
-                raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
+            if holder is self._ANYONE:
+                if assignee is not None and row.assignee not in (None, user):
+                    raise TaskClaimedByOther(f"task {task_id} is already claimed by {row.assignee}",
+                                             assignee=row.assignee)
+                if assignee is None and row.assignee != user:
+                    raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
+            elif holder is not None and row.assignee != holder:
+                raise TaskClaimedByOther(f"task {task_id} is not held by {holder}", assignee=row.assignee)
             claimed_at = outcome.now if assignee else None
             conn.execute(human_task.update().where(human_task.c.id == task_id).values(
                 assignee=assignee, claimed_at=claimed_at))
             live.human[task_id].update(assignee=assignee, claimed_at=claimed_at)
-            outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id))
+            details = data(row) if callable(data) else (data or {})
+            outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id,
+                                                   data=details))
 
         view = self._operate(None, user, action, task_id=task_id)
         return next(t for t in view.tasks if t["id"] == task_id)

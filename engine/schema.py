@@ -252,3 +252,104 @@ scheduler_heartbeat = sa.Table(
     sa.Column("fired_total", sa.Integer, nullable=False),
 )
 
+
+# --- Organisation and accounts -------------------------------------------------------------------
+# 科室 departments, by category: administrative (职能), clinical (临床), medical-technical (医技).
+DEPARTMENT_CATEGORIES = ("administrative", "clinical", "medical_technical")
+# Position levels as the campaign's summary tables count people: 中层 middle manager, 其他 other.
+POSITION_LEVELS = ("middle_manager", "other")
+
+department = sa.Table(
+    "department", metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name_zh", sa.String(128), nullable=False),
+    sa.Column("name_en", sa.String(128)),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("head", sa.String(64)),              # username of the 科室负责人; not a foreign key (circular)
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("name_zh"),
+)
+
+# A member of staff, and their login. No password hash means the person cannot log in (yet).
+staff = sa.Table(
+    "staff", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("department", sa.String(64), sa.ForeignKey("department.code")),
+    sa.Column("position_level", sa.String(32), nullable=False, server_default="other"),
+    sa.Column("party_member", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("email", sa.String(255)),
+    sa.Column("locale", sa.String(8), nullable=False, server_default="zh"),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("password_changed_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_staff_department", "department"),
+)
+
+staff_role = sa.Table(
+    "staff_role", metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("role", sa.String(64), sa.ForeignKey("role.code"), primary_key=True),
+)
+
+# API bearer tokens: only a SHA-256 of the token is kept.
+api_token = sa.Table(
+    "api_token", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# --- Inbox -----------------------------------------------------------------------------------------
+saved_filter = sa.Table(
+    "saved_filter", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),      # the inbox's query string, e.g. view=mine&process=x
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("username", "name"),
+)
+
+task_comment = sa.Table(
+    "task_comment", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_task_comment_instance", "instance_id"),
+)
+
+# Files attached to a task (a form's file field, or the task page). Content kept in the database so
+# that it shares the instance's transactions and backups; the SHA-256 proves it was not altered.
+attachment = sa.Table(
+    "attachment", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID),
+    sa.Column("field", sa.String(64)),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(128), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("uploaded_at", UTCDateTime, nullable=False),
+    sa.Index("ix_attachment_instance", "instance_id"),
+)
+
+# A form saved but not submitted ("save draft"), per task and person.
+task_draft = sa.Table(
+    "task_draft", metadata,
+    sa.Column("task_id", ID, primary_key=True),
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("data_json", sa.Text, nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)

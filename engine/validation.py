@@ -8,7 +8,7 @@ BPMN element (id and name) and the line, with a `code` a client can act on:
   duplicate_file, duplicate_process
   no_executable_process, unresolved_call
   script_error, condition_error, timer_error, expression_error
-  unknown_lane_role, unknown_form, bad_property
+  unknown_lane_role, unknown_form, bad_form, bad_property
 
 SpiffWorkflow stops at the first error of a process and does not compile scripts or expressions, so
 most checks walk the XML themselves; Spiff is used for what only it knows (its parse of each process,
@@ -69,10 +69,13 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                     role_for_lane: Callable[[str], str | None],
                     process_deployed: Callable[[str], bool],
                     check_expression: CheckExpression | None = None,
-                    helper_names: frozenset[str] = DEFAULT_HELPERS) -> ParsedBundle:
+                    helper_names: frozenset[str] = DEFAULT_HELPERS,
+                    form_problems: Callable[[str], list[Problem]] | None = None) -> ParsedBundle:
     """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle."""
-    return _Validator(form_exists, role_for_lane, process_deployed,
-                      check_expression or restricted_check, helper_names).run(files)
+    validator = _Validator(form_exists, role_for_lane, process_deployed,
+                           check_expression or restricted_check, helper_names)
+    validator.form_problems = form_problems or (lambda key: [])
+    return validator.run(files)
 
 
 def restricted_check(source: str, mode: str) -> list[tuple[int | None, str]]:
@@ -372,6 +375,10 @@ class _Validator:
             if not self.form_exists(form_key):
                 self.report("unknown_form", f'{label(el)} uses form "{form_key}", which does not exist.',
                             doc, el, line=prop.sourceline, field="formKey")
+            else:
+                for problem in self.form_problems(form_key):
+                    self.report("bad_form", f'{label(el)} uses form "{form_key}", which is broken: {problem}',
+                                doc, el, line=prop.sourceline, field="formKey")
         if "priority" in props:
             value, prop = props["priority"]
             if not re.fullmatch(r"\s*[1-5]\s*", value):

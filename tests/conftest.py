@@ -109,3 +109,55 @@ def deploy(engine):
     def _deploy(*names: str, by: str = "admin"):
         return engine.deploy([SourceFile(n, bpmn(n)) for n in names], deployed_by=by)
     return _deploy
+
+
+# --- the web app and a small organisation --------------------------------------------------------
+PASSWORD = "correct-horse-7"
+# username, name, department, roles — one person per role the authorization tests need.
+PEOPLE = (
+    ("nurse", "王护士", "neike", ["staff"]),
+    ("nurse2", "李护士", "neike", ["staff"]),
+    ("surgeon", "赵医生", "waike", ["staff"]),
+    ("neike_head", "张主任", "neike", ["staff", "department_head"]),
+    ("waike_head", "刘主任", "waike", ["staff", "department_head"]),
+    ("jijian", "陈纪检", "jijian", ["staff", "discipline_office"]),
+    ("owner", "孙流程", "jijian", ["staff", "process_owner"]),
+    ("auditor", "周审计", "jijian", ["auditor"]),
+    ("admin", "吴管理", "xinxi", ["admin"]),
+)
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    from engine.accounts import hash_password
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def people(db, clock, password_hash):
+    """Four departments and the people of PEOPLE, all with the password PASSWORD."""
+    from engine import org
+    now = clock.now()
+    with write_transaction(db) as conn:
+        for code, name, category in (("neike", "内科", "clinical"), ("waike", "外科", "clinical"),
+                                     ("jijian", "纪检监察室", "administrative"), ("xinxi", "信息科", "administrative")):
+            org.save_department(conn, {"code": code, "name_zh": name, "category": category}, now)
+        for username, name, dept, roles_ in PEOPLE:
+            org.save_staff(conn, {"username": username, "name": name, "department": dept, "roles": roles_}, now,
+                           password_hash=password_hash)
+        for code, head in (("neike", "neike_head"), ("waike", "waike_head")):
+            org.save_department(conn, {"code": code, "name_zh": {"neike": "内科", "waike": "外科"}[code],
+                                       "category": "clinical", "head": head}, now)
+    return {p[0]: p for p in PEOPLE}
+
+
+@pytest.fixture
+def app(engine):
+    from engine.config import Settings
+    from web import create_app
+    return create_app(Settings.from_env(), engine=engine, testing=True, secret_key="test-secret")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

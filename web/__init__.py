@@ -1,36 +1,68 @@
-"""The Flask application factory. Thin: routes translate requests into engine calls."""
+"""The Flask application factory. Thin: routes translate requests into engine calls.
+
+Pages (Jinja, a little JavaScript) live in blueprints by concern: `auth`, `inbox`, `tasks`, `admin`;
+the REST API in `web.api`. Nothing is wired at import time; tests build as many apps as they like.
+"""
 from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
 
 from flask import Flask, jsonify
 
 from engine.config import Settings
-from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 
-STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403))
+from . import errors, formatting, i18n, session, vendor
 
 
-def create_app(settings: Settings | None = None, engine=None) -> Flask:
+def create_app(settings: Settings | None = None, engine=None, *, testing: bool = False,
+               secret_key: str | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     if engine is None:
         from engine.services import open_engine
         engine = open_engine(settings)
     app.extensions["qinglian"] = engine
+    app.config.update(
+        TESTING=testing,
+        SECRET_KEY=secret_key or _secret_key(settings.instance_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("QINGLIAN_SECURE_COOKIES", "") == "1",
+        SESSION_COOKIE_NAME="qinglian_session",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
+    )
 
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
 
-    @app.errorhandler(EngineError)
-    def engine_error(exc: EngineError):
-        status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
-        return jsonify(exc.to_dict()), status
+    session.init_app(app)
+    i18n.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    vendor.init_app(app)
 
-    @app.after_request
-    def security_headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
-
+    from . import admin, admin_import, auth, inbox, tasks  # noqa: F401  (admin_import adds routes to admin)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    from . import api
+    api.init_app(app)
     return app
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """QINGLIAN_SECRET_KEY, or a random key kept in the instance folder (created once, owner-only)."""
+    key = os.environ.get("QINGLIAN_SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,262 @@
+"""Who may see and act on a human task, and the inbox's lists.
+
+A task reaches a person when it is assigned to them, or when it is unassigned and they hold the
+lane's role (and, where the lane names a department, belong to it or head it). A department head
+sees and may reassign every open task of their department.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from .errors import Forbidden, Invalid, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
+from .org import Principal, principal
+from .schema import human_task, process_instance, process_version, saved_filter
+
+VIEWS = ("mine", "claimable", "due_soon", "overdue", "done", "department")
+SORTS = {
+    "due": (human_task.c.due_at.is_(None), human_task.c.due_at, human_task.c.priority),
+    "-due": (human_task.c.due_at.is_(None), human_task.c.due_at.desc(), human_task.c.priority),
+    "priority": (human_task.c.priority, human_task.c.due_at.is_(None), human_task.c.due_at),
+    "created": (human_task.c.created_at,),
+    "-created": (human_task.c.created_at.desc(),),
+    "process": (human_task.c.process_key, human_task.c.created_at),
+}
+PER_PAGE = (10, 20, 50, 100)
+
+
+# --- rules on one task -----------------------------------------------------------------------------
+
+def is_candidate(p: Principal, task: dict) -> bool:
+    if not task.get("candidate_role") or task["candidate_role"] not in p.roles:
+        return False
+    dept = task.get("candidate_department")
+    return dept is None or dept == p.department or dept in p.heads
+
+
+def can_view(p: Principal, task: dict) -> bool:
+    return (task.get("assignee") == p.username or task.get("completed_by") == p.username
+            or is_candidate(p, task) or task.get("candidate_department") in p.heads
+            or p.has("auditor", "admin", "discipline_office"))
+
+
+def can_work(p: Principal, task: dict) -> bool:
+    """May claim or complete it now."""
+    if task.get("status") != "open":
+        return False
+    return task.get("assignee") == p.username or (task.get("assignee") is None and is_candidate(p, task))
+
+
+def can_reassign(p: Principal, task: dict) -> bool:
+    return task.get("status") == "open" and (task.get("candidate_department") in p.heads or p.has("admin"))
+
+
+def can_delegate(p: Principal, task: dict) -> bool:
+    """Only the holder hands an open task on (a department head reassigns instead)."""
+    return task.get("status") == "open" and task.get("assignee") == p.username
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise Forbidden(message)
+
+
+def require_work(p: Principal, task: dict) -> None:
+    """`can_work`, saying why not: a task no longer open, or held by a colleague, is a conflict
+    (the state changed under the caller); a task outside the person's duties is forbidden."""
+    if task.get("status") == "completed":
+        raise TaskAlreadyCompleted("此任务已经完成", completed_by=task.get("completed_by"))
+    if task.get("status") != "open":
+        raise TaskNotReady("此任务已不在办理中")
+    if task.get("assignee") not in (None, p.username) and is_candidate(p, task):
+        raise TaskClaimedByOther("此任务已由他人认领", assignee=task["assignee"])
+    require(can_work(p, task), "此任务不在你的职责范围内")
+
+
+def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
+    """Auditors, the discipline office and admins see every instance; others the ones they started
+    or hold a task of that they may view."""
+    if p.has("auditor", "admin", "discipline_office"):
+        return True
+    started_by = conn.execute(sa.select(process_instance.c.started_by)
+                              .where(process_instance.c.id == instance_id)).scalar_one_or_none()
+    if started_by is not None and started_by == p.username:
+        return True
+    rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
+    return any(can_view(p, dict(r._mapping)) for r in rows)
+
+
+def handover_target(conn, p: Principal, to: str, reason: str) -> Principal:
+    """The active colleague a task is handed to (delegated or reassigned), with a reason; `Invalid`
+    naming each field at fault otherwise."""
+    to, reason = (to or "").strip(), (reason or "").strip()
+    target = principal(conn, to) if to else None
+    problems = []
+    if target is None:
+        problems.append(Problem("请选择在职的同事", field="to", code="unknown_staff"))
+    elif target.username == p.username:
+        problems.append(Problem("不能转交给自己", field="to", code="self"))
+    if not reason:
+        problems.append(Problem("请填写原因", field="reason", code="required"))
+    if problems:
+        raise Invalid("转交信息有误", problems)
+    return target
+
+
+# --- the lists -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskQuery:
+    view: str = "mine"
+    process: str | None = None
+    priority: int | None = None
+    department: str | None = None
+    q: str | None = None
+    sort: str = "due"
+    page: int = 1
+    per_page: int = 20
+
+    @classmethod
+    def parse(cls, args) -> "TaskQuery":
+        """From request arguments (a mapping of strings); unknown or bad values raise `Invalid`."""
+        problems, values = [], {}
+        for f in fields(cls):
+            raw = (args.get(f.name) or "").strip()
+            if not raw:
+                continue
+            if f.name in ("priority", "page", "per_page"):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    problems.append(Problem(f"{f.name} 须为整数", field=f.name))
+            else:
+                values[f.name] = raw[:100]
+        query = cls(**values)
+        if query.view not in VIEWS:
+            problems.append(Problem(f"未知的列表 {query.view}", field="view"))
+        if query.sort not in SORTS:
+            problems.append(Problem(f"未知的排序 {query.sort}", field="sort"))
+        if query.per_page not in PER_PAGE:
+            problems.append(Problem(f"每页条数须为 {PER_PAGE} 之一", field="per_page"))
+        if query.page < 1:
+            problems.append(Problem("页码须大于 0", field="page"))
+        if problems:
+            raise Invalid("筛选条件有误", problems)
+        return query
+
+    def to_args(self, **changes) -> str:
+        """The query string for this query (with changes), omitting defaults."""
+        q = replace(self, **changes)
+        default = TaskQuery()
+        return urlencode({f.name: getattr(q, f.name) for f in fields(q)
+                          if getattr(q, f.name) not in (None, "") and getattr(q, f.name) != getattr(default, f.name)})
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _candidate_clause(p: Principal):
+    if not p.roles:
+        return sa.false()
+    depts = [d for d in {p.department, *p.heads} if d]
+    return sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(sorted(p.roles)),
+                   sa.or_(human_task.c.candidate_department.is_(None), human_task.c.candidate_department.in_(depts)))
+
+
+def _view_clause(p: Principal, view: str, now: datetime, soon_until: datetime):
+    is_open = human_task.c.status == "open"
+    mine = human_task.c.assignee == p.username
+    reachable = sa.or_(mine, _candidate_clause(p))
+    if view == "mine":
+        return sa.and_(is_open, mine)
+    if view == "claimable":
+        return sa.and_(is_open, _candidate_clause(p))
+    if view == "due_soon":
+        return sa.and_(is_open, reachable, human_task.c.due_at >= now, human_task.c.due_at <= soon_until)
+    if view == "overdue":
+        return sa.and_(is_open, reachable, human_task.c.due_at < now)
+    if view == "done":
+        return human_task.c.completed_by == p.username
+    if view == "department":
+        return sa.and_(is_open, human_task.c.candidate_department.in_(sorted(p.heads) or [""]))
+    raise ValueError(view)
+
+
+def _filters(query: TaskQuery):
+    clauses = []
+    if query.process:
+        clauses.append(human_task.c.process_key == query.process)
+    if query.priority is not None:
+        clauses.append(human_task.c.priority == query.priority)
+    if query.department:
+        clauses.append(human_task.c.candidate_department == query.department)
+    if query.q:
+        like = f"%{query.q}%"
+        clauses.append(sa.or_(human_task.c.name.like(like), process_instance.c.business_key.like(like),
+                              process_version.c.name.like(like), human_task.c.process_key.like(like)))
+    return clauses
+
+
+_LIST_COLUMNS = (*human_task.c, process_instance.c.business_key, process_version.c.name.label("process_name"),
+                 process_version.c.version.label("process_version"))
+_JOINED = human_task.join(process_instance, process_instance.c.id == human_task.c.instance_id).join(
+    process_version, process_version.c.id == process_instance.c.process_version_id)
+
+
+def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_until: datetime) -> Page:
+    where = sa.and_(_view_clause(p, query.view, now, soon_until), *_filters(query))
+    total = conn.execute(sa.select(sa.func.count()).select_from(_JOINED).where(where)).scalar_one()
+    sort = SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)
+    rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED).where(where)
+                        .order_by(*sort, human_task.c.id)
+                        .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
+    return Page([dict(r._mapping) for r in rows], total, query.page, query.per_page)
+
+
+def counts(conn, p: Principal, *, now: datetime, soon_until: datetime) -> dict[str, int]:
+    """How many tasks each list holds (shown in the navigation). One query."""
+    views = [v for v in VIEWS if v != "done" and (v != "department" or p.heads)]
+    columns = [sa.func.coalesce(sa.func.sum(sa.case((_view_clause(p, v, now, soon_until), 1), else_=0)), 0).label(v)
+               for v in views]
+    row = conn.execute(sa.select(*columns).select_from(human_task).where(human_task.c.status == "open")).one()
+    return {v: int(getattr(row, v)) for v in views}
+
+
+def processes_in_tasks(conn) -> list[tuple[str, str]]:
+    """(process key, name) pairs that have tasks, for the filter menu."""
+    rows = conn.execute(sa.select(process_version.c.process_key, sa.func.max(process_version.c.name))
+                        .group_by(process_version.c.process_key).order_by(process_version.c.process_key)).all()
+    return [(k, n or k) for k, n in rows]
+
+
+# --- saved filters ---------------------------------------------------------------------------------
+
+def save_filter(conn, username: str, name: str, query: TaskQuery, now: datetime) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise Invalid("筛选名称须为 1–64 个字符", [Problem("筛选名称须为 1–64 个字符", field="name")])
+    conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.name == name))
+    conn.execute(saved_filter.insert().values(username=username, name=name, query=query.to_args(page=1),
+                                              created_at=now))
+
+
+def saved_filters(conn, username: str) -> list[dict]:
+    rows = conn.execute(sa.select(saved_filter.c.id, saved_filter.c.name, saved_filter.c.query)
+                        .where(saved_filter.c.username == username).order_by(saved_filter.c.name))
+    return [dict(r._mapping) for r in rows]
+
+
+def delete_filter(conn, username: str, filter_id: int) -> None:
+    conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.id == filter_id))

@@ -1,0 +1,103 @@
+"""The inbox in a real browser: Debian's headless Chromium driven by Playwright.
+
+A department head signs in, opens the monthly report from the inbox, submits it with mistakes and
+sees the field errors, submits it correctly; the discipline office then signs in and finds the
+review task. Screenshots go to test-artifacts/ for a person to look at.
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine.config import PROJECT_ROOT
+from engine.validation import SourceFile
+from tests.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+pytestmark = [
+    # The pages are the subject here; the HTTP tests cover both databases.
+    pytest.mark.parametrize("db", ["sqlite"], indirect=True),
+]
+
+
+@pytest.fixture
+def forms_dir():
+    return PROJECT_ROOT / "forms"
+
+
+@pytest.fixture
+def server(app):
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base}/inbox")
+
+
+def test_head_reports_and_the_discipline_office_finds_the_review(server, browser, engine, people):
+    src = PROJECT_ROOT / "processes" / "monthly_report.bpmn"
+    engine.deploy([SourceFile(src.name, src.read_bytes())], deployed_by="owner")
+    engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
+                 data={"department": "neike", "department_name": "内科"})
+
+    page = browser.new_page(locale="zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, server, "neike_head")
+    page.click("a[href='/inbox?view=claimable']")
+    page.click("text=填报月度工作进展")
+    page.wait_for_selector("#diagram[data-ready=true]")
+    assert page.locator(".djs-element.ql-active").count() >= 1        # the current step is marked
+    shot(page, "01-task-page")
+
+    page.fill("[name=progress]", "")
+    page.fill("[name=problems]", "个别科室动员不到位")
+    page.click("button[value=complete]")
+    error = page.locator("[aria-invalid=true]")
+    assert error.count() >= 1
+    assert "请填写" in page.content()
+    assert page.input_value("[name=problems]") == "个别科室动员不到位"   # what was typed is kept
+    shot(page, "02-field-errors")
+
+    page.fill("[name=month]", "2026-09-01")
+    page.fill("[name=progress]", "全科完成廉洁从业教育，签订承诺书 32 份")
+    page.click("button[value=complete]")
+    page.wait_for_url(f"{server}/inbox")
+    assert "已完成" in page.content()
+    shot(page, "03-completed")
+
+    page.click("button:has-text('退出')")
+    sign_in(page, server, "jijian")
+    page.click("a[href='/inbox?view=claimable']")
+    assert page.locator("text=审核月报").count() == 1
+    shot(page, "04-reviewer-inbox")
+    assert not errors, errors

@@ -1,0 +1,116 @@
+"""Administration pages: staff and their roles, departments, the working-day calendar, org import."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import accounts, calendar_admin, org
+from engine.db import read_transaction, write_transaction
+from engine.errors import Invalid
+from engine.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS
+
+from .session import engine, roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+admin_only = roles_required("admin")
+
+
+def _problems(exc: Invalid) -> dict[str, str]:
+    return {p.field or "_": p.message for p in exc.problems} or {"_": exc.message}
+
+
+@bp.get("/staff")
+@admin_only
+def staff_list():
+    with read_transaction(engine().db) as conn:
+        people = org.list_staff(conn, department_code=request.args.get("department") or None,
+                                search=(request.args.get("q") or "").strip() or None, active_only=False)
+        return render_template("admin/staff_list.html", people=people, departments=org.department_names(conn),
+                               roles=org.role_names(conn, g.principal.locale))
+
+
+@bp.route("/staff/new", methods=["GET", "POST"], defaults={"username": None})
+@bp.route("/staff/<username>", methods=["GET", "POST"])
+@admin_only
+def staff_edit(username):
+    eng = engine()
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = {"username": username or request.form.get("username", "").strip(),
+                  "name": request.form.get("name", ""), "department": request.form.get("department") or None,
+                  "position_level": request.form.get("position_level", "other"),
+                  "party_member": request.form.get("party_member") == "1", "email": request.form.get("email") or None,
+                  "locale": request.form.get("locale", "zh"), "active": request.form.get("active") == "1",
+                  "roles": request.form.getlist("roles")}
+        password = request.form.get("password", "")
+        try:
+            with write_transaction(eng.db) as conn:
+                org.save_staff(conn, values, eng.clock.now())
+                if password:
+                    accounts.set_password(conn, values["username"], password, eng.clock.now())
+        except Invalid as exc:
+            errors = _problems(exc)
+        else:
+            flash(_("已保存 %(name)s", name=values["name"]), "success")
+            return redirect(url_for("admin.staff_list"))
+    with read_transaction(eng.db) as conn:
+        if not values and username:
+            values = org.get_staff(conn, username)
+        return render_template("admin/staff_edit.html", username=username, values=values, errors=errors,
+                               departments=org.departments(conn), roles=org.role_names(conn, g.principal.locale),
+                               levels=POSITION_LEVELS), (422 if errors else 200)
+
+
+@bp.get("/departments")
+@admin_only
+def department_list():
+    with read_transaction(engine().db) as conn:
+        return render_template("admin/departments.html", departments=org.departments(conn, active_only=False),
+                               people={p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)},
+                               categories=DEPARTMENT_CATEGORIES, errors={}, values={})
+
+
+@bp.post("/departments")
+@admin_only
+def department_save():
+    eng = engine()
+    values = {k: request.form.get(k, "").strip() for k in ("code", "name_zh", "name_en", "category", "head")}
+    values["active"] = request.form.get("active", "1") == "1"
+    try:
+        with write_transaction(eng.db) as conn:
+            org.save_department(conn, values, eng.clock.now())
+    except Invalid as exc:
+        with read_transaction(eng.db) as conn:
+            return render_template("admin/departments.html", departments=org.departments(conn, active_only=False),
+                                   people={p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)},
+                                   categories=DEPARTMENT_CATEGORIES, errors=_problems(exc), values=values), 422
+    flash(_("科室已保存"), "success")
+    return redirect(url_for("admin.department_list"))
+
+
+@bp.get("/calendar")
+@admin_only
+def calendar():
+    return render_template("admin/calendar.html", overrides=calendar_admin.overrides(engine()), errors={})
+
+
+@bp.post("/calendar")
+@admin_only
+def calendar_save():
+    eng = engine()
+    raw = request.form.get("day", "")
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        errors = {"day": _("日期格式应为 2026-10-08")}
+        return render_template("admin/calendar.html", overrides=calendar_admin.overrides(eng), errors=errors), 422
+    if request.form.get("action") == "remove":
+        calendar_admin.remove_override(eng, day, g.principal.username)
+    else:
+        working = request.form.get("working") == "1"
+        calendar_admin.set_override(eng, day, working, request.form.get("note") or None, g.principal.username)
+    calendar_admin.refresh(eng, only_provisional=False)
+    flash(_("工作日历已更新，相关截止时间已重算"), "success")
+    return redirect(url_for("admin.calendar"))

@@ -1,0 +1,65 @@
+"""Process instances: start one, look at it, read its history."""
+from __future__ import annotations
+
+from flask import g
+
+from engine import worklist
+from engine.db import read_transaction
+
+from ..session import engine
+from .auth import token_required
+from .base import api_blueprint
+from .errors import document_errors
+from .schemas import EventListSchema, InstanceSchema, StartSchema
+
+bp = api_blueprint("instances", __name__, "Running and finished process instances")
+
+STARTERS = ("discipline_office", "process_owner", "admin")
+VIEW_INSTANCE = ("Visible to the people who started it or may view one of its tasks, and to auditors, the "
+                 "discipline office and admins; anyone else gets 403.")
+
+
+def visible_instance(instance_id: str):
+    """The instance, if the caller may see it (404 if there is none, 403 if they may not)."""
+    eng = engine()
+    view = eng.show(instance_id)
+    with read_transaction(eng.db) as conn:
+        allowed = worklist.can_view_instance(conn, g.api_principal, view.id)
+    worklist.require(allowed, "你无权查看此流程实例")
+    return view
+
+
+@bp.route("/instances", methods=["POST"])
+@token_required(*STARTERS)
+@bp.arguments(StartSchema)
+@bp.response(201, InstanceSchema)
+@document_errors(400, 404)
+def start(body):
+    """Start an instance
+
+    Of the latest version of `process_key`, or of `version`. `data` becomes the process data the
+    first tasks see (e.g. `{"department": "neike"}` for the monthly report)."""
+    view = engine().start(body["process_key"], started_by=g.api_principal.username, version=body.get("version"),
+                          business_key=body.get("business_key"), data=body.get("data"))
+    return view.to_dict()
+
+
+@bp.route("/instances/<instance_id>", methods=["GET"])
+@token_required()
+@bp.doc(description=VIEW_INSTANCE)
+@bp.response(200, InstanceSchema)
+@document_errors(404)
+def get_instance(instance_id: str):
+    """One instance: status, open tasks, timers waiting, incidents, data"""
+    return visible_instance(instance_id).to_dict()
+
+
+@bp.route("/instances/<instance_id>/events", methods=["GET"])
+@token_required()
+@bp.doc(description=VIEW_INSTANCE)
+@bp.response(200, EventListSchema)
+@document_errors(404)
+def get_events(instance_id: str):
+    """An instance's history, oldest first (a hash chain: each event carries the hash of the one before)"""
+    view = visible_instance(instance_id)
+    return {"items": engine().events(view.id)}

@@ -1,0 +1,292 @@
+"""What the API reads and writes, as marshmallow schemas (and so as the OpenAPI document).
+
+Request schemas refuse unknown fields and anything the databases could not store (a NUL character,
+half a surrogate pair, an integer wider than a column), so that bad input is a 422, never a 500.
+"""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine import worklist
+
+INT32 = validate.Range(min=-(2 ** 31), max=2 ** 31 - 1)
+
+
+def storable(value) -> bool:
+    """Text both SQLite and PostgreSQL keep: valid UTF-8 without NUL, in every string of a JSON value."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(storable(v) for v in value)
+    return True
+
+
+class Text(fields.String):
+    """A string the databases can store."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not storable(value):
+            raise ma.ValidationError("含有无法保存的字符")
+        return value
+
+
+class JsonObject(fields.Dict):
+    """Any JSON object (process or form data); its strings must be storable too."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.Raw(allow_none=True), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not storable(value):
+            raise ma.ValidationError("含有无法保存的字符")
+        return value
+
+
+class Timestamp(fields.DateTime):
+    """An ISO 8601 moment; the engine hands some over already formatted."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Request(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE           # also documented: additionalProperties false
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+class ErrorSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE        # an error may add details: who holds the task, until when an account is locked
+
+    code = fields.String(required=True, metadata={"description": "machine-readable: invalid, not_found, conflict…"})
+    message = fields.String(required=True, metadata={"description": "for people, in Chinese"})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "each field at fault (a dotted path) and what is wrong with it"})
+
+
+class ProblemSchema(ma.Schema):
+    message = fields.String(required=True)
+    file = fields.String()
+    element_id = fields.String()
+    line = fields.Integer()
+    field = fields.String()
+    code = fields.String()
+
+
+class DeployErrorSchema(ErrorSchema):
+    problems = fields.List(fields.Nested(ProblemSchema),
+                           metadata={"description": "every problem found, located by file, element and line"})
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+class TokenRequestSchema(Request):
+    username = Text(required=True, validate=validate.Length(max=64))
+    password = Text(required=True, validate=validate.Length(max=1024))
+
+
+class TokenSchema(ma.Schema):
+    token = fields.String(required=True, metadata={"description": "send as `Authorization: Bearer <token>`"})
+    expires_at = Timestamp(required=True)
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+class VersionSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(allow_none=True)
+    file_name = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    note = fields.String(allow_none=True)
+    deployed_by = fields.String(required=True)
+    deployed_at = Timestamp(required=True)
+
+
+class ProcessSchema(ma.Schema):
+    key = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    latest = fields.Nested(VersionSchema, required=True)
+    versions = fields.List(fields.Nested(VersionSchema), required=True)
+
+
+class ProcessListSchema(ma.Schema):
+    items = fields.List(fields.Nested(ProcessSchema), required=True)
+
+
+class SourceFileSchema(Request):
+    name = Text(required=True, validate=validate.Length(min=1, max=255))
+    xml = Text(required=True, validate=validate.Length(min=1, max=5 * 1024 * 1024))
+
+
+class DeployRequestSchema(Request):
+    files = fields.List(fields.Nested(SourceFileSchema), required=True, validate=validate.Length(min=1, max=50))
+    note = Text(allow_none=True, validate=validate.Length(max=2000))
+
+
+class DeployedSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(allow_none=True)
+    sha256 = fields.String(required=True)
+    file_name = fields.String(required=True)
+    created = fields.Boolean(required=True, metadata={"description": "false when identical to the latest version"})
+
+
+class DeployResultSchema(ma.Schema):
+    versions = fields.List(fields.Nested(DeployedSchema), required=True)
+
+
+# --- tasks ----------------------------------------------------------------------------------------
+
+class TaskSchema(ma.Schema):
+    id = fields.String(required=True)
+    instance_id = fields.String(required=True)
+    process_key = fields.String(required=True)
+    element_id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    lane = fields.String(allow_none=True)
+    candidate_role = fields.String(allow_none=True)
+    candidate_department = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    form_key = fields.String(allow_none=True)
+    priority = fields.Integer(required=True)
+    status = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    due_at = Timestamp(allow_none=True)
+    due_provisional = fields.Boolean()
+    claimed_at = Timestamp(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "the task's form definition (forms/<key>.json)"})
+    can_work = fields.Boolean(required=True, metadata={"description": "the caller may claim or complete it now"})
+    can_reassign = fields.Boolean(required=True)
+
+
+class TaskListItemSchema(TaskSchema):
+    business_key = fields.String(allow_none=True)
+    process_name = fields.String(allow_none=True)
+    process_version = fields.Integer()
+
+
+class TaskPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(TaskListItemSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class TaskQuerySchema(ma.Schema):
+    """The inbox's filters (`engine.worklist.TaskQuery`)."""
+
+    view = fields.String(validate=validate.OneOf(worklist.VIEWS))
+    process = Text(validate=validate.Length(max=100))
+    priority = fields.Integer(validate=INT32)
+    department = Text(validate=validate.Length(max=100))
+    q = Text(validate=validate.Length(max=100), metadata={"description": "search in names and business keys"})
+    sort = fields.String(validate=validate.OneOf(list(worklist.SORTS)))
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(validate=validate.OneOf(worklist.PER_PAGE))
+
+
+class HandoverSchema(Request):
+    to = Text(required=True, validate=validate.Length(max=64),
+              metadata={"description": "username of an active colleague"})
+    reason = Text(required=True, validate=validate.Length(max=2000))
+
+
+class CompleteSchema(Request):
+    data = JsonObject(load_default=dict, metadata={"description": "the form's fields, as its definition says"})
+
+
+class CommentRequestSchema(Request):
+    body = Text(required=True, validate=validate.Length(max=10_000))
+
+
+class CommentSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.String(required=True)
+    task_id = fields.String(allow_none=True)
+    author = fields.String(required=True)
+    body = fields.String(required=True)
+    created_at = Timestamp(required=True)
+
+
+class CommentListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CommentSchema), required=True)
+
+
+# --- instances ------------------------------------------------------------------------------------
+
+class StartSchema(Request):
+    process_key = Text(required=True, validate=validate.Length(min=1, max=255))
+    version = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2 ** 31 - 1))
+    business_key = Text(allow_none=True, validate=validate.Length(max=255))
+    data = JsonObject(allow_none=True)
+
+
+class WaitingSchema(ma.Schema):
+    id = fields.String(required=True)
+    element_id = fields.String(required=True)
+    state = fields.String(required=True)
+
+
+class IncidentSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    task_id = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    message = fields.String(required=True)
+    script_line = fields.Integer(allow_none=True)
+    created_at = Timestamp(required=True)
+
+
+class InstanceSchema(ma.Schema):
+    id = fields.String(required=True)
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    business_key = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    started_by = fields.String(required=True)
+    started_at = Timestamp(required=True)
+    ended_at = Timestamp(allow_none=True)
+    tasks = fields.List(fields.Nested(TaskSchema), required=True, metadata={"description": "open tasks"})
+    waiting = fields.List(fields.Nested(WaitingSchema), required=True)
+    incidents = fields.List(fields.Nested(IncidentSchema), required=True)
+    data = fields.Dict(required=True)
+
+
+class EventSchema(ma.Schema):
+    seq = fields.Integer(required=True)
+    type = fields.String(required=True)
+    at = Timestamp(required=True)
+    actor = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    data = fields.Dict(required=True)
+    hash = fields.String(required=True, metadata={"description": "of this event and the one before it"})
+
+
+class EventListSchema(ma.Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
+

@@ -1,0 +1,163 @@
+"""Human tasks: the inbox lists, one task, and what a person does with it — claim, give back, hand
+over, complete, comment. Who may do what is `engine.worklist`'s to say, exactly as on the pages."""
+from __future__ import annotations
+
+from flask import g
+
+from engine import comments, drafts, worklist
+from engine.db import read_transaction, write_transaction
+
+from .. import taskforms
+from ..inbox import soon_until
+from ..session import engine
+from .auth import token_required
+from .base import api_blueprint
+from .errors import document_errors
+from .schemas import (CommentListSchema, CommentRequestSchema, CommentSchema, CompleteSchema, HandoverSchema,
+                      InstanceSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
+
+bp = api_blueprint("tasks", __name__,
+                   "Human tasks: the inbox, claiming, handing over, completing, commenting")
+
+VIEWABLE = ("Visible to its assignee, the person who completed it, candidates of its lane, the head of its "
+            "department, auditors, the discipline office and admins; anyone else gets 403.")
+
+
+def viewable(task_id: str) -> dict:
+    """The task, if the caller may see it (404 if there is none, 403 if they may not)."""
+    task = engine().task(task_id)
+    worklist.require(worklist.can_view(g.api_principal, task), "你无权查看此任务")
+    return task
+
+
+@bp.route("/tasks", methods=["GET"])
+@token_required()
+@bp.arguments(TaskQuerySchema, location="query")
+@bp.response(200, TaskPageSchema)
+@document_errors(400)
+def list_tasks(args):
+    """The inbox: my tasks, claimable, due soon, overdue, done, my department's
+
+    Same lists and filters as the inbox page; `view=department` lists nothing for someone who heads
+    no department."""
+    eng = engine()
+    query = worklist.TaskQuery.parse({k: str(v) for k, v in args.items()})
+    with read_transaction(eng.db) as conn:
+        page = worklist.list_tasks(conn, g.api_principal, query, now=eng.clock.now(), soon_until=soon_until(eng))
+    return {"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page,
+            "pages": page.pages}
+
+
+@bp.route("/tasks/<task_id>", methods=["GET"])
+@token_required()
+@bp.doc(description=VIEWABLE)
+@bp.response(200, TaskDetailSchema)
+@document_errors(404)
+def get_task(task_id: str):
+    """One task, with its form definition and what the caller may do with it"""
+    eng = engine()
+    task = viewable(task_id)
+    form = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    return {**task, "form": form, "can_work": worklist.can_work(g.api_principal, task),
+            "can_reassign": worklist.can_reassign(g.api_principal, task)}
+
+
+@bp.route("/tasks/<task_id>/claim", methods=["POST"])
+@token_required()
+@bp.response(200, TaskSchema)
+@document_errors(404, 409)
+def claim(task_id: str):
+    """Claim a task of one's lane (409 if a colleague holds it, or it is done)"""
+    worklist.require_work(g.api_principal, viewable(task_id))
+    return engine().claim(task_id, user=g.api_principal.username)
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
+@token_required()
+@bp.response(200, TaskSchema)
+@document_errors(404, 409)
+def unclaim(task_id: str):
+    """Give a claimed task back to the lane (409 unless the caller holds it)"""
+    viewable(task_id)
+    return engine().unclaim(task_id, user=g.api_principal.username)
+
+
+@bp.route("/tasks/<task_id>/delegate", methods=["POST"])
+@token_required()
+@bp.arguments(HandoverSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def delegate(body, task_id: str):
+    """Hand a task one holds to a colleague, with a reason (kept in the history)"""
+    eng = engine()
+    task = viewable(task_id)
+    with read_transaction(eng.db) as conn:
+        target = worklist.handover_target(conn, g.api_principal, body["to"], body["reason"])
+    worklist.require(worklist.can_delegate(g.api_principal, task), "只能转交自己已认领的任务")
+    return eng.delegate(task_id, user=g.api_principal.username, to=target.username, reason=body["reason"].strip())
+
+
+@bp.route("/tasks/<task_id>/reassign", methods=["POST"])
+@token_required()
+@bp.arguments(HandoverSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def reassign(body, task_id: str):
+    """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
+    eng = engine()
+    task = viewable(task_id)
+    with read_transaction(eng.db) as conn:
+        target = worklist.handover_target(conn, g.api_principal, body["to"], body["reason"])
+    worklist.require(worklist.can_reassign(g.api_principal, task), "只有本科室负责人可以改派")
+    return eng.reassign(task_id, user=g.api_principal.username, to=target.username, reason=body["reason"].strip())
+
+
+@bp.route("/tasks/<task_id>/complete", methods=["POST"])
+@token_required()
+@bp.arguments(CompleteSchema)
+@bp.response(200, InstanceSchema)
+@document_errors(400, 404, 409)
+def complete(body, task_id: str):
+    """Complete a task with its form's data
+
+    `data` is checked against the task's form exactly as on the task page; each field at fault is
+    named in the 422's `fields`, with a message in Chinese. Answers the instance as it stands after."""
+    eng = engine()
+    task = viewable(task_id)
+    worklist.require_work(g.api_principal, task)
+    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    submission = taskforms.validate_json(eng, definition, body["data"], task)
+    if submission.errors:
+        raise submission.to_invalid()
+    view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data)
+    with write_transaction(eng.db) as conn:
+        drafts.discard(conn, task_id)
+    return view.to_dict()
+
+
+@bp.route("/tasks/<task_id>/comments", methods=["GET"])
+@token_required()
+@bp.doc(description=VIEWABLE)
+@bp.response(200, CommentListSchema)
+@document_errors(404)
+def list_comments(task_id: str):
+    """The comment thread of the task's instance (it follows the case from task to task)"""
+    eng = engine()
+    task = viewable(task_id)
+    with read_transaction(eng.db) as conn:
+        return {"items": comments.for_instance(conn, task["instance_id"])}
+
+
+@bp.route("/tasks/<task_id>/comments", methods=["POST"])
+@token_required()
+@bp.doc(description=VIEWABLE)
+@bp.arguments(CommentRequestSchema)
+@bp.response(201, CommentSchema)
+@document_errors(400, 404)
+def add_comment(body, task_id: str):
+    """Comment on the task"""
+    eng = engine()
+    task = viewable(task_id)
+    with write_transaction(eng.db) as conn:
+        return comments.add(conn, instance_id=task["instance_id"], task_id=task_id, author=g.api_principal.username,
+                            body=body["body"], now=eng.clock.now())

@@ -1,0 +1,93 @@
+"""Dates and deadlines as Chinese readers write them (and as English readers do, in English).
+
+Moments are shown in Beijing time. A deadline at midnight is "the end of" the previous day, written
+24:00, the way official notices put it (截止 9月30日 24:00).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+
+from engine.workdays import BEIJING
+
+from .i18n import select_locale
+
+_EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _moment(value) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(BEIJING)
+
+
+def day(value, locale: str | None = None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10]) if len(value) <= 10 else _moment(value).date()
+    elif isinstance(value, datetime):
+        value = _moment(value).date()
+    if (locale or select_locale()) == "en":
+        return f"{value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def when(value, locale: str | None = None) -> str:
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{day(moment - timedelta(days=1), locale)} 24:00"
+    return f"{day(moment, locale)} {moment:%H:%M}"
+
+
+def due_state(due_at, now: datetime) -> str:
+    """'overdue', 'soon' (within 2 days) or 'ok': a CSS class and a hint for screen readers."""
+    if not due_at:
+        return "none"
+    due_at = _moment(due_at)
+    if due_at < now:
+        return "overdue"
+    return "soon" if due_at - now <= timedelta(days=2) else "ok"
+
+
+def due_hint(due_at, now: datetime, locale: str | None = None) -> str:
+    """'还剩 3 天' / '已逾期 2 天' (in whole days, rounded towards the user)."""
+    if not due_at:
+        return ""
+    delta = _moment(due_at) - now
+    days = abs(delta).days
+    en = (locale or select_locale()) == "en"
+    if delta < timedelta(0):
+        return (f"{days or '<1'} day(s) overdue" if en else f"已逾期 {days} 天" if days else "已逾期")
+    if days == 0:
+        hours = max(1, int(delta.total_seconds() // 3600))
+        return f"{hours} h left" if en else f"还剩 {hours} 小时"
+    return f"{days} day(s) left" if en else f"还剩 {days} 天"
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.globals["event_label"] = event_label
+
+    @app.context_processor
+    def time_helpers():
+        now = current_app.extensions["qinglian"].clock.now()
+        return {"now": now, "due_state": lambda d: due_state(d, now), "due_hint": lambda d: due_hint(d, now)}
+
+
+def event_label(event_type: str) -> str:
+    from flask_babel import gettext as _
+    labels = {
+        "instance_started": _("发起流程"), "instance_completed": _("流程结束"), "instance_cancelled": _("流程取消"),
+        "instance_errored": _("流程出错"), "instance_retried": _("重试"), "task_ready": _("任务到达"),
+        "task_claimed": _("认领"), "task_unclaimed": _("退回待认领"), "task_completed": _("完成任务"),
+        "task_delegated": _("转交"), "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
+        "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
+    }
+    return labels.get(event_type, event_type)

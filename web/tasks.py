@@ -1,0 +1,208 @@
+"""The task page and what a person does there: claim, hand over, comment, attach, save, complete."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import attachments, comments, diagram, drafts, org, worklist
+from engine.db import read_transaction, write_transaction
+from engine.errors import EngineError, Forbidden, Invalid, NotFound
+from engine.schema import human_task
+
+from . import taskforms
+from .session import engine, login_required
+
+bp = Blueprint("tasks", __name__)
+
+
+def _task_or_404(task_id: str) -> dict:
+    try:
+        return engine().task(task_id)
+    except NotFound:
+        abort(404)
+
+
+def _viewable(task_id: str) -> dict:
+    task = _task_or_404(task_id)
+    worklist.require(worklist.can_view(g.principal, task), _("你无权查看此任务"))
+    return task
+
+
+def _may_view_instance(conn, instance_id: str) -> bool:
+    if g.principal.has("auditor", "admin", "discipline_office"):
+        return True
+    import sqlalchemy as sa
+    rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
+    return any(worklist.can_view(g.principal, dict(r._mapping)) for r in rows)
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str, submission=None, status: int = 200):
+    eng = engine()
+    task = _viewable(task_id)
+    instance = eng.show(task["instance_id"])
+    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    with read_transaction(eng.db) as conn:
+        draft = drafts.load(conn, task_id, g.principal.username)
+        context = {
+            "comments": comments.for_instance(conn, task["instance_id"]),
+            "files": attachments.for_instance(conn, task["instance_id"]),
+            "people": org.list_staff(conn),
+            "departments": org.departments(conn),
+            "names": {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
+            "department_names": org.department_names(conn),
+        }
+    context["person_choices"] = [(p["username"], p["name"]) for p in context["people"]]
+    context["department_choices"] = [(d["code"], d["name_zh"]) for d in context["departments"]]
+    context["attachment_names"] = {str(f["id"]): f["filename"] for f in context["files"]}
+    history = eng.events(task["instance_id"])[-20:]
+    values = submission.values if submission is not None else (draft[0] if draft else instance.data)
+    return render_template(
+        "task.html", task=task, instance=instance, definition=definition, history=list(reversed(history)),
+        values=values, errors=submission.errors if submission is not None else {},
+        draft_saved_at=draft[1] if draft else None,
+        can_work=worklist.can_work(g.principal, task), can_reassign=worklist.can_reassign(g.principal, task),
+        **context), status
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    task = _viewable(task_id)
+    worklist.require(worklist.can_work(g.principal, task), _("此任务不在你的职责范围内"))
+    engine().claim(task_id, user=g.principal.username)
+    flash(_("已认领任务"), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    _viewable(task_id)
+    engine().unclaim(task_id, user=g.principal.username)
+    flash(_("已退回任务，同岗位的同事可以认领"), "success")
+    return redirect(url_for("inbox.tasks"))
+
+
+def _handover(task_id: str, kind: str):
+    task = _viewable(task_id)
+    to, reason = request.form.get("to", "").strip(), request.form.get("reason", "").strip()
+    problems = {}
+    eng = engine()
+    with read_transaction(eng.db) as conn:
+        target = org.principal(conn, to) if to else None
+    if target is None:
+        problems["to"] = _("请选择在职的同事")
+    elif to == g.principal.username:
+        problems["to"] = _("不能转交给自己")
+    if not reason:
+        problems["reason"] = _("请填写原因")
+    if problems:
+        raise Invalid(_("转交信息有误"), [_problem(f, m) for f, m in problems.items()])
+    if kind == "delegate":
+        worklist.require(task.get("assignee") == g.principal.username, _("只能转交自己已认领的任务"))
+        eng.delegate(task_id, user=g.principal.username, to=to, reason=reason)
+    else:
+        worklist.require(worklist.can_reassign(g.principal, task), _("只有本科室负责人可以改派"))
+        eng.reassign(task_id, user=g.principal.username, to=to, reason=reason)
+    flash(_("任务已转交给 %(name)s", name=target.name), "success")
+    return redirect(url_for("inbox.tasks"))
+
+
+def _problem(field: str, message: str):
+    from engine.errors import Problem
+    return Problem(message, field=field)
+
+
+@bp.post("/tasks/<task_id>/delegate")
+@login_required
+def delegate(task_id: str):
+    return _handover(task_id, "delegate")
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@login_required
+def reassign(task_id: str):
+    return _handover(task_id, "reassign")
+
+
+@bp.post("/tasks/<task_id>/comments")
+@login_required
+def comment(task_id: str):
+    task = _viewable(task_id)
+    eng = engine()
+    with write_transaction(eng.db) as conn:
+        comments.add(conn, instance_id=task["instance_id"], task_id=task_id, author=g.principal.username,
+                     body=request.form.get("body", ""), now=eng.clock.now())
+    return redirect(url_for("tasks.show", task_id=task_id) + "#comments")
+
+
+@bp.post("/tasks/<task_id>/attachments")
+@login_required
+def attach(task_id: str):
+    task = _viewable(task_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid(_("请选择文件"), [_problem("file", _("请选择文件"))])
+    eng = engine()
+    with write_transaction(eng.db) as conn:
+        attachments.store(conn, instance_id=task["instance_id"], task_id=task_id, filename=upload.filename,
+                          data=upload.read(), user=g.principal.username, now=eng.clock.now())
+    flash(_("附件已上传"), "success")
+    return redirect(url_for("tasks.show", task_id=task_id) + "#files")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):
+    eng = engine()
+    with read_transaction(eng.db) as conn:
+        meta = attachments.meta(conn, attachment_id)
+        if meta is None or not _may_view_instance(conn, meta["instance_id"]):
+            abort(404)
+        meta, data = attachments.content(conn, attachment_id)
+    resp = Response(data, mimetype=meta["content_type"])
+    resp.headers.set("Content-Disposition", "attachment", filename=meta["filename"])
+    resp.headers["X-Content-SHA256"] = meta["sha256"]
+    return resp
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def submit(task_id: str):
+    """Save a draft or complete the task, depending on the button pressed."""
+    eng = engine()
+    task = _viewable(task_id)
+    if not worklist.can_work(g.principal, task):
+        raise Forbidden(_("此任务不在你的职责范围内，或已由他人认领"))
+    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    if request.form.get("action") == "draft":
+        with write_transaction(eng.db) as conn:
+            drafts.save(conn, task_id, g.principal.username, taskforms.raw_values(eng, definition, request.form, task),
+                        eng.clock.now())
+        flash(_("草稿已保存"), "success")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    submission = taskforms.validate(eng, definition, request.form, request.files, task)
+    if submission.errors:
+        return show(task_id, submission=submission, status=422)
+    try:
+        data = taskforms.store_files(eng, task, submission, g.principal.username)
+        eng.complete_task(task_id, user=g.principal.username, data=data)
+    except EngineError:
+        taskforms.discard_files(eng, submission)
+        raise
+    with write_transaction(eng.db) as conn:
+        drafts.discard(conn, task_id)
+    flash(_("任务“%(name)s”已完成", name=task["name"]), "success")
+    return redirect(url_for("inbox.tasks"))
+
+
+@bp.get("/instances/<instance_id>/diagram")
+@login_required
+def instance_diagram(instance_id: str):
+    eng = engine()
+    with read_transaction(eng.db) as conn:
+        if not _may_view_instance(conn, instance_id):
+            abort(404)
+        return jsonify(diagram.instance_diagram(conn, instance_id))

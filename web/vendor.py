@@ -1,0 +1,32 @@
+"""Front-end packages installed from npm at set-up (`npm ci`), served from `node_modules`.
+
+Only the files listed here are reachable; nothing comes from a CDN at run time.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, send_from_directory
+
+from engine.config import PROJECT_ROOT
+
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+FILES = {
+    "bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
+    "bpmn-modeler.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
+    "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
+    "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
+    "bpmn-font.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+}
+
+
+def init_app(app) -> None:
+    @app.get("/vendor/<path:name>")
+    def vendor(name: str):
+        relative = FILES.get(name)
+        if relative is None:
+            abort(404)
+        path = NODE_MODULES / relative
+        if not path.is_file():
+            abort(404)
+        return send_from_directory(path.parent, path.name, max_age=3600)
