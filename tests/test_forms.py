@@ -84,6 +84,11 @@ def entry(d, name):
     return next(e for e in d["layout"] if e["field"] == name)
 
 
+def add_field(d, name, prop, widget="text"):
+    props(d)[name] = prop
+    d["layout"].append({"field": name, "widget": widget})
+
+
 def risk_columns(d):
     return entry(d, "risks")["columns"]
 
@@ -110,14 +115,15 @@ MISTAKES = [
      "risks[].x"),
     ("a bad option inside rows", lambda d: props(d)["risks"]["items"]["properties"]["level"].pop("oneOf"),
      "risks[].level"),
-    ("a file field inside rows", lambda d: risk_columns(d).__setitem__(0, {"field": "point", "widget": "file"}),
-     "risks[].point"),
+    ("a file field inside rows", lambda d: risk_columns(d)[0].update(widget="file"), "risks[].point"),
     ("a file accept list of bare words", lambda d: entry(d, "evidence").update(accept=["pdf"]), "evidence"),
     ("a file maxSize that is not bytes", lambda d: entry(d, "evidence").update(maxSize="2MB"), "evidence"),
     ("a required name that does not exist", lambda d: d["schema"]["required"].append("ghost"), "ghost"),
     ("a property without a label", lambda d: props(d)["summary"].pop("title"), "summary"),
-    ("a field name that cannot name an input", lambda d: (props(d).__setitem__("风险", {"type": "string", "title": "风险"}),
-                                                          d["layout"].append({"field": "风险", "widget": "text"})), "风险"),
+    ("a field name that cannot name an input", lambda d: add_field(d, "风险", {"type": "string", "title": "风险"}),
+     "风险"),
+    ("a pattern that is no regular expression", lambda d: props(d)["contact_phone"].update(pattern="[0-9"),
+     "contact_phone"),
     ("a form without a title", lambda d: d.pop("title"), "title"),
 ]
 
@@ -324,7 +330,7 @@ def test_what_the_user_typed_is_kept_for_the_page_shown_again():
 
 def test_stored_data_can_prefill_the_form_again():
     values = values_from_data(submit(post()).data)
-    assert values["found_issues"] == "true" and values["staff_count"] == "36" and values["contact_phone"] == "0838-1234567"
+    assert (values["found_issues"], values["staff_count"], values["contact_phone"]) == ("true", "36", "0838-1234567")
     assert submit(MultiDict(flatten(values))).data == submit(post()).data
 
 
@@ -381,7 +387,8 @@ def test_kept_attachments_must_exist_and_count_towards_the_limit():
 
 
 def test_an_empty_file_input_is_not_an_upload():
-    sub = submit(post(), files=files(FileStorage(io.BytesIO(b""), filename="", content_type="application/octet-stream")))
+    nothing_chosen = FileStorage(io.BytesIO(b""), filename="", content_type="application/octet-stream")
+    sub = submit(post(), files=files(nothing_chosen))
     assert sub.ok and sub.files == {}
 
 

@@ -164,6 +164,11 @@ def _check_layout(schema: dict, layout: list, prefix: str, in_rows: bool, proble
             problem(f"`{key}` must be text", path)
         for message in KIND_CHECKS[widget](prop, entry):
             problem(message, path)
+        if isinstance(prop.get("pattern"), str):
+            try:
+                re.compile(prop["pattern"])
+            except re.error as exc:
+                problem(f"`pattern` is not a valid regular expression: {exc}", path)
         if widget == "rows" and not _rows_problems(prop, entry):
             _check_layout(prop["items"], entry["columns"], path + "[].", True, problem)
     for name in props:

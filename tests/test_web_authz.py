@@ -1,0 +1,105 @@
+"""The authorization matrix of the pages: every route, anonymous → sign-in, wrong person → 403 (or
+404 where existence itself is private), right person → allowed. A route missing from the matrix fails
+the last test, so a new page cannot slip through unchecked. (The REST API has its own matrix.)"""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from engine.schema import attachment
+from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
+from tests.webtools import csrf, login
+
+PUBLIC = {"/healthz", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>"}
+
+# rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,
+# right user. Anonymous users are always sent to the sign-in page.
+MATRIX = [
+    ("/", "GET", "/", None, None, "nurse"),
+    ("/inbox", "GET", "/inbox", None, None, "nurse"),
+    ("/inbox/filters", "POST", "/inbox/filters", None, None, "nurse"),
+    ("/inbox/filters/<int:filter_id>/delete", "POST", "/inbox/filters/1/delete", None, None, "nurse"),
+    ("/account/password", "GET", "/account/password", None, None, "nurse"),
+    ("/account/password", "POST", "/account/password", None, None, "nurse"),
+    ("/tasks/<task_id>", "GET", "/tasks/{task}", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>", "POST", "/tasks/{task}", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/claim", "POST", "/tasks/{task}/claim", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/unclaim", "POST", "/tasks/{task}/unclaim", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/delegate", "POST", "/tasks/{task}/delegate", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/reassign", "POST", "/tasks/{task}/reassign", "waike_head", 403, "neike_head"),
+    ("/tasks/<task_id>/comments", "POST", "/tasks/{task}/comments", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/attachments", "POST", "/tasks/{task}/attachments", "surgeon", 403, "neike_head"),
+    ("/attachments/<int:attachment_id>", "GET", "/attachments/{attachment}", "surgeon", 404, "neike_head"),
+    ("/instances/<instance_id>/diagram", "GET", "/instances/{instance}/diagram", "surgeon", 404, "neike_head"),
+    ("/admin/staff", "GET", "/admin/staff", "neike_head", 403, "admin"),
+    ("/admin/staff/new", "GET", "/admin/staff/new", "neike_head", 403, "admin"),
+    ("/admin/staff/<username>", "GET", "/admin/staff/nurse", "neike_head", 403, "admin"),
+    ("/admin/staff/new", "POST", "/admin/staff/new", "neike_head", 403, "admin"),
+    ("/admin/staff/<username>", "POST", "/admin/staff/nurse", "neike_head", 403, "admin"),
+    ("/admin/departments", "GET", "/admin/departments", "jijian", 403, "admin"),
+    ("/admin/departments", "POST", "/admin/departments", "jijian", 403, "admin"),
+    ("/admin/calendar", "GET", "/admin/calendar", "auditor", 403, "admin"),
+    ("/admin/calendar", "POST", "/admin/calendar", "auditor", 403, "admin"),
+    ("/admin/import", "GET", "/admin/import", "owner", 403, "admin"),
+    ("/admin/import", "POST", "/admin/import", "owner", 403, "admin"),
+    ("/admin/import/<token>", "GET", "/admin/import/x", "owner", 403, "admin"),
+    ("/admin/import/<token>", "POST", "/admin/import/x", "owner", 403, "admin"),
+    ("/admin/import/<token>/status", "GET", "/admin/import/x/status", "owner", 403, "admin"),
+]
+
+
+@pytest.fixture
+def ids(report, engine, db):
+    task = engine.task(report)
+    from engine import attachments
+    from engine.db import write_transaction
+    with write_transaction(db) as conn:
+        att = attachments.store(conn, instance_id=task["instance_id"], task_id=report, filename="a.pdf",
+                                data=b"%PDF", user="neike_head", now=engine.clock.now())
+    return {"task": report, "instance": task["instance_id"], "attachment": att["id"]}
+
+
+def _request(client, method: str, path: str, user: str | None):
+    if method == "GET":
+        return client.get(path)
+    token = csrf(client, "/inbox" if user else "/login")
+    return client.post(path, data={"csrf_token": token, "file": (io.BytesIO(b"%PDF"), "b.pdf")},
+                       content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("rule,method,path,wrong,wrong_status,right", MATRIX, ids=[f"{m} {r}" for r, m, *_ in MATRIX])
+def test_route(app, ids, rule, method, path, wrong, wrong_status, right):
+    path = path.format(**ids)
+    anon = app.test_client()
+    resp = _request(anon, method, path, None)
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"], "anonymous must sign in"
+    if wrong:
+        c = app.test_client()
+        login(c, wrong)
+        assert _request(c, method, path, wrong).status_code == wrong_status
+    c = app.test_client()
+    login(c, right)
+    status = _request(c, method, path, right).status_code
+    assert status not in (401, 403) and status < 500, status
+
+
+def test_every_page_route_is_in_the_matrix(app):
+    covered = {(rule, method) for rule, method, *_ in MATRIX}
+    missing = []
+    for r in app.url_map.iter_rules():
+        if r.rule.startswith("/api/") or r.rule in PUBLIC:
+            continue
+        for method in r.methods - {"HEAD", "OPTIONS"}:
+            if (r.rule, method) not in covered:
+                missing.append(f"{method} {r.rule}")
+    assert not missing, f"routes without an authorization test: {missing}"
+
+
+def test_a_file_of_one_instance_cannot_be_fetched_by_a_stranger(app, ids, db):
+    c = app.test_client()
+    login(c, "nurse2")                                   # same department, but not a candidate
+    assert c.get(f"/attachments/{ids['attachment']}").status_code == 404
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(attachment)).scalar() == 1
