@@ -132,6 +132,12 @@ class TaskQuery:
                     values[f.name] = int(raw)
                 except ValueError:
                     problems.append(Problem(f"{f.name} 须为整数", field=f.name))
+                    continue
+                if not 0 <= values[f.name] <= 100_000:       # beyond any real page, and any database integer
+                    problems.append(Problem(f"{f.name} 超出范围", field=f.name))
+                    del values[f.name]
+            elif "\x00" in raw:
+                problems.append(Problem("含有不允许的字符", field=f.name))
             else:
                 values[f.name] = raw[:100]
         query = cls(**values)

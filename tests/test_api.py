@@ -215,8 +215,8 @@ def test_handing_over_checks_the_colleague_and_the_reason(api, monthly):
     body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "ghost", "reason": " "}),
                         422, "invalid")
     assert body["fields"] == {"to": "请选择在职的同事", "reason": "请填写原因"}
-    body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "neike_head", "reason": "x"}),
-                        422)
+    body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head",
+                            json={"to": "neike_head", "reason": "x"}), 422)
     assert body["fields"] == {"to": "不能转交给自己"}
 
     resp = api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "nurse", "reason": "出差一周"})
@@ -254,6 +254,22 @@ def test_text_the_database_cannot_store_is_422(api, monthly):
     assert body["fields"] == {"body": "含有无法保存的字符"}
     assert_error(api("GET", "/tasks?q=%00", "nurse"), 422)
     assert_error(api("GET", "/processes/x%00y", "nurse"), 404)
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ("[" * 100_000 + "]" * 100_000, 400, None),                                 # past Python's recursion limit
+    ('{"process_key": "monthly_report", "version": ' + "9" * 5000 + "}", 400, None),   # past its digit limit
+    ('{"process_key": "monthly_report", "version": 99999999999}', 422, "version"),
+    ('{"process_key": "monthly_report", "data": {"x": NaN}}', 422, "data"),
+    ('{"process_key": "monthly_report", "data": {"x": 1e999}}', 422, "data"),
+    ('{"process_key": "monthly_report", "data": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}", 422, "data"),
+    ('{"process_key": "monthly_report", "business_key": "\\ud800"}', 422, "business_key"),
+])
+def test_json_that_python_reads_but_the_databases_cannot_keep_is_refused(api, people, body, status, field):
+    resp = api("POST", "/instances", "jijian", data=body, content_type="application/json")
+    fields = assert_error(resp, status)["fields"]
+    if field is not None:
+        assert list(fields) == [field] and CJK.search(fields[field]), fields
 
 
 @pytest.mark.parametrize("path", ["/tasks/not-a-uuid", "/tasks/00000000-0000-4000-8000-000000000000",

@@ -6,8 +6,7 @@ from flask_babel import gettext as _
 
 from engine import attachments, comments, diagram, drafts, org, worklist
 from engine.db import read_transaction, write_transaction
-from engine.errors import EngineError, Forbidden, Invalid, NotFound
-from engine.schema import human_task
+from engine.errors import EngineError, Invalid, NotFound, Problem
 
 from . import taskforms
 from .session import engine, login_required
@@ -26,14 +25,6 @@ def _viewable(task_id: str) -> dict:
     task = _task_or_404(task_id)
     worklist.require(worklist.can_view(g.principal, task), _("你无权查看此任务"))
     return task
-
-
-def _may_view_instance(conn, instance_id: str) -> bool:
-    if g.principal.has("auditor", "admin", "discipline_office"):
-        return True
-    import sqlalchemy as sa
-    rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
-    return any(worklist.can_view(g.principal, dict(r._mapping)) for r in rows)
 
 
 @bp.get("/tasks/<task_id>")
@@ -87,32 +78,19 @@ def unclaim(task_id: str):
 
 def _handover(task_id: str, kind: str):
     task = _viewable(task_id)
-    to, reason = request.form.get("to", "").strip(), request.form.get("reason", "").strip()
-    problems = {}
     eng = engine()
     with read_transaction(eng.db) as conn:
-        target = org.principal(conn, to) if to else None
-    if target is None:
-        problems["to"] = _("请选择在职的同事")
-    elif to == g.principal.username:
-        problems["to"] = _("不能转交给自己")
-    if not reason:
-        problems["reason"] = _("请填写原因")
-    if problems:
-        raise Invalid(_("转交信息有误"), [_problem(f, m) for f, m in problems.items()])
+        target = worklist.handover_target(conn, g.principal, request.form.get("to", ""),
+                                          request.form.get("reason", ""))
+    reason = request.form["reason"].strip()
     if kind == "delegate":
-        worklist.require(task.get("assignee") == g.principal.username, _("只能转交自己已认领的任务"))
-        eng.delegate(task_id, user=g.principal.username, to=to, reason=reason)
+        worklist.require(worklist.can_delegate(g.principal, task), _("只能转交自己已认领的任务"))
+        eng.delegate(task_id, user=g.principal.username, to=target.username, reason=reason)
     else:
         worklist.require(worklist.can_reassign(g.principal, task), _("只有本科室负责人可以改派"))
-        eng.reassign(task_id, user=g.principal.username, to=to, reason=reason)
+        eng.reassign(task_id, user=g.principal.username, to=target.username, reason=reason)
     flash(_("任务已转交给 %(name)s", name=target.name), "success")
     return redirect(url_for("inbox.tasks"))
-
-
-def _problem(field: str, message: str):
-    from engine.errors import Problem
-    return Problem(message, field=field)
 
 
 @bp.post("/tasks/<task_id>/delegate")
@@ -144,7 +122,7 @@ def attach(task_id: str):
     task = _viewable(task_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid(_("请选择文件"), [_problem("file", _("请选择文件"))])
+        raise Invalid(_("请选择文件"), [Problem(_("请选择文件"), field="file")])
     eng = engine()
     with write_transaction(eng.db) as conn:
         attachments.store(conn, instance_id=task["instance_id"], task_id=task_id, filename=upload.filename,
@@ -159,7 +137,7 @@ def download(attachment_id: int):
     eng = engine()
     with read_transaction(eng.db) as conn:
         meta = attachments.meta(conn, attachment_id)
-        if meta is None or not _may_view_instance(conn, meta["instance_id"]):
+        if meta is None or not worklist.can_view_instance(conn, g.principal, meta["instance_id"]):
             abort(404)
         meta, data = attachments.content(conn, attachment_id)
     resp = Response(data, mimetype=meta["content_type"])
@@ -174,8 +152,7 @@ def submit(task_id: str):
     """Save a draft or complete the task, depending on the button pressed."""
     eng = engine()
     task = _viewable(task_id)
-    if not worklist.can_work(g.principal, task):
-        raise Forbidden(_("此任务不在你的职责范围内，或已由他人认领"))
+    worklist.require_work(g.principal, task)
     definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
     if request.form.get("action") == "draft":
         with write_transaction(eng.db) as conn:
@@ -203,6 +180,6 @@ def submit(task_id: str):
 def instance_diagram(instance_id: str):
     eng = engine()
     with read_transaction(eng.db) as conn:
-        if not _may_view_instance(conn, instance_id):
+        if not worklist.can_view_instance(conn, g.principal, instance_id):
             abort(404)
         return jsonify(diagram.instance_diagram(conn, instance_id))

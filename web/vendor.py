@@ -4,7 +4,6 @@ Only the files listed here are reachable; nothing comes from a CDN at run time.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import abort, send_from_directory
 

@@ -37,7 +37,7 @@ def translate(message: str) -> str:
 
 
 def flatten(messages, prefix: str = "") -> dict[str, str]:
-    """marshmallow's nested messages -> {"a.0.b": first message}. Schema-wide messages go under "_"."""
+    """marshmallow's nested messages -> {"files.0.xml": "its messages"}. Schema-wide ones go under "_"."""
     if isinstance(messages, dict):
         out: dict[str, str] = {}
         for key, value in messages.items():

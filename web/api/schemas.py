@@ -5,38 +5,73 @@ half a surrogate pair, an integer wider than a column), so that bad input is a 4
 """
 from __future__ import annotations
 
+import math
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine import worklist
 
-INT32 = validate.Range(min=-(2 ** 31), max=2 ** 31 - 1)
+
+# marshmallow's validators, with messages in Chinese like the rest of the product.
+def length(min: int | None = None, max: int | None = None) -> validate.Length:
+    return validate.Length(min=min, max=max, error="最多 {max} 个字符" if min is None else "须为 {min} 到 {max} 个字符")
 
 
-def storable(value) -> bool:
-    """Text both SQLite and PostgreSQL keep: valid UTF-8 without NUL, in every string of a JSON value."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(storable(k) and storable(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return all(storable(v) for v in value)
-    return True
+def items(min: int, max: int) -> validate.Length:
+    return validate.Length(min=min, max=max, error="须有 {min} 到 {max} 项")
+
+
+def between(min: int, max: int) -> validate.Range:
+    return validate.Range(min=min, max=max, error="须在 {min} 到 {max} 之间")
+
+
+def one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices), error="须为 {choices} 之一")
+
+
+INT32 = between(-(2 ** 31), 2 ** 31 - 1)
+MAX_DEPTH = 32             # of nested objects and arrays in process or form data
+
+
+def unstorable(value) -> str | None:
+    """Why the databases could not keep `value` (a string, or every string of a JSON value), or None:
+    a NUL character, half a surrogate pair, NaN or infinity (Python reads them, JSON has none), nesting
+    deeper than MAX_DEPTH."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "含有无法保存的字符"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "含有无法保存的字符"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "JSON 中没有 NaN 或 Infinity"
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return f"嵌套不能超过 {MAX_DEPTH} 层"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+STORABLE = r"^[^\x00]*$"   # that rule for the document (lone surrogates, rare, are left out of it)
 
 
 class Text(fields.String):
     """A string the databases can store."""
 
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": STORABLE, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not storable(value):
-            raise ma.ValidationError("含有无法保存的字符")
+        if message := unstorable(value):
+            raise ma.ValidationError(message)
         return value
 
 
@@ -47,10 +82,9 @@ class JsonObject(fields.Dict):
         super().__init__(keys=fields.String(), values=fields.Raw(allow_none=True), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if not storable(value):
-            raise ma.ValidationError("含有无法保存的字符")
-        return value
+        if message := unstorable(value):        # before marshmallow walks it
+            raise ma.ValidationError(message)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Timestamp(fields.DateTime):
@@ -96,8 +130,8 @@ class DeployErrorSchema(ErrorSchema):
 # --- tokens ---------------------------------------------------------------------------------------
 
 class TokenRequestSchema(Request):
-    username = Text(required=True, validate=validate.Length(max=64))
-    password = Text(required=True, validate=validate.Length(max=1024))
+    username = Text(required=True, validate=length(max=64))
+    password = Text(required=True, validate=length(max=1024))
 
 
 class TokenSchema(ma.Schema):
@@ -131,13 +165,13 @@ class ProcessListSchema(ma.Schema):
 
 
 class SourceFileSchema(Request):
-    name = Text(required=True, validate=validate.Length(min=1, max=255))
-    xml = Text(required=True, validate=validate.Length(min=1, max=5 * 1024 * 1024))
+    name = Text(required=True, validate=length(1, 255))
+    xml = Text(required=True, validate=length(1, 5 * 1024 * 1024))
 
 
 class DeployRequestSchema(Request):
-    files = fields.List(fields.Nested(SourceFileSchema), required=True, validate=validate.Length(min=1, max=50))
-    note = Text(allow_none=True, validate=validate.Length(max=2000))
+    files = fields.List(fields.Nested(SourceFileSchema), required=True, validate=items(1, 50))
+    note = Text(allow_none=True, validate=length(max=2000))
 
 
 class DeployedSchema(ma.Schema):
@@ -197,23 +231,24 @@ class TaskPageSchema(ma.Schema):
     pages = fields.Integer(required=True)
 
 
-class TaskQuerySchema(ma.Schema):
-    """The inbox's filters (`engine.worklist.TaskQuery`)."""
+class TaskQuerySchema(Request):
+    """The inbox's filters (`engine.worklist.TaskQuery`). An unknown one is refused, not ignored: a typo
+    would otherwise list the wrong tasks."""
 
-    view = fields.String(validate=validate.OneOf(worklist.VIEWS))
-    process = Text(validate=validate.Length(max=100))
+    view = fields.String(validate=one_of(worklist.VIEWS))
+    process = Text(validate=length(max=100))
     priority = fields.Integer(validate=INT32)
-    department = Text(validate=validate.Length(max=100))
-    q = Text(validate=validate.Length(max=100), metadata={"description": "search in names and business keys"})
-    sort = fields.String(validate=validate.OneOf(list(worklist.SORTS)))
-    page = fields.Integer(validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(validate=validate.OneOf(worklist.PER_PAGE))
+    department = Text(validate=length(max=100))
+    q = Text(validate=length(max=100), metadata={"description": "search in names and business keys"})
+    sort = fields.String(validate=one_of(worklist.SORTS))
+    page = fields.Integer(validate=between(1, 100_000))
+    per_page = fields.Integer(validate=one_of(worklist.PER_PAGE))
 
 
 class HandoverSchema(Request):
-    to = Text(required=True, validate=validate.Length(max=64),
+    to = Text(required=True, validate=length(max=64),
               metadata={"description": "username of an active colleague"})
-    reason = Text(required=True, validate=validate.Length(max=2000))
+    reason = Text(required=True, validate=length(max=2000))
 
 
 class CompleteSchema(Request):
@@ -221,7 +256,7 @@ class CompleteSchema(Request):
 
 
 class CommentRequestSchema(Request):
-    body = Text(required=True, validate=validate.Length(max=10_000))
+    body = Text(required=True, validate=length(max=10_000))
 
 
 class CommentSchema(ma.Schema):
@@ -240,9 +275,9 @@ class CommentListSchema(ma.Schema):
 # --- instances ------------------------------------------------------------------------------------
 
 class StartSchema(Request):
-    process_key = Text(required=True, validate=validate.Length(min=1, max=255))
-    version = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2 ** 31 - 1))
-    business_key = Text(allow_none=True, validate=validate.Length(max=255))
+    process_key = Text(required=True, validate=length(1, 255))
+    version = fields.Integer(strict=True, allow_none=True, validate=between(1, 2 ** 31 - 1))
+    business_key = Text(allow_none=True, validate=length(max=255))
     data = JsonObject(allow_none=True)
 
 

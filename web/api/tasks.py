@@ -3,6 +3,7 @@ over, complete, comment. Who may do what is `engine.worklist`'s to say, exactly 
 from __future__ import annotations
 
 from flask import g
+from marshmallow import RAISE
 
 from engine import comments, drafts, worklist
 from engine.db import read_transaction, write_transaction
@@ -32,7 +33,7 @@ def viewable(task_id: str) -> dict:
 
 @bp.route("/tasks", methods=["GET"])
 @token_required()
-@bp.arguments(TaskQuerySchema, location="query")
+@bp.arguments(TaskQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, TaskPageSchema)
 @document_errors(400)
 def list_tasks(args):
