@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections import namedtuple
 
+import sqlalchemy as sa
+
 
 class Prepared:
     def __init__(self, statement):
@@ -33,13 +35,21 @@ class Prepared:
         return hit
 
     def bind(self, dialect, params) -> tuple[str, list]:
-        sql, positional, names, processors, defaults = self._for(dialect)
+        return self._bind(self._for(dialect), params)
+
+    @staticmethod
+    def _bind(compiled: tuple, params) -> tuple[str, list]:
+        sql, positional, names, processors, defaults = compiled
         rows = params if isinstance(params, list) else [params]
         if defaults and any(n not in rows[0] for n in names):
             rows = [{**defaults, **p} for p in rows]
         if positional:
             return sql, [tuple(processors[n](p[n]) if n in processors else p[n] for n in names) for p in rows]
         return sql, [{n: (processors[n](p[n]) if n in processors else p[n]) for n in names} for p in rows]
+
+    def executions(self, dialect, params) -> list[tuple[str, list]]:
+        """(sql, rows) pairs that carry out the statement: one, unless a subclass splits it."""
+        return [self.bind(dialect, params)]
 
     def fetch(self, conn, params) -> list:
         """Run a SELECT; rows are named tuples (no result type processing: keep to plain columns)."""
@@ -58,11 +68,51 @@ class Prepared:
         return run_all(conn, [(self, params)])[0]
 
 
+class PreparedInsert(Prepared):
+    """An INSERT of one row per parameter dict, sent as multi-row INSERTs on PostgreSQL.
+
+    In a psycopg pipeline every row of an `executemany` is its own execute, and each costs
+    more client time than the database spends on it; one `INSERT ... VALUES (...), (...)` per
+    batch is much cheaper. Row counts are split into powers of two (11 rows: 8 + 2 + 1), so
+    that a statement has at most a handful of shapes to compile and for the server to prepare.
+    SQLite's `executemany` is a single call already and is kept.
+    """
+
+    MAX_ROWS = 64
+
+    def __init__(self, table, exclude=()):
+        self.table = table
+        self.columns = [c for c in table.columns if c.name not in exclude]
+        super().__init__(table.insert().values({c.name: sa.bindparam("p_" + c.name) for c in self.columns}))
+        self._multi: dict[int, Prepared] = {}
+
+    def _rows_statement(self, n: int) -> Prepared:
+        hit = self._multi.get(n)
+        if hit is None:
+            hit = Prepared(self.table.insert().values([
+                {c.name: sa.bindparam(f"p_{c.name}__{i}", type_=c.type) for c in self.columns} for i in range(n)]))
+            with self._lock:
+                self._multi[n] = hit
+        return hit
+
+    def executions(self, dialect, params) -> list[tuple[str, list]]:
+        rows = params if isinstance(params, list) else [params]
+        if dialect.name != "postgresql" or len(rows) == 1:
+            return [self.bind(dialect, rows)]
+        out, start = [], 0
+        while start < len(rows):
+            n = min(self.MAX_ROWS, 1 << (len(rows) - start).bit_length() - 1)   # largest power of two that fits
+            flat = {f"{k}__{i}": v for i, row in enumerate(rows[start:start + n]) for k, v in row.items()}
+            out.append(self._rows_statement(n).bind(dialect, flat))
+            start += n
+        return out
+
+
 listeners: list = []   # callables(sql, n_rows, params) — the benchmark counts writes with this
 
 
 class GuardFailed(Exception):
-    """The batch's first statement (a guarded UPDATE) matched no row; nothing after it counts."""
+    """The batch's first statement (a guard) did not match exactly one row; nothing after it counts."""
 
 
 def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = False) -> list[int]:
@@ -70,40 +120,64 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
 
     On PostgreSQL they go in one pipeline: one network round trip for the batch instead of one
     per statement. Returns each statement's row count. With `guard_first`, the first statement
-    must change exactly one row, else GuardFailed is raised (the caller rolls back).
+    must change (an UPDATE) or return (a SELECT) exactly one row, else GuardFailed is raised
+    (the caller rolls back).
     """
     raw = conn.connection.dbapi_connection
-    bound = [stmt.bind(conn.dialect, params) for stmt, params in batch]
-    for listener in listeners:
-        for sql, rows in bound:
-            listener(sql, rows)
-    cursors = []
-    pipeline = _PgPipeline(raw) if conn.dialect.name == "postgresql" else _NoPipeline()
+    dialect = conn.dialect
+    planned = [stmt.executions(dialect, params) for stmt, params in batch]
+    if listeners:
+        for (stmt, params), executions in zip(batch, planned):
+            # listeners count logical rows: re-bind a statement that was split into multi-row INSERTs
+            sql, rows = executions[0] if len(executions) == 1 and len(executions[0][1]) == len(
+                params if isinstance(params, list) else [params]) else stmt.bind(dialect, params)
+            for listener in listeners:
+                listener(sql, rows)
+    cursors: list[list] = []      # per statement, the cursors of its executions
+    counts: list[int] = []
+    pipeline = _PgPipeline(raw) if dialect.name == "postgresql" else _NoPipeline()
     try:
         try:
             with pipeline:
-                for sql, rows in bound:
-                    cur = raw.cursor()
-                    cursors.append(cur)
-                    if len(rows) > 1:
-                        cur.executemany(sql, rows)
-                    else:
-                        cur.execute(sql, rows[0])
-                    if guard_first and len(cursors) == 1 and pipeline.sequential and cur.rowcount != 1:
-                        raise GuardFailed()
+                for executions in planned:
+                    mine = []
+                    cursors.append(mine)
+                    for sql, rows in executions:
+                        cur = raw.cursor()
+                        mine.append(cur)
+                        if len(rows) > 1:
+                            cur.executemany(sql, rows)
+                        else:
+                            cur.execute(sql, rows[0])
+                    if pipeline.sequential:
+                        counts.append(sum(_count(c) for c in mine))
+                        if guard_first and len(counts) == 1 and counts[0] != 1:
+                            raise GuardFailed()
         except GuardFailed:
             raise
         except Exception:
-            if guard_first and cursors and cursors[0].rowcount == 0:
+            if guard_first and cursors and cursors[0][0].rowcount == 0:
                 raise GuardFailed() from None
             raise
-        counts = [c.rowcount for c in cursors]
+        if not pipeline.sequential:
+            counts = [sum(_count(c) for c in mine) for mine in cursors]
         if guard_first and counts[0] != 1:
             raise GuardFailed()
         return counts
     finally:
-        for c in cursors:
-            c.close()
+        for mine in cursors:
+            for c in mine:
+                c.close()
+
+
+def _count(cursor) -> int:
+    """Rows changed, or rows returned by a SELECT (sqlite3 gives no row count for a SELECT).
+
+    Reads a SELECT's rows: call it once per cursor.
+    """
+    if cursor.description is not None:
+        return len(cursor.fetchall())
+    return cursor.rowcount
 
 
 class _NoPipeline:
