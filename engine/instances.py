@@ -354,11 +354,31 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
         if new_row is not None:
             raise StaleVersion() from None
         raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; reload and try again") from None
+    except Exception:
+        # On PostgreSQL the batch is one statement: a stale writer's guard finds no row, but its
+        # events then collide with the other writer's (unique chain, seq) and the statement fails
+        # before any count comes back. Tell that case apart by the revision, read afresh.
+        if new_row is None and _revision_moved(conn, iid, live.revision):
+            raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; "
+                                   "reload and try again") from None
+        raise
     for stmt, params in statements:
         if not isinstance(stmt, Prepared):
             conn.execute(stmt, params)
     live.revision += 1
     live.event_seq, live.event_head = seq, head
+
+
+def _revision_moved(conn, instance_id: str, revision: int) -> bool:
+    """Whether the committed revision of an instance is no longer `revision` (own connection:
+    the caller's transaction has failed)."""
+    try:
+        with conn.engine.connect() as other:
+            current = other.execute(sa.select(process_instance.c.revision)
+                                    .where(process_instance.c.id == instance_id)).scalar()
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        return False
+    return current is not None and current != revision
 
 
 def _timer_rule(env, task, now) -> dict:
