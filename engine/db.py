@@ -50,7 +50,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = conn.info.get("begin_mode", "BEGIN")
-        conn.exec_driver_sql(mode)
+        # straight on the DBAPI connection: SQLAlchemy's statement machinery (cursor, events,
+        # result) costs more than the BEGIN itself, and this runs for every transaction
+        conn.connection.dbapi_connection.execute(mode)
 
 
 def is_sqlite(engine: sa.Engine) -> bool:

@@ -21,13 +21,12 @@ from . import history, human_tasks, spiff, store
 from .deadlines import timer_definition, timer_due
 from .errors import ConcurrentUpdate, NotFound
 from .registry import LoadedVersion
-from .prepared import GuardFailed, Prepared, run_all
+from .prepared import GuardFailed, Prepared, PreparedInsert, run_all
 from .schema import event, human_task, incident, instance_task, process_instance, timer
 
 
 def _insert(table, exclude=()) -> Prepared:
-    return Prepared(table.insert().values({c.name: sa.bindparam("p_" + c.name)
-                                           for c in table.columns if c.name not in exclude}))
+    return PreparedInsert(table, exclude)
 
 
 def _update(table, keys: tuple, cols: tuple) -> Prepared:
@@ -80,32 +79,60 @@ class LiveInstance:
 
 
 class InstanceCache:
-    """Committed live workflows by instance id. `take` hands one out exclusively."""
+    """Committed live workflows by instance id. `take` hands one out exclusively.
+
+    Open human tasks are indexed too, so that an operation on a task finds its cached instance
+    without asking the database (see `Engine._operate`).
+    """
 
     def __init__(self, size: int):
         self.size = size
         self._items: OrderedDict[str, LiveInstance] = OrderedDict()
+        self._task_keys: dict[str, list[str]] = {}    # instance id -> task ids indexed at `put`
+        self._by_task: dict[str, str] = {}            # open human task id -> instance id
         self._lock = threading.Lock()
 
-    def take(self, instance_id: str, revision: int) -> LiveInstance | None:
+    def take(self, instance_id: str, revision: int | None = None) -> LiveInstance | None:
+        """The cached instance, if any (and at `revision` when given); it leaves the cache."""
         if self.size <= 0:
             return None
         with self._lock:
-            live = self._items.pop(instance_id, None)
-        return live if live is not None and live.revision == revision else None
+            live = self._pop(instance_id)
+        return live if live is not None and (revision is None or live.revision == revision) else None
+
+    def take_by_task(self, task_id: str) -> LiveInstance | None:
+        """The cached instance that has `task_id` as an open human task, if any."""
+        if self.size <= 0:
+            return None
+        with self._lock:
+            instance_id = self._by_task.get(task_id)
+            return self._pop(instance_id) if instance_id is not None else None
 
     def put(self, live: LiveInstance) -> None:
         if self.size <= 0:
             return
         with self._lock:
+            self._pop(live.id)
             self._items[live.id] = live
-            self._items.move_to_end(live.id)
+            keys = list(live.human)
+            self._task_keys[live.id] = keys
+            for key in keys:
+                self._by_task[key] = live.id
             while len(self._items) > self.size:
-                self._items.popitem(last=False)
+                self._pop(next(iter(self._items)))
+
+    def _pop(self, instance_id: str) -> LiveInstance | None:
+        live = self._items.pop(instance_id, None)
+        for key in self._task_keys.pop(instance_id, ()):
+            if self._by_task.get(key) == instance_id:
+                del self._by_task[key]
+        return live
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._task_keys.clear()
+            self._by_task.clear()
 
 
 def lock_instance(conn, instance_id: str):
@@ -164,10 +191,17 @@ def _is_timer(task) -> bool:
     return timer_definition(task) is not None
 
 
-def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None) -> None:
+class StaleVersion(Exception):
+    """A new instance's `guard` failed: its process version is no longer the latest."""
+
+
+def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None,
+            guard: tuple | None = None) -> None:
     """Write everything the operation changed and advance the instance's revision.
 
     `new_row` holds the columns of a new instance's row: it is inserted instead of updated.
+    `guard` (a prepared SELECT and its parameters) must return exactly one row, else nothing
+    is written and StaleVersion is raised.
     """
     wf = live.wf
     now = outcome.now
@@ -309,18 +343,42 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
     # -- execute, instance row first: it is the lock and the optimistic revision check --
     batch = [(INSERT_INSTANCE, _params({**new_row, **values})) if new_row is not None else
              (UPDATE_INSTANCE, {"k_id": iid, "k_revision": live.revision, **_params(values)})]
+    if guard is not None:
+        batch.insert(0, guard)
     batch += [(stmt, params) for stmt, params in statements if isinstance(stmt, Prepared)]
     if rows:
         batch.append((INSERT_EVENT, [_params(r) for r in rows]))
     try:
-        run_all(conn, batch, guard_first=new_row is None)
+        run_all(conn, batch, guard_first=new_row is None or guard is not None)
     except GuardFailed:
+        if new_row is not None:
+            raise StaleVersion() from None
         raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; reload and try again") from None
+    except Exception:
+        # On PostgreSQL the batch is one statement: a stale writer's guard finds no row, but its
+        # events then collide with the other writer's (unique chain, seq) and the statement fails
+        # before any count comes back. Tell that case apart by the revision, read afresh.
+        if new_row is None and _revision_moved(conn, iid, live.revision):
+            raise ConcurrentUpdate(f"instance {iid} was changed by someone else meanwhile; "
+                                   "reload and try again") from None
+        raise
     for stmt, params in statements:
         if not isinstance(stmt, Prepared):
             conn.execute(stmt, params)
     live.revision += 1
     live.event_seq, live.event_head = seq, head
+
+
+def _revision_moved(conn, instance_id: str, revision: int) -> bool:
+    """Whether the committed revision of an instance is no longer `revision` (own connection:
+    the caller's transaction has failed)."""
+    try:
+        with conn.engine.connect() as other:
+            current = other.execute(sa.select(process_instance.c.revision)
+                                    .where(process_instance.c.id == instance_id)).scalar()
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        return False
+    return current is not None and current != revision
 
 
 def _timer_rule(env, task, now) -> dict:

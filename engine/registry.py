@@ -60,6 +60,8 @@ class Registry:
         self._cache: OrderedDict[int, LoadedVersion] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
+        self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
         self.helper_names = frozenset({"now", "today", "working_days", "monthly"})
 
@@ -109,6 +111,7 @@ class Registry:
                 if self.on_deployed is not None:
                     self.on_deployed(conn, key, proc.spec, now)
                 results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))
+                self.forget_latest(key)
             return results
 
     def _called_specs(self, conn, key: str) -> dict:
@@ -126,12 +129,37 @@ class Registry:
         if version is None:
             rows = _LATEST.fetch(conn, {"p_key": process_key})
         else:
+            hit = self._numbered.get((process_key, version))    # a numbered version never changes
+            if hit is not None:
+                return hit
             rows = _NUMBERED.fetch(conn, {"p_key": process_key, "p_version": version})
         row = rows[0] if rows else None
         if row is None:
             what = f"version {version} of process '{process_key}'" if version is not None else f"process '{process_key}'"
             raise NotFound(f"{what} is not deployed", field="process_key")
+        with self._lock:
+            self._numbered[(process_key, row.version)] = row.id
+            if version is None:
+                self._latest[process_key] = (row.id, row.version)
         return row.id
+
+    def latest_hint(self, process_key: str) -> tuple[int, tuple] | None:
+        """The latest version this node has seen for a key, and a check that it still is.
+
+        The check, a prepared SELECT with its parameters, returns exactly one row while no later
+        version is deployed; `start` runs it in its write batch instead of resolving first,
+        and resolves again if it fails.
+        """
+        with self._lock:
+            hit = self._latest.get(process_key)
+        if hit is None:
+            return None
+        version_id, number = hit
+        return version_id, (_STILL_LATEST, {"p_key": process_key, "p_version": number})
+
+    def forget_latest(self, process_key: str) -> None:
+        with self._lock:
+            self._latest.pop(process_key, None)
 
     def load(self, conn, version_id: int) -> LoadedVersion:
         with self._lock:
@@ -163,10 +191,16 @@ class Registry:
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
-_LATEST = Prepared(sa.select(process_version.c.id).where(process_version.c.process_key == sa.bindparam("p_key"))
+_LATEST = Prepared(sa.select(process_version.c.id, process_version.c.version)
+                   .where(process_version.c.process_key == sa.bindparam("p_key"))
                    .order_by(process_version.c.version.desc()).limit(1))
-_NUMBERED = Prepared(sa.select(process_version.c.id).where(process_version.c.process_key == sa.bindparam("p_key"),
-                                                           process_version.c.version == sa.bindparam("p_version")))
+_NUMBERED = Prepared(sa.select(process_version.c.id, process_version.c.version)
+                     .where(process_version.c.process_key == sa.bindparam("p_key"),
+                            process_version.c.version == sa.bindparam("p_version")))
+# One row while version p_version is still the latest of p_key, none once a later one is deployed.
+_STILL_LATEST = Prepared(sa.select(sa.func.max(process_version.c.version))
+                         .where(process_version.c.process_key == sa.bindparam("p_key"))
+                         .having(sa.func.max(process_version.c.version) == sa.bindparam("p_version")))
 
 
 def append_registry_event(conn, at: datetime, ev: history.NewEvent) -> None:

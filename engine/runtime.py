@@ -26,7 +26,6 @@ from .config import Settings
 from .db import create_db_engine, read_transaction, write_transaction
 from .errors import ConcurrentUpdate, Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from .forms import FormCatalog
-from .prepared import Prepared
 from .registry import Registry
 from .deadlines import Deadlines
 from .notifications import Mailer
@@ -119,36 +118,47 @@ class Engine:
     def start(self, process_key: str, *, started_by: str, version: int | None = None,
               business_key: str | None = None, data: dict | None = None, _period=None) -> InstanceView:
         data = _check_data(data)
+        # The latest version as this node last saw it, checked in the write batch (no query first).
+        hint = self.registry.latest_hint(process_key) if version is None else None
         with clockmod.using(self.clock, self.ids):
-            with write_transaction(self.db) as conn:
-                if _period is not None and not schedules.advance(conn, _period, self.deadlines):
-                    raise ConcurrentUpdate(f"the period {_period.next_at} of {process_key} was already started")
-                version_id = self.registry.resolve(conn, process_key, version)
-                loaded = self.registry.load(conn, version_id)
-                now = self.clock.now()
-                iid = str(self.ids.uuid())
-                wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
-                start_task = wf.task_tree
-                start_task.data.update(data)
-                if _period is not None:     # the period has come: its timer start event fires now
-                    for t in wf.get_tasks(spec_name=_period.element_id):
-                        t.internal_data["event_value"] = (now - timedelta(microseconds=1)).isoformat()
-                outcome = instances.StepOutcome(now, started_by, [history.NewEvent(
-                    "instance_started", data={"process_key": process_key, "version": loaded.version,
-                                              "version_id": loaded.id, "business_key": business_key,
-                                              "data": _convert(data), "clock": now.isoformat()})])
-                live = instances.LiveInstance(iid, loaded, wf, instances.store.Snapshot(), 0, 0,
-                                              history.GENESIS, "active", header={
-                                                  "process_key": process_key, "business_key": business_key,
-                                                  "started_by": started_by, "started_at": now, "ended_at": None})
-                outcome.error = _run_engine(wf)
-                instances.persist(conn, live, outcome, self, new_row={
-                    "id": iid, "process_version_id": loaded.id, "process_key": process_key,
-                    "business_key": business_key, "started_by": started_by, "started_at": now})
-                if self.verify_persistence:
-                    self._check_roundtrip(conn, live)
-                view = self._view(live)
-            self.cache.put(live)
+            if hint is not None:
+                try:
+                    return self._start(process_key, started_by, version, business_key, data, _period, hint)
+                except instances.StaleVersion:     # a later version was deployed meanwhile
+                    self.registry.forget_latest(process_key)
+            return self._start(process_key, started_by, version, business_key, data, _period, None)
+
+    def _start(self, process_key, started_by, version, business_key, data, _period, hint) -> InstanceView:
+        with write_transaction(self.db) as conn:
+            if _period is not None and not schedules.advance(conn, _period, self.deadlines):
+                raise ConcurrentUpdate(f"the period {_period.next_at} of {process_key} was already started")
+            version_id = hint[0] if hint is not None else self.registry.resolve(conn, process_key, version)
+            loaded = self.registry.load(conn, version_id)
+            now = self.clock.now()
+            iid = str(self.ids.uuid())
+            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+            start_task = wf.task_tree
+            start_task.data.update(data)
+            if _period is not None:     # the period has come: its timer start event fires now
+                for t in wf.get_tasks(spec_name=_period.element_id):
+                    t.internal_data["event_value"] = (now - timedelta(microseconds=1)).isoformat()
+            outcome = instances.StepOutcome(now, started_by, [history.NewEvent(
+                "instance_started", data={"process_key": process_key, "version": loaded.version,
+                                          "version_id": loaded.id, "business_key": business_key,
+                                          "data": _convert(data), "clock": now.isoformat()})])
+            live = instances.LiveInstance(iid, loaded, wf, instances.store.Snapshot(), 0, 0,
+                                          history.GENESIS, "active", header={
+                                              "process_key": process_key, "business_key": business_key,
+                                              "started_by": started_by, "started_at": now, "ended_at": None})
+            outcome.error = _run_engine(wf)
+            instances.persist(conn, live, outcome, self, new_row={
+                "id": iid, "process_version_id": loaded.id, "process_key": process_key,
+                "business_key": business_key, "started_by": started_by, "started_at": now},
+                guard=hint[1] if hint is not None else None)
+            if self.verify_persistence:
+                self._check_roundtrip(conn, live)
+            view = self._view(live)
+        self.cache.put(live)
         return view
 
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None) -> InstanceView:
@@ -330,36 +340,58 @@ class Engine:
 
     # -- the unit of work ---------------------------------------------------------------------
     def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None) -> InstanceView:
-        """Lock the instance (found by id, or by one of its tasks), run `action`, persist, commit."""
+        """Run `action` on the instance (found by id, or by one of its open tasks), persist, commit.
+
+        When this node has the instance cached, the operation runs on the cached copy without
+        reading or locking the instance row first: the revision check of the write (which takes
+        the row lock) refuses a copy that another node made stale. On any failure of that
+        attempt nothing was committed, and the operation is done again the safe way: lock the
+        row, take the cache only at the locked revision, else rebuild from the database.
+        """
+        if instance_id is None:
+            _check_uuid(task_id, "task_id")
+        else:
+            _check_uuid(instance_id, "instance_id")
         with clockmod.using(self.clock, self.ids):
-            with write_transaction(self.db) as conn:
-                if instance_id is None:
-                    _check_uuid(task_id, "task_id")
-                    rows = _LOCK_BY_TASK.fetch(conn, {"p_task_id": task_id})
-                    if not rows:
-                        raise NotFound(f"task {task_id} not found", field="task_id")
-                else:
-                    _check_uuid(instance_id, "instance_id")
-                    rows = _LOCK_BY_ID.fetch(conn, {"p_id": instance_id})
-                    if not rows:
-                        raise NotFound(f"instance {instance_id} not found", field="instance_id")
-                row = rows[0]
-                live = self.cache.take(row.id, row.revision)
-                if live is None:      # not cached here, or stale: rebuild from the (locked) rows
-                    full = instances.lock_instance(conn, row.id)
-                    live = instances.load(conn, full, self.registry.load(conn, full.process_version_id),
-                                          self.script_engine)
-                outcome = instances.StepOutcome(self.clock.now(), actor)
-                action(conn, live, outcome)
-                instances.persist(conn, live, outcome, self)
-                if self.verify_persistence:
-                    self._check_roundtrip(conn, live)
-                if self.before_commit is not None:
-                    self.before_commit(row.id)
-                view = self._view(live)
-                view.fired_ids = [e.task_id for e in outcome.recorded if e.type == "timer_fired"]
-            self.cache.put(live)
+            live = self.cache.take_by_task(task_id) if instance_id is None else self.cache.take(instance_id)
+            if live is not None:
+                try:
+                    return self._attempt(live, actor, action)
+                except Exception as exc:  # noqa: BLE001 - stale copy or failed action: redo under the lock
+                    log.debug("optimistic attempt on %s failed (%r); retrying under the lock", live.id, exc)
+            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id)
+
+    def _attempt(self, live, actor: str, action, *, instance_id: str | None = None,
+                 task_id: str | None = None) -> InstanceView:
+        with write_transaction(self.db) as conn:
+            if live is None:
+                live = self._lock_and_load(conn, instance_id, task_id)
+            outcome = instances.StepOutcome(self.clock.now(), actor)
+            action(conn, live, outcome)
+            instances.persist(conn, live, outcome, self)
+            if self.verify_persistence:
+                self._check_roundtrip(conn, live)
+            if self.before_commit is not None:
+                self.before_commit(live.id)
+            view = self._view(live)
+            view.fired_ids = [e.task_id for e in outcome.recorded if e.type == "timer_fired"]
+        self.cache.put(live)
         return view
+
+    def _lock_and_load(self, conn, instance_id: str | None, task_id: str | None):
+        """Lock the instance row; the live instance from the cache if current, else from the rows."""
+        if instance_id is None:
+            row = conn.execute(_LOCK_BY_TASK, {"p_task_id": task_id}).one_or_none()
+            if row is None:
+                raise NotFound(f"task {task_id} not found", field="task_id")
+        else:
+            row = conn.execute(_LOCK_BY_ID, {"p_id": instance_id}).one_or_none()
+            if row is None:
+                raise NotFound(f"instance {instance_id} not found", field="instance_id")
+        live = self.cache.take(row.id, row.revision)
+        if live is None:      # not cached here, or stale: rebuild from the (locked) rows
+            live = instances.load(conn, row, self.registry.load(conn, row.process_version_id), self.script_engine)
+        return live
 
     def _view(self, live) -> InstanceView:
         """The instance as it stands after an operation, from memory (no extra queries)."""
@@ -533,14 +565,12 @@ class _Row:
         self.__dict__.update(d)
 
 
-_LOCK_COLUMNS = (process_instance.c.id, process_instance.c.revision)
-# The instance row lock every operation starts with (also what decides whether the cache is fresh).
-_LOCK_BY_TASK = Prepared(sa.select(*_LOCK_COLUMNS)
-                         .where(process_instance.c.id == sa.select(human_task.c.instance_id)
-                                .where(human_task.c.id == sa.bindparam("p_task_id")).scalar_subquery())
-                         .with_for_update())
-_LOCK_BY_ID = Prepared(sa.select(*_LOCK_COLUMNS).where(process_instance.c.id == sa.bindparam("p_id"))
-                       .with_for_update())
+# The instance row lock of an operation that does not run on a cached copy (whole row: a cold load needs it).
+_LOCK_BY_TASK = (sa.select(process_instance)
+                 .where(process_instance.c.id == sa.select(human_task.c.instance_id)
+                        .where(human_task.c.id == sa.bindparam("p_task_id")).scalar_subquery())
+                 .with_for_update())
+_LOCK_BY_ID = sa.select(process_instance).where(process_instance.c.id == sa.bindparam("p_id")).with_for_update()
 
 
 def _ready_task(live, task_id: str, row):
