@@ -106,6 +106,21 @@ def handover_target(conn, p: Principal, to: str, reason: str) -> Principal:
     return target
 
 
+def hand_over(eng, p: Principal, task: dict, kind: str, to: str, reason: str) -> tuple[Principal, dict]:
+    """Delegate (by the holder) or reassign (by the department head) a task, with a reason.
+    Returns the colleague and the task as it stands after."""
+    from .db import read_transaction
+    with read_transaction(eng.db) as conn:
+        target = handover_target(conn, p, to, reason)
+    if kind == "delegate":
+        require(can_delegate(p, task), "只能转交自己已认领的任务")
+        act = eng.delegate
+    else:
+        require(can_reassign(p, task), "只有本科室负责人可以改派")
+        act = eng.reassign
+    return target, act(task["id"], user=p.username, to=target.username, reason=reason.strip())
+
+
 # --- the lists -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

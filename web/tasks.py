@@ -78,17 +78,8 @@ def unclaim(task_id: str):
 
 def _handover(task_id: str, kind: str):
     task = _viewable(task_id)
-    eng = engine()
-    with read_transaction(eng.db) as conn:
-        target = worklist.handover_target(conn, g.principal, request.form.get("to", ""),
-                                          request.form.get("reason", ""))
-    reason = request.form["reason"].strip()
-    if kind == "delegate":
-        worklist.require(worklist.can_delegate(g.principal, task), _("只能转交自己已认领的任务"))
-        eng.delegate(task_id, user=g.principal.username, to=target.username, reason=reason)
-    else:
-        worklist.require(worklist.can_reassign(g.principal, task), _("只有本科室负责人可以改派"))
-        eng.reassign(task_id, user=g.principal.username, to=target.username, reason=reason)
+    target, _task = worklist.hand_over(engine(), g.principal, task, kind, request.form.get("to", ""),
+                                       request.form.get("reason", ""))
     flash(_("任务已转交给 %(name)s", name=target.name), "success")
     return redirect(url_for("inbox.tasks"))
 

@@ -90,12 +90,8 @@ def unclaim(task_id: str):
 @document_errors(400, 404, 409)
 def delegate(body, task_id: str):
     """Hand a task one holds to a colleague, with a reason (kept in the history)"""
-    eng = engine()
     task = viewable(task_id)
-    with read_transaction(eng.db) as conn:
-        target = worklist.handover_target(conn, g.api_principal, body["to"], body["reason"])
-    worklist.require(worklist.can_delegate(g.api_principal, task), "只能转交自己已认领的任务")
-    return eng.delegate(task_id, user=g.api_principal.username, to=target.username, reason=body["reason"].strip())
+    return worklist.hand_over(engine(), g.api_principal, task, "delegate", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["POST"])
@@ -105,12 +101,8 @@ def delegate(body, task_id: str):
 @document_errors(400, 404, 409)
 def reassign(body, task_id: str):
     """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
-    eng = engine()
     task = viewable(task_id)
-    with read_transaction(eng.db) as conn:
-        target = worklist.handover_target(conn, g.api_principal, body["to"], body["reason"])
-    worklist.require(worklist.can_reassign(g.api_principal, task), "只有本科室负责人可以改派")
-    return eng.reassign(task_id, user=g.api_principal.username, to=target.username, reason=body["reason"].strip())
+    return worklist.hand_over(engine(), g.api_principal, task, "reassign", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
