@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from engine import org, worklist
 from engine.db import read_transaction
-from engine.errors import NotFound
+from engine.errors import Invalid, NotFound
 from engine.forms import validate_submission
 
 from .session import engine, login_required
@@ -72,8 +72,12 @@ def submit(key: str):
             data = submission.data
     if errors:
         return form(key, values=values, errors=errors, business_key=business_key, status=422)
-    view = eng.start(key, started_by=g.principal.username, business_key=business_key or data.get("name") or None,
-                     data=data)
+    try:
+        view = eng.start(key, started_by=g.principal.username,
+                         business_key=business_key or data.get("name") or None, data=data)
+    except Invalid as exc:     # the process's own checks (a service task) refused the data: show each
+        errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
+        return form(key, values=values, errors=errors, business_key=business_key, status=422)
     flash(_("已发起“%(name)s”", name=view.business_key or info.name or key), "success")
     mine = [t for t in view.tasks if worklist.can_work(g.principal, t)]
     if mine:
