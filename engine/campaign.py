@@ -14,11 +14,10 @@ deadlines are the hospital's: they come from the launch form and the BPMN, never
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-
-import json
 
 import sqlalchemy as sa
 

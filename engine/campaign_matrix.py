@@ -95,7 +95,8 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
     A cell is `none` (no work yet), `done` (every instance completed), `overdue` (an open task past
     its deadline), or `progress`; with instance and task counts and a percentage for its bar."""
     launch = launch_data(conn, campaign_id)
-    names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
+    depts = {r.code: r for r in conn.execute(sa.select(department.c.code, department.c.name_zh, department.c.category))}
+    names = {code: r.name_zh for code, r in depts.items()}
     scope = list(launch.get("departments") or [])
     counts = _task_counts(conn, campaign_id, now)
     cells: dict[tuple, dict] = defaultdict(lambda: {"instances": 0, "completed": 0, "tasks_done": 0,
@@ -116,6 +117,7 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
         cell["escalated"] += c.get("escalated", 0)
     rows = []
     totals = {code: {"cells": 0, "done": 0, "overdue": 0} for code, *_ in COLUMNS}
+    scope.sort(key=lambda code: (depts[code].category, code) if code in depts else ("~", code))
     for code in scope:
         row = {"department": code, "name": names.get(code, code), "cells": {}}
         for column, *_ in COLUMNS:
@@ -152,9 +154,7 @@ def timeline(conn, campaign_id: str, now: datetime, max_points: int = 120) -> di
     if start is None:
         return {"days": [], "series": []}
     first, last = start.astimezone(BEIJING).date(), now.astimezone(BEIJING).date()
-    ended = [c["ended_at"] for c in children if c["ended_at"]]
-    if ended:
-        last = max(last, max(e.astimezone(BEIJING).date() for e in ended)) if last < first else last
+    last = max(last, first)
     span = max(0, (last - first).days)
     step = max(1, -(-span // max_points)) if span else 1
     days = [first + timedelta(days=i) for i in range(0, span + 1, step)]

@@ -75,10 +75,7 @@ def launch():
 
 
 def _campaign_or_404(conn, campaign_id: str) -> dict:
-    try:
-        found = campaign_matrix.campaign(conn, campaign_id)
-    except Exception:  # noqa: BLE001 - a malformed id is simply not a campaign
-        found = None
+    found = campaign_matrix.campaign(conn, campaign_id)
     if found is None:
         abort(404)
     return found
