@@ -181,6 +181,7 @@ def campaign_link_clues(ctx, clues) -> list[dict]:
             linked.append({"clue_ref": ref, "instance_id": found, "conclusion": row.get("conclusion")})
     if problems:
         raise Invalid("起底的线索有误", problems)
+    ctx.event("milestone", {"kind": "clue_backlog", "clues": linked})
     return linked
 
 

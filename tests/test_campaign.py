@@ -257,8 +257,10 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
         do(engine, db, "clue_backlog", "jijian", backlog)
     assert exc.value.problems[0].field == "clues[0].clue_ref"
     backlog["clues"] = [{"clue_ref": "XS-2021-007", "conclusion": "look_back", "note": "谈话函询了结，回头看"}]
-    done = do(engine, db, "clue_backlog", "jijian", backlog)
-    assert done.data["linked_clues"][0]["instance_id"] == clue.id
+    do(engine, db, "clue_backlog", "jijian", backlog)
+    with db.connect() as conn:
+        [reviewed] = campaign_matrix.milestones(conn, cid, "clue_backlog")
+    assert reviewed["clues"] == [{"clue_ref": "XS-2021-007", "instance_id": clue.id, "conclusion": "look_back"}]
 
     do(engine, db, "close_selfcheck", "jijian", {"note": "各科室自查自纠完成"})   # every department is done
     assert phases(engine, cid)[-1] == "rectification"
