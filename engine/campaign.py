@@ -158,8 +158,8 @@ def campaign_phase_done(ctx) -> None:
         raise Invalid("阶段设置有误", [Problem(f"未知的阶段 {ctx.properties.get('phase')!r}", field="phase")])
     left = unfinished(ctx.conn, ctx.instance_id, phase)
     if left:
-        raise Invalid(f"{phase.name}阶段尚有科室未完成，不能提前结束", [Problem(
-            f"以下科室的{phase.name}工作尚未完成：{'、'.join(left)}", field="note", code="phase_unfinished")])
+        raise Invalid([Problem(f"以下科室的{phase.name}工作尚未完成：{'、'.join(left)}", field="note",
+                               code="phase_unfinished")])
 
 
 # --- clue backlog review (问题线索起底) ------------------------------------------------------------------

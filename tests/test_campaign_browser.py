@@ -22,7 +22,8 @@ def test_the_campaign_page_shows_the_matrix_and_draws_the_chart(server, browser,
     page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     sign_in(page, server, "jijian")
     page.click("a[href='/campaigns']")
     page.click("text=医疗服务行业腐败问题专项整治")

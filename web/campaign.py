@@ -92,7 +92,7 @@ def show(campaign_id: str):
         disclosures = campaign_matrix.disclosures(conn, campaign_id) if g.principal.has("discipline_office") else None
         stats = campaign_matrix.statistics(conn, campaign_id)
         names = {p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)}
-    return render_template("campaign/show.html", c=c, grid=grid, phases=PHASES, disclosures=disclosures,
+    return render_template("campaign/show.html", camp=c, grid=grid, phases=PHASES, disclosures=disclosures,
                            stats=stats, names=names)
 
 
@@ -122,7 +122,7 @@ def cell(campaign_id: str, column: str, department: str):
         names = {p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)}
     if dept_name is None:
         abort(404)
-    return render_template("campaign/cell.html", c=c, column=column, column_name=columns[column],
+    return render_template("campaign/cell.html", camp=c, column=column, column_name=columns[column],
                            department=department, department_name=dept_name, tasks=tasks, names=names)
 
 
