@@ -91,3 +91,34 @@ def test_closing_a_phase_early_is_refused_while_departments_are_working(client, 
     resp = post(client, f"/tasks/{close}", {"action": "complete", "note": ""}, page=f"/tasks/{close}")
     assert resp.status_code == 422
     assert "以下科室的宣传动员工作尚未完成：内科、外科" in resp.get_data(as_text=True)
+
+
+def test_a_staff_member_discloses_through_the_start_page_and_only_the_office_sees_it(client, engine, campaign_id, db):
+    login(client, "nurse")
+    assert 'data-testid="start-campaign_disclosure"' in client.get("/start").get_data(as_text=True)
+    resp = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包", "money": "0.2"},
+                page="/start/campaign_disclosure")
+    assert resp.status_code == 302
+    with db.connect() as conn:
+        disclosure = conn.execute(sa.select(process_instance.c.id).where(
+            process_instance.c.process_key == "campaign_disclosure")).scalar_one()
+    view = engine.show(disclosure)
+    assert view.data["on_time"] is True and view.data["money"] == "0.20" and view.data["campaign"]["id"] == campaign_id
+    for who, status in (("nurse2", 404), ("neike_head", 404), ("auditor", 404), ("jijian", 200), ("nurse", 200)):
+        other = client.application.test_client()
+        login(other, who)
+        assert other.get(f"/instances/{disclosure}/diagram").status_code == status, who
+    office = client.application.test_client()
+    login(office, "jijian")
+    page = office.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "主动说明问题情况汇总" in page and "0.20" in page
+
+
+def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, people, db):
+    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+    login(client, "nurse")
+    resp = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包"},
+                page="/start/campaign_disclosure")
+    assert resp.status_code == 422 and "目前没有正在进行的专项整治" in resp.get_data(as_text=True)
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar() == 0
