@@ -34,6 +34,7 @@ def test_the_campaign_page_shows_the_matrix_and_draws_the_chart(server, browser,
     bar = page.locator("#matrix td.cell.progress .bar > span").first
     assert bar.evaluate("el => el.style.width") not in ("", "0%")       # sized by script, not inline style
     shot(page, "campaign-page")
-    page.click("#matrix a >> nth=0")
-    assert "召开动员部署会" in page.content()
+    page.click("#matrix a >> nth=0")                                    # 内科's mobilization: whom each talk is with
+    assert "召开动员部署会" in page.content() and page.locator("text=王护士").count() == 1
+    assert page.locator("text=一对一谈心谈话").count() == 2
     assert not errors, errors

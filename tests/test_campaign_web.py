@@ -122,3 +122,25 @@ def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, peop
     assert resp.status_code == 422 and "目前没有正在进行的专项整治" in resp.get_data(as_text=True)
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar() == 0
+
+
+def test_the_departments_picker_keeps_known_departments_once_and_names_an_unknown_one():
+    from engine.forms import FormCatalog, MemoryLookups, validate_submission
+    from werkzeug.datastructures import MultiDict
+    definition = FormCatalog(PROJECT_ROOT / "forms").get("campaign_launch")
+    lookups = MemoryLookups(people={}, departments={"neike": "内科", "waike": "外科"})
+    raw = MultiDict([("departments", "neike"), ("departments", "waike"), ("departments", "neike")])
+    sub = validate_submission(definition, raw, lookups=lookups)
+    assert sub.values["departments"] == ["neike", "waike", "neike"] and "departments" not in sub.errors
+    sub = validate_submission(definition, {"departments": ["neike", "nowhere"]}, lookups=lookups)
+    assert sub.errors["departments"] == "“参与科室”：找不到科室“nowhere”"
+    sub = validate_submission(definition, MultiDict(), lookups=lookups)
+    assert sub.errors["departments"] == "请选择“参与科室”"
+
+
+def test_the_campaign_page_reads_in_english_and_the_generic_start_page_offers_the_picker(client, campaign_id):
+    login(client, "jijian")
+    assert 'name="departments" value="waike"' in client.get("/start/campaign").get_data(as_text=True)
+    post(client, "/account/locale", {"locale": "en", "next": "/inbox"})
+    page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    assert "Phase × department" in page and "Mobilization" in page and "20 Oct 2026" in page
