@@ -50,6 +50,7 @@ class LoadedVersion:
     spec: object
     subprocess_specs: dict
     lanes: dict
+    confidential: str | None = None   # roles that may see its tasks, comma-separated, if confidential
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,10 @@ class Registry:
         spec, subs = spiff.spec_bundle_from_json(row.spec_json)
         for s in (spec, *subs.values()):
             spiff.connect_multi_instance(s)
-        loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs,
-                               json.loads(row.meta_json)["lanes"])
+        meta = json.loads(row.meta_json)
+        confidential = meta.get("process", {}).get("confidential")
+        loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs, meta["lanes"],
+                               ",".join(confidential) if confidential is not None else None)
         with self._lock:
             self._cache[version_id] = loaded
             while len(self._cache) > self._cache_size:

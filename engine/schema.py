@@ -129,6 +129,8 @@ human_task = sa.Table(
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(64)),
     sa.Column("completed_at", UTCDateTime),
+    # Roles that may see a task of a confidential process (comma-separated), else NULL.
+    sa.Column("confidential", sa.String(255)),
     sa.Index("ix_human_task_inbox", "status", "candidate_role", "candidate_department"),
     sa.Index("ix_human_task_assignee", "assignee", "status"),
     sa.Index("ix_human_task_instance", "instance_id"),

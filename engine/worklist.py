@@ -39,6 +39,9 @@ def is_candidate(p: Principal, task: dict) -> bool:
 
 
 def can_view(p: Principal, task: dict) -> bool:
+    if task.get("confidential"):     # a confidential process: its holder and the roles it names only
+        return (task.get("assignee") == p.username or task.get("completed_by") == p.username
+                or p.has(*task["confidential"].split(",")))
     return (task.get("assignee") == p.username or task.get("completed_by") == p.username
             or is_candidate(p, task) or task.get("candidate_department") in p.heads
             or p.has("auditor", "admin", "discipline_office"))

@@ -129,6 +129,11 @@ def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_on
         for role in ("auditor", "admin", "department_head"):
             assert not worklist.can_view_instance(conn, who("x", "staff", role), view.id)
     assert worklist.can_start(who("nurse", "staff"), info)
+    task = engine.task(view.tasks[0]["id"])
+    assert task["confidential"] == "discipline_office"
+    assert worklist.can_view(who("jijian", "staff", "discipline_office"), task)
+    for role in ("auditor", "admin", "LaneA"):
+        assert not worklist.can_view(who("x", "staff", role), task)
 
 
 def tests_data():
