@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -299,7 +299,3 @@ def statistics(conn, campaign_id: str) -> dict:
             "reminder_talks": talks, "rules_improved": rules,
             "disclosures": {"people": d["people"], "issues": d["issues"], "money": d["money"], "goods": d["goods"],
                             "on_time": d["on_time"], "late": d["late"]}}
-
-
-def day_of(value) -> date | None:
-    return date.fromisoformat(value) if value else None
