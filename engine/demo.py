@@ -30,6 +30,9 @@ def load(engine: Engine, settings: Settings) -> dict:
         view = engine.start("monthly_report", started_by="jijian", business_key="2026-11 内科",
                             data={"department": "neike", "department_name": "内科"})
         started.append(view.id)
+    from . import campaign_demo
+    if (campaign_id := campaign_demo.load(engine)) is not None:
+        started.append(campaign_id)
     with engine.db.connect() as conn:
         logins = describe_logins(conn)
     kept = (imported.departments_updated + imported.departments_unchanged,

@@ -3,3 +3,4 @@
 Imported once by the runtime; each import registers its module's operators by name.
 """
 from . import connectors  # noqa: F401  (the built-in operators)
+from . import campaign  # noqa: F401,E402  (the campaign: launch check, phase gates, disclosures, figures)

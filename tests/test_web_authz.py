@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.schema import attachment
+from tests.test_campaign_web import campaign_id  # noqa: F401  (fixture)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import csrf, login
 
@@ -50,6 +51,14 @@ MATRIX = [
     ("/admin/import/<token>", "GET", "/admin/import/x", "owner", 403, "admin"),
     ("/admin/import/<token>", "POST", "/admin/import/x", "owner", 403, "admin"),
     ("/admin/import/<token>/status", "GET", "/admin/import/x/status", "owner", 403, "admin"),
+    ("/campaigns", "GET", "/campaigns", "nurse", 403, "jijian"),
+    ("/campaigns/new", "GET", "/campaigns/new", "neike_head", 403, "jijian"),
+    ("/campaigns/new", "POST", "/campaigns/new", "neike_head", 403, "jijian"),
+    ("/campaigns/mine", "GET", "/campaigns/mine", "nurse", 403, "neike_head"),
+    ("/campaigns/<campaign_id>", "GET", "/campaigns/{campaign}", "neike_head", 403, "auditor"),
+    ("/campaigns/<campaign_id>/timeline.json", "GET", "/campaigns/{campaign}/timeline.json", "nurse", 403, "jijian"),
+    ("/campaigns/<campaign_id>/cells/<column>/<department>", "GET", "/campaigns/{campaign}/cells/mobilization/neike",
+     "waike_head", 403, "neike_head"),
 ]
 
 
@@ -73,7 +82,9 @@ def _request(client, method: str, path: str, user: str | None):
 
 
 @pytest.mark.parametrize("rule,method,path,wrong,wrong_status,right", MATRIX, ids=[f"{m} {r}" for r, m, *_ in MATRIX])
-def test_route(app, ids, rule, method, path, wrong, wrong_status, right):
+def test_route(app, ids, rule, method, path, wrong, wrong_status, right, request):
+    if "{campaign}" in path:
+        ids = dict(ids, campaign=request.getfixturevalue("campaign_id"))
     path = path.format(**ids)
     anon = app.test_client()
     resp = _request(anon, method, path, None)

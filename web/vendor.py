@@ -16,6 +16,7 @@ FILES = {
     "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
     "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
     "bpmn-font.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+    "echarts.js": "echarts/dist/echarts.common.min.js",
 }
 
 

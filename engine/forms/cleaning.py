@@ -36,7 +36,7 @@ def blank(value) -> bool:
 
 
 def required_message(field: Field) -> str:
-    if field.kind in ("select", "multiselect", "yesno", "person", "department"):
+    if field.kind in ("select", "multiselect", "yesno", "person", "department", "departments"):
         return f"请选择“{field.title}”"
     if field.kind == "file":
         return f"请上传“{field.title}”"
@@ -48,7 +48,7 @@ def clean(field: Field, value, lookups):
     if blank(value):
         if field.required:
             raise FieldError(required_message(field))
-        return [] if field.kind == "multiselect" else None
+        return [] if field.kind in ("multiselect", "departments") else None
     return CLEANERS[field.kind](field, value, lookups)
 
 
@@ -162,6 +162,27 @@ def _multiselect(field: Field, value, lookups) -> list:
     return chosen
 
 
+def _departments(field: Field, value, lookups) -> list:
+    """A multi-department picker (e.g. the departments in a campaign's scope): codes, no repeats."""
+    if not isinstance(value, list):
+        raise FieldError(f"“{field.title}”应为列表")
+    chosen = []
+    for item in value:
+        if blank(item):
+            continue
+        code = _text_of(field, item)
+        if not lookups.is_department(code):
+            raise FieldError(f"“{field.title}”：找不到科室“{code}”")
+        if code not in chosen:
+            chosen.append(code)
+    low, high = field.schema.get("minItems", 0), field.schema.get("maxItems")
+    if len(chosen) < low:
+        raise FieldError(f"“{field.title}”至少选择 {low} 个科室")
+    if high is not None and len(chosen) > high:
+        raise FieldError(f"“{field.title}”最多选择 {high} 个科室")
+    return chosen
+
+
 def _yesno(field: Field, value, lookups) -> bool:
     if value is True or value == "true":
         return True
@@ -187,5 +208,5 @@ def _department(field: Field, value, lookups) -> str:
 CLEANERS = {
     "text": _text, "textarea": _text, "number": _number, "money": _money, "date": _date,
     "select": lambda f, v, lookups: _option(f, v), "multiselect": _multiselect, "yesno": _yesno,
-    "person": _person, "department": _department,
+    "person": _person, "department": _department, "departments": _departments,
 }

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from ..errors import Problem
 
 KINDS = ("text", "textarea", "number", "money", "date", "select", "multiselect", "yesno",
-         "person", "department", "file", "rows")
+         "person", "department", "departments", "file", "rows")
 ROW_KINDS = frozenset(KINDS) - {"file", "rows"}          # what a repeating row may hold
 TOP_KEYS = {"title", "title_en", "instructions", "instructions_en", "schema", "layout"}
 ENTRY_KEYS = {"field", "widget", "help", "help_en", "placeholder", "placeholder_en",
@@ -280,6 +280,8 @@ KIND_CHECKS = {
     "textarea": lambda p, e: _type(p, "string"),
     "person": lambda p, e: _type(p, "string"),
     "department": lambda p, e: _type(p, "string"),
+    "departments": lambda p, e: _type(p, "array") + ([] if (p.get("items") or {}).get("type") == "string"
+                                                    else ['departments needs "items": {"type": "string"}']),
     "date": lambda p, e: _type(p, "string") + (
         ['date fields take "format": "date" or no format'] if p.get("format", "date") != "date" else []),
     "number": _number_problems,

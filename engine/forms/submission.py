@@ -127,7 +127,7 @@ def _read(raw, field: Field, html: bool):
         return raw.get(field.name)
     if field.kind == "rows":
         return _html_rows(raw, field)
-    if field.kind in ("multiselect", "file"):
+    if field.kind in ("multiselect", "departments", "file"):
         return list(raw.getlist(field.name))
     return (raw.getlist(field.name) or [None])[0]
 
