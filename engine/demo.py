@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from . import accounts, org_import, services
+from . import accounts, clues_demo, org_import, services
 from .config import Settings
 from .db import write_transaction
 from .org import principal, role_names
@@ -30,6 +30,7 @@ def load(engine: Engine, settings: Settings) -> dict:
         view = engine.start("monthly_report", started_by="jijian", business_key="2026-11 内科",
                             data={"department": "neike", "department_name": "内科"})
         started.append(view.id)
+    started += [None] * clues_demo.load(engine, settings)
     with engine.db.connect() as conn:
         logins = describe_logins(conn)
     kept = (imported.departments_updated + imported.departments_unchanged,
