@@ -8,6 +8,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 
 from engine import clues_confidential as confidential
 from engine import clues_intake, clues_ledger, clues_public
@@ -60,11 +61,11 @@ def report_form():
 def report_submit():
     eng = engine()
     if not _allowed("report", REPORTS_PER_HOUR):
-        return _form_page(request.form, status=429, message="提交过于频繁，请一小时后再试，或通过电话、信件举报。")
+        return _form_page(request.form, status=429, message=_("提交过于频繁，请一小时后再试，或通过电话、信件举报。"))
     problem = clues_public.check_form_token(_secret(), request.form.get("form_token"), eng.clock.now())
     if request.form.get(HONEYPOT) or problem:
         log.info("public report refused: %s", "honeypot" if request.form.get(HONEYPOT) else problem)
-        return _form_page(request.form, status=400, message="提交未通过校验，请重新填写后再提交。")
+        return _form_page(request.form, status=400, message=_("提交未通过校验，请重新填写后再提交。"))
     submission = validate_submission(eng.forms.get(FORM), request.form, lookups=MemoryLookups())
     if submission.errors:
         return _form_page(submission.values, submission.errors, status=422)
@@ -102,13 +103,13 @@ def status():
     feedback, status_code, message = None, 200, None
     if request.method == "POST":
         if not _allowed("status", LOOKUPS_PER_HOUR):
-            status_code, message = 429, "查询过于频繁，请一小时后再试。"
+            status_code, message = 429, _("查询过于频繁，请一小时后再试。")
         else:
             eng = engine()
             with read_transaction(eng.db) as conn:
                 instance_id = confidential.instance_for_code(conn, request.form.get("code", ""))
                 feedback = clues_ledger.feedback_texts(conn, instance_id) if instance_id else None
             if instance_id is None:
-                status_code, message = 404, "未找到该查询码，请核对后重新输入。"
+                status_code, message = 404, _("未找到该查询码，请核对后重新输入。")
     html = render_template("public/status.html", feedback=feedback, message=message)
     return _no_store(current_app.make_response((html, status_code)))
