@@ -81,7 +81,7 @@ def test_the_excel_export_has_the_attachment_3_layout(app, clues):
     resp = c.get("/clues/export.xlsx?phone=0575-8267&reviewer=钱主任")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(io.BytesIO(resp.get_data())).active
-    rows = [[cell for cell in r] for r in ws.iter_rows(values_only=True)]
+    rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
     assert rows[0][0] == "问题线索台帐"
     assert rows[1] == ("序号", "姓名", "职务", "线索摘要", "线索来源", "受理时间", "处置方式及结果")
     assert rows[2] == (1, "刘某", "主治医师", "反映刘某收受患者红包。", "信访举报", "2026年9月28日",

