@@ -76,7 +76,9 @@ class Invalid(EngineError):
 
     code = "invalid"
 
-    def __init__(self, message: str, problems: list[Problem] | None = None, **details):
+    def __init__(self, message: "str | list[Problem]", problems: list[Problem] | None = None, **details):
+        if isinstance(message, list):      # Invalid([Problem(...), ...]): the first problem is the message
+            message, problems = (message[0].message if message else "invalid input"), message
         super().__init__(message, **details)
         self.problems = list(problems or [])
 

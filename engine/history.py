@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
+import sqlalchemy as sa
+
+from .schema import chain_head, event
+
 GENESIS = "0" * 64
 REGISTRY_CHAIN = "registry"
 
@@ -91,3 +95,19 @@ def verify_chain(chain: str, rows: Iterable, head: tuple[int, str] | None = None
             breaks.append(ChainBreak(chain, last_seq + 1, None,
                                      f"chain ends at seq {last_seq} but its head says seq {head_seq}: events removed or added at the end"))
     return breaks
+
+
+def append_to_chain(conn, chain: str, at: datetime, events: Iterable[NewEvent]) -> None:
+    """Append events to a named chain that belongs to no instance (the registry, an access log);
+    its head row is locked for the rest of the transaction."""
+    head = conn.execute(sa.select(chain_head).where(chain_head.c.chain == chain).with_for_update()).one_or_none()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    rows, seq, last = chain_rows(chain, None, seq, prev, at, events)
+    if not rows:
+        return
+    conn.execute(event.insert(), rows)
+    if head is None:
+        conn.execute(chain_head.insert().values(chain=chain, seq=seq, hash=last))
+    else:
+        conn.execute(chain_head.update().where(chain_head.c.chain == chain).values(seq=seq, hash=last))
+

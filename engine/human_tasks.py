@@ -17,7 +17,8 @@ def properties(task) -> dict:
     return ext.get("properties", {}) or {}
 
 
-def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, env) -> dict:
+def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, env,
+            confidential: str | None = None) -> dict:
     """The inbox row for a task that just became READY.
 
     `env` is the engine: `env.evaluate(task, expression)` runs an expression in the sandbox,
@@ -53,7 +54,7 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         "assignee": None, "form_key": props.get("formKey"), "priority": priority, "status": "open",
         "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,
         "remind_at": remind_at, "reminded_at": None, "escalation_level": 0, "next_escalation_at": due.at,
-        "claimed_at": None, "completed_by": None, "completed_at": None,
+        "claimed_at": None, "completed_by": None, "completed_at": None, "confidential": confidential,
     }
 
 

@@ -270,7 +270,8 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
              "p_completed_by": outcome.completed_by.get(tid) if status == "completed" else None}
             for tid, status in closed_human]))
     if new_human:
-        rows = [human_tasks.new_row(t, iid, live.version.process_key, live.version.lanes, now, env)
+        rows = [human_tasks.new_row(t, iid, live.version.process_key, live.version.lanes, now, env,
+                                    live.version.confidential)
                 for t in new_human]
         statements.append((INSERT_HUMAN, [_params(r) for r in rows]))
         for t, r in zip(new_human, rows):

@@ -22,7 +22,7 @@ from .forms import FormCatalog
 from .prepared import Prepared
 from .roles import role_resolver
 from .sandbox import check_source
-from .schema import chain_head, event, process_version
+from .schema import process_version
 from .validation import SourceFile, validate_bundle
 
 
@@ -50,6 +50,40 @@ class LoadedVersion:
     spec: object
     subprocess_specs: dict
     lanes: dict
+    confidential: str | None = None   # roles that may see its tasks, comma-separated, if confidential
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """What the process says of itself (its own properties), for the start page and visibility."""
+
+    key: str
+    name: str | None
+    version: int
+    startable_by: frozenset[str]            # role codes; "staff" = every signed-in person
+    start_form: str | None
+    confidential: frozenset[str] | None     # roles that may see its instances, besides their starter
+
+    @classmethod
+    def from_row(cls, row) -> "ProcessInfo":
+        props = json.loads(row.meta_json).get("process", {})
+        confidential = props.get("confidential")
+        return cls(row.process_key, row.name, row.version, frozenset(props.get("startableBy", ())),
+                   props.get("startForm"), frozenset(confidential) if confidential is not None else None)
+
+
+def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]:
+    """The latest version's ProcessInfo of every process (or of `keys`)."""
+    latest = (sa.select(process_version.c.process_key, sa.func.max(process_version.c.version).label("v"))
+              .group_by(process_version.c.process_key))
+    if keys is not None:
+        latest = latest.where(process_version.c.process_key.in_(keys))
+    latest = latest.subquery()
+    rows = conn.execute(sa.select(process_version.c.process_key, process_version.c.name, process_version.c.version,
+                                  process_version.c.meta_json)
+                        .join(latest, sa.and_(process_version.c.process_key == latest.c.process_key,
+                                              process_version.c.version == latest.c.v))).all()
+    return {r.process_key: ProcessInfo.from_row(r) for r in rows}
 
 
 class Registry:
@@ -63,7 +97,7 @@ class Registry:
         self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
-        self.helper_names = frozenset({"now", "today", "working_days", "monthly"})
+        self.helper_names = frozenset({"now", "today", "working_days", "monthly", "working_days_from", "end_of_day"})
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None) -> list[DeployedVersion]:
@@ -94,7 +128,7 @@ class Registry:
                     subprocess_specs.update(self._called_specs(conn, called))
                 meta = {"lanes": {name: {"role": rule.role, "department": rule.department}
                                   for name, rule in proc.lanes.items()},
-                        "forms": sorted(proc.form_keys)}
+                        "forms": sorted(proc.form_keys), "process": proc.properties}
                 number = (latest.version + 1) if latest is not None else 1
                 now = self.clock.now()
                 new_id = conn.execute(process_version.insert().values(
@@ -173,8 +207,10 @@ class Registry:
         spec, subs = spiff.spec_bundle_from_json(row.spec_json)
         for s in (spec, *subs.values()):
             spiff.connect_multi_instance(s)
-        loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs,
-                               json.loads(row.meta_json)["lanes"])
+        meta = json.loads(row.meta_json)
+        confidential = meta.get("process", {}).get("confidential")
+        loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs, meta["lanes"],
+                               ",".join(confidential) if confidential is not None else None)
         with self._lock:
             self._cache[version_id] = loaded
             while len(self._cache) > self._cache_size:
@@ -205,12 +241,4 @@ _STILL_LATEST = Prepared(sa.select(sa.func.max(process_version.c.version))
 
 def append_registry_event(conn, at: datetime, ev: history.NewEvent) -> None:
     """Append to the registry chain; the chain head row is locked for the transaction."""
-    chain = history.REGISTRY_CHAIN
-    head = conn.execute(sa.select(chain_head).where(chain_head.c.chain == chain).with_for_update()).one_or_none()
-    seq, prev = (head.seq, head.hash) if head else (0, history.GENESIS)
-    rows, seq, last = history.chain_rows(chain, None, seq, prev, at, [ev])
-    conn.execute(event.insert(), rows)
-    if head is None:
-        conn.execute(chain_head.insert().values(chain=chain, seq=seq, hash=last))
-    else:
-        conn.execute(chain_head.update().where(chain_head.c.chain == chain).values(seq=seq, hash=last))
+    history.append_to_chain(conn, history.REGISTRY_CHAIN, at, [ev])

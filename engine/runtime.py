@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date as date_cls, datetime, time as time_cls, timedelta
 from typing import Callable
 from uuid import UUID
 
@@ -21,12 +21,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
-from . import history, instances, reminders, schedules, spiff, timers  # noqa: F401  (spiff: installs the library fixes)
+from . import connectors, domains, history, human_tasks, instances, reminders, schedules, spiff, timers  # noqa: F401
+# (spiff installs the library fixes; domains registers the service operators and completion guards)
 from .config import Settings
 from .db import create_db_engine, read_transaction, write_transaction
 from .errors import ConcurrentUpdate, Invalid, NotFound, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from .forms import FormCatalog
-from .registry import Registry
+from .registry import Registry, process_infos
 from .deadlines import Deadlines
 from .notifications import Mailer
 from .workdays import BEIJING
@@ -99,10 +100,14 @@ class Engine:
         def working_days(n):
             """The end of the n-th working day from now (Beijing time), on the hospital's calendar."""
             return self.deadlines.calendar().add_working_days(self.clock.now(), int(n)).due
+        def working_days_from(start, n):
+            """The end of the n-th working day after the date `start` (e.g. a clue's date of receipt)."""
+            return self.deadlines.calendar().add_working_days(end_of_day(start), int(n)).due
         def monthly(day, shift="next_working_day"):
             """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
             return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
-        return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly}
+        return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly,
+                "working_days_from": working_days_from, "end_of_day": end_of_day}
 
     def set_clock(self, clock) -> None:
         """Swap the clock (a drill database's virtual clock); the registry follows."""
@@ -114,54 +119,101 @@ class Engine:
         with clockmod.using(self.clock, self.ids):
             return self.registry.deploy(files, deployed_by, note)
 
+    def process_info(self, process_key: str):
+        """The latest version's own properties (start roles, start form, confidentiality), or NotFound."""
+        with read_transaction(self.db) as conn:
+            info = process_infos(conn, [process_key]).get(process_key)
+        if info is None:
+            raise NotFound(f"process {process_key} is not deployed", field="process_key")
+        return info
+
+    def process_infos(self) -> dict:
+        with read_transaction(self.db) as conn:
+            return process_infos(conn)
+
     # -- instances ----------------------------------------------------------------------------
     def start(self, process_key: str, *, started_by: str, version: int | None = None,
-              business_key: str | None = None, data: dict | None = None, _period=None) -> InstanceView:
+              business_key: str | None = None, data: dict | None = None, _period=None,
+              within: Callable | None = None) -> InstanceView:
+        """Start an instance. `within(conn, instance_id)` runs in the same transaction once the
+        instance is written (e.g. to store what must stay out of the workflow data)."""
         data = _check_data(data)
         # The latest version as this node last saw it, checked in the write batch (no query first).
         hint = self.registry.latest_hint(process_key) if version is None else None
         with clockmod.using(self.clock, self.ids):
             if hint is not None:
                 try:
-                    return self._start(process_key, started_by, version, business_key, data, _period, hint)
+                    return self._start(process_key, started_by, version, business_key, data, _period, hint,
+                                       within)
                 except instances.StaleVersion:     # a later version was deployed meanwhile
                     self.registry.forget_latest(process_key)
-            return self._start(process_key, started_by, version, business_key, data, _period, None)
+            return self._start(process_key, started_by, version, business_key, data, _period, None, within)
 
-    def _start(self, process_key, started_by, version, business_key, data, _period, hint) -> InstanceView:
+    def _start(self, process_key, started_by, version, business_key, data, _period, hint, within) -> InstanceView:
         with write_transaction(self.db) as conn:
             if _period is not None and not schedules.advance(conn, _period, self.deadlines):
                 raise ConcurrentUpdate(f"the period {_period.next_at} of {process_key} was already started")
-            version_id = hint[0] if hint is not None else self.registry.resolve(conn, process_key, version)
-            loaded = self.registry.load(conn, version_id)
-            now = self.clock.now()
-            iid = str(self.ids.uuid())
-            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
-            start_task = wf.task_tree
-            start_task.data.update(data)
-            if _period is not None:     # the period has come: its timer start event fires now
-                for t in wf.get_tasks(spec_name=_period.element_id):
-                    t.internal_data["event_value"] = (now - timedelta(microseconds=1)).isoformat()
-            outcome = instances.StepOutcome(now, started_by, [history.NewEvent(
-                "instance_started", data={"process_key": process_key, "version": loaded.version,
-                                          "version_id": loaded.id, "business_key": business_key,
-                                          "data": _convert(data), "clock": now.isoformat()})])
-            live = instances.LiveInstance(iid, loaded, wf, instances.store.Snapshot(), 0, 0,
-                                          history.GENESIS, "active", header={
-                                              "process_key": process_key, "business_key": business_key,
-                                              "started_by": started_by, "started_at": now, "ended_at": None})
-            outcome.error = _run_engine(wf)
-            instances.persist(conn, live, outcome, self, new_row={
-                "id": iid, "process_version_id": loaded.id, "process_key": process_key,
-                "business_key": business_key, "started_by": started_by, "started_at": now},
-                guard=hint[1] if hint is not None else None)
-            if self.verify_persistence:
-                self._check_roundtrip(conn, live)
+            live, started = self._create(conn, process_key, started_by, version, business_key, data, _period, hint)
+            if within is not None:
+                within(conn, live.id)
             view = self._view(live)
-        self.cache.put(live)
+        for each in (live, *started):
+            self.cache.put(each)
         return view
 
-    def complete_task(self, task_id: str, *, user: str, data: dict | None = None) -> InstanceView:
+    def _create(self, conn, process_key, started_by, version, business_key, data, _period=None, hint=None,
+                parent_id=None, iid=None):
+        """Write a new instance run to its first wait state, then the children it started; returns
+        (the instance, every instance it started, recursively)."""
+        version_id = hint[0] if hint is not None else self.registry.resolve(conn, process_key, version)
+        loaded = self.registry.load(conn, version_id)
+        now = self.clock.now()
+        iid = iid or str(self.ids.uuid())
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        start_task = wf.task_tree
+        start_task.data.update(data)
+        if _period is not None:     # the period has come: its timer start event fires now
+            for t in wf.get_tasks(spec_name=_period.element_id):
+                t.internal_data["event_value"] = (now - timedelta(microseconds=1)).isoformat()
+        outcome = instances.StepOutcome(now, started_by, [history.NewEvent(
+            "instance_started", data={"process_key": process_key, "version": loaded.version,
+                                      "version_id": loaded.id, "business_key": business_key,
+                                      "data": _convert(data), "clock": now.isoformat(),
+                                      **({"parent_id": parent_id} if parent_id else {})})])
+        live = instances.LiveInstance(iid, loaded, wf, instances.store.Snapshot(), 0, 0,
+                                      history.GENESIS, "active", header={
+                                          "process_key": process_key, "business_key": business_key,
+                                          "started_by": started_by, "started_at": now, "ended_at": None})
+        op = self._operation(conn, live, started_by, now)
+        with op:
+            outcome.error = _run_engine(wf)
+        outcome.events.extend(op.events)
+        instances.persist(conn, live, outcome, self, new_row={
+            "id": iid, "process_version_id": loaded.id, "process_key": process_key,
+            "business_key": business_key, "started_by": started_by, "started_at": now,
+            "parent_id": parent_id},
+            guard=hint[1] if hint is not None else None)
+        if self.verify_persistence:
+            self._check_roundtrip(conn, live)
+        return live, self._start_children(conn, op, started_by)
+
+    def _operation(self, conn, live, actor: str, now) -> "_Operation":
+        return _Operation(connectors.Operation(conn, now, actor, live.id, live.header["process_key"],
+                                               live.header["business_key"], lambda: str(self.ids.uuid())))
+
+    def _start_children(self, conn, op: "_Operation", actor: str) -> list:
+        """The instances a service task asked for, written in the parent's transaction."""
+        started = []
+        for child in op.op.children:
+            live, grandchildren = self._create(conn, child.process_key, actor, None, child.business_key,
+                                               _check_data(child.data), parent_id=op.op.instance_id, iid=child.id)
+            started += [live, *grandchildren]
+        return started
+
+    def complete_task(self, task_id: str, *, user: str, data: dict | None = None,
+                      within: Callable | None = None) -> InstanceView:
+        """Complete a ready task with the submitted data. A `completionGuard` of the task may refuse it
+        (Invalid); `within(conn, instance_id)` runs in the same transaction, as for `start`."""
         data = _check_data(data)
 
         def action(conn, live, outcome):
@@ -169,6 +221,11 @@ class Engine:
             task = _ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
+            props = human_tasks.properties(task)
+            if props.get("completionGuard"):
+                connectors.run_guard(props["completionGuard"].strip(), connectors.GuardContext(
+                    conn, outcome.now, user, live.id, live.header["process_key"], live.header["business_key"],
+                    task.task_spec.bpmn_id, dict(props), dict(task.data), dict(data)))
             outcome.events.append(history.NewEvent("task_completed", task_id=task_id,
                                                    element_id=task.task_spec.bpmn_id, data={"data": _convert(data)}))
             outcome.completed_by[task_id] = user
@@ -176,7 +233,7 @@ class Engine:
             task.run()
             outcome.error = _run_engine(live.wf)
 
-        return self._operate(None, user, action, task_id=task_id)
+        return self._operate(None, user, action, task_id=task_id, within=within)
 
     def claim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, user, "task_claimed")
@@ -339,7 +396,8 @@ class Engine:
             return timers.waiting(conn, limit)
 
     # -- the unit of work ---------------------------------------------------------------------
-    def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None) -> InstanceView:
+    def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None,
+                 within: Callable | None = None) -> InstanceView:
         """Run `action` on the instance (found by id, or by one of its open tasks), persist, commit.
 
         When this node has the instance cached, the operation runs on the cached copy without
@@ -356,26 +414,33 @@ class Engine:
             live = self.cache.take_by_task(task_id) if instance_id is None else self.cache.take(instance_id)
             if live is not None:
                 try:
-                    return self._attempt(live, actor, action)
+                    return self._attempt(live, actor, action, within=within)
                 except Exception as exc:  # noqa: BLE001 - stale copy or failed action: redo under the lock
                     log.debug("optimistic attempt on %s failed (%r); retrying under the lock", live.id, exc)
-            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id)
+            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, within=within)
 
     def _attempt(self, live, actor: str, action, *, instance_id: str | None = None,
-                 task_id: str | None = None) -> InstanceView:
+                 task_id: str | None = None, within: Callable | None = None) -> InstanceView:
         with write_transaction(self.db) as conn:
             if live is None:
                 live = self._lock_and_load(conn, instance_id, task_id)
             outcome = instances.StepOutcome(self.clock.now(), actor)
-            action(conn, live, outcome)
+            op = self._operation(conn, live, actor, outcome.now)
+            with op:
+                action(conn, live, outcome)
+            outcome.events.extend(op.events)
             instances.persist(conn, live, outcome, self)
             if self.verify_persistence:
                 self._check_roundtrip(conn, live)
+            started = self._start_children(conn, op, actor)
+            if within is not None:
+                within(conn, live.id)
             if self.before_commit is not None:
                 self.before_commit(live.id)
             view = self._view(live)
             view.fired_ids = [e.task_id for e in outcome.recorded if e.type == "timer_fired"]
-        self.cache.put(live)
+        for each in (live, *started):
+            self.cache.put(each)
         return view
 
     def _lock_and_load(self, conn, instance_id: str | None, task_id: str | None):
@@ -492,6 +557,35 @@ class Engine:
                  "element_id": r.element_id, "data": json.loads(r.data_json), "hash": r.hash} for r in rows]
 
 
+class _Operation:
+    """`with` block binding the operation for the service tasks run inside it."""
+
+    def __init__(self, op: connectors.Operation):
+        self.op = op
+        self.events = op.events
+
+    def __enter__(self):
+        self._token = connectors.begin(self.op)
+        return self
+
+    def __exit__(self, *exc):
+        connectors.end(self._token)
+        return False
+
+
+def end_of_day(value) -> datetime:
+    """24:00 Beijing time of a date ("2026-08-20", a date or a datetime): the moment a deadline
+    "by 8月20日" passes."""
+    if isinstance(value, str):
+        try:
+            value = date_cls.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(f'"{value}" is not a date like 2026-08-20') from None
+    if isinstance(value, datetime):
+        value = value.astimezone(BEIJING).date() if value.tzinfo else value.date()
+    return datetime.combine(value, time_cls(0), BEIJING) + timedelta(days=1)
+
+
 class EngineScripts(SandboxedScriptEngine):
     """The sandbox, plus one courtesy for timers: `working_days(n)` gives a moment, which a
     duration timer needs as a duration from now and a date timer as an ISO string."""
@@ -510,6 +604,12 @@ class EngineScripts(SandboxedScriptEngine):
             if isinstance(ed, TimerEventDefinition):
                 return value.isoformat()
         return value
+
+    def call_service(self, task, operation_name, operation_params):
+        """A service task: the registered operator, with its evaluated parameters; JSON for Spiff."""
+        params = {name: p["value"] for name, p in operation_params.items()}
+        return json.dumps(connectors.call_service(operation_name, params, task.data), ensure_ascii=False,
+                          default=str)
 
 
 def _run_engine(wf) -> Exception | None:

@@ -82,7 +82,10 @@ process_instance = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
     sa.Column("event_head", sa.String(64), nullable=False),
     sa.Column("workflow_json", sa.Text, nullable=False),
+    # The instance whose service task started this one (a campaign's department work), if any.
+    sa.Column("parent_id", ID),
     sa.Index("ix_process_instance_status", "status"),
+    sa.Index("ix_process_instance_parent", "parent_id", "process_key"),
     sa.Index("ix_process_instance_key", "process_key", "status"),
     sa.Index("ix_process_instance_business_key", "business_key"),
 )
@@ -126,6 +129,8 @@ human_task = sa.Table(
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(64)),
     sa.Column("completed_at", UTCDateTime),
+    # Roles that may see a task of a confidential process (comma-separated), else NULL.
+    sa.Column("confidential", sa.String(255)),
     sa.Index("ix_human_task_inbox", "status", "candidate_role", "candidate_department"),
     sa.Index("ix_human_task_assignee", "assignee", "status"),
     sa.Index("ix_human_task_instance", "instance_id"),

@@ -9,6 +9,7 @@ BPMN element (id and name) and the line, with a `code` a client can act on:
   no_executable_process, unresolved_call
   script_error, condition_error, timer_error, expression_error
   unknown_lane_role, unknown_form, bad_form, bad_property
+  unknown_service, unknown_guard    a service-task operator or completion guard we do not provide
 
 SpiffWorkflow stops at the first error of a process and does not compile scripts or expressions, so
 most checks walk the XML themselves; Spiff is used for what only it knows (its parse of each process,
@@ -18,7 +19,7 @@ hide the problems of another.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from lxml import etree
@@ -29,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import bpmn_xml as bx
+from . import connectors, domains  # noqa: F401  (domains: registers the operators and guards)
 from .bpmn_xml import Document, label, q
 from .errors import Invalid, Problem
 
@@ -58,6 +60,7 @@ class ParsedProcess:
     called_elements: set[str]   # called process keys outside the bundle (already deployed)
     lanes: dict[str, LaneRule]  # lane name -> rule
     form_keys: set[str]
+    properties: dict = field(default_factory=dict)   # the process's own: startableBy, startForm, confidential
 
 
 @dataclass
@@ -114,6 +117,7 @@ class _Validator:
         self.not_executable: set[str] = set()
         self.lanes: dict[str, dict[str, LaneRule]] = {}  # process key -> lane rules
         self.forms: dict[str, set[str]] = {}             # process key -> form keys
+        self.process_props: dict[str, dict] = {}         # process key -> its own properties
 
     # -- reporting --------------------------------------------------------------------------------
     def report(self, code: str, message: str, doc: Document | None = None, el=None,
@@ -245,7 +249,8 @@ class _Validator:
         subs, external = {}, set()
         self._collect(spec, doc, subs, external)
         lanes, forms = self.lanes.get(key, {}), self.forms.get(key, set())
-        return ParsedProcess(key, el.get("name"), doc.name, spec, subs, external, lanes, forms)
+        return ParsedProcess(key, el.get("name"), doc.name, spec, subs, external, lanes, forms,
+                             self.process_props.get(key, {}))
 
     def _collect(self, spec, doc, subs: dict, external: set) -> None:
         """Specs reachable through call activities and subprocesses, like get_subprocess_specs."""
@@ -274,7 +279,11 @@ class _Validator:
             local = bx.bpmn_local(el)
             if el.find(q("extensionElements")) is not None and local != "lane":   # lanes: _check_lanes
                 self._check_extension_scripts(el, doc)
-                self._check_properties(el, doc, self.forms[key])
+                props = self._check_properties(el, doc, self.forms[key])
+                if local == "process":
+                    self.process_props[key] = self._check_process_properties(el, doc, props, self.forms[key])
+            if local == "serviceTask":
+                self._check_service_task(el, doc)
             if local == "scriptTask":
                 self._check_script_task(el, doc)
             elif local == "callActivity":
@@ -367,8 +376,14 @@ class _Validator:
             props[name] = (value, prop)
         return props
 
-    def _check_properties(self, el, doc, form_keys: set) -> None:
+    def _check_properties(self, el, doc, form_keys: set) -> dict:
         props = self._properties(el, doc)
+        if "completionGuard" in props:
+            name, prop = props["completionGuard"]
+            if name.strip() not in connectors.GUARDS:
+                self.report("unknown_guard", f'{label(el)}: completion guard "{name}" is not one the engine '
+                            f'provides (known: {", ".join(sorted(connectors.GUARDS)) or "none"}).', doc, el,
+                            line=prop.sourceline, field="completionGuard")
         if "formKey" in props:
             form_key, prop = props["formKey"]
             form_keys.add(form_key)
@@ -387,6 +402,46 @@ class _Validator:
         if "dueIn" in props:
             value, prop = props["dueIn"]
             self.check_timing(el, prop, value, "dueIn", doc, "bad_property", "dueIn")
+        return props
+
+    def _check_process_properties(self, el, doc, props: dict, form_keys: set) -> dict:
+        """startableBy / confidential name roles; startForm names a form (checked like formKey)."""
+        found = {}
+        for name in ("startableBy", "confidential"):
+            if name in props:
+                value, prop = props[name]
+                roles = [r.strip() for r in value.split(",") if r.strip()]
+                unknown = [r for r in roles if self.role_for_lane(r) != r]
+                if unknown or not roles:
+                    self.report("bad_property", f'{label(el)}: {name} must list role codes separated by commas; '
+                                f'{"、".join(unknown) if unknown else "it is empty"} is not a role code.', doc, el,
+                                line=prop.sourceline, field=name)
+                found[name] = roles
+        if "startForm" in props:
+            value, prop = props["startForm"]
+            found["startForm"] = value.strip()
+            form_keys.add(found["startForm"])
+            if not self.form_exists(found["startForm"]):
+                self.report("unknown_form", f'{label(el)}: start form "{value}" does not exist.', doc, el,
+                            line=prop.sourceline, field="startForm")
+        return found
+
+    def _check_service_task(self, el, doc) -> None:
+        operator = el.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=bx.NSMAP)
+        name = operator[0].get("id") if operator else None
+        if not name:
+            return      # SpiffWorkflow's parser reports a service task without an operator
+        if name not in connectors.SERVICES:
+            self.report("unknown_service", f'{label(el)}: operator "{name}" is not one the engine provides '
+                        f'(known: {", ".join(sorted(connectors.SERVICES))}).', doc, el,
+                        line=operator[0].sourceline, field="serviceTaskOperator")
+            return
+        for param in el.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/"
+                              "spiffworkflow:parameter", namespaces=bx.NSMAP):
+            value = param.get("value")
+            if value is not None and value.strip():
+                self.check_source(doc, el, param, value, "eval", "expression_error",
+                                  f'parameter "{param.get("id")}"', "serviceTaskOperator")
 
     def _check_lanes(self, proc, doc) -> dict[str, LaneRule]:
         """Lane name -> rule. A lane names its role by a `role` property, else by its own name."""

@@ -6,6 +6,7 @@ sees and may reassign every open task of their department.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from urllib.parse import urlencode
@@ -38,6 +39,9 @@ def is_candidate(p: Principal, task: dict) -> bool:
 
 
 def can_view(p: Principal, task: dict) -> bool:
+    if task.get("confidential"):     # a confidential process: its holder and the roles it names only
+        return (task.get("assignee") == p.username or task.get("completed_by") == p.username
+                or p.has(*task["confidential"].split(",")))
     return (task.get("assignee") == p.username or task.get("completed_by") == p.username
             or is_candidate(p, task) or task.get("candidate_department") in p.heads
             or p.has("auditor", "admin", "discipline_office"))
@@ -78,12 +82,19 @@ def require_work(p: Principal, task: dict) -> None:
 
 def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
     """Auditors, the discipline office and admins see every instance; others the ones they started
-    or hold a task of that they may view."""
-    if p.has("auditor", "admin", "discipline_office"):
+    or hold a task of that they may view. A confidential process (e.g. a voluntary disclosure) is
+    seen only by its starter and the roles it names."""
+    row = conn.execute(sa.select(process_instance.c.started_by, process_version.c.meta_json)
+                       .join(process_version, process_version.c.id == process_instance.c.process_version_id)
+                       .where(process_instance.c.id == instance_id)).one_or_none()
+    if row is None:
+        return False
+    if row.started_by == p.username:
         return True
-    started_by = conn.execute(sa.select(process_instance.c.started_by)
-                              .where(process_instance.c.id == instance_id)).scalar_one_or_none()
-    if started_by is not None and started_by == p.username:
+    confidential = json.loads(row.meta_json).get("process", {}).get("confidential")
+    if confidential is not None:     # a confidential process: only its starter and the roles it names
+        return p.has(*confidential)
+    if p.has("auditor", "admin", "discipline_office"):
         return True
     rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
     return any(can_view(p, dict(r._mapping)) for r in rows)
@@ -281,3 +292,8 @@ def saved_filters(conn, username: str) -> list[dict]:
 
 def delete_filter(conn, username: str, filter_id: int) -> None:
     conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.id == filter_id))
+
+
+def can_start(p: Principal, info) -> bool:
+    """May start an instance of the process from the start page (its `startableBy` roles)."""
+    return bool(info.startable_by) and ("staff" in info.startable_by or p.has(*info.startable_by))

@@ -46,8 +46,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     errors.init_app(app)
     vendor.init_app(app)
 
-    from . import admin, admin_import, auth, inbox, tasks  # noqa: F401  (admin_import adds routes to admin)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, admin.bp):
+    from . import admin, admin_import, auth, inbox, start, tasks  # noqa: F401  (admin_import adds routes to admin)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, start.bp, admin.bp):
         app.register_blueprint(blueprint)
     from . import api, clues
     api.init_app(app)
