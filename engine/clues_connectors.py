@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from . import connectors
+from . import clues_confidential, clues_public, connectors  # noqa: F401  (their tables join the schema)
 from .errors import Invalid, Problem
 from .workdays import BEIJING
 
