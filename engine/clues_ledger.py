@@ -135,6 +135,7 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         row = _row(i, d, tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
         if query is None or query.matches(row):
             rows.append(row)
+    rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
     return rows
 
 

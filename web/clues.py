@@ -3,6 +3,7 @@ clue with the duplicate hint, one clue with its history, revealing a reporter (a
 handling mode (提级/交叉/联合办理) and selecting a closed clue for 回头看."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -11,6 +12,7 @@ from engine import clues_export, clues_intake, clues_ledger, org
 from engine.db import read_transaction
 from engine.errors import Invalid, Problem
 from engine.forms import validate_submission
+from engine.schema import human_task
 from engine.workdays import BEIJING
 
 from .session import engine, roles_required
@@ -132,10 +134,13 @@ def show(instance_id: str, reporter=None):
         names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
         people = [(p["username"], p["name"]) for p in org.list_staff(conn)]
     tasks = eng.show(instance_id).tasks
+    with read_transaction(eng.db) as conn:
+        step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
+                                       .where(human_task.c.instance_id == instance_id)).all())
     others = [r for r in clues_intake.possible_duplicates(_rows(), clue["person_name"], clue["summary"], limit=6)
               if r["instance_id"] != instance_id][:5]
     return render_template("clues/show.html", clue=clue, tasks=tasks, history=list(reversed(eng.events(instance_id))),
-                           has_reporter=has_reporter, reporter=reporter, names=names, people=people,
+                           has_reporter=has_reporter, reporter=reporter, names=names, step_names=step_names, people=people,
                            duplicates=others, modes=clues_ledger.HANDLING_MODES,
                            can_reveal=g.principal.has(OFFICE))
 
