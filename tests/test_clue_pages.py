@@ -159,3 +159,26 @@ def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
 def test_a_public_report_with_a_missing_fact_names_the_field(app, clues, clock):
     resp = _public_post(app.test_client(), clock, facts="")
     assert resp.status_code == 422 and "具体事实" in resp.get_data(as_text=True)
+
+
+def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_be_reviewed(app, clues, engine):
+    reg = clues.register(real_name=False)
+    c = app.test_client()
+    login(c, "jijian")
+    path = f"/clues/{reg.instance_id}"
+    missing = post(c, f"{path}/handling", {"mode": "escalated", "to": "", "reason": ""}, page=path)
+    assert missing.status_code == 422 and "请选择在职的同事" in missing.get_data(as_text=True)
+    resp = post(c, f"{path}/handling", {"mode": "escalated", "to": "jj_head", "reason": "涉及科室负责人"}, page=path)
+    assert resp.status_code == 302
+    assert clues.tasks(reg.instance_id)["triage"]["assignee"] == "jj_head"
+    assert "提级办理" in c.get("/clues").get_data(as_text=True)
+    early = post(c, f"{path}/review", page=path)
+    assert early.status_code == 422 and "只有已办结的线索" in early.get_data(as_text=True)
+    clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实")
+    clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
+    assert post(c, f"{path}/review", page=path).status_code == 302
+    with engine.db.connect() as conn:
+        from engine.schema import process_instance
+        review = conn.execute(sa.select(process_instance.c.business_key)
+                              .where(process_instance.c.process_key == "clue_review")).scalar_one()
+    assert review == f"{reg.business_key} 回头看"

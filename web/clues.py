@@ -156,9 +156,24 @@ def reveal(instance_id: str):
     return show(instance_id, reporter=reporter)
 
 
+def _refused(instance_id: str, exc: Invalid):
+    """The clue page again, status 422, with each field's problem."""
+    labels = {"to": _("承办人"), "reason": _("原因"), "mode": _("办理方式")}
+    for p in exc.problems or [Problem(exc.message)]:
+        flash(f"{labels[p.field]}：{p.message}" if p.field in labels else p.message, "error")
+    return show(instance_id), 422
+
+
 @bp.post("/clues/<instance_id>/handling")
 @roles_required(OFFICE)
 def handling(instance_id: str):
+    try:
+        return _handling(instance_id)
+    except Invalid as exc:
+        return _refused(instance_id, exc)
+
+
+def _handling(instance_id: str):
     """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it,
     with the mode and the reason in the history (a reassignment)."""
     _clue_or_404(instance_id)
@@ -188,7 +203,7 @@ def review(instance_id: str):
     """回头看: a closed clue is selected for review; a `clue_review` instance does the review."""
     clue = _clue_or_404(instance_id)
     if clue["status"] != "closed":
-        raise Invalid(_("只有已办结的线索可以开展回头看"), [Problem(_("该线索尚未办结"), field="instance_id")])
+        return _refused(instance_id, Invalid(_("该线索尚未办结"), [Problem(_("只有已办结的线索可以开展回头看"))]))
     eng = engine()
     with read_transaction(eng.db) as conn:
         office = clues_intake.office_department(conn)
