@@ -17,6 +17,7 @@ class Settings:
     cache_size: int = 2000
     verify_persistence: bool = False
     instance_dir: Path = field(default=PROJECT_ROOT / "instance")
+    reporter_key: str | None = None      # Fernet key for reporters' identities (QINGLIAN_REPORTER_KEY)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -31,4 +32,5 @@ class Settings:
             cache_size=int(env.get("QINGLIAN_CACHE_SIZE", "2000")),
             verify_persistence=env.get("QINGLIAN_VERIFY_PERSISTENCE", "") == "1",
             instance_dir=instance_dir,
+            reporter_key=env.get("QINGLIAN_REPORTER_KEY") or None,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from . import accounts, org_import, services
+from . import accounts, campaign_demo, clues_demo, org_import, services
 from .config import Settings
 from .db import write_transaction
 from .org import principal, role_names
@@ -30,9 +30,9 @@ def load(engine: Engine, settings: Settings) -> dict:
         view = engine.start("monthly_report", started_by="jijian", business_key="2026-11 内科",
                             data={"department": "neike", "department_name": "内科"})
         started.append(view.id)
-    from . import campaign_demo
     if (campaign_id := campaign_demo.load(engine)) is not None:
         started.append(campaign_id)
+    started += [None] * clues_demo.load(engine, settings)
     with engine.db.connect() as conn:
         logins = describe_logins(conn)
     kept = (imported.departments_updated + imported.departments_unchanged,

@@ -102,7 +102,9 @@ class Engine:
             return self.deadlines.calendar().add_working_days(self.clock.now(), int(n)).due
         def working_days_from(start, n):
             """The end of the n-th working day after the date `start` (e.g. a clue's date of receipt)."""
-            return self.deadlines.calendar().add_working_days(end_of_day(start), int(n)).due
+            # the date itself is day 0: count from its last instant, not from 24:00 (= day 1)
+            return self.deadlines.calendar().add_working_days(end_of_day(start) - timedelta(microseconds=1),
+                                                              int(n)).due
         def monthly(day, shift="next_working_day"):
             """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
             return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due

@@ -13,7 +13,8 @@ from tests.test_campaign_web import campaign_id  # noqa: F401  (fixture)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import csrf, login
 
-PUBLIC = {"/healthz", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>"}
+PUBLIC = {"/healthz", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
+          "/report", "/report/status"}   # the public reporting page: tested in test_clue_pages.py
 
 # rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,
 # right user. Anonymous users are always sent to the sign-in page.
@@ -59,6 +60,14 @@ MATRIX = [
     ("/campaigns/<campaign_id>/timeline.json", "GET", "/campaigns/{campaign}/timeline.json", "nurse", 403, "jijian"),
     ("/campaigns/<campaign_id>/cells/<column>/<department>", "GET", "/campaigns/{campaign}/cells/mobilization/neike",
      "waike_head", 403, "neike_head"),
+    ("/clues", "GET", "/clues", "nurse", 403, "jijian"),
+    ("/clues/export.xlsx", "GET", "/clues/export.xlsx", "neike_head", 403, "jijian"),
+    ("/clues/new", "GET", "/clues/new", "auditor", 403, "jijian"),
+    ("/clues/new", "POST", "/clues/new", "admin", 403, "jijian"),
+    ("/clues/<instance_id>", "GET", "/clues/{clue}", "auditor", 403, "jijian"),
+    ("/clues/<instance_id>/reporter", "POST", "/clues/{clue}/reporter", "admin", 403, "jijian"),
+    ("/clues/<instance_id>/handling", "POST", "/clues/{clue}/handling", "owner", 403, "jijian"),
+    ("/clues/<instance_id>/review", "POST", "/clues/{clue}/review", "neike_head", 403, "jijian"),
 ]
 
 
@@ -73,6 +82,18 @@ def ids(report, engine, db):
     return {"task": report, "instance": task["instance_id"], "attachment": att["id"]}
 
 
+@pytest.fixture
+def clue_id(engine, app, people) -> str:
+    """An anonymous clue (the clue pages' routes need one)."""
+    from engine import clues_intake, config, services
+    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="owner")
+    fields = {"person_name": "刘某", "person_position": None, "person_department": "neike", "position_level": "other",
+              "party_member": True, "summary": "反映刘某收受红包", "source": "petition", "channel": "letter",
+              "received_on": "2026-09-28", "real_name": False}
+    return clues_intake.register(engine, app.extensions["qinglian_reporter_vault"], fields,
+                                 started_by="jijian").instance_id
+
+
 def _request(client, method: str, path: str, user: str | None):
     if method == "GET":
         return client.get(path)
@@ -82,9 +103,11 @@ def _request(client, method: str, path: str, user: str | None):
 
 
 @pytest.mark.parametrize("rule,method,path,wrong,wrong_status,right", MATRIX, ids=[f"{m} {r}" for r, m, *_ in MATRIX])
-def test_route(app, ids, rule, method, path, wrong, wrong_status, right, request):
+def test_route(app, ids, request, rule, method, path, wrong, wrong_status, right):
     if "{campaign}" in path:
         ids = dict(ids, campaign=request.getfixturevalue("campaign_id"))
+    if "{clue}" in path:
+        ids = {**ids, "clue": request.getfixturevalue("clue_id")}
     path = path.format(**ids)
     anon = app.test_client()
     resp = _request(anon, method, path, None)
