@@ -130,3 +130,17 @@ def test_neither_events_nor_logs_ever_hold_the_identity(app, clue, engine, caplo
         for e in conn.execute(sa.select(event.c.data_json)):
             assert NAME not in e.data_json and CONTACT not in e.data_json
     assert all(NAME not in str(e["data"]) for e in engine.events(clue.instance_id))
+
+
+def test_the_api_cannot_start_a_clue_around_the_registration_page(app, clue, engine):
+    """Starting `clue` through the REST API would put a reporter into workflow data: refused for every
+    role that may otherwise start processes there."""
+    from engine import accounts
+    from engine.db import write_transaction
+    for user in ("jijian", "owner", "admin"):
+        with write_transaction(engine.db) as conn:
+            token = accounts.issue_token(conn, user, engine.clock.now())[0]
+        resp = app.test_client().post("/api/v1/instances", headers={"Authorization": f"Bearer {token}"},
+                                      json={"process_key": "clue", "data": {"reporter_name": NAME}})
+        assert resp.status_code == 403, user
+        assert "专用页面" in resp.get_json()["message"]

@@ -38,7 +38,12 @@ def start(body):
     """Start an instance
 
     Of the latest version of `process_key`, or of `version`. `data` becomes the process data the
-    first tasks see (e.g. `{"department": "neike"}` for the monthly report)."""
+    first tasks see (e.g. `{"department": "neike"}` for the monthly report). A confidential process
+    (clues, disclosures) is started here only by the roles its `startableBy` names: a clue's reporter
+    identity must go through the registration page, which keeps it out of the workflow data."""
+    info = engine().process_info(body["process_key"])
+    worklist.require(info.confidential is None or worklist.can_start(g.api_principal, info),
+                     "此流程含保密信息，只能通过其专用页面发起")
     view = engine().start(body["process_key"], started_by=g.api_principal.username, version=body.get("version"),
                           business_key=body.get("business_key"), data=body.get("data"))
     return view.to_dict()
