@@ -33,7 +33,7 @@ def grant_reporter_access(conn, instance_id: str, by: str, to: str, now: datetim
     if not (reason or "").strip():
         problems.append(Problem("请填写授权理由", field="reason", code="required"))
     if problems:
-        raise Invalid("授权信息有误", problems)
+        raise Invalid("授权信息有误：" + "；".join(p.message for p in problems), problems)
     data = {"instance_id": instance_id, "to": to.strip(), "reason": reason.strip()}
     history.append_to_chain(conn, GRANT_CHAIN, now, [history.NewEvent(GRANTED, actor=by, data=data)])
     return dict(data, by=by, at=now)

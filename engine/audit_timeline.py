@@ -53,7 +53,7 @@ def frames(evts: list[dict]) -> list[dict]:
             new_active = list(after.get("active", []))
             done.update(a for a in active if a not in new_active)
             active = new_active
-        out.append({"seq": e["seq"], "current": e["element_id"], "active": sorted(set(active)),
+        out.append({"seq": e["seq"], "current": e["element_id"], "active": sorted(active),
                     "done": sorted(done - set(active)), "error": sorted(failed)})
     return out
 

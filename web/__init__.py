@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import admin, admin_import, auth, inbox, start, tasks  # noqa: F401  (admin_import adds routes to admin)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, start.bp, admin.bp):
         app.register_blueprint(blueprint)
+    from . import audit
+    audit.init_app(app)
     from . import api
     api.init_app(app)
     return app
