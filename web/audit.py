@@ -52,7 +52,7 @@ def init_app(app) -> None:
             with read_transaction(eng.db) as conn:
                 holder = accounts.token_principal(conn, token, eng.clock.now())
             if is_read_only(holder):
-                return jsonify(code="forbidden", message="审计员只能查看，不能修改"), 403
+                return jsonify(code="forbidden", message="审计员只能查看，不能修改", fields={}), 403
             return None
         if request.endpoint not in PERSONAL and is_read_only(g.get("principal")):
             abort(403)
