@@ -181,6 +181,17 @@ def ours_w2(engine: Engine) -> tuple[dict[int, float], dict[int, int], float]:
     return costs, rows, (time.perf_counter() - t0) * 1000
 
 
+def audit_verify(engine: Engine) -> dict:
+    """Every hash chain of the database verified (and every version): events per second; target 5,000."""
+    from . import audit
+    t0 = time.perf_counter()
+    report = audit.verify_report(engine.db)
+    elapsed = time.perf_counter() - t0
+    assert report.ok, report.breaks[:3]
+    return {"events": report.events, "chains": report.chains, "seconds": round(elapsed, 2),
+            "events_per_s": _rate(report.events, elapsed), "target_per_s": 5000}
+
+
 def _at(costs: dict[int, float], step: int) -> float:
     window = [costs[s] for s in range(max(1, step - 4), step + 1) if s in costs]
     return round(statistics.median(window), 3)
@@ -213,6 +224,7 @@ def run(quick: bool = False) -> dict:
                 "w2_step500_ratio_to_raw": round(w2[500] / report["raw_in_memory"]["w2_ms_per_completion"][500], 2),
                 "w2_rows_written_per_completion": {s: rows[s] for s in (10, 250, 500)},
                 "w2_cold_load_finished_1500_tasks_ms": round(cold_ms, 1),
+                "audit_verify": audit_verify(engine),
             }
             engine.db.dispose()
     _ensure_pg_database(PG_URL)

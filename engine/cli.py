@@ -465,5 +465,8 @@ def _show_text(v: dict) -> str:
     return "\n".join(lines)
 
 
+from .audit_cli import audit as _audit  # noqa: E402  (the audit group lives in its own module)
+main.add_command(_audit)
+
 if __name__ == "__main__":
     main()

@@ -68,6 +68,15 @@ MATRIX = [
     ("/clues/<instance_id>/reporter", "POST", "/clues/{clue}/reporter", "admin", 403, "jijian"),
     ("/clues/<instance_id>/handling", "POST", "/clues/{clue}/handling", "owner", 403, "jijian"),
     ("/clues/<instance_id>/review", "POST", "/clues/{clue}/review", "neike_head", 403, "jijian"),
+    ("/audit", "GET", "/audit", "nurse", 403, "auditor"),
+    ("/audit/instances/<instance_id>", "GET", "/audit/instances/{instance}", "neike_head", 403, "auditor"),
+    ("/audit/instances/<instance_id>/frames", "GET", "/audit/instances/{instance}/frames", "neike_head", 403, "auditor"),
+    ("/audit/instances/<instance_id>/replay", "GET", "/audit/instances/{instance}/replay", "neike_head", 403, "auditor"),
+    ("/audit/instances/<instance_id>/package", "GET", "/audit/instances/{instance}/package", "neike_head", 403,
+     "auditor"),
+    ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
+    ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
+    ("/audit/versions/<int:version_id>/heatmap", "GET", "/audit/versions/1/heatmap", "nurse", 403, "auditor"),
 ]
 
 

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import admin, admin_import, auth, campaign, inbox, start, tasks  # noqa: F401  (admin_import adds routes to admin)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, start.bp, admin.bp, campaign.bp):
         app.register_blueprint(blueprint)
-    from . import api, clues
+    from . import api, audit, clues
+    audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
     return app
