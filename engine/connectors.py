@@ -88,6 +88,8 @@ def current() -> Operation:
 class ServiceContext:
     op: Operation
     data: dict
+    task_id: str | None = None        # the service task running (events it writes name it)
+    element_id: str | None = None
 
     conn = property(lambda self: self.op.conn)
     now = property(lambda self: self.op.now)
@@ -98,7 +100,8 @@ class ServiceContext:
 
     def event(self, type_: str, data: dict | None = None) -> None:
         from .history import NewEvent
-        self.op.events.append(NewEvent(type_, data=dict(data or {})))
+        self.op.events.append(NewEvent(type_, task_id=self.task_id, element_id=self.element_id,
+                                       data=dict(data or {})))
 
     def start(self, process_key: str, data: dict | None = None, business_key: str | None = None) -> str:
         """A child instance, started in this transaction once this instance is written."""
@@ -126,12 +129,14 @@ class GuardContext:
     submitted: dict
 
 
-def call_service(name: str, params: dict, task_data: dict):
-    """Run operator `name` for the current operation; its JSON-able result, or `Invalid`."""
+def call_service(name: str, params: dict, task):
+    """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able
+    result, or `Invalid`."""
     fn = SERVICES.get(name)
     if fn is None:
         raise Invalid([Problem(f'未知的服务操作 "{name}"', field="serviceTaskOperator", code="unknown_service")])
-    return fn(ServiceContext(current(), copy.deepcopy(task_data)), **params)
+    ctx = ServiceContext(current(), copy.deepcopy(task.data), str(task.id), task.task_spec.bpmn_id)
+    return fn(ctx, **params)
 
 
 def run_guard(name: str, ctx: GuardContext) -> None:

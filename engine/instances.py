@@ -149,7 +149,7 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
     c = instance_task.c
     rows = conn.execute(sa.select(c.id, c.workflow_id, c.parent_id, c.seq, c.state, c.spec_name, c.props_json)
                         .where(c.instance_id == iid).order_by(c.seq)).all()
-    wanted = store.needed_data_ids(rows)
+    wanted = store.needed_data_ids(rows, version.joins)
     data_by_id = {}
     if wanted:
         for r in conn.execute(sa.select(c.id, c.data_json).where(c.instance_id == iid, c.id.in_(wanted))):
@@ -182,6 +182,7 @@ class StepOutcome:
     now: datetime
     actor: str | None
     events: list = field(default_factory=list)          # input events, first
+    effects: list = field(default_factory=list)         # events written by service tasks (phase changes...)
     completed_by: dict = field(default_factory=dict)    # task id -> user, for human completions
     error: Exception | None = None
     recorded: list = field(default_factory=list)        # every event the operation wrote
@@ -323,7 +324,10 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
     if ended:
         events.append(history.NewEvent(f"instance_{live.status}",
                                        data={"data": spiff.registry.convert(spiff.registry.clean(wf.data))}))
-    events = outcome.events + fired + events
+    # Timers that fired together are recorded oldest first (then by element): an order that does not
+    # depend on task ids, so that a replay records them alike.
+    fired.sort(key=lambda e: (e.data["due_at"], e.element_id or ""))
+    events = outcome.events + fired + outcome.effects + events
     if events:
         # The first (input) event records the state it led to, so that a replay can check it.
         first = events[0]

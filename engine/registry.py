@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 
 from . import history, spiff
 from .db import write_transaction, read_transaction
@@ -51,6 +52,7 @@ class LoadedVersion:
     subprocess_specs: dict
     lanes: dict
     confidential: str | None = None   # roles that may see its tasks, comma-separated, if confidential
+    joins: frozenset = frozenset()    # names of its join task specs (they merge their branches' data)
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,10 @@ class Registry:
             spiff.connect_multi_instance(s)
         meta = json.loads(row.meta_json)
         confidential = meta.get("process", {}).get("confidential")
+        joins = frozenset(name for s in (spec, *subs.values()) for name, ts in s.task_specs.items()
+                          if isinstance(ts, UnstructuredJoin))
         loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs, meta["lanes"],
-                               ",".join(confidential) if confidential is not None else None)
+                               ",".join(confidential) if confidential is not None else None, joins)
         with self._lock:
             self._cache[version_id] = loaded
             while len(self._cache) > self._cache_size:

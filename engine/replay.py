@@ -37,6 +37,7 @@ from .schema import event, instance_task, metadata, process_instance
 NOT_COMPARED = {"task_ready": ("due_at",)}
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
               "task_escalated")
+DEADLINE_STEPS = ("task_reminded", "task_escalated")
 REPLAYED_OPERATORS = ("start_instances", "record_event")   # re-run: their effects are checked
 
 
@@ -91,7 +92,7 @@ def replay(engine, instance_id: str) -> ReplayResult:
         first = (sa.select(event.c.chain, event.c.data_json).join(process_instance, process_instance.c.id == event.c.chain)
                  .where(process_instance.c.parent_id == instance_id, event.c.seq == 1).order_by(event.c.id))
         children = [(r.chain, json.loads(r.data_json)) for r in conn.execute(first)]
-        services = conn.execute(sa.select(instance_task.c.spec_name, instance_task.c.data_json).where(
+        services = conn.execute(sa.select(instance_task.c.id, instance_task.c.spec_name, instance_task.c.data_json).where(
             instance_task.c.instance_id == instance_id, instance_task.c.state == TaskState.COMPLETED)
             .order_by(instance_task.c.seq)).all()
         version = engine.registry.load(conn, row.process_version_id)
@@ -102,6 +103,7 @@ def replay(engine, instance_id: str) -> ReplayResult:
     twin.deadlines = engine.deadlines
     twin.script_engine = _replay_scripts()(twin, services, helpers=twin._script_helpers(),
                                            limits=engine.script_engine.limits)
+    twin.script_engine.events_of = _service_events(rows)
     result = ReplayResult(instance_id, row.process_key, version.version, len(rows), 0)
     scratch = sa.create_engine("sqlite://")
     try:
@@ -121,6 +123,15 @@ def replay(engine, instance_id: str) -> ReplayResult:
     finally:
         scratch.dispose()
     return result
+
+
+def _service_events(rows) -> dict[str, list]:
+    """Events written by service operators (a phase change, a milestone), by the service task's id."""
+    found: dict[str, list] = {}
+    for r in rows:
+        if r.type in connectors.EVENT_TYPES and r.task_id:
+            found.setdefault(r.task_id, []).append((r.type, json.loads(r.data_json)))
+    return found
 
 
 def _operations(rows) -> list[list]:
@@ -144,7 +155,8 @@ def _replay_scripts():
             super().__init__(engine, **kwargs)
             self._recorded: dict[str, list] = {}
             for r in services:
-                self._recorded.setdefault(r.spec_name, []).append(r.data_json)
+                self._recorded.setdefault(r.spec_name, []).append((r.id, r.data_json))
+            self.events_of: dict[str, list] = {}     # recorded service task id -> the events it wrote
 
         def call_service(self, task, operation_name, operation_params):
             if operation_name in REPLAYED_OPERATORS:
@@ -153,7 +165,11 @@ def _replay_scripts():
             if not queue:
                 raise _Diverged(Divergence(0, "service", f"no recorded result of service task "
                                            f"{task.task_spec.bpmn_id} ({operation_name})"))
-            data = spiff.loads(queue.pop(0))
+            recorded_id, raw = queue.pop(0)
+            for type_, data in self.events_of.get(str(recorded_id), ()):    # what the operator recorded
+                connectors.current().events.append(history.NewEvent(
+                    type_, task_id=str(task.id), element_id=task.task_spec.bpmn_id, data=data))
+            data = spiff.loads(raw)
             value = data.get(task.task_spec.result_variable)
             return json.dumps(spiff.registry.convert(value), ensure_ascii=False, default=str)
     return ReplayScripts
@@ -179,10 +195,11 @@ class _Run:
             op = self._operation(now, first.actor)
             token = connectors.begin(op)
             try:
+                self._group = group
                 new_row = self._input(first, data, outcome)
             finally:
                 connectors.end(token)
-            outcome.events.extend(op.events)
+            outcome.effects.extend(op.events)
             instances.persist(self.sconn, self.live, outcome, self.twin, new_row=new_row)
         self._check_children(first, op)
         self._compare(group, outcome.recorded)
@@ -228,6 +245,12 @@ class _Run:
         elif kind in ASSIGNMENT:
             task = self._task(first, ready=True)
             outcome.events.append(history.NewEvent(kind, task_id=str(task.id), element_id=first.element_id, data=given))
+            # one deadline sweep may both remind and escalate: each is an input of the same operation
+            for rec, more in self._group[1:]:
+                if rec.type not in DEADLINE_STEPS or rec.task_id != first.task_id:
+                    break
+                outcome.events.append(history.NewEvent(rec.type, task_id=str(task.id), element_id=rec.element_id,
+                                                       data=more))
         elif kind == "deadline_recomputed":
             mapped = self.ids.get(first.task_id)
             task = wf.get_task_from_id(UUID(mapped)) if mapped else self._waiting_timer(first.element_id)

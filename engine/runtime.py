@@ -189,7 +189,7 @@ class Engine:
         op = self._operation(conn, live, started_by, now)
         with op:
             outcome.error = _run_engine(wf)
-        outcome.events.extend(op.events)
+        outcome.effects.extend(op.events)
         instances.persist(conn, live, outcome, self, new_row={
             "id": iid, "process_version_id": loaded.id, "process_key": process_key,
             "business_key": business_key, "started_by": started_by, "started_at": now,
@@ -430,7 +430,7 @@ class Engine:
             op = self._operation(conn, live, actor, outcome.now)
             with op:
                 action(conn, live, outcome)
-            outcome.events.extend(op.events)
+            outcome.effects.extend(op.events)
             instances.persist(conn, live, outcome, self)
             if self.verify_persistence:
                 self._check_roundtrip(conn, live)
@@ -610,7 +610,7 @@ class EngineScripts(SandboxedScriptEngine):
     def call_service(self, task, operation_name, operation_params):
         """A service task: the registered operator, with its evaluated parameters; JSON for Spiff."""
         params = {name: p["value"] for name, p in operation_params.items()}
-        return json.dumps(connectors.call_service(operation_name, params, task.data), ensure_ascii=False,
+        return json.dumps(connectors.call_service(operation_name, params, task), ensure_ascii=False,
                           default=str)
 
 

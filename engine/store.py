@@ -137,10 +137,13 @@ def workflow_shell(wf: BpmnWorkflow) -> str:
                       separators=(",", ":"))
 
 
-def needed_data_ids(rows) -> set[str]:
-    """Ids whose data must be loaded: unfinished or failed tasks, their parents and their children."""
+def needed_data_ids(rows, joins: frozenset[str] = frozenset()) -> set[str]:
+    """Ids whose data must be loaded: unfinished or failed tasks, their parents and their children,
+    and — for a join still waiting — the parents of its finished siblings, whose data the join
+    merges when it fires (SpiffWorkflow's UnstructuredJoin: parallel joins and the process end)."""
     needed: set[str] = set()
     by_id = {}
+    waiting_joins = set()
     for r in rows:
         by_id[r.id] = r
     for r in rows:
@@ -148,9 +151,13 @@ def needed_data_ids(rows) -> set[str]:
             needed.add(r.id)
             if r.parent_id:
                 needed.add(r.parent_id)
+            if r.spec_name in joins:
+                waiting_joins.add(r.spec_name)
     for r in rows:
         if r.parent_id in by_id and not by_id[r.parent_id].state & FINISHED:
             needed.add(r.id)
+        if r.spec_name in waiting_joins and r.state & FINISHED and r.parent_id:
+            needed.add(r.parent_id)
     return needed
 
 

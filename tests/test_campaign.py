@@ -319,6 +319,13 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
         line = campaign_matrix.timeline(conn, cid, engine.clock.now())
     mobilization = next(s for s in line["series"] if s["phase"] == "mobilization")
     assert line["days"][0] == "2021-08-16" and mobilization["data"][-1] == round(100 * 11 / 12, 1)
+    # an auditor can replay the whole campaign from its recorded inputs, and one department's work
+    from engine import replay
+    result = replay.replay(engine, cid)
+    assert result.ok, result.divergence
+    talks = open_tasks(db, element="talk", department="caiwuke")[0]["instance_id"]
+    result = replay.replay(engine, talks)          # reminded and escalated while overdue
+    assert result.ok, result.divergence
 
 
 # --- seed 004: 宝鸡市口腔医院, 2023 -------------------------------------------------------------------

@@ -228,6 +228,9 @@ def test_talk_then_preliminary_verification_runs_to_its_end(clues, engine):
     assert engine.show(reg.instance_id).status == "completed"
     assert clues.row(reg.instance_id)["result"] == \
         "谈话函询；谈话；转初步核实；反映属实；不予处理；行政处罚：记过；已通报"
+    from engine import replay
+    result = replay.replay(engine, reg.instance_id)      # the auditor's replay reaches every recorded state
+    assert result.ok, result.to_dict()
 
 
 def test_administrative_penalties_are_refused_for_party_members(clues):

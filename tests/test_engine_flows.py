@@ -81,3 +81,17 @@ def test_a_500_pass_loop_completes_without_stalling(engine, deploy, db):
     with db.connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(instance_task)).scalar()
     assert n >= 1500
+
+
+def test_the_end_keeps_the_data_of_branches_that_ended_before_a_restart(engine, deploy):
+    """Two branches end (the second closes the first one's wait at the process end), the node restarts
+    (nothing cached), the last branch ends: the finished instance still holds every branch's data."""
+    deploy("three_ends.bpmn")
+    view = engine.start("three_ends", started_by="a")
+    tasks = {t["element_id"]: t["id"] for t in view.tasks}
+    engine.complete_task(tasks["a"], user="a", data={"members": ["jijian"]})
+    engine.complete_task(tasks["b"], user="a", data={"linked_clues": 3})
+    engine.cache.clear()
+    view = engine.complete_task(tasks["c"], user="a", data={"phase": "ended"})
+    assert view.status == "completed"
+    assert view.data == {"members": ["jijian"], "linked_clues": 3, "phase": "ended"}
