@@ -102,15 +102,18 @@ def has_reporter(conn, instance_id: str) -> bool:
                         .where(clue_reporter.c.instance_id == instance_id)).first() is not None
 
 
-def reveal_reporter(conn, vault: ReporterVault, principal, instance_id: str, now: datetime) -> Reporter:
-    """The discipline office reads a reporter's identity; the reading is recorded first."""
-    if not principal.has(REVEAL_ROLE):
+def reveal_reporter(conn, vault: ReporterVault, principal, instance_id: str, now: datetime, *,
+                    granted: bool = False) -> Reporter:
+    """The discipline office — or someone it granted access to this clue (`granted`, checked by the
+    caller against the grant events) — reads a reporter's identity; the reading is recorded first."""
+    if not (principal.has(REVEAL_ROLE) or granted):
         raise Forbidden("只有纪检监察室可以查看举报人信息")
     row = conn.execute(sa.select(clue_reporter).where(clue_reporter.c.instance_id == instance_id)).one_or_none()
     if row is None:
         raise NotFound("该线索没有实名举报人信息", field="instance_id")
     history.append_to_chain(conn, ACCESS_CHAIN, now, [history.NewEvent(
-        "reporter_viewed", data={"instance_id": instance_id}, actor=principal.username)])
+        "reporter_viewed", data={"instance_id": instance_id, **({"under_grant": True} if granted else {})},
+        actor=principal.username)])
     return Reporter(vault.open(row.name_token), vault.open(row.contact_token))
 
 

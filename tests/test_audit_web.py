@@ -10,7 +10,7 @@ import zipfile
 import sqlalchemy as sa
 
 from engine.schema import event, metadata
-from tests.test_web_authz import MATRIX, _request, ids  # noqa: F401  (fixture)
+from tests.test_web_authz import MATRIX, _request, campaign_id, clue_id, ids  # noqa: F401  (fixtures)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import login, post
 
@@ -47,7 +47,8 @@ def test_the_auditor_reads_every_audit_page_and_replays(app, engine, report):
     assert bad.status_code == 422 and "from" in bad.get_data(as_text=True)
 
 
-def test_the_auditor_changes_nothing_on_any_route(app, db, ids):
+def test_the_auditor_changes_nothing_on_any_route(app, db, ids, request):
+    ids = {**ids, "campaign": request.getfixturevalue("campaign_id"), "clue": request.getfixturevalue("clue_id")}
     before = _snapshot(db)
     c = app.test_client()
     login(c, "auditor")

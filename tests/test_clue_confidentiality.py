@@ -144,3 +144,22 @@ def test_the_api_cannot_start_a_clue_around_the_registration_page(app, clue, eng
                                       json={"process_key": "clue", "data": {"reporter_name": NAME}})
         assert resp.status_code == 403, user
         assert "专用页面" in resp.get_json()["message"]
+
+
+def test_an_auditor_reads_the_clue_with_the_reporter_masked_until_the_office_grants_access(app, clue, db, engine):
+    auditor = app.test_client()
+    login(auditor, "auditor")
+    page = auditor.get(f"/clues/{clue.instance_id}")
+    assert page.status_code == 200 and NAME not in page.get_data(as_text=True)
+    assert post(auditor, f"/clues/{clue.instance_id}/reporter", page="/inbox").status_code == 403
+    from engine import audit_access
+    from engine.db import write_transaction
+    with write_transaction(db) as conn:
+        audit_access.grant_reporter_access(conn, clue.instance_id, "jijian", "auditor", engine.clock.now(),
+                                           reason="2027 年巡察抽查此件")
+    resp = post(auditor, f"/clues/{clue.instance_id}/reporter", page="/inbox")
+    assert resp.status_code == 200 and NAME in resp.get_data(as_text=True)
+    with db.connect() as conn:
+        access = conn.execute(sa.select(event).where(event.c.chain == ACCESS_CHAIN)).all()
+    assert [(e.type, e.actor) for e in access] == [("reporter_viewed", "auditor")]
+    assert '"under_grant":true' in access[0].data_json.replace(" ", "")

@@ -64,7 +64,7 @@ MATRIX = [
     ("/clues/export.xlsx", "GET", "/clues/export.xlsx", "neike_head", 403, "jijian"),
     ("/clues/new", "GET", "/clues/new", "auditor", 403, "jijian"),
     ("/clues/new", "POST", "/clues/new", "admin", 403, "jijian"),
-    ("/clues/<instance_id>", "GET", "/clues/{clue}", "auditor", 403, "jijian"),
+    ("/clues/<instance_id>", "GET", "/clues/{clue}", "neike_head", 403, "auditor"),
     ("/clues/<instance_id>/reporter", "POST", "/clues/{clue}/reporter", "admin", 403, "jijian"),
     ("/clues/<instance_id>/handling", "POST", "/clues/{clue}/handling", "owner", 403, "jijian"),
     ("/clues/<instance_id>/review", "POST", "/clues/{clue}/review", "neike_head", 403, "jijian"),

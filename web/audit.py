@@ -25,7 +25,9 @@ from .session import engine, roles_required
 bp = Blueprint("audit", __name__)
 AUDIT_ROLES = ("auditor", "discipline_office", "admin")
 READ_ONLY_ROLES = frozenset({"auditor"})
-PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login"}
+# Posts a read-only account may make: its own session and settings, and reading a reporter's identity
+# under a grant of the discipline office (which writes nothing but the audited access event).
+PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login", "clues.reveal"}
 API_PERSONAL = ("/api/v1/auth/token",)
 
 

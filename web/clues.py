@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_babel import gettext as _
 
 from engine import clues_confidential as confidential
-from engine import clues_export, clues_intake, clues_ledger, org
+from engine import audit_access, clues_export, clues_intake, clues_ledger, org
 from engine.db import read_transaction
 from engine.errors import Invalid, Problem
 from engine.forms import validate_submission
@@ -21,7 +21,7 @@ from .taskforms import DbLookups
 bp = Blueprint("clues", __name__)
 
 OFFICE = "discipline_office"
-READERS = (OFFICE, "leadership_group")
+READERS = (OFFICE, "leadership_group", "auditor")      # auditors read; the identity stays masked
 REGISTER_FORM = "clue_register"
 
 
@@ -142,17 +142,28 @@ def show(instance_id: str, reporter=None):
     return render_template("clues/show.html", clue=clue, tasks=tasks, history=list(reversed(eng.events(instance_id))),
                            has_reporter=has_reporter, reporter=reporter, names=names, step_names=step_names, people=people,
                            duplicates=others, modes=clues_ledger.HANDLING_MODES,
-                           can_reveal=g.principal.has(OFFICE))
+                           can_reveal=g.principal.has(OFFICE), can_reveal_reporter=_may_reveal(instance_id))
+
+
+def _may_reveal(instance_id: str) -> bool:
+    """The discipline office, or someone it granted access to this clue's reporter (an auditor)."""
+    if g.principal.has(OFFICE):
+        return True
+    with read_transaction(engine().db) as conn:
+        return audit_access.has_reporter_grant(conn, instance_id, g.principal.username)
 
 
 @bp.post("/clues/<instance_id>/reporter")
-@roles_required(OFFICE)
+@roles_required(*READERS)
 def reveal(instance_id: str):
     _clue_or_404(instance_id)
+    if not _may_reveal(instance_id):
+        abort(403)
     eng = engine()
     from engine.db import write_transaction
     with write_transaction(eng.db) as conn:
-        reporter = confidential.reveal_reporter(conn, vault(), g.principal, instance_id, eng.clock.now())
+        reporter = confidential.reveal_reporter(conn, vault(), g.principal, instance_id, eng.clock.now(),
+                                                granted=not g.principal.has(OFFICE))
     return show(instance_id, reporter=reporter)
 
 
