@@ -146,6 +146,18 @@ def run_guard(name: str, ctx: GuardContext) -> None:
     fn(ctx)
 
 
+def person_name(username: str) -> str:
+    """The name of a staff member, or the username itself when there is no such person or no
+    operation under way (a helper for task subjects)."""
+    import sqlalchemy as sa
+    from .schema import staff
+    op = _current.get()
+    if op is None:
+        return username
+    name = op.conn.execute(sa.select(staff.c.name).where(staff.c.username == username)).scalar_one_or_none()
+    return name or username
+
+
 # -- built-in operators ---------------------------------------------------------------------------
 @service("start_instances")
 def start_instances(ctx: ServiceContext, process_key: str, items: list, data: dict | None = None) -> list[str]:

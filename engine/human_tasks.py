@@ -43,13 +43,21 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         remind_at = env.deadlines.before(due.at, lead, lambda e: evaluate(task, e))
         if remind_at <= now:      # too short a task to warn ahead of time
             remind_at = None
+    name = spec.bpmn_name or spec.bpmn_id
+    if props.get("subject"):          # whom or what this task is about: "一对一谈心谈话：徐丽"
+        try:
+            subject = evaluate(task, props["subject"])
+            if subject not in (None, ""):
+                name = f"{name}：{subject}"[:255]
+        except Exception as exc:  # a bad subject must not lose the task: it keeps its plain name
+            log.warning("subject of task %s failed: %s", spec.bpmn_id, exc)
     try:
         priority = int(props.get("priority", DEFAULT_PRIORITY))
     except ValueError:
         priority = DEFAULT_PRIORITY
     return {
         "id": str(task.id), "instance_id": instance_id, "process_key": process_key,
-        "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": lane,
+        "element_id": spec.bpmn_id, "name": name, "lane": lane,
         "candidate_role": rule["role"] if rule else None, "candidate_department": department,
         "assignee": None, "form_key": props.get("formKey"), "priority": priority, "status": "open",
         "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,

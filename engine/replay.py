@@ -197,10 +197,10 @@ class _Run:
             try:
                 self._group = group
                 new_row = self._input(first, data, outcome)
+                outcome.effects.extend(op.events)
+                instances.persist(self.sconn, self.live, outcome, self.twin, new_row=new_row)
             finally:
                 connectors.end(token)
-            outcome.effects.extend(op.events)
-            instances.persist(self.sconn, self.live, outcome, self.twin, new_row=new_row)
         self._check_children(first, op)
         self._compare(group, outcome.recorded)
 

@@ -108,8 +108,11 @@ class Engine:
         def monthly(day, shift="next_working_day"):
             """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
             return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
+        def person_name(username):
+            """A staff member's name (for task subjects), read in the operation's transaction."""
+            return connectors.person_name(str(username))
         return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly,
-                "working_days_from": working_days_from, "end_of_day": end_of_day}
+                "working_days_from": working_days_from, "end_of_day": end_of_day, "person_name": person_name}
 
     def set_clock(self, clock) -> None:
         """Swap the clock (a drill database's virtual clock); the registry follows."""
@@ -187,14 +190,14 @@ class Engine:
                                           "process_key": process_key, "business_key": business_key,
                                           "started_by": started_by, "started_at": now, "ended_at": None})
         op = self._operation(conn, live, started_by, now)
-        with op:
+        with op:        # bound until written: due dates and subjects are evaluated while persisting
             outcome.error = _run_engine(wf)
-        outcome.effects.extend(op.events)
-        instances.persist(conn, live, outcome, self, new_row={
-            "id": iid, "process_version_id": loaded.id, "process_key": process_key,
-            "business_key": business_key, "started_by": started_by, "started_at": now,
-            "parent_id": parent_id},
-            guard=hint[1] if hint is not None else None)
+            outcome.effects.extend(op.events)
+            instances.persist(conn, live, outcome, self, new_row={
+                "id": iid, "process_version_id": loaded.id, "process_key": process_key,
+                "business_key": business_key, "started_by": started_by, "started_at": now,
+                "parent_id": parent_id},
+                guard=hint[1] if hint is not None else None)
         if self.verify_persistence:
             self._check_roundtrip(conn, live)
         return live, self._start_children(conn, op, started_by)
@@ -430,8 +433,8 @@ class Engine:
             op = self._operation(conn, live, actor, outcome.now)
             with op:
                 action(conn, live, outcome)
-            outcome.effects.extend(op.events)
-            instances.persist(conn, live, outcome, self)
+                outcome.effects.extend(op.events)
+                instances.persist(conn, live, outcome, self)
             if self.verify_persistence:
                 self._check_roundtrip(conn, live)
             started = self._start_children(conn, op, actor)

@@ -402,6 +402,9 @@ class _Validator:
         if "dueIn" in props:
             value, prop = props["dueIn"]
             self.check_timing(el, prop, value, "dueIn", doc, "bad_property", "dueIn")
+        if "subject" in props:
+            value, prop = props["subject"]
+            self.check_source(doc, el, prop, value, "eval", "expression_error", "subject expression", "subject")
         return props
 
     def _check_process_properties(self, el, doc, props: dict, form_keys: set) -> dict:
