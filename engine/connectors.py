@@ -146,7 +146,7 @@ def run_guard(name: str, ctx: GuardContext) -> None:
     fn(ctx)
 
 
-def person_name(username: str) -> str:
+def staff_name(username: str) -> str:
     """The name of a staff member, or the username itself when there is no such person or no
     operation under way (a helper for task subjects)."""
     import sqlalchemy as sa

@@ -100,7 +100,7 @@ class Registry:
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
         self.helper_names = frozenset({"now", "today", "working_days", "monthly", "working_days_from", "end_of_day",
-                                   "person_name"})
+                                   "staff_name"})
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None) -> list[DeployedVersion]:

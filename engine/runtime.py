@@ -108,11 +108,11 @@ class Engine:
         def monthly(day, shift="next_working_day"):
             """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
             return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
-        def person_name(username):
+        def staff_name(username):
             """A staff member's name (for task subjects), read in the operation's transaction."""
-            return connectors.person_name(str(username))
+            return connectors.staff_name(str(username))
         return {"now": lambda: self.clock.now(), "working_days": working_days, "monthly": monthly,
-                "working_days_from": working_days_from, "end_of_day": end_of_day, "person_name": person_name}
+                "working_days_from": working_days_from, "end_of_day": end_of_day, "staff_name": staff_name}
 
     def set_clock(self, clock) -> None:
         """Swap the clock (a drill database's virtual clock); the registry follows."""

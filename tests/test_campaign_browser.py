@@ -35,6 +35,7 @@ def test_the_campaign_page_shows_the_matrix_and_draws_the_chart(server, browser,
     assert bar.evaluate("el => el.style.width") not in ("", "0%")       # sized by script, not inline style
     shot(page, "campaign-page")
     page.click("#matrix a >> nth=0")                                    # 内科's mobilization: whom each talk is with
-    assert "召开动员部署会" in page.content() and page.locator("text=王护士").count() == 1
+    # the drill-down names whom each talk is for: the task is "一对一谈心谈话：王护士"
+    assert "召开动员部署会" in page.content() and page.locator("text=一对一谈心谈话：王护士").count() == 1
     assert page.locator("text=一对一谈心谈话").count() == 2
     assert not errors, errors
