@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
-from . import connectors, history, human_tasks, instances, schedules, spiff, store
+from . import connectors, history, instances, schedules, spiff, store
 from .db import read_transaction
 from .errors import NotFound
 from .schema import event, instance_task, metadata, process_instance
@@ -146,7 +146,7 @@ def _operations(rows) -> list[list]:
 
 
 def _replay_scripts():
-    from .runtime import EngineScripts
+    from .stepping import EngineScripts
 
     class ReplayScripts(EngineScripts):
         """The engine's scripts, with service results taken from the record where they must be."""
@@ -366,6 +366,6 @@ def _norm(value) -> str:
 
 
 def _run_engine(wf):
-    from .runtime import _run_engine as run
+    from .stepping import _run_engine as run
     return run(wf)
 
