@@ -29,8 +29,8 @@ web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messa
 
 # Browser tests drive Debian's Chromium through Playwright.
 $(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-noto-cjk >/dev/null
 
 install: $(STAMP) $(NODE_STAMP) $(CATALOGS)
 
