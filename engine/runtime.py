@@ -103,9 +103,13 @@ class Engine:
             # the date itself is day 0: count from its last instant, not from 24:00 (= day 1)
             return self.deadlines.calendar().add_working_days(end_of_day(start) - timedelta(microseconds=1),
                                                               int(n)).due
-        def monthly(day, shift="next_working_day"):
-            """End of the next `day` of a month (moved off holidays), e.g. the monthly report day."""
-            return self.deadlines.calendar().monthly(int(day), self.clock.now(), shift=shift).due
+        def monthly(day, shift="next_working_day", after=None):
+            """End of the next `day` of a month (moved off holidays), e.g. the monthly report day.
+
+            The month after `after` (a moment or ISO date; default now): a loop that passes its
+            previous deadline visits every month, also those a stopped server slept through."""
+            start = self.clock.now() if after is None else _moment(after, "after")
+            return self.deadlines.calendar().monthly(int(day), start, shift=shift).due
         def staff_name(username):
             """A staff member's name (for task subjects), read in the operation's transaction."""
             return connectors.staff_name(str(username))
@@ -597,6 +601,18 @@ def _ready_task(live, task_id: str, row):
     if task.state != TaskState.READY:
         raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state)}, not READY")
     return task
+
+
+def _moment(value, name: str) -> datetime:
+    """A script's moment argument: a datetime, or an ISO date or datetime string (Beijing if naive)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f'{name}: "{value}" is not a date like 2026-08-20') from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a date or a moment, got {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
 
 def _check_data(data) -> dict:

@@ -355,3 +355,19 @@ def test_seed_004_march_to_december_with_reports_by_the_20th(engine, db, clock, 
                      "deadline_selfcheck": end_of("2023-06-30").isoformat(),
                      "deadline_rectification": end_of("2023-10-31").isoformat()}
     assert {t["due_at"] for t in open_tasks(db, element="risk_list")} == {end_of("2023-06-30")}
+
+
+def test_months_a_stopped_server_slept_through_still_get_their_reports(engine, db, clock, hospital,
+                                                                       campaign_processes):
+    from engine import replay
+    clock.set(beijing("2023-03-01"))
+    cid = engine.start("campaign", started_by="jijian", data=launch_data(
+        ["yiwuke", "yaojike"], mobilization_deadline="2023-03-31", selfcheck_deadline="2023-06-30",
+        rectification_deadline="2023-10-31", consolidation_deadline="2023-12-31",
+        disclosure_deadline="2023-06-30", report_day=20)).id
+    # the server is down from early March until 25 June: the April and May report days pass unseen
+    advance(engine, clock, beijing("2023-06-25"))
+    rounds = sorted({r["due_at"] for r in open_tasks(db, element="fill_report", key="campaign_monthly_report")})
+    assert rounds == [end_of(d) for d in ("2023-03-20", "2023-04-20", "2023-05-22", "2023-06-20", "2023-07-20")]
+    assert len(children(db, cid, "campaign_monthly_report")) == 10         # 5 rounds × 2 departments
+    assert replay.replay(engine, cid).ok
