@@ -101,7 +101,7 @@ def test_within_runs_in_the_transaction_and_its_failure_rolls_the_start_back(eng
 
 
 def test_deploy_refuses_an_operator_or_guard_the_engine_does_not_provide(engine):
-    xml = (tests_data() / "spawner.bpmn").read_text()
+    xml = (bpmn_dir() / "spawner.bpmn").read_text()
     xml = xml.replace('serviceTaskOperator id="start_instances"', 'serviceTaskOperator id="os_system"')
     xml = xml.replace('value="children_done"', 'value="always_yes"')
     with pytest.raises(Invalid) as refused:
@@ -111,7 +111,7 @@ def test_deploy_refuses_an_operator_or_guard_the_engine_does_not_provide(engine)
 
 
 def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_only(engine, db):
-    xml = (tests_data() / "parallel.bpmn").read_text().replace(
+    xml = (bpmn_dir() / "parallel.bpmn").read_text().replace(
         '<bpmn:laneSet id="ls">', '<bpmn:extensionElements><spiffworkflow:properties>'
         '<spiffworkflow:property name="confidential" value="discipline_office" />'
         '<spiffworkflow:property name="startableBy" value="staff" />'
@@ -136,6 +136,6 @@ def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_on
         assert not worklist.can_view(who("x", "staff", role), task)
 
 
-def tests_data():
+def bpmn_dir():
     from tests.conftest import DATA
     return DATA / "bpmn"
