@@ -103,7 +103,7 @@ def _sqlite_copy(source: Path, target: Path, progress: Progress | None) -> None:
     if not source.is_file():
         raise BackupFailed(f"no SQLite database at {source}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(str(source), timeout=30)
     dst = sqlite3.connect(str(target), timeout=30)
     try:
         def step(_status, remaining, total):
