@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--departments", type=int, default=200)
     ap.add_argument("--open-tasks", type=int, default=100_000)
     ap.add_argument("--skip-seed", action="store_true", help="reuse the database of a previous run")
+    ap.add_argument("--seed-only", action="store_true", help="seed the database, then stop")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers per app node")
     ap.add_argument("--concurrency", type=int, default=12, help="virtual users (one per department)")
     ap.add_argument("--phase-seconds", type=float, default=20, help="length of the inbox-only and completion-only phases")
@@ -128,8 +129,14 @@ def main(argv=None) -> int:
                               instances_per_second=round(plan.open_tasks / seconds, 1))
         args.workdir.mkdir(parents=True, exist_ok=True)
         (args.workdir / "tokens.json").write_text(json.dumps(tokens))
+        (args.workdir / "seed.json").write_text(json.dumps(report["seed"]))
+        if args.seed_only:
+            _say(f"seeded: {report['seed']}")
+            return 0
     else:
         tokens = json.loads((args.workdir / "tokens.json").read_text())
+        seeded = args.workdir / "seed.json"
+        report["seed"] = json.loads(seeded.read_text()) if seeded.exists() else None
     db = create_db_engine(args.url)
     with db.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
