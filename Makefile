@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
+PG_CLIENT := /usr/bin/pg_dump     # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's matches server 15)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench install clean translations
+.PHONY: run test bench install clean translations serve-prod loadtest
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +48,26 @@ run: install
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install $(CHROMIUM)
+test: install $(CHROMIUM) $(PG_CLIENT)
 	$(PY) -m pytest
 
 bench: install
 	$(QL) bench --output bench/results/latest.json
+
+# Production serving: gunicorn (QINGLIAN_WORKERS workers) and a scheduler process; see docs/operations.md.
+serve-prod: install
+	$(QL) init-db
+	$(QL) serve --prod --host $${QINGLIAN_HOST:-127.0.0.1} --port $${QINGLIAN_PORT:-8000}
+
+# The multi-node load and fault test (a few minutes; not part of `make test`): a fresh PostgreSQL
+# database (QINGLIAN_LOAD_PG_URL, default load_h10), 2 app nodes, 2 schedulers, kill -9 and restart.
+# Figures go to bench/results/loadtest.json.
+$(PG_CLIENT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null
+
+loadtest: install $(PG_CLIENT)
+	$(PY) -m engine.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts

@@ -265,10 +265,13 @@ def timers_run_due(obj: Context, owner):
 @main.command()
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between ticks.")
 @click.option("--owner", default=None)
+@click.option("--metrics-port", default=None, type=int, help="Serve this scheduler's Prometheus metrics on PORT.")
 @click.pass_obj
-def scheduler(obj: Context, interval, owner):
+def scheduler(obj: Context, interval, owner, metrics_port):
     """Run a standalone scheduler (any number may run against one database)."""
     from .scheduler import TimerScheduler
+    from .ops_cli import scheduler_observability
+    scheduler_observability(metrics_port)
     click.echo(f"scheduler running every {interval}s; Ctrl-C to stop", err=True)
     TimerScheduler(obj.engine, owner=owner, interval=interval).run_forever()
 
@@ -404,9 +407,18 @@ def _date_arg(text: str, name: str):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-scheduler", is_flag=True, help="Do not fire timers in this process.")
+@click.option("--prod", is_flag=True, help="Serve with gunicorn (several workers) and a scheduler process.")
+@click.option("--workers", default=None, type=int, help="gunicorn workers with --prod (default 2 × cores + 1).")
+@click.option("--threads", default=1, show_default=True, type=int, help="Threads per worker with --prod.")
 @click.pass_obj
-def serve(obj: Context, host, port, no_scheduler):
+def serve(obj: Context, host, port, no_scheduler, prod, workers, threads):
     """Serve the web application (development server), with the timer scheduler inside."""
+    if prod:
+        import os
+        from .ops_cli import serve_production
+        services.open_engine(obj.settings).db.dispose()     # refuse an unknown schema before forking
+        serve_production(obj.settings, host, port, workers or 2 * (os.cpu_count() or 1) + 1, threads,
+                         not no_scheduler)
     from web import create_app
     from .scheduler import TimerScheduler
     app = create_app(obj.settings, engine=obj.engine)
@@ -467,6 +479,9 @@ def _show_text(v: dict) -> str:
 
 from .audit_cli import audit as _audit  # noqa: E402  (the audit group lives in its own module)
 main.add_command(_audit)
+from .ops_cli import backup_cmd as _backup, restore_cmd as _restore  # noqa: E402
+main.add_command(_backup)
+main.add_command(_restore)
 
 if __name__ == "__main__":
     main()

@@ -33,6 +33,10 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_config("sqlite://")).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(_config("sqlite://")).walk_revisions()}
+
+
 def current_revision(db_engine) -> str | None:
     with db_engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

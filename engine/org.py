@@ -138,6 +138,14 @@ def get_staff(conn, username: str) -> dict:
     return d
 
 
+def staff_names(conn, usernames) -> dict[str, str]:
+    """Display names of these usernames (a page's assignees), in one query."""
+    usernames = sorted({u for u in usernames if u})
+    if not usernames:
+        return {}
+    return dict(conn.execute(sa.select(staff.c.username, staff.c.name).where(staff.c.username.in_(usernames))).all())
+
+
 def list_staff(conn, *, department_code: str | None = None, search: str | None = None,
                active_only: bool = True, limit: int = 500) -> list[dict]:
     q = sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.position_level,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -20,6 +21,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock as clockmod
+from . import metrics
 from . import connectors, domains, history, human_tasks, instances, reminders, schedules, spiff, timers  # noqa: F401
 # (spiff installs the library fixes; domains registers the service operators and completion guards)
 from .config import Settings
@@ -240,7 +242,13 @@ class Engine:
             task.run()
             outcome.error = _run_engine(live.wf)
 
-        return self._operate(None, user, action, task_id=task_id, within=within)
+        began = time.perf_counter()
+        view = self._operate(None, user, action, task_id=task_id, within=within)
+        seconds = time.perf_counter() - began
+        metrics.observe_completion(view.process_key, seconds)
+        log.info("task completed", extra={"task_id": task_id, "instance_id": view.id,
+                                          "process_key": view.process_key, "duration_ms": round(seconds * 1000, 1)})
+        return view
 
     def claim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, user, "task_claimed")
@@ -318,8 +326,10 @@ class Engine:
             claimed = timers.claim_due(conn, now, owner, lease, limit)
         fired, leftover = 0, []
         by_instance: dict[str, list] = {}
+        due_at = {}
         for row in claimed:
             by_instance.setdefault(row.instance_id, []).append(row.task_id)
+            due_at[row.task_id] = row.due_at
         for instance_id, task_ids in by_instance.items():
             def action(conn, live, outcome):
                 outcome.error = _run_engine(live.wf)
@@ -327,6 +337,7 @@ class Engine:
                 view = self._operate(instance_id, "scheduler", action)
                 fired += view.fired
                 leftover += [t for t in task_ids if t not in view.fired_ids]
+                metrics.observe_fired([(now - due_at[t]).total_seconds() for t in view.fired_ids if t in due_at])
             except NotFound:
                 continue
         if leftover:

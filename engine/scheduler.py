@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from . import logging_setup
 from .db import write_transaction
 from .schema import scheduler_heartbeat
 
@@ -43,6 +44,13 @@ class TimerScheduler:
         if not self._lock.acquire(blocking=False):
             return 0          # the previous tick is still working
         try:
+            with logging_setup.request_context():      # the tick's engine log lines share one id
+                return self._tick()
+        finally:
+            self._lock.release()
+
+    def _tick(self) -> int:
+        try:
             fired = 0
             while True:
                 n = self.engine.fire_due_timers(owner=self.owner, limit=self.batch, lease=self.lease)
@@ -57,8 +65,6 @@ class TimerScheduler:
         except Exception:  # keep ticking: one bad instance must not stop every timer
             log.exception("scheduler tick failed")
             return 0
-        finally:
-            self._lock.release()
 
     def _heartbeat(self) -> None:
         now = self.engine.clock.now()

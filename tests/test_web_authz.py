@@ -13,7 +13,7 @@ from tests.test_campaign_web import campaign_id  # noqa: F401  (fixture)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import csrf, login
 
-PUBLIC = {"/healthz", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
           "/report", "/report/status"}   # the public reporting page: tested in test_clue_pages.py
 
 # rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,

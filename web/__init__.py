@@ -9,11 +9,11 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from engine.config import Settings
 
-from . import errors, formatting, i18n, session, vendor
+from . import errors, formatting, i18n, observability, session, vendor
 
 
 def create_app(settings: Settings | None = None, engine=None, *, testing: bool = False,
@@ -36,10 +36,7 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )
 
-    @app.get("/healthz")
-    def healthz():
-        return jsonify(status="ok")
-
+    observability.init_app(app)
     session.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)

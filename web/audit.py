@@ -53,6 +53,7 @@ def init_app(app) -> None:
             eng = engine()
             with read_transaction(eng.db) as conn:
                 holder = accounts.token_principal(conn, token, eng.clock.now())
+            g.token_holder = (token, holder)          # token_required uses it: one lookup a request
             if is_read_only(holder):
                 return jsonify(code="forbidden", message="审计员只能查看，不能修改", fields={}), 403
             return None

@@ -19,9 +19,11 @@ def soon_until(eng):
 
 
 def nav_counts() -> dict[str, int]:
-    eng = engine()
-    with read_transaction(eng.db) as conn:
-        return worklist.counts(conn, g.principal, now=eng.clock.now(), soon_until=soon_until(eng))
+    if "nav_counts" not in g:          # once a request: the inbox page has counted already
+        eng = engine()
+        with read_transaction(eng.db) as conn:
+            g.nav_counts = worklist.counts(conn, g.principal, now=eng.clock.now(), soon_until=soon_until(eng))
+    return g.nav_counts
 
 
 @bp.get("/")
@@ -43,12 +45,12 @@ def tasks():
         query = worklist.TaskQuery()
     with read_transaction(eng.db) as conn:
         page = worklist.list_tasks(conn, g.principal, query, now=eng.clock.now(), soon_until=soon_until(eng))
-        counts = worklist.counts(conn, g.principal, now=eng.clock.now(), soon_until=soon_until(eng))
+        counts = g.nav_counts = worklist.counts(conn, g.principal, now=eng.clock.now(), soon_until=soon_until(eng))
         context = {
             "processes": worklist.processes_in_tasks(conn),
             "departments": org.department_names(conn),
             "saved": worklist.saved_filters(conn, g.principal.username),
-            "people": {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
+            "people": org.staff_names(conn, (t["assignee"] for t in page.rows)),
         }
     return render_template("inbox.html", page=page, query=query, counts=counts, problems=problems, **context), \
         (400 if problems else 200)

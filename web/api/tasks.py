@@ -122,9 +122,9 @@ def complete(body, task_id: str):
     submission = taskforms.validate_json(eng, definition, body["data"], task)
     if submission.errors:
         raise submission.to_invalid()
-    view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data)
-    with write_transaction(eng.db) as conn:
-        drafts.discard(conn, task_id)
+    # the draft goes in the completion's own transaction (one commit, not two)
+    view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data,
+                             within=lambda conn, _instance_id: drafts.discard(conn, task_id))
     return view.to_dict()
 
 
