@@ -48,6 +48,8 @@ class LedgerQuery:
     department: str | None = None
     received_from: str | None = None
     received_to: str | None = None
+    form: str | None = None             # a form of discipline (FORMS), for the dashboard's drill-down
+    real_name: str | None = None        # "1": real-name reports only
 
     @classmethod
     def parse(cls, args) -> "LedgerQuery":
@@ -64,6 +66,10 @@ class LedgerQuery:
             problems.append(Problem("未知的状态", field="status"))
         if q.disposal and q.disposal not in DISPOSALS:
             problems.append(Problem("未知的处置方式", field="disposal"))
+        if q.form and q.form not in FORMS:
+            problems.append(Problem("未知的处理形态", field="form"))
+        if q.real_name and q.real_name != "1":
+            problems.append(Problem("实名筛选只能为 1", field="real_name"))
         for name in ("received_from", "received_to"):
             value = getattr(q, name)
             if value:
@@ -83,6 +89,10 @@ class LedgerQuery:
         if self.disposal and row["disposal"] != self.disposal:
             return False
         if self.department and row["person_department"] != self.department:
+            return False
+        if self.form and row["discipline_form"] != self.form:
+            return False
+        if self.real_name and not row["real_name"]:
             return False
         if self.received_from and (row["received_on"] or "") < self.received_from:
             return False
@@ -164,10 +174,12 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "summary": d.get("summary"), "source": d.get("source"), "source_name": SOURCES.get(d.get("source"), ""),
         "channel_name": CHANNELS.get(d.get("channel"), ""), "received_on": received.isoformat(),
         "real_name": bool(d.get("real_name")), "disposal": d.get("disposal"),
-        "disposal_name": DISPOSALS.get(d.get("disposal"), ""), "result": disposal_and_result(d, modes),
+        "disposal_name": DISPOSALS.get(d.get("disposal"), ""),
+        "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
         "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
         "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
         "campaign": d.get("campaign"),
+        "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
 
 
