@@ -3,8 +3,9 @@ belong to it up to the cut-off.
 
 A clue belongs to the campaign when it was received between the campaign's start and the cut-off,
 when the campaign's clue backlog review (问题线索起底) took it up, or when its outcome names the
-campaign (by 文号, name or id). Clues received after the cut-off are left out; overdue marks are
-judged at the cut-off. The 处置方式及结果 column shows the clue's handling as recorded now.
+campaign (by 文号, name or id). Clues received after the cut-off are left out;
+each row shows the clue as it stood at the cut-off (`clue_rows(as_of=...)`): its stage, overdue
+marks and 处置方式及结果 as recorded by then.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def campaign_clues(conn, camp: CampaignRef, cutoff: date, now: datetime) -> list
     refs = camp.refs()
     start, last = camp.started_on.isoformat(), cutoff.isoformat()
     rows = []
-    for row in clue_rows(conn, until):
+    for row in clue_rows(conn, until, as_of=until):
         if row["received_on"] > last:
             continue
         if row["instance_id"] in linked or row["received_on"] >= start or (row.get("campaign") or "") in refs:

@@ -7,7 +7,7 @@ The month is the cut-off's month; the department of a task is the one it was ass
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -56,7 +56,7 @@ def monthly(conn, camp: CampaignRef, cutoff: date, now: datetime, departments=No
         rows.append({"department": code, "name": names.get(code, code), "due": len(due), "due_done": len(due_done),
                      "done": len(done), "in_time": len(in_time),
                      "percent": round(100 * len(due_done) / len(due)) if due else None,
-                     "overdue": [{"name": t["name"], "due_on": _day(t["due_at"])} for t in overdue],
+                     "overdue": [{"name": t["name"], "due_on": _due_day(t["due_at"])} for t in overdue],
                      "report": _report_state(report, until)})
     total = {k: sum(r[k] for r in rows) for k in ("due", "due_done", "done", "in_time")}
     total["overdue"] = sum(len(r["overdue"]) for r in rows)
@@ -75,6 +75,11 @@ def _day(at: datetime | None) -> str | None:
     return at.astimezone(BEIJING).date().isoformat() if at else None
 
 
+def _due_day(at: datetime) -> str:
+    """The day a deadline falls on: a deadline at 24:00 belongs to the day it ends."""
+    return (at - timedelta(microseconds=1)).astimezone(BEIJING).date().isoformat()
+
+
 def _report_state(tasks: list[dict], until: datetime) -> dict:
     """The department's own monthly report due this month: submitted (on which day), overdue or not yet due."""
     if not tasks:
@@ -82,4 +87,4 @@ def _report_state(tasks: list[dict], until: datetime) -> dict:
     t = tasks[0]
     if t["completed_at"] is not None and t["completed_at"] < until:
         return {"state": "submitted", "on": _day(t["completed_at"]), "late": t["completed_at"] > t["due_at"]}
-    return {"state": "overdue" if t["due_at"] < until else "pending", "on": _day(t["due_at"])}
+    return {"state": "overdue" if t["due_at"] < until else "pending", "on": _due_day(t["due_at"])}
