@@ -145,3 +145,85 @@ def test_the_monthly_report_sets_what_was_due_in_october_against_what_was_done_a
     assert report["total"] == {"due": 16, "due_done": 11, "done": 8, "in_time": 7, "overdue": 5, "percent": 69}
     mine = _report(engine, monthly, scenario.campaign, "2026-10-31", departments={"waike"})
     assert [r["name"] for r in mine["rows"]] == ["外科"] and mine["total"]["overdue"] == 2
+
+
+# --- the dashboard's figures ------------------------------------------------------------------------
+
+def test_dashboard_figures_count_clues_by_source_disposal_form_and_status_and_overdue_work_by_department(
+        engine, scenario):
+    from engine.reports import dashboard
+    now = engine.clock.now()                                         # 2026-12-10
+    with read_transaction(engine.db) as conn:
+        clues = dashboard.clue_figures(conn, now)
+        camp = dashboard.campaign_figures(conn, scenario.campaign, now)
+        overdue = dashboard.overdue_tasks(conn, scenario.campaign, now, "waike")
+    assert [(s["name"], s["count"]) for s in clues["sources"]] == [
+        ("信访举报", 2), ("检举控告", 1), ("巡视巡察", 1), ("上级纪委监委交办", 1), ("审计发现", 1), ("自行发现", 2)]
+    assert [(d["code"], d["count"]) for d in clues["disposals"]] == [
+        ("talk_inquiry", 1), ("verify", 3), ("hold", 0), ("close", 1), ("transfer", 1)]
+    assert [(f["code"], f["count"]) for f in clues["forms"]] == [("first", 1), ("second", 1), ("third", 0), ("fourth", 1)]
+    # real-name: 张主任's and 周科长's reporters were told twice; K6's (2 November) nothing yet
+    assert clues["feedback"] == {"real_name": 3, "accepted": 2, "accepted_pct": 66.7, "with_result": 2, "told": 2,
+                                 "told_pct": 100.0}
+    status = clues["status"]
+    assert status["days"][0] == "2026-09-01" and status["days"][-1] == "2026-12-10"
+    day = status["days"].index("2026-10-09")           # K8, K7, K1–K5 received; K1, K4, K5 closed that day
+    assert (status["open"][day], status["closed"][day]) == (4, 3)
+    assert (status["open"][-1], status["closed"][-1]) == (2, 6)
+    # overdue on 10 December: 检验科's meeting, October report and risk list, and every November report
+    # but 内科's; 外科's talk
+    assert [(d["name"], d["count"]) for d in camp["overdue"]] == [("检验科", 4), ("外科", 2), ("财务科", 1)]
+    assert sorted(t["name"] for t in overdue) == ["一对一谈心谈话：赵医生", "填报月度工作进展"]
+    progress = {s["phase"]: dict(zip([d["code"] for d in camp["progress"]["departments"]], s["data"]))
+                for s in camp["progress"]["series"]}
+    assert progress["mobilization"] == {"caiwuke": 100, "neike": 100, "waike": 50, "jianyanke": 0}
+    assert progress["consolidation"] == {"caiwuke": 0, "neike": 100, "waike": 0, "jianyanke": 100}
+
+
+# --- the workbooks ------------------------------------------------------------------------------------
+
+def _open(data: bytes):
+    import io
+    from openpyxl import load_workbook
+    return load_workbook(io.BytesIO(data)).active
+
+
+def _merged(ws) -> set[str]:
+    return {str(r) for r in ws.merged_cells.ranges}
+
+
+def test_the_workbooks_have_the_seeds_headers_merged_cells_and_totals(engine, scenario):
+    from engine.reports import workbooks
+    from engine.reports.common import Signature
+    sign = Signature("陈纪检", "82676537", "冯书记")
+    cutoff = date(2026, 12, 10)
+    ws = _open(workbooks.disclosure_workbook(_disclosures(engine, scenario.campaign, "2026-12-10"), title="附件2标题",
+                                             sign=sign, cutoff=cutoff))
+    assert _merged(ws) == {"A1:F1", "A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:F2", "A7:B7"}
+    assert [c.value for c in ws[2]] == ["序号", "科室名称", "主动说明问题\n（情况）人数", "主动说明问题\n（情况）个数",
+                                        "主动上交钱款（金额，单位：万元）／财物（数量）", None]
+    assert [c.value for c in ws[3]][4:] == ["钱款（万元）", "财物（数量）"]
+    assert [[c.value for c in ws[r]] for r in (4, 5, 6, 7)] == [
+        [1, "内科", 2, 3, 0.5, 3], [2, "外科", 1, 1, 1.2, 0], [3, "检验科", 1, 1, 0, 1], ["合计", None, 4, 5, 1.7, 4]]
+    assert ws["A9"].value == "填报人：陈纪检" and ws["C9"].value == "联系电话：82676537" and ws["E9"].value == "审核人：冯书记"
+    assert ws["A10"].value.startswith("说明：统计口径为专项整治工作启动以来") and ws["A11"].value == "截止日期：2026年12月10日"
+
+    ws = _open(workbooks.outcome_workbook(_report(engine, outcomes, scenario.campaign, "2026-12-10"), title="附件4标题",
+                                          sign=sign, cutoff=cutoff))
+    assert _merged(ws) == {"A1:P1", "A2:A3", "B2:E2", "F2:H2", "I2:M2", "N2:N3", "O2:O3", "P2:P3"}
+    assert [c.value for c in ws[2]] == ["整治工作项目", "科室类别（个数）", None, None, None, "处理人员（人数）", None, None,
+                                        "四种形态运用（人数）", None, None, None, None, "行政处罚（人数）", "通报问题（个数）",
+                                        "完善制度（个数）"]
+    assert [c.value for c in ws[3]][1:13] == ["职能科室", "临床科室", "医技科室", "合计", "中层人员", "其他", "合计",
+                                              "第一种形态", "第二种形态", "第三种形态", "第四种形态", "合计"]
+    assert [c.value for c in ws[4]] == [ITEM_A, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1]
+    assert [c.value for c in ws[8]] == ["合计", 0, 2, 1, 3, 2, 2, 4, 1, 1, 0, 1, 3, 1, 2, 6]
+
+    ws = _open(workbooks.monthly_workbook(_report(engine, monthly, scenario.campaign, "2026-10-31"), title="月报",
+                                          sign=sign, cutoff=date(2026, 10, 31)))
+    assert _merged(ws) == {"A1:I1", "A2:A3", "B2:B3", "C2:E2", "F2:G2", "H2:H3", "I2:I3", "A8:B8"}
+    assert [c.value for c in ws[3]][2:7] == ["应完成", "已完成", "完成率", "完成", "其中按期"]
+    assert [c.value for c in ws[5]] == [2, "外科", 4, 2, "50%", 2, 1,
+                                        "一对一谈心谈话：赵医生（2026-10-16到期）；填报廉洁风险排查清单（2026-10-30到期）",
+                                        "已报送（2026-10-14），逾期"]
+    assert [c.value for c in ws[8]][:8] == ["合计", None, 16, 11, "69%", 8, 7, "5项"]
