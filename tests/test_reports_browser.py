@@ -74,7 +74,7 @@ def test_a_report_prints_alone_on_its_page(server, browser, scenario):
     page.emulate_media(media="print")
     assert not page.locator(".topbar").is_visible() and not page.locator("#report-form").is_visible()
     assert page.locator("#sheet").is_visible() and page.locator(".signature").is_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
+    shot(page, "report-outcomes-print")
     pdf = page.pdf(path=str(ARTIFACTS / "report-outcomes.pdf"), format="A4", landscape=True)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     page.emulate_media(media="screen")
