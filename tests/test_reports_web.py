@@ -114,3 +114,13 @@ def test_the_dashboard_data_links_each_figure_to_its_list(app, scenario):
     assert "clues" not in admin and "progress" in admin                 # clue figures are the office's
     assert signed_in(app, "auditor").get(f"/reports/{scenario.campaign}/dashboard.json").get_json().keys() == \
         {"clues", "progress", "overdue"}
+
+
+def test_the_report_pages_speak_english_as_the_second_locale(app, scenario):
+    from tests.webtools import post
+    c = signed_in(app, "jijian")
+    post(c, "/account/locale", {"locale": "en", "next": "/inbox"})
+    page = c.get(f"/reports/{scenario.campaign}/outcomes?cutoff=2026-10-31").get_data(as_text=True)
+    assert "Annex 4: campaign summary" in page and "Cut-off date" in page and "Export to Excel" in page
+    assert "Departments by category" in page and "Middle managers" in page
+    assert "Dashboard" in c.get("/reports").get_data(as_text=True)

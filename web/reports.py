@@ -13,7 +13,7 @@ from engine import campaign_matrix, clues_export
 from engine.db import read_transaction
 from engine.errors import Invalid, NotFound, Problem
 from engine.reports import dashboard, workbooks
-from engine.reports.common import Signature, campaign_ref, parse_cutoff
+from engine.reports.common import Signature, campaign_ref, cutoff_instant, parse_cutoff
 from engine.reports.disclosures import disclosures
 from engine.reports.ledger import campaign_clues
 from engine.reports.monthly import monthly
@@ -77,7 +77,7 @@ def _signature(campaign_id: str) -> tuple[Signature, dict]:
     return Signature(**values), problems
 
 
-def _inputs(conn, camp):
+def _inputs(camp):
     """The cut-off day and the signature, or the problems (field → message) with them."""
     today = engine().clock.now().astimezone(BEIJING).date()
     sign, problems = _signature(camp.id)
@@ -94,7 +94,6 @@ def _inputs(conn, camp):
 
 def _compute(conn, kind: str, camp, cutoff):
     now = engine().clock.now()
-    from engine.reports.common import cutoff_instant
     if kind == "disclosures":
         return disclosures(conn, camp.id, min(now, cutoff_instant(cutoff)))
     if kind == "ledger":
@@ -125,7 +124,7 @@ def show(campaign_id: str, kind: str):
         abort(403)
     with read_transaction(engine().db) as conn:
         camp = _campaign(conn, campaign_id)
-        cutoff, sign, problems = _inputs(conn, camp)
+        cutoff, sign, problems = _inputs(camp)
         report = _compute(conn, kind, camp, cutoff)
     args = {"cutoff": cutoff.isoformat(), "filled_by": sign.filled_by, "phone": sign.phone, "reviewer": sign.reviewer}
     return render_template(f"reports/{kind}.html", camp=camp, kind=kind, titles=KINDS, report=report,
@@ -144,7 +143,7 @@ def export(campaign_id: str, kind: str):
         abort(403)
     with read_transaction(engine().db) as conn:
         camp = _campaign(conn, campaign_id)
-        cutoff, sign, problems = _inputs(conn, camp)
+        cutoff, sign, problems = _inputs(camp)
         if problems:
             raise Invalid(_("导出条件有误"), [Problem(m, field=f) for f, m in problems.items()])
         report = _compute(conn, kind, camp, cutoff)
