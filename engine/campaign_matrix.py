@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 
 from . import spiff
-from .campaign import CAMPAIGN, DISCLOSURE, MONTHLY, PHASE_BY_KEY, PHASES, child_departments, launch_data, money
+from .campaign import CAMPAIGN, MONTHLY, PHASE_BY_KEY, PHASES, child_departments, launch_data
 from .schema import department, event, human_task, instance_task, process_instance, staff
+from .reports.disclosures import disclosures as report_disclosures
 from .workdays import BEIJING
 
 COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY)]
@@ -238,40 +238,8 @@ def obligations(conn, department_codes, now: datetime) -> list[dict]:
 
 
 def disclosures(conn, campaign_id: str) -> dict:
-    """附件2: per department, people who disclosed, issues, money handed in (万元) and goods; a total.
-
-    Read from each disclosure's registration task, whose data carries the start form, the campaign
-    it belongs to and the engine's on-time verdict."""
-    rows = conn.execute(sa.select(instance_task.c.instance_id, instance_task.c.data_json, process_instance.c.started_by)
-                        .join(process_instance, process_instance.c.id == instance_task.c.instance_id)
-                        .where(process_instance.c.process_key == DISCLOSURE,
-                               instance_task.c.spec_name == "register")).all()
-    names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
-    per: dict[str, dict] = {}
-    seen = set()
-    for r in rows:
-        if r.instance_id in seen:
-            continue
-        data = spiff.loads(r.data_json)
-        if (data.get("campaign") or {}).get("id") != campaign_id:
-            continue
-        seen.add(r.instance_id)
-        code = (data.get("campaign") or {}).get("department") or ""
-        d = per.setdefault(code, {"department": code, "name": names.get(code, code or "—"), "people": set(),
-                                  "issues": 0, "money": Decimal("0"), "goods": 0, "on_time": 0, "late": 0})
-        d["people"].add(r.started_by)
-        d["issues"] += len(data.get("issues") or [])
-        d["money"] += money(data.get("money"))
-        d["goods"] += int(data.get("goods_count") or 0)
-        d["on_time" if data.get("on_time") else "late"] += 1
-    lines = []
-    for d in sorted(per.values(), key=lambda x: x["name"]):
-        lines.append(dict(d, people=len(d["people"]), money=f"{d['money']:.2f}"))
-    total = {"people": sum(x["people"] for x in lines), "issues": sum(x["issues"] for x in lines),
-             "money": f"{sum((Decimal(x['money']) for x in lines), Decimal('0')):.2f}",
-             "goods": sum(x["goods"] for x in lines), "on_time": sum(x["on_time"] for x in lines),
-             "late": sum(x["late"] for x in lines)}
-    return {"rows": lines, "total": total}
+    """附件2 so far: see `engine.reports.disclosures` (the one implementation)."""
+    return report_disclosures(conn, campaign_id)
 
 
 def statistics(conn, campaign_id: str) -> dict:

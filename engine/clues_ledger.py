@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
@@ -48,6 +49,8 @@ class LedgerQuery:
     department: str | None = None
     received_from: str | None = None
     received_to: str | None = None
+    form: str | None = None             # a form of discipline (FORMS), for the dashboard's drill-down
+    real_name: str | None = None        # "1": real-name reports only
 
     @classmethod
     def parse(cls, args) -> "LedgerQuery":
@@ -64,6 +67,10 @@ class LedgerQuery:
             problems.append(Problem("未知的状态", field="status"))
         if q.disposal and q.disposal not in DISPOSALS:
             problems.append(Problem("未知的处置方式", field="disposal"))
+        if q.form and q.form not in FORMS:
+            problems.append(Problem("未知的处理形态", field="form"))
+        if q.real_name and q.real_name != "1":
+            problems.append(Problem("实名筛选只能为 1", field="real_name"))
         for name in ("received_from", "received_to"):
             value = getattr(q, name)
             if value:
@@ -84,6 +91,10 @@ class LedgerQuery:
             return False
         if self.department and row["person_department"] != self.department:
             return False
+        if self.form and row["discipline_form"] != self.form:
+            return False
+        if self.real_name and not row["real_name"]:
+            return False
         if self.received_from and (row["received_on"] or "") < self.received_from:
             return False
         if self.received_to and (row["received_on"] or "") > self.received_to:
@@ -91,36 +102,55 @@ class LedgerQuery:
         return True
 
 
-def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance_ids=None) -> list[dict]:
-    """Every clue (or the given ones), oldest first, as ledger rows."""
+def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance_ids=None,
+              as_of: datetime | None = None) -> list[dict]:
+    """Every clue (or the given ones), oldest first, as ledger rows.
+
+    `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
+    closed if they ended before it, their data as of their last task completed before it, their
+    tasks open unless completed before it."""
     q = sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
                   process_instance.c.started_at, process_instance.c.ended_at, process_instance.c.workflow_json
                   ).where(process_instance.c.process_key == PROCESS_KEY)
     if instance_ids is not None:
         q = q.where(process_instance.c.id.in_(list(instance_ids)))
+    if as_of is not None:
+        q = q.where(process_instance.c.started_at < as_of)
     instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
+    if as_of is not None:
+        instances = [_instance_as_of(i, as_of) for i in instances]
     ids = [r.id for r in instances]
     if not ids:
         return []
     data: dict[str, dict] = {}
     waiting: dict[str, list[str]] = {}
-    for r in conn.execute(sa.select(instance_task.c.instance_id, instance_task.c.spec_name, instance_task.c.state,
-                                    instance_task.c.data_json)
-                          .where(instance_task.c.instance_id.in_(ids), instance_task.c.state.in_(_FRONTIER))
-                          .order_by(instance_task.c.instance_id, instance_task.c.seq)):
+    for r in ([] if as_of is not None else conn.execute(
+            sa.select(instance_task.c.instance_id, instance_task.c.spec_name, instance_task.c.state,
+                      instance_task.c.data_json)
+            .where(instance_task.c.instance_id.in_(ids), instance_task.c.state.in_(_FRONTIER))
+            .order_by(instance_task.c.instance_id, instance_task.c.seq))):
         data.setdefault(r.instance_id, {}).update(spiff.loads(r.data_json))
         if r.state == TaskState.WAITING:
             waiting.setdefault(r.instance_id, []).append(r.spec_name)
+    if as_of is not None:
+        data = _data_as_of(conn, ids, as_of)
     tasks: dict[str, list] = {}
-    for t in conn.execute(sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name,
-                                    human_task.c.status, human_task.c.due_at, human_task.c.completed_at)
-                          .where(human_task.c.instance_id.in_(ids))
-                          .order_by(human_task.c.created_at, human_task.c.id)):
+    tq = (sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name, human_task.c.status,
+                    human_task.c.due_at, human_task.c.completed_at)
+          .where(human_task.c.instance_id.in_(ids)).order_by(human_task.c.created_at, human_task.c.id))
+    if as_of is not None:
+        tq = tq.where(human_task.c.created_at < as_of, human_task.c.status != "cancelled")
+    for t in conn.execute(tq):
+        if as_of is not None:
+            done = t.completed_at is not None and t.completed_at < as_of
+            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open"))
         tasks.setdefault(t.instance_id, []).append(t)
     modes: dict[str, list[str]] = {}
-    for e in conn.execute(sa.select(event.c.instance_id, event.c.data_json)
-                          .where(event.c.instance_id.in_(ids), event.c.type == "task_reassigned")
-                          .order_by(event.c.seq)):
+    mq = (sa.select(event.c.instance_id, event.c.data_json)
+          .where(event.c.instance_id.in_(ids), event.c.type == "task_reassigned").order_by(event.c.seq))
+    if as_of is not None:
+        mq = mq.where(event.c.at < as_of)
+    for e in conn.execute(mq):
         reason = json.loads(e.data_json).get("reason") or ""
         for label in HANDLING_MODES.values():
             if reason.startswith(label) and label not in modes.get(e.instance_id, []):
@@ -137,6 +167,39 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
     return rows
+
+
+def _instance_as_of(i, as_of: datetime):
+    """An instance row as it stood at `as_of`: still running if it ended later."""
+    ended = i.ended_at is not None and i.ended_at < as_of
+    return SimpleNamespace(**dict(i._mapping, status=i.status if ended else "active",
+                                  ended_at=i.ended_at if ended else None))
+
+
+def _data_as_of(conn, ids: list[str], as_of: datetime) -> dict[str, dict]:
+    """Each running-then clue's data as of `as_of`: the data of its last task completed before then
+    (the data a task holds when completed carries everything recorded upstream), else its start data."""
+    found: dict[str, dict] = {}
+    completed: dict[str, list[str]] = {}
+    for e in conn.execute(sa.select(event.c.instance_id, event.c.type, event.c.task_id, event.c.data_json)
+                          .where(event.c.instance_id.in_(ids), event.c.at < as_of,
+                                 event.c.type.in_(("instance_started", "task_completed")))
+                          .order_by(event.c.seq)):
+        if e.type == "instance_started":
+            found[e.instance_id] = json.loads(e.data_json).get("data") or {}
+        elif e.task_id:
+            completed.setdefault(e.instance_id, []).append(e.task_id)
+    task_ids = [t for tids in completed.values() for t in tids]
+    snapshots = {}
+    for i in range(0, len(task_ids), 500):
+        for r in conn.execute(sa.select(instance_task.c.id, instance_task.c.data_json)
+                              .where(instance_task.c.id.in_(task_ids[i:i + 500]))):
+            snapshots[r.id] = r.data_json
+    for iid, tids in completed.items():
+        last = next((t for t in reversed(tids) if t in snapshots), None)
+        if last is not None:
+            found[iid] = spiff.loads(snapshots[last])
+    return found
 
 
 def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: datetime, today: date) -> dict:
@@ -164,10 +227,12 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "summary": d.get("summary"), "source": d.get("source"), "source_name": SOURCES.get(d.get("source"), ""),
         "channel_name": CHANNELS.get(d.get("channel"), ""), "received_on": received.isoformat(),
         "real_name": bool(d.get("real_name")), "disposal": d.get("disposal"),
-        "disposal_name": DISPOSALS.get(d.get("disposal"), ""), "result": disposal_and_result(d, modes),
+        "disposal_name": DISPOSALS.get(d.get("disposal"), ""),
+        "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
         "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
         "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
         "campaign": d.get("campaign"),
+        "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
 
 

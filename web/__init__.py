@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
+    from . import reports
+    app.register_blueprint(reports.bp)
     return app
 
 

@@ -1,0 +1,215 @@
+"""Report pages: 附件2 / 附件3 / 附件4 and the monthly progress report of a campaign, each as a page
+that prints cleanly and as an Excel file, and the dashboard of charts that link to the lists behind.
+
+填报人 / 联系电话 / 审核人 are typed on the report page (填报人 defaults to the signed-in person) and
+remembered per campaign in the signed-in session, so the next report and its export carry them.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from engine import campaign_matrix, clues_export
+from engine.db import read_transaction
+from engine.errors import Invalid, NotFound, Problem
+from engine.reports import dashboard, workbooks
+from engine.reports.common import Signature, campaign_ref, cutoff_instant, parse_cutoff
+from engine.reports.disclosures import disclosures
+from engine.reports.ledger import campaign_clues
+from engine.reports.monthly import monthly
+from engine.reports.outcomes import outcomes
+from engine.workdays import BEIJING
+
+from .campaign import VIEWERS
+from .clues import READERS as CLUE_READERS
+from .session import engine, login_required
+
+bp = Blueprint("reports", __name__)
+
+KINDS = {
+    "disclosures": ("附件2 主动说明问题情况汇总表", "有关人员主动说明问题情况汇总表"),
+    "ledger": ("附件3 问题线索台帐", "问题线索台帐"),
+    "outcomes": ("附件4 专项整治情况汇总表", "情况汇总表"),
+    "monthly": ("月度工作进展报告", "工作进展月报"),
+}
+# 附件2–4 hold clue and disclosure figures: the roles that may read the clue ledger. The monthly
+# report is campaign work: the campaign's viewers, and department heads for their own departments.
+CLUE_KINDS = ("disclosures", "ledger", "outcomes")
+FIELD_MAX = 40
+
+
+def _may(kind: str) -> bool:
+    p = g.principal
+    if kind in CLUE_KINDS:
+        return p.has(*CLUE_READERS)
+    return p.has(*VIEWERS) or bool(p.heads)
+
+
+def _own_departments():
+    """None (every department) for the campaign's viewers, else the departments the person heads."""
+    return None if g.principal.has(*VIEWERS) else set(g.principal.heads)
+
+
+def _campaign(conn, campaign_id: str):
+    try:
+        return campaign_ref(conn, campaign_id)
+    except NotFound:
+        abort(404)
+
+
+def _signature(campaign_id: str) -> tuple[Signature, dict]:
+    """From the request, else the last values used for this campaign, else the signed-in person."""
+    remembered = (session.get("report_signature") or {}).get(campaign_id) or {}
+    values, problems = {}, {}
+    for name in ("filled_by", "phone", "reviewer"):
+        raw = request.args.get(name)
+        value = (raw if raw is not None else remembered.get(name, "")).strip()
+        if len(value) > FIELD_MAX:
+            problems[name] = _("最多 %(n)s 个字", n=FIELD_MAX)
+            value = value[:FIELD_MAX]
+        values[name] = value
+    if not values["filled_by"] and "filled_by" not in request.args:
+        values["filled_by"] = g.principal.name
+    if any(request.args.get(n) is not None for n in ("filled_by", "phone", "reviewer")) and not problems:
+        stored = dict(session.get("report_signature") or {})
+        stored[campaign_id] = values
+        session["report_signature"] = stored
+    return Signature(**values), problems
+
+
+def _inputs(camp):
+    """The cut-off day and the signature, or the problems (field → message) with them."""
+    today = engine().clock.now().astimezone(BEIJING).date()
+    sign, problems = _signature(camp.id)
+    try:
+        cutoff = parse_cutoff(request.args.get("cutoff"), today)
+        if cutoff < camp.started_on:
+            raise Invalid("截止日期有误", [Problem(_("截止日期不能早于专项整治开始（%(d)s）", d=camp.started_on.isoformat()),
+                                             field="cutoff")])
+    except Invalid as exc:
+        problems.update({p.field: p.message for p in exc.problems})
+        cutoff = today
+    return cutoff, sign, problems
+
+
+def _compute(conn, kind: str, camp, cutoff):
+    now = engine().clock.now()
+    if kind == "disclosures":
+        return disclosures(conn, camp.id, min(now, cutoff_instant(cutoff)))
+    if kind == "ledger":
+        return {"rows": campaign_clues(conn, camp, cutoff, now)}
+    if kind == "outcomes":
+        return outcomes(conn, camp, cutoff, now)
+    return monthly(conn, camp, cutoff, now, _own_departments())
+
+
+@bp.get("/reports")
+@login_required
+def index():
+    if not (g.principal.has(*VIEWERS, *CLUE_READERS) or g.principal.heads):
+        abort(403)
+    with read_transaction(engine().db) as conn:
+        rows = campaign_matrix.campaigns(conn)
+    kinds = [k for k in KINDS if _may(k)]
+    return render_template("reports/index.html", campaigns=rows, kinds=kinds, titles=KINDS,
+                           dashboard=g.principal.has(*VIEWERS, *CLUE_READERS))
+
+
+@bp.get("/reports/<campaign_id>/<kind>")
+@login_required
+def show(campaign_id: str, kind: str):
+    if kind not in KINDS:
+        abort(404)
+    if not _may(kind):
+        abort(403)
+    with read_transaction(engine().db) as conn:
+        camp = _campaign(conn, campaign_id)
+        cutoff, sign, problems = _inputs(camp)
+        report = _compute(conn, kind, camp, cutoff)
+    args = {"cutoff": cutoff.isoformat(), "filled_by": sign.filled_by, "phone": sign.phone, "reviewer": sign.reviewer}
+    return render_template(f"reports/{kind}.html", camp=camp, kind=kind, titles=KINDS, report=report,
+                           cutoff=cutoff, sign=sign, problems=problems, args=args,
+                           title=f"{camp.name}{KINDS[kind][1]}",
+                           export=url_for("reports.export", campaign_id=campaign_id, kind=kind, **args),
+                           report_text=workbooks.report_text), (422 if problems else 200)
+
+
+@bp.get("/reports/<campaign_id>/<kind>.xlsx")
+@login_required
+def export(campaign_id: str, kind: str):
+    if kind not in KINDS:
+        abort(404)
+    if not _may(kind):
+        abort(403)
+    with read_transaction(engine().db) as conn:
+        camp = _campaign(conn, campaign_id)
+        cutoff, sign, problems = _inputs(camp)
+        if problems:
+            raise Invalid(_("导出条件有误"), [Problem(m, field=f) for f, m in problems.items()])
+        report = _compute(conn, kind, camp, cutoff)
+    title = f"{camp.name}{KINDS[kind][1]}"
+    if kind == "ledger":
+        data = clues_export.ledger_workbook(report["rows"], title=title, filled_by=sign.filled_by, phone=sign.phone,
+                                            reviewer=sign.reviewer, cut_off=cutoff)
+    else:
+        build = {"disclosures": workbooks.disclosure_workbook, "outcomes": workbooks.outcome_workbook,
+                 "monthly": workbooks.monthly_workbook}[kind]
+        data = build(report, title=title, sign=sign, cutoff=cutoff)
+    resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers.set("Content-Disposition", "attachment", filename=f"{kind}-{cutoff:%Y%m%d}.xlsx")
+    return resp
+
+
+def _dashboard_roles():
+    if not g.principal.has(*VIEWERS, *CLUE_READERS):
+        abort(403)
+
+
+@bp.get("/reports/<campaign_id>/dashboard")
+@login_required
+def dashboard_page(campaign_id: str):
+    _dashboard_roles()
+    with read_transaction(engine().db) as conn:
+        camp = _campaign(conn, campaign_id)
+    return render_template("reports/dashboard.html", camp=camp, clues=g.principal.has(*CLUE_READERS),
+                           campaign_charts=g.principal.has(*VIEWERS))
+
+
+@bp.get("/reports/<campaign_id>/dashboard.json")
+@login_required
+def dashboard_data(campaign_id: str):
+    """The charts' figures, each with the address of the list behind a bar or slice."""
+    _dashboard_roles()
+    now = engine().clock.now()
+    with read_transaction(engine().db) as conn:
+        _campaign(conn, campaign_id)
+        out = {}
+        if g.principal.has(*VIEWERS):
+            out.update(dashboard.campaign_figures(conn, campaign_id, now))
+            for d in out["progress"]["departments"]:
+                d["links"] = {s["phase"]: url_for("campaign.cell", campaign_id=campaign_id, column=s["phase"],
+                                                  department=d["code"]) for s in out["progress"]["series"]}
+            for d in out["overdue"]:
+                d["link"] = url_for("reports.overdue", campaign_id=campaign_id, department=d["code"])
+        if g.principal.has(*CLUE_READERS):
+            clues = dashboard.clue_figures(conn, now)
+            for key, arg in (("sources", "source"), ("disposals", "disposal"), ("forms", "form")):
+                for d in clues[key]:
+                    d["link"] = url_for("clues.ledger", **{arg: d["code"]})
+            clues["status"]["links"] = {k: url_for("clues.ledger", status=k) for k in ("open", "closed")}
+            clues["feedback"]["link"] = url_for("clues.ledger", real_name="1")
+            out["clues"] = clues
+    return jsonify(out)
+
+
+@bp.get("/reports/<campaign_id>/overdue")
+@login_required
+def overdue(campaign_id: str):
+    """The list behind the overdue chart: the campaign's open tasks past due, for one department or all."""
+    department = (request.args.get("department") or "").strip()[:64] or None
+    if not (g.principal.has(*VIEWERS) or (department and department in g.principal.heads)):
+        abort(403)
+    with read_transaction(engine().db) as conn:
+        camp = _campaign(conn, campaign_id)
+        tasks = dashboard.overdue_tasks(conn, campaign_id, engine().clock.now(), department)
+    return render_template("reports/overdue.html", camp=camp, tasks=tasks, department=department)
