@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
+    from . import modeler, modeler_forms
+    app.register_blueprint(modeler.bp)
+    app.register_blueprint(modeler_forms.bp)
     return app
 
 
