@@ -22,10 +22,53 @@
       .forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
     table.appendChild(tr);
   }
+  // What bpmn-js-differ does not compare: the engine's extension properties, conditions and timers.
+  function engineSettings(bo) {
+    var found = {};
+    var ext = bo.extensionElements && bo.extensionElements.values || [];
+    ext.forEach(function (v) {
+      if (v.$type === "spiffworkflow:properties") {
+        (v.$children || []).forEach(function (p) { found[p.name] = p.value; });
+      }
+    });
+    if (bo.conditionExpression) { found.condition = bo.conditionExpression.body; }
+    (bo.eventDefinitions || []).forEach(function (d) {
+      ["timeDuration", "timeDate", "timeCycle"].forEach(function (k) { if (d[k]) { found[k] = d[k].body; } });
+    });
+    return found;
+  }
+  function settingsByElement(viewer) {
+    var map = {};
+    viewer.get("elementRegistry").getAll().forEach(function (e) {
+      var bo = e.businessObject;
+      if (bo && bo.id && !map[bo.id]) { map[bo.id] = { bo: bo, settings: engineSettings(bo) }; }
+    });
+    return map;
+  }
+  function settingsChanges(before, after) {
+    var changes = {};
+    Object.keys(after).forEach(function (id) {
+      if (!before[id]) { return; }
+      var a = before[id].settings, b = after[id].settings;
+      var names = Object.keys(a).concat(Object.keys(b)).filter(function (k, i, all) { return all.indexOf(k) === i; });
+      names.forEach(function (k) {
+        if (a[k] !== b[k]) {
+          (changes[id] = changes[id] || { model: after[id].bo, attrs: {} }).attrs[k] = { oldValue: a[k], newValue: b[k] };
+        }
+      });
+    });
+    return changes;
+  }
+
   Promise.all([open(document.getElementById("diff-a"), box.dataset.a), open(document.getElementById("diff-b"), box.dataset.b)])
     .then(function (viewers) {
       var a = viewers[0], b = viewers[1];
       var changes = window.QinglianModelerTools.diff(a.getDefinitions(), b.getDefinitions());
+      var extra = settingsChanges(settingsByElement(a), settingsByElement(b));
+      Object.keys(extra).forEach(function (id) {
+        var c = changes._changed[id] || (changes._changed[id] = { model: extra[id].model, attrs: {} });
+        Object.keys(extra[id].attrs).forEach(function (k) { c.attrs[k] = extra[id].attrs[k]; });
+      });
       Object.keys(changes._added).forEach(function (id) { mark(b, id, "ql-added"); row("added", table.dataset.added, id, changes._added[id]); });
       Object.keys(changes._removed).forEach(function (id) { mark(a, id, "ql-removed"); row("removed", table.dataset.removed, id, changes._removed[id]); });
       Object.keys(changes._changed).forEach(function (id) {
