@@ -8,6 +8,7 @@ checks that it loads there, and appends an `instance_migrated` event to its chai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
@@ -76,6 +77,13 @@ def _specs(version) -> dict[str, dict]:
                        version.spec.name, version.lanes)
 
 
+def _check_id(instance_id: str) -> None:
+    try:
+        UUID(str(instance_id))
+    except ValueError:
+        raise NotFound(f"instance '{instance_id[:64]}' is not a valid id", field="instance_id") from None
+
+
 def _assess(conn, eng, row, to_version: int | None):
     if row.status not in MOVABLE:
         raise Conflict(f"实例 {row.id} 状态为 {row.status}，只能迁移运行中的实例", field="instance_id")
@@ -91,6 +99,7 @@ def _assess(conn, eng, row, to_version: int | None):
 
 def assess(eng, instance_id: str, to_version: int | None = None) -> Assessment:
     """Whether the instance may move to `to_version` (default: the latest), and if not, why."""
+    _check_id(instance_id)
     with read_transaction(eng.db) as conn:
         row = conn.execute(sa.select(process_instance).where(process_instance.c.id == instance_id)).one_or_none()
         if row is None:
@@ -100,6 +109,7 @@ def assess(eng, instance_id: str, to_version: int | None = None) -> Assessment:
 
 def migrate(eng, instance_id: str, *, actor: str, to_version: int | None = None) -> Assessment:
     """Move the instance to `to_version` (default: the latest) or raise MigrationRefused."""
+    _check_id(instance_id)
     with write_transaction(eng.db) as conn:
         row = instances.lock_instance(conn, instance_id)
         verdict, new = _assess(conn, eng, row, to_version)
