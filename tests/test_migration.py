@@ -135,6 +135,8 @@ def test_an_instance_moves_to_a_version_that_changes_only_what_lies_ahead(engine
     checked, breaks = audit.verify(engine.db)
     assert checked > 0 and breaks == []                           # the hash chain still verifies
     assert audit.verify_report(engine.db).ok
+    from engine import replay
+    assert replay.replay(engine, inst.id).ok                      # its history still replays
 
 
 def test_an_unsafe_migration_is_refused_with_the_reason_and_changes_nothing(engine, two_step, db):
