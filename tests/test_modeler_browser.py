@@ -90,7 +90,8 @@ def test_owner_renames_a_task_maps_a_lane_deploys_and_sees_the_diff(server, brow
     assert "set_up_task_force" in ids and "Lane_task_force" in ids
     assert page.locator("#diff-b .djs-element.ql-changed[data-element-id='set_up_task_force']").count() == 1
     changes = page.inner_text("#diff-changes")
-    assert "组建工作专班" in changes and "working_days(3)" in changes and "discipline_office" in changes
+    assert "成立工作专班 → 组建工作专班" in changes                    # old → new
+    assert "→ working_days(3)" in changes and "task_force → discipline_office" in changes
     shot(page, "modeler-03-diff")
     assert not errors, errors
 

@@ -64,6 +64,11 @@
     .then(function (viewers) {
       var a = viewers[0], b = viewers[1];
       var changes = window.QinglianModelerTools.diff(a.getDefinitions(), b.getDefinitions());
+      // bpmn-js-differ 3.2 reports an attribute's values the other way round (oldValue is B's): turn them.
+      Object.keys(changes._changed).forEach(function (id) {
+        var attrs = changes._changed[id].attrs;
+        Object.keys(attrs).forEach(function (k) { attrs[k] = { oldValue: attrs[k].newValue, newValue: attrs[k].oldValue }; });
+      });
       var extra = settingsChanges(settingsByElement(a), settingsByElement(b));
       Object.keys(extra).forEach(function (id) {
         var c = changes._changed[id] || (changes._changed[id] = { model: extra[id].model, attrs: {} });
