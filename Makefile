@@ -19,10 +19,16 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Front-end packages (bpmn-js) come from npm at set-up and are served from node_modules.
+# Front-end packages (bpmn-js) come from npm at set-up and are served from node_modules; the
+# modeler's tools (bpmnlint with our rules, bpmn-js-differ) are bundled for the browser with esbuild.
+MODELER_TOOLS := web/static/build/modeler-tools.js
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+$(MODELER_TOOLS): web/assets/modeler-tools.js $(NODE_STAMP)
+	node_modules/.bin/esbuild $< --bundle --minify --format=iife --target=es2019 --log-level=warning --outfile=$@
 
 # Message catalogs (English; Chinese is the source language) compiled for Flask-Babel.
 web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po $(STAMP)
@@ -33,7 +39,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-noto-cjk >/dev/null
 
-install: $(STAMP) $(NODE_STAMP) $(CATALOGS)
+install: $(STAMP) $(NODE_STAMP) $(MODELER_TOOLS) $(CATALOGS)
 
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header . >/dev/null
@@ -70,4 +76,4 @@ loadtest: install $(PG_CLIENT)
 	$(PY) -m engine.loadtest $(LOADTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts
+	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts web/static/build

@@ -107,13 +107,7 @@ class Registry:
         if not files:
             raise Invalid("nothing to deploy", [Problem("no BPMN file given", field="files")])
         with write_transaction(self.db) as conn:
-            resolve_role = role_resolver(conn)
-            deployed_keys = {r.process_key for r in conn.execute(sa.select(process_version.c.process_key).distinct())}
-            bundle = validate_bundle(
-                files, form_exists=self.forms.exists, form_problems=self.forms.problems, role_for_lane=resolve_role,
-                process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
-                helper_names=self.helper_names,
-            )
+            bundle = self._validate(conn, files)
             by_name = {f.name: f for f in files}
             results = []
             for key, proc in bundle.processes.items():
@@ -150,6 +144,22 @@ class Registry:
                 results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))
                 self.forget_latest(key)
             return results
+
+    def validate(self, files: list[SourceFile]) -> None:
+        """The checks of `deploy` without deploying: raise Invalid listing every problem."""
+        if not files:
+            raise Invalid("nothing to validate", [Problem("no BPMN file given", field="files")])
+        with read_transaction(self.db) as conn:
+            self._validate(conn, files)
+
+    def _validate(self, conn, files: list[SourceFile]):
+        resolve_role = role_resolver(conn)
+        deployed_keys = {r.process_key for r in conn.execute(sa.select(process_version.c.process_key).distinct())}
+        return validate_bundle(
+            files, form_exists=self.forms.exists, form_problems=self.forms.problems, role_for_lane=resolve_role,
+            process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
+            helper_names=self.helper_names,
+        )
 
     def _called_specs(self, conn, key: str) -> dict:
         row = conn.execute(

@@ -77,6 +77,7 @@ class Engine:
         self.clock = clock or clockmod.SystemClock()
         self.ids = ids or clockmod.IdSource()
         self.forms = forms
+        forms.attach(db)          # forms edited in the browser are versions in this database
         self.registry = Registry(db, forms, self.clock)
         self.cache = instances.InstanceCache(cache_size)
         self.verify_persistence = verify_persistence

@@ -358,3 +358,28 @@ task_draft = sa.Table(
     sa.Column("data_json", sa.Text, nullable=False),
     sa.Column("saved_at", UTCDateTime, nullable=False),
 )
+
+# A diagram being edited in the modeler, not yet deployed: one per process key (a new process's
+# key is its process id). Deploying it makes a version and leaves the draft for further edits.
+process_draft = sa.Table(
+    "process_draft", metadata,
+    sa.Column("process_key", sa.String(255), primary_key=True),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("bpmn_xml", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("saved_by", sa.String(64), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)
+
+# Form definitions edited in the browser: versions 2, 3… of a form whose version 1 is its file in
+# forms/ (a form created in the browser starts at 1). Immutable once saved.
+form_version = sa.Table(
+    "form_version", metadata,
+    sa.Column("form_key", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition_json", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("saved_by", sa.String(64), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)

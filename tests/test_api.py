@@ -301,13 +301,21 @@ def _claim(api, ids):
     assert api("POST", f"/tasks/{ids['task_id']}/claim", "neike_head").status_code == 200
 
 
+def _second_version(api, ids):
+    """A version 2 of the monthly report that only renames its start event: the instance may move."""
+    xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")
+    assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
+
+
 # (method, path, json body, setup, users answered 403, users answered 2xx); {task} and {instance} are filled in.
 MATRIX = [
     ("DELETE", "/auth/token", None, None, [], ["nurse"]),
     ("GET", "/processes", None, None, [], ["nurse", "auditor"]),
     ("GET", "/processes/monthly_report", None, None, [], ["surgeon"]),
     ("POST", "/processes", "deploy", None, ["nurse", "jijian", "auditor", "neike_head"], ["owner", "admin"]),
+    ("POST", "/processes/validate", "deploy", None, ["nurse", "jijian", "auditor"], ["owner", "admin"]),
     ("POST", "/instances", "start", None, ["nurse", "neike_head", "auditor"], ["jijian", "owner", "admin"]),
+    ("POST", "/instances/{instance}/migrate", {}, _second_version, ["nurse", "jijian", "auditor"], ["owner", "admin"]),
     ("GET", "/instances/{instance}", None, None, ["surgeon", "waike_head", "nurse"],
      ["neike_head", "jijian", "auditor", "admin"]),
     ("GET", "/instances/{instance}/events", None, None, ["surgeon", "waike_head", "nurse"],

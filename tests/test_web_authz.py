@@ -84,6 +84,22 @@ MATRIX = [
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
     ("/audit/versions/<int:version_id>/heatmap", "GET", "/audit/versions/1/heatmap", "nurse", 403, "auditor"),
+    ("/modeler", "GET", "/modeler", None, None, "nurse"),
+    ("/modeler/new", "GET", "/modeler/new", "jijian", 403, "owner"),
+    ("/modeler/<key>", "GET", "/modeler/monthly_report", None, None, "nurse"),
+    ("/modeler/<key>/versions", "GET", "/modeler/monthly_report/versions", None, None, "nurse"),
+    ("/modeler/<key>/versions/<int:number>.bpmn", "GET", "/modeler/monthly_report/versions/1.bpmn", None, None,
+     "nurse"),
+    ("/modeler/<key>/diff", "GET", "/modeler/monthly_report/diff", None, None, "nurse"),
+    ("/modeler/validate", "POST", "/modeler/validate", "jijian", 403, "owner"),
+    ("/modeler/draft", "POST", "/modeler/draft", "neike_head", 403, "owner"),
+    ("/modeler/deploy", "POST", "/modeler/deploy", "jijian", 403, "admin"),
+    ("/modeler/<key>/instances/<instance_id>/migrate", "POST", "/modeler/monthly_report/instances/{instance}/migrate",
+     "jijian", 403, "owner"),
+    ("/modeler/forms", "GET", "/modeler/forms", "jijian", 403, "owner"),
+    ("/modeler/forms/<key>", "GET", "/modeler/forms/monthly_report", "nurse", 403, "owner"),
+    ("/modeler/forms/<key>", "POST", "/modeler/forms/monthly_report", "jijian", 403, "admin"),
+    ("/modeler/forms/preview", "POST", "/modeler/forms/preview", "auditor", 403, "owner"),
 ]
 
 

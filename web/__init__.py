@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     clues.init_app(app, settings)
     from . import reports
     app.register_blueprint(reports.bp)
+    from . import modeler, modeler_forms
+    app.register_blueprint(modeler.bp)
+    app.register_blueprint(modeler_forms.bp)
     return app
 
 

@@ -33,7 +33,7 @@ def show(task_id: str, submission=None, status: int = 200):
     eng = engine()
     task = _viewable(task_id)
     instance = eng.show(task["instance_id"])
-    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    definition = eng.forms.for_task(task)
     with read_transaction(eng.db) as conn:
         draft = drafts.load(conn, task_id, g.principal.username)
         context = {
@@ -144,7 +144,7 @@ def submit(task_id: str):
     eng = engine()
     task = _viewable(task_id)
     worklist.require_work(g.principal, task)
-    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    definition = eng.forms.for_task(task)
     if request.form.get("action") == "draft":
         with write_transaction(eng.db) as conn:
             drafts.save(conn, task_id, g.principal.username, taskforms.raw_values(eng, definition, request.form, task),

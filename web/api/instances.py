@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import g
 
-from engine import worklist
+from engine import instance_migration, worklist
 from engine.db import read_transaction
 
 from ..session import engine
 from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
-from .schemas import EventListSchema, InstanceSchema, StartSchema
+from .schemas import EventListSchema, InstanceSchema, MigrateRequestSchema, MigrationSchema, StartSchema
 
 bp = api_blueprint("instances", __name__, "Running and finished process instances")
 
@@ -68,3 +68,19 @@ def get_events(instance_id: str):
     """An instance's history, oldest first (a hash chain: each event carries the hash of the one before)"""
     view = visible_instance(instance_id)
     return {"items": engine().events(view.id)}
+
+
+@bp.route("/instances/<instance_id>/migrate", methods=["POST"])
+@token_required("process_owner", "admin")
+@bp.arguments(MigrateRequestSchema)
+@bp.response(200, MigrationSchema)
+@document_errors(400, 404, 409)
+def migrate(body, instance_id: str):
+    """Move a running instance to a newer version of its process
+
+    Only when safe: every task the instance has completed or waits at is unchanged in the target
+    version. Otherwise 409 (`migration_unsafe`) with `obstacles` naming each element and what changed.
+    The migration is an `instance_migrated` event in the instance's history."""
+    verdict = instance_migration.migrate(engine(), instance_id, actor=g.api_principal.username,
+                                         to_version=body.get("to_version"))
+    return verdict.to_dict()

@@ -12,7 +12,7 @@ from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
 from .schemas import (DeployErrorSchema, DeployRequestSchema, DeployResultSchema, ProcessListSchema,
-                      ProcessSchema)
+                      ProcessSchema, ValidateRequestSchema, ValidResultSchema)
 
 bp = api_blueprint("processes", __name__,
                    "Process definitions (BPMN) and their immutable, numbered versions")
@@ -66,6 +66,24 @@ def deploy(body):
     except Invalid as exc:
         return jsonify(_invalid_body(exc)), 422
     return {"versions": [d.to_dict() for d in deployed]}
+
+
+@bp.route("/processes/validate", methods=["POST"])
+@token_required("process_owner", "admin")
+@bp.arguments(ValidateRequestSchema)
+@bp.response(200, ValidResultSchema)
+@bp.alt_response(422, schema=DeployErrorSchema, description="The files do not validate, as for a deploy.")
+@document_errors(400)
+def validate(body):
+    """Validate BPMN files without deploying
+
+    The same checks and messages as a deploy (and as the modeler and `qinglian deploy`); nothing is stored."""
+    files = [SourceFile(f["name"], f["xml"].encode("utf-8")) for f in body["files"]]
+    try:
+        engine().registry.validate(files)
+    except Invalid as exc:
+        return jsonify(_invalid_body(exc)), 422
+    return {"valid": True}
 
 
 def _invalid_body(exc: Invalid) -> dict:

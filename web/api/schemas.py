@@ -174,6 +174,34 @@ class DeployRequestSchema(Request):
     note = Text(allow_none=True, validate=length(max=2000))
 
 
+class ValidateRequestSchema(Request):
+    files = fields.List(fields.Nested(SourceFileSchema), required=True, validate=items(1, 50))
+
+
+class ValidResultSchema(ma.Schema):
+    valid = fields.Boolean(required=True, metadata={"description": "true: the files would deploy"})
+
+
+class MigrateRequestSchema(Request):
+    to_version = fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "the version to move to; default the latest"})
+
+
+class ObstacleSchema(ma.Schema):
+    element_id = fields.String(required=True)
+    process = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class MigrationSchema(ma.Schema):
+    instance_id = fields.String(required=True)
+    process_key = fields.String(required=True)
+    from_version = fields.Integer(required=True)
+    to_version = fields.Integer(required=True)
+    safe = fields.Boolean(required=True)
+    obstacles = fields.List(fields.Nested(ObstacleSchema), required=True)
+
+
 class DeployedSchema(ma.Schema):
     id = fields.Integer(required=True)
     process_key = fields.String(required=True)

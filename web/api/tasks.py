@@ -58,7 +58,7 @@ def get_task(task_id: str):
     """One task, with its form definition and what the caller may do with it"""
     eng = engine()
     task = viewable(task_id)
-    form = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    form = eng.forms.for_task(task)
     return {**task, "form": form, "can_work": worklist.can_work(g.api_principal, task),
             "can_reassign": worklist.can_reassign(g.api_principal, task)}
 
@@ -118,7 +118,7 @@ def complete(body, task_id: str):
     eng = engine()
     task = viewable(task_id)
     worklist.require_work(g.api_principal, task)
-    definition = eng.forms.get(task["form_key"]) if task.get("form_key") else None
+    definition = eng.forms.for_task(task)
     submission = taskforms.validate_json(eng, definition, body["data"], task)
     if submission.errors:
         raise submission.to_invalid()

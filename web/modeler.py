@@ -1,0 +1,238 @@
+"""The BPMN modeler: edit a process in the browser, validate, deploy, compare versions, migrate.
+
+Process owners and administrators edit, deploy and migrate; every signed-in person may look at
+the diagrams and versions of the processes they may see (a confidential process only by the roles
+it names). Validation and deployment are the engine's own (`Registry.validate` / `deploy`), so the
+modeler, the API and `qinglian deploy` report the same problems.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import instance_migration, process_drafts
+from engine.db import read_transaction, write_transaction
+from engine.errors import Conflict, EngineError, Invalid, NotFound
+from engine.schema import process_version, role
+from engine.validation import SourceFile
+
+from .session import engine, login_required, roles_required
+
+bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+EDITORS = ("process_owner", "admin")
+MAX_XML = 5 * 1024 * 1024
+ASSESSED = 100          # running instances assessed for migration on the versions page
+
+
+def may_edit() -> bool:
+    return g.principal.has(*EDITORS)
+
+
+def _visible(info) -> bool:
+    """A confidential process is shown only to the roles it names, and to those who edit processes."""
+    return info is None or info.confidential is None or g.principal.has(*info.confidential, *EDITORS)
+
+
+def _versions(key: str) -> list[dict]:
+    eng = engine()
+    infos = eng.process_infos()
+    if key not in infos or not _visible(infos[key]):
+        abort(404)
+    return eng.registry.list_versions(key)
+
+
+def _version_row(key: str, number: int | None):
+    with read_transaction(engine().db) as conn:
+        q = sa.select(process_version).where(process_version.c.process_key == key)
+        q = q.where(process_version.c.version == number) if number else q.order_by(process_version.c.version.desc())
+        return conn.execute(q.limit(1)).one_or_none()
+
+
+def _roles() -> list[dict]:
+    with read_transaction(engine().db) as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(role).order_by(role.c.code))]
+
+
+@bp.get("")
+@login_required
+def index():
+    eng = engine()
+    infos = eng.process_infos()
+    processes: dict[str, dict] = {}
+    for v in eng.registry.list_versions():
+        if _visible(infos.get(v["process_key"])):
+            p = processes.setdefault(v["process_key"], {"key": v["process_key"], "count": 0})
+            p.update(latest=v, count=p["count"] + 1)
+    drafts = []
+    if may_edit():
+        with read_transaction(eng.db) as conn:
+            drafts = process_drafts.listing(conn)
+    return render_template("modeler/index.html", processes=list(processes.values()), drafts=drafts,
+                           may_edit=may_edit())
+
+
+@bp.get("/new")
+@roles_required(*EDITORS)
+def new():
+    draft = None
+    if request.args.get("draft"):
+        with read_transaction(engine().db) as conn:
+            draft = process_drafts.load(conn, request.args["draft"])
+        if draft is None:
+            abort(404)
+    return _editor(draft.process_key if draft else None, None, draft)
+
+
+@bp.get("/<key>")
+@login_required
+def edit(key: str):
+    versions = _versions(key)
+    number = request.args.get("version", type=int)
+    draft = None
+    if may_edit() and number is None:
+        with read_transaction(engine().db) as conn:
+            draft = process_drafts.load(conn, key)
+    row = _version_row(key, number)
+    if row is None:
+        abort(404)
+    return _editor(key, row, draft, versions)
+
+
+def _editor(key, row, draft, versions=()):
+    source = "draft" if draft is not None else ("version" if row is not None else "new")
+    return render_template("modeler/edit.html", key=key, row=row, draft=draft, source=source,
+                           versions=versions, may_edit=may_edit(), forms=engine().forms.keys(), roles=_roles())
+
+
+@bp.get("/<key>/versions/<int:number>.bpmn")
+@login_required
+def version_xml(key: str, number: int):
+    _versions(key)
+    row = _version_row(key, number)
+    if row is None:
+        abort(404)
+    return row.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8",
+                               "Content-Disposition": f'inline; filename="{row.file_name}"'}
+
+
+@bp.get("/<key>/versions")
+@login_required
+def versions(key: str):
+    items = _versions(key)
+    running = instance_migration.running_instances(engine(), key) if may_edit() else []
+    latest = items[-1]["version"] if items else None
+    for inst in running[:ASSESSED]:
+        inst["verdict"] = _verdict(inst, latest)
+    return render_template("modeler/versions.html", key=key, versions=items, running=running,
+                           may_edit=may_edit(), latest=items[-1] if items else None)
+
+
+def _verdict(inst: dict, latest: int | None):
+    """Whether the running instance may move to the latest version: None if it is on it already."""
+    if inst["version"] == latest or inst["status"] != "active":
+        return None
+    try:
+        return instance_migration.assess(engine(), inst["id"], latest)
+    except EngineError as exc:
+        return exc.message
+
+
+@bp.get("/<key>/diff")
+@login_required
+def diff(key: str):
+    items = _versions(key)
+    numbers = [v["version"] for v in items]
+    a = request.args.get("a", type=int) or (numbers[-2] if len(numbers) > 1 else numbers[-1])
+    b = request.args.get("b", type=int) or numbers[-1]
+    if a not in numbers or b not in numbers:
+        abort(404)
+    return render_template("modeler/diff.html", key=key, a=a, b=b, versions=items)
+
+
+# -- JSON actions of the editor page (session + CSRF header) --------------------------------------------
+def _posted_file() -> SourceFile:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str) or not body["xml"].strip():
+        raise Invalid(_("请提交流程图 XML"), field="xml")
+    content = body["xml"].encode("utf-8")
+    if len(content) > MAX_XML:
+        raise Invalid(_("流程图过大（最大 5 MB）"), field="xml")
+    name = body.get("file_name") if isinstance(body.get("file_name"), str) else ""
+    name = name.strip()[:200] or "diagram.bpmn"
+    if not name.endswith(".bpmn"):
+        name += ".bpmn"
+    return SourceFile(name, content)
+
+
+def _note() -> str | None:
+    note = (request.get_json(silent=True) or {}).get("note")
+    return note.strip()[:2000] or None if isinstance(note, str) else None
+
+
+def _problems(exc: Invalid) -> tuple:
+    return jsonify(ok=False, message=exc.message, problems=[p.to_dict() for p in exc.problems]), 422
+
+
+@bp.post("/validate")
+@roles_required(*EDITORS)
+def validate():
+    try:
+        engine().registry.validate([_posted_file()])
+    except Invalid as exc:
+        return _problems(exc)
+    return jsonify(ok=True, problems=[])
+
+
+@bp.post("/draft")
+@roles_required(*EDITORS)
+def save_draft():
+    eng = engine()
+    try:
+        f = _posted_file()
+        key = process_drafts.process_key(f.name, f.content)
+    except Invalid as exc:
+        return _problems(exc)
+    infos = eng.process_infos()
+    with write_transaction(eng.db) as conn:
+        process_drafts.save(conn, key, f.name, f.content.decode("utf-8"), note=_note(),
+                            saved_by=g.principal.username, now=eng.clock.now())
+    return jsonify(ok=True, key=key, new=key not in infos,
+                   message=_("草稿已保存（%(key)s）", key=key))
+
+
+@bp.post("/deploy")
+@roles_required(*EDITORS)
+def deploy():
+    eng = engine()
+    try:
+        f = _posted_file()
+        deployed = eng.deploy([f], deployed_by=g.principal.username, note=_note())
+    except Invalid as exc:
+        return _problems(exc)
+    with write_transaction(eng.db) as conn:
+        for d in deployed:
+            process_drafts.discard(conn, d.process_key)
+    versions_ = [d.to_dict() for d in deployed]
+    main = versions_[0]
+    message = (_("已部署为 %(key)s 第 %(n)s 版", key=main["process_key"], n=main["version"]) if main["created"]
+               else _("内容与第 %(n)s 版相同，未产生新版本", n=main["version"]))
+    return jsonify(ok=True, versions=versions_, message=message,
+                   versions_url=url_for("modeler.versions", key=main["process_key"])), 201
+
+
+@bp.post("/<key>/instances/<instance_id>/migrate")
+@roles_required(*EDITORS)
+def migrate(key: str, instance_id: str):
+    _versions(key)
+    eng = engine()
+    to_version = request.form.get("to_version", type=int)
+    try:
+        verdict = instance_migration.migrate(eng, instance_id, actor=g.principal.username, to_version=to_version)
+    except instance_migration.MigrationRefused as exc:
+        flash(_("不能迁移：%(reason)s", reason=exc.message), "error")
+    except (NotFound, Conflict) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("实例已从第 %(a)s 版迁移到第 %(b)s 版", a=verdict.from_version, b=verdict.to_version), "ok")
+    return redirect(url_for("modeler.versions", key=key))

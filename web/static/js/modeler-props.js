@@ -1,0 +1,255 @@
+// The modeler's properties panel: exactly the extension properties the engine reads
+// (docs/bpmn-extensions.md), written into spiffworkflow:properties through bpmn-js's modeling API.
+(function () {
+  "use strict";
+  var NS = "http://spiffworkflow.org/bpmn/schema/1.0/core";
+
+  function PropsPanel(modeler, container, options) {
+    this.modeler = modeler;
+    this.el = container;
+    this.options = options;
+    this.en = options.locale === "en";
+    this.editable = options.editable;
+    var self = this;
+    modeler.on("selection.changed", function (e) { self.show(e.newSelection[0]); });
+    modeler.on("import.done", function () { self.show(null); });
+    this.show(null);
+  }
+
+  PropsPanel.prototype.t = function (zh, en) { return this.en ? en : zh; };
+
+  PropsPanel.prototype.processOf = function (element) {
+    var bo = element.businessObject;
+    if (bo.$type === "bpmn:Participant") { return bo.processRef; }
+    if (bo.$type === "bpmn:Collaboration") {
+      var p = (bo.participants || []).filter(function (x) { return x.processRef; })[0];
+      return p ? p.processRef : null;
+    }
+    return bo.$type === "bpmn:Process" ? bo : null;
+  };
+
+  // -- spiffworkflow:properties ------------------------------------------------------------------
+  function propsElement(bo) {
+    var ext = bo.extensionElements;
+    if (!ext || !ext.values) { return null; }
+    return ext.values.filter(function (v) { return v.$type === "spiffworkflow:properties"; })[0] || null;
+  }
+
+  function readProps(bo) {
+    var found = {};
+    var holder = propsElement(bo);
+    ((holder && holder.$children) || []).forEach(function (p) {
+      if (p.$type === "spiffworkflow:property" && p.name) { found[p.name] = p.value; }
+    });
+    return found;
+  }
+
+  PropsPanel.prototype.writeProp = function (element, bo, name, value) {
+    var moddle = this.modeler.get("moddle");
+    var modeling = this.modeler.get("modeling");
+    var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+    ext.values = ext.values || [];
+    var holder = propsElement(bo);
+    if (!holder) {
+      holder = moddle.createAny("spiffworkflow:properties", NS, {});
+      holder.$children = [];
+      holder.$parent = ext;
+      ext.values.push(holder);
+    }
+    holder.$children = (holder.$children || []).filter(function (p) { return !(p.$type === "spiffworkflow:property" && p.name === name); });
+    if (value !== null && value !== undefined && String(value).trim() !== "") {
+      var prop = moddle.createAny("spiffworkflow:property", NS, { name: name, value: String(value).trim() });
+      prop.$parent = holder;
+      holder.$children.push(prop);
+    }
+    if (!holder.$children.length) { ext.values = ext.values.filter(function (v) { return v !== holder; }); }
+    ext.$parent = bo;
+    modeling.updateModdleProperties(element, bo, { extensionElements: ext.values.length ? ext : undefined });
+  };
+
+  // -- rendering -----------------------------------------------------------------------------------
+  PropsPanel.prototype.field = function (label, input, hint) {
+    var row = document.createElement("label");
+    row.className = "prop";
+    var span = document.createElement("span");
+    span.textContent = label;
+    row.appendChild(span);
+    row.appendChild(input);
+    if (hint) {
+      var small = document.createElement("small");
+      small.textContent = hint;
+      row.appendChild(small);
+    }
+    this.el.appendChild(row);
+    return input;
+  };
+
+  PropsPanel.prototype.text = function (label, value, onChange, name, hint) {
+    var input = document.createElement("input");
+    input.type = "text";
+    input.value = value || "";
+    input.name = name;
+    input.dataset.prop = name;
+    input.disabled = !this.editable;
+    input.addEventListener("change", function () { onChange(input.value); });
+    return this.field(label, input, hint);
+  };
+
+  PropsPanel.prototype.select = function (label, value, choices, onChange, name) {
+    var select = document.createElement("select");
+    select.name = name;
+    select.dataset.prop = name;
+    select.disabled = !this.editable;
+    choices.forEach(function (c) {
+      var opt = document.createElement("option");
+      opt.value = c[0];
+      opt.textContent = c[1];
+      if (c[0] === (value || "")) { opt.selected = true; }
+      select.appendChild(opt);
+    });
+    if (value && !choices.some(function (c) { return c[0] === value; })) {
+      var extra = document.createElement("option");
+      extra.value = value; extra.textContent = value; extra.selected = true;
+      select.appendChild(extra);
+    }
+    select.addEventListener("change", function () { onChange(select.value); });
+    return this.field(label, select);
+  };
+
+  // A working-day helper: a number of working days becomes working_days(n).
+  PropsPanel.prototype.workdays = function (label, value, onChange, name) {
+    var self = this;
+    var input = this.text(label, value, onChange, name,
+      this.t("表达式，如 working_days(5)、monthly(12)、\"P3D\"", "an expression, e.g. working_days(5), monthly(12), \"P3D\""));
+    if (!this.editable) { return input; }
+    var box = document.createElement("span");
+    box.className = "workdays";
+    var n = document.createElement("input");
+    n.type = "number"; n.min = "1"; n.max = "365"; n.size = 4; n.dataset.workdays = name;
+    n.setAttribute("aria-label", this.t("工作日数", "working days"));
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = this.t("设为工作日", "set working days");
+    button.dataset.workdaysApply = name;
+    button.addEventListener("click", function () {
+      var days = parseInt(n.value, 10);
+      if (days > 0) { input.value = "working_days(" + days + ")"; onChange(input.value); }
+    });
+    box.appendChild(n);
+    box.appendChild(button);
+    input.parentNode.appendChild(box);
+    return input;
+  };
+
+  PropsPanel.prototype.heading = function (text) {
+    var h = document.createElement("h3");
+    h.textContent = text;
+    this.el.appendChild(h);
+  };
+
+  PropsPanel.prototype.show = function (element) {
+    var self = this;
+    this.el.textContent = "";
+    var canvas = this.modeler.get("canvas");
+    var root = canvas.getRootElement();
+    if (!element) { element = root; }
+    if (!element || !element.businessObject) { return; }
+    var bo = element.businessObject;
+    var type = bo.$type;
+    this.el.dataset.element = bo.id || "";
+    this.heading((type || "").replace("bpmn:", "") + (bo.id ? " · " + bo.id : ""));
+    var modeling = this.modeler.get("modeling");
+    var write = function (name) { return function (v) { self.writeProp(element, bo, name, v); }; };
+
+    if (type !== "bpmn:Collaboration" && type !== "bpmn:Process") {
+      this.text(this.t("名称", "Name"), bo.name, function (v) { modeling.updateLabel(element, v); }, "name");
+    }
+    var process = this.processOf(element);
+    if (process) {
+      var pp = readProps(process);
+      var writeProcess = function (name) { return function (v) { self.writeProp(element === root ? root : element, process, name, v); }; };
+      this.heading(this.t("流程", "Process") + " · " + process.id);
+      this.text(this.t("可发起角色", "Startable by"), pp.startableBy, writeProcess("startableBy"), "startableBy",
+        this.t("角色代码，逗号分隔，如 discipline_office", "role codes, comma-separated"));
+      this.select(this.t("发起表单", "Start form"), pp.startForm, this.formChoices(), writeProcess("startForm"), "startForm");
+      this.text(this.t("保密（可见角色）", "Confidential (roles)"), pp.confidential, writeProcess("confidential"), "confidential");
+    }
+    if (type === "bpmn:Lane") {
+      var lp = readProps(bo);
+      this.select(this.t("角色", "Role"), lp.role, this.roleChoices(), write("role"), "role");
+      this.text(this.t("科室规则", "Department rule"), lp.department, write("department"), "department",
+        this.t("表达式，给出任务所属科室，如 department", "an expression giving the task's department"));
+    }
+    if (type === "bpmn:UserTask" || type === "bpmn:ManualTask") {
+      var tp = readProps(bo);
+      this.select(this.t("表单", "Form"), tp.formKey, this.formChoices(), write("formKey"), "formKey");
+      this.workdays(this.t("办理期限", "Due in"), tp.dueIn, write("dueIn"), "dueIn");
+      this.workdays(this.t("提前提醒", "Remind before"), tp.remindBefore, write("remindBefore"), "remindBefore");
+      this.workdays(this.t("逾期督办间隔", "Escalate after"), tp.escalateAfter, write("escalateAfter"), "escalateAfter");
+      this.select(this.t("优先级", "Priority"), tp.priority, [["", "—"], ["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"], ["5", "5"]],
+        write("priority"), "priority");
+      this.text(this.t("任务对象表达式", "Subject"), tp.subject, write("subject"), "subject");
+    }
+    var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
+    if (timer) { this.timer(element, timer); }
+    if (type === "bpmn:SequenceFlow" && bo.sourceRef &&
+        /ExclusiveGateway|InclusiveGateway/.test(bo.sourceRef.$type)) {
+      this.condition(element, bo);
+    }
+  };
+
+  PropsPanel.prototype.formChoices = function () {
+    return [["", "—"]].concat(this.options.forms.map(function (k) { return [k, k]; }));
+  };
+
+  PropsPanel.prototype.roleChoices = function () {
+    var en = this.en;
+    return [["", this.t("（按泳道名称）", "(by lane name)")]].concat(this.options.roles.map(function (r) {
+      return [r.code, (en ? r.name_en : r.name_zh) + " (" + r.code + ")"];
+    }));
+  };
+
+  PropsPanel.prototype.timer = function (element, timer) {
+    var self = this;
+    var moddle = this.modeler.get("moddle");
+    var modeling = this.modeler.get("modeling");
+    var kinds = ["timeDuration", "timeDate", "timeCycle"];
+    var kind = kinds.filter(function (k) { return timer[k]; })[0] || "timeDuration";
+    var current = timer[kind] ? timer[kind].body : "";
+    var apply = function (k, body) {
+      var values = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
+      values[k] = moddle.create("bpmn:FormalExpression", { body: body });
+      modeling.updateModdleProperties(element, timer, values);
+    };
+    this.heading(this.t("定时器", "Timer"));
+    var select = this.select(this.t("类型", "Kind"), kind, [["timeDuration", this.t("时长", "duration")],
+      ["timeDate", this.t("日期", "date")], ["timeCycle", this.t("周期", "cycle")]], function (k) {
+      kind = k; apply(k, input.value);
+    }, "timerKind");
+    var input = this.workdays(this.t("定时表达式", "Timer expression"), current, function (v) { apply(kind, v); }, "timer");
+    return select;
+  };
+
+  PropsPanel.prototype.condition = function (element, bo) {
+    var moddle = this.modeler.get("moddle");
+    var modeling = this.modeler.get("modeling");
+    var gateway = bo.sourceRef;
+    this.heading(this.t("网关条件", "Gateway condition"));
+    this.text(this.t("条件表达式", "Condition"), bo.conditionExpression ? bo.conditionExpression.body : "", function (v) {
+      modeling.updateProperties(element, {
+        conditionExpression: v.trim() ? moddle.create("bpmn:FormalExpression", { body: v.trim() }) : undefined });
+    }, "condition", this.t("如 accepted == True", "e.g. accepted == True"));
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = gateway.default === bo;
+    box.dataset.prop = "default";
+    box.disabled = !this.editable;
+    var registry = this.modeler.get("elementRegistry");
+    box.addEventListener("change", function () {
+      modeling.updateProperties(registry.get(gateway.id), { "default": box.checked ? bo : undefined });
+    });
+    this.field(this.t("默认流", "Default flow"), box);
+  };
+
+  window.QinglianPropsPanel = PropsPanel;
+})();
