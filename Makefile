@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
-PG_CLIENT := /usr/bin/pg_dump     # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's matches server 15)
+# pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's client matches server 15)
+PG_CLIENT := /usr/bin/pg_dump
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench install clean translations serve-prod loadtest
@@ -65,13 +66,13 @@ serve-prod: install
 	$(QL) init-db
 	$(QL) serve --prod --host $${QINGLIAN_HOST:-127.0.0.1} --port $${QINGLIAN_PORT:-8000}
 
-# The multi-node load and fault test (a few minutes; not part of `make test`): a fresh PostgreSQL
-# database (QINGLIAN_LOAD_PG_URL, default load_h10), 2 app nodes, 2 schedulers, kill -9 and restart.
-# Figures go to bench/results/loadtest.json.
 $(PG_CLIENT):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql-client >/dev/null
 
+# The multi-node load and fault test (a few minutes; not part of `make test`): a fresh PostgreSQL
+# database (QINGLIAN_LOAD_PG_URL, default qinglian_load), 2 app nodes, 2 schedulers, kill -9 and restart.
+# Figures go to bench/results/loadtest.json.
 loadtest: install $(PG_CLIENT)
 	$(PY) -m engine.loadtest $(LOADTEST_ARGS)
 

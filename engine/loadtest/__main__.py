@@ -25,7 +25,7 @@ from . import checks, seed
 from .cluster import Cluster
 from .driver import MIXES, Balancer, Ledger, Phase, VirtualUser, run_phase
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/load_h10"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qinglian_load"
 
 
 def _say(text: str) -> None:
