@@ -16,7 +16,6 @@
   var modeler = new window.BpmnJS({
     container: el,
     additionalModules: en ? [] : [window.QinglianModelerI18n.module],
-    keyboard: { bindTo: document },
   });
   window.qinglianModeler = modeler;
   new window.QinglianPropsPanel(modeler, document.getElementById("props"), options);
