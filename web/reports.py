@@ -115,9 +115,8 @@ def index():
                            dashboard=g.principal.has(*VIEWERS, *CLUE_READERS))
 
 
-@bp.get("/reports/<campaign_id>/<kind>")
-@login_required
-def show(campaign_id: str, kind: str):
+def _report(campaign_id: str, kind: str):
+    """The campaign, the page's inputs (cut-off, signature, their problems) and the report computed for them."""
     if kind not in KINDS:
         abort(404)
     if not _may(kind):
@@ -126,6 +125,13 @@ def show(campaign_id: str, kind: str):
         camp = _campaign(conn, campaign_id)
         cutoff, sign, problems = _inputs(camp)
         report = _compute(conn, kind, camp, cutoff)
+    return camp, cutoff, sign, problems, report
+
+
+@bp.get("/reports/<campaign_id>/<kind>")
+@login_required
+def show(campaign_id: str, kind: str):
+    camp, cutoff, sign, problems, report = _report(campaign_id, kind)
     args = {"cutoff": cutoff.isoformat(), "filled_by": sign.filled_by, "phone": sign.phone, "reviewer": sign.reviewer}
     return render_template(f"reports/{kind}.html", camp=camp, kind=kind, titles=KINDS, report=report,
                            cutoff=cutoff, sign=sign, problems=problems, args=args,
@@ -137,16 +143,9 @@ def show(campaign_id: str, kind: str):
 @bp.get("/reports/<campaign_id>/<kind>.xlsx")
 @login_required
 def export(campaign_id: str, kind: str):
-    if kind not in KINDS:
-        abort(404)
-    if not _may(kind):
-        abort(403)
-    with read_transaction(engine().db) as conn:
-        camp = _campaign(conn, campaign_id)
-        cutoff, sign, problems = _inputs(camp)
-        if problems:
-            raise Invalid(_("导出条件有误"), [Problem(m, field=f) for f, m in problems.items()])
-        report = _compute(conn, kind, camp, cutoff)
+    camp, cutoff, sign, problems, report = _report(campaign_id, kind)
+    if problems:
+        raise Invalid(_("导出条件有误"), [Problem(m, field=f) for f, m in problems.items()])
     title = f"{camp.name}{KINDS[kind][1]}"
     if kind == "ledger":
         data = clues_export.ledger_workbook(report["rows"], title=title, filled_by=sign.filled_by, phone=sign.phone,
