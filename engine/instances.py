@@ -197,12 +197,13 @@ class StaleVersion(Exception):
 
 
 def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None,
-            guard: tuple | None = None) -> None:
+            guard: tuple | None = None, final: bool = False) -> None:
     """Write everything the operation changed and advance the instance's revision.
 
     `new_row` holds the columns of a new instance's row: it is inserted instead of updated.
     `guard` (a prepared SELECT and its parameters) must return exactly one row, else nothing
-    is written and StaleVersion is raised.
+    is written and StaleVersion is raised. `final`: the caller writes nothing after this in the
+    transaction (see prepared.run_all).
     """
     wf = live.wf
     now = outcome.now
@@ -354,7 +355,8 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
     if rows:
         batch.append((INSERT_EVENT, [_params(r) for r in rows]))
     try:
-        run_all(conn, batch, guard_first=new_row is None or guard is not None)
+        run_all(conn, batch, guard_first=new_row is None or guard is not None,
+                final=final and all(isinstance(stmt, Prepared) for stmt, _ in statements))
     except GuardFailed:
         if new_row is not None:
             raise StaleVersion() from None

@@ -141,7 +141,8 @@ class GuardFailed(Exception):
     """The batch's first statement (a guard) did not match exactly one row; nothing after it counts."""
 
 
-def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = False) -> list[int]:
+def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = False,
+            final: bool = False) -> list[int]:
     """Execute (statement, params) pairs in order in the connection's transaction.
 
     Returns each statement's row count. With `guard_first`, the first statement must change
@@ -156,6 +157,12 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
     parts touch the same row (new, changed and removed rows are disjoint sets), and foreign
     keys are checked at the end of the statement, so a new instance row and its task rows can
     go together. A batch too large for one statement's parameters runs part by part.
+
+    `final`: the caller will send nothing else in this transaction. When nothing was sent
+    before either, the statement is the whole transaction: on PostgreSQL it then runs on its
+    own (autocommit: a single statement is atomic), without the BEGIN and COMMIT round trips;
+    its guard is checked by the statement itself, which fails, changing nothing, when the guard
+    part did not match exactly one row.
     """
     dialect = conn.dialect
     planned = [stmt.executions(dialect, params) for stmt, params in batch]
@@ -167,7 +174,7 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
             for listener in listeners:
                 listener(sql, rows)
     if dialect.name == "postgresql" and sum(len(r) * len(r[0]) for ex in planned for _, r in ex) <= MAX_PARAMS:
-        counts = _run_combined(conn, planned)
+        counts = _run_combined(conn, planned, guard_first, final)
         if guard_first and counts[0] != 1:
             raise GuardFailed()
         return counts
@@ -193,22 +200,32 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
 MAX_PARAMS = 30000     # PostgreSQL allows 65,535 parameters per statement
 
 
-def _run_combined(conn, planned: list[list[tuple[str, list]]]) -> list[int]:
+def _run_combined(conn, planned: list[list[tuple[str, list]]], guard_first: bool, final: bool) -> list[int]:
     """Run PostgreSQL statements as one WITH statement; returns the row count of each."""
-    shape = tuple((sql, len(rows)) for executions in planned for sql, rows in executions)
+    import psycopg
+    raw = conn.connection.dbapi_connection
+    alone = final and raw.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    guarded = alone and guard_first
+    shape = (guarded, tuple((sql, len(rows)) for executions in planned for sql, rows in executions))
     combined = _COMBINED.get(shape)
     if combined is None:
         if len(_COMBINED) > 1000:      # shapes repeat; bound the cache all the same
             _COMBINED.clear()
-        combined = _COMBINED[shape] = _combine(shape, [i for i, ex in enumerate(planned) for _ in ex])
+        combined = _COMBINED[shape] = _combine(shape[1], [i for i, ex in enumerate(planned) for _ in ex], guarded)
     sql, owner = combined
     params = [value for executions in planned for _, rows in executions for row in rows for value in row]
     cur = _cursor(conn)
+    if alone:
+        raw.autocommit = True
     try:
         cur.execute(sql, params)
         row = cur.fetchone()
+    except psycopg.errors.DivisionByZero:   # only the guard divides: see _combine
+        raise GuardFailed() from None
     finally:
         cur.close()
+        if alone:
+            raw.autocommit = False
     counts = [0] * len(planned)
     for index, n in zip(owner, row):
         counts[index] += n
@@ -219,7 +236,7 @@ _COMBINED: dict = {}     # shape (sql, rows of each execution) -> (combined sql,
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
-def _combine(shape, statement_of_execution: list[int]) -> tuple[str, list[int]]:
+def _combine(shape, statement_of_execution: list[int], guarded: bool = False) -> tuple[str, list[int]]:
     parts, owner, offset = [], [], 0
     for (sql, n_rows), index in zip(shape, statement_of_execution):
         body = sql if sql.lstrip()[:6].upper() == "SELECT" or " RETURNING " in sql else sql + " RETURNING 1"
@@ -229,9 +246,12 @@ def _combine(shape, statement_of_execution: list[int]) -> tuple[str, list[int]]:
             parts.append(f"s{len(parts)} AS ({shifted})")
             owner.append(index)
             offset += n_params
-    sql = "WITH " + ", ".join(parts) + " SELECT " + ", ".join(
-        f"(SELECT count(*) FROM s{i})" for i in range(len(parts)))
-    return sql, owner
+    counts = [f"(SELECT count(*) FROM s{i})" for i in range(len(parts))]
+    if guarded:
+        # The statement fails (division by zero), and so changes nothing, unless the guard part
+        # matched exactly one row. (Not a constant: PostgreSQL would fold it while planning.)
+        counts.append("1 / (SELECT CASE WHEN count(*) = 1 THEN 1 ELSE 0 END FROM s0)")
+    return "WITH " + ", ".join(parts) + " SELECT " + ", ".join(counts), owner
 
 
 def _count(cursor) -> int:

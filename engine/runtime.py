@@ -163,18 +163,21 @@ class Engine:
         with write_transaction(self.db) as conn:
             if _period is not None and not schedules.advance(conn, _period, self.deadlines):
                 raise ConcurrentUpdate(f"the period {_period.next_at} of {process_key} was already started")
-            live, started = self._create(conn, process_key, started_by, version, business_key, data, _period, hint)
+            live, started = self._create(conn, process_key, started_by, version, business_key, data, _period, hint,
+                                         final=within is None)
             if within is not None:
                 within(conn, live.id)
             view = self._view(live)
+        self._verify(live, *started)
         for each in (live, *started):
             self.cache.put(each)
         return view
 
     def _create(self, conn, process_key, started_by, version, business_key, data, _period=None, hint=None,
-                parent_id=None, iid=None):
+                parent_id=None, iid=None, final=False):
         """Write a new instance run to its first wait state, then the children it started; returns
-        (the instance, every instance it started, recursively)."""
+        (the instance, every instance it started, recursively). `final`: the caller writes nothing
+        more in the transaction."""
         version_id = hint[0] if hint is not None else self.registry.resolve(conn, process_key, version)
         loaded = self.registry.load(conn, version_id)
         now = self.clock.now()
@@ -202,9 +205,7 @@ class Engine:
                 "id": iid, "process_version_id": loaded.id, "process_key": process_key,
                 "business_key": business_key, "started_by": started_by, "started_at": now,
                 "parent_id": parent_id},
-                guard=hint[1] if hint is not None else None)
-        if self.verify_persistence:
-            self._check_roundtrip(conn, live)
+                guard=hint[1] if hint is not None else None, final=final and not op.op.children)
         return live, self._start_children(conn, op, started_by)
 
     def _operation(self, conn, live, actor: str, now) -> "_Operation":
@@ -448,9 +449,8 @@ class Engine:
             with op:
                 action(conn, live, outcome)
                 outcome.effects.extend(op.events)
-                instances.persist(conn, live, outcome, self)
-            if self.verify_persistence:
-                self._check_roundtrip(conn, live)
+                instances.persist(conn, live, outcome, self, final=within is None and self.before_commit is None
+                                  and not op.op.children)
             started = self._start_children(conn, op, actor)
             if within is not None:
                 within(conn, live.id)
@@ -458,6 +458,7 @@ class Engine:
                 self.before_commit(live.id)
             view = self._view(live)
             view.fired_ids = [e.task_id for e in outcome.recorded if e.type == "timer_fired"]
+        self._verify(live, *started)
         for each in (live, *started):
             self.cache.put(each)
         return view
@@ -496,9 +497,19 @@ class Engine:
     def evaluate(self, task, expression: str):
         return self.script_engine.evaluate(task, expression)
 
+    def _verify(self, *lives) -> None:
+        """Debug/test mode (`verify_persistence`): after the commit, a cold load of each instance
+        written must equal its live workflow (unless another writer has moved it on since)."""
+        if not self.verify_persistence:
+            return
+        with read_transaction(self.db) as conn:
+            for live in lives:
+                self._check_roundtrip(conn, live)
+
     def _check_roundtrip(self, conn, live) -> None:
-        """Debug/test mode: a cold load of what was just written must equal the live workflow."""
         row = conn.execute(sa.select(process_instance).where(process_instance.c.id == live.id)).one()
+        if row.revision != live.revision:
+            return
         cold = instances.load(conn, row, live.version, self.script_engine)
         def frontier(wf):
             return sorted((str(t.id), t.task_spec.name, t.state, spiff.dumps(spiff.registry.clean(t.data)))

@@ -17,6 +17,7 @@ from engine.errors import Conflict, ConcurrentUpdate, TaskAlreadyCompleted
 from engine.forms import FormCatalog
 from engine.runtime import Engine
 from engine.schema import event, human_task, process_instance
+from tests.conftest import DATA
 
 
 def _node(db, clock, forms_dir, seed):
@@ -101,8 +102,10 @@ def test_completions_of_two_tasks_of_one_instance_are_serialised_not_lost(db, cl
     assert audit.verify(db)[1] == []
 
 
-def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir, deploy, engine):
-    """The revision check behind the lock: a writer whose snapshot is stale is refused."""
+@pytest.mark.parametrize("final", [False, True], ids=["in_a_transaction", "statement_alone"])
+def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir, deploy, engine, final):
+    """The revision check behind the lock: a writer whose snapshot is stale is refused — also when
+    its write is the whole transaction (on PostgreSQL one statement, its guard checked inside)."""
     deploy("w1.bpmn")
     view = engine.start("w1_process", started_by="alice")
     from engine.db import write_transaction
@@ -117,8 +120,26 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     stale.wf.do_engine_steps()
     with pytest.raises(ConcurrentUpdate):
         with write_transaction(db) as conn:
-            instances.persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine)
+            instances.persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine, final=final)
     assert _snapshot(db) == before
+
+
+def test_a_start_on_a_version_another_node_replaced_lands_on_the_new_one(db, clock, forms_dir, deploy):
+    """A node starts on the latest version it knows, checked in the same write: when another node
+    deployed a later one meanwhile, that write changes nothing and the start is made on the new one."""
+    from engine.validation import SourceFile
+    a, b = _node(db, clock, forms_dir, 1), _node(db, clock, forms_dir, 2)
+    deploy("w1.bpmn")
+    assert a.start("w1_process", started_by="alice").version == 1      # a now knows version 1
+    changed = (DATA / "bpmn" / "w1.bpmn").read_bytes().replace(b'name="Review"', b'name="Review again"')
+    b.deploy([SourceFile("w1.bpmn", changed)], deployed_by="bob")
+    before = _snapshot(db)
+    view = a.start("w1_process", started_by="alice")
+    assert view.version == 2
+    after = _snapshot(db)
+    assert len(after["process_instance"]) == len(before["process_instance"]) + 1
+    assert len(after["human_task"]) == len(before["human_task"]) + 1
+    assert audit.verify(db)[1] == []
 
 
 def _snapshot(db):
