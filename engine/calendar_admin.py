@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from . import history
 from .db import read_transaction, write_transaction
 from .registry import append_registry_event
-from .schema import calendar_override, human_task, timer
+from .schema import TASK_OPEN, calendar_override, human_task, timer
 
 
 def set_override(engine, day: date, working: bool, note: str | None, user: str) -> None:
@@ -51,7 +51,7 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
     with read_transaction(engine.db) as conn:
         h = human_task.c
         q = sa.select(h.id, h.instance_id, h.due_rule, h.created_at, h.due_at, h.due_provisional).where(
-            h.status == "open", h.due_rule.is_not(None))
+            TASK_OPEN, h.due_rule.is_not(None))
         tasks = conn.execute(q.where(h.due_provisional.is_(True)) if only_provisional else q).all()
         t = timer.c
         tq = sa.select(t.task_id, t.instance_id, t.rule, t.armed_at, t.due_at, t.provisional).where(

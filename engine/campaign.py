@@ -145,7 +145,7 @@ def child_departments(conn, instance_ids) -> dict[str, str]:
     ids = list(instance_ids)
     for i in range(0, len(ids), 500):
         for r in conn.execute(sa.select(event.c.instance_id, event.c.data_json).where(
-                event.c.instance_id.in_(ids[i:i + 500]), event.c.type == "instance_started")):
+                event.c.chain.in_(ids[i:i + 500]), event.c.type == "instance_started")):
             found[r.instance_id] = (json.loads(r.data_json).get("data") or {}).get("department")
     return found
 
@@ -207,7 +207,7 @@ def campaign_disclosure_window(ctx) -> dict:
 
 def launch_data(conn, campaign_id: str) -> dict:
     """What the campaign was launched with (its start data)."""
-    raw = conn.execute(sa.select(event.c.data_json).where(event.c.instance_id == campaign_id,
+    raw = conn.execute(sa.select(event.c.data_json).where(event.c.chain == campaign_id,
                                                           event.c.type == "instance_started")).scalar_one_or_none()
     return (json.loads(raw).get("data") or {}) if raw else {}
 

@@ -48,7 +48,7 @@ def campaign(conn, campaign_id: str) -> dict | None:
 
 def phase_changes(conn, campaign_id: str) -> list[dict]:
     rows = conn.execute(sa.select(event.c.at, event.c.data_json).where(
-        event.c.instance_id == campaign_id, event.c.type == "phase_changed").order_by(event.c.seq)).all()
+        event.c.chain == campaign_id, event.c.type == "phase_changed").order_by(event.c.seq)).all()
     return [dict(json.loads(r.data_json), at=r.at) for r in rows]
 
 
@@ -59,7 +59,7 @@ def current_phase(conn, campaign_id: str) -> dict | None:
 
 def milestones(conn, campaign_id: str, kind: str) -> list[dict]:
     rows = conn.execute(sa.select(event.c.at, event.c.data_json).where(
-        event.c.instance_id == campaign_id, event.c.type == "milestone").order_by(event.c.seq)).all()
+        event.c.chain == campaign_id, event.c.type == "milestone").order_by(event.c.seq)).all()
     return [dict(d, at=r.at) for r in rows if (d := json.loads(r.data_json)).get("kind") == kind]
 
 

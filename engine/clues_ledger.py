@@ -147,7 +147,7 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         tasks.setdefault(t.instance_id, []).append(t)
     modes: dict[str, list[str]] = {}
     mq = (sa.select(event.c.instance_id, event.c.data_json)
-          .where(event.c.instance_id.in_(ids), event.c.type == "task_reassigned").order_by(event.c.seq))
+          .where(event.c.chain.in_(ids), event.c.type == "task_reassigned").order_by(event.c.seq))
     if as_of is not None:
         mq = mq.where(event.c.at < as_of)
     for e in conn.execute(mq):
@@ -182,7 +182,7 @@ def _data_as_of(conn, ids: list[str], as_of: datetime) -> dict[str, dict]:
     found: dict[str, dict] = {}
     completed: dict[str, list[str]] = {}
     for e in conn.execute(sa.select(event.c.instance_id, event.c.type, event.c.task_id, event.c.data_json)
-                          .where(event.c.instance_id.in_(ids), event.c.at < as_of,
+                          .where(event.c.chain.in_(ids), event.c.at < as_of,
                                  event.c.type.in_(("instance_started", "task_completed")))
                           .order_by(event.c.seq)):
         if e.type == "instance_started":
@@ -308,7 +308,7 @@ def feedback_texts(conn, instance_id: str) -> list[dict]:
     and nothing else (from the `task_completed` events, which hold what was submitted)."""
     out = []
     for e in conn.execute(sa.select(event.c.element_id, event.c.at, event.c.data_json)
-                          .where(event.c.instance_id == instance_id, event.c.type == "task_completed",
+                          .where(event.c.chain == instance_id, event.c.type == "task_completed",
                                  event.c.element_id.in_(NOTICE_ELEMENTS)).order_by(event.c.seq)):
         submitted = json.loads(e.data_json).get("data") or {}
         prefix = "accept" if e.element_id == "acceptance_notice" else "result"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from .schema import human_task, process_instance, scheduler_heartbeat, timer
+from .schema import TASK_OPEN, human_task, process_instance, scheduler_heartbeat, timer
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ class DatabaseCollector:
                 instances.add_metric([key, status], n)
             yield instances
             open_tasks = conn.execute(sa.select(sa.func.count()).select_from(human_task)
-                                      .where(human_task.c.status == "open")).scalar()
+                                      .where(TASK_OPEN)).scalar()
             overdue = conn.execute(sa.select(sa.func.count()).select_from(human_task)
-                                   .where(human_task.c.status == "open", human_task.c.due_at < now)).scalar()
+                                   .where(TASK_OPEN, human_task.c.due_at < now)).scalar()
             yield GaugeMetricFamily("qinglian_human_tasks_open", "Open human tasks", value=open_tasks)
             yield GaugeMetricFamily("qinglian_human_tasks_overdue", "Open human tasks past their due moment",
                                     value=overdue)

@@ -64,14 +64,15 @@ class Prepared:
         return hit
 
     def bind(self, dialect, params) -> tuple[str, list]:
-        """The SQL and its parameter rows (tuples, or dicts for a named paramstyle), bind-processed."""
+        """The SQL and its parameter rows (lists, or dicts for a named paramstyle), bind-processed."""
         sql, positional, names, plan, defaults = self._for(dialect)
         rows = params if isinstance(params, list) else [params]
         if defaults and any(n not in rows[0] for n in names):
             rows = [{**defaults, **p} for p in rows]
+        # every processor of our column types keeps None as None: no call for it
         if positional:
-            return sql, [tuple(p[n] if f is None else f(p[n]) for n, f in plan) for p in rows]
-        return sql, [{n: (p[n] if f is None else f(p[n])) for n, f in plan} for p in rows]
+            return sql, [[f(v) if (v := p[n]) is not None and f is not None else v for n, f in plan] for p in rows]
+        return sql, [{n: (f(v) if (v := p[n]) is not None and f is not None else v) for n, f in plan} for p in rows]
 
     def executions(self, dialect, params) -> list[tuple[str, list]]:
         """(sql, rows) pairs that carry out the statement: one, unless a subclass splits it."""

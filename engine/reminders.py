@@ -15,17 +15,20 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from . import history, human_tasks, notifications
-from .schema import human_task
+from .schema import ESCALATION_PENDING, REMIND_PENDING, human_task
 
 ESCALATION = {1: "department_head", 2: "discipline_office"}
 
 
 def due_work(conn, now: datetime, limit: int) -> list:
+    """Open tasks with a reminder or an escalation due, most urgent first. Each half of the union
+    repeats the condition of its partial index (see engine.schema), so both are index range scans."""
     h = human_task.c
-    q = (sa.select(h.id, h.instance_id).where(h.status == "open", sa.or_(
-        sa.and_(h.remind_at <= now, h.reminded_at.is_(None)),
-        sa.and_(h.next_escalation_at <= now, h.escalation_level < 2)))
-        .order_by(h.due_at, h.id).limit(limit))
+    due = sa.union(
+        sa.select(h.id, h.instance_id, h.due_at).where(REMIND_PENDING, h.remind_at <= now),
+        sa.select(h.id, h.instance_id, h.due_at).where(ESCALATION_PENDING, h.next_escalation_at <= now),
+    ).subquery()
+    q = sa.select(due.c.id, due.c.instance_id).order_by(due.c.due_at, due.c.id).limit(limit)
     return conn.execute(q).all()
 
 

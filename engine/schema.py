@@ -27,10 +27,28 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        if value.tzinfo is not timezone.utc:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        utc = timezone.utc
+
+        def process(value):
+            # process_bind_param, then SQLAlchemy's SQLite format, in one step (a hot path: every
+            # task and event row carries several of these)
+            if value is None:
+                return None
+            if value.tzinfo is not utc:
+                if value.tzinfo is None:
+                    raise ValueError("naive datetime given to a UTC column")
+                value = value.astimezone(utc)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return process
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -131,13 +149,32 @@ human_task = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     # Roles that may see a task of a confidential process (comma-separated), else NULL.
     sa.Column("confidential", sa.String(255)),
-    sa.Index("ix_human_task_inbox", "status", "candidate_role", "candidate_department"),
-    sa.Index("ix_human_task_assignee", "assignee", "status"),
     sa.Index("ix_human_task_instance", "instance_id"),
-    sa.Index("ix_human_task_due", "status", "due_at"),
-    sa.Index("ix_human_task_remind", "status", "remind_at"),
-    sa.Index("ix_human_task_escalate", "status", "next_escalation_at"),
 )
+
+# The inbox's and the scheduler's indexes are partial: each holds only the rows its queries look
+# for (open tasks, tasks someone holds, alerts still to send), so a task closing or an alert sent
+# leaves them rather than moving inside them (fewer pages written per completion), and they stay
+# the size of the open work, not of the history. A query uses a partial index only when its WHERE
+# clause repeats the index's condition word for word, with literals rather than parameters: the
+# queries use the clauses below (`TASK_OPEN`, `REMIND_PENDING`, `ESCALATION_PENDING`).
+_h = human_task.c
+TASK_OPEN = _h.status == sa.literal_column("'open'")
+REMIND_PENDING = sa.and_(TASK_OPEN, _h.reminded_at.is_(None))
+ESCALATION_PENDING = sa.and_(TASK_OPEN, _h.escalation_level < sa.literal_column("2"))
+
+
+def _partial(name: str, *columns, where) -> sa.Index:
+    return sa.Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
+_partial("ix_human_task_open_inbox", _h.candidate_role, _h.candidate_department, where=TASK_OPEN)
+_partial("ix_human_task_held", _h.assignee, _h.status, where=_h.assignee.is_not(None))
+_partial("ix_human_task_done", _h.completed_by, _h.completed_at, where=_h.completed_by.is_not(None))
+_partial("ix_human_task_open_due", _h.due_at, where=sa.and_(TASK_OPEN, _h.due_at.is_not(None)))
+_partial("ix_human_task_remind", _h.remind_at, where=sa.and_(REMIND_PENDING, _h.remind_at.is_not(None)))
+_partial("ix_human_task_escalate", _h.next_escalation_at,
+         where=sa.and_(ESCALATION_PENDING, _h.next_escalation_at.is_not(None)))
 
 # Waiting timers, indexed by due time, written in the same transaction as the instance.
 timer = sa.Table(
@@ -187,8 +224,8 @@ event = sa.Table(
     sa.Column("data_json", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # An instance's events are its chain (chain = instance_id): queries find them by chain.
     sa.UniqueConstraint("chain", "seq"),
-    sa.Index("ix_event_instance", "instance_id"),
 )
 
 chain_head = sa.Table(

@@ -46,6 +46,11 @@ serializer = BpmnWorkflowSerializer(registry)
 _encoder = serializer.json_encoder_cls
 
 
+# Built once: json.dumps builds a new encoder on every call that is not all default options.
+_PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_TAGGED = (_encoder or json.JSONEncoder)(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value) -> str:
     """JSON for values that may hold datetimes, Decimals and other registered types.
 
@@ -53,9 +58,9 @@ def dumps(value) -> str:
     the serializer's registry, which tags it with its type so that `loads` restores it.
     """
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _PLAIN.encode(value)
     except (TypeError, ValueError):
-        return json.dumps(registry.convert(value), cls=_encoder, ensure_ascii=False, separators=(",", ":"))
+        return _TAGGED.encode(registry.convert(value))
 
 
 def loads(text: str):

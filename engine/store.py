@@ -61,6 +61,9 @@ def _workflow_key(task: Task) -> str | None:
     return str(wf.parent_task_id) if isinstance(wf, BpmnSubWorkflow) else None
 
 
+_PROPS = json.JSONEncoder(separators=(",", ":"))
+
+
 def _task_row(task: Task, internal_json: str, data_json: str) -> dict:
     parent = task._parent
     return {
@@ -69,8 +72,7 @@ def _task_row(task: Task, internal_json: str, data_json: str) -> dict:
         "parent_id": str(parent) if parent is not None else None,
         "state": task.state,
         "spec_name": task.task_spec.name,
-        "props_json": json.dumps({"t": task.last_state_change, "tr": task.triggered, "i": internal_json},
-                                 separators=(",", ":")),
+        "props_json": _PROPS.encode({"t": task.last_state_change, "tr": task.triggered, "i": internal_json}),
         "data_json": data_json,
     }
 

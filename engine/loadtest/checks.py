@@ -72,7 +72,7 @@ def check(db, acked: list[str], unacked: list[str], timer_instances: list[str]) 
         f.acked_completions_missing = f.acked_completions - f.acked_completions_in_db
         for chunk in _chunks(timer_instances):
             fired = dict(conn.execute(sa.select(event.c.instance_id, sa.func.count())
-                                      .where(event.c.instance_id.in_(chunk), event.c.type == "timer_fired")
+                                      .where(event.c.chain.in_(chunk), event.c.type == "timer_fired")
                                       .group_by(event.c.instance_id)).all())
             status = dict(conn.execute(sa.select(process_instance.c.id, process_instance.c.status)
                                        .where(process_instance.c.id.in_(chunk))).all())

@@ -73,7 +73,7 @@ def _completed(conn, instance_ids: list[str], element: str, until: datetime) -> 
     found: dict[str, dict] = {}
     for i in range(0, len(instance_ids), 500):
         for e in conn.execute(sa.select(event.c.instance_id, event.c.data_json).where(
-                event.c.instance_id.in_(instance_ids[i:i + 500]), event.c.type == "task_completed",
+                event.c.chain.in_(instance_ids[i:i + 500]), event.c.type == "task_completed",
                 event.c.element_id == element, event.c.at < until).order_by(event.c.seq)):
             found[e.instance_id] = json.loads(e.data_json).get("data") or {}
     return list(found.items())
