@@ -114,9 +114,9 @@ def issue_token(conn, username: str, now: datetime) -> tuple[str, datetime]:
 
 
 def token_principal(conn, token: str, now: datetime) -> Principal | None:
-    row = conn.execute(sa.select(api_token.c.username).where(api_token.c.token_hash == _digest(token or ""),
-                                                             api_token.c.expires_at > now)).one_or_none()
-    return principal(conn, row.username) if row else None
+    holder = sa.select(api_token.c.username).where(api_token.c.token_hash == _digest(token or ""),
+                                                   api_token.c.expires_at > now).scalar_subquery()
+    return principal(conn, holder)
 
 
 def revoke_token(conn, token: str) -> None:

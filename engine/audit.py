@@ -53,7 +53,7 @@ def verify_report(db: sa.Engine, instance_id: str | None = None, *, progress: Pr
     """Check one instance's chain, the given `chains`, or every chain (and every deployed version)."""
     only = [instance_id] if instance_id else chains
     report = VerifyReport()
-    with read_transaction(db) as conn:
+    with read_transaction(db, snapshot=True) as conn:     # the heads and the events agree
         heads = _heads(conn, only)
         count_q = sa.select(sa.func.count()).select_from(event)
         if only is not None:

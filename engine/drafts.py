@@ -6,7 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .prepared import Prepared
 from .schema import task_draft
+
+_DISCARD = Prepared(task_draft.delete().where(task_draft.c.task_id == sa.bindparam("k_task_id")))
 
 
 def save(conn, task_id: str, username: str, values: dict, now: datetime) -> None:
@@ -23,3 +26,8 @@ def load(conn, task_id: str, username: str) -> tuple[dict, datetime] | None:
 
 def discard(conn, task_id: str) -> None:
     conn.execute(task_draft.delete().where(task_draft.c.task_id == task_id))
+
+
+def discarding(task_id: str) -> tuple:
+    """The discard of a task's drafts as a statement for the completion's own write (`also=`)."""
+    return (_DISCARD, {"k_task_id": task_id})

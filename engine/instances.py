@@ -197,13 +197,14 @@ class StaleVersion(Exception):
 
 
 def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dict | None = None,
-            guard: tuple | None = None, final: bool = False) -> None:
+            guard: tuple | None = None, final: bool = False, also: list | None = None) -> None:
     """Write everything the operation changed and advance the instance's revision.
 
     `new_row` holds the columns of a new instance's row: it is inserted instead of updated.
     `guard` (a prepared SELECT and its parameters) must return exactly one row, else nothing
     is written and StaleVersion is raised. `final`: the caller writes nothing after this in the
-    transaction (see prepared.run_all).
+    transaction (see prepared.run_all). `also`: the caller's own prepared (statement, parameters)
+    pairs, written in the same batch.
     """
     wf = live.wf
     now = outcome.now
@@ -354,6 +355,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, env, *, new_row: dic
     batch += [(stmt, params) for stmt, params in statements if isinstance(stmt, Prepared)]
     if rows:
         batch.append((INSERT_EVENT, [_params(r) for r in rows]))
+    batch += also or ()
     try:
         run_all(conn, batch, guard_first=new_row is None or guard is not None,
                 final=final and all(isinstance(stmt, Prepared) for stmt, _ in statements))

@@ -28,14 +28,25 @@ class Principal:
         return any(c in self.roles for c in codes)
 
 
-def principal(conn, username: str) -> Principal | None:
-    """The active staff member `username`, or None."""
-    row = conn.execute(sa.select(staff).where(staff.c.username == username, staff.c.active)).one_or_none()
-    if row is None:
+def principal(conn, username) -> Principal | None:
+    """The active staff member `username` (a name, or a scalar subquery giving one), or None.
+
+    One query — the person, their roles and the departments they head as rows of one UNION — as
+    this runs at the start of every request."""
+    who = sa.literal(username) if isinstance(username, str) else username
+    rows = conn.execute(sa.union_all(
+        sa.select(sa.literal("staff").label("kind"), staff.c.username.label("value"), staff.c.name,
+                  staff.c.department, staff.c.locale).where(staff.c.username == who, staff.c.active),
+        sa.select(sa.literal("role"), staff_role.c.role, sa.null(), sa.null(), sa.null())
+        .where(staff_role.c.username == who),
+        sa.select(sa.literal("head"), department.c.code, sa.null(), sa.null(), sa.null())
+        .where(department.c.head == who))).all()
+    person = next((r for r in rows if r.kind == "staff"), None)
+    if person is None:
         return None
-    roles = {r for (r,) in conn.execute(sa.select(staff_role.c.role).where(staff_role.c.username == username))}
-    heads = {c for (c,) in conn.execute(sa.select(department.c.code).where(department.c.head == username))}
-    return Principal(row.username, row.name, row.department, frozenset(roles), row.locale, frozenset(heads))
+    roles = frozenset(r.value for r in rows if r.kind == "role")
+    heads = frozenset(r.value for r in rows if r.kind == "head")
+    return Principal(person.value, person.name, person.department, roles, person.locale, heads)
 
 
 # --- departments ----------------------------------------------------------------------------------

@@ -222,9 +222,10 @@ class Engine:
         return started
 
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None,
-                      within: Callable | None = None) -> InstanceView:
+                      within: Callable | None = None, also: list | None = None) -> InstanceView:
         """Complete a ready task with the submitted data. A `completionGuard` of the task may refuse it
-        (Invalid); `within(conn, instance_id)` runs in the same transaction, as for `start`."""
+        (Invalid); `within(conn, instance_id)` runs in the same transaction, as for `start`; `also`:
+        prepared (statement, parameters) pairs written with the completion's own rows."""
         data = _check_data(data)
 
         def action(conn, live, outcome):
@@ -245,7 +246,7 @@ class Engine:
             outcome.error = _run_engine(live.wf)
 
         began = time.perf_counter()
-        view = self._operate(None, user, action, task_id=task_id, within=within)
+        view = self._operate(None, user, action, task_id=task_id, within=within, also=also)
         seconds = time.perf_counter() - began
         metrics.observe_completion(view.process_key, seconds)
         log.info("task completed", extra={"task_id": task_id, "instance_id": view.id,
@@ -417,7 +418,7 @@ class Engine:
 
     # -- the unit of work ---------------------------------------------------------------------
     def _operate(self, instance_id: str | None, actor: str, action, *, task_id: str | None = None,
-                 within: Callable | None = None) -> InstanceView:
+                 within: Callable | None = None, also: list | None = None) -> InstanceView:
         """Run `action` on the instance (found by id, or by one of its open tasks), persist, commit.
 
         When this node has the instance cached, the operation runs on the cached copy without
@@ -434,13 +435,14 @@ class Engine:
             live = self.cache.take_by_task(task_id) if instance_id is None else self.cache.take(instance_id)
             if live is not None:
                 try:
-                    return self._attempt(live, actor, action, within=within)
+                    return self._attempt(live, actor, action, within=within, also=also)
                 except Exception as exc:  # noqa: BLE001 - stale copy or failed action: redo under the lock
                     log.debug("optimistic attempt on %s failed (%r); retrying under the lock", live.id, exc)
-            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, within=within)
+            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, within=within,
+                                 also=also)
 
     def _attempt(self, live, actor: str, action, *, instance_id: str | None = None,
-                 task_id: str | None = None, within: Callable | None = None) -> InstanceView:
+                 task_id: str | None = None, within: Callable | None = None, also: list | None = None) -> InstanceView:
         with write_transaction(self.db) as conn:
             if live is None:
                 live = self._lock_and_load(conn, instance_id, task_id)
@@ -450,7 +452,7 @@ class Engine:
                 action(conn, live, outcome)
                 outcome.effects.extend(op.events)
                 instances.persist(conn, live, outcome, self, final=within is None and self.before_commit is None
-                                  and not op.op.children)
+                                  and not op.op.children, also=also)
             started = self._start_children(conn, op, actor)
             if within is not None:
                 within(conn, live.id)

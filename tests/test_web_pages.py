@@ -190,6 +190,18 @@ def test_a_draft_is_kept_for_its_author(client, report, engine):
     assert "写了一半" in client.get(f"/tasks/{report}").get_data(as_text=True)
 
 
+def test_completing_a_task_discards_its_draft_with_the_completion(client, report, engine, db):
+    from engine.schema import task_draft
+    login(client, "neike_head")
+    post(client, f"/tasks/{report}", {"progress": "写了一半", "action": "draft"}, page=f"/tasks/{report}")
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(task_draft)).scalar() == 1
+    assert post(client, f"/tasks/{report}", VALID_REPORT, page=f"/tasks/{report}").status_code == 302
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(task_draft)).scalar() == 0
+    assert engine.task(report)["status"] == "completed"
+
+
 def test_delegate_needs_a_reason_and_is_recorded(client, report, engine, db):
     login(client, "neike_head")
     post(client, f"/tasks/{report}/claim", page=f"/tasks/{report}")

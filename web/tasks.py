@@ -156,12 +156,11 @@ def submit(task_id: str):
         return show(task_id, submission=submission, status=422)
     try:
         data = taskforms.store_files(eng, task, submission, g.principal.username)
-        eng.complete_task(task_id, user=g.principal.username, data=data)
+        # the draft goes with the completion's own write (one commit, not two)
+        eng.complete_task(task_id, user=g.principal.username, data=data, also=[drafts.discarding(task_id)])
     except EngineError:
         taskforms.discard_files(eng, submission)
         raise
-    with write_transaction(eng.db) as conn:
-        drafts.discard(conn, task_id)
     flash(_("任务“%(name)s”已完成", name=task["name"]), "success")
     return redirect(url_for("inbox.tasks"))
 

@@ -9,6 +9,7 @@ errors. Either way nothing outside the definition is ever stored.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field as dc_field
 from typing import Mapping
@@ -87,14 +88,42 @@ class _Budget:
         self.total = self.left = total
 
 
+_CHECKED: dict[str, bool] = {}     # definitions (as canonical JSON) that passed check_definition
+
+
+def _check_once(definition: dict) -> None:
+    """check_definition, once per distinct definition: checking a schema against the JSON Schema
+    meta-schema costs far more than the submission it guards."""
+    key = json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
+    if key in _CHECKED:
+        return
+    if problems := check_definition("form", definition):
+        raise ValueError("the form definition is broken: " + "; ".join(map(str, problems)))
+    if len(_CHECKED) >= 512:
+        _CHECKED.clear()
+    _CHECKED[key] = True
+
+
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    key = json.dumps(schema, sort_keys=True, ensure_ascii=False, default=str)
+    hit = _VALIDATORS.get(key)
+    if hit is None:
+        if len(_VALIDATORS) >= 512:
+            _VALIDATORS.clear()
+        hit = _VALIDATORS[key] = Draft202012Validator(schema)
+    return hit
+
+
 def validate_submission(definition: dict, raw, *, lookups: Lookups, files=None,
                         max_total: int = DEFAULT_MAX_TOTAL) -> Submission:
     """Validate `raw` (an HTML post with `getlist`, or a JSON object) against a form definition.
 
     `files` is the post's file part (werkzeug's `request.files`); `max_total` caps all its files.
     """
-    if problems := check_definition("form", definition):
-        raise ValueError("the form definition is broken: " + "; ".join(map(str, problems)))
+    _check_once(definition)
     form = fields(definition)
     html = hasattr(raw, "getlist")
     errors: dict[str, str] = {}
@@ -277,7 +306,7 @@ def _display(value):
 def _double_check(schema: dict, data: dict, errors: dict) -> None:
     """The JSON Schema itself over the clean data: catches keywords the cleaners do not apply, such as
     a conditional requirement (`if`/`then`: a comment is required when the report is sent back)."""
-    for err in Draft202012Validator(schema).iter_errors(_prune(data)):
+    for err in _validator(schema).iter_errors(_prune(data)):
         path = list(err.absolute_path)
         key = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
         if err.validator == "required" and isinstance(err.instance, dict):

@@ -124,7 +124,7 @@ def complete(body, task_id: str):
         raise submission.to_invalid()
     # the draft goes in the completion's own transaction (one commit, not two)
     view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data,
-                             within=lambda conn, _instance_id: drafts.discard(conn, task_id))
+                             also=[drafts.discarding(task_id)])
     return view.to_dict()
 
 
