@@ -421,9 +421,11 @@ class Engine:
                  within: Callable | None = None, also: list | None = None) -> InstanceView:
         """Run `action` on the instance (found by id, or by one of its open tasks), persist, commit.
 
-        When this node has the instance cached, the operation runs on the cached copy without
-        reading or locking the instance row first: the revision check of the write (which takes
-        the row lock) refuses a copy that another node made stale. On any failure of that
+        The operation runs on the cached copy of the instance, or on one loaded without locking
+        (outside the write transaction, so that on PostgreSQL the write can be one statement):
+        the revision check of the write (which takes the row lock) refuses a copy that another
+        node made stale — every change to an instance advances its revision, so a copy whose
+        revision is still current was read whole at that revision. On any failure of that
         attempt nothing was committed, and the operation is done again the safe way: lock the
         row, take the cache only at the locked revision, else rebuild from the database.
         """
@@ -433,6 +435,8 @@ class Engine:
             _check_uuid(instance_id, "instance_id")
         with clockmod.using(self.clock, self.ids):
             live = self.cache.take_by_task(task_id) if instance_id is None else self.cache.take(instance_id)
+            if live is None:
+                live = self._load_unlocked(instance_id, task_id)
             if live is not None:
                 try:
                     return self._attempt(live, actor, action, within=within, also=also)
@@ -464,6 +468,23 @@ class Engine:
         for each in (live, *started):
             self.cache.put(each)
         return view
+
+    def _load_unlocked(self, instance_id: str | None, task_id: str | None):
+        """The instance as committed, read without a lock (None if not found or it cannot be read:
+        the locked path then says why)."""
+        try:
+            with read_transaction(self.db) as conn:
+                if instance_id is None:
+                    row = conn.execute(_FIND_BY_TASK, {"p_task_id": task_id}).one_or_none()
+                else:
+                    row = conn.execute(_FIND_BY_ID, {"p_id": instance_id}).one_or_none()
+                if row is None:
+                    return None
+                return instances.load(conn, row, self.registry.load(conn, row.process_version_id),
+                                      self.script_engine)
+        except Exception as exc:  # noqa: BLE001 - the locked attempt reports the real problem
+            log.debug("unlocked load of %s failed (%r)", instance_id or task_id, exc)
+            return None
 
     def _lock_and_load(self, conn, instance_id: str | None, task_id: str | None):
         """Lock the instance row; the live instance from the cache if current, else from the rows."""
@@ -606,11 +627,12 @@ class _Row:
 
 
 # The instance row lock of an operation that does not run on a cached copy (whole row: a cold load needs it).
-_LOCK_BY_TASK = (sa.select(process_instance)
+_FIND_BY_TASK = (sa.select(process_instance)
                  .where(process_instance.c.id == sa.select(human_task.c.instance_id)
-                        .where(human_task.c.id == sa.bindparam("p_task_id")).scalar_subquery())
-                 .with_for_update())
-_LOCK_BY_ID = sa.select(process_instance).where(process_instance.c.id == sa.bindparam("p_id")).with_for_update()
+                        .where(human_task.c.id == sa.bindparam("p_task_id")).scalar_subquery()))
+_FIND_BY_ID = sa.select(process_instance).where(process_instance.c.id == sa.bindparam("p_id"))
+_LOCK_BY_TASK = _FIND_BY_TASK.with_for_update()
+_LOCK_BY_ID = _FIND_BY_ID.with_for_update()
 
 
 def _ready_task(live, task_id: str, row):

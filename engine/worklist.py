@@ -248,7 +248,10 @@ _JOINED = human_task.join(process_instance, process_instance.c.id == human_task.
     process_version, process_version.c.id == process_instance.c.process_version_id)
 
 
-def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_until: datetime) -> Page:
+def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_until: datetime,
+               total: int | None = None) -> Page:
+    """A page of one list. `total`: the list's size when the caller knows it already (the navigation's
+    counts, for a list without filters), which saves counting it again."""
     where = sa.and_(_view_clause(p, query.view, now, soon_until), *_filters(query))
     sort = (*(SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)), human_task.c.id)
     offset = (query.page - 1) * query.per_page
@@ -259,7 +262,8 @@ def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_unti
     else:
         # Count and pick the page on the task table alone (every task has its instance and version),
         # then join only the page's rows: not the hundreds a role's list may hold.
-        total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where)).scalar_one()
+        if total is None or _filters(query):
+            total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where)).scalar_one()
         page = sa.select(human_task.c.id).where(where).order_by(*sort).limit(query.per_page).offset(offset).subquery()
         rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED.join(page, page.c.id == human_task.c.id))
                             .order_by(*sort)).all()

@@ -43,9 +43,10 @@ def tasks():
         query, problems = worklist.TaskQuery(), {p.field: p.message for p in exc.problems}
     if query.view == "department" and not g.principal.heads:
         query = worklist.TaskQuery()
+    now, soon = eng.clock.now(), soon_until(eng)
     with read_transaction(eng.db) as conn:
-        page = worklist.list_tasks(conn, g.principal, query, now=eng.clock.now(), soon_until=soon_until(eng))
-        counts = g.nav_counts = worklist.counts(conn, g.principal, now=eng.clock.now(), soon_until=soon_until(eng))
+        counts = g.nav_counts = worklist.counts(conn, g.principal, now=now, soon_until=soon)
+        page = worklist.list_tasks(conn, g.principal, query, now=now, soon_until=soon, total=counts.get(query.view))
         context = {
             "processes": worklist.processes_in_tasks(conn),
             "departments": org.department_names(conn),

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import platform
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from ..db import create_db_engine
 from ..schema import human_task
 from . import checks, seed
 from .cluster import Cluster
-from .driver import MIXES, Balancer, Ledger, Phase, VirtualUser, run_phase
+from .driver import MIXES, Balancer, Ledger, Phase, VirtualUser, run_paced, run_phase
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qinglian_load"
 
@@ -41,15 +42,20 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def task_pools(db, departments: list[str]) -> dict[str, list[str]]:
+def task_pools(db, plan: seed.Plan, n: int) -> list[list[int]]:
+    """Every department's open load tasks, dealt to `n` virtual users (department k to user k mod n):
+    a user completes each task as a member of its department, so no two users race for one task and
+    a run does not run dry. Returns each user's department numbers and fills `_TASKS`."""
     with db.connect() as conn:
         rows = conn.execute(sa.select(human_task.c.candidate_department, human_task.c.id)
-                            .where(human_task.c.status == "open", human_task.c.process_key == "load_task",
-                                   human_task.c.candidate_department.in_(departments)))
-        pools: dict[str, list[str]] = {d: [] for d in departments}
+                            .where(human_task.c.status == "open", human_task.c.process_key == "load_task"))
+        _TASKS.clear()
         for dept, task_id in rows:
-            pools[dept].append(task_id)
-    return pools
+            _TASKS.setdefault(dept, []).append(task_id)
+    return [list(range(i, plan.departments, n)) for i in range(n)]
+
+
+_TASKS: dict[str, list[str]] = {}
 
 
 async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tuple[list[Phase], Ledger]:
@@ -57,13 +63,17 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
     ledger = Ledger()
     # one virtual user per department (users plan.departments + k are plain staff of department k):
     # each completes its own department's tasks, so no two users race for one task
-    picked = [plan.user(plan.departments + k) for k in range(args.concurrency)]
-    departments = [plan.department(plan.departments + k) for k in range(args.concurrency)]
-    pools = task_pools(db, departments)
+    dealt = task_pools(db, plan, args.concurrency)
+    picked = [plan.user(plan.departments + depts[0]) for depts in dealt]
     clients = [httpx.AsyncClient(timeout=30) for _ in picked]
     try:
-        users = [VirtualUser(u, tokens[u], pools[d], tokens[plan.user(k % plan.departments)], balancer, c, ledger)
-                 for k, (u, d, c) in enumerate(zip(picked, departments, clients))]
+        users = []
+        for depts, username, client in zip(dealt, picked, clients):
+            # each task with the token of a staff member of its department (user plan.departments + k)
+            work = [(task_id, tokens[plan.user(plan.departments + k)])
+                    for k in depts for task_id in _TASKS.get(plan.department(k), [])]
+            random.Random(depts[0]).shuffle(work)
+            users.append(VirtualUser(username, work, tokens[plan.user(depts[0])], balancer, client, ledger))
         for u in users:
             await u.login(seed.PASSWORD)
         node, scheduler = cluster.app_nodes[-1], cluster.scheduler_members[0]
@@ -74,9 +84,14 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
         ]
         phases = []
         await run_phase(users, Phase("warmup"), MIXES["mixed"], 5)
+        rates = {"inbox": args.paced_inbox, "complete": args.paced_complete}
         for name, seconds, events in (("inbox", args.phase_seconds, ()), ("complete", args.phase_seconds, ()),
-                                      ("mixed_with_faults", args.seconds, faults)):
-            _say(f"phase {name}: {seconds}s, {args.concurrency} virtual users")
+                                      ("paced", args.phase_seconds, ()), ("mixed_with_faults", args.seconds, faults)):
+            if name == "paced":
+                _say(f"phase paced: {seconds}s, requests arriving at {rates} per second")
+                phases.append(await run_paced(users, Phase(name), rates, seconds))
+                continue
+            _say(f"phase {name}: {seconds}s, {args.concurrency} virtual users as fast as they are answered")
             phases.append(await run_phase(users, Phase(name), MIXES[name.split("_")[0]], seconds, events))
     finally:
         for c in clients:
@@ -95,7 +110,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed-only", action="store_true", help="seed the database, then stop")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers per app node")
     ap.add_argument("--concurrency", type=int, default=12, help="virtual users (one per department)")
-    ap.add_argument("--phase-seconds", type=float, default=20, help="length of the inbox-only and completion-only phases")
+    ap.add_argument("--phase-seconds", type=float, default=20,
+                    help="length of the inbox-only, completion-only and paced phases")
+    ap.add_argument("--paced-inbox", type=float, default=40,
+                    help="inbox pages per second arriving in the paced phase (2,000 people each opening it "
+                         "every 50 s)")
+    ap.add_argument("--paced-complete", type=float, default=40, help="completions per second in the paced phase")
     ap.add_argument("--seconds", type=float, default=60, help="length of the mixed phase with the faults")
     ap.add_argument("--kill-at", type=float, default=15)
     ap.add_argument("--restart-at", type=float, default=30)
@@ -111,7 +131,12 @@ def main(argv=None) -> int:
                            "database": "PostgreSQL (one)", "balancing": "client-side round-robin, retry once on "
                            "another node when a node gives no answer"},
               "plan": {"users": plan.users, "departments": plan.departments, "open_tasks": plan.open_tasks,
-                       "virtual_users": args.concurrency}}
+                       "virtual_users": args.concurrency},
+              "phases_explained": {
+                  "inbox, complete, mixed_with_faults": "closed loop: each virtual user sends its next request as "
+                  "soon as the last is answered — throughput at saturation; latencies include the queue",
+                  "paced": f"open loop: inbox pages and completions arrive at fixed rates ({args.paced_inbox}/s and "
+                  f"{args.paced_complete}/s, Poisson), whatever the answers take — latency at a steady load"}}
     if not args.skip_seed:
         fresh_database(args.url)
         began = time.perf_counter()

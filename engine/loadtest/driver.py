@@ -86,10 +86,11 @@ class Balancer:
 
 
 class VirtualUser:
-    def __init__(self, username: str, token: str, tasks: list[str], starter_token: str, balancer: Balancer,
+    def __init__(self, username: str, tasks: list[tuple[str, str]], starter_token: str, balancer: Balancer,
                  client: httpx.AsyncClient, ledger: Ledger):
-        """`client` is the user's own (its cookie jar holds the user's session)."""
-        self.username, self.token, self.tasks = username, token, tasks
+        """`client` is the user's own (its cookie jar holds the user's session); `tasks` are (task id,
+        API token of a member of the task's department) pairs."""
+        self.username, self.tasks = username, tasks
         self.starter_token, self.balancer, self.client, self.ledger = starter_token, balancer, client, ledger
 
     async def login(self, password: str) -> None:
@@ -124,11 +125,13 @@ class VirtualUser:
         if kind == "inbox":
             await self._send(kind, "GET", "/inbox?view=claimable", phase)
         elif kind == "complete":
-            if not self.tasks:
+            if not self.tasks:          # this user's department has no task left: say so, do not spin
+                phase.record(kind, None, "no_task_left")
+                await asyncio.sleep(0.1)
                 return
-            task_id = self.tasks.pop()
+            task_id, token = self.tasks.pop()
             resp = await self._send(kind, "POST", f"/api/v1/tasks/{task_id}/complete", phase,
-                                    json={"data": REPORT}, headers={"Authorization": f"Bearer {self.token}"})
+                                    json={"data": REPORT}, headers={"Authorization": f"Bearer {token}"})
             if resp is not None and resp.status_code < 300:
                 self.ledger.acked_completions.append(task_id)
             elif resp is None:
@@ -140,6 +143,33 @@ class VirtualUser:
                                     headers={"Authorization": f"Bearer {self.starter_token}"})
             if resp is not None and resp.status_code == 201:
                 (self.ledger.started if kind == "start" else self.ledger.timer_instances).append(resp.json()["id"])
+
+
+async def run_paced(users: list[VirtualUser], phase: Phase, rates: dict[str, float], seconds: float,
+                    seed: int = 7) -> Phase:
+    """Open loop: requests of each kind arrive at `rates` per second (Poisson), each sent by the next
+    user in turn, whether or not earlier ones were answered — the latency of a steady load, without
+    the queue a closed loop at saturation builds."""
+    rng = random.Random(seed)
+    turn = itertools.cycle(users)
+    began = time.monotonic()
+    stop = began + seconds
+    sent: list[asyncio.Task] = []
+
+    async def arrivals(kind: str, rate: float):
+        next_at = time.monotonic()
+        while True:
+            next_at += rng.expovariate(rate)
+            if next_at >= stop:
+                return
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            sent.append(asyncio.create_task(next(turn).step(kind, phase)))
+
+    await asyncio.gather(*(arrivals(kind, rate) for kind, rate in rates.items() if rate > 0))
+    if sent:
+        await asyncio.wait(sent, timeout=60)
+    phase.seconds = time.monotonic() - began
+    return phase
 
 
 async def run_phase(users: list[VirtualUser], phase: Phase, mix: dict, seconds: float, events=()) -> Phase:
