@@ -34,11 +34,10 @@ def all_tasks(wf: BpmnWorkflow):
         yield from sp.tasks.values()
 
 
-@dataclass
-class StoredTask:
-    state: int
-    stamp: float
-    fingerprint: str | None  # internal + data JSON of unfinished tasks, None once finished
+# What the database holds of a task: (state, last state change, fingerprint: internal + data JSON of
+# an unfinished task, None once finished). A plain tuple of atoms: the garbage collector stops
+# tracking it, and every cached instance holds one per task.
+StoredTask = tuple
 
 
 @dataclass
@@ -95,16 +94,15 @@ def diff(wf: BpmnWorkflow, snap: Snapshot) -> tuple[list[TaskWrite], list[UUID],
         finished = bool(state & FINISHED)
         if not finished or state == TaskState.ERROR:
             frontier.append(task)
-        if old is not None and old.fingerprint is None and old.state == state and old.stamp == task.last_state_change:
+        if old is not None and old[2] is None and old[0] == state and old[1] == task.last_state_change:
             continue  # finished and untouched: the common case for history
         internal_json = spiff.dumps(task.internal_data)
         data_json = spiff.dumps(spiff.registry.clean(task.data))
         fingerprint = None if finished else internal_json + "\x00" + data_json
-        if old is not None and old.state == state and old.stamp == task.last_state_change \
-                and old.fingerprint == fingerprint:
+        if old is not None and old == (state, task.last_state_change, fingerprint):
             continue
         writes.append(TaskWrite(task, _task_row(task, internal_json, data_json), old is None))
-        stored[task.id] = StoredTask(state, task.last_state_change, fingerprint)
+        stored[task.id] = (state, task.last_state_change, fingerprint)
     deleted = [tid for tid in stored if tid not in seen]
     for tid in deleted:
         del stored[tid]
@@ -199,7 +197,7 @@ def assemble(spec, subprocess_specs, shell_json: str, rows, data_by_id: dict[str
             by_parent.setdefault(r.parent_id, []).append(task.id)
         finished = bool(r.state & FINISHED)
         fingerprint = None if finished else props["i"] + "\x00" + (data_json or "{}")
-        snap.tasks[task.id] = StoredTask(r.state, task.last_state_change, fingerprint)
+        snap.tasks[task.id] = (r.state, task.last_state_change, fingerprint)
         snap.seq = max(snap.seq, r.seq)
         created.append(task)
 
