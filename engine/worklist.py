@@ -199,18 +199,29 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+# The lists' conditions take the person and the moment as parameters (`_values`), so that the
+# navigation's counts, asked on every page, are one statement built once per shape of person.
+_USER, _NOW, _SOON = sa.bindparam("w_user"), sa.bindparam("w_now"), sa.bindparam("w_soon")
+_ROLES, _DEPTS, _HEADS = (sa.bindparam(n, expanding=True) for n in ("w_roles", "w_depts", "w_heads"))
+
+
+def _values(p: Principal, now: datetime, soon_until: datetime) -> dict:
+    return {"w_user": p.username, "w_roles": sorted(p.roles), "w_now": now, "w_soon": soon_until,
+            "w_depts": sorted(d for d in {p.department, *p.heads} if d), "w_heads": sorted(p.heads) or [""]}
+
+
 def _candidate_clause(p: Principal):
     if not p.roles:
         return sa.false()
-    depts = [d for d in {p.department, *p.heads} if d]
-    return sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(sorted(p.roles)),
-                   sa.or_(human_task.c.candidate_department.is_(None), human_task.c.candidate_department.in_(depts)))
+    return sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(_ROLES),
+                   sa.or_(human_task.c.candidate_department.is_(None), human_task.c.candidate_department.in_(_DEPTS)))
 
 
-def _view_clause(p: Principal, view: str, now: datetime, soon_until: datetime):
+def _view_condition(p: Principal, view: str):
     # every branch of an OR repeats TASK_OPEN: each then finds its rows by a partial index
+    now, soon_until = _NOW, _SOON
     is_open = TASK_OPEN
-    mine = human_task.c.assignee == p.username
+    mine = human_task.c.assignee == _USER
     reachable = sa.or_(sa.and_(is_open, mine), sa.and_(is_open, _candidate_clause(p)))
     if view == "mine":
         return sa.and_(is_open, mine)
@@ -221,9 +232,9 @@ def _view_clause(p: Principal, view: str, now: datetime, soon_until: datetime):
     if view == "overdue":
         return sa.and_(is_open, reachable, human_task.c.due_at < now)
     if view == "done":
-        return human_task.c.completed_by == p.username
+        return human_task.c.completed_by == _USER
     if view == "department":
-        return sa.and_(is_open, human_task.c.candidate_department.in_(sorted(p.heads) or [""]))
+        return sa.and_(is_open, human_task.c.candidate_department.in_(_HEADS))
     raise ValueError(view)
 
 
@@ -252,41 +263,51 @@ def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_unti
                total: int | None = None) -> Page:
     """A page of one list. `total`: the list's size when the caller knows it already (the navigation's
     counts, for a list without filters), which saves counting it again."""
-    where = sa.and_(_view_clause(p, query.view, now, soon_until), *_filters(query))
+    where = sa.and_(_view_condition(p, query.view), *_filters(query))
+    values = _values(p, now, soon_until)
     sort = (*(SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)), human_task.c.id)
     offset = (query.page - 1) * query.per_page
     if query.q:     # the search reads the instance's and the process's names too
-        total = conn.execute(sa.select(sa.func.count()).select_from(_JOINED).where(where)).scalar_one()
+        total = conn.execute(sa.select(sa.func.count()).select_from(_JOINED).where(where), values).scalar_one()
         rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED).where(where).order_by(*sort)
-                            .limit(query.per_page).offset(offset)).all()
+                            .limit(query.per_page).offset(offset), values).all()
     else:
         # Count and pick the page on the task table alone (every task has its instance and version),
         # then join only the page's rows: not the hundreds a role's list may hold.
         if total is None or _filters(query):
-            total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where)).scalar_one()
+            total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where), values).scalar_one()
         page = sa.select(human_task.c.id).where(where).order_by(*sort).limit(query.per_page).offset(offset).subquery()
         rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED.join(page, page.c.id == human_task.c.id))
-                            .order_by(*sort)).all()
+                            .order_by(*sort), values).all()
     return Page([dict(r._mapping) for r in rows], total, query.page, query.per_page)
 
 
 def counts(conn, p: Principal, *, now: datetime, soon_until: datetime) -> dict[str, int]:
     """How many tasks each list holds (shown in the navigation). One query."""
-    views = [v for v in VIEWS if v != "done" and (v != "department" or p.heads)]
-    columns = [sa.func.coalesce(sa.func.sum(sa.case((_view_clause(p, v, now, soon_until), 1), else_=0)), 0).label(v)
-               for v in views]
-    # only the rows some list can hold: the indexes find them, instead of a scan of every open task
-    scope = _count_scope(p)
-    row = conn.execute(sa.select(*columns).select_from(human_task).where(scope)).one()
-    return {v: int(getattr(row, v)) for v in views}
+    shape = (bool(p.roles), bool(p.heads))
+    statement = _COUNTS.get(shape)
+    if statement is None:
+        columns = [sa.func.coalesce(sa.func.sum(sa.case((_view_condition(p, v), 1), else_=0)), 0).label(v)
+                   for v in _count_views(p)]
+        # only the rows some list can hold: the indexes find them, instead of a scan of every open task
+        statement = _COUNTS[shape] = sa.select(*columns).select_from(human_task).where(_count_condition(p))
+    row = conn.execute(statement, _values(p, now, soon_until)).one()
+    return {v: int(getattr(row, v)) for v in _count_views(p)}
 
 
-def _count_scope(p: Principal):
-    """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated:
-    see _view_clause); with departments to watch, a scan of the open tasks' index."""
-    scope = [human_task.c.assignee == p.username, _candidate_clause(p)]
+_COUNTS: dict[tuple, sa.Select] = {}    # (has roles, heads departments) -> the counts statement
+
+
+def _count_views(p: Principal) -> list[str]:
+    return [v for v in VIEWS if v != "done" and (v != "department" or p.heads)]
+
+
+def _count_condition(p: Principal):
+    """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated: see _view_condition); with departments to
+    watch, a scan of the open tasks' index."""
+    scope = [human_task.c.assignee == _USER, _candidate_clause(p)]
     if p.heads:
-        scope.append(human_task.c.candidate_department.in_(sorted(p.heads)))
+        scope.append(human_task.c.candidate_department.in_(_HEADS))
     return sa.and_(TASK_OPEN, sa.or_(*(sa.and_(TASK_OPEN, s) for s in scope)))
 
 

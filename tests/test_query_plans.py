@@ -25,19 +25,19 @@ def _plan(db, statement) -> list[str]:
     partial index whose condition the query only matches through a parameter is of no use)."""
     with db.connect() as conn:
         if conn.dialect.name == "sqlite":
-            compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            params = tuple(compiled.params[name] for name in compiled.positiontup)
+            state = statement.compile(dialect=conn.dialect).construct_expanded_state()
+            params = tuple(state.parameters[name] for name in state.positiontup)
             params = tuple(v.isoformat(" ") if isinstance(v, datetime) else v for v in params)
-            return [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.string, params)]
+            return [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + state.statement, params)]
         # PostgreSQL plans a statement with its values known unless told to plan it for any values
         dollar = type(conn.dialect)(paramstyle="numeric_dollar")
-        compiled = statement.compile(dialect=dollar, compile_kwargs={"render_postcompile": True})
-        values = ", ".join(str(sa.literal(compiled.params[name]).compile(
-            dialect=conn.dialect, compile_kwargs={"literal_binds": True})) for name in compiled.positiontup)
+        state = statement.compile(dialect=dollar).construct_expanded_state()
+        values = ", ".join(str(sa.literal(state.parameters[name]).compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True})) for name in state.positiontup)
         with conn.begin():
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-            conn.exec_driver_sql(f"PREPARE plan_check AS {compiled.string}")
+            conn.exec_driver_sql(f"PREPARE plan_check AS {state.statement}")
             try:
                 return [r[0] for r in conn.exec_driver_sql(f"EXPLAIN EXECUTE plan_check({values})")]
             finally:
@@ -64,8 +64,8 @@ def _reads_every_task(db, plan: list[str]) -> bool:
 
 
 def _list_query(p: Principal, view: str):
-    where = sa.and_(worklist._view_clause(p, view, NOW, NOW + timedelta(days=2)))
-    return sa.select(*worklist._LIST_COLUMNS).select_from(worklist._JOINED).where(where).limit(20)
+    return (sa.select(*worklist._LIST_COLUMNS).select_from(worklist._JOINED).where(worklist._view_condition(p, view))
+            .limit(20).params(worklist._values(p, NOW, NOW + timedelta(days=2))))
 
 
 @pytest.mark.parametrize("view", ["mine", "claimable", "due_soon", "overdue", "done"])
@@ -83,7 +83,8 @@ def test_a_department_heads_list_reads_only_the_open_tasks(db):
 @pytest.mark.parametrize("who", [STAFF, HEAD], ids=["staff", "head"])
 def test_the_list_counts_read_only_open_tasks(db, who):
     from engine.schema import human_task
-    plan = _plan(db, sa.select(sa.func.count()).select_from(human_task).where(worklist._count_scope(who)))
+    plan = _plan(db, sa.select(sa.func.count()).select_from(human_task).where(worklist._count_condition(who))
+                 .params(worklist._values(who, NOW, NOW + timedelta(days=2))))
     assert not _reads_every_task(db, plan), plan
 
 
