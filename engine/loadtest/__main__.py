@@ -42,20 +42,17 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def task_pools(db, plan: seed.Plan, n: int) -> list[list[int]]:
+def task_pools(db, plan: seed.Plan, n: int) -> tuple[list[list[int]], dict[str, list[str]]]:
     """Every department's open load tasks, dealt to `n` virtual users (department k to user k mod n):
     a user completes each task as a member of its department, so no two users race for one task and
-    a run does not run dry. Returns each user's department numbers and fills `_TASKS`."""
+    a run does not run dry. Returns each user's department numbers, and the open tasks by department."""
+    by_department: dict[str, list[str]] = {}
     with db.connect() as conn:
         rows = conn.execute(sa.select(human_task.c.candidate_department, human_task.c.id)
                             .where(human_task.c.status == "open", human_task.c.process_key == "load_task"))
-        _TASKS.clear()
         for dept, task_id in rows:
-            _TASKS.setdefault(dept, []).append(task_id)
-    return [list(range(i, plan.departments, n)) for i in range(n)]
-
-
-_TASKS: dict[str, list[str]] = {}
+            by_department.setdefault(dept, []).append(task_id)
+    return [list(range(i, plan.departments, n)) for i in range(n)], by_department
 
 
 async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tuple[list[Phase], Ledger]:
@@ -63,7 +60,7 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
     ledger = Ledger()
     # one virtual user per department (users plan.departments + k are plain staff of department k):
     # each completes its own department's tasks, so no two users race for one task
-    dealt = task_pools(db, plan, args.concurrency)
+    dealt, open_tasks = task_pools(db, plan, args.concurrency)
     picked = [plan.user(plan.departments + depts[0]) for depts in dealt]
     clients = [httpx.AsyncClient(timeout=30) for _ in picked]
     try:
@@ -71,7 +68,7 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
         for depts, username, client in zip(dealt, picked, clients):
             # each task with the token of a staff member of its department (user plan.departments + k)
             work = [(task_id, tokens[plan.user(plan.departments + k)])
-                    for k in depts for task_id in _TASKS.get(plan.department(k), [])]
+                    for k in depts for task_id in open_tasks.get(plan.department(k), [])]
             random.Random(depts[0]).shuffle(work)
             users.append(VirtualUser(username, work, tokens[plan.user(depts[0])], balancer, client, ledger))
         for u in users:
