@@ -24,10 +24,6 @@ def load(conn, task_id: str, username: str) -> tuple[dict, datetime] | None:
     return (json.loads(row.data_json), row.saved_at) if row else None
 
 
-def discard(conn, task_id: str) -> None:
-    conn.execute(task_draft.delete().where(task_draft.c.task_id == task_id))
-
-
 def discarding(task_id: str) -> tuple:
     """The discard of a task's drafts as a statement for the completion's own write (`also=`)."""
     return (_DISCARD, {"k_task_id": task_id})

@@ -18,6 +18,14 @@ metadata = sa.MetaData(naming_convention={
 })
 
 
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(timezone.utc)
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
 
@@ -27,27 +35,17 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is not timezone.utc:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            value = value.astimezone(timezone.utc)
+        value = _as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        utc = timezone.utc
 
         def process(value):
             # process_bind_param, then SQLAlchemy's SQLite format, in one step (a hot path: every
             # task and event row carries several of these)
-            if value is None:
-                return None
-            if value.tzinfo is not utc:
-                if value.tzinfo is None:
-                    raise ValueError("naive datetime given to a UTC column")
-                value = value.astimezone(utc)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
         return process
 
     def process_result_value(self, value, dialect):

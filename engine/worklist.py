@@ -219,7 +219,6 @@ def _candidate_clause(p: Principal):
 
 def _view_condition(p: Principal, view: str):
     # every branch of an OR repeats TASK_OPEN: each then finds its rows by a partial index
-    now, soon_until = _NOW, _SOON
     is_open = TASK_OPEN
     mine = human_task.c.assignee == _USER
     reachable = sa.or_(sa.and_(is_open, mine), sa.and_(is_open, _candidate_clause(p)))
@@ -228,9 +227,9 @@ def _view_condition(p: Principal, view: str):
     if view == "claimable":
         return sa.and_(is_open, _candidate_clause(p))
     if view == "due_soon":
-        return sa.and_(is_open, reachable, human_task.c.due_at >= now, human_task.c.due_at <= soon_until)
+        return sa.and_(is_open, reachable, human_task.c.due_at >= _NOW, human_task.c.due_at <= _SOON)
     if view == "overdue":
-        return sa.and_(is_open, reachable, human_task.c.due_at < now)
+        return sa.and_(is_open, reachable, human_task.c.due_at < _NOW)
     if view == "done":
         return human_task.c.completed_by == _USER
     if view == "department":
@@ -263,7 +262,8 @@ def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_unti
                total: int | None = None) -> Page:
     """A page of one list. `total`: the list's size when the caller knows it already (the navigation's
     counts, for a list without filters), which saves counting it again."""
-    where = sa.and_(_view_condition(p, query.view), *_filters(query))
+    filters = _filters(query)
+    where = sa.and_(_view_condition(p, query.view), *filters)
     values = _values(p, now, soon_until)
     sort = (*(SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)), human_task.c.id)
     offset = (query.page - 1) * query.per_page
@@ -274,7 +274,7 @@ def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_unti
     else:
         # Count and pick the page on the task table alone (every task has its instance and version),
         # then join only the page's rows: not the hundreds a role's list may hold.
-        if total is None or _filters(query):
+        if total is None or filters:
             total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where), values).scalar_one()
         page = sa.select(human_task.c.id).where(where).order_by(*sort).limit(query.per_page).offset(offset).subquery()
         rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED.join(page, page.c.id == human_task.c.id))
@@ -303,8 +303,8 @@ def _count_views(p: Principal) -> list[str]:
 
 
 def _count_condition(p: Principal):
-    """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated: see _view_condition); with departments to
-    watch, a scan of the open tasks' index."""
+    """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated:
+    see _view_condition); with departments to watch, a scan of the open tasks' index."""
     scope = [human_task.c.assignee == _USER, _candidate_clause(p)]
     if p.heads:
         scope.append(human_task.c.candidate_department.in_(_HEADS))

@@ -146,6 +146,10 @@ def test_counts_filters_search_and_paging(client, report, engine, people):
     assert "共 1 条" in page
     assert client.get("/inbox?view=nonsense").status_code == 400
     assert client.get("/inbox?page=abc").status_code == 400
+    # the department filter: the total follows it, and the chosen department stays chosen
+    page = client.get("/inbox?view=claimable&department=waike").get_data(as_text=True)
+    assert "共 0 条" in page and '<option value="waike" selected>外科</option>' in page
+    assert '<option value="neike">内科</option>' in page
 
 
 def test_saved_filters_belong_to_their_owner(client, report, app):

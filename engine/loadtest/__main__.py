@@ -119,6 +119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, default=PROJECT_ROOT / "instance" / "loadtest")
     ap.add_argument("--output", type=Path, default=PROJECT_ROOT / "bench" / "results" / "loadtest.json")
     args = ap.parse_args(argv)
+    if args.paced_inbox < 0 or args.paced_complete < 0:
+        ap.error("--paced-inbox and --paced-complete are rates per second: 0 or more")
 
     plan = seed.Plan(departments=args.departments, users=args.users, open_tasks=args.open_tasks)
     report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
