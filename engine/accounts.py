@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import write_transaction
 from .errors import EngineError, Invalid, Problem
-from .org import Principal, principal
+from .org import Principal, principal, principal_from, principal_query
 from .schema import api_token, staff
 
 MAX_FAILURES = 5
@@ -114,9 +114,12 @@ def issue_token(conn, username: str, now: datetime) -> tuple[str, datetime]:
 
 
 def token_principal(conn, token: str, now: datetime) -> Principal | None:
-    holder = sa.select(api_token.c.username).where(api_token.c.token_hash == _digest(token or ""),
-                                                   api_token.c.expires_at > now).scalar_subquery()
-    return principal(conn, holder)
+    return principal_from(conn.execute(_TOKEN_PRINCIPAL, {"token_hash": _digest(token or ""), "now": now}).all())
+
+
+_TOKEN_PRINCIPAL = principal_query(sa.select(api_token.c.username).where(
+    api_token.c.token_hash == sa.bindparam("token_hash", type_=sa.String),
+    api_token.c.expires_at > sa.bindparam("now", type_=api_token.c.expires_at.type)).scalar_subquery())
 
 
 def revoke_token(conn, token: str) -> None:

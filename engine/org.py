@@ -28,25 +28,35 @@ class Principal:
         return any(c in self.roles for c in codes)
 
 
-def principal(conn, username) -> Principal | None:
-    """The active staff member `username` (a name, or a scalar subquery giving one), or None.
-
-    One query — the person, their roles and the departments they head as rows of one UNION — as
-    this runs at the start of every request."""
-    who = sa.literal(username) if isinstance(username, str) else username
-    rows = conn.execute(sa.union_all(
-        sa.select(sa.literal("staff").label("kind"), staff.c.username.label("value"), staff.c.name,
+def principal_query(who) -> sa.CompoundSelect:
+    """The rows a `Principal` is made of, for `who` (a parameter, or a scalar subquery giving a
+    username): the person, their roles and the departments they head as rows of one UNION, as this
+    runs at the start of every request. Build it once and execute it with its parameters."""
+    return sa.union_all(
+        sa.select(sa.literal_column("'staff'").label("kind"), staff.c.username.label("value"), staff.c.name,
                   staff.c.department, staff.c.locale).where(staff.c.username == who, staff.c.active),
-        sa.select(sa.literal("role"), staff_role.c.role, sa.null(), sa.null(), sa.null())
+        sa.select(sa.literal_column("'role'"), staff_role.c.role, sa.null(), sa.null(), sa.null())
         .where(staff_role.c.username == who),
-        sa.select(sa.literal("head"), department.c.code, sa.null(), sa.null(), sa.null())
-        .where(department.c.head == who))).all()
+        sa.select(sa.literal_column("'head'"), department.c.code, sa.null(), sa.null(), sa.null())
+        .where(department.c.head == who))
+
+
+def principal_from(rows) -> Principal | None:
+    """The `Principal` from the rows of a `principal_query`; None when no active person matched."""
     person = next((r for r in rows if r.kind == "staff"), None)
     if person is None:
         return None
     roles = frozenset(r.value for r in rows if r.kind == "role")
     heads = frozenset(r.value for r in rows if r.kind == "head")
     return Principal(person.value, person.name, person.department, roles, person.locale, heads)
+
+
+_PRINCIPAL = principal_query(sa.bindparam("who", type_=sa.String))
+
+
+def principal(conn, username: str) -> Principal | None:
+    """The active staff member `username`, or None."""
+    return principal_from(conn.execute(_PRINCIPAL, {"who": username}).all())
 
 
 # --- departments ----------------------------------------------------------------------------------
@@ -91,7 +101,10 @@ def departments(conn, *, active_only: bool = True) -> list[dict]:
 
 
 def department_names(conn) -> dict[str, str]:
-    return {r.code: r.name_zh for r in conn.execute(sa.select(department.c.code, department.c.name_zh))}
+    return dict(conn.execute(_DEPARTMENT_NAMES).all())
+
+
+_DEPARTMENT_NAMES = sa.select(department.c.code, department.c.name_zh)
 
 
 # --- staff ----------------------------------------------------------------------------------------

@@ -237,19 +237,32 @@ def _view_condition(p: Principal, view: str):
     raise ValueError(view)
 
 
+_PROCESS, _PRIORITY, _DEPARTMENT, _LIKE = (sa.bindparam(n) for n in ("w_process", "w_priority", "w_department",
+                                                                       "w_like"))
+_LIMIT, _OFFSET = sa.bindparam("w_limit", type_=sa.Integer), sa.bindparam("w_offset", type_=sa.Integer)
+
+
 def _filters(query: TaskQuery):
     clauses = []
     if query.process:
-        clauses.append(human_task.c.process_key == query.process)
+        clauses.append(human_task.c.process_key == _PROCESS)
     if query.priority is not None:
-        clauses.append(human_task.c.priority == query.priority)
+        clauses.append(human_task.c.priority == _PRIORITY)
     if query.department:
-        clauses.append(human_task.c.candidate_department == query.department)
+        clauses.append(human_task.c.candidate_department == _DEPARTMENT)
     if query.q:
-        like = f"%{query.q}%"
-        clauses.append(sa.or_(human_task.c.name.like(like), process_instance.c.business_key.like(like),
-                              process_version.c.name.like(like), human_task.c.process_key.like(like)))
+        clauses.append(sa.or_(*(column.like(_LIKE, escape="\\") for column in (
+            human_task.c.name, process_instance.c.business_key, process_version.c.name, human_task.c.process_key))))
     return clauses
+
+
+def _filter_values(query: TaskQuery) -> dict:
+    """The filters' parameters; the search text matched literally (its % and _ are not wildcards)."""
+    like = None
+    if query.q:
+        like = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return {"w_process": query.process, "w_priority": query.priority, "w_department": query.department,
+            "w_like": like}
 
 
 _LIST_COLUMNS = (*human_task.c, process_instance.c.business_key, process_version.c.name.label("process_name"),
@@ -258,27 +271,45 @@ _JOINED = human_task.join(process_instance, process_instance.c.id == human_task.
     process_version, process_version.c.id == process_instance.c.process_version_id)
 
 
+def list_statements(p: Principal, query: TaskQuery) -> tuple[sa.Select, sa.Select]:
+    """The statements counting a list and reading one page of it, built once per shape of person and
+    query (which filters are set, not their values: those are parameters, with `_values` and
+    `_filter_values`), as the inbox asks for them on every page."""
+    shape = (bool(p.roles), bool(p.heads), query.view, query.sort, bool(query.process),
+             query.priority is not None, bool(query.department), bool(query.q))
+    found = _LISTS.get(shape)
+    if found is None:
+        where = sa.and_(_view_condition(p, query.view), *_filters(query))
+        sort = (*(SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)),
+                human_task.c.id)
+        if query.q:     # the search reads the instance's and the process's names too
+            count = sa.select(sa.func.count()).select_from(_JOINED).where(where)
+            page = sa.select(*_LIST_COLUMNS).select_from(_JOINED).where(where).order_by(*sort) \
+                .limit(_LIMIT).offset(_OFFSET)
+        else:
+            # Count and pick the page on the task table alone (every task has its instance and
+            # version), then join only the page's rows: not the hundreds a role's list may hold.
+            count = sa.select(sa.func.count()).select_from(human_task).where(where)
+            ids = sa.select(human_task.c.id).where(where).order_by(*sort).limit(_LIMIT).offset(_OFFSET).subquery()
+            page = sa.select(*_LIST_COLUMNS).select_from(_JOINED.join(ids, ids.c.id == human_task.c.id)) \
+                .order_by(*sort)
+        found = _LISTS[shape] = (count, page)
+    return found
+
+
+_LISTS: dict[tuple, tuple[sa.Select, sa.Select]] = {}
+
+
 def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_until: datetime,
                total: int | None = None) -> Page:
     """A page of one list. `total`: the list's size when the caller knows it already (the navigation's
     counts, for a list without filters), which saves counting it again."""
-    filters = _filters(query)
-    where = sa.and_(_view_condition(p, query.view), *filters)
-    values = _values(p, now, soon_until)
-    sort = (*(SORTS[query.sort] if query.view != "done" else (human_task.c.completed_at.desc(),)), human_task.c.id)
-    offset = (query.page - 1) * query.per_page
-    if query.q:     # the search reads the instance's and the process's names too
-        total = conn.execute(sa.select(sa.func.count()).select_from(_JOINED).where(where), values).scalar_one()
-        rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED).where(where).order_by(*sort)
-                            .limit(query.per_page).offset(offset), values).all()
-    else:
-        # Count and pick the page on the task table alone (every task has its instance and version),
-        # then join only the page's rows: not the hundreds a role's list may hold.
-        if total is None or filters:
-            total = conn.execute(sa.select(sa.func.count()).select_from(human_task).where(where), values).scalar_one()
-        page = sa.select(human_task.c.id).where(where).order_by(*sort).limit(query.per_page).offset(offset).subquery()
-        rows = conn.execute(sa.select(*_LIST_COLUMNS).select_from(_JOINED.join(page, page.c.id == human_task.c.id))
-                            .order_by(*sort), values).all()
+    count, page = list_statements(p, query)
+    values = {**_values(p, now, soon_until), **_filter_values(query),
+              "w_limit": query.per_page, "w_offset": (query.page - 1) * query.per_page}
+    if total is None or query.process or query.priority is not None or query.department or query.q:
+        total = conn.execute(count, values).scalar_one()
+    rows = conn.execute(page, values).all()
     return Page([dict(r._mapping) for r in rows], total, query.page, query.per_page)
 
 
@@ -312,10 +343,12 @@ def _count_condition(p: Principal):
 
 
 def processes_in_tasks(conn) -> list[tuple[str, str]]:
-    """(process key, name) pairs that have tasks, for the filter menu."""
-    rows = conn.execute(sa.select(process_version.c.process_key, sa.func.max(process_version.c.name))
-                        .group_by(process_version.c.process_key).order_by(process_version.c.process_key)).all()
-    return [(k, n or k) for k, n in rows]
+    """(process key, name) pairs of the deployed processes, for the filter menu."""
+    return [(k, n or k) for k, n in conn.execute(_PROCESSES).all()]
+
+
+_PROCESSES = sa.select(process_version.c.process_key, sa.func.max(process_version.c.name)) \
+    .group_by(process_version.c.process_key).order_by(process_version.c.process_key)
 
 
 # --- saved filters ---------------------------------------------------------------------------------
@@ -330,9 +363,11 @@ def save_filter(conn, username: str, name: str, query: TaskQuery, now: datetime)
 
 
 def saved_filters(conn, username: str) -> list[dict]:
-    rows = conn.execute(sa.select(saved_filter.c.id, saved_filter.c.name, saved_filter.c.query)
-                        .where(saved_filter.c.username == username).order_by(saved_filter.c.name))
-    return [dict(r._mapping) for r in rows]
+    return [dict(r._mapping) for r in conn.execute(_SAVED, {"username": username})]
+
+
+_SAVED = sa.select(saved_filter.c.id, saved_filter.c.name, saved_filter.c.query) \
+    .where(saved_filter.c.username == sa.bindparam("username", type_=sa.String)).order_by(saved_filter.c.name)
 
 
 def delete_filter(conn, username: str, filter_id: int) -> None:

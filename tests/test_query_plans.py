@@ -64,8 +64,11 @@ def _reads_every_task(db, plan: list[str]) -> bool:
 
 
 def _list_query(p: Principal, view: str):
-    return (sa.select(*worklist._LIST_COLUMNS).select_from(worklist._JOINED).where(worklist._view_condition(p, view))
-            .limit(20).params(worklist._values(p, NOW, NOW + timedelta(days=2))))
+    """The statement the inbox sends for a page of the list, with its parameters."""
+    query = worklist.TaskQuery(view=view)
+    _count, page = worklist.list_statements(p, query)
+    return page.params({**worklist._values(p, NOW, NOW + timedelta(days=2)), **worklist._filter_values(query),
+                        "w_limit": 20, "w_offset": 0})
 
 
 @pytest.mark.parametrize("view", ["mine", "claimable", "due_soon", "overdue", "done"])

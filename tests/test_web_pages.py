@@ -152,6 +152,19 @@ def test_counts_filters_search_and_paging(client, report, engine, people):
     assert '<option value="neike">内科</option>' in page
 
 
+def test_search_text_is_matched_literally(client, report, engine):
+    """A % or _ typed into the search box is that character, not a wildcard matching anything."""
+    engine.start("monthly_report", started_by="jijian", business_key="2026_05 内科 100%",
+                 data={"department": "neike", "department_name": "内科"})
+    login(client, "neike_head")
+    page = client.get("/inbox?view=claimable&q=100%25").get_data(as_text=True)
+    assert "2026_05 内科 100%" in page and "共 1 条" in page
+    page = client.get("/inbox?view=claimable&q=2026_0").get_data(as_text=True)
+    assert "2026_05 内科 100%" in page and "共 1 条" in page
+    assert "共 0 条" in client.get("/inbox?view=claimable&q=%25%25%25").get_data(as_text=True)
+    assert "共 0 条" in client.get("/inbox?view=claimable&q=\\").get_data(as_text=True)
+
+
 def test_saved_filters_belong_to_their_owner(client, report, app):
     login(client, "neike_head")
     post(client, "/inbox/filters", {"name": "三月", "view": "claimable", "q": "2026-03"})

@@ -6,7 +6,9 @@ is their own setting; before signing in, the session's choice or the browser's p
 from __future__ import annotations
 
 from flask import g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LOCALES = ("zh", "en")
 TIMEZONE = "Asia/Shanghai"
@@ -28,4 +30,17 @@ def init_app(app) -> None:
 
     @app.context_processor
     def locale_context():
-        return {"locale": select_locale()}
+        return {"locale": select_locale(), "gettext": _template_gettext(get_translations().ugettext)}
+
+
+def _template_gettext(lookup):
+    """`_()` in a template, bound to the request's catalog once per page. Flask-Babel's own looks the
+    catalog up again on every call, and a page makes a hundred. Same contract as Jinja's "newstyle"
+    gettext: the text is a format string for the keyword arguments, escaped when autoescaping."""
+    @pass_context
+    def gettext(context, string, **variables):
+        text = lookup(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+    return gettext

@@ -2,6 +2,6 @@
 
 seed     a fresh PostgreSQL database with departments, staff and open tasks, through the engine
 cluster  app nodes (gunicorn) and schedulers as separate process groups, killed with SIGKILL and restarted
-driver   the mixed load over HTTP (asyncio + httpx), round-robin over the nodes, latencies per request type
+driver   the mixed load over HTTP (asyncio + aiohttp), round-robin over the nodes, latencies per request type
 checks   after the run: acknowledged completions exactly once, due timers fired exactly once, audit verify
 """

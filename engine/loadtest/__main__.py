@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import aiohttp
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -62,7 +63,9 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
     # each completes its own department's tasks, so no two users race for one task
     dealt, open_tasks = task_pools(db, plan, args.concurrency)
     picked = [plan.user(plan.departments + depts[0]) for depts in dealt]
-    clients = [httpx.AsyncClient(timeout=30) for _ in picked]
+    # each user its own session (its own cookie jar; `unsafe`: the nodes are addressed by IP)
+    clients = [aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in picked]
     try:
         users = []
         for depts, username, client in zip(dealt, picked, clients):
@@ -92,7 +95,7 @@ async def drive(cluster: Cluster, plan: seed.Plan, tokens: dict, db, args) -> tu
             phases.append(await run_phase(users, Phase(name), MIXES[name.split("_")[0]], seconds, events))
     finally:
         for c in clients:
-            await c.aclose()
+            await c.close()
     return phases, ledger
 
 

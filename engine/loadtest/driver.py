@@ -1,5 +1,6 @@
 """The mixed load: virtual users (asyncio tasks) sending inbox reads, task completions, instance
-starts and timer starts over HTTP, round-robin over the app nodes — the client is its own load
+starts and timer starts over HTTP (aiohttp: the driver shares the cores with what it measures, so its
+client should cost little), round-robin over the app nodes — the client is its own load
 balancer: a node that fails a connection is skipped for a second, and the request is retried once
 on another node (as a balancer with retries would). Latency is measured per request type, from
 send to the last byte of the answer."""
@@ -7,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 import re
 import statistics
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 REPORT = {"month": "2026-09-01", "progress": "完成第三季度廉洁风险排查，共 12 项。",
           "problems": "个别科室台账不全。", "next_plan": "十月开展专项检查。"}
@@ -87,7 +89,7 @@ class Balancer:
 
 class VirtualUser:
     def __init__(self, username: str, tasks: list[tuple[str, str]], starter_token: str, balancer: Balancer,
-                 client: httpx.AsyncClient, ledger: Ledger):
+                 client: aiohttp.ClientSession, ledger: Ledger):
         """`client` is the user's own (its cookie jar holds the user's session); `tasks` are (task id,
         API token of a member of the task's department) pairs."""
         self.username, self.tasks = username, tasks
@@ -96,29 +98,31 @@ class VirtualUser:
     async def login(self, password: str) -> None:
         """Sign in on the first node; the session cookie (signed with the shared key) works on every node."""
         url = self.balancer.urls[0]
-        page = await self.client.get(url + "/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        resp = await self.client.post(url + "/login", data={"username": self.username, "password": password,
-                                                            "csrf_token": token})
-        if resp.status_code != 302:
-            raise RuntimeError(f"login of {self.username} failed: {resp.status_code}")
+        async with self.client.get(url + "/login") as page:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+        async with self.client.post(url + "/login", allow_redirects=False, data={
+                "username": self.username, "password": password, "csrf_token": token}) as resp:
+            if resp.status != 302:
+                raise RuntimeError(f"login of {self.username} failed: {resp.status}")
 
-    async def _send(self, kind: str, method: str, path: str, phase: Phase, **kwargs):
-        """Send once, and once more on another node if the first gets no answer at all."""
+    async def _send(self, kind: str, method: str, path: str, phase: Phase, **kwargs) -> tuple[int, bytes] | None:
+        """Send once, and once more on another node if the first gets no answer at all. Returns the
+        status and the body, or None when neither node answered."""
         avoid = None
         for attempt in range(2):
             url = self.balancer.pick(avoid)
             began = time.perf_counter()
             try:
-                resp = await self.client.request(method, url + path, **kwargs)
-            except httpx.TransportError as exc:
+                async with self.client.request(method, url + path, allow_redirects=False, **kwargs) as resp:
+                    body = await resp.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 self.balancer.failed(url)
                 phase.record(kind, None, type(exc).__name__)
                 avoid = url
                 continue
             ms = (time.perf_counter() - began) * 1000
-            phase.record(kind, ms, resp.status_code)
-            return resp
+            phase.record(kind, ms, resp.status)
+            return resp.status, body
         return None
 
     async def step(self, kind: str, phase: Phase) -> None:
@@ -132,7 +136,7 @@ class VirtualUser:
             task_id, token = self.tasks.pop()
             resp = await self._send(kind, "POST", f"/api/v1/tasks/{task_id}/complete", phase,
                                     json={"data": REPORT}, headers={"Authorization": f"Bearer {token}"})
-            if resp is not None and resp.status_code < 300:
+            if resp is not None and resp[0] < 300:
                 self.ledger.acked_completions.append(task_id)
             elif resp is None:
                 self.ledger.unacked_completions.append(task_id)
@@ -141,8 +145,8 @@ class VirtualUser:
                     else {"process_key": "load_timer"})
             resp = await self._send(kind, "POST", "/api/v1/instances", phase, json=body,
                                     headers={"Authorization": f"Bearer {self.starter_token}"})
-            if resp is not None and resp.status_code == 201:
-                (self.ledger.started if kind == "start" else self.ledger.timer_instances).append(resp.json()["id"])
+            if resp is not None and resp[0] == 201:
+                (self.ledger.started if kind == "start" else self.ledger.timer_instances).append(json.loads(resp[1])["id"])
 
 
 async def run_paced(users: list[VirtualUser], phase: Phase, rates: dict[str, float], seconds: float,
