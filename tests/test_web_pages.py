@@ -174,6 +174,17 @@ def test_saved_filters_belong_to_their_owner(client, report, app):
     assert "三月" not in other.get("/inbox").get_data(as_text=True)
 
 
+def test_a_saved_filter_name_is_shown_as_text_also_inside_translated_labels(client, report):
+    """The name goes into a translated label (`_('删除筛选 %(name)s', name=…)`): escaped there too."""
+    login(client, "neike_head")
+    post(client, "/inbox/filters", {"name": '<img src=x onerror="alert(1)">', "view": "claimable"})
+    for locale, label in (("zh", "删除筛选 "), ("en", "Delete filter ")):
+        post(client, "/account/locale", {"locale": locale, "next": "/inbox"})
+        page = client.get("/inbox").get_data(as_text=True)
+        assert "<img src=x" not in page
+        assert label + "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+
+
 # --- the task page ------------------------------------------------------------------------------
 
 def test_claim_then_complete_with_field_errors_then_valid(client, report, engine, app):
