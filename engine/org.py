@@ -178,9 +178,9 @@ def list_staff(conn, *, department_code: str | None = None, search: str | None =
         q = q.where(staff.c.active)
     if department_code:
         q = q.where(staff.c.department == department_code)
-    if search:
-        like = f"%{search}%"
-        q = q.where(sa.or_(staff.c.username.like(like), staff.c.name.like(like)))
+    if search:      # matched literally: a % or _ typed is that character, not a wildcard
+        q = q.where(sa.or_(staff.c.username.contains(search, autoescape=True),
+                           staff.c.name.contains(search, autoescape=True)))
     rows = [dict(r._mapping) for r in conn.execute(q.limit(limit))]
     roles: dict[str, list[str]] = {}
     for r in conn.execute(sa.select(staff_role).where(staff_role.c.username.in_([x["username"] for x in rows]))):

@@ -179,6 +179,11 @@ class TaskQuery:
             raise Invalid("筛选条件有误", problems)
         return query
 
+    @property
+    def filters_set(self) -> tuple[bool, bool, bool, bool]:
+        """Which of the filters (process, priority, department, search) narrow the list."""
+        return bool(self.process), self.priority is not None, bool(self.department), bool(self.q)
+
     def to_args(self, **changes) -> str:
         """The query string for this query (with changes), omitting defaults."""
         q = replace(self, **changes)
@@ -275,8 +280,7 @@ def list_statements(p: Principal, query: TaskQuery) -> tuple[sa.Select, sa.Selec
     """The statements counting a list and reading one page of it, built once per shape of person and
     query (which filters are set, not their values: those are parameters, with `_values` and
     `_filter_values`), as the inbox asks for them on every page."""
-    shape = (bool(p.roles), bool(p.heads), query.view, query.sort, bool(query.process),
-             query.priority is not None, bool(query.department), bool(query.q))
+    shape = (bool(p.roles), bool(p.heads), query.view, query.sort, *query.filters_set)
     found = _LISTS.get(shape)
     if found is None:
         where = sa.and_(_view_condition(p, query.view), *_filters(query))
@@ -307,7 +311,7 @@ def list_tasks(conn, p: Principal, query: TaskQuery, *, now: datetime, soon_unti
     count, page = list_statements(p, query)
     values = {**_values(p, now, soon_until), **_filter_values(query),
               "w_limit": query.per_page, "w_offset": (query.page - 1) * query.per_page}
-    if total is None or query.process or query.priority is not None or query.department or query.q:
+    if total is None or any(query.filters_set):
         total = conn.execute(count, values).scalar_one()
     rows = conn.execute(page, values).all()
     return Page([dict(r._mapping) for r in rows], total, query.page, query.per_page)

@@ -27,6 +27,8 @@ def test_the_auditor_reads_every_audit_page_and_replays(app, engine, report):
     assert "审计" in c.get("/inbox").get_data(as_text=True)            # the nav link
     page = c.get("/audit").get_data(as_text=True)
     assert f"/audit/instances/{iid}" in page
+    assert f"/audit/instances/{iid}" in c.get("/audit?q=2026-09").get_data(as_text=True)   # its business key
+    assert f"/audit/instances/{iid}" not in c.get("/audit?q=2026%25").get_data(as_text=True)  # % is literal
     page = c.get(f"/audit/instances/{iid}").get_data(as_text=True)
     assert "发起流程" in page and "任务到达" in page and 'id="step-slider"' in page
     frames = c.get(f"/audit/instances/{iid}/frames").get_json()

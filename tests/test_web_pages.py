@@ -304,6 +304,17 @@ def test_admin_manages_staff_and_departments(client, people, db):
     assert login(other, "newbie", "first-pass-1").status_code == 302
 
 
+def test_admin_staff_search_matches_the_text_literally(client, people):
+    login(client, "admin")
+    found = client.get("/admin/staff?q=neike_head").get_data(as_text=True)
+    assert "/admin/staff/neike_head" in found
+    # a typed % is that character, not "anything": as a wildcard, neike% would find neike_head and
+    # % alone would list everyone
+    assert "/admin/staff/neike_head" not in client.get("/admin/staff?q=neike%25").get_data(as_text=True)
+    assert "/admin/staff/" not in client.get("/admin/staff?q=%25").get_data(as_text=True).replace(
+        "/admin/staff/new", "")
+
+
 def test_admin_pages_are_for_admins_only(client, people):
     login(client, "neike_head")
     for path in ("/admin/staff", "/admin/departments", "/admin/calendar", "/admin/staff/new"):

@@ -90,7 +90,7 @@ def index():
     query = sa.select(pi.id, pi.process_key, pi.business_key, pi.status, pi.started_by, pi.started_at,
                       pi.event_seq).order_by(pi.started_at.desc()).limit(100)
     if q:
-        query = query.where(sa.or_(pi.id == q, pi.business_key.contains(q), pi.process_key == q))
+        query = query.where(sa.or_(pi.id == q, pi.business_key.contains(q, autoescape=True), pi.process_key == q))
     eng = engine()
     with read_transaction(eng.db) as conn:
         rows = [r for r in conn.execute(query) if worklist.can_view_instance(conn, g.principal, r.id)]
