@@ -59,7 +59,7 @@ test: install $(CHROMIUM) $(PG_CLIENT)
 	$(PY) -m pytest
 
 bench: install
-	$(QL) bench --output bench/results/latest.json
+	$(PY) -m bench --output bench/results/latest.json
 
 # Production serving: gunicorn (QINGLIAN_WORKERS workers) and a scheduler process; see docs/operations.md.
 serve-prod: install
@@ -74,7 +74,7 @@ $(PG_CLIENT):
 # database (QINGLIAN_LOAD_PG_URL, default qinglian_load), 2 app nodes, 2 schedulers, kill -9 and restart.
 # Figures go to bench/results/loadtest.json.
 loadtest: install $(PG_CLIENT)
-	$(PY) -m engine.loadtest $(LOADTEST_ARGS)
+	$(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules test-artifacts web/static/build

@@ -14,7 +14,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from .schema import chain_head, event
+from engine.db.schema import chain_head, event
 
 GENESIS = "0" * 64
 REGISTRY_CHAIN = "registry"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from .schema import TASK_OPEN, human_task, process_instance, scheduler_heartbeat, timer
+from engine.db.schema import TASK_OPEN, human_task, process_instance, scheduler_heartbeat, timer
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 from alembic import context
 
 from engine.config import Settings
-from engine.db import create_db_engine
-from engine.schema import metadata
+from engine.db.transactions import create_db_engine
+from engine.db.schema import metadata
 
 config = context.config
 

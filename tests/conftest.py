@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine import migrate, roles
+from engine.db import migrate
+from engine.org import roles
 from engine.clock import FixedClock, IdSource
-from engine.db import create_db_engine, write_transaction
+from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
-from engine.runtime import Engine
-from engine.schema import metadata
+from engine.runtime.services import Engine
+from engine.db.schema import metadata
 import os
 
 DATA = Path(__file__).parent / "data"
@@ -104,7 +105,7 @@ def bpmn(name: str) -> bytes:
 
 @pytest.fixture
 def deploy(engine):
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
 
     def _deploy(*names: str, by: str = "admin"):
         return engine.deploy([SourceFile(n, bpmn(n)) for n in names], deployed_by=by)
@@ -129,14 +130,14 @@ PEOPLE = (
 
 @pytest.fixture(scope="session")
 def password_hash():
-    from engine.accounts import hash_password
+    from engine.org.accounts import hash_password
     return hash_password(PASSWORD)
 
 
 @pytest.fixture
 def people(db, clock, password_hash):
     """Four departments and the people of PEOPLE, all with the password PASSWORD."""
-    from engine import org
+    from engine.org import people as org
     now = clock.now()
     with write_transaction(db) as conn:
         for code, name, category in (("neike", "内科", "clinical"), ("waike", "外科", "clinical"),

@@ -14,10 +14,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from engine import clues_intake, config, org, services
-from engine.db import write_transaction
-from engine.schema import human_task
-from engine.workdays import BEIJING
+from engine import config, bootstrap as services
+from engine.clues import intake as clues_intake
+from engine.org import people as org
+from engine.db.transactions import write_transaction
+from engine.db.schema import human_task
+from engine.deadlines.workdays import BEIJING
 
 ITEM_A = "重点岗位权力运行方面的问题"
 ITEM_B = "医疗服务方面群众反映强烈的问题"

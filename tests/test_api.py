@@ -8,9 +8,10 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from engine import accounts, config
-from engine.db import write_transaction
-from engine.validation import SourceFile
+from engine import config
+from engine.org import accounts
+from engine.db.transactions import write_transaction
+from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 from tests.webtools import login
 
@@ -198,7 +199,7 @@ def test_completing_twice_is_a_conflict(api, monthly):
 
 
 def test_a_task_claimed_by_a_colleague_is_a_conflict_for_another_candidate(api, engine, people, monthly):
-    from engine import org
+    from engine.org import people as org
     with write_transaction(engine.db) as conn:          # a second head for 内科's lane: the deputy
         org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
                               "roles": ["staff", "department_head"]}, engine.clock.now())

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from engine import accounts, config, roles
-from engine.db import create_db_engine, write_transaction
-from engine.validation import SourceFile
+from engine import config
+from engine.org import accounts, roles
+from engine.db.transactions import create_db_engine, write_transaction
+from engine.bpmn.validation import SourceFile
 
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 EXAMPLES = 20           # per operation and run: enough to find the usual mistakes in well under a minute

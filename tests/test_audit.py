@@ -15,12 +15,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from engine import audit, audit_access, audit_anchor, audit_export
-from engine.cli import main
-from engine.db import write_transaction
+from engine.audit import verify as audit, anchor as audit_anchor, export as audit_export
+from engine.clues import reporter_access as audit_access
+from engine.cli.main import main
+from engine.db.transactions import write_transaction
 from engine.errors import Forbidden, Invalid
 from engine.history import GENESIS, event_hash
-from engine.schema import event, process_instance, process_version
+from engine.db.schema import event, process_instance, process_version
 from tests.test_engine_history import _run_w1, _without_triggers
 
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from engine import replay
-from engine.schema import event, process_instance
+from engine.runtime import replay
+from engine.db.schema import event, process_instance
 from tests.test_engine_history import _without_triggers
 
 
@@ -104,7 +104,7 @@ def _rewrite(db, iid, change):
 
 
 def test_a_forged_input_is_named_at_the_first_event_that_no_longer_follows(engine, deploy, db):
-    from engine import audit
+    from engine.audit import verify as audit
     deploy("parallel_mi.bpmn")
     mi = engine.start("parallel_mi", started_by="alice", data={"reviewers": ["ann", "bob"], "reviews": {}})
     for task in mi.tasks:

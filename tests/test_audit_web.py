@@ -9,7 +9,7 @@ import zipfile
 
 import sqlalchemy as sa
 
-from engine.schema import event, metadata
+from engine.db.schema import event, metadata
 from tests.test_web_authz import MATRIX, _request, campaign_id, clue_id, ids  # noqa: F401  (fixtures)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import login, post

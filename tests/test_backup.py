@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
-from engine.cli import main
-from engine.db import create_db_engine
-from engine.schema import event, human_task, process_instance
+from engine.cli.main import main
+from engine.db.transactions import create_db_engine
+from engine.db.schema import event, human_task, process_instance
 from tests.conftest import PG_URL
 from tests.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 
@@ -50,7 +50,7 @@ def _cli(url: str, *args):
 
 
 def _work(engine, n: int) -> None:
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes())], deployed_by="owner")
     for i in range(n):
         view = engine.start("monthly_report", started_by="jijian", business_key=f"2026-{i:02d} 内科", data=NEIKE)
@@ -91,7 +91,7 @@ def test_a_backup_taken_while_instances_are_worked_on_restores_with_a_verified_a
     assert _cli(target_url, "audit", "verify").exit_code == 0
     # and the restored database serves: its tasks can be completed
     from engine.config import Settings
-    from engine.services import open_engine
+    from engine.bootstrap import open_engine
     restored_engine = open_engine(Settings.from_env({"DATABASE_URL": target_url}), clock=engine.clock)
     try:
         fill_in = next(t for t in restored_engine.list_tasks(status="open") if t["candidate_role"] != "discipline_office")

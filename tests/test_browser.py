@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.config import PROJECT_ROOT
-from engine.validation import SourceFile
+from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -7,14 +7,17 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from engine import campaign_matrix, org, services, worklist
+from engine.campaign import matrix as campaign_matrix
+from engine.org import people as org
+from engine import bootstrap as services
+from engine.inbox import lists as worklist
 from engine.config import PROJECT_ROOT
-from engine.db import write_transaction
+from engine.db.transactions import write_transaction
 from engine.errors import Invalid
-from engine.org import principal
-from engine.schema import human_task, notification, process_instance
-from engine.validation import SourceFile
-from engine.workdays import BEIJING
+from engine.org.people import principal
+from engine.db.schema import human_task, notification, process_instance
+from engine.bpmn.validation import SourceFile
+from engine.deadlines.workdays import BEIJING
 
 # Twelve departments, as in seed 002's hospital: code, name, category.
 DEPARTMENTS = (
@@ -321,7 +324,7 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     mobilization = next(s for s in line["series"] if s["phase"] == "mobilization")
     assert line["days"][0] == "2021-08-16" and mobilization["data"][-1] == round(100 * 11 / 12, 1)
     # an auditor can replay the whole campaign from its recorded inputs, and one department's work
-    from engine import replay
+    from engine.runtime import replay
     result = replay.replay(engine, cid)
     assert result.ok, result.divergence
     talks = open_tasks(db, element="talk", department="caiwuke")[0]["instance_id"]
@@ -359,7 +362,7 @@ def test_seed_004_march_to_december_with_reports_by_the_20th(engine, db, clock, 
 
 def test_months_a_stopped_server_slept_through_still_get_their_reports(engine, db, clock, hospital,
                                                                        campaign_processes):
-    from engine import replay
+    from engine.runtime import replay
     clock.set(beijing("2023-03-01"))
     cid = engine.start("campaign", started_by="jijian", data=launch_data(
         ["yiwuke", "yaojike"], mobilization_deadline="2023-03-31", selfcheck_deadline="2023-06-30",

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
 def test_the_campaign_page_shows_the_matrix_and_draws_the_chart(server, browser, engine, campaign_id, db):
     import sqlalchemy as sa
-    from engine.schema import human_task
+    from engine.db.schema import human_task
     with db.connect() as conn:
         meeting = conn.execute(sa.select(human_task.c.id).where(human_task.c.element_id == "meeting",
                                                                 human_task.c.candidate_department == "neike")).scalar()

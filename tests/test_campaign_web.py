@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import services
+from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
-from engine.schema import process_instance
+from engine.db.schema import process_instance
 from tests.test_web_pages import forms_dir  # noqa: F401  (fixture: the real forms)
 from tests.webtools import csrf, login, post
 
@@ -84,7 +84,7 @@ def test_drill_down_lists_the_tasks_behind_a_cell(client, engine, campaign_id):
 
 
 def test_closing_a_phase_early_is_refused_while_departments_are_working(client, engine, campaign_id, db):
-    from engine.schema import human_task
+    from engine.db.schema import human_task
     with db.connect() as conn:
         close = conn.execute(sa.select(human_task.c.id).where(human_task.c.element_id == "close_mobilization")).scalar()
     login(client, "jijian")

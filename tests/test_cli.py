@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from engine.cli import main
-from engine.schema import process_instance, process_version
+from engine.cli.main import main
+from engine.db.schema import process_instance, process_version
 from tests.conftest import DATA
 
 
@@ -76,7 +76,7 @@ def test_incidents_and_retry(cli):
 
 def test_the_same_problems_reach_the_cli_and_the_engine(cli, engine):
     from engine.errors import Invalid
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     path = DATA / "validation" / "three_problems.bpmn"
     with pytest.raises(Invalid) as err:
         engine.deploy([SourceFile(path.name, path.read_bytes())], deployed_by="x")

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
-from engine import clues_confidential
-from engine.clues_confidential import ACCESS_CHAIN
-from engine.schema import event, metadata
+from engine.clues import confidential as clues_confidential
+from engine.clues.confidential import ACCESS_CHAIN
+from engine.db.schema import event, metadata
 from tests.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
 from tests.webtools import login, post
 
@@ -70,8 +70,8 @@ def test_the_identity_is_stored_only_encrypted_and_the_key_is_not_in_the_databas
 
 def test_no_page_export_or_api_response_shows_the_reporter_to_any_role(app, clue, engine):
     """Every role, on every page and API route that touches the clue, before anyone reveals it."""
-    from engine import accounts
-    from engine.db import write_transaction
+    from engine.org import accounts
+    from engine.db.transactions import write_transaction
     with write_transaction(engine.db) as conn:
         tokens = {u: accounts.issue_token(conn, u, engine.clock.now())[0] for u in EVERYONE}
     tasks = engine.show(clue.instance_id).tasks
@@ -135,8 +135,8 @@ def test_neither_events_nor_logs_ever_hold_the_identity(app, clue, engine, caplo
 def test_the_api_cannot_start_a_clue_around_the_registration_page(app, clue, engine):
     """Starting `clue` through the REST API would put a reporter into workflow data: refused for every
     role that may otherwise start processes there."""
-    from engine import accounts
-    from engine.db import write_transaction
+    from engine.org import accounts
+    from engine.db.transactions import write_transaction
     for user in ("jijian", "owner", "admin"):
         with write_transaction(engine.db) as conn:
             token = accounts.issue_token(conn, user, engine.clock.now())[0]
@@ -152,8 +152,8 @@ def test_an_auditor_reads_the_clue_with_the_reporter_masked_until_the_office_gra
     page = auditor.get(f"/clues/{clue.instance_id}")
     assert page.status_code == 200 and NAME not in page.get_data(as_text=True)
     assert post(auditor, f"/clues/{clue.instance_id}/reporter", page="/inbox").status_code == 403
-    from engine import audit_access
-    from engine.db import write_transaction
+    from engine.clues import reporter_access as audit_access
+    from engine.db.transactions import write_transaction
     with write_transaction(db) as conn:
         audit_access.grant_reporter_access(conn, clue.instance_id, "jijian", "auditor", engine.clock.now(),
                                            reason="2027 年巡察抽查此件")

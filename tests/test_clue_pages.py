@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from engine.clues_confidential import clue_query_code
+from engine.clues.confidential import clue_query_code
 from tests.test_clue_confidentiality import app  # noqa: F401  (fixture)
 from tests.test_clue_routes import clues, end_of, forms_dir, office, vault  # noqa: F401  (fixtures)
 from tests.webtools import csrf, login, post
@@ -40,7 +40,7 @@ def test_the_office_registers_a_clue_and_is_warned_of_a_possible_duplicate_first
 
 
 def clues_count(app):
-    from engine import clues_ledger
+    from engine.clues import ledger as clues_ledger
     eng = app.extensions["qinglian"]
     with eng.db.connect() as conn:
         return clues_ledger.clue_rows(conn, eng.clock.now())
@@ -178,7 +178,7 @@ def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_
     clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
     assert post(c, f"{path}/review", page=path).status_code == 302
     with engine.db.connect() as conn:
-        from engine.schema import process_instance
+        from engine.db.schema import process_instance
         review = conn.execute(sa.select(process_instance.c.business_key)
                               .where(process_instance.c.process_key == "clue_review")).scalar_one()
     assert review == f"{reg.business_key} 回头看"

@@ -8,12 +8,14 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from engine import clues_intake, clues_ledger, config, org, services
-from engine.clues_confidential import ReporterVault
-from engine.db import read_transaction, write_transaction
+from engine import config, bootstrap as services
+from engine.clues import intake as clues_intake, ledger as clues_ledger
+from engine.org import people as org
+from engine.clues.confidential import ReporterVault
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
-from engine.schema import notification
-from engine.workdays import BEIJING
+from engine.db.schema import notification
+from engine.deadlines.workdays import BEIJING
 
 RECEIVED = "2026-09-28"
 
@@ -228,7 +230,7 @@ def test_talk_then_preliminary_verification_runs_to_its_end(clues, engine):
     assert engine.show(reg.instance_id).status == "completed"
     assert clues.row(reg.instance_id)["result"] == \
         "谈话函询；谈话；转初步核实；反映属实；不予处理；行政处罚：记过；已通报"
-    from engine import replay
+    from engine.runtime import replay
     result = replay.replay(engine, reg.instance_id)      # the auditor's replay reaches every recorded state
     assert result.ok, result.to_dict()
 
@@ -285,7 +287,7 @@ def test_a_closed_clue_is_reviewed_in_a_clue_review(clues, engine):
 
 def test_months_after_keeps_the_day_or_takes_the_months_last_day():
     from datetime import date
-    from engine.clues_connectors import add_months
+    from engine.clues.operators import add_months
     assert add_months(date(2026, 9, 28), 1) == date(2026, 10, 28)
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)

@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from engine import calendar_admin, notifications
-from engine.schema import notification, timer
-from engine.workdays import BEIJING
+from engine.deadlines import calendar_admin, notifications
+from engine.db.schema import notification, timer
+from engine.deadlines.workdays import BEIJING
 from tests.conftest import START
 
 # START is Monday 2026-09-28 09:00 Beijing: a clue received that morning.
@@ -20,7 +20,7 @@ def _beijing(d: str) -> datetime:
 
 
 def _expected_15():
-    from engine.workdays import WorkCalendar
+    from engine.deadlines.workdays import WorkCalendar
     return WorkCalendar().add_working_days(START, 15).due
 
 

@@ -11,12 +11,13 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from engine import audit, instances
+from engine.audit import verify as audit
+from engine.runtime import instances
 from engine.clock import IdSource
 from engine.errors import Conflict, ConcurrentUpdate, TaskAlreadyCompleted
 from engine.forms import FormCatalog
-from engine.runtime import Engine
-from engine.schema import event, human_task, process_instance
+from engine.runtime.services import Engine
+from engine.db.schema import event, human_task, process_instance
 from tests.conftest import DATA
 
 
@@ -108,7 +109,7 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     its write is the whole transaction (on PostgreSQL one statement, its guard checked inside)."""
     deploy("w1.bpmn")
     view = engine.start("w1_process", started_by="alice")
-    from engine.db import write_transaction
+    from engine.db.transactions import write_transaction
     with write_transaction(db) as conn:
         row = instances.lock_instance(conn, view.id)
         stale = instances.load(conn, row, engine.registry.load(conn, row.process_version_id), engine.script_engine)
@@ -127,7 +128,7 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
 def test_a_start_on_a_version_another_node_replaced_lands_on_the_new_one(db, clock, forms_dir, deploy):
     """A node starts on the latest version it knows, checked in the same write: when another node
     deployed a later one meanwhile, that write changes nothing and the start is made on the new one."""
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     a, b = _node(db, clock, forms_dir, 1), _node(db, clock, forms_dir, 2)
     deploy("w1.bpmn")
     assert a.start("w1_process", started_by="alice").version == 1      # a now knows version 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import audit
+from engine.audit import verify as audit
 from engine.errors import Invalid
-from engine.schema import chain_head, event, process_version
-from engine.validation import SourceFile
+from engine.db.schema import chain_head, event, process_version
+from engine.bpmn.validation import SourceFile
 from tests.conftest import DATA, bpmn
 
 VALIDATION = DATA / "validation"

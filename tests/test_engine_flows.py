@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine.schema import instance_task
+from engine.db.schema import instance_task
 
 
 def test_call_activity_runs_the_called_process_and_returns_its_data(engine, deploy):
@@ -24,7 +24,7 @@ def test_call_activity_runs_the_called_process_and_returns_its_data(engine, depl
 def test_a_caller_embeds_the_called_process_as_deployed_at_its_own_deploy(engine, deploy):
     """A call into a separately deployed process resolves at deploy time: later versions of the
     called process do not change callers already deployed."""
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     from tests.conftest import bpmn
     deploy("called_sub.bpmn")
     deploy("caller_main.bpmn")

@@ -7,9 +7,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from engine import audit
+from engine.audit import verify as audit
 from engine.history import GENESIS
-from engine.schema import event, process_version
+from engine.db.schema import event, process_version
 
 
 def _run_w1(engine, deploy):

@@ -70,9 +70,9 @@ def test_a_runaway_loop_is_stopped_with_a_clear_incident(db, forms_dir, clock, d
 def deploy_with_limits(db, forms_dir, clock):
     from engine.clock import IdSource
     from engine.forms import FormCatalog
-    from engine.runtime import Engine
+    from engine.runtime.services import Engine
     from engine.sandbox import ScriptLimits
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     from tests.conftest import bpmn
 
     def _make(name):

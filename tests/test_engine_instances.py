@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import Invalid, NotFound, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
-from engine.schema import event, human_task, instance_task, process_instance
+from engine.db.schema import event, human_task, instance_task, process_instance
 
 
 def test_start_runs_to_the_first_user_task_and_indexes_it(engine, deploy):
@@ -118,7 +118,7 @@ def test_instances_survive_a_cold_start(engine, deploy, db, clock, forms_dir):
     """A second engine (another node, or a restart) continues from the database alone."""
     from engine.clock import IdSource
     from engine.forms import FormCatalog
-    from engine.runtime import Engine
+    from engine.runtime.services import Engine
     deploy("w1.bpmn")
     view = engine.start("w1_process", started_by="alice")
     other = Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=99), cache_size=0, verify_persistence=True)

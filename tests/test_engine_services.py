@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from engine import connectors, worklist
+from engine.runtime import connectors
+from engine.inbox import lists as worklist
 from engine.errors import Invalid
-from engine.org import Principal
-from engine.schema import event, process_instance
-from engine.validation import SourceFile
-from engine.workdays import BEIJING
+from engine.org.people import Principal
+from engine.db.schema import event, process_instance
+from engine.bpmn.validation import SourceFile
+from engine.deadlines.workdays import BEIJING
 
 
 def _start(engine, departments=("neike", "waike"), key="dept_work"):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from engine.schema import timer
+from engine.db.schema import timer
 
 
 def _timers(db):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.validation import SourceFile
+from engine.bpmn.validation import SourceFile
 from tests.webtools import csrf, login
 
 FORM_TASK = b"""<?xml version="1.0" encoding="UTF-8"?>

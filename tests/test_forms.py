@@ -14,9 +14,15 @@ from flask import Flask, render_template_string
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from engine.errors import Invalid
-from engine.forms import (AttachmentMeta, FormCatalog, MemoryLookups, check_definition, validate_submission,
-                          values_from_data)
-from engine.validation import SourceFile, validate_bundle
+from engine.forms import (
+    AttachmentMeta,
+    FormCatalog,
+    MemoryLookups,
+    check_definition,
+    validate_submission,
+    values_from_data,
+)
+from engine.bpmn.validation import SourceFile, validate_bundle
 
 ROOT = Path(__file__).parent.parent
 TEST_FORMS = Path(__file__).parent / "data" / "forms"

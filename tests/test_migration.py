@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import audit, instance_migration, migration_rule
+from engine.audit import verify as audit
+from engine.runtime import migration as instance_migration
+from engine.bpmn import migration_rule
 from engine.errors import Conflict
-from engine.schema import event, process_instance
-from engine.validation import SourceFile, validate_bundle
+from engine.db.schema import event, process_instance
+from engine.bpmn.validation import SourceFile, validate_bundle
 
 COMPLETED, WAITING = migration_rule.COMPLETED, migration_rule.WAITING
 
@@ -135,7 +137,7 @@ def test_an_instance_moves_to_a_version_that_changes_only_what_lies_ahead(engine
     checked, breaks = audit.verify(engine.db)
     assert checked > 0 and breaks == []                           # the hash chain still verifies
     assert audit.verify_report(engine.db).ok
-    from engine import replay
+    from engine.runtime import replay
     assert replay.replay(engine, inst.id).ok                      # its history still replays
 
 

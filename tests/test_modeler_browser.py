@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import services
+from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from tests.test_browser import browser, forms_dir, server, shot, sign_in  # noqa: F401  (fixtures)
 

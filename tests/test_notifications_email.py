@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from engine.notifications import Mailer
+from engine.deadlines.notifications import Mailer
 
 
 class Inbox(Message):

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine import logging_setup
-from engine.scheduler import TimerScheduler
-from engine.schema import scheduler_heartbeat
+from engine.deadlines.scheduler import TimerScheduler
+from engine.db.schema import scheduler_heartbeat
 from tests.conftest import PASSWORD
 from tests.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT  # noqa: F401
 from tests.test_clue_pages import _public_post
@@ -23,7 +23,7 @@ from tests.webtools import login, post
 
 
 def _monthly(engine):
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes())], deployed_by="owner")
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科", data=NEIKE)
     return view.tasks[0]["id"]
@@ -78,7 +78,7 @@ def test_readyz_reports_a_schema_this_version_does_not_know(app, engine, db, off
 
 
 def test_metrics_count_tasks_timers_completions_and_requests_without_naming_anyone(app, engine, clock, office):
-    from engine.validation import SourceFile
+    from engine.bpmn.validation import SourceFile
     from tests.conftest import bpmn
     task_id = _monthly(engine)
     engine.deploy([SourceFile("wait_timer.bpmn", bpmn("wait_timer.bpmn"))], deployed_by="owner")
@@ -175,7 +175,7 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets_form_contents_or_re
     assert reports and reports[0]["status"] == 200 and "path" not in reports[0]
     completion = [e for e in access if e.get("route") == "/api/v1/tasks/<task_id>/complete"]
     assert completion and completion[0]["request_id"] == "req-from-balancer-42" and completion[0]["status"] == 200
-    engine_line = [e for e in lines if e["logger"] == "engine.runtime" and e["msg"] == "task completed"]
+    engine_line = [e for e in lines if e["logger"] == "engine.runtime.services" and e["msg"] == "task completed"]
     assert engine_line and engine_line[-1]["request_id"] == "req-from-balancer-42"   # carried into the engine
     assert engine_line[-1]["task_id"] == task_id
     assert all("request_id" in e for e in access)

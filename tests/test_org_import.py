@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from engine import accounts, org_import
-from engine.cli import main
-from engine.db import write_transaction
+from engine.org import accounts, importing as org_import
+from engine.cli.main import main
+from engine.db.transactions import write_transaction
 from engine.errors import Invalid
-from engine.org import get_staff, save_department, save_staff
-from engine.schema import department, staff
+from engine.org.people import get_staff, save_department, save_staff
+from engine.db.schema import department, staff
 
 NOW = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
 
@@ -268,10 +268,10 @@ def test_import_org_with_row_errors_exits_non_zero_and_changes_nothing(cli, db, 
 
 def test_the_demo_hospital_has_every_category_and_every_role_and_loads_twice(tmp_path):
     from engine.config import Settings
-    from engine.demo import DEMO_PASSWORD
-    from engine.org import departments, list_staff
-    from engine.roles import BUILTIN_ROLES
-    from engine.services import open_engine
+    from engine.demo.hospital import DEMO_PASSWORD
+    from engine.org.people import departments, list_staff
+    from engine.org.roles import BUILTIN_ROLES
+    from engine.bootstrap import open_engine
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "QINGLIAN_INSTANCE_DIR": str(tmp_path)}
     runner = CliRunner()
     first = runner.invoke(main, ["init-db", "--demo"], env=env, catch_exceptions=False)

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from engine import reminders, worklist
-from engine.org import Principal
+from engine.deadlines import reminders
+from engine.inbox import lists as worklist
+from engine.org.people import Principal
 
 NOW = datetime(2026, 12, 4, 8, tzinfo=timezone.utc)
 STAFF = Principal("wangfang", "王芳", "内科", frozenset({"staff", "dept_member"}))
@@ -85,7 +86,7 @@ def test_a_department_heads_list_reads_only_the_open_tasks(db):
 
 @pytest.mark.parametrize("who", [STAFF, HEAD], ids=["staff", "head"])
 def test_the_list_counts_read_only_open_tasks(db, who):
-    from engine.schema import human_task
+    from engine.db.schema import human_task
     plan = _plan(db, sa.select(sa.func.count()).select_from(human_task).where(worklist._count_condition(who))
                  .params(worklist._values(who, NOW, NOW + timedelta(days=2))))
     assert not _reads_every_task(db, plan), plan

@@ -9,13 +9,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from engine import config
-from engine.clues_confidential import ReporterVault
-from engine.db import read_transaction
-from engine.reports.common import campaign_ref, cutoff_instant
-from engine.reports.disclosures import disclosures
-from engine.reports.ledger import campaign_clues
-from engine.reports.monthly import monthly
-from engine.reports.outcomes import outcomes
+from engine.clues.confidential import ReporterVault
+from engine.db.transactions import read_transaction
+from engine.campaign.reports.common import campaign_ref, cutoff_instant
+from engine.campaign.reports.disclosures import disclosures
+from engine.campaign.reports.ledger import campaign_clues
+from engine.campaign.reports.monthly import monthly
+from engine.campaign.reports.outcomes import outcomes
 from tests.reports_scenario import ITEM_A, ITEM_B, ITEM_C, scenario  # noqa: F401  (fixture)
 
 
@@ -151,7 +151,7 @@ def test_the_monthly_report_sets_what_was_due_in_october_against_what_was_done_a
 
 def test_dashboard_figures_count_clues_by_source_disposal_form_and_status_and_overdue_work_by_department(
         engine, scenario):
-    from engine.reports import dashboard
+    from engine.campaign.reports import dashboard
     now = engine.clock.now()                                         # 2026-12-10
     with read_transaction(engine.db) as conn:
         clues = dashboard.clue_figures(conn, now)
@@ -193,8 +193,8 @@ def _merged(ws) -> set[str]:
 
 
 def test_the_workbooks_have_the_seeds_headers_merged_cells_and_totals(engine, scenario):
-    from engine.reports import workbooks
-    from engine.reports.common import Signature
+    from engine.campaign.reports import workbooks
+    from engine.campaign.reports.common import Signature
     sign = Signature("陈纪检", "82676537", "冯书记")
     cutoff = date(2026, 12, 10)
     ws = _open(workbooks.disclosure_workbook(_disclosures(engine, scenario.campaign, "2026-12-10"), title="附件2标题",

@@ -19,8 +19,15 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import sandbox
 from engine.clock import FixedClock, using
-from engine.sandbox import (SandboxedScriptEngine, ScriptError, ScriptForbidden, ScriptLimits, ScriptTimeout,
-                            ScriptTooLarge, check_source)
+from engine.sandbox import (
+    SandboxedScriptEngine,
+    ScriptError,
+    ScriptForbidden,
+    ScriptLimits,
+    ScriptTimeout,
+    ScriptTooLarge,
+    check_source,
+)
 
 FAST = ScriptLimits(timeout_seconds=0.2)
 NOON = datetime(2026, 9, 28, 4, 0, tzinfo=timezone.utc)

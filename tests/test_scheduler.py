@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from engine import drills, timers as timer_index
-from engine.db import write_transaction
+from engine.deadlines import drills, timers as timer_index
+from engine.db.transactions import write_transaction
 from engine.errors import Forbidden, Invalid
-from engine.scheduler import TimerScheduler, heartbeats
-from engine.schema import event, process_instance, timer
+from engine.deadlines.scheduler import TimerScheduler, heartbeats
+from engine.db.schema import event, process_instance, timer
 from tests.conftest import START
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

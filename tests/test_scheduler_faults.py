@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from engine import audit, drills
-from engine.loadtest import checks
-from engine.loadtest.cluster import Member
-from engine.schema import event, timer
-from engine.validation import SourceFile
-from engine.loadtest.seed import WORKLOADS
+from engine.audit import verify as audit
+from engine.deadlines import drills
+from bench.loadtest import checks
+from bench.loadtest.cluster import Member
+from engine.db.schema import event, timer
+from engine.bpmn.validation import SourceFile
+from bench.loadtest.seed import WORKLOADS
 
 TIMERS = 400
 

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from engine.schema import process_instance, process_schedule
-from engine.workdays import BEIJING
+from engine.db.schema import process_instance, process_schedule
+from engine.deadlines.workdays import BEIJING
 
 
 def _starts(db):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import migrate
-from engine.schema import metadata
+from engine.db import migrate
+from engine.db.schema import metadata
 
 
 def test_migrations_create_every_table_of_the_schema(db):
@@ -53,7 +53,7 @@ def test_an_unknown_schema_revision_is_refused_with_a_clear_message(db):
 
 
 def test_an_empty_database_is_refused_until_initialised(tmp_path):
-    from engine.db import create_db_engine
+    from engine.db.transactions import create_db_engine
     empty = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(migrate.SchemaMismatch, match="qinglian init-db"):
         migrate.check_current(empty)
@@ -73,7 +73,7 @@ def test_times_are_stored_on_sqlite_exactly_as_sqlalchemy_formats_them():
     compared as text: a different format would sort wrongly against rows written before)."""
     from datetime import datetime, timedelta, timezone
     from sqlalchemy.dialects import sqlite
-    from engine.schema import UTCDateTime
+    from engine.db.schema import UTCDateTime
     dialect = sqlite.dialect()
     ours = UTCDateTime().bind_processor(dialect)
     theirs = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)

@@ -14,9 +14,12 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from engine import audit, clues_intake, config, migrate, services
-from engine.db import create_db_engine
-from engine.schema import metadata
+from engine import config, bootstrap as services
+from engine.audit import verify as audit
+from engine.clues import intake as clues_intake
+from engine.db import migrate
+from engine.db.transactions import create_db_engine
+from engine.db.schema import metadata
 from tests.conftest import PG_URL
 from tests.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 from tests.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
@@ -93,8 +96,8 @@ def _advance_sequences(db) -> None:
 def test_a_database_from_the_first_release_with_data_at_every_step_upgrades_intact(
         engine, db, clues, clock, old_db):
     # the reference: real work of every kind done by this version's engine
-    from engine.validation import SourceFile
-    from engine.scheduler import TimerScheduler
+    from engine.bpmn.validation import SourceFile
+    from engine.deadlines.scheduler import TimerScheduler
     from tests.conftest import bpmn
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes()),
                    SourceFile("wait_timer.bpmn", bpmn("wait_timer.bpmn"))], deployed_by="owner")
@@ -130,7 +133,7 @@ def test_a_database_from_the_first_release_with_data_at_every_step_upgrades_inta
 
     # and the upgraded database works: the review task completes, the timer fires when due
     from engine.forms import FormCatalog
-    from engine.runtime import Engine
+    from engine.runtime.services import Engine
     after = Engine(old_db, FormCatalog(config.PROJECT_ROOT / "forms"), clock)
     review = next(t for t in after.list_tasks(status="open") if t["instance_id"] == report.id)
     after.complete_task(review["id"], user="jijian", data={"accepted": True})

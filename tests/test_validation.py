@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import bpmn_xml
+from engine.bpmn import xml as bpmn_xml
 from engine.errors import Invalid
-from engine.validation import LaneRule, SourceFile, validate_bundle
+from engine.bpmn.validation import LaneRule, SourceFile, validate_bundle
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "validation"

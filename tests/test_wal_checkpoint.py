@@ -9,8 +9,8 @@ import time
 
 import sqlalchemy as sa
 
-from engine.db import create_db_engine, write_transaction
-from engine.wal_checkpoint import checkpointer
+from engine.db.transactions import create_db_engine, write_transaction
+from engine.db.wal_checkpoint import checkpointer
 
 
 def _log_state(path) -> tuple[int, int]:

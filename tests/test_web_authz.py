@@ -8,7 +8,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from engine.schema import attachment
+from engine.db.schema import attachment
 from tests.test_campaign_web import campaign_id  # noqa: F401  (fixture)
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import csrf, login
@@ -106,8 +106,8 @@ MATRIX = [
 @pytest.fixture
 def ids(report, engine, db):
     task = engine.task(report)
-    from engine import attachments
-    from engine.db import write_transaction
+    from engine.inbox import attachments
+    from engine.db.transactions import write_transaction
     with write_transaction(db) as conn:
         att = attachments.store(conn, instance_id=task["instance_id"], task_id=report, filename="a.pdf",
                                 data=b"%PDF", user="neike_head", now=engine.clock.now())
@@ -117,7 +117,8 @@ def ids(report, engine, db):
 @pytest.fixture
 def clue_id(engine, app, people) -> str:
     """An anonymous clue (the clue pages' routes need one)."""
-    from engine import clues_intake, config, services
+    from engine import config, bootstrap as services
+    from engine.clues import intake as clues_intake
     services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="owner")
     fields = {"person_name": "刘某", "person_position": None, "person_department": "neike", "position_level": "other",
               "party_member": True, "summary": "反映刘某收受红包", "source": "petition", "channel": "letter",

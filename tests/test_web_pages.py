@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine.config import PROJECT_ROOT
-from engine.schema import attachment, event, staff
-from engine.validation import SourceFile
+from engine.db.schema import attachment, event, staff
+from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 from tests.webtools import csrf, login, post
 
@@ -219,7 +219,7 @@ def test_a_draft_is_kept_for_its_author(client, report, engine):
 
 
 def test_completing_a_task_discards_its_draft_with_the_completion(client, report, engine, db):
-    from engine.schema import task_draft
+    from engine.db.schema import task_draft
     login(client, "neike_head")
     post(client, f"/tasks/{report}", {"progress": "写了一半", "action": "draft"}, page=f"/tasks/{report}")
     with db.connect() as conn:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine.schema import process_instance
+from engine.db.schema import process_instance
 from tests.test_web_pages import forms_dir, report  # noqa: F401  (fixtures)
 from tests.webtools import login, post
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.workdays import BEIJING, Deadline, WorkCalendar, parse_working_days
+from engine.deadlines.workdays import BEIJING, Deadline, WorkCalendar, parse_working_days
 
 UTC = timezone.utc
 

@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     if engine is None:
-        from engine.services import open_engine
+        from engine.bootstrap import open_engine
         engine = open_engine(settings)
     app.extensions["qinglian"] = engine
     app.config.update(

@@ -6,10 +6,11 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import accounts, calendar_admin, org
-from engine.db import read_transaction, write_transaction
+from engine.org import accounts, people as org
+from engine.deadlines import calendar_admin
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
-from engine.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS
+from engine.db.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS
 
 from .session import engine, roles_required
 

@@ -9,8 +9,8 @@ import time
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import org_import as importer
-from engine.db import read_transaction, write_transaction
+from engine.org import importing as importer
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import EngineError
 
 from .admin import admin_only, bp

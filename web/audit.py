@@ -14,11 +14,15 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import audit_access, audit_export, audit_timeline, org, replay, worklist
-from engine.db import read_transaction, write_transaction
+from engine.clues import reporter_access as audit_access
+from engine.audit import export as audit_export, timeline as audit_timeline
+from engine.org import people as org
+from engine.runtime import replay
+from engine.inbox import lists as worklist
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, Problem
-from engine.schema import process_instance, process_version
-from engine.workdays import BEIJING
+from engine.db.schema import process_instance, process_version
+from engine.deadlines.workdays import BEIJING
 
 from .session import engine, roles_required
 
@@ -45,7 +49,7 @@ def init_app(app) -> None:
         if request.path.startswith("/api/"):
             if request.path in API_PERSONAL:
                 return None
-            from engine import accounts
+            from engine.org import accounts
             from .api.auth import _bearer
             token = _bearer()
             if token is None:

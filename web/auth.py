@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import accounts
-from engine.accounts import AuthenticationFailed
-from engine.db import write_transaction
+from engine.org import accounts
+from engine.org.accounts import AuthenticationFailed
+from engine.db.transactions import write_transaction
 from engine.errors import Invalid
-from engine.schema import staff
+from engine.db.schema import staff
 
 from .i18n import LOCALES
 from .session import engine, login_required, safe_next

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import campaign_matrix, org
-from engine.campaign import CAMPAIGN, PHASES
-from engine.db import read_transaction
+from engine.campaign import matrix as campaign_matrix
+from engine.org import people as org
+from engine.campaign.operators import CAMPAIGN, PHASES
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid
 from engine.forms import validate_submission
 

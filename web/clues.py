@@ -7,13 +7,19 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import clues_confidential as confidential
-from engine import audit_access, clues_export, clues_intake, clues_ledger, org
-from engine.db import read_transaction
+from engine.clues import confidential
+from engine.clues import (
+    reporter_access as audit_access,
+    export as clues_export,
+    intake as clues_intake,
+    ledger as clues_ledger,
+)
+from engine.org import people as org
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
 from engine.forms import validate_submission
-from engine.schema import human_task
-from engine.workdays import BEIJING
+from engine.db.schema import human_task
+from engine.deadlines.workdays import BEIJING
 
 from .session import engine, roles_required
 from .taskforms import DbLookups
@@ -160,7 +166,7 @@ def reveal(instance_id: str):
     if not _may_reveal(instance_id):
         abort(403)
     eng = engine()
-    from engine.db import write_transaction
+    from engine.db.transactions import write_transaction
     with write_transaction(eng.db) as conn:
         reporter = confidential.reveal_reporter(conn, vault(), g.principal, instance_id, eng.clock.now(),
                                                 granted=not g.principal.has(OFFICE))
@@ -199,7 +205,7 @@ def _handling(instance_id: str):
     if problems:
         raise Invalid(_("办理方式有误"), problems)
     with read_transaction(eng.db) as conn:
-        from engine import worklist
+        from engine.inbox import lists as worklist
         target = worklist.handover_target(conn, g.principal, request.form.get("to", ""), request.form.get("reason", ""))
     reason = f"{clues_ledger.HANDLING_MODES[mode]}：{request.form.get('reason', '').strip()}"
     eng.reassign(open_tasks[0]["id"], user=g.principal.username, to=target.username, reason=reason)

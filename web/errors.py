@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.accounts import AuthenticationFailed
+from engine.org.accounts import AuthenticationFailed
 from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
 
 STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403), (AuthenticationFailed, 401))

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from markupsafe import Markup, escape
 
-from engine.workdays import BEIJING
+from engine.deadlines.workdays import BEIJING
 
 from .i18n import select_locale
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import org, worklist
-from engine.db import read_transaction, write_transaction
+from engine.org import people as org
+from engine.inbox import lists as worklist
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
 
 from .session import engine, login_required

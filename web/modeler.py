@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import instance_migration, process_drafts
-from engine.db import read_transaction, write_transaction
+from engine.runtime import migration as instance_migration
+from engine.bpmn import drafts as process_drafts
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Conflict, EngineError, Invalid, NotFound
-from engine.schema import process_version, role
-from engine.validation import SourceFile
+from engine.db.schema import process_version, role
+from engine.bpmn.validation import SourceFile
 
 from .session import engine, login_required, roles_required
 

@@ -7,8 +7,8 @@ import json
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import org
-from engine.db import read_transaction
+from engine.org import people as org
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound
 from engine.forms import FORM_KEY, check_definition
 

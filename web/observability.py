@@ -17,8 +17,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify, request
 
-from engine import logging_setup, metrics, migrate
-from engine.schema import scheduler_heartbeat
+from engine import logging_setup, metrics
+from engine.db import migrate
+from engine.db.schema import scheduler_heartbeat
 
 from .session import engine
 

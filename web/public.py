@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
-from engine import clues_confidential as confidential
-from engine import clues_intake, clues_ledger, clues_public
-from engine.db import read_transaction, write_transaction
+from engine.clues import confidential
+from engine.clues import intake as clues_intake, ledger as clues_ledger, public as clues_public
+from engine.db.transactions import read_transaction, write_transaction
 from engine.forms import MemoryLookups, validate_submission
-from engine.schema import department, staff
+from engine.db.schema import department, staff
 
 from .session import engine
 

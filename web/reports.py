@@ -9,16 +9,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import campaign_matrix, clues_export
-from engine.db import read_transaction
+from engine.campaign import matrix as campaign_matrix
+from engine.clues import export as clues_export
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.reports import dashboard, workbooks
-from engine.reports.common import Signature, campaign_ref, cutoff_instant, parse_cutoff
-from engine.reports.disclosures import disclosures
-from engine.reports.ledger import campaign_clues
-from engine.reports.monthly import monthly
-from engine.reports.outcomes import outcomes
-from engine.workdays import BEIJING
+from engine.campaign.reports import dashboard, workbooks
+from engine.campaign.reports.common import Signature, campaign_ref, cutoff_instant, parse_cutoff
+from engine.campaign.reports.disclosures import disclosures
+from engine.campaign.reports.ledger import campaign_clues
+from engine.campaign.reports.monthly import monthly
+from engine.campaign.reports.outcomes import outcomes
+from engine.deadlines.workdays import BEIJING
 
 from .campaign import VIEWERS
 from .clues import READERS as CLUE_READERS

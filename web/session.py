@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from engine import org
-from engine.db import read_transaction
+from engine.org import people as org
+from engine.db.transactions import read_transaction
 
 csrf = CSRFProtect()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import org, worklist
-from engine.db import read_transaction
+from engine.org import people as org
+from engine.inbox import lists as worklist
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound
 from engine.forms import validate_submission
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine import attachments
-from engine.db import read_transaction, write_transaction
+from engine.inbox import attachments
+from engine.db.transactions import read_transaction, write_transaction
 from engine.forms import AttachmentMeta, Submission, validate_submission
-from engine.schema import attachment, department, staff
+from engine.db.schema import attachment, department, staff
 
 
 class DbLookups:

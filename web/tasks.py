@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import attachments, comments, diagram, drafts, org, worklist
-from engine.db import read_transaction, write_transaction
+from engine.inbox import attachments, comments, drafts, lists as worklist
+from engine.runtime import diagram
+from engine.org import people as org
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, NotFound, Problem
 
 from . import taskforms

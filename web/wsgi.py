@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-from engine import logging_setup, migrate
+from engine import logging_setup
+from engine.db import migrate
 from engine.config import Settings
 
 from . import create_app

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from ..db import read_transaction, write_transaction
+from engine.db.transactions import read_transaction, write_transaction
 from ..errors import Invalid, NotFound, Problem
 from . import versions
 from .definition import KINDS, Field, check_definition, fields

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..errors import Invalid, Problem
-from ..schema import form_version
+from engine.db.schema import form_version
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from functools import wraps
 from flask import g, request
 from flask_smorest.utils import load_info_from_docstring
 
-from engine import accounts
-from engine.accounts import AuthenticationFailed
-from engine.db import read_transaction, write_transaction
+from engine.org import accounts
+from engine.org.accounts import AuthenticationFailed
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Forbidden
 
 from ..session import engine

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import g
 
-from engine import instance_migration, worklist
-from engine.db import read_transaction
+from engine.runtime import migration as instance_migration
+from engine.inbox import lists as worklist
+from engine.db.transactions import read_transaction
 
 from ..session import engine
 from .auth import token_required

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from engine.errors import Invalid, NotFound
-from engine.validation import SourceFile
+from engine.bpmn.validation import SourceFile
 
 from ..errors import error_body
 from ..session import engine

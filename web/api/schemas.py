@@ -10,7 +10,7 @@ import math
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine import worklist
+from engine.inbox import lists as worklist
 
 
 # marshmallow's validators, with messages in Chinese like the rest of the product.

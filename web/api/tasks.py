@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from engine import comments, drafts, worklist
-from engine.db import read_transaction, write_transaction
+from engine.inbox import comments, drafts, lists as worklist
+from engine.db.transactions import read_transaction, write_transaction
 
 from .. import taskforms
 from ..inbox import soon_until

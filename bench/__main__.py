@@ -1,0 +1,25 @@
+"""`python -m bench` (`make bench`): run the benchmark suite and print its JSON report."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bench import engine_bench
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="Fewer iterations (a smoke run).")
+    ap.add_argument("--output", type=Path, default=None, help="Also write the report to this file.")
+    args = ap.parse_args()
+    report = engine_bench.run(quick=args.quick)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Set-up use cases shared by the CLI and the web app: open the engine, create or migrate the
+database, deploy the bundled processes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.deadlines import drills
+from engine.db import migrate
+from engine.org import roles
+from engine.config import Settings
+from engine.db.transactions import create_db_engine, write_transaction
+from engine.runtime.services import Engine
+from engine.bpmn.validation import SourceFile
+
+
+def open_engine(settings: Settings, *, check_schema: bool = True, clock=None, ids=None) -> Engine:
+    engine = Engine.from_settings(settings, clock=clock, ids=ids)
+    if check_schema:
+        migrate.check_current(engine.db)
+    if clock is None and drills.is_sandbox(engine.db):
+        engine.set_clock(drills.VirtualClock(engine.db))
+    return engine
+
+
+def init_db(settings: Settings, *, sandbox: bool = False) -> Engine:
+    """Create or migrate the schema and the built-in roles (idempotent)."""
+    db = create_db_engine(settings.database_url)
+    migrate.upgrade(db)
+    with write_transaction(db) as conn:
+        roles.ensure_builtin_roles(conn)
+    if sandbox:
+        from datetime import datetime, timezone
+        if not drills.is_sandbox(db):
+            drills.make_sandbox(db, datetime.now(timezone.utc))
+    db.dispose()
+    return open_engine(settings)
+
+
+def read_sources(paths: list[Path]) -> list[SourceFile]:
+    return [SourceFile(Path(p).name, Path(p).read_bytes()) for p in paths]
+
+
+def deploy_directory(engine: Engine, directory: Path, deployed_by: str = "system"):
+    """Deploy every BPMN file of a directory as one bundle (call activities may cross files)."""
+    files = sorted(Path(directory).glob("*.bpmn"))
+    if not files:
+        return []
+    return engine.deploy(read_sources(files), deployed_by=deployed_by, note="bundled processes")

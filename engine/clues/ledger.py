@@ -1,0 +1,318 @@
+"""The clue ledger (问题线索台帐): a view over the `clue` process instances, never a second copy.
+
+Each clue is one row from registration to close; its data come from the instance's workflow data
+(the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
+tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history.
+No reporter identity is ever read here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn import spiff
+from engine.clues.intake import CHANNELS, PROCESS_KEY, SOURCES
+from engine.errors import Invalid, Problem
+from engine.db.schema import event, human_task, instance_task, process_instance
+from engine.deadlines.workdays import BEIJING
+
+DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
+             "transfer": "移交"}
+FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
+         "fourth": "第四种形态"}
+CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
+# Handling modes (办理方式) recorded as a reassignment whose reason starts with the mode's name.
+HANDLING_MODES = {"escalated": "提级办理", "cross": "交叉办理", "joint": "联合办理"}
+# The stage a clue is in, by the element of its open task (or waiting timer).
+STAGES = {
+    "triage": "分析研判", "approve_office": "审批处置意见", "approve_leader": "领导小组审批",
+    "inquiry": "谈话函询", "inquiry_reply": "等待函询回复", "evaluate": "函询情况评估",
+    "verify_plan": "初步核实", "approve_plan": "初步核实", "gather_evidence": "初步核实", "verify_report": "初步核实",
+    "hold_timer": "暂存待查", "transfer": "移交", "transfer_receipt": "等待接收回执",
+    "outcome": "处理结果", "result_notice": "处理结果告知",
+}
+STATUSES = {"open": "办理中", "closed": "已办结"}
+NOTICE_ELEMENTS = ("acceptance_notice", "result_notice")
+_FRONTIER = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    source: str | None = None
+    status: str | None = None
+    disposal: str | None = None
+    department: str | None = None
+    received_from: str | None = None
+    received_to: str | None = None
+    form: str | None = None             # a form of discipline (FORMS), for the dashboard's drill-down
+    real_name: str | None = None        # "1": real-name reports only
+
+    @classmethod
+    def parse(cls, args) -> "LedgerQuery":
+        """From request arguments; bad values raise `Invalid` naming the field."""
+        values, problems = {}, []
+        for f in fields(cls):
+            raw = (args.get(f.name) or "").strip()
+            if raw:
+                values[f.name] = raw[:64]
+        q = cls(**values)
+        if q.source and q.source not in SOURCES:
+            problems.append(Problem("未知的线索来源", field="source"))
+        if q.status and q.status not in STATUSES:
+            problems.append(Problem("未知的状态", field="status"))
+        if q.disposal and q.disposal not in DISPOSALS:
+            problems.append(Problem("未知的处置方式", field="disposal"))
+        if q.form and q.form not in FORMS:
+            problems.append(Problem("未知的处理形态", field="form"))
+        if q.real_name and q.real_name != "1":
+            problems.append(Problem("实名筛选只能为 1", field="real_name"))
+        for name in ("received_from", "received_to"):
+            value = getattr(q, name)
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    problems.append(Problem("日期格式应为 2026-09-28", field=name))
+        if problems:
+            raise Invalid("筛选条件有误", problems)
+        return q
+
+    def matches(self, row: dict) -> bool:
+        if self.source and row["source"] != self.source:
+            return False
+        if self.status and row["status"] != self.status:
+            return False
+        if self.disposal and row["disposal"] != self.disposal:
+            return False
+        if self.department and row["person_department"] != self.department:
+            return False
+        if self.form and row["discipline_form"] != self.form:
+            return False
+        if self.real_name and not row["real_name"]:
+            return False
+        if self.received_from and (row["received_on"] or "") < self.received_from:
+            return False
+        if self.received_to and (row["received_on"] or "") > self.received_to:
+            return False
+        return True
+
+
+def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance_ids=None,
+              as_of: datetime | None = None) -> list[dict]:
+    """Every clue (or the given ones), oldest first, as ledger rows.
+
+    `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
+    closed if they ended before it, their data as of their last task completed before it, their
+    tasks open unless completed before it."""
+    q = sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
+                  process_instance.c.started_at, process_instance.c.ended_at, process_instance.c.workflow_json
+                  ).where(process_instance.c.process_key == PROCESS_KEY)
+    if instance_ids is not None:
+        q = q.where(process_instance.c.id.in_(list(instance_ids)))
+    if as_of is not None:
+        q = q.where(process_instance.c.started_at < as_of)
+    instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
+    if as_of is not None:
+        instances = [_instance_as_of(i, as_of) for i in instances]
+    ids = [r.id for r in instances]
+    if not ids:
+        return []
+    data: dict[str, dict] = {}
+    waiting: dict[str, list[str]] = {}
+    for r in ([] if as_of is not None else conn.execute(
+            sa.select(instance_task.c.instance_id, instance_task.c.spec_name, instance_task.c.state,
+                      instance_task.c.data_json)
+            .where(instance_task.c.instance_id.in_(ids), instance_task.c.state.in_(_FRONTIER))
+            .order_by(instance_task.c.instance_id, instance_task.c.seq))):
+        data.setdefault(r.instance_id, {}).update(spiff.loads(r.data_json))
+        if r.state == TaskState.WAITING:
+            waiting.setdefault(r.instance_id, []).append(r.spec_name)
+    if as_of is not None:
+        data = _data_as_of(conn, ids, as_of)
+    tasks: dict[str, list] = {}
+    tq = (sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name, human_task.c.status,
+                    human_task.c.due_at, human_task.c.completed_at)
+          .where(human_task.c.instance_id.in_(ids)).order_by(human_task.c.created_at, human_task.c.id))
+    if as_of is not None:
+        tq = tq.where(human_task.c.created_at < as_of, human_task.c.status != "cancelled")
+    for t in conn.execute(tq):
+        if as_of is not None:
+            done = t.completed_at is not None and t.completed_at < as_of
+            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open"))
+        tasks.setdefault(t.instance_id, []).append(t)
+    modes: dict[str, list[str]] = {}
+    mq = (sa.select(event.c.instance_id, event.c.data_json)
+          .where(event.c.chain.in_(ids), event.c.type == "task_reassigned").order_by(event.c.seq))
+    if as_of is not None:
+        mq = mq.where(event.c.at < as_of)
+    for e in conn.execute(mq):
+        reason = json.loads(e.data_json).get("reason") or ""
+        for label in HANDLING_MODES.values():
+            if reason.startswith(label) and label not in modes.get(e.instance_id, []):
+                modes.setdefault(e.instance_id, []).append(label)
+    rows = []
+    today = now.astimezone(BEIJING).date()
+    for i in instances:
+        if i.status in ("completed", "cancelled"):
+            d = json.loads(i.workflow_json)["top"]["data"]
+        else:
+            d = data.get(i.id, {})
+        row = _row(i, d, tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
+        if query is None or query.matches(row):
+            rows.append(row)
+    rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
+    return rows
+
+
+def _instance_as_of(i, as_of: datetime):
+    """An instance row as it stood at `as_of`: still running if it ended later."""
+    ended = i.ended_at is not None and i.ended_at < as_of
+    return SimpleNamespace(**dict(i._mapping, status=i.status if ended else "active",
+                                  ended_at=i.ended_at if ended else None))
+
+
+def _data_as_of(conn, ids: list[str], as_of: datetime) -> dict[str, dict]:
+    """Each running-then clue's data as of `as_of`: the data of its last task completed before then
+    (the data a task holds when completed carries everything recorded upstream), else its start data."""
+    found: dict[str, dict] = {}
+    completed: dict[str, list[str]] = {}
+    for e in conn.execute(sa.select(event.c.instance_id, event.c.type, event.c.task_id, event.c.data_json)
+                          .where(event.c.chain.in_(ids), event.c.at < as_of,
+                                 event.c.type.in_(("instance_started", "task_completed")))
+                          .order_by(event.c.seq)):
+        if e.type == "instance_started":
+            found[e.instance_id] = json.loads(e.data_json).get("data") or {}
+        elif e.task_id:
+            completed.setdefault(e.instance_id, []).append(e.task_id)
+    task_ids = [t for tids in completed.values() for t in tids]
+    snapshots = {}
+    for i in range(0, len(task_ids), 500):
+        for r in conn.execute(sa.select(instance_task.c.id, instance_task.c.data_json)
+                              .where(instance_task.c.id.in_(task_ids[i:i + 500]))):
+            snapshots[r.id] = r.data_json
+    for iid, tids in completed.items():
+        last = next((t for t in reversed(tids) if t in snapshots), None)
+        if last is not None:
+            found[iid] = spiff.loads(snapshots[last])
+    return found
+
+
+def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: datetime, today: date) -> dict:
+    open_tasks = [t for t in tasks if t.status == "open"]
+    closed = i.status in ("completed", "cancelled")
+    received = _date(d.get("received_on")) or i.started_at.astimezone(BEIJING).date()
+    ended = i.ended_at.astimezone(BEIJING).date() if i.ended_at else today
+    stage_elements = [t.element_id for t in open_tasks if t.element_id != "acceptance_notice"] + \
+        [w for w in waiting if w in STAGES]
+    if closed:
+        stage = "已办结"
+    elif stage_elements:
+        stage = "、".join(dict.fromkeys(STAGES.get(e, e) for e in stage_elements))
+    elif open_tasks:
+        stage = "受理告知"
+    else:
+        stage = "办理中"
+    overdue = [t.name for t in open_tasks if t.due_at is not None and t.due_at < now]
+    return {
+        "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
+        "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
+        "person_department": d.get("person_department"),
+        "person_department_name": d.get("person_department_name") or d.get("person_department"),
+        "position_level": d.get("position_level"), "party_member": d.get("party_member"),
+        "summary": d.get("summary"), "source": d.get("source"), "source_name": SOURCES.get(d.get("source"), ""),
+        "channel_name": CHANNELS.get(d.get("channel"), ""), "received_on": received.isoformat(),
+        "real_name": bool(d.get("real_name")), "disposal": d.get("disposal"),
+        "disposal_name": DISPOSALS.get(d.get("disposal"), ""),
+        "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
+        "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
+        "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
+        "campaign": d.get("campaign"),
+        "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
+    }
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
+    """附件3's 处置方式及结果, in words: the disposal, what it found, and the outcome."""
+    parts = []
+    if d.get("disposal"):
+        parts.append(DISPOSALS[d["disposal"]] if d["disposal"] in DISPOSALS else d["disposal"])
+    if modes:
+        parts.append("、".join(modes))
+    if d.get("disposal") == "talk_inquiry" and d.get("inquiry_method"):
+        parts.append("谈话" if d["inquiry_method"] == "talk" else "函询")
+        if d.get("reply_late"):
+            parts.append("逾期回复")
+    if d.get("evaluation"):
+        parts.append("说明清楚，予以了结" if d["evaluation"] == "close" else "转初步核实")
+    if d.get("verify_conclusion"):
+        parts.append(CONCLUSIONS.get(d["verify_conclusion"], d["verify_conclusion"]))
+    if d.get("disposal") == "close" and d.get("closed_reason"):
+        parts.append(f"了结理由：{d['closed_reason']}")
+    if d.get("disposal") == "transfer" and d.get("receiving_authority"):
+        parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
+    if d.get("discipline_form"):
+        form = FORMS.get(d["discipline_form"], d["discipline_form"])
+        parts.append(f"{form}（{d['measure']}）" if d.get("measure") else form)
+    if d.get("admin_penalty"):
+        parts.append(f"行政处罚：{d['admin_penalty']}")
+    if d.get("publicized"):
+        parts.append("已通报")
+    if d.get("rules_improved"):
+        parts.append(f"完善制度{d['rules_improved']}项")
+    return "；".join(parts)
+
+
+def _feedback(d: dict, tasks: list, now: datetime) -> dict:
+    """Where telling the reporter stands: `state` is none (not required), accept_due, accepted,
+    result_due or told; `overdue` when the open notice is past its deadline."""
+    if not d.get("feedback_required"):
+        return {"state": "none", "overdue": False}
+    notices = {t.element_id: t for t in tasks if t.element_id in NOTICE_ELEMENTS}
+    result, accept = notices.get("result_notice"), notices.get("acceptance_notice")
+    if result is not None and result.status == "completed":
+        return {"state": "told", "overdue": False}
+    if result is not None:
+        return {"state": "result_due", "overdue": result.due_at is not None and result.due_at < now}
+    if accept is not None and accept.status == "completed":
+        return {"state": "accepted", "overdue": False}
+    return {"state": "accept_due", "overdue": accept is not None and accept.due_at is not None and accept.due_at < now}
+
+
+def feedback_rate(rows: list[dict]) -> dict:
+    """The office's figures for real-name reporters (100% must be told): acceptance notices given of
+    those registered, and results told of those whose handling reached its result."""
+    real = [r for r in rows if r["real_name"]]
+    accepted = [r for r in real if r["feedback"]["state"] in ("accepted", "result_due", "told")]
+    with_result = [r for r in real if r["feedback"]["state"] in ("result_due", "told")]
+    told = [r for r in real if r["feedback"]["state"] == "told"]
+    def pct(a, b):
+        return None if not b else round(100 * len(a) / len(b), 1)
+    return {"real_name": len(real), "accepted": len(accepted), "accepted_pct": pct(accepted, real),
+            "with_result": len(with_result), "told": len(told), "told_pct": pct(told, with_result)}
+
+
+def feedback_texts(conn, instance_id: str) -> list[dict]:
+    """What a reporter may read with their query code: the feedback texts of the completed notices,
+    and nothing else (from the `task_completed` events, which hold what was submitted)."""
+    out = []
+    for e in conn.execute(sa.select(event.c.element_id, event.c.at, event.c.data_json)
+                          .where(event.c.chain == instance_id, event.c.type == "task_completed",
+                                 event.c.element_id.in_(NOTICE_ELEMENTS)).order_by(event.c.seq)):
+        submitted = json.loads(e.data_json).get("data") or {}
+        prefix = "accept" if e.element_id == "acceptance_notice" else "result"
+        text = submitted.get(f"{prefix}_feedback")
+        if text:
+            out.append({"kind": e.element_id, "text": text, "on": submitted.get(f"{prefix}_notified_on")})
+    return out

@@ -1,0 +1,70 @@
+"""Service-task operators and completion guards of the clue processes (registered by import from
+`engine/domains.py`).
+
+- `clue_months_after(date, months)`: the date `months` calendar months after `date` (today in Beijing
+  when None), e.g. the disposal opinion due one month after receipt, or the review date of a held
+  clue (暂存待查). The periods themselves are parameters in the BPMN, not here.
+- guard `clue_reply_dates`: a written reply cannot arrive before the letter was sent, nor in the future.
+- guard `clue_outcome_rules`: 行政处罚 is for non-party staff; party discipline (第二、三种形态) for
+  party members.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from engine.clues import confidential as clues_confidential, public as clues_public
+from engine.runtime import connectors  # noqa: F401  (their tables join the schema)
+from engine.errors import Invalid, Problem
+from engine.deadlines.workdays import BEIJING
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day `months` later, or that month's last day (31 January + 1 month = 28/29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@connectors.service("clue_months_after")
+def months_after(ctx, date=None, months=1) -> str:
+    try:
+        start = _parse(date) if date else ctx.now.astimezone(BEIJING).date()
+        n = int(months)
+    except (TypeError, ValueError):
+        raise Invalid("日期或月数有误", [Problem("日期格式应为 2026-09-28，月数须为整数", field="date")]) from None
+    if not 0 < n <= 120:
+        raise Invalid("月数超出范围", [Problem("月数须在 1–120 之间", field="months")])
+    return add_months(start, n).isoformat()
+
+
+def _parse(value) -> date:
+    from datetime import date as _date
+    return _date.fromisoformat(str(value)[:10])
+
+
+@connectors.guard("clue_reply_dates")
+def reply_dates(ctx) -> None:
+    received = ctx.submitted.get("reply_received_on")
+    sent = ctx.data.get("letter_sent_on")
+    if not received:
+        return
+    problems = []
+    if sent and str(received) < str(sent):
+        problems.append(Problem("回复收到日期不能早于函件发出日期", field="reply_received_on"))
+    if str(received) > ctx.now.astimezone(BEIJING).date().isoformat():
+        problems.append(Problem("回复收到日期不能晚于今天", field="reply_received_on"))
+    if problems:
+        raise Invalid("回复日期有误", problems)
+
+
+@connectors.guard("clue_outcome_rules")
+def outcome_rules(ctx) -> None:
+    party = ctx.data.get("party_member")
+    problems = []
+    if party and (ctx.submitted.get("admin_penalty") or "").strip():
+        problems.append(Problem("行政处罚只适用于非党员；党员请选择“四种形态”", field="admin_penalty"))
+    if party is False and ctx.submitted.get("discipline_form") in ("second", "third"):
+        problems.append(Problem("第二、三种形态（党纪处分）只适用于党员；非党员请填写行政处罚", field="discipline_form"))
+    if problems:
+        raise Invalid("处理结果有误", problems)

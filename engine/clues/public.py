@@ -1,0 +1,67 @@
+"""The public reporting page's defences, with no outside service: a per-client rate limit counted
+in the database (so every web process shares it), and a signed form token carrying the moment the
+form was shown (a form sent back too fast, or too late, is refused; together with a honeypot field
+this keeps simple bots out)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from engine.db.schema import UTCDateTime, metadata
+
+public_throttle = sa.Table(
+    "public_throttle", metadata,
+    sa.Column("client", sa.String(64), primary_key=True),     # SHA-256 of the client address, never the address
+    sa.Column("action", sa.String(32), primary_key=True),
+    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
+WINDOW = timedelta(hours=1)
+MIN_FILL = timedelta(seconds=5)        # a person needs longer than this to write a report
+MAX_AGE = timedelta(hours=4)
+
+
+def client_key(address: str | None, secret: str) -> str:
+    return hashlib.sha256(f"{secret}:{address or '-'}".encode()).hexdigest()
+
+
+def hit(conn, client: str, action: str, now: datetime, limit: int) -> bool:
+    """Count one request of `client` for `action` in the current hour; False when over `limit`."""
+    start = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    t = public_throttle.c
+    where = sa.and_(t.client == client, t.action == action, t.window_start == start)
+    hits = conn.execute(sa.select(t.hits).where(where).with_for_update()).scalar_one_or_none()
+    if hits is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(public_throttle.insert().values(client=client, action=action, window_start=start, hits=1))
+            hits = 1
+        except sa.exc.IntegrityError:        # a concurrent first request of the same window
+            conn.execute(public_throttle.update().where(where).values(hits=t.hits + 1))
+            hits = conn.execute(sa.select(t.hits).where(where)).scalar_one()
+    else:
+        conn.execute(public_throttle.update().where(where).values(hits=t.hits + 1))
+        hits += 1
+    conn.execute(public_throttle.delete().where(t.window_start < start - WINDOW))
+    return hits <= limit
+
+
+def form_token(secret: str, now: datetime) -> str:
+    return URLSafeSerializer(secret, salt="public-report").dumps({"t": now.astimezone(timezone.utc).isoformat()})
+
+
+def check_form_token(secret: str, token: str | None, now: datetime) -> str | None:
+    """None when the token is good; otherwise why not (for the log, never shown in detail)."""
+    try:
+        shown = datetime.fromisoformat(URLSafeSerializer(secret, salt="public-report").loads(token or "")["t"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return "bad token"
+    if now - shown < MIN_FILL:
+        return "too fast"
+    if now - shown > MAX_AGE:
+        return "expired"
+    return None

@@ -1,0 +1,109 @@
+"""In-app notifications, and e-mail through SMTP when configured.
+
+A notification goes to a user, or to a role (optionally within a department: "the head of 内科").
+It is written in the same transaction as the event that caused it; e-mail is sent afterwards from
+the table (an outbox), so a crash never loses one and a restart never sends one twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+
+from engine.db.schema import notification, notification_read
+
+log = logging.getLogger(__name__)
+
+
+def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
+        role: str | None = None, department: str | None = None, instance_id: str | None = None,
+        task_id: str | None = None) -> None:
+    conn.execute(notification.insert().values(
+        kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
+        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now))
+
+
+def _mine(user: str, roles: list[str], department: str | None):
+    n = notification.c
+    by_role = sa.and_(n.recipient_role.in_(roles or ["-"]),
+                      sa.or_(n.recipient_department.is_(None), n.recipient_department == department))
+    return sa.or_(n.recipient_user == user, by_role)
+
+
+def for_user(db, user: str, roles: list[str], department: str | None = None, limit: int = 50) -> list[dict]:
+    """A person's notifications, newest first, each with `read`."""
+    read = sa.select(notification_read.c.notification_id).where(notification_read.c.user == user)
+    q = (sa.select(notification, notification.c.id.in_(read).label("read"))
+         .where(_mine(user, roles, department)).order_by(notification.c.id.desc()).limit(limit))
+    with db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def unread_count(db, user: str, roles: list[str], department: str | None = None) -> int:
+    read = sa.select(notification_read.c.notification_id).where(notification_read.c.user == user)
+    q = sa.select(sa.func.count()).select_from(notification).where(
+        _mine(user, roles, department), notification.c.id.not_in(read))
+    with db.connect() as conn:
+        return conn.execute(q).scalar()
+
+
+def mark_read(db, user: str, ids: list[int], now: datetime) -> None:
+    with db.begin() as conn:
+        done = {r[0] for r in conn.execute(sa.select(notification_read.c.notification_id).where(
+            notification_read.c.user == user, notification_read.c.notification_id.in_(ids)))}
+        rows = [{"notification_id": i, "user": user, "read_at": now} for i in ids if i not in done]
+        if rows:
+            conn.execute(notification_read.insert(), rows)
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """SMTP settings. `addresses` maps a user or role code to mailbox(es), e.g. the office's shared one."""
+
+    host: str
+    port: int
+    sender: str
+    addresses: dict
+
+    @classmethod
+    def from_env(cls, env=None) -> "Mailer | None":
+        env = os.environ if env is None else env
+        if not env.get("QINGLIAN_SMTP_HOST"):
+            return None
+        return cls(env["QINGLIAN_SMTP_HOST"], int(env.get("QINGLIAN_SMTP_PORT", "25")),
+                   env.get("QINGLIAN_SMTP_FROM", "qinglian@localhost"),
+                   json.loads(env.get("QINGLIAN_NOTIFY_EMAILS", "{}")))
+
+    def recipients(self, row) -> list[str]:
+        key = row.recipient_user or row.recipient_role
+        found = self.addresses.get(f"{row.recipient_role}@{row.recipient_department}") or self.addresses.get(key)
+        return [found] if isinstance(found, str) else list(found or [])
+
+    def send_pending(self, db, now: datetime, limit: int = 100) -> int:
+        """Send notifications not yet e-mailed; each is marked sent in the database once delivered."""
+        sent = 0
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(notification).where(notification.c.emailed_at.is_(None))
+                                .order_by(notification.c.id).limit(limit)).all()
+        for row in rows:
+            to = self.recipients(row)
+            if to:
+                msg = EmailMessage()
+                msg["From"], msg["To"], msg["Subject"] = self.sender, ", ".join(to), row.title
+                msg.set_content(row.body)
+                try:
+                    with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+                        smtp.send_message(msg)
+                except OSError as exc:
+                    log.warning("e-mail for notification %s not sent: %s", row.id, exc)
+                    return sent
+                sent += 1
+            with db.begin() as conn:
+                conn.execute(notification.update().where(notification.c.id == row.id).values(emailed_at=now))
+        return sent

@@ -1,0 +1,102 @@
+"""The scheduler: fires due timers (and, with deadlines, reminders) from the index.
+
+Runs inside `qinglian serve` (a background APScheduler job) and standalone as
+`qinglian scheduler`; any number of them may run against one database (see engine.timers).
+On start it drains everything that fell due while it was stopped, oldest first.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from engine import logging_setup
+from engine.db.transactions import write_transaction
+from engine.db.schema import scheduler_heartbeat
+
+log = logging.getLogger(__name__)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TimerScheduler:
+    def __init__(self, engine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
+                 lease: timedelta = timedelta(seconds=60)):
+        self.engine = engine
+        self.owner = owner or default_owner()
+        self.interval = interval
+        self.batch = batch
+        self.lease = lease
+        self.fired_total = 0
+        self._lock = threading.Lock()
+        self._aps = None
+
+    def run_once(self) -> int:
+        """Fire everything due now, batch after batch; returns how many timers fired."""
+        if not self._lock.acquire(blocking=False):
+            return 0          # the previous tick is still working
+        try:
+            with logging_setup.request_context():      # the tick's engine log lines share one id
+                return self._tick()
+        finally:
+            self._lock.release()
+
+    def _tick(self) -> int:
+        try:
+            fired = 0
+            while True:
+                n = self.engine.fire_due_timers(owner=self.owner, limit=self.batch, lease=self.lease)
+                fired += n
+                if n == 0:
+                    break
+            self.engine.run_schedules()
+            self.engine.sweep_deadlines()
+            self.fired_total += fired
+            self._heartbeat()
+            return fired
+        except Exception:  # keep ticking: one bad instance must not stop every timer
+            log.exception("scheduler tick failed")
+            return 0
+
+    def _heartbeat(self) -> None:
+        now = self.engine.clock.now()
+        with write_transaction(self.engine.db) as conn:
+            updated = conn.execute(scheduler_heartbeat.update().where(scheduler_heartbeat.c.owner == self.owner)
+                                   .values(beat_at=now, fired_total=self.fired_total)).rowcount
+            if not updated:
+                conn.execute(scheduler_heartbeat.insert().values(owner=self.owner, beat_at=now,
+                                                                 fired_total=self.fired_total))
+
+    def start_background(self) -> None:
+        self.run_once()
+        self._aps = BackgroundScheduler(daemon=True)
+        self._aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
+                          id="qinglian-timers")
+        self._aps.start()
+
+    def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=True)
+            self._aps = None
+
+    def run_forever(self) -> None:
+        self.run_once()
+        aps = BlockingScheduler()
+        aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
+                    id="qinglian-timers")
+        log.info("scheduler %s running every %ss", self.owner, self.interval)
+        aps.start()
+
+
+def heartbeats(db) -> list[dict]:
+    with db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(scheduler_heartbeat)
+                                                       .order_by(scheduler_heartbeat.c.owner))]

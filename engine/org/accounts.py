@@ -1,0 +1,126 @@
+"""Signing in: argon2 password hashes, lockout after repeated failures, API bearer tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from engine.db.transactions import write_transaction
+from engine.errors import EngineError, Invalid, Problem
+from engine.org.people import Principal, principal, principal_from, principal_query
+from engine.db.schema import api_token, staff
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+TOKEN_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD = 8
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so that the answer takes as long either way.
+_DUMMY_HASH = _hasher.hash("qinglian-dummy-password")
+
+
+class AuthenticationFailed(EngineError):
+    """Wrong username or password, or a locked or inactive account. One message for all, on purpose."""
+
+    code = "authentication_failed"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_new_password(username: str, password: str) -> list[Problem]:
+    problems = []
+    if len(password or "") < MIN_PASSWORD:
+        problems.append(Problem(f"密码至少 {MIN_PASSWORD} 位", field="new_password", code="too_short"))
+    elif password.casefold() == username.casefold():
+        problems.append(Problem("密码不能与用户名相同", field="new_password", code="same_as_username"))
+    return problems
+
+
+def authenticate(db, username: str, password: str, now: datetime) -> Principal:
+    """The principal for a correct username and password. Counts failures and locks the account for
+    LOCKOUT after MAX_FAILURES in a row; owns its transaction so that a failure is recorded even
+    though it raises."""
+    with write_transaction(db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+    if isinstance(outcome, AuthenticationFailed):
+        raise outcome
+    return outcome
+
+
+def _attempt(conn, username: str, password: str, now: datetime):
+    row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active,
+                                 staff.c.failed_logins, staff.c.locked_until)
+                       .where(staff.c.username == username)).one_or_none()
+    if row is None or not row.password_hash or not row.active:
+        _verify(_DUMMY_HASH, password)
+        return AuthenticationFailed("用户名或密码错误")
+    if row.locked_until is not None and row.locked_until > now:
+        return AuthenticationFailed("失败次数过多，账户已临时锁定，请稍后再试", locked_until=row.locked_until.isoformat())
+    if not _verify(row.password_hash, password):
+        failures = row.failed_logins + 1
+        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+        conn.execute(staff.update().where(staff.c.username == row.username)
+                     .values(failed_logins=0 if locked else failures, locked_until=locked))
+        return AuthenticationFailed("用户名或密码错误")
+    updates = {"failed_logins": 0, "locked_until": None}
+    if _hasher.check_needs_rehash(row.password_hash):
+        updates["password_hash"] = hash_password(password)
+    conn.execute(staff.update().where(staff.c.username == row.username).values(**updates))
+    return principal(conn, row.username)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(conn, username: str, new_password: str, now: datetime) -> None:
+    problems = check_new_password(username, new_password)
+    if problems:
+        raise Invalid("新密码不符合要求", problems)
+    conn.execute(staff.update().where(staff.c.username == username).values(
+        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None))
+
+
+def change_password(conn, username: str, old_password: str, new_password: str, now: datetime) -> None:
+    row = conn.execute(sa.select(staff.c.password_hash).where(staff.c.username == username)).one_or_none()
+    if row is None or not row.password_hash or not _verify(row.password_hash, old_password or ""):
+        raise Invalid("原密码不正确", [Problem("原密码不正确", field="old_password", code="wrong_password")])
+    set_password(conn, username, new_password, now)
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(conn, username: str, now: datetime) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires = now + TOKEN_LIFETIME
+    conn.execute(api_token.delete().where(api_token.c.expires_at <= now))
+    conn.execute(api_token.insert().values(token_hash=_digest(token), username=username,
+                                           created_at=now, expires_at=expires))
+    return token, expires
+
+
+def token_principal(conn, token: str, now: datetime) -> Principal | None:
+    return principal_from(conn.execute(_TOKEN_PRINCIPAL, {"token_hash": _digest(token or ""), "now": now}).all())
+
+
+_TOKEN_PRINCIPAL = principal_query(sa.select(api_token.c.username).where(
+    api_token.c.token_hash == sa.bindparam("token_hash", type_=sa.String),
+    api_token.c.expires_at > sa.bindparam("now", type_=api_token.c.expires_at.type)).scalar_subquery())
+
+
+def revoke_token(conn, token: str) -> None:
+    conn.execute(api_token.delete().where(api_token.c.token_hash == _digest(token or "")))

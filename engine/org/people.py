@@ -1,0 +1,195 @@
+"""The hospital's organisation: departments (科室), staff and the roles they hold.
+
+A `Principal` is the signed-in person as the rest of the system sees them: who, where, which roles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from engine.errors import Conflict, Invalid, NotFound, Problem
+from engine.db.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS, department, role, staff, staff_role
+
+LOCALES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    name: str
+    department: str | None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    locale: str = "zh"
+    heads: frozenset[str] = field(default_factory=frozenset)   # departments this person is head of
+
+    def has(self, *codes: str) -> bool:
+        return any(c in self.roles for c in codes)
+
+
+def principal_query(who) -> sa.CompoundSelect:
+    """The rows a `Principal` is made of, for `who` (a parameter, or a scalar subquery giving a
+    username): the person, their roles and the departments they head as rows of one UNION, as this
+    runs at the start of every request. Build it once and execute it with its parameters."""
+    return sa.union_all(
+        sa.select(sa.literal_column("'staff'").label("kind"), staff.c.username.label("value"), staff.c.name,
+                  staff.c.department, staff.c.locale).where(staff.c.username == who, staff.c.active),
+        sa.select(sa.literal_column("'role'"), staff_role.c.role, sa.null(), sa.null(), sa.null())
+        .where(staff_role.c.username == who),
+        sa.select(sa.literal_column("'head'"), department.c.code, sa.null(), sa.null(), sa.null())
+        .where(department.c.head == who))
+
+
+def principal_from(rows) -> Principal | None:
+    """The `Principal` from the rows of a `principal_query`; None when no active person matched."""
+    person = next((r for r in rows if r.kind == "staff"), None)
+    if person is None:
+        return None
+    roles = frozenset(r.value for r in rows if r.kind == "role")
+    heads = frozenset(r.value for r in rows if r.kind == "head")
+    return Principal(person.value, person.name, person.department, roles, person.locale, heads)
+
+
+_PRINCIPAL = principal_query(sa.bindparam("who", type_=sa.String))
+
+
+def principal(conn, username: str) -> Principal | None:
+    """The active staff member `username`, or None."""
+    return principal_from(conn.execute(_PRINCIPAL, {"who": username}).all())
+
+
+# --- departments ----------------------------------------------------------------------------------
+
+def check_department(values: dict) -> list[Problem]:
+    problems = []
+    if not (values.get("code") or "").strip():
+        problems.append(Problem("请填写科室代码", field="code", code="required"))
+    if not (values.get("name_zh") or "").strip():
+        problems.append(Problem("请填写科室名称", field="name_zh", code="required"))
+    if values.get("category") not in DEPARTMENT_CATEGORIES:
+        problems.append(Problem("科室类别须为 职能/临床/医技 之一", field="category", code="choice"))
+    return problems
+
+
+def save_department(conn, values: dict, now: datetime) -> None:
+    """Create or update a department. `head`, when given, must be an existing staff member."""
+    problems = check_department(values)
+    head = values.get("head") or None
+    if head and conn.execute(sa.select(staff.c.username).where(staff.c.username == head)).first() is None:
+        problems.append(Problem(f"科室负责人 {head} 不存在", field="head", code="unknown_staff"))
+    if problems:
+        raise Invalid("科室信息有误", problems)
+    code = values["code"].strip()
+    row = {"name_zh": values["name_zh"].strip(), "name_en": (values.get("name_en") or "").strip() or None,
+           "category": values["category"], "head": head, "active": values.get("active", True)}
+    clash = conn.execute(sa.select(department.c.code).where(department.c.name_zh == row["name_zh"],
+                                                            department.c.code != code)).first()
+    if clash:
+        raise Conflict(f"科室名称“{row['name_zh']}”已被 {clash.code} 使用", field="name_zh")
+    if conn.execute(sa.select(department.c.code).where(department.c.code == code)).first():
+        conn.execute(department.update().where(department.c.code == code).values(**row))
+    else:
+        conn.execute(department.insert().values(code=code, created_at=now, **row))
+
+
+def departments(conn, *, active_only: bool = True) -> list[dict]:
+    q = sa.select(department).order_by(department.c.category, department.c.code)
+    if active_only:
+        q = q.where(department.c.active)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def department_names(conn) -> dict[str, str]:
+    return dict(conn.execute(_DEPARTMENT_NAMES).all())
+
+
+_DEPARTMENT_NAMES = sa.select(department.c.code, department.c.name_zh)
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+def check_staff(conn, values: dict) -> list[Problem]:
+    problems = []
+    username = (values.get("username") or "").strip()
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        problems.append(Problem("用户名须为 1–64 位字母、数字或 . _ -", field="username", code="invalid"))
+    if not (values.get("name") or "").strip():
+        problems.append(Problem("请填写姓名", field="name", code="required"))
+    dept = values.get("department") or None
+    if dept and conn.execute(sa.select(department.c.code).where(department.c.code == dept)).first() is None:
+        problems.append(Problem(f"科室 {dept} 不存在", field="department", code="unknown_department"))
+    if values.get("position_level", "other") not in POSITION_LEVELS:
+        problems.append(Problem("职级须为 中层 或 其他", field="position_level", code="choice"))
+    if values.get("locale", "zh") not in LOCALES:
+        problems.append(Problem("语言须为 zh 或 en", field="locale", code="choice"))
+    known = {c for (c,) in conn.execute(sa.select(role.c.code))}
+    for code in values.get("roles") or ():
+        if code not in known:
+            problems.append(Problem(f"角色 {code} 不存在", field="roles", code="unknown_role"))
+    return problems
+
+
+def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None = None) -> None:
+    """Create or update a staff member and replace their roles. The password is set elsewhere."""
+    problems = check_staff(conn, values)
+    if problems:
+        raise Invalid("人员信息有误", problems)
+    username = values["username"].strip()
+    row = {"name": values["name"].strip(), "department": values.get("department") or None,
+           "position_level": values.get("position_level", "other"),
+           "party_member": bool(values.get("party_member")), "email": (values.get("email") or None),
+           "locale": values.get("locale", "zh"), "active": values.get("active", True)}
+    if conn.execute(sa.select(staff.c.username).where(staff.c.username == username)).first():
+        conn.execute(staff.update().where(staff.c.username == username).values(**row))
+    else:
+        conn.execute(staff.insert().values(username=username, created_at=now, password_hash=password_hash, **row))
+    if "roles" in values:
+        conn.execute(staff_role.delete().where(staff_role.c.username == username))
+        codes = sorted(set(values["roles"] or ()))
+        if codes:
+            conn.execute(staff_role.insert(), [{"username": username, "role": c} for c in codes])
+
+
+def get_staff(conn, username: str) -> dict:
+    row = conn.execute(sa.select(staff).where(staff.c.username == username)).one_or_none()
+    if row is None:
+        raise NotFound(f"人员 {username} 不存在", field="username")
+    d = dict(row._mapping)
+    d.pop("password_hash")
+    d["roles"] = sorted(r for (r,) in conn.execute(sa.select(staff_role.c.role)
+                                                  .where(staff_role.c.username == username)))
+    return d
+
+
+def staff_names(conn, usernames) -> dict[str, str]:
+    """Display names of these usernames (a page's assignees), in one query."""
+    usernames = sorted({u for u in usernames if u})
+    if not usernames:
+        return {}
+    return dict(conn.execute(sa.select(staff.c.username, staff.c.name).where(staff.c.username.in_(usernames))).all())
+
+
+def list_staff(conn, *, department_code: str | None = None, search: str | None = None,
+               active_only: bool = True, limit: int = 500) -> list[dict]:
+    q = sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.position_level,
+                  staff.c.party_member, staff.c.active, staff.c.email).order_by(staff.c.department, staff.c.username)
+    if active_only:
+        q = q.where(staff.c.active)
+    if department_code:
+        q = q.where(staff.c.department == department_code)
+    if search:      # matched literally: a % or _ typed is that character, not a wildcard
+        q = q.where(sa.or_(staff.c.username.contains(search, autoescape=True),
+                           staff.c.name.contains(search, autoescape=True)))
+    rows = [dict(r._mapping) for r in conn.execute(q.limit(limit))]
+    roles: dict[str, list[str]] = {}
+    for r in conn.execute(sa.select(staff_role).where(staff_role.c.username.in_([x["username"] for x in rows]))):
+        roles.setdefault(r.username, []).append(r.role)
+    for r in rows:
+        r["roles"] = sorted(roles.get(r["username"], []))
+    return rows
+
+
+def role_names(conn, locale: str = "zh") -> dict[str, str]:
+    column = role.c.name_zh if locale == "zh" else role.c.name_en
+    return {r.code: r.name for r in conn.execute(sa.select(role.c.code, column.label("name")))}

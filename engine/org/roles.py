@@ -1,0 +1,41 @@
+"""Roles people hold, and how a BPMN lane names one.
+
+A lane maps to a role by an explicit `role` property on the lane, or else by its name matching a
+role's code, Chinese name or English name.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine.db.schema import role
+
+BUILTIN_ROLES = (
+    ("staff", "职工", "Staff"),
+    ("department_head", "科室负责人", "Department head"),
+    ("discipline_office", "纪检监察室", "Discipline office"),
+    ("task_force", "工作专班", "Task force"),
+    ("leadership_group", "领导小组", "Leadership group"),
+    ("process_owner", "流程管理员", "Process owner"),
+    ("auditor", "审计员", "Auditor"),
+    ("admin", "系统管理员", "Administrator"),
+)
+
+
+def ensure_builtin_roles(conn) -> None:
+    existing = {r.code for r in conn.execute(sa.select(role.c.code))}
+    rows = [{"code": c, "name_zh": zh, "name_en": en} for c, zh, en in BUILTIN_ROLES if c not in existing]
+    if rows:
+        conn.execute(role.insert(), rows)
+
+
+def add_role(conn, code: str, name_zh: str, name_en: str | None = None) -> None:
+    conn.execute(role.insert(), [{"code": code, "name_zh": name_zh, "name_en": name_en or code}])
+
+
+def role_resolver(conn):
+    """A function mapping a lane name (or role property) to a role code, or None."""
+    names: dict[str, str] = {}
+    for r in conn.execute(sa.select(role)):
+        for alias in (r.code, r.name_zh, r.name_en):
+            names[alias.strip().casefold()] = r.code
+    return lambda name: names.get((name or "").strip().casefold())

@@ -1,0 +1,111 @@
+"""Running SpiffWorkflow to its next wait state for an engine operation: the script engine (sandbox,
+helpers, service tasks), the timer watch, and the binding of the operation that service tasks see."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date as date_cls, datetime, time as time_cls, timedelta
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.runtime import connectors
+from engine.sandbox import SandboxedScriptEngine
+from engine.deadlines.workdays import BEIJING
+
+log = logging.getLogger(__name__)
+
+ENGINE_ERRORS = (SpiffWorkflowException, WorkflowException)
+
+
+class _Operation:
+    """`with` block binding the operation for the service tasks run inside it."""
+
+    def __init__(self, op: connectors.Operation):
+        self.op = op
+        self.events = op.events
+
+    def __enter__(self):
+        self._token = connectors.begin(self.op)
+        return self
+
+    def __exit__(self, *exc):
+        connectors.end(self._token)
+        return False
+
+
+def end_of_day(value) -> datetime:
+    """24:00 Beijing time of a date ("2026-08-20", a date or a datetime): the moment a deadline
+    "by 8月20日" passes."""
+    if isinstance(value, str):
+        try:
+            value = date_cls.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(f'"{value}" is not a date like 2026-08-20') from None
+    if isinstance(value, datetime):
+        value = value.astimezone(BEIJING).date() if value.tzinfo else value.date()
+    return datetime.combine(value, time_cls(0), BEIJING) + timedelta(days=1)
+
+
+class EngineScripts(SandboxedScriptEngine):
+    """The sandbox, plus one courtesy for timers: `working_days(n)` gives a moment, which a
+    duration timer needs as a duration from now and a date timer as an ISO string."""
+
+    def __init__(self, engine, **kwargs):
+        super().__init__(**kwargs)
+        self._engine = engine
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        if isinstance(value, datetime):
+            ed = getattr(task.task_spec, "event_definition", None)
+            if isinstance(ed, DurationTimerEventDefinition):
+                seconds = max(0, int((value - self._engine.clock.now()).total_seconds()))
+                return f"PT{seconds}S"
+            if isinstance(ed, TimerEventDefinition):
+                return value.isoformat()
+        return value
+
+    def call_service(self, task, operation_name, operation_params):
+        """A service task: the registered operator, with its evaluated parameters; JSON for Spiff."""
+        params = {name: p["value"] for name, p in operation_params.items()}
+        return json.dumps(connectors.call_service(operation_name, params, task), ensure_ascii=False,
+                          default=str)
+
+
+def _run_engine(wf) -> Exception | None:
+    """Run engine steps to the next wait state, firing timers that are due by the clock.
+
+    SpiffWorkflow refreshes timers at the end of `do_engine_steps` but runs a fired timer's path
+    only on the next call, so we repeat while the refresh fired something. A failure leaves its
+    task in ERROR, which `persist` turns into an incident.
+    """
+    watch = _TimerWatch(wf)
+    wf.refresh_timers = watch
+    try:
+        watch()
+        while True:
+            watch.fired = False
+            wf.do_engine_steps()
+            if not watch.fired:
+                return None
+    except ENGINE_ERRORS as exc:
+        log.info("engine step failed: %s", exc)
+        return exc
+    finally:
+        del wf.refresh_timers
+
+
+class _TimerWatch:
+    """Stands in for `wf.refresh_timers` and notes whether a timer fired."""
+
+    def __init__(self, wf):
+        self.wf = wf
+        self.fired = False
+
+    def __call__(self):
+        waiting = list(self.wf.event_manager.tasks.values())
+        type(self.wf).refresh_timers(self.wf)
+        if any(t.state == TaskState.READY for t in waiting):
+            self.fired = True
