@@ -23,6 +23,7 @@ from engine.runtime.services import Engine
 from engine.db.schema import metadata
 import os
 
+ROOT = Path(__file__).resolve().parent.parent    # the checkout
 DATA = Path(__file__).parent / "data"
 PG_URL = os.environ.get("QINGLIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)   # a Monday, 09:00 in Beijing

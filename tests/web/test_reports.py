@@ -1,0 +1,126 @@
+"""The report pages over HTTP: who may read which report, the cut-off and signature (remembered per
+campaign), clear errors for a bad cut-off, the Excel exports, and the dashboard's data with its links."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from engine import config
+from tests.engine.campaign.reports_scenario import ITEM_A, scenario  # noqa: F401  (fixture)
+from tests.helpers.web import login
+
+
+@pytest.fixture
+def forms_dir():
+    return config.PROJECT_ROOT / "forms"
+
+
+@pytest.fixture
+def vault(app):
+    return app.extensions["qinglian_reporter_vault"]
+
+
+def signed_in(app, user):
+    c = app.test_client()
+    login(c, user)
+    return c
+
+
+def test_the_office_reads_each_report_at_a_cut_off_and_its_signature_is_remembered(app, scenario):
+    c = signed_in(app, "jijian")
+    base = f"/reports/{scenario.campaign}"
+    resp = c.get(f"{base}/outcomes?cutoff=2026-10-31&filled_by=陈纪检&phone=82676537&reviewer=冯书记")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "廉洁医院建设专项整治情况汇总表" in page and ITEM_A in page and "2026年10月31日" in page
+    assert "审核人：冯书记" in page and "联系电话：82676537" in page
+    page = c.get(f"{base}/disclosures").get_data(as_text=True)        # remembered for this campaign
+    assert "联系电话：82676537" in page and "填报人：陈纪检" in page and "2026年12月10日" in page
+    assert "1.70" in page and "检验科" in page
+    ledger = c.get(f"{base}/ledger?cutoff=2026-10-31").get_data(as_text=True)
+    assert "钱主任" in ledger and "王护士" not in ledger            # K6 came in after the cut-off
+    assert "实名举报人" not in ledger and "13900001111" not in ledger  # never the reporter
+    monthly = c.get(f"{base}/monthly?cutoff=2026-10-31").get_data(as_text=True)
+    assert "2026年10月" in monthly and "一对一谈心谈话：赵医生" in monthly
+
+
+def test_a_bad_cut_off_is_named_and_nothing_is_exported(app, scenario):
+    c = signed_in(app, "jijian")
+    base = f"/reports/{scenario.campaign}"
+    resp = c.get(f"{base}/outcomes?cutoff=2026-13-40")
+    assert resp.status_code == 422 and "截止日期格式应为 2026-10-31" in resp.get_data(as_text=True)
+    resp = c.get(f"{base}/outcomes?cutoff=2026-09-01")
+    assert resp.status_code == 422 and "截止日期不能早于专项整治开始（2026-09-28）" in resp.get_data(as_text=True)
+    resp = c.get(f"{base}/outcomes.xlsx?cutoff=2026-09-01", headers={"Accept": "application/json"})
+    assert resp.status_code == 422 and "cutoff" in resp.get_json()["fields"]
+    resp = c.get(f"{base}/outcomes?phone=" + "1" * 41)
+    assert resp.status_code == 422 and "最多 40 个字" in resp.get_data(as_text=True)
+    assert c.get(f"{base}/nonsense").status_code == 404
+    assert c.get("/reports/no-such-campaign/outcomes").status_code == 404
+
+
+def test_the_exports_are_the_seeds_tables(app, scenario):
+    c = signed_in(app, "jijian")
+    base = f"/reports/{scenario.campaign}"
+    resp = c.get(f"{base}/ledger.xlsx?cutoff=2026-10-31&filled_by=陈纪检&phone=82676537&reviewer=冯书记")
+    assert resp.status_code == 200 and resp.headers["Content-Disposition"].endswith("ledger-20261031.xlsx")
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    assert ws["A1"].value == "廉洁医院建设专项整治问题线索台帐"
+    assert [c.value for c in ws[2]] == ["序号", "姓名", "职务", "线索摘要", "线索来源", "受理时间", "处置方式及结果"]
+    assert [ws.cell(r, 2).value for r in range(3, 9)][:2] == ["钱主任", "张主任"] and ws.cell(9, 1).value is None
+    assert ws["A10"].value == "填报人：陈纪检"
+    for kind in ("disclosures", "outcomes", "monthly"):
+        resp = c.get(f"{base}/{kind}.xlsx?cutoff=2026-10-31")
+        assert resp.status_code == 200, kind
+        ws = load_workbook(io.BytesIO(resp.data)).active
+        assert "A1:" in " ".join(str(r) for r in ws.merged_cells.ranges)
+    ws = load_workbook(io.BytesIO(c.get(f"{base}/disclosures.xlsx?cutoff=2026-10-31").data)).active
+    assert [c.value for c in ws[6]] == ["合计", None, 3, 4, 1.7, 3]
+
+
+def test_a_department_head_sees_the_monthly_report_of_their_department_only(app, scenario):
+    c = signed_in(app, "neike_head")
+    base = f"/reports/{scenario.campaign}"
+    page = c.get(f"{base}/monthly?cutoff=2026-10-31").get_data(as_text=True)
+    assert 'data-department="neike"' in page and 'data-department="waike"' not in page
+    ws = load_workbook(io.BytesIO(c.get(f"{base}/monthly.xlsx?cutoff=2026-10-31").data)).active
+    assert ws["B4"].value == "内科" and ws["A5"].value == "合计"
+    for kind in ("disclosures", "ledger", "outcomes", "dashboard"):
+        assert c.get(f"{base}/{kind}").status_code == 403, kind
+    assert c.get(f"{base}/overdue?department=neike").status_code == 200
+    assert c.get(f"{base}/overdue?department=waike").status_code == 403
+
+
+def test_the_dashboard_data_links_each_figure_to_its_list(app, scenario):
+    c = signed_in(app, "jijian")
+    data = c.get(f"/reports/{scenario.campaign}/dashboard.json").get_json()
+    source = next(s for s in data["clues"]["sources"] if s["code"] == "petition")
+    assert source["link"] == "/clues?source=petition"
+    ledger = c.get(source["link"]).get_data(as_text=True)
+    assert "张主任" in ledger and "赵医生" not in ledger
+    form = next(f for f in data["clues"]["forms"] if f["code"] == "fourth")
+    assert "钱主任" in c.get(form["link"]).get_data(as_text=True)
+    assert "王护士" in c.get(data["clues"]["feedback"]["link"]).get_data(as_text=True)    # real-name only
+    assert "李技师" not in c.get(data["clues"]["feedback"]["link"]).get_data(as_text=True)
+    overdue = data["overdue"][0]
+    assert overdue["name"] == "检验科"
+    page = c.get(overdue["link"]).get_data(as_text=True)
+    assert "召开动员部署会" in page and "一对一谈心谈话" not in page
+    waike = next(d for d in data["progress"]["departments"] if d["code"] == "waike")
+    assert "一对一谈心谈话：赵医生" in c.get(waike["links"]["mobilization"]).get_data(as_text=True)
+    admin = signed_in(app, "admin").get(f"/reports/{scenario.campaign}/dashboard.json").get_json()
+    assert "clues" not in admin and "progress" in admin                 # clue figures are the office's
+    assert signed_in(app, "auditor").get(f"/reports/{scenario.campaign}/dashboard.json").get_json().keys() == \
+        {"clues", "progress", "overdue"}
+
+
+def test_the_report_pages_speak_english_as_the_second_locale(app, scenario):
+    from tests.helpers.web import post
+    c = signed_in(app, "jijian")
+    post(c, "/account/locale", {"locale": "en", "next": "/inbox"})
+    page = c.get(f"/reports/{scenario.campaign}/outcomes?cutoff=2026-10-31").get_data(as_text=True)
+    assert "Annex 4: campaign summary" in page and "Cut-off date" in page and "Export to Excel" in page
+    assert "Departments by category" in page and "Middle managers" in page
+    assert "Dashboard" in c.get("/reports").get_data(as_text=True)
