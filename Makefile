@@ -56,7 +56,7 @@ run: install
 	$(QL) serve --host 127.0.0.1 --port 5000
 
 test: install $(CHROMIUM) $(PG_CLIENT)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: install
 	$(PY) -m bench --output bench/results/latest.json

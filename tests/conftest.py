@@ -1,32 +1,67 @@
-"""Test fixtures. Every engine test runs against SQLite and PostgreSQL.
+"""Test fixtures.
 
-SQLite: each test gets its own database file, copied from a template migrated once.
-PostgreSQL (127.0.0.1:5432, database `test`; override with QINGLIAN_TEST_PG_URL): migrated once
-per session, emptied after each test. Before and after each test we check that no table holds
-rows it should not — a test that leaks state fails loudly instead of skewing the next one.
+Databases: a test that asks for `db` (or anything built on it: `engine`, `app`, `client`, …) runs on
+SQLite. A test whose behaviour depends on the database — SQL, locking, concurrency, persistence — is
+marked `both_databases` (usually for its whole module: `pytestmark = pytest.mark.both_databases`) and
+runs on SQLite and on PostgreSQL; its ids end in `[sqlite]` and `[postgresql]`.
+
+SQLite: each test gets its own database file, copied from a template migrated once per session.
+PostgreSQL (127.0.0.1:5432; base URL QINGLIAN_TEST_PG_URL, default database `test`): each pytest-xdist
+worker has a database of its own (`test_gw0`, `test_gw1`, …, created when missing), migrated once per
+session and emptied after each test. Before and after each test we check that no table holds rows it
+should not — a test that leaks state fails loudly instead of skewing the next one.
+
+Nothing is written into the checkout: the instance folder (keys, default database) is a temporary one.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from engine.db import migrate
-from engine.org import roles
 from engine.clock import FixedClock, IdSource
+from engine.db import migrate
+from engine.db.schema import metadata
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
+from engine.org import roles
 from engine.runtime.services import Engine
-from engine.db.schema import metadata
-import os
 
 ROOT = Path(__file__).resolve().parent.parent    # the checkout
 DATA = Path(__file__).parent / "data"
-PG_URL = os.environ.get("QINGLIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)   # a Monday, 09:00 in Beijing
+_PG_BASE = os.environ.get("QINGLIAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+PG_URL = f"{_PG_BASE}_{_WORKER}" if _WORKER else _PG_BASE
+DIALECTS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    # Keys, default database and logs of every app, CLI and subprocess the tests start go to a
+    # temporary instance folder, never into the checkout.
+    os.environ["QINGLIAN_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="qinglian-instance-")
+    config._qinglian_started = time.time()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    started = getattr(session.config, "_qinglian_started", None)
+    written = [p for p in (ROOT / "instance").glob("*") if started and p.stat().st_mtime >= started]
+    if written and exitstatus == 0:
+        session.exitstatus = 1
+        print(f"\nthe tests wrote into the checkout: {', '.join(str(p) for p in written)}")
+
+
+def pytest_generate_tests(metafunc):
+    """`db` (directly or through other fixtures): SQLite, or both databases for `both_databases`."""
+    if "db" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("db", DIALECTS if both else DIALECTS[:1], indirect=True, scope="function")
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +73,22 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _ensure_pg_database(url: str) -> None:
+    target = sa.engine.make_url(url)
+    admin = create_db_engine(target.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        with admin.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": target.database}).first():
+                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_engine():
+    _ensure_pg_database(PG_URL)
     db = create_db_engine(PG_URL)
     with db.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -61,7 +110,7 @@ def _empty_pg(db) -> None:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def db(request, tmp_path, sqlite_template):
     if request.param == "sqlite":
         path = tmp_path / "qinglian.db"

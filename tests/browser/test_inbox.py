@@ -20,12 +20,6 @@ from tests.conftest import PASSWORD
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
-pytestmark = [
-    # The pages are the subject here; the HTTP tests cover both databases.
-    pytest.mark.parametrize("db", ["sqlite"], indirect=True),
-]
-
-
 @pytest.fixture
 def forms_dir():
     return PROJECT_ROOT / "forms"

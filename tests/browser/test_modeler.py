@@ -18,7 +18,6 @@ from engine.config import PROJECT_ROOT
 from tests.browser.test_inbox import browser, forms_dir, server, shot, sign_in  # noqa: F401  (fixtures)
 from tests.conftest import DATA as DATA_DIR
 
-pytestmark = [pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 MIWG = DATA_DIR / "miwg"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"

@@ -9,7 +9,6 @@ from engine import config
 from tests.engine.campaign.reports_scenario import scenario  # noqa: F401  (fixture)
 from tests.browser.test_inbox import ARTIFACTS, browser, server, shot, sign_in  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture

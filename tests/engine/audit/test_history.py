@@ -11,6 +11,8 @@ from engine.audit import verify as audit
 from engine.history import GENESIS
 from engine.db.schema import event, process_version
 
+pytestmark = pytest.mark.both_databases
+
 
 def _run_w1(engine, deploy):
     deploy("w1.bpmn")

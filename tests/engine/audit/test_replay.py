@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from engine.runtime import replay
 from engine.db.schema import event, process_instance
 from tests.engine.audit.test_history import _without_triggers
+
+pytestmark = pytest.mark.both_databases
 
 
 def _ok(engine, iid):

@@ -24,6 +24,8 @@ from engine.history import GENESIS, event_hash
 from engine.db.schema import event, process_instance, process_version
 from tests.engine.audit.test_history import _run_w1, _without_triggers
 
+pytestmark = pytest.mark.both_databases
+
 
 def _rows(db, iid):
     with db.connect() as conn:

@@ -11,6 +11,8 @@ from engine.db.schema import chain_head, event, process_version
 from engine.bpmn.validation import SourceFile
 from tests.conftest import DATA, bpmn
 
+pytestmark = pytest.mark.both_databases
+
 VALIDATION = DATA / "validation"
 
 

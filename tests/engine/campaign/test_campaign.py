@@ -19,6 +19,8 @@ from engine.db.schema import human_task, notification, process_instance
 from engine.bpmn.validation import SourceFile
 from engine.deadlines.workdays import BEIJING
 
+pytestmark = pytest.mark.both_databases
+
 # Twelve departments, as in seed 002's hospital: code, name, category.
 DEPARTMENTS = (
     ("neike", "内科", "clinical"), ("waike", "外科", "clinical"), ("fuchanke", "妇产科", "clinical"),

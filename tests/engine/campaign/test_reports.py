@@ -18,6 +18,8 @@ from engine.campaign.reports.monthly import monthly
 from engine.campaign.reports.outcomes import outcomes
 from tests.engine.campaign.reports_scenario import ITEM_A, ITEM_B, ITEM_C, scenario  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def forms_dir():

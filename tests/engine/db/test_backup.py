@@ -16,6 +16,8 @@ from engine.db.schema import event, human_task, process_instance
 from tests.conftest import PG_URL
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def forms_dir():

@@ -16,6 +16,8 @@ from engine.deadlines import reminders
 from engine.inbox import lists as worklist
 from engine.org.people import Principal
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 12, 4, 8, tzinfo=timezone.utc)
 STAFF = Principal("wangfang", "王芳", "内科", frozenset({"staff", "dept_member"}))
 HEAD = Principal("lihua", "李华", "内科", frozenset({"staff", "department_head"}), heads=frozenset({"内科"}))

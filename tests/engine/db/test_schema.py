@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from engine.db import migrate
 from engine.db.schema import metadata
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_migrations_create_every_table_of_the_schema(db):
     names = set(sa.inspect(db).get_table_names())

@@ -24,6 +24,8 @@ from tests.conftest import PG_URL
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 from tests.web.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def old_db(db, tmp_path):

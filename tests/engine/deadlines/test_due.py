@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from engine.deadlines import calendar_admin, notifications
 from engine.db.schema import notification, timer
 from engine.deadlines.workdays import BEIJING
 from tests.conftest import START
+
+pytestmark = pytest.mark.both_databases
 
 # START is Monday 2026-09-28 09:00 Beijing: a clue received that morning.
 

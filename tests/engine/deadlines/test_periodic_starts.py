@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import process_instance, process_schedule
 from engine.deadlines.workdays import BEIJING
+
+pytestmark = pytest.mark.both_databases
 
 
 def _starts(db):

@@ -18,6 +18,8 @@ from engine.deadlines.scheduler import TimerScheduler, heartbeats
 from engine.db.schema import event, process_instance, timer
 from tests.conftest import ROOT as PROJECT_ROOT, START
 
+pytestmark = pytest.mark.both_databases
+
 ROOT = str(PROJECT_ROOT)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from engine.audit import verify as audit
@@ -16,6 +17,8 @@ from bench.loadtest.cluster import Member
 from engine.db.schema import event, timer
 from engine.bpmn.validation import SourceFile
 from bench.loadtest.seed import WORKLOADS
+
+pytestmark = pytest.mark.both_databases
 
 TIMERS = 400
 

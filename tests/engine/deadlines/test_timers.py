@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import timer
+
+pytestmark = pytest.mark.both_databases
 
 
 def _timers(db):

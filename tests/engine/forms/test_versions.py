@@ -10,6 +10,8 @@ import pytest
 from engine.bpmn.validation import SourceFile
 from tests.helpers.web import csrf, login
 
+pytestmark = pytest.mark.both_databases
+
 FORM_TASK = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://bpmn.io/schema/bpmn">

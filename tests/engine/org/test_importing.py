@@ -19,6 +19,8 @@ from engine.errors import Invalid
 from engine.org.people import get_staff, save_department, save_staff
 from engine.db.schema import department, staff
 
+pytestmark = pytest.mark.both_databases
+
 NOW = datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
 
 DEPARTMENTS = [

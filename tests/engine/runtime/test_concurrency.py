@@ -20,6 +20,8 @@ from engine.runtime.services import Engine
 from engine.db.schema import event, human_task, process_instance
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.both_databases
+
 
 def _node(db, clock, forms_dir, seed):
     return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=seed), verify_persistence=True)

@@ -1,9 +1,12 @@
 """BPMN constructs across persistence: call activities, parallel multi-instance, parallel branches, loops."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import instance_task
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_call_activity_runs_the_called_process_and_returns_its_data(engine, deploy):

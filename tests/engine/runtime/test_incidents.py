@@ -5,6 +5,8 @@ import pytest
 
 from engine.errors import TaskNotReady
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_a_failing_script_puts_the_instance_in_error_with_an_incident(engine, deploy):
     deploy("failing.bpmn")

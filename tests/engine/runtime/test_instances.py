@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from engine.errors import Invalid, NotFound, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.db.schema import event, human_task, instance_task, process_instance
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_start_runs_to_the_first_user_task_and_indexes_it(engine, deploy):
     deploy("w1.bpmn")

@@ -12,6 +12,8 @@ from engine.errors import Conflict
 from engine.db.schema import event, process_instance
 from engine.bpmn.validation import SourceFile, validate_bundle
 
+pytestmark = pytest.mark.both_databases
+
 COMPLETED, WAITING = migration_rule.COMPLETED, migration_rule.WAITING
 
 

@@ -15,6 +15,8 @@ from engine.db.schema import event, process_instance
 from engine.bpmn.validation import SourceFile
 from engine.deadlines.workdays import BEIJING
 
+pytestmark = pytest.mark.both_databases
+
 
 def _start(engine, departments=("neike", "waike"), key="dept_work"):
     return engine.start("spawner", started_by="jijian", business_key="2026 专项整治",
