@@ -7,7 +7,6 @@ start on a database schema this version does not know — gunicorn then stops wi
 """
 from __future__ import annotations
 
-import os
 import sys
 
 from engine import logging_setup
@@ -18,10 +17,10 @@ from . import create_app
 
 
 def build():
-    logging_setup.configure(os.environ.get("QINGLIAN_LOG_LEVEL", "INFO"),
-                            json_lines=os.environ.get("QINGLIAN_LOG_FORMAT", "json") == "json")
+    settings = Settings.from_env()
+    logging_setup.configure(settings.log_level, json_lines=settings.log_json)
     try:
-        application = create_app(Settings.from_env())
+        application = create_app(settings)
     except migrate.SchemaMismatch as exc:
         print(f"qinglian: cannot start: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(4) from None        # gunicorn's "app failed to load": the master stops
