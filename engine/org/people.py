@@ -203,8 +203,8 @@ CHOICES = 500           # people offered in a page's choice list (as `list_staff
 
 @dataclass(frozen=True)
 class Directory:
-    """Everyone on the staff list, active or not (ordered by department and username), and the
-    active departments: what a page needs to name people and offer them as choices."""
+    """Everyone on the staff list and every department, active or not (ordered as `list_staff` and
+    `departments` order them): what a page needs to name people and places and offer them as choices."""
     staff: tuple[dict, ...]
     departments: tuple[dict, ...]
 
@@ -218,8 +218,13 @@ class Directory:
         return [(p["username"], p["name"]) for p in self.staff if p["active"]][:CHOICES]
 
     @property
+    def department_names(self) -> dict[str, str]:
+        return {d["code"]: d["name_zh"] for d in self.departments}
+
+    @property
     def department_choices(self) -> list[tuple[str, str]]:
-        return [(d["code"], d["name_zh"]) for d in self.departments]
+        """Active departments as (code, name) choices."""
+        return [(d["code"], d["name_zh"]) for d in self.departments if d["active"]]
 
 
 _DIRECTORY = sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.active) \
@@ -228,7 +233,8 @@ _DIRECTORY = sa.select(staff.c.username, staff.c.name, staff.c.department, staff
 
 def read_directory(conn) -> Directory:
     """The `Directory`, in the caller's transaction: two queries (staff, departments)."""
-    return Directory(tuple(dict(r._mapping) for r in conn.execute(_DIRECTORY)), tuple(departments(conn)))
+    return Directory(tuple(dict(r._mapping) for r in conn.execute(_DIRECTORY)),
+                     tuple(departments(conn, active_only=False)))
 
 
 def directory(eng) -> Directory:
