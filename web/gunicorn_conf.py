@@ -23,9 +23,12 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-from engine.config import Settings  # noqa: E402
+from engine.config import Settings, SettingsError  # noqa: E402
 
-_settings = Settings.from_env()
+try:
+    _settings = Settings.from_env()
+except SettingsError as exc:
+    sys.exit(f"qinglian: cannot start: {exc}")
 bind = _settings.bind
 workers = _settings.workers
 threads = _settings.threads

@@ -10,18 +10,22 @@ from __future__ import annotations
 import sys
 
 from engine import logging_setup
-from engine.db import migrate
-from engine.config import Settings
+from engine.config import Settings, SettingsError
+from engine.errors import EngineError
 
 from . import create_app
 
 
 def build():
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"qinglian: cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(4) from None
     logging_setup.configure(settings.log_level, json_lines=settings.log_json)
     try:
         application = create_app(settings)
-    except migrate.SchemaMismatch as exc:
+    except EngineError as exc:               # e.g. a database schema this version does not know
         print(f"qinglian: cannot start: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(4) from None        # gunicorn's "app failed to load": the master stops
     # CSS, JS and fonts change only with a release: let browsers keep them an hour (ETags revalidate)
