@@ -553,8 +553,9 @@ def stage(eng, owner: str, filename: str, data: bytes) -> tuple[Preview, str | N
         result = preview(conn, plan)
         if not result.ok:
             return result, None
-        conn.execute(org_import.delete().where(org_import.c.created_at < now - PENDING_TTL,
-                                               org_import.c.state != "running"))
+        conn.execute(org_import.delete().where(     # old jobs, and a dead worker's with its file
+            org_import.c.created_at < now - PENDING_TTL,
+            sa.or_(org_import.c.state != "running", org_import.c.updated_at < now - STALE)))
         token = secrets.token_urlsafe(16)
         conn.execute(org_import.insert().values(token=token, owner=owner, filename=filename[:255], content=data,
                                                 state="pending", done=0, total=0, created_at=now, updated_at=now))
@@ -566,10 +567,11 @@ def job(eng, token: str, owner: str) -> Job:
     with read_transaction(eng.db) as conn:
         row = conn.execute(sa.select(org_import).where(org_import.c.token == token[:32],
                                                        org_import.c.owner == owner)).one_or_none()
-    if row is None:
+    now = eng.clock.now()
+    if row is None or (row.state == "pending" and now - row.created_at > PENDING_TTL):
         raise NotFound("没有这个导入任务", field="token")
     state, error = row.state, row.error
-    if state == "running" and eng.clock.now() - row.updated_at > STALE:
+    if state == "running" and now - row.updated_at > STALE:
         state, error = "failed", None       # its worker stopped: the transaction was rolled back
     return Job(row.token, row.owner, row.filename, state, row.done, row.total,
                json.loads(row.result_json) if row.result_json else None, error)

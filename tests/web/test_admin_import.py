@@ -64,7 +64,14 @@ def test_an_import_previewed_on_one_worker_is_confirmed_on_another_and_polled_on
 
 def test_an_import_is_only_its_owners_and_a_dead_workers_job_is_reported_failed(client, people, db, clock):
     login(client, "admin")
+    forgotten = _stage(client)
+    with db.begin() as conn:       # not confirmed within half an hour: gone, and gone from the table too
+        conn.execute(org_import.update().values(created_at=clock.now() - timedelta(hours=1)))
+    assert client.get(f"/admin/import/{forgotten}/status").status_code == 404
+    assert post(client, f"/admin/import/{forgotten}", page="/admin/import").status_code == 404
     token = _stage(client)
+    with db.connect() as conn:
+        assert conn.execute(sa.select(org_import.c.token)).scalars().all() == [token]
     with db.begin() as conn:       # as if a worker had claimed it and died long ago
         conn.execute(org_import.update().values(state="running", updated_at=clock.now() - timedelta(hours=1)))
     status = client.get(f"/admin/import/{token}/status").get_json()
