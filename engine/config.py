@@ -1,11 +1,44 @@
-"""Settings read from the environment, with defaults that make `make run` work out of the box."""
+"""Settings read from the environment, with defaults that make `make run` work out of the box.
+
+Every `QINGLIAN_*` variable is read here and nowhere else; the rest of the system is handed a
+`Settings` (the web app factory, logging, the scheduler, gunicorn's config file). A value that is
+not of its kind stops the start with the variable's name (`SettingsError`), not a traceback.
+
+    DATABASE_URL                the database (default: SQLite in the instance folder)
+    QINGLIAN_INSTANCE_DIR       where keys and the default database live (default ./instance)
+    QINGLIAN_FORMS_DIR          form definitions (default ./forms)
+    QINGLIAN_PROCESSES_DIR      BPMN files deployed by init-db (default ./processes)
+    QINGLIAN_SCRIPT_TIMEOUT     seconds a BPMN script may run (default 2)
+    QINGLIAN_CACHE_SIZE         parsed process specs kept in memory (default 2000)
+    QINGLIAN_VERIFY_PERSISTENCE 1: check every commit by a cold reload (tests, never production)
+    QINGLIAN_REPORTER_KEY       Fernet key for reporters' identities
+    QINGLIAN_SECRET_KEY         the session-signing key (default: one kept in the instance folder)
+    QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
+    QINGLIAN_LOG_LEVEL          INFO by default
+    QINGLIAN_LOG_FORMAT         json (default) or text
+    QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: anyone)
+    QINGLIAN_METRICS_ADDR       address of a standalone scheduler's metrics port (default 127.0.0.1)
+    QINGLIAN_HEARTBEAT_MAX_AGE  seconds after which /readyz calls the scheduler stale (default 30)
+    QINGLIAN_BIND               gunicorn's address:port (default 127.0.0.1:8000)
+    QINGLIAN_WORKERS            gunicorn's worker processes (default 2 × cores + 1)
+    QINGLIAN_THREADS            threads per gunicorn worker (default 1)
+    QINGLIAN_SMTP_HOST          mail server for notifications (none: no e-mail)
+    QINGLIAN_SMTP_PORT          its port (default 25)
+    QINGLIAN_SMTP_FROM          the sender (default qinglian@localhost)
+    QINGLIAN_NOTIFY_EMAILS      JSON: user or role code → mailbox(es)
+"""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A variable whose value is not of its kind; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +51,20 @@ class Settings:
     verify_persistence: bool = False
     instance_dir: Path = field(default=PROJECT_ROOT / "instance")
     reporter_key: str | None = None      # Fernet key for reporters' identities (QINGLIAN_REPORTER_KEY)
+    secret_key: str | None = None        # signs sessions; None: a key kept in the instance folder
+    secure_cookies: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: anyone
+    metrics_addr: str = "127.0.0.1"
+    heartbeat_max_age_seconds: float = 30.0
+    bind: str = "127.0.0.1:8000"
+    workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1)
+    threads: int = 1
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "qinglian@localhost"
+    notify_emails: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -28,9 +75,44 @@ class Settings:
             database_url=env.get("DATABASE_URL", default_db),
             forms_dir=Path(env.get("QINGLIAN_FORMS_DIR", PROJECT_ROOT / "forms")),
             processes_dir=Path(env.get("QINGLIAN_PROCESSES_DIR", PROJECT_ROOT / "processes")),
-            script_timeout_seconds=float(env.get("QINGLIAN_SCRIPT_TIMEOUT", "2.0")),
-            cache_size=int(env.get("QINGLIAN_CACHE_SIZE", "2000")),
+            script_timeout_seconds=_number(env, "QINGLIAN_SCRIPT_TIMEOUT", 2.0, float),
+            cache_size=_number(env, "QINGLIAN_CACHE_SIZE", 2000, int),
             verify_persistence=env.get("QINGLIAN_VERIFY_PERSISTENCE", "") == "1",
             instance_dir=instance_dir,
             reporter_key=env.get("QINGLIAN_REPORTER_KEY") or None,
+            secret_key=env.get("QINGLIAN_SECRET_KEY") or None,
+            secure_cookies=env.get("QINGLIAN_SECURE_COOKIES", "") == "1",
+            log_level=env.get("QINGLIAN_LOG_LEVEL", "INFO"),
+            log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
+            metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),
+            metrics_addr=env.get("QINGLIAN_METRICS_ADDR", "127.0.0.1"),
+            heartbeat_max_age_seconds=_number(env, "QINGLIAN_HEARTBEAT_MAX_AGE", 30.0, float),
+            bind=env.get("QINGLIAN_BIND", "127.0.0.1:8000"),
+            workers=_number(env, "QINGLIAN_WORKERS", 2 * (os.cpu_count() or 1) + 1, int),
+            threads=_number(env, "QINGLIAN_THREADS", 1, int),
+            smtp_host=env.get("QINGLIAN_SMTP_HOST") or None,
+            smtp_port=_number(env, "QINGLIAN_SMTP_PORT", 25, int),
+            smtp_from=env.get("QINGLIAN_SMTP_FROM", "qinglian@localhost"),
+            notify_emails=_json(env, "QINGLIAN_NOTIFY_EMAILS"),
         )
+
+
+def _number(env, name: str, default, kind):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _json(env, name: str) -> dict:
+    raw = env.get(name) or "{}"
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a JSON object, not {raw!r}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{name} must be a JSON object, not {raw!r}")
+    return value

@@ -26,17 +26,17 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     app.extensions["qinglian"] = engine
     app.config.update(
         TESTING=testing,
-        SECRET_KEY=secret_key or _secret_key(settings.instance_dir),
+        SECRET_KEY=secret_key or settings.secret_key or _secret_key(settings.instance_dir),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("QINGLIAN_SECURE_COOKIES", "") == "1",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="qinglian_session",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )
 
-    observability.init_app(app)
+    observability.init_app(app, settings)
     session.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
@@ -59,10 +59,7 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
 
 
 def _secret_key(instance_dir: Path) -> str:
-    """QINGLIAN_SECRET_KEY, or a random key kept in the instance folder (created once, owner-only)."""
-    key = os.environ.get("QINGLIAN_SECRET_KEY")
-    if key:
-        return key
+    """A random key kept in the instance folder (created once, owner-only), when the settings name none."""
     path = Path(instance_dir) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,16 +6,16 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.org import accounts, people as org
+from engine.org import people as org
+from engine.org.roles import ADMINS
 from engine.deadlines import calendar_admin
-from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
-from engine.db.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS
+from engine.org.people import DEPARTMENT_CATEGORIES, POSITION_LEVELS
 
 from .session import engine, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-admin_only = roles_required("admin")
+admin_only = roles_required(*ADMINS)
 
 
 def _problems(exc: Invalid) -> dict[str, str]:
@@ -25,11 +25,9 @@ def _problems(exc: Invalid) -> dict[str, str]:
 @bp.get("/staff")
 @admin_only
 def staff_list():
-    with read_transaction(engine().db) as conn:
-        people = org.list_staff(conn, department_code=request.args.get("department") or None,
-                                search=(request.args.get("q") or "").strip() or None, active_only=False)
-        return render_template("admin/staff_list.html", people=people, departments=org.department_names(conn),
-                               roles=org.role_names(conn, g.principal.locale))
+    page = org.staff_page(engine(), locale=g.principal.locale, department_code=request.args.get("department") or None,
+                          search=(request.args.get("q") or "").strip() or None)
+    return render_template("admin/staff_list.html", **page)
 
 
 @bp.route("/staff/new", methods=["GET", "POST"], defaults={"username": None})
@@ -47,30 +45,23 @@ def staff_edit(username):
                   "roles": request.form.getlist("roles")}
         password = request.form.get("password", "")
         try:
-            with write_transaction(eng.db) as conn:
-                org.save_staff(conn, values, eng.clock.now())
-                if password:
-                    accounts.set_password(conn, values["username"], password, eng.clock.now())
+            org.save_person(eng, values, password)
         except Invalid as exc:
             errors = _problems(exc)
         else:
             flash(_("已保存 %(name)s", name=values["name"]), "success")
             return redirect(url_for("admin.staff_list"))
-    with read_transaction(eng.db) as conn:
-        if not values and username:
-            values = org.get_staff(conn, username)
-        return render_template("admin/staff_edit.html", username=username, values=values, errors=errors,
-                               departments=org.departments(conn), roles=org.role_names(conn, g.principal.locale),
-                               levels=POSITION_LEVELS), (422 if errors else 200)
+    form = org.staff_form(eng, None if values else username, locale=g.principal.locale)
+    return render_template("admin/staff_edit.html", username=username, values=values or form["values"], errors=errors,
+                           departments=form["departments"], roles=form["roles"], levels=POSITION_LEVELS), \
+        (422 if errors else 200)
 
 
 @bp.get("/departments")
 @admin_only
 def department_list():
-    with read_transaction(engine().db) as conn:
-        return render_template("admin/departments.html", departments=org.departments(conn, active_only=False),
-                               people={p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)},
-                               categories=DEPARTMENT_CATEGORIES, errors={}, values={})
+    return render_template("admin/departments.html", **org.department_page(engine()), categories=DEPARTMENT_CATEGORIES,
+                           errors={}, values={})
 
 
 @bp.post("/departments")
@@ -80,13 +71,10 @@ def department_save():
     values = {k: request.form.get(k, "").strip() for k in ("code", "name_zh", "name_en", "category", "head")}
     values["active"] = request.form.get("active", "1") == "1"
     try:
-        with write_transaction(eng.db) as conn:
-            org.save_department(conn, values, eng.clock.now())
+        org.save_department_for(eng, values)
     except Invalid as exc:
-        with read_transaction(eng.db) as conn:
-            return render_template("admin/departments.html", departments=org.departments(conn, active_only=False),
-                                   people={p["username"]: p["name"] for p in org.list_staff(conn, active_only=False)},
-                                   categories=DEPARTMENT_CATEGORIES, errors=_problems(exc), values=values), 422
+        return render_template("admin/departments.html", **org.department_page(eng), categories=DEPARTMENT_CATEGORIES,
+                               errors=_problems(exc), values=values), 422
     flash(_("科室已保存"), "success")
     return redirect(url_for("admin.department_list"))
 
@@ -107,11 +95,7 @@ def calendar_save():
     except ValueError:
         errors = {"day": _("日期格式应为 2026-10-08")}
         return render_template("admin/calendar.html", overrides=calendar_admin.overrides(eng), errors=errors), 422
-    if request.form.get("action") == "remove":
-        calendar_admin.remove_override(eng, day, g.principal.username)
-    else:
-        working = request.form.get("working") == "1"
-        calendar_admin.set_override(eng, day, working, request.form.get("note") or None, g.principal.username)
-    calendar_admin.refresh(eng, only_provisional=False)
+    working = None if request.form.get("action") == "remove" else request.form.get("working") == "1"
+    calendar_admin.change(eng, day, g.principal.username, working=working, note=request.form.get("note") or None)
     flash(_("工作日历已更新，相关截止时间已重算"), "success")
     return redirect(url_for("admin.calendar"))

@@ -7,21 +7,21 @@ modeler, the API and `qinglian deploy` report the same problems.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
+from contextlib import contextmanager
+
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.runtime import migration as instance_migration
 from engine.bpmn import drafts as process_drafts
-from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Conflict, EngineError, Invalid, NotFound
-from engine.db.schema import process_version, role
 from engine.bpmn.validation import SourceFile
+from engine.org.roles import PROCESS_EDITORS
 
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
-EDITORS = ("process_owner", "admin")
+EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_XML = 5 * 1024 * 1024
 ASSESSED = 100          # running instances assessed for migration on the versions page
 
@@ -30,89 +30,56 @@ def may_edit() -> bool:
     return g.principal.has(*EDITORS)
 
 
-def _visible(info) -> bool:
-    """A confidential process is shown only to the roles it names, and to those who edit processes."""
-    return info is None or info.confidential is None or g.principal.has(*info.confidential, *EDITORS)
+@contextmanager
+def _or_404():
+    """An unknown process or version, or a confidential one this person may not see, is a plain 404."""
+    try:
+        yield
+    except NotFound:
+        abort(404)
 
 
 def _versions(key: str) -> list[dict]:
-    eng = engine()
-    infos = eng.process_infos()
-    if key not in infos or not _visible(infos[key]):
-        abort(404)
-    return eng.registry.list_versions(key)
-
-
-def _version_row(key: str, number: int | None):
-    with read_transaction(engine().db) as conn:
-        q = sa.select(process_version).where(process_version.c.process_key == key)
-        q = q.where(process_version.c.version == number) if number else q.order_by(process_version.c.version.desc())
-        return conn.execute(q.limit(1)).one_or_none()
-
-
-def _roles() -> list[dict]:
-    with read_transaction(engine().db) as conn:
-        return [dict(r._mapping) for r in conn.execute(sa.select(role).order_by(role.c.code))]
+    with _or_404():
+        return process_drafts.process_versions(engine(), g.principal, key)
 
 
 @bp.get("")
 @login_required
 def index():
-    eng = engine()
-    infos = eng.process_infos()
-    processes: dict[str, dict] = {}
-    for v in eng.registry.list_versions():
-        if _visible(infos.get(v["process_key"])):
-            p = processes.setdefault(v["process_key"], {"key": v["process_key"], "count": 0})
-            p.update(latest=v, count=p["count"] + 1)
-    drafts = []
-    if may_edit():
-        with read_transaction(eng.db) as conn:
-            drafts = process_drafts.listing(conn)
-    return render_template("modeler/index.html", processes=list(processes.values()), drafts=drafts,
+    page = process_drafts.index(engine(), g.principal)
+    return render_template("modeler/index.html", processes=page["processes"], drafts=page["drafts"],
                            may_edit=may_edit())
 
 
 @bp.get("/new")
 @roles_required(*EDITORS)
 def new():
-    draft = None
-    if request.args.get("draft"):
-        with read_transaction(engine().db) as conn:
-            draft = process_drafts.load(conn, request.args["draft"])
-        if draft is None:
-            abort(404)
-    return _editor(draft.process_key if draft else None, None, draft)
+    with _or_404():
+        page = process_drafts.new_editor(engine(), request.args.get("draft") or None)
+    draft = page["draft"]
+    return _editor(draft.process_key if draft else None, None, draft, page["roles"])
 
 
 @bp.get("/<key>")
 @login_required
 def edit(key: str):
-    versions = _versions(key)
-    number = request.args.get("version", type=int)
-    draft = None
-    if may_edit() and number is None:
-        with read_transaction(engine().db) as conn:
-            draft = process_drafts.load(conn, key)
-    row = _version_row(key, number)
-    if row is None:
-        abort(404)
-    return _editor(key, row, draft, versions)
+    with _or_404():
+        page = process_drafts.editor(engine(), g.principal, key, request.args.get("version", type=int))
+    return _editor(key, page["row"], page["draft"], page["roles"], page["versions"])
 
 
-def _editor(key, row, draft, versions=()):
+def _editor(key, row, draft, roles, versions=()):
     source = "draft" if draft is not None else ("version" if row is not None else "new")
     return render_template("modeler/edit.html", key=key, row=row, draft=draft, source=source,
-                           versions=versions, may_edit=may_edit(), forms=engine().forms.keys(), roles=_roles())
+                           versions=versions, may_edit=may_edit(), forms=engine().forms.keys(), roles=roles)
 
 
 @bp.get("/<key>/versions/<int:number>.bpmn")
 @login_required
 def version_xml(key: str, number: int):
-    _versions(key)
-    row = _version_row(key, number)
-    if row is None:
-        abort(404)
+    with _or_404():
+        row = process_drafts.version_file(engine(), g.principal, key, number)
     return row.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8",
                                "Content-Disposition": f'inline; filename="{row.file_name}"'}
 
@@ -188,32 +155,22 @@ def validate():
 @bp.post("/draft")
 @roles_required(*EDITORS)
 def save_draft():
-    eng = engine()
     try:
         f = _posted_file()
-        key = process_drafts.process_key(f.name, f.content)
+        saved = process_drafts.save_draft(engine(), f.name, f.content, note=_note(), saved_by=g.principal.username)
     except Invalid as exc:
         return _problems(exc)
-    infos = eng.process_infos()
-    with write_transaction(eng.db) as conn:
-        process_drafts.save(conn, key, f.name, f.content.decode("utf-8"), note=_note(),
-                            saved_by=g.principal.username, now=eng.clock.now())
-    return jsonify(ok=True, key=key, new=key not in infos,
-                   message=_("草稿已保存（%(key)s）", key=key))
+    return jsonify(ok=True, key=saved["key"], new=saved["new"], message=_("草稿已保存（%(key)s）", key=saved["key"]))
 
 
 @bp.post("/deploy")
 @roles_required(*EDITORS)
 def deploy():
-    eng = engine()
     try:
         f = _posted_file()
-        deployed = eng.deploy([f], deployed_by=g.principal.username, note=_note())
+        deployed = process_drafts.deploy(engine(), [f], deployed_by=g.principal.username, note=_note())
     except Invalid as exc:
         return _problems(exc)
-    with write_transaction(eng.db) as conn:
-        for d in deployed:
-            process_drafts.discard(conn, d.process_key)
     versions_ = [d.to_dict() for d in deployed]
     main = versions_[0]
     message = (_("已部署为 %(key)s 第 %(n)s 版", key=main["process_key"], n=main["version"]) if main["created"]

@@ -8,24 +8,23 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext as _
 
 from engine.org import people as org
-from engine.db.transactions import read_transaction
+from engine.org.roles import PROCESS_EDITORS
 from engine.errors import Invalid, NotFound
 from engine.forms import FORM_KEY, check_definition
 
 from .session import engine, roles_required
 
 bp = Blueprint("modeler_forms", __name__, url_prefix="/modeler/forms")
-EDITORS = ("process_owner", "admin")
+EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_DEFINITION = 512 * 1024
 TEMPLATE = {"title": "新表单", "schema": {"type": "object", "required": ["remark"], "properties": {
     "remark": {"type": "string", "title": "说明", "maxLength": 500}}}, "layout": [{"field": "remark", "widget": "textarea"}]}
 
 
 def _choices() -> dict:
-    with read_transaction(engine().db) as conn:
-        return {"person_choices": [(p["username"], p["name"]) for p in org.list_staff(conn)],
-                "department_choices": [(d["code"], d["name_zh"]) for d in org.departments(conn)],
-                "attachment_names": {}}
+    directory = org.directory(engine())
+    return {"person_choices": directory.people, "department_choices": directory.department_choices,
+            "attachment_names": {}}
 
 
 @bp.get("")

@@ -3,33 +3,30 @@ access log lines and request latency by route.
 
 /healthz and /readyz need no sign-in and say nothing about the data: only which checks pass.
 /metrics is unauthenticated as Prometheus expects; it carries counts and latencies, never people.
-Keep it off the public network: set QINGLIAN_METRICS_ALLOW to the scrapers' addresses (comma-
-separated IPs or CIDR networks) — others get 404 — or block /metrics at the load balancer.
+Keep it off the public network: set QINGLIAN_METRICS_ALLOW (read by `Settings`) to the scrapers'
+addresses (comma-separated IPs or CIDR networks) — others get 404 — or block /metrics at the load
+balancer.
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import time
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Flask, Response, g, jsonify, request
 
-from engine import logging_setup, metrics
-from engine.db import migrate
-from engine.db.schema import scheduler_heartbeat
+from engine import health, logging_setup, metrics
+from engine.config import Settings
 
 from .session import engine
 
 log = logging.getLogger("qinglian.access")
 
-HEARTBEAT_MAX_AGE = timedelta(seconds=float(os.environ.get("QINGLIAN_HEARTBEAT_MAX_AGE", "30")))
 
-
-def init_app(app: Flask) -> None:
-    allow = _networks(os.environ.get("QINGLIAN_METRICS_ALLOW", ""))
+def init_app(app: Flask, settings: Settings) -> None:
+    allow = _networks(settings.metrics_allow)
+    heartbeat_max_age = timedelta(seconds=settings.heartbeat_max_age_seconds)
 
     @app.before_request
     def begin_request():
@@ -67,7 +64,7 @@ def init_app(app: Flask) -> None:
     @app.get("/readyz")
     def readyz():
         """Ready for traffic: the database answers, its schema is this version's, a scheduler ticks."""
-        checks = readiness(engine())
+        checks = health.readiness(engine(), heartbeat_max_age)
         ready = all(v == "ok" for v in checks.values())
         return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 
@@ -78,32 +75,6 @@ def init_app(app: Flask) -> None:
         eng = engine()
         return Response(metrics.exposition(eng.db, eng.clock),
                         mimetype="text/plain; version=0.0.4; charset=utf-8")
-
-
-def readiness(eng) -> dict[str, str]:
-    """Each check's outcome as a word: ok, unreachable, outdated, stale."""
-    checks = {"database": "ok", "schema": "ok", "scheduler": "ok"}
-    try:
-        with eng.db.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-            newest = conn.execute(sa.select(sa.func.max(scheduler_heartbeat.c.beat_at))).scalar()
-    except sa.exc.SQLAlchemyError:
-        log.warning("readiness: the database does not answer")
-        return {"database": "unreachable", "schema": "unknown", "scheduler": "unknown"}
-    try:
-        migrate.check_current(eng.db)
-    except migrate.SchemaMismatch as exc:
-        log.warning("readiness: %s", exc.message)
-        checks["schema"] = "mismatch"
-    if newest is None:
-        checks["scheduler"] = "none"
-    else:
-        if newest.tzinfo is None:
-            from datetime import timezone
-            newest = newest.replace(tzinfo=timezone.utc)
-        if eng.clock.now() - newest > HEARTBEAT_MAX_AGE:
-            checks["scheduler"] = "stale"
-    return checks
 
 
 def _networks(text: str) -> list:

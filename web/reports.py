@@ -11,15 +11,9 @@ from flask_babel import gettext as _
 
 from engine.campaign import matrix as campaign_matrix
 from engine.clues import export as clues_export
-from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.campaign.reports import dashboard, workbooks
-from engine.campaign.reports.common import Signature, campaign_ref, cutoff_instant, parse_cutoff
-from engine.campaign.reports.disclosures import disclosures
-from engine.campaign.reports.ledger import campaign_clues
-from engine.campaign.reports.monthly import monthly
-from engine.campaign.reports.outcomes import outcomes
-from engine.deadlines.workdays import BEIJING
+from engine.campaign.reports import pages as report_pages, workbooks
+from engine.campaign.reports.common import Signature
 
 from .campaign import VIEWERS
 from .clues import READERS as CLUE_READERS
@@ -51,9 +45,10 @@ def _own_departments():
     return None if g.principal.has(*VIEWERS) else set(g.principal.heads)
 
 
-def _campaign(conn, campaign_id: str):
+def _campaign(call, *args, **kwargs):
+    """An engine call about a campaign; an unknown campaign is a plain 404 page."""
     try:
-        return campaign_ref(conn, campaign_id)
+        return call(engine(), *args, **kwargs)
     except NotFound:
         abort(404)
 
@@ -78,39 +73,12 @@ def _signature(campaign_id: str) -> tuple[Signature, dict]:
     return Signature(**values), problems
 
 
-def _inputs(camp):
-    """The cut-off day and the signature, or the problems (field → message) with them."""
-    today = engine().clock.now().astimezone(BEIJING).date()
-    sign, problems = _signature(camp.id)
-    try:
-        cutoff = parse_cutoff(request.args.get("cutoff"), today)
-        if cutoff < camp.started_on:
-            raise Invalid("截止日期有误", [Problem(_("截止日期不能早于专项整治开始（%(d)s）", d=camp.started_on.isoformat()),
-                                             field="cutoff")])
-    except Invalid as exc:
-        problems.update({p.field: p.message for p in exc.problems})
-        cutoff = today
-    return cutoff, sign, problems
-
-
-def _compute(conn, kind: str, camp, cutoff):
-    now = engine().clock.now()
-    if kind == "disclosures":
-        return disclosures(conn, camp.id, min(now, cutoff_instant(cutoff)))
-    if kind == "ledger":
-        return {"rows": campaign_clues(conn, camp, cutoff, now)}
-    if kind == "outcomes":
-        return outcomes(conn, camp, cutoff, now)
-    return monthly(conn, camp, cutoff, now, _own_departments())
-
-
 @bp.get("/reports")
 @login_required
 def index():
     if not (g.principal.has(*VIEWERS, *CLUE_READERS) or g.principal.heads):
         abort(403)
-    with read_transaction(engine().db) as conn:
-        rows = campaign_matrix.campaigns(conn)
+    rows = campaign_matrix.listing(engine())
     kinds = [k for k in KINDS if _may(k)]
     return render_template("reports/index.html", campaigns=rows, kinds=kinds, titles=KINDS,
                            dashboard=g.principal.has(*VIEWERS, *CLUE_READERS))
@@ -122,11 +90,14 @@ def _report(campaign_id: str, kind: str):
         abort(404)
     if not _may(kind):
         abort(403)
-    with read_transaction(engine().db) as conn:
-        camp = _campaign(conn, campaign_id)
-        cutoff, sign, problems = _inputs(camp)
-        report = _compute(conn, kind, camp, cutoff)
-    return camp, cutoff, sign, problems, report
+    found = _campaign(report_pages.report, campaign_id, kind, request.args.get("cutoff"),
+                      _own_departments() if kind == "monthly" else None)
+    camp = found["camp"]
+    sign, problems = _signature(camp.id)
+    for p in found["problems"]:
+        problems[p.field] = (_("截止日期不能早于专项整治开始（%(d)s）", d=camp.started_on.isoformat())
+                             if p.code == "before_start" else p.message)
+    return camp, found["cutoff"], sign, problems, found["report"]
 
 
 @bp.get("/reports/<campaign_id>/<kind>")
@@ -169,8 +140,7 @@ def _dashboard_roles():
 @login_required
 def dashboard_page(campaign_id: str):
     _dashboard_roles()
-    with read_transaction(engine().db) as conn:
-        camp = _campaign(conn, campaign_id)
+    camp = _campaign(report_pages.campaign, campaign_id)
     return render_template("reports/dashboard.html", camp=camp, clues=g.principal.has(*CLUE_READERS),
                            campaign_charts=g.principal.has(*VIEWERS))
 
@@ -180,25 +150,21 @@ def dashboard_page(campaign_id: str):
 def dashboard_data(campaign_id: str):
     """The charts' figures, each with the address of the list behind a bar or slice."""
     _dashboard_roles()
-    now = engine().clock.now()
-    with read_transaction(engine().db) as conn:
-        _campaign(conn, campaign_id)
-        out = {}
-        if g.principal.has(*VIEWERS):
-            out.update(dashboard.campaign_figures(conn, campaign_id, now))
-            for d in out["progress"]["departments"]:
-                d["links"] = {s["phase"]: url_for("campaign.cell", campaign_id=campaign_id, column=s["phase"],
-                                                  department=d["code"]) for s in out["progress"]["series"]}
-            for d in out["overdue"]:
-                d["link"] = url_for("reports.overdue", campaign_id=campaign_id, department=d["code"])
-        if g.principal.has(*CLUE_READERS):
-            clues = dashboard.clue_figures(conn, now)
-            for key, arg in (("sources", "source"), ("disposals", "disposal"), ("forms", "form")):
-                for d in clues[key]:
-                    d["link"] = url_for("clues.ledger", **{arg: d["code"]})
-            clues["status"]["links"] = {k: url_for("clues.ledger", status=k) for k in ("open", "closed")}
-            clues["feedback"]["link"] = url_for("clues.ledger", real_name="1")
-            out["clues"] = clues
+    out = _campaign(report_pages.dashboard, campaign_id, campaign_figures=g.principal.has(*VIEWERS),
+                    clue_figures=g.principal.has(*CLUE_READERS))
+    if "progress" in out:
+        for d in out["progress"]["departments"]:
+            d["links"] = {s["phase"]: url_for("campaign.cell", campaign_id=campaign_id, column=s["phase"],
+                                              department=d["code"]) for s in out["progress"]["series"]}
+        for d in out["overdue"]:
+            d["link"] = url_for("reports.overdue", campaign_id=campaign_id, department=d["code"])
+    if "clues" in out:
+        clues = out["clues"]
+        for key, arg in (("sources", "source"), ("disposals", "disposal"), ("forms", "form")):
+            for d in clues[key]:
+                d["link"] = url_for("clues.ledger", **{arg: d["code"]})
+        clues["status"]["links"] = {k: url_for("clues.ledger", status=k) for k in ("open", "closed")}
+        clues["feedback"]["link"] = url_for("clues.ledger", real_name="1")
     return jsonify(out)
 
 
@@ -209,7 +175,5 @@ def overdue(campaign_id: str):
     department = (request.args.get("department") or "").strip()[:64] or None
     if not (g.principal.has(*VIEWERS) or (department and department in g.principal.heads)):
         abort(403)
-    with read_transaction(engine().db) as conn:
-        camp = _campaign(conn, campaign_id)
-        tasks = dashboard.overdue_tasks(conn, campaign_id, engine().clock.now(), department)
-    return render_template("reports/overdue.html", camp=camp, tasks=tasks, department=department)
+    found = _campaign(report_pages.overdue, campaign_id, department)
+    return render_template("reports/overdue.html", camp=found["camp"], tasks=found["tasks"], department=department)

@@ -7,22 +7,25 @@ start on a database schema this version does not know — gunicorn then stops wi
 """
 from __future__ import annotations
 
-import os
 import sys
 
 from engine import logging_setup
-from engine.db import migrate
-from engine.config import Settings
+from engine.config import Settings, SettingsError
+from engine.errors import EngineError
 
 from . import create_app
 
 
 def build():
-    logging_setup.configure(os.environ.get("QINGLIAN_LOG_LEVEL", "INFO"),
-                            json_lines=os.environ.get("QINGLIAN_LOG_FORMAT", "json") == "json")
     try:
-        application = create_app(Settings.from_env())
-    except migrate.SchemaMismatch as exc:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"qinglian: cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(4) from None
+    logging_setup.configure(settings.log_level, json_lines=settings.log_json)
+    try:
+        application = create_app(settings)
+    except EngineError as exc:               # e.g. a database schema this version does not know
         print(f"qinglian: cannot start: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(4) from None        # gunicorn's "app failed to load": the master stops
     # CSS, JS and fonts change only with a release: let browsers keep them an hour (ETags revalidate)

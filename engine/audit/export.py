@@ -19,10 +19,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from engine.audit import verify as audit
+from engine.audit import verify as audit, visibility
 from engine.runtime import replay
 from engine.db.transactions import read_transaction
-from engine.errors import Invalid, NotFound, Problem
+from engine.errors import Forbidden, Invalid, NotFound, Problem
 from engine.db.schema import attachment, event, process_instance, process_version
 
 MAX_INSTANCES = 5000
@@ -88,12 +88,17 @@ def select_instances(conn, instance_id: str | None, date_from: datetime | None, 
 
 
 def build_package(engine, *, instance_id: str | None = None, date_from: datetime | None = None,
-                  date_to: datetime | None = None) -> tuple[bytes, str, dict]:
-    """(zip bytes, its sha256, a summary)."""
+                  date_to: datetime | None = None, principal=None) -> tuple[bytes, str, dict]:
+    """(zip bytes, its sha256, a summary). For a `principal` (the audit pages), a package holds only
+    what they may see: an instance they may not see is `NotFound`, a range holding one `Forbidden`."""
     files: dict[str, bytes] = {"README.txt": README.encode("utf-8"), "verify_chain.py": VERIFY_SCRIPT.encode("utf-8")}
     with read_transaction(engine.db) as conn:
         rows = select_instances(conn, instance_id, date_from, date_to)
         ids = [r.id for r in rows]
+        if principal is not None and len(visibility.visible_ids(conn, principal, ids)) < len(ids):
+            if instance_id:
+                raise NotFound(f"instance {instance_id} not found", field="instance_id")
+            raise Forbidden("范围内有你无权查看的实例")
         files["instances.json"] = _json([{k: getattr(r, k) for k in (
             "id", "process_key", "process_version_id", "business_key", "status", "started_by", "started_at",
             "ended_at", "parent_id", "event_seq", "event_head")} for r in rows])

@@ -1,5 +1,10 @@
 """What the audit pages show: an instance's timeline with the diagram state at every step, and a
-per-version heatmap of how often each element ran and how long its tasks took."""
+per-version heatmap of how often each element ran and how long its tasks took.
+
+The functions taking the engine (`search`, `instance_page`, `replay_frames`, `replay_check`,
+`heatmap_page`, `grant_access`) are the pages' read models and services: each runs in one transaction of its own
+and shows a person only the instances they may see (`engine.audit.visibility`); one they may not
+see is `NotFound`, as is an unknown one."""
 from __future__ import annotations
 
 import json
@@ -8,8 +13,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import NotFound
+from engine.audit import visibility
 from engine.db.schema import event, human_task, instance_task, process_instance, process_version
+from engine.db.transactions import read_transaction, write_transaction
+from engine.errors import NotFound
+from engine.org import people as org
+from engine.org.people import Principal
+
+SEARCH_LIMIT = 100
 
 DONE_TYPES = ("task_completed", "timer_fired")
 
@@ -84,3 +95,85 @@ def heatmap(conn, version_id: int, date_from: datetime | None = None, date_to: d
     return {"instances": n, "counts": counts,
             "durations": {k: {"n": d["n"], "mean_hours": round(d["total"] / d["n"], 2),
                               "max_hours": round(d["max"], 2)} for k, d in durations.items()}}
+
+
+# --- the audit pages' read models and services ------------------------------------------------------
+
+def search(eng, p: Principal, q: str = "") -> dict:
+    """The newest instances (an id, a process key or part of a business key when `q` is given) that
+    `p` may see, at most SEARCH_LIMIT before filtering, and every process version for the heatmaps."""
+    pi = process_instance.c
+    query = (sa.select(pi.id, pi.process_key, pi.business_key, pi.status, pi.started_by, pi.started_at, pi.event_seq,
+                       process_version.c.meta_json)
+             .join(process_version, process_version.c.id == pi.process_version_id)
+             .order_by(pi.started_at.desc()).limit(SEARCH_LIMIT))
+    if q:
+        query = query.where(sa.or_(pi.id == q, pi.business_key.contains(q, autoescape=True), pi.process_key == q))
+    pv = process_version.c
+    with read_transaction(eng.db) as conn:
+        rows = conn.execute(query).all()
+        seen = visibility.visible(conn, p, rows)
+        versions = conn.execute(sa.select(pv.id, pv.process_key, pv.version, pv.name)
+                                .order_by(pv.process_key, pv.version)).all()
+    return {"rows": [r for r in rows if r.id in seen], "versions": versions}
+
+
+def _visible_header(conn, p: Principal, instance_id: str) -> dict:
+    found = instance_header(conn, instance_id)
+    if found["id"] not in visibility.visible_ids(conn, p, [found["id"]]):
+        raise NotFound(f"instance {instance_id} not found", field="instance_id")
+    return found
+
+
+def header(eng, p: Principal, instance_id: str) -> dict:
+    """The instance's header, if `p` may see it."""
+    with read_transaction(eng.db) as conn:
+        return _visible_header(conn, p, instance_id)
+
+
+def replay_check(eng, p: Principal, instance_id: str) -> tuple[dict, object]:
+    """The header of an instance `p` may see, and its replay from its events compared with its
+    stored state (`engine.runtime.replay`, which reads in a transaction of its own)."""
+    from engine.runtime import replay
+    found = header(eng, p, instance_id)
+    return found, replay.replay(eng, instance_id)
+
+
+def instance_page(eng, p: Principal, instance_id: str) -> dict:
+    """An instance's header and timeline, the reporter-access grants made for it, and the directory
+    that names the people in them."""
+    from engine.clues import reporter_access
+    with read_transaction(eng.db) as conn:
+        found = _visible_header(conn, p, instance_id)
+        return {"header": found, "events": events(conn, instance_id),
+                "grants": reporter_access.grants(conn, instance_id), "directory": org.read_directory(conn)}
+
+
+def replay_frames(eng, p: Principal, instance_id: str) -> dict:
+    """The instance's diagram and the state of the diagram after each of its events."""
+    with read_transaction(eng.db) as conn:
+        _visible_header(conn, p, instance_id)
+        xml = conn.execute(sa.select(process_version.c.bpmn_xml).join(
+            process_instance, process_instance.c.process_version_id == process_version.c.id)
+            .where(process_instance.c.id == instance_id)).scalar()
+        return {"xml": xml, "frames": frames(events(conn, instance_id))}
+
+
+def grant_access(eng, p: Principal, instance_id: str, to: str, reason: str) -> dict:
+    """Let `to` see the reporter's identity of an instance `p` may see (recorded in the audit log)."""
+    from engine.clues import reporter_access
+    with write_transaction(eng.db) as conn:
+        _visible_header(conn, p, instance_id)
+        return reporter_access.grant_reporter_access(conn, instance_id, p.username, to, eng.clock.now(), reason)
+
+
+def heatmap_page(eng, p: Principal, version_id: int, date_from: datetime | None = None,
+                 date_to: datetime | None = None) -> dict:
+    """A process version (NotFound when unknown, or confidential and `p` holds none of its roles)
+    and its heatmap over [date_from, date_to)."""
+    with read_transaction(eng.db) as conn:
+        v = conn.execute(sa.select(process_version).where(process_version.c.id == version_id)).one_or_none()
+        confidential = visibility.confidential_roles(v.meta_json) if v is not None else None
+        if v is None or (confidential is not None and not p.has(*confidential)):
+            raise NotFound(f"process version {version_id} not found", field="version_id")
+        return {"version": v, "data": heatmap(conn, version_id, date_from, date_to)}

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -104,7 +105,10 @@ class Registry:
                                    "staff_name"})
 
     # -- deploy -------------------------------------------------------------------------------
-    def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None) -> list[DeployedVersion]:
+    def deploy(self, files: list[SourceFile], deployed_by: str, note: str | None = None, *,
+               within: Callable | None = None) -> list[DeployedVersion]:
+        """Deploy the files' processes as new versions (a file equal to the latest version makes
+        none). `within(conn, deployed)` runs in the same transaction (e.g. to drop the drafts)."""
         if not files:
             raise Invalid("nothing to deploy", [Problem("no BPMN file given", field="files")])
         with write_transaction(self.db) as conn:
@@ -144,6 +148,8 @@ class Registry:
                     self.on_deployed(conn, key, proc.spec, now)
                 results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))
                 self.forget_latest(key)
+            if within is not None:
+                within(conn, results)
             return results
 
     def validate(self, files: list[SourceFile]) -> None:
@@ -234,13 +240,25 @@ class Registry:
         return loaded
 
     def list_versions(self, process_key: str | None = None) -> list[dict]:
-        cols = [process_version.c[n] for n in ("id", "process_key", "version", "name", "file_name", "sha256",
-                                               "note", "deployed_by", "deployed_at")]
-        q = sa.select(*cols).order_by(process_version.c.process_key, process_version.c.version)
-        if process_key:
-            q = q.where(process_version.c.process_key == process_key)
         with read_transaction(self.db) as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return versions(conn, process_key)
+
+
+def versions(conn, process_key: str | None = None) -> list[dict]:
+    """Every deployed version (of `process_key`), oldest first, without its XML."""
+    cols = [process_version.c[n] for n in ("id", "process_key", "version", "name", "file_name", "sha256",
+                                           "note", "deployed_by", "deployed_at")]
+    q = sa.select(*cols).order_by(process_version.c.process_key, process_version.c.version)
+    if process_key:
+        q = q.where(process_version.c.process_key == process_key)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def version_row(conn, process_key: str, number: int | None = None):
+    """Version `number` of a process (its latest when None), with its XML; None if there is none."""
+    q = sa.select(process_version).where(process_version.c.process_key == process_key)
+    q = q.where(process_version.c.version == number) if number else q.order_by(process_version.c.version.desc())
+    return conn.execute(q.limit(1)).one_or_none()
 
 
 _LATEST = Prepared(sa.select(process_version.c.id, process_version.c.version)

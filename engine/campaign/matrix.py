@@ -21,6 +21,11 @@ from engine.campaign.operators import CAMPAIGN, MONTHLY, PHASE_BY_KEY, PHASES, c
 from engine.db.schema import department, event, human_task, instance_task, process_instance, staff
 from engine.campaign.reports.disclosures import disclosures as report_disclosures
 from engine.deadlines.workdays import BEIJING
+from engine.db.transactions import read_transaction
+from engine.errors import NotFound
+from engine.org import people as org
+from engine.org.people import Principal
+from engine.org.roles import DISCIPLINE_OFFICE
 
 COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY)]
 KEY_TO_COLUMN = {key: code for code, _, _, key in COLUMNS}
@@ -267,3 +272,65 @@ def statistics(conn, campaign_id: str) -> dict:
             "reminder_talks": talks, "rules_improved": rules,
             "disclosures": {"people": d["people"], "issues": d["issues"], "money": d["money"], "goods": d["goods"],
                             "on_time": d["on_time"], "late": d["late"]}}
+
+
+# --- the campaign pages' read models: one read transaction each, called with the engine -----------
+
+def _found(conn, campaign_id: str) -> dict:
+    found = campaign(conn, campaign_id)
+    if found is None:
+        raise NotFound(f"campaign {campaign_id} not found", field="campaign_id")
+    return found
+
+
+def listing(eng) -> list[dict]:
+    """Every campaign, newest first (`campaigns`)."""
+    with read_transaction(eng.db) as conn:
+        return campaigns(conn)
+
+
+def launch_choices(eng) -> dict:
+    """Whom and which departments the launch form offers."""
+    d = org.directory(eng)
+    return {"people": d.people, "departments": d.department_choices}
+
+
+def view(eng, p: Principal, campaign_id: str) -> dict:
+    """A campaign's page: the campaign, its matrix, its statistics, the names of the people in it,
+    and its disclosures (附件2) for the discipline office only. `NotFound` for an unknown campaign."""
+    with read_transaction(eng.db) as conn:
+        return {"camp": _found(conn, campaign_id), "grid": matrix(conn, campaign_id, eng.clock.now()),
+                "disclosures": disclosures(conn, campaign_id) if p.has(*DISCIPLINE_OFFICE) else None,
+                "stats": statistics(conn, campaign_id), "names": org.read_directory(conn).names}
+
+
+def timeline_view(eng, campaign_id: str) -> dict:
+    """The campaign's chart (`timeline`); `NotFound` for an unknown campaign."""
+    with read_transaction(eng.db) as conn:
+        _found(conn, campaign_id)
+        return timeline(conn, campaign_id, eng.clock.now())
+
+
+def cell_view(eng, campaign_id: str, column: str, department_code: str) -> dict:
+    """The tasks behind one cell, with the names to show; `NotFound` for an unknown campaign, column
+    or department."""
+    columns = {code: (name, en) for code, name, en, _ in COLUMNS}
+    with read_transaction(eng.db) as conn:
+        camp = _found(conn, campaign_id)
+        if column not in columns:
+            raise NotFound(f"column {column} not found", field="column")
+        tasks = cell_tasks(conn, campaign_id, column, department_code)
+        directory = org.read_directory(conn)
+    name = directory.department_names.get(department_code)
+    if name is None:
+        raise NotFound(f"department {department_code} not found", field="department")
+    return {"camp": camp, "column_name": columns[column], "tasks": tasks, "department_name": name,
+            "names": directory.names}
+
+
+def mine(eng, heads) -> dict:
+    """A department head's obligations over the departments they head, and those departments' names."""
+    with read_transaction(eng.db) as conn:
+        found = obligations(conn, heads, eng.clock.now())
+        names = org.department_names(conn)
+    return {"campaigns": found, "departments": [names.get(d, d) for d in sorted(heads)]}

@@ -418,3 +418,22 @@ form_version = sa.Table(
     sa.Column("saved_by", sa.String(64), nullable=False),
     sa.Column("saved_at", UTCDateTime, nullable=False),
 )
+
+# An organisation import (engine/org/importing.py) between its preview and its end: the uploaded
+# file waits here for the administrator's confirmation, then the job's progress and outcome are
+# read by whichever worker a poll reaches. The file (it may hold initial passwords) is dropped once
+# the job ends; jobs older than half an hour are deleted when the next one is staged.
+org_import = sa.Table(
+    "org_import", metadata,
+    sa.Column("token", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("content", sa.LargeBinary),
+    sa.Column("state", sa.String(16), nullable=False),       # pending, running, done, failed
+    sa.Column("done", sa.Integer, nullable=False, default=0),
+    sa.Column("total", sa.Integer, nullable=False, default=0),
+    sa.Column("result_json", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

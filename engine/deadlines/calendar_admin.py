@@ -72,3 +72,14 @@ def refresh(engine, *, only_provisional: bool = True) -> int:
                                       provisional=new.provisional, old=row.due_at)
             changed += 1
     return changed
+
+
+def change(engine, day: date, user: str, *, working: bool | None = None, note: str | None = None) -> int:
+    """The calendar page's action: mark `day` a working day or a holiday (`working`), or drop its
+    override (`working` None), then recompute every working-day deadline, since a change may move
+    any of them. Returns how many deadlines moved (each recomputed under its instance's lock)."""
+    if working is None:
+        remove_override(engine, day, user)
+    else:
+        set_override(engine, day, working, note, user)
+    return refresh(engine, only_provisional=False)

@@ -4,24 +4,36 @@ Three steps, so that a page can show what will happen before anything does: `par
 or .csv file into an `ImportPlan` without touching the database; `preview` checks the plan against
 the database and counts what would change; `apply` writes all of it in the caller's transaction, or
 raises `Invalid` listing every row error and writes nothing. The file format: docs/org-import.md.
+
+The pages use these steps as a job kept in the `org_import` table, so that any worker of the web
+server can confirm it and report on it: `stage` previews an upload and keeps the file for its
+confirmation, `start` claims the job and runs it in a background thread of this process (an import
+of 20,000 rows takes longer than a request may), `job` reads its state and progress.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 import re
+import secrets
+import threading
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
 
 from engine.org import accounts
-from engine.errors import Invalid, Problem
+from engine.errors import EngineError, Invalid, NotFound, Problem
 from engine.org.people import save_department, save_staff
 from engine.org.roles import role_resolver
-from engine.db.schema import department, staff, staff_role
+from engine.db.schema import department, org_import, staff, staff_role
+from engine.db.transactions import is_sqlite, read_transaction, write_transaction
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -505,3 +517,114 @@ def _action(row: Row, key: str, values: dict, old: dict | None, old_values: dict
         return _Write(row, key, values, "new", None)
     changed = any(values.get(k) != old_values.get(k) for k in values)
     return _Write(row, key, values, "updated" if changed else "unchanged", old)
+
+
+# --- the import as a job any worker can report on -------------------------------------------------
+
+PENDING_TTL = timedelta(minutes=30)      # a staged file waits this long for its confirmation
+STALE = timedelta(minutes=10)            # a running job silent this long died with its worker
+PROGRESS_EVERY = 0.02                    # progress is written each 2 % of the rows
+
+
+@dataclass(frozen=True)
+class Job:
+    """An import between its preview and its end. `error` is None on a failure nobody explained
+    (logged for the operator): the page then says that nothing was written."""
+    token: str
+    owner: str
+    filename: str
+    state: str                       # pending, running, done, failed
+    done: int
+    total: int
+    result: dict | None
+    error: str | None
+
+    def status(self) -> dict:
+        return {"state": self.state, "done": self.done, "total": self.total, "error": self.error,
+                "result": self.result}
+
+
+def stage(eng, owner: str, filename: str, data: bytes) -> tuple[Preview, str | None]:
+    """Read and preview an upload; when it may be imported, keep it as a pending job of `owner`
+    and return its token too. One transaction; file-level problems raise `Invalid`."""
+    plan = parse(filename, data)
+    now = eng.clock.now()
+    with write_transaction(eng.db) as conn:
+        result = preview(conn, plan)
+        if not result.ok:
+            return result, None
+        conn.execute(org_import.delete().where(     # old jobs, and a dead worker's with its file
+            org_import.c.created_at < now - PENDING_TTL,
+            sa.or_(org_import.c.state != "running", org_import.c.updated_at < now - STALE)))
+        token = secrets.token_urlsafe(16)
+        conn.execute(org_import.insert().values(token=token, owner=owner, filename=filename[:255], content=data,
+                                                state="pending", done=0, total=0, created_at=now, updated_at=now))
+    return result, token
+
+
+def job(eng, token: str, owner: str) -> Job:
+    """The job `token` of `owner`, or `NotFound` (another administrator's job is not theirs to see)."""
+    with read_transaction(eng.db) as conn:
+        row = conn.execute(sa.select(org_import).where(org_import.c.token == token[:32],
+                                                       org_import.c.owner == owner)).one_or_none()
+    now = eng.clock.now()
+    if row is None or (row.state == "pending" and now - row.created_at > PENDING_TTL):
+        raise NotFound("没有这个导入任务", field="token")
+    state, error = row.state, row.error
+    if state == "running" and now - row.updated_at > STALE:
+        state, error = "failed", None       # its worker stopped: the transaction was rolled back
+    return Job(row.token, row.owner, row.filename, state, row.done, row.total,
+               json.loads(row.result_json) if row.result_json else None, error)
+
+
+def start(eng, token: str, owner: str, *, background: bool = True) -> Job:
+    """Confirm a pending job: claim it (once, whichever worker is asked first) and run it in a
+    thread of this process, or right here when `background` is false. Returns the job as it stands."""
+    now = eng.clock.now()
+    with write_transaction(eng.db) as conn:
+        claimed = conn.execute(org_import.update().where(
+            org_import.c.token == token[:32], org_import.c.owner == owner, org_import.c.state == "pending",
+            org_import.c.created_at >= now - PENDING_TTL).values(state="running", updated_at=now)).rowcount
+    if claimed:
+        if background:
+            threading.Thread(target=run, args=(eng, token), daemon=True, name=f"org-import-{token[:6]}").start()
+        else:
+            run(eng, token)
+    return job(eng, token, owner)
+
+
+def run(eng, token: str) -> None:
+    """Run a claimed job to its end: all of it in one transaction, or nothing. Progress is written
+    beside it on a database with concurrent writers; SQLite has one writer, there the job reports
+    its end only."""
+    with read_transaction(eng.db) as conn:
+        row = conn.execute(sa.select(org_import.c.filename, org_import.c.content)
+                           .where(org_import.c.token == token)).one()
+    step = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done < total and done - step[0] < max(1, int(total * PROGRESS_EVERY)):
+            return
+        step[0] = done
+        with eng.db.begin() as c:
+            c.execute(org_import.update().where(org_import.c.token == token)
+                      .values(done=done, total=total, updated_at=eng.clock.now()))
+
+    outcome: dict = {"content": None}
+    try:
+        plan = parse(row.filename, row.content)
+        with write_transaction(eng.db) as conn:
+            result = apply(conn, plan, eng.clock.now(), progress=None if is_sqlite(eng.db) else progress)
+            total = len(plan.departments) + len(plan.staff)
+            conn.execute(org_import.update().where(org_import.c.token == token).values(
+                state="done", done=total, total=total, result_json=json.dumps(result.to_dict(), ensure_ascii=False),
+                content=None, updated_at=eng.clock.now()))
+        return
+    except EngineError as exc:
+        outcome.update(state="failed", error=exc.message)
+    except Exception:                      # reported to the page, logged in full for the operator
+        log.exception("organisation import failed")
+        outcome.update(state="failed", error=None)
+    with eng.db.begin() as conn:
+        conn.execute(org_import.update().where(org_import.c.token == token)
+                     .values(updated_at=eng.clock.now(), **outcome))

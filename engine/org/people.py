@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from engine.errors import Conflict, Invalid, NotFound, Problem
+from engine.db.transactions import read_transaction, write_transaction
 from engine.db.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS, department, role, staff, staff_role
 
 LOCALES = ("zh", "en")
@@ -193,3 +194,96 @@ def list_staff(conn, *, department_code: str | None = None, search: str | None =
 def role_names(conn, locale: str = "zh") -> dict[str, str]:
     column = role.c.name_zh if locale == "zh" else role.c.name_en
     return {r.code: r.name for r in conn.execute(sa.select(role.c.code, column.label("name")))}
+
+
+# --- the directory: the whole staff list, read once for a page ------------------------------------
+
+CHOICES = 500           # people offered in a page's choice list (as `list_staff` gave)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Everyone on the staff list and every department, active or not (ordered as `list_staff` and
+    `departments` order them): what a page needs to name people and places and offer them as choices."""
+    staff: tuple[dict, ...]
+    departments: tuple[dict, ...]
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {p["username"]: p["name"] for p in self.staff}
+
+    @property
+    def people(self) -> list[tuple[str, str]]:
+        """Active staff as (username, name) choices."""
+        return [(p["username"], p["name"]) for p in self.staff if p["active"]][:CHOICES]
+
+    @property
+    def department_names(self) -> dict[str, str]:
+        return {d["code"]: d["name_zh"] for d in self.departments}
+
+    @property
+    def department_choices(self) -> list[tuple[str, str]]:
+        """Active departments as (code, name) choices."""
+        return [(d["code"], d["name_zh"]) for d in self.departments if d["active"]]
+
+
+_DIRECTORY = sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.active) \
+    .order_by(staff.c.department, staff.c.username)
+
+
+def read_directory(conn) -> Directory:
+    """The `Directory`, in the caller's transaction: two queries (staff, departments)."""
+    return Directory(tuple(dict(r._mapping) for r in conn.execute(_DIRECTORY)),
+                     tuple(departments(conn, active_only=False)))
+
+
+def directory(eng) -> Directory:
+    """The `Directory`, in a read transaction of its own."""
+    with read_transaction(eng.db) as conn:
+        return read_directory(conn)
+
+
+# --- the administration pages' services: one transaction each --------------------------------------
+
+def token_holder(eng, token: str) -> Principal | None:
+    """The person an API token belongs to (None for an unknown, revoked or expired token)."""
+    from engine.org import accounts
+    with read_transaction(eng.db) as conn:
+        return accounts.token_principal(conn, token, eng.clock.now())
+
+
+def staff_page(eng, *, locale: str, department_code: str | None = None, search: str | None = None) -> dict:
+    """The staff list (inactive people too), filtered, with department and role names."""
+    with read_transaction(eng.db) as conn:
+        return {"people": list_staff(conn, department_code=department_code, search=search, active_only=False),
+                "departments": department_names(conn), "roles": role_names(conn, locale)}
+
+
+def staff_form(eng, username: str | None, *, locale: str) -> dict:
+    """What the staff form offers (departments, roles) and, for `username`, their record (NotFound)."""
+    with read_transaction(eng.db) as conn:
+        return {"values": get_staff(conn, username) if username else {}, "departments": departments(conn),
+                "roles": role_names(conn, locale)}
+
+
+def save_person(eng, values: dict, password: str | None = None) -> None:
+    """Create or update a staff member, and set their password when one is given; `Invalid` else."""
+    from engine.org import accounts
+    now = eng.clock.now()
+    with write_transaction(eng.db) as conn:
+        save_staff(conn, values, now)
+        if password:
+            accounts.set_password(conn, values["username"], password, now)
+
+
+def department_page(eng) -> dict:
+    """Every department (inactive ones too) and every staff member's name (for the heads)."""
+    with read_transaction(eng.db) as conn:
+        return {"departments": departments(conn, active_only=False),
+                "people": {r.username: r.name for r in conn.execute(_DIRECTORY)}}
+
+
+def save_department_for(eng, values: dict) -> None:
+    """Create or update a department in a transaction of its own; `Invalid` or `Conflict` else."""
+    with write_transaction(eng.db) as conn:
+        save_department(conn, values, eng.clock.now())
