@@ -205,8 +205,8 @@ def _handling(instance_id: str):
     if problems:
         raise Invalid(_("办理方式有误"), problems)
     with read_transaction(eng.db) as conn:
-        from engine.inbox import lists as worklist
-        target = worklist.handover_target(conn, g.principal, request.form.get("to", ""), request.form.get("reason", ""))
+        from engine.inbox import handover
+        target = handover.handover_target(conn, g.principal, request.form.get("to", ""), request.form.get("reason", ""))
     reason = f"{clues_ledger.HANDLING_MODES[mode]}：{request.form.get('reason', '').strip()}"
     eng.reassign(open_tasks[0]["id"], user=g.principal.username, to=target.username, reason=reason)
     flash(_("已记录%(mode)s，任务改由 %(name)s 办理", mode=clues_ledger.HANDLING_MODES[mode], name=target.name),

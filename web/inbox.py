@@ -5,7 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.org import people as org
-from engine.inbox import lists as worklist
+from engine.inbox import lists as worklist, saved_filters
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
 
@@ -51,7 +51,7 @@ def tasks():
         context = {
             "processes": worklist.processes_in_tasks(conn),
             "departments": org.department_names(conn),
-            "saved": worklist.saved_filters(conn, g.principal.username),
+            "saved": saved_filters.saved_filters(conn, g.principal.username),
             "people": org.staff_names(conn, (t["assignee"] for t in page.rows)),
         }
     return render_template("inbox.html", page=page, query=query, counts=counts, problems=problems, **context), \
@@ -65,7 +65,7 @@ def save_filter():
     try:
         query = worklist.TaskQuery.parse(request.form)
         with write_transaction(eng.db) as conn:
-            worklist.save_filter(conn, g.principal.username, request.form.get("name", ""), query, eng.clock.now())
+            saved_filters.save_filter(conn, g.principal.username, request.form.get("name", ""), query, eng.clock.now())
     except Invalid as exc:
         flash("；".join(p.message for p in exc.problems) or exc.message, "error")
         return redirect(url_for("inbox.tasks"))
@@ -77,7 +77,7 @@ def save_filter():
 @login_required
 def delete_filter(filter_id: int):
     with write_transaction(engine().db) as conn:
-        worklist.delete_filter(conn, g.principal.username, filter_id)
+        saved_filters.delete_filter(conn, g.principal.username, filter_id)
     flash(_("筛选已删除"), "success")
     return redirect(url_for("inbox.tasks"))
 

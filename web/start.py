@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from engine.org import people as org
-from engine.inbox import lists as worklist
+from engine import permissions
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound
 from engine.forms import validate_submission
@@ -23,14 +23,14 @@ def _startable_or_403(key: str):
         info = engine().process_info(key)
     except NotFound:
         abort(404)
-    worklist.require(worklist.can_start(g.principal, info), _("你无权发起此流程"))
+    permissions.require(permissions.can_start(g.principal, info), _("你无权发起此流程"))
     return info
 
 
 @bp.get("/start")
 @login_required
 def index():
-    infos = sorted((i for i in engine().process_infos().values() if worklist.can_start(g.principal, i)),
+    infos = sorted((i for i in engine().process_infos().values() if permissions.can_start(g.principal, i)),
                    key=lambda i: i.name or i.key)
     return render_template("start_list.html", processes=infos)
 
@@ -80,7 +80,7 @@ def submit(key: str):
         errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
         return form(key, values=values, errors=errors, business_key=business_key, status=422)
     flash(_("已发起“%(name)s”", name=view.business_key or info.name or key), "success")
-    mine = [t for t in view.tasks if worklist.can_work(g.principal, t)]
+    mine = [t for t in view.tasks if permissions.can_work(g.principal, t)]
     if mine:
         return redirect(url_for("tasks.show", task_id=mine[0]["id"]))
     return redirect(url_for("inbox.tasks", view="mine"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.inbox import attachments, comments, drafts, lists as worklist
+from engine import permissions
+from engine.inbox import attachments, comments, drafts, handover
 from engine.runtime import diagram
 from engine.org import people as org
 from engine.db.transactions import read_transaction, write_transaction
@@ -25,7 +26,7 @@ def _task_or_404(task_id: str) -> dict:
 
 def _viewable(task_id: str) -> dict:
     task = _task_or_404(task_id)
-    worklist.require(worklist.can_view(g.principal, task), _("你无权查看此任务"))
+    permissions.require(permissions.can_view(g.principal, task), _("你无权查看此任务"))
     return task
 
 
@@ -55,7 +56,7 @@ def show(task_id: str, submission=None, status: int = 200):
         "task.html", task=task, instance=instance, definition=definition, history=list(reversed(history)),
         values=values, errors=submission.errors if submission is not None else {},
         draft_saved_at=draft[1] if draft else None,
-        can_work=worklist.can_work(g.principal, task), can_reassign=worklist.can_reassign(g.principal, task),
+        can_work=permissions.can_work(g.principal, task), can_reassign=permissions.can_reassign(g.principal, task),
         **context), status
 
 
@@ -63,7 +64,7 @@ def show(task_id: str, submission=None, status: int = 200):
 @login_required
 def claim(task_id: str):
     task = _viewable(task_id)
-    worklist.require(worklist.can_work(g.principal, task), _("此任务不在你的职责范围内"))
+    permissions.require(permissions.can_work(g.principal, task), _("此任务不在你的职责范围内"))
     engine().claim(task_id, user=g.principal.username)
     flash(_("已认领任务"), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
@@ -80,7 +81,7 @@ def unclaim(task_id: str):
 
 def _handover(task_id: str, kind: str):
     task = _viewable(task_id)
-    target, _task = worklist.hand_over(engine(), g.principal, task, kind, request.form.get("to", ""),
+    target, _task = handover.hand_over(engine(), g.principal, task, kind, request.form.get("to", ""),
                                        request.form.get("reason", ""))
     flash(_("任务已转交给 %(name)s", name=target.name), "success")
     return redirect(url_for("inbox.tasks"))
@@ -130,7 +131,7 @@ def download(attachment_id: int):
     eng = engine()
     with read_transaction(eng.db) as conn:
         meta = attachments.meta(conn, attachment_id)
-        if meta is None or not worklist.can_view_instance(conn, g.principal, meta["instance_id"]):
+        if meta is None or not permissions.can_view_instance(conn, g.principal, meta["instance_id"]):
             abort(404)
         meta, data = attachments.content(conn, attachment_id)
     resp = Response(data, mimetype=meta["content_type"])
@@ -145,7 +146,7 @@ def submit(task_id: str):
     """Save a draft or complete the task, depending on the button pressed."""
     eng = engine()
     task = _viewable(task_id)
-    worklist.require_work(g.principal, task)
+    permissions.require_work(g.principal, task)
     definition = eng.forms.for_task(task)
     if request.form.get("action") == "draft":
         with write_transaction(eng.db) as conn:
@@ -172,6 +173,6 @@ def submit(task_id: str):
 def instance_diagram(instance_id: str):
     eng = engine()
     with read_transaction(eng.db) as conn:
-        if not worklist.can_view_instance(conn, g.principal, instance_id):
+        if not permissions.can_view_instance(conn, g.principal, instance_id):
             abort(404)
         return jsonify(diagram.instance_diagram(conn, instance_id))

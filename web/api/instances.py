@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from engine.runtime import migration as instance_migration
-from engine.inbox import lists as worklist
+from engine import permissions
 from engine.db.transactions import read_transaction
 
 from ..session import engine
@@ -25,8 +25,8 @@ def visible_instance(instance_id: str):
     eng = engine()
     view = eng.show(instance_id)
     with read_transaction(eng.db) as conn:
-        allowed = worklist.can_view_instance(conn, g.api_principal, view.id)
-    worklist.require(allowed, "你无权查看此流程实例")
+        allowed = permissions.can_view_instance(conn, g.api_principal, view.id)
+    permissions.require(allowed, "你无权查看此流程实例")
     return view
 
 
@@ -43,7 +43,7 @@ def start(body):
     (clues, disclosures) is started here only by the roles its `startableBy` names: a clue's reporter
     identity must go through the registration page, which keeps it out of the workflow data."""
     info = engine().process_info(body["process_key"])
-    worklist.require(info.confidential is None or worklist.can_start(g.api_principal, info),
+    permissions.require(info.confidential is None or permissions.can_start(g.api_principal, info),
                      "此流程含保密信息，只能通过其专用页面发起")
     view = engine().start(body["process_key"], started_by=g.api_principal.username, version=body.get("version"),
                           business_key=body.get("business_key"), data=body.get("data"))

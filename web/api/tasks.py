@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from engine.inbox import comments, drafts, lists as worklist
+from engine import permissions
+from engine.inbox import comments, drafts, handover, lists as worklist
 from engine.db.transactions import read_transaction, write_transaction
 
 from .. import taskforms
@@ -27,7 +28,7 @@ VIEWABLE = ("Visible to its assignee, the person who completed it, candidates of
 def viewable(task_id: str) -> dict:
     """The task, if the caller may see it (404 if there is none, 403 if they may not)."""
     task = engine().task(task_id)
-    worklist.require(worklist.can_view(g.api_principal, task), "你无权查看此任务")
+    permissions.require(permissions.can_view(g.api_principal, task), "你无权查看此任务")
     return task
 
 
@@ -59,8 +60,8 @@ def get_task(task_id: str):
     eng = engine()
     task = viewable(task_id)
     form = eng.forms.for_task(task)
-    return {**task, "form": form, "can_work": worklist.can_work(g.api_principal, task),
-            "can_reassign": worklist.can_reassign(g.api_principal, task)}
+    return {**task, "form": form, "can_work": permissions.can_work(g.api_principal, task),
+            "can_reassign": permissions.can_reassign(g.api_principal, task)}
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
@@ -69,7 +70,7 @@ def get_task(task_id: str):
 @document_errors(404, 409)
 def claim(task_id: str):
     """Claim a task of one's lane (409 if a colleague holds it, or it is done)"""
-    worklist.require_work(g.api_principal, viewable(task_id))
+    permissions.require_work(g.api_principal, viewable(task_id))
     return engine().claim(task_id, user=g.api_principal.username)
 
 
@@ -91,7 +92,7 @@ def unclaim(task_id: str):
 def delegate(body, task_id: str):
     """Hand a task one holds to a colleague, with a reason (kept in the history)"""
     task = viewable(task_id)
-    return worklist.hand_over(engine(), g.api_principal, task, "delegate", body["to"], body["reason"])[1]
+    return handover.hand_over(engine(), g.api_principal, task, "delegate", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["POST"])
@@ -102,7 +103,7 @@ def delegate(body, task_id: str):
 def reassign(body, task_id: str):
     """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
     task = viewable(task_id)
-    return worklist.hand_over(engine(), g.api_principal, task, "reassign", body["to"], body["reason"])[1]
+    return handover.hand_over(engine(), g.api_principal, task, "reassign", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
@@ -117,7 +118,7 @@ def complete(body, task_id: str):
     named in the 422's `fields`, with a message in Chinese. Answers the instance as it stands after."""
     eng = engine()
     task = viewable(task_id)
-    worklist.require_work(g.api_principal, task)
+    permissions.require_work(g.api_principal, task)
     definition = eng.forms.for_task(task)
     submission = taskforms.validate_json(eng, definition, body["data"], task)
     if submission.errors:
