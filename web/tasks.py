@@ -5,13 +5,12 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine import permissions
-from engine.inbox import attachments, comments, drafts, handover
+from engine.inbox import attachments, comments, drafts, handover, submission
 from engine.runtime import diagram
 from engine.org import people as org
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, NotFound, Problem
 
-from . import taskforms
 from .session import engine, login_required
 
 bp = Blueprint("tasks", __name__)
@@ -144,27 +143,17 @@ def download(attachment_id: int):
 @login_required
 def submit(task_id: str):
     """Save a draft or complete the task, depending on the button pressed."""
-    eng = engine()
-    task = _viewable(task_id)
-    permissions.require_work(g.principal, task)
-    definition = eng.forms.for_task(task)
-    if request.form.get("action") == "draft":
-        with write_transaction(eng.db) as conn:
-            drafts.save(conn, task_id, g.principal.username, taskforms.raw_values(eng, definition, request.form, task),
-                        eng.clock.now())
+    action = submission.SAVE_DRAFT if request.form.get("action") == "draft" else submission.COMPLETE
+    try:
+        done = submission.submit(engine(), g.principal, task_id, request.form, request.files, action=action)
+    except NotFound:
+        abort(404)
+    except submission.FormRejected as exc:
+        return show(task_id, submission=exc.submission, status=422)
+    if action == submission.SAVE_DRAFT:
         flash(_("草稿已保存"), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
-    submission = taskforms.validate(eng, definition, request.form, request.files, task)
-    if submission.errors:
-        return show(task_id, submission=submission, status=422)
-    try:
-        data = taskforms.store_files(eng, task, submission, g.principal.username)
-        # the draft goes with the completion's own write (one commit, not two)
-        eng.complete_task(task_id, user=g.principal.username, data=data, also=[drafts.discarding(task_id)])
-    except EngineError:
-        taskforms.discard_files(eng, submission)
-        raise
-    flash(_("任务“%(name)s”已完成", name=task["name"]), "success")
+    flash(_("任务“%(name)s”已完成", name=done.task["name"]), "success")
     return redirect(url_for("inbox.tasks"))
 
 

@@ -6,10 +6,9 @@ from flask import g
 from marshmallow import RAISE
 
 from engine import permissions
-from engine.inbox import comments, drafts, handover, lists as worklist
+from engine.inbox import comments, handover, lists as worklist, submission
 from engine.db.transactions import read_transaction, write_transaction
 
-from .. import taskforms
 from ..inbox import soon_until
 from ..session import engine
 from .auth import token_required
@@ -116,17 +115,7 @@ def complete(body, task_id: str):
 
     `data` is checked against the task's form exactly as on the task page; each field at fault is
     named in the 422's `fields`, with a message in Chinese. Answers the instance as it stands after."""
-    eng = engine()
-    task = viewable(task_id)
-    permissions.require_work(g.api_principal, task)
-    definition = eng.forms.for_task(task)
-    submission = taskforms.validate_json(eng, definition, body["data"], task)
-    if submission.errors:
-        raise submission.to_invalid()
-    # the draft goes in the completion's own transaction (one commit, not two)
-    view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data,
-                             also=[drafts.discarding(task_id)])
-    return view.to_dict()
+    return submission.submit(engine(), g.api_principal, task_id, body["data"]).instance.to_dict()
 
 
 @bp.route("/tasks/<task_id>/comments", methods=["GET"])
