@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
+from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import can_delegate, can_reassign, require
 
@@ -25,11 +26,17 @@ def handover_target(conn, p: Principal, to: str, reason: str) -> Principal:
     return target
 
 
-def hand_over(eng, p: Principal, task: dict, kind: str, to: str, reason: str) -> tuple[Principal, dict]:
-    """Delegate (by the holder) or reassign (by the department head) a task, with a reason.
-    Returns the colleague and the task as it stands after."""
-    with read_transaction(eng.db) as conn:
-        target = handover_target(conn, p, to, reason)
+def checked_target(engine, p: Principal, to: str, reason: str) -> Principal:
+    """`handover_target`, in a read of its own."""
+    with read_transaction(engine.db) as conn:
+        return handover_target(conn, p, to, reason)
+
+
+def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) -> tuple[Principal, dict]:
+    """Delegate (by the holder) or reassign (by the department head) a task `p` may see, with a
+    reason. Returns the colleague and the task as it stands after."""
+    task = viewable(eng, p, task_id)
+    target = checked_target(eng, p, to, reason)
     if kind == "delegate":
         require(can_delegate(p, task), "只能转交自己已认领的任务")
         act = eng.delegate

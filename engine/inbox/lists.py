@@ -12,7 +12,10 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
+from engine.inbox import saved_filters
+from engine.org import people as org
 from engine.org.people import Principal
 from engine.db.schema import TASK_OPEN, human_task, process_instance, process_version
 # web/audit.py still asks this module; the rule itself is engine.permissions'
@@ -251,3 +254,47 @@ def processes_in_tasks(conn) -> list[tuple[str, str]]:
 
 _PROCESSES = sa.select(process_version.c.process_key, sa.func.max(process_version.c.name)) \
     .group_by(process_version.c.process_key).order_by(process_version.c.process_key)
+
+
+# --- the read models -------------------------------------------------------------------------------
+
+def soon_until(engine) -> datetime:
+    """'Due soon' means within the next two working days."""
+    return engine.deadlines.calendar().add_working_days(engine.clock.now(), 2).due
+
+
+def navigation_counts(engine, p: Principal) -> dict[str, int]:
+    """`counts`, in a read of its own (the navigation of every page)."""
+    with read_transaction(engine.db) as conn:
+        return counts(conn, p, now=engine.clock.now(), soon_until=soon_until(engine))
+
+
+def page_of(engine, p: Principal, query: TaskQuery) -> Page:
+    """One page of one list, in a read of its own (the API's inbox)."""
+    with read_transaction(engine.db) as conn:
+        return list_tasks(conn, p, query, now=engine.clock.now(), soon_until=soon_until(engine))
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """What the inbox page shows: one page of one list, every list's count, and the filters' menus."""
+    query: TaskQuery                # as asked, or the default list instead of one the person may not see
+    page: Page
+    counts: dict[str, int]
+    processes: list[tuple[str, str]]
+    departments: dict[str, str]
+    saved: list[dict]
+    people: dict[str, str]          # the page's assignees' names
+
+
+def page(engine, p: Principal, query: TaskQuery) -> InboxPage:
+    """The inbox page in one read; the department list only for someone who heads a department."""
+    if query.view == "department" and not p.heads:
+        query = TaskQuery()
+    now, soon = engine.clock.now(), soon_until(engine)
+    with read_transaction(engine.db) as conn:
+        found = counts(conn, p, now=now, soon_until=soon)
+        rows = list_tasks(conn, p, query, now=now, soon_until=soon, total=found.get(query.view))
+        return InboxPage(query, rows, found, processes_in_tasks(conn), org.department_names(conn),
+                         saved_filters.saved_filters(conn, p.username),
+                         org.staff_names(conn, (t["assignee"] for t in rows.rows)))

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from engine.db.schema import saved_filter
+from engine.db.transactions import write_transaction
 from engine.errors import Invalid, Problem
-from engine.inbox.lists import TaskQuery
+from engine.org.people import Principal
+
+if TYPE_CHECKING:
+    from engine.inbox.lists import TaskQuery
 
 
 def save_filter(conn, username: str, name: str, query: TaskQuery, now: datetime) -> None:
@@ -29,3 +34,19 @@ _SAVED = sa.select(saved_filter.c.id, saved_filter.c.name, saved_filter.c.query)
 
 def delete_filter(conn, username: str, filter_id: int) -> None:
     conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.id == filter_id))
+
+
+def save(engine, p: Principal, name: str, args) -> "TaskQuery":
+    """Save the filters of `args` (request arguments) under `name`; the query saved. `Invalid` if
+    the filters or the name are."""
+    from engine.inbox.lists import TaskQuery
+    query = TaskQuery.parse(args)
+    with write_transaction(engine.db) as conn:
+        save_filter(conn, p.username, name, query, engine.clock.now())
+    return query
+
+
+def delete(engine, p: Principal, filter_id: int) -> None:
+    """Delete one of `p`'s saved filters (someone else's is left alone)."""
+    with write_transaction(engine.db) as conn:
+        delete_filter(conn, p.username, filter_id)
