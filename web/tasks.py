@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.errors import Invalid, Problem
 from engine.inbox import handover, submission, tasks as inbox_tasks
 
 from .session import engine, login_required
@@ -76,8 +77,9 @@ def comment(task_id: str):
 @login_required
 def attach(task_id: str):
     upload = request.files.get("file")
-    inbox_tasks.attach(engine(), g.principal, task_id, upload.filename if upload is not None else None,
-                       upload.read() if upload is not None and upload.filename else b"")
+    if upload is None or not upload.filename:
+        raise Invalid(_("请选择文件"), [Problem(_("请选择文件"), field="file")])
+    inbox_tasks.attach(engine(), g.principal, task_id, upload.filename, upload.read())
     flash(_("附件已上传"), "success")
     return redirect(url_for("tasks.show", task_id=task_id) + "#files")
 

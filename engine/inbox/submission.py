@@ -1,5 +1,5 @@
-"""Submitting a task's form, from the task page or the API alike: save it as a draft, or complete
-the task with it.
+"""Submitting a form: a task's, from the task page or the API alike (save it as a draft, or complete
+the task with it), or a process's start form.
 
 A completion is one write: the form is validated first (its lookups — staff, departments, the
 instance's attachments — in one read, opened only if the form asks one), then its new files are
@@ -20,7 +20,7 @@ from engine.errors import ConcurrentUpdate, Invalid
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
-from engine.permissions import can_view, require, require_work
+from engine.permissions import can_start, can_view, can_work, require, require_work
 
 COMPLETE, SAVE_DRAFT = "complete", "save_draft"
 _RESERVE_ATTEMPTS = 3       # SQLite: a colleague's upload may take a reserved attachment id meanwhile
@@ -180,3 +180,49 @@ def _complete_with(engine, principal: Principal, task: dict, submission: Submiss
     return engine.complete_task(task["id"], user=principal.username, data=data,
                                 within=store_files if stored else None, also=[drafts.discarding(task["id"])])
 
+
+
+@dataclass(frozen=True)
+class Started:
+    instance: object                # InstanceView
+    first_task: dict | None         # the first of its tasks the starter may work, to go on with
+
+
+def start(engine, principal: Principal, process_key: str, raw, *, business_key: str | None = None,
+          refused: dict[str, str] | None = None) -> Started:
+    """Start the latest version of a process `principal` may start, with its start form's data (files
+    are not taken here: they go with the first task). `refused`: what the caller found wrong with the
+    request itself, shown with the form's own errors; `FormRejected` if there is any, or if the
+    process's own checks (a service task) refuse the data."""
+    info = engine.process_info(process_key)
+    require(can_start(principal, info), "你无权发起此流程")
+    definition = engine.forms.get(info.start_form) if info.start_form else None
+    errors, values, data = dict(refused or {}), {}, {}
+    if definition is not None:
+        with lookups(engine.db) as found:
+            checked = validate_submission(definition, raw, lookups=found, files=None)
+        values = checked.values
+        errors.update(checked.errors)
+        if checked.ok:
+            data = checked.data
+    if errors:
+        raise FormRejected(Submission({}, {}, errors, values))
+    try:
+        view = engine.start(process_key, started_by=principal.username,
+                            business_key=business_key or data.get("name") or None, data=data)
+    except Invalid as exc:
+        errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
+        raise FormRejected(Submission({}, {}, errors, values)) from exc
+    mine = [t for t in view.tasks if can_work(principal, t)]
+    return Started(view, mine[0] if mine else None)
+
+
+def start_with_data(engine, principal: Principal, process_key: str, *, version: int | None = None,
+                    business_key: str | None = None, data: dict | None = None):
+    """Start an instance with data as given (the API's start, for callers its role group admits). A
+    confidential process only by the roles its `startableBy` names: its dedicated page keeps what is
+    confidential out of the workflow data."""
+    info = engine.process_info(process_key)
+    require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
+    return engine.start(process_key, started_by=principal.username, version=version, business_key=business_key,
+                        data=data)

@@ -125,3 +125,17 @@ def detail(engine, p: Principal, task_id: str) -> dict:
     task = viewable(engine, p, task_id)
     return {**task, "form": engine.forms.for_task(task), "can_work": can_work(p, task),
             "can_reassign": can_reassign(p, task)}
+
+
+def instance_of(engine, p: Principal, instance_id: str):
+    """The instance (InstanceView), if `p` may see it: NotFound if there is none, Forbidden if they may not."""
+    view = engine.show(instance_id)
+    with read_transaction(engine.db) as conn:
+        allowed = can_view_instance(conn, p, view.id)
+    require(allowed, "你无权查看此流程实例")
+    return view
+
+
+def events_of(engine, p: Principal, instance_id: str) -> list[dict]:
+    """An instance's history, oldest first, if `p` may see it."""
+    return engine.events(instance_of(engine, p, instance_id).id)
