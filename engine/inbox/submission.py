@@ -181,7 +181,6 @@ def _complete_with(engine, principal: Principal, task: dict, submission: Submiss
                                 within=store_files if stored else None, also=[drafts.discarding(task["id"])])
 
 
-
 @dataclass(frozen=True)
 class Started:
     instance: object                # InstanceView
