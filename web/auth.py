@@ -4,11 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.org import accounts
-from engine.org.accounts import AuthenticationFailed
-from engine.db.transactions import write_transaction
 from engine.errors import Invalid
-from engine.db.schema import staff
+from engine.org import accounts, people
+from engine.org.accounts import AuthenticationFailed
 
 from .i18n import LOCALES
 from .session import engine, login_required, safe_next
@@ -21,9 +19,8 @@ def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        eng = engine()
         try:
-            principal = accounts.authenticate(eng.db, username, request.form.get("password", ""), eng.clock.now())
+            principal = accounts.sign_in(engine(), username, request.form.get("password", ""))
         except AuthenticationFailed as exc:
             error = _(exc.message)
         else:
@@ -52,11 +49,9 @@ def change_password():
         if new != request.form.get("confirm_password", ""):
             errors["confirm_password"] = _("两次输入的新密码不一致")
         else:
-            eng = engine()
             try:
-                with write_transaction(eng.db) as conn:
-                    accounts.change_password(conn, g.principal.username, request.form.get("old_password", ""),
-                                             new, eng.clock.now())
+                accounts.change_own_password(engine(), g.principal.username, request.form.get("old_password", ""),
+                                             new)
             except Invalid as exc:
                 errors = {p.field: _(p.message) for p in exc.problems} or {"_": exc.message}
             else:
@@ -71,6 +66,5 @@ def set_locale():
     if locale in LOCALES:
         session["locale"] = locale
         if g.principal is not None:
-            with write_transaction(engine().db) as conn:
-                conn.execute(staff.update().where(staff.c.username == g.principal.username).values(locale=locale))
+            people.set_locale(engine(), g.principal.username, locale)
     return redirect(safe_next(request.form.get("next"), url_for("inbox.tasks")))

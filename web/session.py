@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from engine import permissions
 from engine.org import people as org
-from engine.db.transactions import read_transaction
 
 csrf = CSRFProtect()
 
@@ -23,14 +23,14 @@ def engine():
 
 def init_app(app) -> None:
     csrf.init_app(app)
+    app.jinja_env.globals["permissions"] = permissions     # the menu asks the same predicates as the routes
 
     @app.before_request
     def load_principal():
         g.principal = None
         username = session.get("username")
         if username:
-            with read_transaction(engine().db) as conn:
-                g.principal = org.principal(conn, username)
+            g.principal = org.signed_in(engine(), username)
             if g.principal is None:          # deactivated or deleted since signing in
                 session.clear()
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import permissions
+from engine.errors import NotFound
+from engine.inbox import submission
 from engine.org import people as org
-from engine.inbox import lists as worklist
-from engine.db.transactions import read_transaction
-from engine.errors import Invalid, NotFound
-from engine.forms import validate_submission
 
 from .session import engine, login_required
-from .taskforms import DbLookups
 
 bp = Blueprint("start", __name__)
 BUSINESS_KEY_MAX = 255
@@ -23,23 +21,16 @@ def _startable_or_403(key: str):
         info = engine().process_info(key)
     except NotFound:
         abort(404)
-    worklist.require(worklist.can_start(g.principal, info), _("你无权发起此流程"))
+    permissions.require(permissions.can_start(g.principal, info), _("你无权发起此流程"))
     return info
 
 
 @bp.get("/start")
 @login_required
 def index():
-    infos = sorted((i for i in engine().process_infos().values() if worklist.can_start(g.principal, i)),
+    infos = sorted((i for i in engine().process_infos().values() if permissions.can_start(g.principal, i)),
                    key=lambda i: i.name or i.key)
     return render_template("start_list.html", processes=infos)
-
-
-def _form_context(eng) -> dict:
-    with read_transaction(eng.db) as conn:
-        return {"person_choices": [(p["username"], p["name"]) for p in org.list_staff(conn)],
-                "department_choices": [(d["code"], d["name_zh"]) for d in org.departments(conn)],
-                "attachment_names": {}}
 
 
 @bp.get("/start/<key>")
@@ -49,38 +40,27 @@ def form(key: str, values=None, errors=None, business_key: str = "", status: int
     info = _startable_or_403(key)
     definition = eng.forms.get(info.start_form) if info.start_form else None
     return render_template("start.html", info=info, definition=definition, values=values or {},
-                           errors=errors or {}, business_key=business_key, **_form_context(eng)), status
+                           errors=errors or {}, business_key=business_key, attachment_names={},
+                           **org.choices(eng)), status
 
 
 @bp.post("/start/<key>")
 @login_required
 def submit(key: str):
-    """Start the latest version with the start form's data (files are not taken here: attach them
-    to the first task)."""
-    eng = engine()
-    info = _startable_or_403(key)
+    """Start the latest version with the start form's data."""
     business_key = (request.form.get("business_key") or "").strip()
-    errors = {}
+    refused = {}
     if len(business_key) > BUSINESS_KEY_MAX:
-        errors["business_key"] = _("事项名称最多 %(n)s 个字", n=BUSINESS_KEY_MAX)
-    definition = eng.forms.get(info.start_form) if info.start_form else None
-    data, values = {}, {}
-    if definition is not None:
-        submission = validate_submission(definition, request.form, lookups=DbLookups(eng.db, ""), files=None)
-        values = submission.values
-        errors.update(submission.errors)
-        if submission.ok:
-            data = submission.data
-    if errors:
-        return form(key, values=values, errors=errors, business_key=business_key, status=422)
+        refused["business_key"] = _("事项名称最多 %(n)s 个字", n=BUSINESS_KEY_MAX)
+    info = _startable_or_403(key)
     try:
-        view = eng.start(key, started_by=g.principal.username,
-                         business_key=business_key or data.get("name") or None, data=data)
-    except Invalid as exc:     # the process's own checks (a service task) refused the data: show each
-        errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
-        return form(key, values=values, errors=errors, business_key=business_key, status=422)
+        started = submission.start(engine(), g.principal, key, request.form, business_key=business_key,
+                                   refused=refused)
+    except submission.FormRejected as exc:
+        return form(key, values=exc.submission.values, errors=exc.submission.errors, business_key=business_key,
+                    status=422)
+    view = started.instance
     flash(_("已发起“%(name)s”", name=view.business_key or info.name or key), "success")
-    mine = [t for t in view.tasks if worklist.can_work(g.principal, t)]
-    if mine:
-        return redirect(url_for("tasks.show", task_id=mine[0]["id"]))
+    if started.first_task is not None:
+        return redirect(url_for("tasks.show", task_id=started.first_task["id"]))
     return redirect(url_for("inbox.tasks", view="mine"))

@@ -24,11 +24,11 @@ from cryptography.fernet import Fernet, InvalidToken
 from engine import history
 from engine.errors import Forbidden, NotFound
 from engine.db.schema import ID, UTCDateTime, metadata
+from engine.permissions import may_reveal_reporter
 
 log = logging.getLogger(__name__)
 
 ACCESS_CHAIN = "confidential-access"
-REVEAL_ROLE = "discipline_office"
 
 clue_reporter = sa.Table(
     "clue_reporter", metadata,
@@ -106,7 +106,7 @@ def reveal_reporter(conn, vault: ReporterVault, principal, instance_id: str, now
                     granted: bool = False) -> Reporter:
     """The discipline office — or someone it granted access to this clue (`granted`, checked by the
     caller against the grant events) — reads a reporter's identity; the reading is recorded first."""
-    if not (principal.has(REVEAL_ROLE) or granted):
+    if not may_reveal_reporter(principal, granted=granted):
         raise Forbidden("只有纪检监察室可以查看举报人信息")
     row = conn.execute(sa.select(clue_reporter).where(clue_reporter.c.instance_id == instance_id)).one_or_none()
     if row is None:

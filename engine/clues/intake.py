@@ -8,19 +8,30 @@ are split off here, before anything reaches the workflow, and stored encrypted b
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
 
 from engine.inbox import attachments
-from engine.clues import confidential
-from engine.errors import Invalid, Problem
-from engine.db.schema import department, staff, staff_role
+from engine.inbox.handover import checked_target
+from engine.inbox.submission import FormRejected, lookups
+from engine.clues import confidential, ledger, reporter_access
+from engine.errors import Invalid, NotFound, Problem
+from engine.db.schema import department, human_task, staff, staff_role
+from engine.db.transactions import read_transaction, write_transaction
 from engine.deadlines.workdays import BEIJING
+from engine.forms import MemoryLookups, validate_submission
+from engine.org import people as org
+from engine.org.people import Principal
+from engine.org.roles import DISCIPLINE_OFFICE
+from engine.permissions import may_handle_clues, may_reveal_reporter, require
 
 PROCESS_KEY = "clue"
 REVIEW_PROCESS_KEY = "clue_review"
+REGISTER_FORM = "clue_register"            # the discipline office's registration form
+PUBLIC_FORM = "clue_public_report"         # the public reporting page's form (网上举报)
+PUBLIC_STARTER = "public_report"           # who "starts" a clue reported on the public page
 
 # The seven sources of seed 002's 附件3 and the channels of seeds 000/004, in the ledger's order.
 SOURCES = {"petition": "信访举报", "accusation": "检举控告", "inspection": "巡视巡察",
@@ -46,7 +57,7 @@ def office_department(conn) -> str | None:
     (its head approves the office's disposal opinions)."""
     row = conn.execute(sa.select(staff.c.department, sa.func.count().label("n"))
                        .join(staff_role, staff_role.c.username == staff.c.username)
-                       .where(staff_role.c.role == "discipline_office", staff.c.active,
+                       .where(staff_role.c.role == DISCIPLINE_OFFICE, staff.c.active,
                               staff.c.department.is_not(None))
                        .group_by(staff.c.department).order_by(sa.desc("n"), staff.c.department)).first()
     return row.department if row else None
@@ -135,3 +146,164 @@ def possible_duplicates(rows: list[dict], person_name: str | None, summary: str 
             hits.append({**row, "similarity": round(ratio, 2), "same_person": same_person})
     hits.sort(key=lambda h: (not h["same_person"], -h["similarity"]))
     return hits[:limit]
+
+
+# --- the office's registration ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Intake:
+    """What registering from the form gave: the clue, or the possible duplicates to confirm first."""
+    registered: Registered | None = None
+    duplicates: list[dict] = field(default_factory=list)
+    values: dict = field(default_factory=dict)      # what was typed, to show the form again
+
+
+def register_from_form(engine, vault: confidential.ReporterVault, principal: Principal, raw, files, *,
+                       duplicates_confirmed: bool = False) -> Intake:
+    """Register a clue from the office's form (`FormRejected` naming each field at fault). Possible
+    duplicates are shown before anything is saved, unless the office confirmed it is another matter."""
+    require(may_handle_clues(principal), "只有纪检监察室可以登记线索")
+    with lookups(engine.db) as found:
+        submission = validate_submission(engine.forms.get(REGISTER_FORM), raw, lookups=found, files=files)
+    if submission.errors:
+        raise FormRejected(submission)
+    data = submission.data
+    with read_transaction(engine.db) as conn:
+        rows = ledger.clue_rows(conn, engine.clock.now())
+    duplicates = possible_duplicates(rows, data["person_name"], data["summary"])
+    if duplicates and not duplicates_confirmed:
+        return Intake(duplicates=duplicates, values=dict(submission.values))
+    fields = {k: data.get(k) for k in CLUE_FIELDS}
+    return Intake(register(engine, vault, fields, started_by=principal.username,
+                           reporter_name=data.get("reporter_name"), reporter_contact=data.get("reporter_contact"),
+                           uploads=submission.files.get("attachments", [])))
+
+
+# --- the public page's report -----------------------------------------------------------------------
+
+def register_public_report(engine, vault: confidential.ReporterVault, raw) -> Registered:
+    """A report from the public page becomes a clue (source 信访举报, channel 网上举报) with a query
+    code for its reporter; `FormRejected` naming each field at fault."""
+    submission = validate_submission(engine.forms.get(PUBLIC_FORM), raw, lookups=MemoryLookups())
+    if submission.errors:
+        raise FormRejected(submission)
+    data = submission.data
+    with read_transaction(engine.db) as conn:
+        fields = public_report_fields(conn, data, today(engine))
+    return register(engine, vault, fields, started_by=PUBLIC_STARTER, reporter_name=data.get("reporter_name"),
+                    reporter_contact=data.get("reporter_contact"), with_query_code=True)
+
+
+def public_report_fields(conn, data: dict, today: str) -> dict:
+    """The web report as clue data. The department typed is matched to a department by name; a person
+    concerned found there by name gives the position level and party membership."""
+    dept = conn.execute(sa.select(department.c.code).where(department.c.name_zh == data["person_department"])
+                        ).scalar_one_or_none()
+    person = None
+    if dept:
+        matches = conn.execute(sa.select(staff.c.position_level, staff.c.party_member)
+                               .where(staff.c.name == data["person_name"], staff.c.department == dept)).all()
+        person = matches[0] if len(matches) == 1 else None
+    summary = f"时间：{data['happened']}；地点：{data['place']}；事实：{data['facts']}"
+    return {"person_name": data["person_name"], "person_position": None,
+            "person_department": dept or data["person_department"],
+            "position_level": person.position_level if person else "other",
+            "party_member": person.party_member if person else None,
+            "summary": summary, "source": "petition", "channel": "web", "received_on": today,
+            "real_name": bool(data["real_name"])}
+
+
+# --- one clue -----------------------------------------------------------------------------------------
+
+def clue(engine, instance_id: str, conn=None) -> dict:
+    """The clue's ledger row; NotFound if there is no such clue."""
+    if len(instance_id) > 36:
+        raise NotFound(f"线索 {instance_id[:36]}… 不存在", field="instance_id")
+    if conn is None:
+        with read_transaction(engine.db) as conn:
+            rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+    else:
+        rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+    if not rows:
+        raise NotFound(f"线索 {instance_id} 不存在", field="instance_id")
+    return rows[0]
+
+
+@dataclass
+class CluePage:
+    """What the clue page shows."""
+    clue: dict
+    tasks: list[dict]               # open tasks
+    history: list[dict]             # latest first
+    has_reporter: bool
+    names: dict[str, str]           # every username's name
+    people: list[tuple[str, str]]   # active staff, to hand the clue's task to
+    step_names: dict[str, str]      # task element id -> its name
+    duplicates: list[dict]          # other clues about the same person or matter
+    can_reveal: bool                # the office: may reveal, and grant others access
+    can_reveal_reporter: bool       # the office, or someone it granted access to this clue's reporter
+
+
+def show(engine, principal: Principal, instance_id: str) -> CluePage:
+    now = engine.clock.now()
+    with read_transaction(engine.db) as conn:
+        found = clue(engine, instance_id, conn)
+        has_reporter = confidential.has_reporter(conn, instance_id)
+        names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
+        people = [(p["username"], p["name"]) for p in org.list_staff(conn)]
+        step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
+                                       .where(human_task.c.instance_id == instance_id)).all())
+        every = ledger.clue_rows(conn, now)
+        granted = may_handle_clues(principal) or reporter_access.has_reporter_grant(conn, instance_id,
+                                                                                    principal.username)
+    others = [r for r in possible_duplicates(every, found["person_name"], found["summary"], limit=6)
+              if r["instance_id"] != instance_id][:5]
+    return CluePage(found, engine.show(instance_id).tasks, list(reversed(engine.events(instance_id))), has_reporter,
+                    names, people, step_names, others, may_handle_clues(principal),
+                    may_reveal_reporter(principal, granted=granted))
+
+
+def reveal(engine, vault: confidential.ReporterVault, principal: Principal, instance_id: str):
+    """The clue's reporter (`confidential.Reporter`), for the office or someone it granted access;
+    the reading is recorded first. Forbidden for anyone else."""
+    with write_transaction(engine.db) as conn:
+        clue(engine, instance_id, conn)
+        office = may_handle_clues(principal)
+        granted = not office and reporter_access.has_reporter_grant(conn, instance_id, principal.username)
+        require(may_reveal_reporter(principal, granted=granted), "只有纪检监察室可以查看举报人信息")
+        return confidential.reveal_reporter(conn, vault, principal, instance_id, engine.clock.now(), granted=not office)
+
+
+def record_handling(engine, principal: Principal, instance_id: str, mode: str, to: str, reason: str) -> tuple[str, Principal]:
+    """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it, with
+    the mode and the reason in the history (a reassignment). Returns the mode's name and the person."""
+    require(may_handle_clues(principal), "只有纪检监察室可以改变线索的办理方式")
+    clue(engine, instance_id)
+    problems = []
+    if mode not in ledger.HANDLING_MODES:
+        problems.append(Problem("请选择办理方式", field="mode"))
+    open_tasks = [t for t in engine.show(instance_id).tasks if t["element_id"] != "acceptance_notice"]
+    if not open_tasks:
+        problems.append(Problem("该线索当前没有可改派的任务", field="mode"))
+    if problems:
+        raise Invalid("办理方式有误", problems)
+    target = checked_target(engine, principal, to, reason)
+    label = ledger.HANDLING_MODES[mode]
+    engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
+                    reason=f"{label}：{(reason or '').strip()}")
+    return label, target
+
+
+def start_review(engine, principal: Principal, instance_id: str):
+    """回头看: a closed clue is selected for review; a `clue_review` instance does the review."""
+    require(may_handle_clues(principal), "只有纪检监察室可以开展回头看")
+    with read_transaction(engine.db) as conn:
+        found = clue(engine, instance_id, conn)
+        office = office_department(conn)
+    if found["status"] != "closed":
+        raise Invalid("该线索尚未办结", [Problem("只有已办结的线索可以开展回头看")])
+    return engine.start(REVIEW_PROCESS_KEY, started_by=principal.username,
+                        business_key=f"{found['business_key']} 回头看",
+                        data={"clue_instance_id": instance_id, "clue_business_key": found["business_key"],
+                              "person_name": found["person_name"], "summary": found["summary"],
+                              "disposal_result": found["result"], "office_department": office})

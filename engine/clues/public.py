@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine.db.schema import UTCDateTime, metadata
+from engine.db.transactions import read_transaction, write_transaction
 
 public_throttle = sa.Table(
     "public_throttle", metadata,
@@ -65,3 +66,17 @@ def check_form_token(secret: str, token: str | None, now: datetime) -> str | Non
     if now - shown > MAX_AGE:
         return "expired"
     return None
+
+
+def allowed(engine, address: str | None, secret: str, action: str, limit: int) -> bool:
+    """Count one request of the client at `address` for `action`; False when over `limit` this hour."""
+    with write_transaction(engine.db) as conn:
+        return hit(conn, client_key(address, secret), action, engine.clock.now(), limit)
+
+
+def feedback_for_code(engine, code: str) -> list[dict] | None:
+    """The feedback texts of the clue a reporter's query code names; None if it names none."""
+    from engine.clues import confidential, ledger
+    with read_transaction(engine.db) as conn:
+        instance_id = confidential.instance_for_code(conn, code)
+        return ledger.feedback_texts(conn, instance_id) if instance_id else None

@@ -16,6 +16,7 @@ from engine import history
 from engine.org import people as org
 from engine.errors import Forbidden, Invalid, NotFound, Problem
 from engine.db.schema import event, process_instance
+from engine.permissions import may_handle_clues
 
 GRANT_CHAIN = "reporter-access"
 GRANTED = "reporter_access_granted"
@@ -24,7 +25,7 @@ GRANTED = "reporter_access_granted"
 def grant_reporter_access(conn, instance_id: str, by: str, to: str, now: datetime, reason: str = "") -> dict:
     """Let `to` see the reporter's identity of `instance_id`; `by` must be in the discipline office."""
     granter = org.principal(conn, by)
-    if granter is None or not granter.has("discipline_office"):
+    if granter is None or not may_handle_clues(granter):
         raise Forbidden("只有纪检监察室可以授权查看举报人信息")
     if conn.execute(sa.select(process_instance.c.id).where(process_instance.c.id == instance_id)).first() is None:
         raise NotFound(f"instance {instance_id} not found", field="instance_id")

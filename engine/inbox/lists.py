@@ -1,21 +1,25 @@
-"""Who may see and act on a human task, and the inbox's lists.
+"""The inbox's lists: one person's tasks by view (mine, claimable, due soon, overdue, done,
+department), filtered, sorted and paged, and how many each list holds.
 
-A task reaches a person when it is assigned to them, or when it is unassigned and they hold the
-lane's role (and, where the lane names a department, belong to it or head it). A department head
-sees and may reassign every open task of their department.
+Which tasks reach a person is `engine.permissions`' rule; the statements here are that rule in SQL.
+Saved filters are `saved_filters`', handing a task over is `handover`'s.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from engine.errors import Forbidden, Invalid, Problem, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
-from engine.org.people import Principal, principal
-from engine.db.schema import TASK_OPEN, human_task, process_instance, process_version, saved_filter
+from engine.db.transactions import read_transaction
+from engine.errors import Invalid, Problem
+from engine.inbox import saved_filters
+from engine.org import people as org
+from engine.org.people import Principal
+from engine.db.schema import TASK_OPEN, human_task, process_instance, process_version
+# web/audit.py still asks this module; the rule itself is engine.permissions'
+from engine.permissions import can_view_instance  # noqa: F401
 
 VIEWS = ("mine", "claimable", "due_soon", "overdue", "done", "department")
 SORTS = {
@@ -27,109 +31,6 @@ SORTS = {
     "process": (human_task.c.process_key, human_task.c.created_at),
 }
 PER_PAGE = (10, 20, 50, 100)
-
-
-# --- rules on one task -----------------------------------------------------------------------------
-
-def is_candidate(p: Principal, task: dict) -> bool:
-    if not task.get("candidate_role") or task["candidate_role"] not in p.roles:
-        return False
-    dept = task.get("candidate_department")
-    return dept is None or dept == p.department or dept in p.heads
-
-
-def can_view(p: Principal, task: dict) -> bool:
-    if task.get("confidential"):     # a confidential process: its holder and the roles it names only
-        return (task.get("assignee") == p.username or task.get("completed_by") == p.username
-                or p.has(*task["confidential"].split(",")))
-    return (task.get("assignee") == p.username or task.get("completed_by") == p.username
-            or is_candidate(p, task) or task.get("candidate_department") in p.heads
-            or p.has("auditor", "admin", "discipline_office"))
-
-
-def can_work(p: Principal, task: dict) -> bool:
-    """May claim or complete it now."""
-    if task.get("status") != "open":
-        return False
-    return task.get("assignee") == p.username or (task.get("assignee") is None and is_candidate(p, task))
-
-
-def can_reassign(p: Principal, task: dict) -> bool:
-    return task.get("status") == "open" and (task.get("candidate_department") in p.heads or p.has("admin"))
-
-
-def can_delegate(p: Principal, task: dict) -> bool:
-    """Only the holder hands an open task on (a department head reassigns instead)."""
-    return task.get("status") == "open" and task.get("assignee") == p.username
-
-
-def require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise Forbidden(message)
-
-
-def require_work(p: Principal, task: dict) -> None:
-    """`can_work`, saying why not: a task no longer open, or held by a colleague, is a conflict
-    (the state changed under the caller); a task outside the person's duties is forbidden."""
-    if task.get("status") == "completed":
-        raise TaskAlreadyCompleted("此任务已经完成", completed_by=task.get("completed_by"))
-    if task.get("status") != "open":
-        raise TaskNotReady("此任务已不在办理中")
-    if task.get("assignee") not in (None, p.username) and is_candidate(p, task):
-        raise TaskClaimedByOther("此任务已由他人认领", assignee=task["assignee"])
-    require(can_work(p, task), "此任务不在你的职责范围内")
-
-
-def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
-    """Auditors, the discipline office and admins see every instance; others the ones they started
-    or hold a task of that they may view. A confidential process (e.g. a voluntary disclosure) is
-    seen only by its starter and the roles it names."""
-    row = conn.execute(sa.select(process_instance.c.started_by, process_version.c.meta_json)
-                       .join(process_version, process_version.c.id == process_instance.c.process_version_id)
-                       .where(process_instance.c.id == instance_id)).one_or_none()
-    if row is None:
-        return False
-    if row.started_by == p.username:
-        return True
-    confidential = json.loads(row.meta_json).get("process", {}).get("confidential")
-    if confidential is not None:     # a confidential process: only its starter and the roles it names
-        return p.has(*confidential)
-    if p.has("auditor", "admin", "discipline_office"):
-        return True
-    rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
-    return any(can_view(p, dict(r._mapping)) for r in rows)
-
-
-def handover_target(conn, p: Principal, to: str, reason: str) -> Principal:
-    """The active colleague a task is handed to (delegated or reassigned), with a reason; `Invalid`
-    naming each field at fault otherwise."""
-    to, reason = (to or "").strip(), (reason or "").strip()
-    target = principal(conn, to) if to else None
-    problems = []
-    if target is None:
-        problems.append(Problem("请选择在职的同事", field="to", code="unknown_staff"))
-    elif target.username == p.username:
-        problems.append(Problem("不能转交给自己", field="to", code="self"))
-    if not reason:
-        problems.append(Problem("请填写原因", field="reason", code="required"))
-    if problems:
-        raise Invalid("转交信息有误", problems)
-    return target
-
-
-def hand_over(eng, p: Principal, task: dict, kind: str, to: str, reason: str) -> tuple[Principal, dict]:
-    """Delegate (by the holder) or reassign (by the department head) a task, with a reason.
-    Returns the colleague and the task as it stands after."""
-    from engine.db.transactions import read_transaction
-    with read_transaction(eng.db) as conn:
-        target = handover_target(conn, p, to, reason)
-    if kind == "delegate":
-        require(can_delegate(p, task), "只能转交自己已认领的任务")
-        act = eng.delegate
-    else:
-        require(can_reassign(p, task), "只有本科室负责人可以改派")
-        act = eng.reassign
-    return target, act(task["id"], user=p.username, to=target.username, reason=reason.strip())
 
 
 # --- the lists -------------------------------------------------------------------------------------
@@ -355,29 +256,45 @@ _PROCESSES = sa.select(process_version.c.process_key, sa.func.max(process_versio
     .group_by(process_version.c.process_key).order_by(process_version.c.process_key)
 
 
-# --- saved filters ---------------------------------------------------------------------------------
+# --- the read models -------------------------------------------------------------------------------
 
-def save_filter(conn, username: str, name: str, query: TaskQuery, now: datetime) -> None:
-    name = (name or "").strip()
-    if not name or len(name) > 64:
-        raise Invalid("筛选名称须为 1–64 个字符", [Problem("筛选名称须为 1–64 个字符", field="name")])
-    conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.name == name))
-    conn.execute(saved_filter.insert().values(username=username, name=name, query=query.to_args(page=1),
-                                              created_at=now))
+def soon_until(engine) -> datetime:
+    """'Due soon' means within the next two working days."""
+    return engine.deadlines.calendar().add_working_days(engine.clock.now(), 2).due
 
 
-def saved_filters(conn, username: str) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(_SAVED, {"username": username})]
+def navigation_counts(engine, p: Principal) -> dict[str, int]:
+    """`counts`, in a read of its own (the navigation of every page)."""
+    with read_transaction(engine.db) as conn:
+        return counts(conn, p, now=engine.clock.now(), soon_until=soon_until(engine))
 
 
-_SAVED = sa.select(saved_filter.c.id, saved_filter.c.name, saved_filter.c.query) \
-    .where(saved_filter.c.username == sa.bindparam("username", type_=sa.String)).order_by(saved_filter.c.name)
+def page_of(engine, p: Principal, query: TaskQuery) -> Page:
+    """One page of one list, in a read of its own (the API's inbox)."""
+    with read_transaction(engine.db) as conn:
+        return list_tasks(conn, p, query, now=engine.clock.now(), soon_until=soon_until(engine))
 
 
-def delete_filter(conn, username: str, filter_id: int) -> None:
-    conn.execute(saved_filter.delete().where(saved_filter.c.username == username, saved_filter.c.id == filter_id))
+@dataclass(frozen=True)
+class InboxPage:
+    """What the inbox page shows: one page of one list, every list's count, and the filters' menus."""
+    query: TaskQuery                # as asked, or the default list instead of one the person may not see
+    page: Page
+    counts: dict[str, int]
+    processes: list[tuple[str, str]]
+    departments: dict[str, str]
+    saved: list[dict]
+    people: dict[str, str]          # the page's assignees' names
 
 
-def can_start(p: Principal, info) -> bool:
-    """May start an instance of the process from the start page (its `startableBy` roles)."""
-    return bool(info.startable_by) and ("staff" in info.startable_by or p.has(*info.startable_by))
+def page(engine, p: Principal, query: TaskQuery) -> InboxPage:
+    """The inbox page in one read; the department list only for someone who heads a department."""
+    if query.view == "department" and not p.heads:
+        query = TaskQuery()
+    now, soon = engine.clock.now(), soon_until(engine)
+    with read_transaction(engine.db) as conn:
+        found = counts(conn, p, now=now, soon_until=soon)
+        rows = list_tasks(conn, p, query, now=now, soon_until=soon, total=found.get(query.view))
+        return InboxPage(query, rows, found, processes_in_tasks(conn), org.department_names(conn),
+                         saved_filters.saved_filters(conn, p.username),
+                         org.staff_names(conn, (t["assignee"] for t in rows.rows)))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.db.transactions import write_transaction
+from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
 from engine.db.schema import api_token, staff
@@ -124,3 +124,38 @@ _TOKEN_PRINCIPAL = principal_query(sa.select(api_token.c.username).where(
 
 def revoke_token(conn, token: str) -> None:
     conn.execute(api_token.delete().where(api_token.c.token_hash == _digest(token or "")))
+
+
+# --- the services the sign-in page and the API call -----------------------------------------------
+
+def sign_in(engine, username: str, password: str) -> Principal:
+    """`authenticate` at the engine's clock."""
+    return authenticate(engine.db, username, password, engine.clock.now())
+
+
+def sign_in_for_token(engine, username: str, password: str) -> tuple[str, datetime]:
+    """A new API token for a correct username and password, in the write that counts the attempt
+    (a failure is recorded, then raised)."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+        if not isinstance(outcome, AuthenticationFailed):
+            return issue_token(conn, outcome.username, now)
+    raise outcome
+
+
+def principal_for_token(engine, token: str) -> Principal | None:
+    """The holder of a valid, unexpired token, or None."""
+    with read_transaction(engine.db) as conn:
+        return token_principal(conn, token, engine.clock.now())
+
+
+def revoke(engine, token: str) -> None:
+    with write_transaction(engine.db) as conn:
+        revoke_token(conn, token)
+
+
+def change_own_password(engine, username: str, old_password: str, new_password: str) -> None:
+    """`change_password` in a write of its own (`Invalid` naming the field at fault)."""
+    with write_transaction(engine.db) as conn:
+        change_password(conn, username, old_password, new_password, engine.clock.now())

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from engine.errors import Conflict, Invalid, NotFound, Problem
 from engine.db.transactions import read_transaction, write_transaction
+from engine.errors import Conflict, Invalid, NotFound, Problem
 from engine.db.schema import DEPARTMENT_CATEGORIES, POSITION_LEVELS, department, role, staff, staff_role
 
 LOCALES = ("zh", "en")
@@ -287,3 +287,31 @@ def save_department_for(eng, values: dict) -> None:
     """Create or update a department in a transaction of its own; `Invalid` or `Conflict` else."""
     with write_transaction(eng.db) as conn:
         save_department(conn, values, eng.clock.now())
+
+
+# --- the pages' choice lists and the signed-in person ----------------------------------------------
+
+def choices(engine) -> dict[str, list[tuple[str, str]]]:
+    """The active staff and departments as (code, name) pairs, for a form's person and department
+    fields, in one read."""
+    with read_transaction(engine.db) as conn:
+        return {"person_choices": [(p["username"], p["name"]) for p in list_staff(conn)],
+                "department_choices": [(d["code"], d["name_zh"]) for d in departments(conn)]}
+
+
+def signed_in(engine, username: str) -> Principal | None:
+    """The active staff member `username` (who a request's session names), or None."""
+    with read_transaction(engine.db) as conn:
+        return principal(conn, username)
+
+
+def set_locale(engine, username: str, locale: str) -> None:
+    """A person's language for the pages (one of the web's locales; the caller checks which)."""
+    with write_transaction(engine.db) as conn:
+        conn.execute(staff.update().where(staff.c.username == username).values(locale=locale))
+
+
+def department_choices(engine) -> list[tuple[str, str]]:
+    """The active departments as (code, name) pairs, for a form's department field."""
+    with read_transaction(engine.db) as conn:
+        return [(d["code"], d["name_zh"]) for d in departments(conn)]

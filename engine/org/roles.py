@@ -9,15 +9,25 @@ import sqlalchemy as sa
 
 from engine.db.schema import role
 
+# The built-in role codes; who may do what with them is `engine.permissions`' to say.
+STAFF = "staff"
+DEPARTMENT_HEAD = "department_head"
+DISCIPLINE_OFFICE = "discipline_office"
+TASK_FORCE = "task_force"
+LEADERSHIP_GROUP = "leadership_group"
+PROCESS_OWNER = "process_owner"
+AUDITOR = "auditor"
+ADMIN = "admin"
+
 BUILTIN_ROLES = (
-    ("staff", "职工", "Staff"),
-    ("department_head", "科室负责人", "Department head"),
-    ("discipline_office", "纪检监察室", "Discipline office"),
-    ("task_force", "工作专班", "Task force"),
-    ("leadership_group", "领导小组", "Leadership group"),
-    ("process_owner", "流程管理员", "Process owner"),
-    ("auditor", "审计员", "Auditor"),
-    ("admin", "系统管理员", "Administrator"),
+    (STAFF, "职工", "Staff"),
+    (DEPARTMENT_HEAD, "科室负责人", "Department head"),
+    (DISCIPLINE_OFFICE, "纪检监察室", "Discipline office"),
+    (TASK_FORCE, "工作专班", "Task force"),
+    (LEADERSHIP_GROUP, "领导小组", "Leadership group"),
+    (PROCESS_OWNER, "流程管理员", "Process owner"),
+    (AUDITOR, "审计员", "Auditor"),
+    (ADMIN, "系统管理员", "Administrator"),
 )
 
 

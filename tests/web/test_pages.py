@@ -273,6 +273,25 @@ def test_comments_and_attachments(client, report, db):
     assert "attachment" in download.headers["Content-Disposition"]
 
 
+def test_a_completion_with_a_file_that_fails_to_commit_leaves_no_file_and_keeps_the_draft(client, report, engine,
+                                                                                           db):
+    login(client, "neike_head")
+    page = f"/tasks/{report}"
+    assert post(client, page, {"progress": "草稿", "action": "draft"}, page=page).status_code == 302
+
+    def the_database_goes_away(instance_id):
+        raise RuntimeError("the connection dropped before the commit")
+    engine.before_commit = the_database_goes_away
+    with pytest.raises(RuntimeError):
+        post(client, page, {**VALID_REPORT, "attachments": (__import__("io").BytesIO(b"%PDF-1.4 x"), "a.pdf")},
+             page=page, content_type="multipart/form-data")
+    engine.before_commit = None
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(attachment)).scalar() == 0
+    assert engine.task(report)["status"] == "open"
+    assert "草稿" in client.get(page).get_data(as_text=True)         # the draft is still there
+
+
 def test_the_diagram_state_marks_done_and_active_elements(client, report):
     login(client, "neike_head")
     task_page = client.get(f"/tasks/{report}").get_data(as_text=True)

@@ -13,7 +13,6 @@ from flask_smorest.utils import load_info_from_docstring
 
 from engine.org import accounts
 from engine.org.accounts import AuthenticationFailed
-from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Forbidden
 
 from ..session import engine
@@ -50,13 +49,11 @@ def token_required(*roles: str):
             token = _bearer()
             if token is None:
                 raise MissingToken("请在 Authorization 头中提供访问令牌（Bearer）")
-            eng = engine()
             seen = g.get("token_holder")
             if seen is not None and seen[0] == token:       # looked up already in this request
                 principal = seen[1]
             else:
-                with read_transaction(eng.db) as conn:
-                    principal = accounts.token_principal(conn, token, eng.clock.now())
+                principal = accounts.principal_for_token(engine(), token)
             if principal is None:
                 raise InvalidToken("访问令牌无效或已过期，请重新获取")
             if roles and not principal.has(*roles):
@@ -85,11 +82,7 @@ def issue_token(body):
 
     Checks the username and password like the sign-in page: repeated failures lock the account
     for a while. The token lasts `TOKEN_LIFETIME` (12 hours)."""
-    eng = engine()
-    now = eng.clock.now()
-    principal = accounts.authenticate(eng.db, body["username"], body["password"], now)
-    with write_transaction(eng.db) as conn:
-        token, expires_at = accounts.issue_token(conn, principal.username, now)
+    token, expires_at = accounts.sign_in_for_token(engine(), body["username"], body["password"])
     return {"token": token, "expires_at": expires_at}
 
 
@@ -98,5 +91,4 @@ def issue_token(body):
 @bp.response(204)
 def revoke_token():
     """Revoke the token this request carries"""
-    with write_transaction(engine().db) as conn:
-        accounts.revoke_token(conn, g.api_token)
+    accounts.revoke(engine(), g.api_token)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from engine.runtime import migration as instance_migration
-from engine.inbox import lists as worklist
-from engine.db.transactions import read_transaction
+from engine import permissions
+from engine.inbox import submission, tasks as inbox_tasks
 
 from ..session import engine
 from .auth import token_required
@@ -15,23 +15,12 @@ from .schemas import EventListSchema, InstanceSchema, MigrateRequestSchema, Migr
 
 bp = api_blueprint("instances", __name__, "Running and finished process instances")
 
-STARTERS = ("discipline_office", "process_owner", "admin")
 VIEW_INSTANCE = ("Visible to the people who started it or may view one of its tasks, and to auditors, the "
                  "discipline office and admins; anyone else gets 403.")
 
 
-def visible_instance(instance_id: str):
-    """The instance, if the caller may see it (404 if there is none, 403 if they may not)."""
-    eng = engine()
-    view = eng.show(instance_id)
-    with read_transaction(eng.db) as conn:
-        allowed = worklist.can_view_instance(conn, g.api_principal, view.id)
-    worklist.require(allowed, "你无权查看此流程实例")
-    return view
-
-
 @bp.route("/instances", methods=["POST"])
-@token_required(*STARTERS)
+@token_required(*permissions.INSTANCE_STARTERS)
 @bp.arguments(StartSchema)
 @bp.response(201, InstanceSchema)
 @document_errors(400, 404)
@@ -42,12 +31,8 @@ def start(body):
     first tasks see (e.g. `{"department": "neike"}` for the monthly report). A confidential process
     (clues, disclosures) is started here only by the roles its `startableBy` names: a clue's reporter
     identity must go through the registration page, which keeps it out of the workflow data."""
-    info = engine().process_info(body["process_key"])
-    worklist.require(info.confidential is None or worklist.can_start(g.api_principal, info),
-                     "此流程含保密信息，只能通过其专用页面发起")
-    view = engine().start(body["process_key"], started_by=g.api_principal.username, version=body.get("version"),
-                          business_key=body.get("business_key"), data=body.get("data"))
-    return view.to_dict()
+    return submission.start_with_data(engine(), g.api_principal, body["process_key"], version=body.get("version"),
+                                      business_key=body.get("business_key"), data=body.get("data")).to_dict()
 
 
 @bp.route("/instances/<instance_id>", methods=["GET"])
@@ -57,7 +42,7 @@ def start(body):
 @document_errors(404)
 def get_instance(instance_id: str):
     """One instance: status, open tasks, timers waiting, incidents, data"""
-    return visible_instance(instance_id).to_dict()
+    return inbox_tasks.instance_of(engine(), g.api_principal, instance_id).to_dict()
 
 
 @bp.route("/instances/<instance_id>/events", methods=["GET"])
@@ -67,12 +52,11 @@ def get_instance(instance_id: str):
 @document_errors(404)
 def get_events(instance_id: str):
     """An instance's history, oldest first (a hash chain: each event carries the hash of the one before)"""
-    view = visible_instance(instance_id)
-    return {"items": engine().events(view.id)}
+    return {"items": inbox_tasks.events_of(engine(), g.api_principal, instance_id)}
 
 
 @bp.route("/instances/<instance_id>/migrate", methods=["POST"])
-@token_required("process_owner", "admin")
+@token_required(*permissions.PROCESS_EDITORS)
 @bp.arguments(MigrateRequestSchema)
 @bp.response(200, MigrationSchema)
 @document_errors(400, 404, 409)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
+from engine import permissions
 from engine.errors import Invalid, NotFound
 from engine.bpmn.validation import SourceFile
 
@@ -48,7 +49,7 @@ def get_process(key: str):
 
 
 @bp.route("/processes", methods=["POST"])
-@token_required("process_owner", "admin")
+@token_required(*permissions.PROCESS_EDITORS)
 @bp.arguments(DeployRequestSchema)
 @bp.response(201, DeployResultSchema)
 @bp.alt_response(422, schema=DeployErrorSchema,
@@ -69,7 +70,7 @@ def deploy(body):
 
 
 @bp.route("/processes/validate", methods=["POST"])
-@token_required("process_owner", "admin")
+@token_required(*permissions.PROCESS_EDITORS)
 @bp.arguments(ValidateRequestSchema)
 @bp.response(200, ValidResultSchema)
 @bp.alt_response(422, schema=DeployErrorSchema, description="The files do not validate, as for a deploy.")

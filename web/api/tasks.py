@@ -5,11 +5,8 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from engine.inbox import comments, drafts, lists as worklist
-from engine.db.transactions import read_transaction, write_transaction
+from engine.inbox import handover, lists as worklist, submission, tasks as inbox_tasks
 
-from .. import taskforms
-from ..inbox import soon_until
 from ..session import engine
 from .auth import token_required
 from .base import api_blueprint
@@ -24,13 +21,6 @@ VIEWABLE = ("Visible to its assignee, the person who completed it, candidates of
             "department, auditors, the discipline office and admins; anyone else gets 403.")
 
 
-def viewable(task_id: str) -> dict:
-    """The task, if the caller may see it (404 if there is none, 403 if they may not)."""
-    task = engine().task(task_id)
-    worklist.require(worklist.can_view(g.api_principal, task), "你无权查看此任务")
-    return task
-
-
 @bp.route("/tasks", methods=["GET"])
 @token_required()
 @bp.arguments(TaskQuerySchema, location="query", unknown=RAISE)
@@ -41,10 +31,8 @@ def list_tasks(args):
 
     Same lists and filters as the inbox page; `view=department` lists nothing for someone who heads
     no department."""
-    eng = engine()
     query = worklist.TaskQuery.parse({k: str(v) for k, v in args.items()})
-    with read_transaction(eng.db) as conn:
-        page = worklist.list_tasks(conn, g.api_principal, query, now=eng.clock.now(), soon_until=soon_until(eng))
+    page = worklist.page_of(engine(), g.api_principal, query)
     return {"items": page.rows, "total": page.total, "page": page.page, "per_page": page.per_page,
             "pages": page.pages}
 
@@ -56,11 +44,7 @@ def list_tasks(args):
 @document_errors(404)
 def get_task(task_id: str):
     """One task, with its form definition and what the caller may do with it"""
-    eng = engine()
-    task = viewable(task_id)
-    form = eng.forms.for_task(task)
-    return {**task, "form": form, "can_work": worklist.can_work(g.api_principal, task),
-            "can_reassign": worklist.can_reassign(g.api_principal, task)}
+    return inbox_tasks.detail(engine(), g.api_principal, task_id)
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
@@ -69,8 +53,7 @@ def get_task(task_id: str):
 @document_errors(404, 409)
 def claim(task_id: str):
     """Claim a task of one's lane (409 if a colleague holds it, or it is done)"""
-    worklist.require_work(g.api_principal, viewable(task_id))
-    return engine().claim(task_id, user=g.api_principal.username)
+    return inbox_tasks.claim_checked(engine(), g.api_principal, task_id)
 
 
 @bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
@@ -79,8 +62,7 @@ def claim(task_id: str):
 @document_errors(404, 409)
 def unclaim(task_id: str):
     """Give a claimed task back to the lane (409 unless the caller holds it)"""
-    viewable(task_id)
-    return engine().unclaim(task_id, user=g.api_principal.username)
+    return inbox_tasks.unclaim(engine(), g.api_principal, task_id)
 
 
 @bp.route("/tasks/<task_id>/delegate", methods=["POST"])
@@ -90,8 +72,7 @@ def unclaim(task_id: str):
 @document_errors(400, 404, 409)
 def delegate(body, task_id: str):
     """Hand a task one holds to a colleague, with a reason (kept in the history)"""
-    task = viewable(task_id)
-    return worklist.hand_over(engine(), g.api_principal, task, "delegate", body["to"], body["reason"])[1]
+    return handover.hand_over(engine(), g.api_principal, task_id, "delegate", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["POST"])
@@ -101,8 +82,7 @@ def delegate(body, task_id: str):
 @document_errors(400, 404, 409)
 def reassign(body, task_id: str):
     """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
-    task = viewable(task_id)
-    return worklist.hand_over(engine(), g.api_principal, task, "reassign", body["to"], body["reason"])[1]
+    return handover.hand_over(engine(), g.api_principal, task_id, "reassign", body["to"], body["reason"])[1]
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
@@ -115,17 +95,7 @@ def complete(body, task_id: str):
 
     `data` is checked against the task's form exactly as on the task page; each field at fault is
     named in the 422's `fields`, with a message in Chinese. Answers the instance as it stands after."""
-    eng = engine()
-    task = viewable(task_id)
-    worklist.require_work(g.api_principal, task)
-    definition = eng.forms.for_task(task)
-    submission = taskforms.validate_json(eng, definition, body["data"], task)
-    if submission.errors:
-        raise submission.to_invalid()
-    # the draft goes in the completion's own transaction (one commit, not two)
-    view = eng.complete_task(task_id, user=g.api_principal.username, data=submission.data,
-                             also=[drafts.discarding(task_id)])
-    return view.to_dict()
+    return submission.submit(engine(), g.api_principal, task_id, body["data"]).instance.to_dict()
 
 
 @bp.route("/tasks/<task_id>/comments", methods=["GET"])
@@ -135,10 +105,7 @@ def complete(body, task_id: str):
 @document_errors(404)
 def list_comments(task_id: str):
     """The comment thread of the task's instance (it follows the case from task to task)"""
-    eng = engine()
-    task = viewable(task_id)
-    with read_transaction(eng.db) as conn:
-        return {"items": comments.for_instance(conn, task["instance_id"])}
+    return {"items": inbox_tasks.comments_of(engine(), g.api_principal, task_id)}
 
 
 @bp.route("/tasks/<task_id>/comments", methods=["POST"])
@@ -149,8 +116,4 @@ def list_comments(task_id: str):
 @document_errors(400, 404)
 def add_comment(body, task_id: str):
     """Comment on the task"""
-    eng = engine()
-    task = viewable(task_id)
-    with write_transaction(eng.db) as conn:
-        return comments.add(conn, instance_id=task["instance_id"], task_id=task_id, author=g.api_principal.username,
-                            body=body["body"], now=eng.clock.now())
+    return inbox_tasks.comment(engine(), g.api_principal, task_id, body["body"])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from engine.campaign import matrix as campaign_matrix
 from engine.org import people as org
 from engine import bootstrap as services
-from engine.inbox import lists as worklist
+from engine import permissions
 from engine.config import PROJECT_ROOT
 from engine.db.transactions import write_transaction
 from engine.errors import Invalid
@@ -251,9 +251,9 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     assert on_time.data["on_time"] is True and late.data["on_time"] is False
     assert late.data["campaign"]["id"] == cid and late.data["campaign"]["department"] == "waike"
     with db.connect() as conn:
-        assert worklist.can_view_instance(conn, principal(conn, "jijian"), late.id)
-        assert not worklist.can_view_instance(conn, principal(conn, "waike_head"), late.id)
-        assert not worklist.can_view_instance(conn, principal(conn, "neike_1"), late.id)
+        assert permissions.can_view_instance(conn, principal(conn, "jijian"), late.id)
+        assert not permissions.can_view_instance(conn, principal(conn, "waike_head"), late.id)
+        assert not permissions.can_view_instance(conn, principal(conn, "neike_1"), late.id)
 
     # the clue backlog review (起底) links clue instances; an unknown clue is refused on its row
     engine.deploy([SourceFile("clue_stub.bpmn", CLUE_STUB)], deployed_by="admin")

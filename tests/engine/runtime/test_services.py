@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.runtime import connectors
-from engine.inbox import lists as worklist
+from engine import permissions
 from engine.errors import Invalid
 from engine.org.people import Principal
 from engine.db.schema import event, process_instance
@@ -127,16 +127,16 @@ def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_on
     def who(username, *roles):
         return Principal(username, username, "neike", frozenset(roles))
     with db.connect() as conn:
-        assert worklist.can_view_instance(conn, who("nurse", "staff"), view.id)
-        assert worklist.can_view_instance(conn, who("jijian", "staff", "discipline_office"), view.id)
+        assert permissions.can_view_instance(conn, who("nurse", "staff"), view.id)
+        assert permissions.can_view_instance(conn, who("jijian", "staff", "discipline_office"), view.id)
         for role in ("auditor", "admin", "department_head"):
-            assert not worklist.can_view_instance(conn, who("x", "staff", role), view.id)
-    assert worklist.can_start(who("nurse", "staff"), info)
+            assert not permissions.can_view_instance(conn, who("x", "staff", role), view.id)
+    assert permissions.can_start(who("nurse", "staff"), info)
     task = engine.task(view.tasks[0]["id"])
     assert task["confidential"] == "discipline_office"
-    assert worklist.can_view(who("jijian", "staff", "discipline_office"), task)
+    assert permissions.can_view(who("jijian", "staff", "discipline_office"), task)
     for role in ("auditor", "admin", "LaneA"):
-        assert not worklist.can_view(who("x", "staff", role), task)
+        assert not permissions.can_view(who("x", "staff", role), task)
 
 
 def bpmn_dir():

@@ -1,0 +1,227 @@
+"""Submitting a form: a task's, from the task page or the API alike (save it as a draft, or complete
+the task with it), or a process's start form.
+
+A completion is one write: the form is validated first (its lookups — staff, departments, the
+instance's attachments — in one read, opened only if the form asks one), then its new files are
+stored, the task is completed and the person's draft discarded in the completion's own
+transaction. A refused completion (a completion guard, a conflict, a failing commit) leaves no file
+behind and the draft as it was.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from engine.db.schema import attachment, department, staff
+from engine.db.transactions import read_transaction, write_transaction
+from engine.errors import ConcurrentUpdate, Invalid
+from engine.forms import AttachmentMeta, Submission, validate_submission
+from engine.inbox import attachments, drafts
+from engine.org.people import Principal
+from engine.permissions import can_start, can_view, can_work, require, require_work
+
+COMPLETE, SAVE_DRAFT = "complete", "save_draft"
+_RESERVE_ATTEMPTS = 3       # SQLite: a colleague's upload may take a reserved attachment id meanwhile
+
+
+class FormRejected(Invalid):
+    """The form has fields at fault; `.submission` holds what was typed and each field's message,
+    to show the form again."""
+
+    def __init__(self, submission: Submission):
+        invalid = submission.to_invalid()
+        super().__init__(invalid.message, invalid.problems)
+        self.submission = submission
+
+
+@dataclass(frozen=True)
+class Submitted:
+    task: dict                  # the task as it was submitted
+    instance: object | None     # the instance after the completion (InstanceView); None for a draft
+
+
+class FormLookups:
+    """A form's lookups over one connection, opened at the first lookup (`reads`), so that a form
+    that asks none costs no round trip."""
+
+    def __init__(self, reads: "_Reads", instance_id: str):
+        self.reads, self.instance_id = reads, instance_id
+
+    def _first(self, query):
+        return self.reads.conn.execute(query).first()
+
+    def _one(self, query) -> bool:
+        return self._first(query) is not None
+
+    def is_person(self, username: str) -> bool:
+        return self._one(sa.select(staff.c.username).where(staff.c.username == str(username), staff.c.active))
+
+    def is_department(self, code: str) -> bool:
+        return self._one(sa.select(department.c.code).where(department.c.code == str(code), department.c.active))
+
+    def attachment(self, ref: str) -> AttachmentMeta | None:
+        try:
+            attachment_id = int(ref)
+        except (TypeError, ValueError):
+            return None
+        row = self._first(
+            sa.select(attachment.c.id, attachment.c.filename, attachment.c.content_type, attachment.c.size)
+            .where(attachment.c.id == attachment_id, attachment.c.instance_id == self.instance_id))
+        return AttachmentMeta(str(row.id), row.filename, row.content_type, row.size) if row else None
+
+
+class _Reads:
+    """One read transaction, begun when first needed (or a connection the caller already holds)."""
+
+    def __init__(self, db, stack: contextlib.ExitStack, conn=None):
+        self.db, self.stack, self._conn = db, stack, conn
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = self.stack.enter_context(read_transaction(self.db))
+        return self._conn
+
+
+class DbLookups(FormLookups):
+    """`FormLookups` each in a short read of its own, for a caller that holds no read (web/campaign.py
+    until it validates through `lookups`)."""
+
+    def __init__(self, db, instance_id: str):
+        super().__init__(None, instance_id)
+        self.db = db
+
+    def _first(self, query):
+        with read_transaction(self.db) as conn:
+            return conn.execute(query).first()
+
+
+@contextlib.contextmanager
+def lookups(db, instance_id: str = "", conn=None):
+    """`FormLookups` for a form of `instance_id` (none: a form that starts something), over `conn`
+    or one read of their own, closed on leaving."""
+    with contextlib.ExitStack() as stack:
+        yield FormLookups(_Reads(db, stack, conn), instance_id)
+
+
+def validate(definition: dict | None, raw, files, found: FormLookups) -> Submission:
+    """An HTML post (with `getlist`, and its files) or an API body's `data` against the form.
+    A task without a form takes nothing: a post's fields are ignored, an API body must be empty."""
+    if definition is None:
+        if not hasattr(raw, "getlist") and raw not in (None, {}):
+            return Submission({}, {}, {"_form": "此任务没有表单，不接受数据"}, {})
+        return Submission({}, {}, {}, {})
+    return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files)
+
+
+def submit(engine, principal: Principal, task_id: str, raw, files=None, *, action: str = COMPLETE) -> Submitted:
+    """Save the form as the person's draft of the task, or complete the task with it.
+
+    `raw`: an HTML post (werkzeug MultiDict, with `files`) or an API body's `data`. NotFound if
+    there is no such task, Forbidden if the person may not see or work it, a Conflict if it is no
+    longer theirs to complete, `FormRejected` naming each field at fault."""
+    if action not in (COMPLETE, SAVE_DRAFT):
+        raise ValueError(action)
+    task = engine.task(task_id)
+    require(can_view(principal, task), "你无权查看此任务")
+    require_work(principal, task)
+    definition = engine.forms.for_task(task)
+    if action == SAVE_DRAFT:
+        _save_draft(engine, principal, task, definition, raw)
+        return Submitted(task, None)
+    return Submitted(task, _complete(engine, principal, task, definition, raw, files))
+
+
+def _save_draft(engine, principal: Principal, task: dict, definition: dict | None, raw) -> None:
+    """What the user typed, valid or not (files are not kept in a draft), in one write."""
+    with write_transaction(engine.db) as conn:
+        values = {}
+        if definition is not None:
+            with lookups(engine.db, task["instance_id"], conn) as found:
+                values = validate_submission(definition, raw, lookups=found).values
+        drafts.save(conn, task["id"], principal.username, values, engine.clock.now())
+
+
+def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
+    with lookups(engine.db, task["instance_id"]) as found:
+        submission = validate(definition, raw, files, found)
+        if submission.errors:
+            raise FormRejected(submission)
+        uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
+        ids = attachments.reserve_ids(found.reads.conn, len(uploads)) if uploads else []
+    for attempt in range(_RESERVE_ATTEMPTS):
+        if attempt:
+            with read_transaction(engine.db) as conn:
+                ids = attachments.reserve_ids(conn, len(uploads))
+        try:
+            return _complete_with(engine, principal, task, submission, list(zip(ids, uploads)))
+        except attachments.IdTaken:
+            continue
+    raise ConcurrentUpdate("附件正在由他人同时上传，请重试")
+
+
+def _complete_with(engine, principal: Principal, task: dict, submission: Submission, stored: list):
+    """Complete the task; the files (with their reserved ids) stored and the draft discarded in
+    the same transaction."""
+    names: dict[str, list[str]] = {}
+    for attachment_id, (name, _upload) in stored:
+        names.setdefault(name, []).append(str(attachment_id))
+    data = submission.data_with_uploads(names) if stored else submission.data
+
+    def store_files(conn, instance_id):
+        now = engine.clock.now()
+        for attachment_id, (name, upload) in stored:
+            attachments.store(conn, instance_id=instance_id, task_id=task["id"], filename=upload.filename,
+                              data=upload.data, user=principal.username, now=now, field=name,
+                              attachment_id=attachment_id)
+
+    return engine.complete_task(task["id"], user=principal.username, data=data,
+                                within=store_files if stored else None, also=[drafts.discarding(task["id"])])
+
+
+@dataclass(frozen=True)
+class Started:
+    instance: object                # InstanceView
+    first_task: dict | None         # the first of its tasks the starter may work, to go on with
+
+
+def start(engine, principal: Principal, process_key: str, raw, *, business_key: str | None = None,
+          refused: dict[str, str] | None = None) -> Started:
+    """Start the latest version of a process `principal` may start, with its start form's data (files
+    are not taken here: they go with the first task). `refused`: what the caller found wrong with the
+    request itself, shown with the form's own errors; `FormRejected` if there is any, or if the
+    process's own checks (a service task) refuse the data."""
+    info = engine.process_info(process_key)
+    require(can_start(principal, info), "你无权发起此流程")
+    definition = engine.forms.get(info.start_form) if info.start_form else None
+    errors, values, data = dict(refused or {}), {}, {}
+    if definition is not None:
+        with lookups(engine.db) as found:
+            checked = validate_submission(definition, raw, lookups=found, files=None)
+        values = checked.values
+        errors.update(checked.errors)
+        if checked.ok:
+            data = checked.data
+    if errors:
+        raise FormRejected(Submission({}, {}, errors, values))
+    try:
+        view = engine.start(process_key, started_by=principal.username,
+                            business_key=business_key or data.get("name") or None, data=data)
+    except Invalid as exc:
+        errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
+        raise FormRejected(Submission({}, {}, errors, values)) from exc
+    mine = [t for t in view.tasks if can_work(principal, t)]
+    return Started(view, mine[0] if mine else None)
+
+
+def start_with_data(engine, principal: Principal, process_key: str, *, version: int | None = None,
+                    business_key: str | None = None, data: dict | None = None):
+    """Start an instance with data as given (the API's start, for callers its role group admits). A
+    confidential process only by the roles its `startableBy` names: its dedicated page keeps what is
+    confidential out of the workflow data."""
+    info = engine.process_info(process_key)
+    require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
+    return engine.start(process_key, started_by=principal.username, version=version, business_key=business_key,
+                        data=data)

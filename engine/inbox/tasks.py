@@ -1,0 +1,141 @@
+"""One task and what a person does with it, each a service call that says who may: the task page's
+read model, claiming and giving back, comments, attachments, and an instance's diagram.
+
+Completing (and saving a draft) is `submission`'s; handing over is `handover`'s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.db.transactions import read_transaction, write_transaction
+from engine.errors import Invalid, NotFound, Problem
+from engine.inbox import attachments, comments, drafts
+from engine.org import people as org
+from engine.org.people import Principal
+from engine.permissions import can_reassign, can_view, can_view_instance, can_work, require, require_work
+from engine.runtime import diagram
+
+HISTORY = 20        # the task page shows the instance's latest events
+
+
+def viewable(engine, p: Principal, task_id: str) -> dict:
+    """The task, if `p` may see it: NotFound if there is none, Forbidden if they may not."""
+    task = engine.task(task_id)
+    require(can_view(p, task), "你无权查看此任务")
+    return task
+
+
+@dataclass
+class TaskPage:
+    """What the task page shows."""
+    task: dict
+    instance: object                # InstanceView
+    definition: dict | None         # the form, as of the task's opening
+    draft: tuple[dict, datetime] | None
+    history: list[dict]             # latest first
+    can_work: bool
+    can_reassign: bool
+    comments: list[dict] = field(default_factory=list)
+    files: list[dict] = field(default_factory=list)
+    people: list[dict] = field(default_factory=list)          # active staff, for person fields and handover
+    departments: list[dict] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)       # every username's name, for the history
+    department_names: dict[str, str] = field(default_factory=dict)
+
+
+def page(engine, p: Principal, task_id: str) -> TaskPage:
+    task = viewable(engine, p, task_id)
+    instance = engine.show(task["instance_id"])
+    definition = engine.forms.for_task(task)
+    with read_transaction(engine.db) as conn:
+        draft = drafts.load(conn, task_id, p.username)
+        found = TaskPage(
+            task, instance, definition, draft, [], can_work(p, task), can_reassign(p, task),
+            comments=comments.for_instance(conn, task["instance_id"]),
+            files=attachments.for_instance(conn, task["instance_id"]),
+            people=org.list_staff(conn),
+            departments=org.departments(conn),
+            names={r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
+            department_names=org.department_names(conn))
+    found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
+    return found
+
+
+def claim(engine, p: Principal, task_id: str) -> dict:
+    task = viewable(engine, p, task_id)
+    require(can_work(p, task), "此任务不在你的职责范围内")
+    return engine.claim(task_id, user=p.username)
+
+
+def claim_checked(engine, p: Principal, task_id: str) -> dict:
+    """`claim`, saying why not as the API does: a task no longer open or held by a colleague is a conflict."""
+    require_work(p, viewable(engine, p, task_id))
+    return engine.claim(task_id, user=p.username)
+
+
+def unclaim(engine, p: Principal, task_id: str) -> dict:
+    viewable(engine, p, task_id)
+    return engine.unclaim(task_id, user=p.username)
+
+
+def comment(engine, p: Principal, task_id: str, body: str) -> dict:
+    task = viewable(engine, p, task_id)
+    with write_transaction(engine.db) as conn:
+        return comments.add(conn, instance_id=task["instance_id"], task_id=task_id, author=p.username,
+                            body=body, now=engine.clock.now())
+
+
+def comments_of(engine, p: Principal, task_id: str) -> list[dict]:
+    """The comment thread of the task's instance."""
+    task = viewable(engine, p, task_id)
+    with read_transaction(engine.db) as conn:
+        return comments.for_instance(conn, task["instance_id"])
+
+
+def attach(engine, p: Principal, task_id: str, filename: str | None, data: bytes) -> dict:
+    """Attach a file to the task's instance (`Invalid` if there is none, or it is refused)."""
+    task = viewable(engine, p, task_id)
+    if not filename:
+        raise Invalid("请选择文件", [Problem("请选择文件", field="file")])
+    with write_transaction(engine.db) as conn:
+        return attachments.store(conn, instance_id=task["instance_id"], task_id=task_id, filename=filename,
+                                 data=data, user=p.username, now=engine.clock.now())
+
+
+def download(engine, p: Principal, attachment_id: int) -> tuple[dict, bytes]:
+    """An attachment's metadata and content; NotFound also when `p` may not see its instance."""
+    with read_transaction(engine.db) as conn:
+        meta = attachments.meta(conn, attachment_id)
+        if meta is None or not can_view_instance(conn, p, meta["instance_id"]):
+            raise NotFound(f"附件 {attachment_id} 不存在", field="attachment_id")
+        return attachments.content(conn, attachment_id)
+
+
+def instance_diagram(engine, p: Principal, instance_id: str) -> dict:
+    """The instance's diagram and state; NotFound also when `p` may not see it."""
+    with read_transaction(engine.db) as conn:
+        if not can_view_instance(conn, p, instance_id):
+            raise NotFound(f"流程实例 {instance_id} 不存在", field="instance_id")
+        return diagram.instance_diagram(conn, instance_id)
+
+
+def detail(engine, p: Principal, task_id: str) -> dict:
+    """The task with its form definition and what `p` may do with it (the API's answer)."""
+    task = viewable(engine, p, task_id)
+    return {**task, "form": engine.forms.for_task(task), "can_work": can_work(p, task),
+            "can_reassign": can_reassign(p, task)}
+
+
+def instance_of(engine, p: Principal, instance_id: str):
+    """The instance (InstanceView), if `p` may see it: NotFound if there is none, Forbidden if they may not."""
+    view = engine.show(instance_id)
+    with read_transaction(engine.db) as conn:
+        allowed = can_view_instance(conn, p, view.id)
+    require(allowed, "你无权查看此流程实例")
+    return view
+
+
+def events_of(engine, p: Principal, instance_id: str) -> list[dict]:
+    """An instance's history, oldest first, if `p` may see it."""
+    return engine.events(instance_of(engine, p, instance_id).id)

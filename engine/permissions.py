@@ -1,0 +1,170 @@
+"""Who may do what: the role groups and the named predicates every door (pages, API, CLI) asks.
+
+A role code is spelt once, in `engine.org.roles`; a group of roles once, here. A web blueprint
+guards a route with a group (`roles_required(*CLUE_READERS)`) or a predicate, never with a literal.
+
+Human tasks: a task reaches a person when it is assigned to them, or when it is unassigned and they
+hold the lane's role (and, where the lane names a department, belong to it or head it). A
+department head sees and may reassign every open task of their department. A confidential process
+(e.g. a voluntary disclosure) is seen only by its holder or starter and the roles it names.
+"""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from engine.db.schema import human_task, process_instance, process_version
+from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
+from engine.org.people import Principal
+from engine.org.roles import (ADMIN, AUDITOR, DISCIPLINE_OFFICE, LEADERSHIP_GROUP, PROCESS_OWNER, STAFF,
+                              TASK_FORCE)
+
+# --- role groups -----------------------------------------------------------------------------------
+
+ADMINS = (ADMIN,)
+# The discipline office (纪检监察室): registers and handles clues, launches campaigns, grants access.
+CLUE_OFFICE = (DISCIPLINE_OFFICE,)
+# Read the clue ledger and its reports; auditors read too, the reporter's identity stays masked.
+CLUE_READERS = (DISCIPLINE_OFFICE, LEADERSHIP_GROUP, AUDITOR)
+# Work with clues day to day: the menu shows them the ledger.
+CLUE_MANAGERS = (DISCIPLINE_OFFICE, LEADERSHIP_GROUP)
+# See every campaign (专项整治) and its reports; a department head sees their own departments'.
+CAMPAIGN_VIEWERS = (DISCIPLINE_OFFICE, TASK_FORCE, LEADERSHIP_GROUP, AUDITOR, ADMIN)
+# Read the audit trail, and see every (non-confidential) task and instance.
+AUDITORS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN)
+# Of the auditors, those who only read (no grants, no exports of identities).
+AUDIT_READ_ONLY = frozenset({AUDITOR})
+# Deploy and edit processes and forms in the modeler.
+PROCESS_EDITORS = (PROCESS_OWNER, ADMIN)
+# Start any process's instance through the API, whatever its `startableBy`.
+INSTANCE_STARTERS = (DISCIPLINE_OFFICE, PROCESS_OWNER, ADMIN)
+
+
+# --- named predicates ------------------------------------------------------------------------------
+
+def may_read_clues(p: Principal) -> bool:
+    return p.has(*CLUE_READERS)
+
+
+def may_handle_clues(p: Principal) -> bool:
+    """Register a clue, record its handling mode, select it for review, grant access to its reporter."""
+    return p.has(*CLUE_OFFICE)
+
+
+def may_reveal_reporter(p: Principal, *, granted: bool = False) -> bool:
+    """The discipline office, or someone it granted access to this clue's reporter (`granted`)."""
+    return p.has(*CLUE_OFFICE) or granted
+
+
+def may_see_clue_menu(p: Principal) -> bool:
+    return p.has(*CLUE_MANAGERS)
+
+
+def may_view_campaigns(p: Principal) -> bool:
+    """Every campaign and department (department heads see their own: `may_view_department`)."""
+    return p.has(*CAMPAIGN_VIEWERS)
+
+
+def may_view_department(p: Principal, department: str | None) -> bool:
+    return may_view_campaigns(p) or (department is not None and department in p.heads)
+
+
+def may_see_campaign_menu(p: Principal) -> bool:
+    return may_view_campaigns(p) or bool(p.heads)
+
+
+def may_audit(p: Principal) -> bool:
+    return p.has(*AUDITORS)
+
+
+def may_edit_processes(p: Principal) -> bool:
+    return p.has(*PROCESS_EDITORS)
+
+
+def may_administer(p: Principal) -> bool:
+    return p.has(*ADMINS)
+
+
+def sees_every_task(p: Principal) -> bool:
+    """Auditors, the discipline office and admins: every task and instance of an open process."""
+    return p.has(*AUDITORS)
+
+
+def require(allowed: bool, message: str) -> None:
+    """`Forbidden` with `message` unless `allowed`."""
+    if not allowed:
+        raise Forbidden(message)
+
+
+# --- human tasks -----------------------------------------------------------------------------------
+
+def is_candidate(p: Principal, task: dict) -> bool:
+    if not task.get("candidate_role") or task["candidate_role"] not in p.roles:
+        return False
+    dept = task.get("candidate_department")
+    return dept is None or dept == p.department or dept in p.heads
+
+
+def can_view(p: Principal, task: dict) -> bool:
+    if task.get("confidential"):     # a confidential process: its holder and the roles it names only
+        return (task.get("assignee") == p.username or task.get("completed_by") == p.username
+                or p.has(*task["confidential"].split(",")))
+    return (task.get("assignee") == p.username or task.get("completed_by") == p.username
+            or is_candidate(p, task) or task.get("candidate_department") in p.heads
+            or sees_every_task(p))
+
+
+def can_work(p: Principal, task: dict) -> bool:
+    """May claim or complete it now."""
+    if task.get("status") != "open":
+        return False
+    return task.get("assignee") == p.username or (task.get("assignee") is None and is_candidate(p, task))
+
+
+def can_reassign(p: Principal, task: dict) -> bool:
+    return task.get("status") == "open" and (task.get("candidate_department") in p.heads or may_administer(p))
+
+
+def can_delegate(p: Principal, task: dict) -> bool:
+    """Only the holder hands an open task on (a department head reassigns instead)."""
+    return task.get("status") == "open" and task.get("assignee") == p.username
+
+
+def require_work(p: Principal, task: dict) -> None:
+    """`can_work`, saying why not: a task no longer open, or held by a colleague, is a conflict
+    (the state changed under the caller); a task outside the person's duties is forbidden."""
+    if task.get("status") == "completed":
+        raise TaskAlreadyCompleted("此任务已经完成", completed_by=task.get("completed_by"))
+    if task.get("status") != "open":
+        raise TaskNotReady("此任务已不在办理中")
+    if task.get("assignee") not in (None, p.username) and is_candidate(p, task):
+        raise TaskClaimedByOther("此任务已由他人认领", assignee=task["assignee"])
+    require(can_work(p, task), "此任务不在你的职责范围内")
+
+
+# --- process instances -----------------------------------------------------------------------------
+
+def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
+    """Auditors, the discipline office and admins see every instance; others the ones they started
+    or hold a task of that they may view. A confidential process (e.g. a voluntary disclosure) is
+    seen only by its starter and the roles it names."""
+    row = conn.execute(sa.select(process_instance.c.started_by, process_version.c.meta_json)
+                       .join(process_version, process_version.c.id == process_instance.c.process_version_id)
+                       .where(process_instance.c.id == instance_id)).one_or_none()
+    if row is None:
+        return False
+    if row.started_by == p.username:
+        return True
+    confidential = json.loads(row.meta_json).get("process", {}).get("confidential")
+    if confidential is not None:     # a confidential process: only its starter and the roles it names
+        return p.has(*confidential)
+    if sees_every_task(p):
+        return True
+    rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
+    return any(can_view(p, dict(r._mapping)) for r in rows)
+
+
+def can_start(p: Principal, info) -> bool:
+    """May start an instance of the process from the start page (its `startableBy` roles)."""
+    return bool(info.startable_by) and (STAFF in info.startable_by or p.has(*info.startable_by))
