@@ -35,6 +35,10 @@ CAMPAIGN_VIEWERS = (DISCIPLINE_OFFICE, TASK_FORCE, LEADERSHIP_GROUP, AUDITOR, AD
 AUDITORS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN)
 # Of the auditors, those who only read (no grants, no exports of identities).
 AUDIT_READ_ONLY = frozenset({AUDITOR})
+# Read every instance that is not confidential (the audit pages, the inbox's instance view).
+INSTANCE_READERS = (AUDITOR, ADMIN, DISCIPLINE_OFFICE)
+# Launch campaigns, see their disclosures, grant a colleague access to a reporter's identity.
+OFFICE = (DISCIPLINE_OFFICE,)
 # Deploy and edit processes and forms in the modeler.
 PROCESS_EDITORS = (PROCESS_OWNER, ADMIN)
 # Start any process's instance through the API, whatever its `startableBy`.
@@ -84,6 +88,11 @@ def may_edit_processes(p: Principal) -> bool:
 
 def may_administer(p: Principal) -> bool:
     return p.has(*ADMINS)
+
+
+def is_read_only(p: Principal | None) -> bool:
+    """An account whose every role only reads (an auditor): it may change nothing."""
+    return p is not None and bool(p.roles) and p.roles <= AUDIT_READ_ONLY
 
 
 def sees_every_task(p: Principal) -> bool:

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.org import people as org
-from engine.org.roles import ADMINS
+from engine.permissions import ADMINS
 from engine.deadlines import calendar_admin
 from engine.errors import Invalid
 from engine.org.people import DEPARTMENT_CATEGORIES, POSITION_LEVELS

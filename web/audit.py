@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from engine.audit import export as audit_export, timeline as audit_timeline
 from engine.org import people as org
-from engine.org.roles import AUDITORS, DISCIPLINE_OFFICE, is_read_only
+from engine.permissions import AUDITORS, OFFICE, is_read_only
 from engine.errors import Forbidden, Invalid, NotFound, Problem
 from engine.deadlines.workdays import BEIJING
 
@@ -88,7 +88,7 @@ def instance(instance_id: str):
     directory = page["directory"]
     return render_template("audit/instance.html", header=page["header"], events=page["events"],
                            grants=page["grants"], names=directory.names, people=directory.people,
-                           can_grant=g.principal.has(*DISCIPLINE_OFFICE))
+                           can_grant=g.principal.has(*OFFICE))
 
 
 @bp.get("/audit/instances/<instance_id>/frames")
@@ -139,7 +139,7 @@ def _zip(data: bytes, sha: str, filename: str) -> Response:
 
 
 @bp.post("/audit/instances/<instance_id>/grants")
-@roles_required(*DISCIPLINE_OFFICE)
+@roles_required(*OFFICE)
 def grant(instance_id: str):
     try:
         audit_timeline.grant_access(engine(), g.principal, instance_id, request.form.get("to", ""),

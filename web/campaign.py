@@ -11,7 +11,7 @@ from engine.campaign import matrix as campaign_matrix
 from engine.campaign.operators import CAMPAIGN, PHASES
 from engine.errors import Invalid, NotFound
 from engine.forms import validate_submission
-from engine.org.roles import CAMPAIGN_VIEWERS, DISCIPLINE_OFFICE
+from engine.permissions import CAMPAIGN_VIEWERS, OFFICE
 
 from .session import engine, login_required, roles_required
 from .taskforms import DbLookups
@@ -21,7 +21,7 @@ bp = Blueprint("campaign", __name__)
 # Who sees every campaign: the discipline office runs them, the task force and leadership group
 # steer them, auditors and administrators look on.
 VIEWERS = tuple(sorted(CAMPAIGN_VIEWERS))
-LAUNCHERS = tuple(sorted(DISCIPLINE_OFFICE))
+
 LAUNCH_FORM = "campaign_launch"
 
 
@@ -42,7 +42,7 @@ def index():
             return redirect(url_for("campaign.mine"))
         abort(403)
     return render_template("campaign/list.html", campaigns=campaign_matrix.listing(engine()), phases=PHASES,
-                           can_launch=g.principal.has(*LAUNCHERS))
+                           can_launch=g.principal.has(*OFFICE))
 
 
 def _launch_page(values=None, errors=None, status=200):
@@ -52,13 +52,13 @@ def _launch_page(values=None, errors=None, status=200):
 
 
 @bp.get("/campaigns/new")
-@roles_required(*LAUNCHERS)
+@roles_required(*OFFICE)
 def new():
     return _launch_page()
 
 
 @bp.post("/campaigns/new")
-@roles_required(*LAUNCHERS)
+@roles_required(*OFFICE)
 def launch():
     """Validate the form, then start the campaign; the BPMN's own check (dates in order and not
     past, at least one department) answers field by field, and nothing is started on a refusal."""

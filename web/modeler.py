@@ -16,7 +16,7 @@ from engine.runtime import migration as instance_migration
 from engine.bpmn import drafts as process_drafts
 from engine.errors import Conflict, EngineError, Invalid, NotFound
 from engine.bpmn.validation import SourceFile
-from engine.org.roles import PROCESS_EDITORS
+from engine.permissions import PROCESS_EDITORS
 
 from .session import engine, login_required, roles_required
 

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext as _
 
 from engine.org import people as org
-from engine.org.roles import PROCESS_EDITORS
+from engine.permissions import PROCESS_EDITORS
 from engine.errors import Invalid, NotFound
 from engine.forms import FORM_KEY, check_definition
 

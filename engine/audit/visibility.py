@@ -1,6 +1,6 @@
 """Which process instances a person may look at on the audit pages, decided for a whole list at once.
 
-The rule is the inbox's (`engine.inbox.lists.can_view_instance`): the starter sees their instance; a
+The rule is the inbox's (`engine.permissions.can_view_instance`): the starter sees their instance; a
 confidential process (e.g. a voluntary disclosure) only its starter and the roles it names; auditors,
 the discipline office and administrators every other one; anyone else those they hold or held a task
 of. Here it runs over rows that already carry `started_by` and the version's `meta_json` (one join in
@@ -14,9 +14,9 @@ import json
 import sqlalchemy as sa
 
 from engine.db.schema import human_task, process_instance, process_version
-from engine.inbox.lists import can_view
+from engine.permissions import can_view
 from engine.org.people import Principal
-from engine.org.roles import INSTANCE_READERS
+from engine.permissions import INSTANCE_READERS
 
 # The columns a row needs for `visible`: join them into the query that lists the instances.
 COLUMNS = (process_instance.c.started_by, process_version.c.meta_json)

@@ -16,7 +16,7 @@ from engine.bpmn.registry import ProcessInfo, process_infos, version_row, versio
 from engine.db.schema import process_draft, role
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.org.roles import PROCESS_EDITORS
+from engine.permissions import PROCESS_EDITORS
 
 MAX_KEY = 255
 

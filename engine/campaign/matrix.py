@@ -25,7 +25,7 @@ from engine.db.transactions import read_transaction
 from engine.errors import NotFound
 from engine.org import people as org
 from engine.org.people import Principal
-from engine.org.roles import DISCIPLINE_OFFICE
+from engine.permissions import OFFICE
 
 COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY)]
 KEY_TO_COLUMN = {key: code for code, _, _, key in COLUMNS}
@@ -300,7 +300,7 @@ def view(eng, p: Principal, campaign_id: str) -> dict:
     and its disclosures (附件2) for the discipline office only. `NotFound` for an unknown campaign."""
     with read_transaction(eng.db) as conn:
         return {"camp": _found(conn, campaign_id), "grid": matrix(conn, campaign_id, eng.clock.now()),
-                "disclosures": disclosures(conn, campaign_id) if p.has(*DISCIPLINE_OFFICE) else None,
+                "disclosures": disclosures(conn, campaign_id) if p.has(*OFFICE) else None,
                 "stats": statistics(conn, campaign_id), "names": org.read_directory(conn).names}
 
 

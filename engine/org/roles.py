@@ -50,34 +50,3 @@ def role_resolver(conn):
             names[alias.strip().casefold()] = r.code
     return lambda name: names.get((name or "").strip().casefold())
 
-
-# --- role groups: who may do what (to join engine/permissions.py, where the other pages' groups are) ---
-
-# Read every instance that is not confidential (the audit pages, the inbox's instance view).
-INSTANCE_READERS = frozenset({"auditor", "admin", "discipline_office"})
-# The audit pages: timelines, replay checks, packages, heatmaps.
-AUDITORS = frozenset({"auditor", "discipline_office", "admin"})
-# Accounts that may read everything and change nothing.
-READ_ONLY = frozenset({"auditor"})
-# Grant a colleague access to a reporter's identity; launch campaigns; see disclosures.
-DISCIPLINE_OFFICE = frozenset({"discipline_office"})
-# Every campaign, its matrix and reports: the office runs them, the task force and leadership group
-# steer them, auditors and administrators look on.
-CAMPAIGN_VIEWERS = frozenset({"discipline_office", "task_force", "leadership_group", "auditor", "admin"})
-# Edit, deploy and migrate processes and forms.
-PROCESS_EDITORS = frozenset({"process_owner", "admin"})
-# Staff, departments, the calendar, the organisation import.
-ADMINS = frozenset({"admin"})
-
-
-def is_read_only(principal) -> bool:
-    """An account whose every role only reads (an auditor): it may change nothing."""
-    return principal is not None and bool(principal.roles) and principal.roles <= READ_ONLY
-
-
-def may_view_campaigns(principal) -> bool:
-    return principal.has(*CAMPAIGN_VIEWERS)
-
-
-def may_edit_processes(principal) -> bool:
-    return principal.has(*PROCESS_EDITORS)
