@@ -131,10 +131,15 @@ class Deadlines:
         return due - TimerEventDefinition.get_timedelta_from_start(parsed, due)
 
     def after(self, due: datetime, expression: str, evaluate) -> datetime:
-        """The moment `expression` (working days or an ISO duration) after `due`."""
+        """The moment `expression` (working days or an ISO duration) after `due`.
+
+        Working days count from the day `due` belongs to: a due of 24:00 is the end of the day
+        before (as in `working_days_before`), so "2 working days after the end of Wednesday"
+        ends on Friday, not on Monday.
+        """
         n = parse_working_days(expression)
         if n is not None:
-            return self.calendar().add_working_days(due, n).due
+            return self.calendar().add_working_days(due - timedelta(microseconds=1), n).due
         return due_from_value(evaluate(expression), due)
 
     def working_days_before(self, due: datetime, n: int) -> datetime:
