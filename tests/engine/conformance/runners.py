@@ -6,6 +6,7 @@ the final data, and where it failed. A step that fails stops the run, as it woul
 """
 from __future__ import annotations
 
+import json
 import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -65,13 +66,14 @@ class Outcome:
 
 def _normalise(name: str) -> str | None:
     """A task spec name as a BPMN element id, None for SpiffWorkflow's internal tasks."""
-    if name in INTERNAL or name.endswith(".EndJoin"):
+    if name in INTERNAL or name.endswith((".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")):
         return None
     return name.removesuffix(" [child]")
 
 
 def _data(value) -> dict:
-    return spiff.registry.convert(spiff.registry.clean(dict(value)))
+    """Task data as the JSON it is stored as (dict keys become strings)."""
+    return json.loads(json.dumps(spiff.registry.convert(spiff.registry.clean(dict(value))), default=str))
 
 
 # -- raw SpiffWorkflow ---------------------------------------------------------------------------
@@ -277,7 +279,7 @@ class EngineRun:
         if self.failure is not None:
             return self.failure
         view = self.engine.show(self.view.id)       # from the database alone
-        out = Outcome(view.status, self._path(), dict(view.data))
+        out = Outcome(view.status, self._path(), _data(view.data))
         if view.incidents:
             out.error_element = view.incidents[0]["element_id"]
             out.error = view.incidents[0]["message"]
