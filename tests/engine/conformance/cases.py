@@ -4,7 +4,8 @@ Fields: `start` data, `steps` (runners.Complete / Advance / Restart), `status` a
 final `data` both runs must show, the `path` if it is worth spelling out, `ordered=False` where the
 order between branches is not defined (the paths are then compared as multisets). `differs` says
 why the engine intentionally behaves otherwise (then `engine` holds what it must show instead);
-`library=False` where raw SpiffWorkflow is not run (it would never end). `issue` marks the cases of
+`library=False` where raw SpiffWorkflow is not run and `deploy_only` where the engine only deploys
+(either would never end). `issue` marks the cases of
 issue 19 items 1-3 that fail on today's engine: they carry a strict xfail.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Case:
     library: bool = True
     issue: str | None = None               # "issue 19 item N: <what>": strict xfail until fixed
     extra_files: tuple = ()
+    deploy_only: bool = False              # only deploy it (starting it could never end)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -174,4 +176,50 @@ CASES += [
                                                             "tx_end")),
     Case("transaction_cancel_end_event", "data.bpmn", "transaction",
          steps=(Restart(), Complete("book", {"cancel": True})), data={"undone": True}),
+]
+
+ITEM1 = ("issue 19 item 1: the library raised with no task in ERROR; the engine ends in no incident "
+         "(it reports the instance active or completed)")
+ITEM2 = "issue 19 item 2: an exception escapes the engine (HTTP 500) instead of an incident or a 4xx"
+CASES += [
+    # -- failures: the same error behaviour --------------------------------------------------------
+    Case("script_error_is_an_incident", "failures.bpmn", "script_error", start={"amount": 5, "divisor": 0},
+         status="error", error_element="divide"),
+    Case("loop_condition_on_missing_data", "failures.bpmn", "loop_condition_fails",
+         status="error", library_status="raised", error_element="bad_loop", issue=ITEM1),
+    Case("sequential_multi_instance_without_its_collection", "failures.bpmn", "mi_missing_collection",
+         status="error", library_status="raised", error_element="each_item", issue=ITEM1),
+    Case("parallel_multi_instance_without_its_collection_at_start", "failures.bpmn", "mi_missing_input_at_start",
+         status="error", library_status="raised", error_element="ask_each", issue=ITEM2),
+    Case("missing_data_output_of_a_user_task", "failures.bpmn", "missing_data_output",
+         steps=(Complete("approve", {"comment": "forgot"}),),
+         status="error", library_status="raised", error_element="approve", issue=ITEM2),
+    Case("multi_instance_without_an_output_item", "failures.bpmn", "mi_without_output_item",
+         start={"sources": ["a", "b"]}, steps=(Complete("collect", {"x": 1}, where={"source": "a"}), Restart(),
+                                               Complete("collect", {"x": 2}, where={"source": "b"})),
+         data={"collected": []}, ordered=False),    # SpiffWorkflow collects nothing, and does not complain
+    Case("reading_a_data_object_never_written", "failures.bpmn", "unset_data_object",
+         steps=(Complete("u_first"),), data={"final": None}),     # SpiffWorkflow reads it as None
+    Case("writing_a_data_object_the_script_did_not_set", "failures.bpmn", "data_object_not_set",
+         steps=(Complete("w_first"),), status="error", library_status="raised", error_element="w_write",
+         issue=ITEM2),
+    # -- issue 19 item 3: no bound --------------------------------------------------------------------
+    Case("call_activity_calling_its_own_process", "self_call.bpmn", "self_call", status="refused",
+         error_element="sc_again", library=False, deploy_only=True,
+         issue="issue 19 item 3: a call activity that calls its own process is deployed (start never ends)"),
+    Case("call_activities_calling_each_other", "mutual_call.bpmn", "ping", status="refused",
+         library=False, deploy_only=True,
+         issue="issue 19 item 3: call activities that call each other in a cycle are deployed"),
+    # busy_loop.bpmn: see test_bounds.py (it must run in a subprocess with a timeout)
+    # -- where the engine intentionally differs ------------------------------------------------------
+    Case("script_with_an_import", "differs.bpmn", "import_in_script", start={"value": [1]},
+         data={"encoded": "[1]"},
+         differs="sandboxed scripts: no import (helpers are provided instead); refused at deploy, with the line",
+         engine={"status": "refused", "element": "encode"}),
+    Case("lane_that_is_not_a_role", "lanes.bpmn", "free_lanes", steps=(Complete("la_review"),),
+         differs="lanes are roles: a lane must name a role (or map to one) so the inbox can offer the task",
+         engine={"status": "refused", "element": "lane_x"}),
+    Case("user_task_with_an_unknown_form", "forms.bpmn", "unknown_form", steps=(Complete("fo_fill"),),
+         differs="forms: a formKey must name a form of the catalog, checked at deploy",
+         engine={"status": "refused", "element": "fo_fill"}),
 ]

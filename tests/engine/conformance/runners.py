@@ -24,7 +24,7 @@ from engine.bpmn import spiff
 from engine.bpmn.validation import SourceFile
 from engine.clock import FixedClock, IdSource
 from engine.db.schema import instance_task
-from engine.errors import Invalid
+from engine.errors import EngineError, Invalid
 
 DIAGRAMS = Path(__file__).resolve().parents[2] / "data" / "conformance"
 INTERNAL = {"Root", "Start", "End"}   # SpiffWorkflow's own tasks around every (sub)workflow
@@ -69,6 +69,11 @@ def _normalise(name: str) -> str | None:
     if name in INTERNAL or name.endswith((".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")):
         return None
     return name.removesuffix(" [child]")
+
+
+def _element_of(exc: EngineError) -> str | None:
+    problems = getattr(exc, "problems", None) or []
+    return problems[0].element_id if problems else getattr(exc, "details", {}).get("element_id")
 
 
 def _data(value) -> dict:
@@ -207,9 +212,8 @@ class EngineRun:
             return
         try:
             action()
-        except Invalid as exc:       # a 4xx with its element named: an acceptable refusal
-            self.failure = Outcome("refused", self._path(), {},
-                                   exc.problems[0].element_id if exc.problems else None, f"Invalid: {exc}")
+        except EngineError as exc:   # a 4xx: acceptable for bad input when it names the element
+            self.failure = Outcome("refused", self._path(), {}, _element_of(exc), f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - anything else would be an HTTP 500: a bug
             self.failure = Outcome("raised", self._path(), {}, None, f"{type(exc).__name__}: {exc}\n"
                                    + "".join(traceback.format_exception(exc)[-3:]))
