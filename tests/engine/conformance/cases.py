@@ -223,3 +223,16 @@ CASES += [
          differs="forms: a formKey must name a form of the catalog, checked at deploy",
          engine={"status": "refused", "element": "fo_fill"}),
 ]
+
+CASES += [
+    # -- other events and task kinds -----------------------------------------------------------------
+    Case("terminate_end_event_ends_every_branch", "other_events.bpmn", "terminate",
+         steps=(Complete("te_stop", {"why": "stop"}),), path=("te_start", "te_split", "te_stop", "te_kill")),
+    # observed in SpiffWorkflow 3.2: the path ends at the link throw event, the catch never runs
+    Case("link_events_and_a_plain_task", "other_events.bpmn", "links_and_plain_tasks",
+         steps=(Restart(), Complete("lk_note")), path=("lk_start", "lk_note", "lk_go")),
+    # observed: the condition sees only its own branch's data, so another branch cannot satisfy it
+    Case("conditional_event_does_not_see_another_branch", "other_events.bpmn", "conditional",
+         start={"amount": 0}, steps=(Restart(), Complete("co_prepare", {"amount": 50})), status="active",
+         path=("co_start", "co_split", "co_prepare")),
+]
