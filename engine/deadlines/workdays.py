@@ -19,6 +19,9 @@ Conventions, the same everywhere in Qinglian:
   overrides still applied, and the result is flagged `provisional` so it can be recomputed once
   a release with that year's calendar is installed (`qinglian calendar refresh`). Overrides do
   not make a year known: one override says nothing about the year's holidays.
+* Every deadline computed carries a self-contained rule (`working_days_from("2026-12-15", 15)`,
+  `monthly(5, shift=..., after=...)`) that `parse_rule` reads back, so a deadline asked for by any
+  expression (a script helper inside a `dueIn`) can be recomputed; see `recording`.
 * `working_days(0)` is not recognised by `parse_working_days` (it returns None), like anything
   that is not a positive count; the expression then goes to the script sandbox, whose
   `working_days` helper calls `add_working_days`, which rejects n < 1 with a clear ValueError.
