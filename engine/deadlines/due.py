@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.db.schema import calendar_override
-from engine.deadlines.workdays import WorkCalendar, parse_working_days
+from engine.deadlines.workdays import BEIJING, WorkCalendar, parse_rule, parse_working_days, recording
 
 _MONTHLY = re.compile(r"^\s*monthly\(\s*(\d{1,2})\s*\)\s*$")
 
@@ -77,6 +77,18 @@ def timer_due(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
+def _traced(at: datetime | None, seen: list) -> Due:
+    """A due moment an expression computed, with the flag and the rule of the calendar deadline
+    it is — when exactly one was computed and the moment is that one. Several computed (a
+    `max` of two...): still provisional if any was, but no rule could recompute the choice."""
+    if at is None or not seen:
+        return Due(at)
+    rules = {d.rule for d in seen}
+    if len(rules) == 1 and seen[0].due == at:
+        return Due(at, seen[0].provisional, seen[0].rule)
+    return Due(at, any(d.provisional for d in seen))
+
+
 class Deadlines:
     """The calendar (official + overrides from the database) and due computations on it."""
 
@@ -108,17 +120,32 @@ class Deadlines:
         d = self.by_rule(expression, now)
         if d is not None:
             return Due(d.due, d.provisional, expression.strip())
-        return Due(due_from_value(evaluate(expression), now))
+        with recording() as seen:       # the script helpers' deadlines: working_days_from(...) etc.
+            at = due_from_value(evaluate(expression), now)
+        return _traced(at, seen)
 
     def by_rule(self, expression: str, start: datetime):
-        """A calendar rule (`working_days(n)`, `monthly(d)`) from `start`, or None if it is not one."""
+        """A calendar rule (`working_days(n)`, `monthly(d)`) from `start`, or a self-contained one
+        as `Deadline.rule` writes it (which ignores `start`); None if it is not one."""
         n = parse_working_days(expression)
         if n is not None:
             return self.calendar().add_working_days(start, n)
         day = parse_monthly(expression)
         if day is not None:
             return self.calendar().monthly(day, start)
-        return None
+        rule = parse_rule(expression)
+        if rule is None:
+            return None
+        name, args, kwargs = rule
+        try:
+            if name == "working_days_from":
+                day, n = args
+                return self.calendar().working_days_from(date.fromisoformat(day), n)
+            [day_of_month] = args
+            after = datetime.combine(date.fromisoformat(kwargs.pop("after")), datetime.min.time(), BEIJING)
+            return self.calendar().monthly(day_of_month, after, **kwargs)
+        except (TypeError, ValueError, KeyError):
+            return None
 
     def before(self, due: datetime, expression: str, evaluate) -> datetime:
         """The moment `expression` (working days or an ISO duration) before `due`."""
@@ -131,15 +158,19 @@ class Deadlines:
         return due - TimerEventDefinition.get_timedelta_from_start(parsed, due)
 
     def after(self, due: datetime, expression: str, evaluate) -> datetime:
-        """The moment `expression` (working days or an ISO duration) after `due`."""
+        """The moment `expression` (working days or an ISO duration) after `due`.
+
+        Working days count from the day `due` belongs to: a due of 24:00 is the end of the day
+        before (as in `working_days_before`), so "2 working days after the end of Wednesday"
+        ends on Friday, not on Monday.
+        """
         n = parse_working_days(expression)
         if n is not None:
-            return self.calendar().add_working_days(due, n).due
+            return self.calendar().add_working_days(due - timedelta(microseconds=1), n).due
         return due_from_value(evaluate(expression), due)
 
     def working_days_before(self, due: datetime, n: int) -> datetime:
         """The start of the working day that lies n working days before the day of `due`."""
-        from engine.deadlines.workdays import BEIJING
         cal = self.calendar()
         local = due.astimezone(BEIJING)
         day: date = (local - timedelta(microseconds=1)).date()   # a due of 24:00 belongs to the day before

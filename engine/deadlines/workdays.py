@@ -19,18 +19,24 @@ Conventions, the same everywhere in Qinglian:
   overrides still applied, and the result is flagged `provisional` so it can be recomputed once
   a release with that year's calendar is installed (`qinglian calendar refresh`). Overrides do
   not make a year known: one override says nothing about the year's holidays.
+* Every deadline computed carries a self-contained rule (`working_days_from("2026-12-15", 15)`,
+  `monthly(5, shift=..., after=...)`) that `parse_rule` reads back, so a deadline asked for by any
+  expression (a script helper inside a `dueIn`) can be recomputed; see `recording`.
 * `working_days(0)` is not recognised by `parse_working_days` (it returns None), like anything
   that is not a positive count; the expression then goes to the script sandbox, whose
   `working_days` helper calls `add_working_days`, which rejects n < 1 with a clear ValueError.
 """
 from __future__ import annotations
 
+import ast
 import calendar as _calendar
 import re
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Mapping
+from typing import Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -50,9 +56,34 @@ class Deadline:
 
     due: datetime          # timezone-aware (UTC)
     provisional: bool      # True when any day counted lies in a year the official calendar does not cover yet
+    # The same computation as a self-contained rule (`working_days_from("2026-12-15", 15)`), which
+    # `parse_rule` reads back: what a recomputation needs, whatever expression asked for it.
+    rule: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
         return {"due": self.due.isoformat(), "provisional": self.provisional}
+
+
+_recorded: ContextVar[list | None] = ContextVar("recorded_deadlines", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Deadline]]:
+    """Collect every deadline any calendar computes in this context (e.g. while a `dueIn`
+    expression runs the script helpers), so that its flag and rule are not lost."""
+    seen: list[Deadline] = []
+    token = _recorded.set(seen)
+    try:
+        yield seen
+    finally:
+        _recorded.reset(token)
+
+
+def _noted(deadline: Deadline) -> Deadline:
+    seen = _recorded.get()
+    if seen is not None:
+        seen.append(deadline)
+    return deadline
 
 
 @lru_cache(maxsize=None)
@@ -109,7 +140,13 @@ class WorkCalendar:
         """The end of the n-th working day after the (Beijing) day of `start`, which is day 0."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"a working-day count must be a whole number of at least 1, got {n!r}")
-        day = _beijing_date(start, "start")
+        return self.working_days_from(_beijing_date(start, "start"), n)
+
+    def working_days_from(self, day: date, n: int) -> Deadline:
+        """The end of the n-th working day after `day` (day 0)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"a working-day count must be a whole number of at least 1, got {n!r}")
+        rule = f'working_days_from("{day.isoformat()}", {n})'
         provisional = False
         counted = 0
         while counted < n:
@@ -117,7 +154,7 @@ class WorkCalendar:
             provisional = provisional or not self.is_known(day)
             if self.is_working_day(day):
                 counted += 1
-        return Deadline(end_of_day(day), provisional)
+        return _noted(Deadline(end_of_day(day), provisional, rule))
 
     def next_working_day(self, day: date) -> date:
         """`day` itself if it is a working day, else the first working day after it."""
@@ -152,18 +189,19 @@ class WorkCalendar:
         if shift not in SHIFTS:
             raise ValueError(f"shift must be one of {', '.join(SHIFTS)}; got {shift!r}")
         today = _beijing_date(after, "after")
+        rule = f'monthly({day_of_month}, shift="{shift}", after="{today.isoformat()}")'
         year, month = today.year, today.month
         provisional = False
         while True:
             nominal = date(year, month, min(day_of_month, _calendar.monthrange(year, month)[1]))
             if nominal > today:
                 if shift == "none":
-                    return Deadline(end_of_day(nominal), False)
+                    return _noted(Deadline(end_of_day(nominal), False, rule))
                 step = _ONE_DAY if shift == "next_working_day" else -_ONE_DAY
                 day, unknown = self._walk(nominal, step)
                 provisional = provisional or unknown
                 if day > today:
-                    return Deadline(end_of_day(day), provisional)
+                    return _noted(Deadline(end_of_day(day), provisional, rule))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
     def describe(self, day: date) -> str:
@@ -195,3 +233,22 @@ def parse_working_days(expression: str) -> int | None:
         return None
     n = int(match.group(1))
     return n if n >= 1 else None
+
+
+def parse_rule(expression: str) -> tuple[str, tuple, dict] | None:
+    """A self-contained rule as `Deadline.rule` writes it — `working_days_from("2026-12-15", 15)`
+    or `monthly(5, shift="next_working_day", after="2026-12-15")` — as (helper, args, kwargs) of
+    literal values, else None. Read with `ast`, never evaluated."""
+    if not isinstance(expression, str) or len(expression) > 200:
+        return None
+    try:
+        call = ast.parse(expression.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id in ("working_days_from", "monthly")):
+        return None
+    values = [*call.args, *(k.value for k in call.keywords)]
+    if not all(isinstance(v, ast.Constant) for v in values) or any(k.arg is None for k in call.keywords):
+        return None
+    return call.func.id, tuple(a.value for a in call.args), {k.arg: k.value.value for k in call.keywords}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 import ast
+import builtins
 import functools
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from RestrictedPython.transformer import (IOPERATOR_TO_STR,
                                           RestrictingNodeTransformer, copy_locations)
 
 from .errors import SCRIPT_FILENAME, ScriptForbidden
+from .scope import _BUILTINS
 
 # -- compile time -----------------------------------------------------------------------------
 
@@ -219,9 +221,49 @@ def check_source(source: str, mode: str) -> list[tuple[int | None, str]]:
     expressions). Returns [(line, message)] for syntax errors and policy violations; empty = OK.
 
     It is exactly the compilation the engine runs later (and shares its cache), so what deploys
-    also compiles at run time.
+    also compiles at run time. It also reports Python builtins the sandbox does not provide
+    (`locals()`, `open`...), which compile but could only fail at run time.
     """
-    return list(_compile(source, mode).problems)
+    problems = list(_compile(source, mode).problems)
+    for line, name, called in _unknown_builtins(source, mode):
+        if not any(at == line and name in message.lower() for at, message in problems):
+            problems.append((line, f"{name}{'()' * called} is not available in scripts "
+                                   "(the sandbox does not provide this Python builtin)"))
+    return sorted(problems, key=lambda p: p[0] or 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unknown_builtins(source: str, mode: str) -> tuple[tuple[int, str, bool], ...]:
+    """(line, name, called) for each Python builtin the code reads that the sandbox does not give
+    and the code does not define itself, once per name and line. A task data value of such a name
+    would hide it at run time, but data should not shadow Python's builtins."""
+    try:
+        tree = ast.parse(source.lstrip(" \t") if mode == "eval" else source, SCRIPT_FILENAME, mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()                   # _compile reports it
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    found: dict[tuple[int, str], tuple[int, bool]] = {}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in _PYTHON_BUILTINS
+                and node.id not in _BUILTINS and node.id not in defined and not node.id.startswith("_")):
+            key = (node.lineno, node.id)
+            column, was_called = found.get(key, (node.col_offset, False))
+            found[key] = (min(column, node.col_offset), was_called or id(node) in called)
+    return tuple((line, name, was_called) for (line, name), (_, was_called)
+                 in sorted(found.items(), key=lambda item: (item[0][0], item[1][0])))
+
+
+_PYTHON_BUILTINS = frozenset(dir(builtins))
 
 
 def _compiled_or_raise(source: str, mode: str) -> _Compiled:
