@@ -7,14 +7,13 @@ from contextlib import contextmanager
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.campaign import matrix as campaign_matrix
+from engine.campaign import launch as campaign_launch, matrix as campaign_matrix
 from engine.campaign.operators import CAMPAIGN, PHASES
-from engine.errors import Invalid, NotFound
-from engine.forms import validate_submission
+from engine.errors import NotFound
+from engine.inbox.submission import FormRejected
 from engine.permissions import CAMPAIGN_VIEWERS, OFFICE
 
 from .session import engine, login_required, roles_required
-from .taskforms import DbLookups
 
 bp = Blueprint("campaign", __name__)
 
@@ -22,7 +21,6 @@ bp = Blueprint("campaign", __name__)
 # steer them, auditors and administrators look on.
 VIEWERS = tuple(sorted(CAMPAIGN_VIEWERS))
 
-LAUNCH_FORM = "campaign_launch"
 
 
 @contextmanager
@@ -47,7 +45,7 @@ def index():
 
 def _launch_page(values=None, errors=None, status=200):
     eng = engine()
-    return render_template("campaign/launch.html", definition=eng.forms.get(LAUNCH_FORM), values=values or {},
+    return render_template("campaign/launch.html", definition=eng.forms.get(campaign_launch.LAUNCH_FORM), values=values or {},
                            errors=errors or {}, **campaign_matrix.launch_choices(eng)), status
 
 
@@ -60,19 +58,13 @@ def new():
 @bp.post("/campaigns/new")
 @roles_required(*OFFICE)
 def launch():
-    """Validate the form, then start the campaign; the BPMN's own check (dates in order and not
-    past, at least one department) answers field by field, and nothing is started on a refusal."""
-    eng = engine()
-    definition = eng.forms.get(LAUNCH_FORM)
-    sub = validate_submission(definition, request.form, lookups=DbLookups(eng.db, ""))
-    if not sub.ok:
-        return _launch_page(sub.values, sub.errors, 422)
+    """One call: the form checked field by field and the campaign started; on a refusal the form comes
+    back with what was typed and each field's message, and nothing is started."""
     try:
-        view = eng.start(CAMPAIGN, started_by=g.principal.username, business_key=sub.data["doc_no"], data=sub.data)
-    except Invalid as exc:
-        errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
-        return _launch_page(sub.values, errors, 422)
-    flash(_("专项整治“%(name)s”已发起", name=sub.data["name"]), "success")
+        view = campaign_launch.launch(engine(), g.principal, request.form)
+    except FormRejected as exc:
+        return _launch_page(exc.submission.values, exc.submission.errors, 422)
+    flash(_("专项整治“%(name)s”已发起", name=view.data.get("name", "")), "success")
     return redirect(url_for("campaign.show", campaign_id=view.id))
 
 

@@ -14,9 +14,9 @@ from engine.clues import export as clues_export
 from engine.errors import Invalid, NotFound, Problem
 from engine.campaign.reports import pages as report_pages, workbooks
 from engine.campaign.reports.common import Signature
+from engine.permissions import CLUE_READERS
 
 from .campaign import VIEWERS
-from .clues import READERS as CLUE_READERS
 from .session import engine, login_required
 
 bp = Blueprint("reports", __name__)

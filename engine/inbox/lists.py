@@ -19,7 +19,6 @@ from engine.org import people as org
 from engine.org.people import Principal
 from engine.db.schema import TASK_OPEN, human_task, process_instance, process_version
 # web/audit.py still asks this module; the rule itself is engine.permissions'
-from engine.permissions import can_view_instance  # noqa: F401
 
 VIEWS = ("mine", "claimable", "due_soon", "overdue", "done", "department")
 SORTS = {

@@ -85,19 +85,6 @@ class _Reads:
         return self._conn
 
 
-class DbLookups(FormLookups):
-    """`FormLookups` each in a short read of its own, for a caller that holds no read (web/campaign.py
-    until it validates through `lookups`)."""
-
-    def __init__(self, db, instance_id: str):
-        super().__init__(None, instance_id)
-        self.db = db
-
-    def _first(self, query):
-        with read_transaction(self.db) as conn:
-            return conn.execute(query).first()
-
-
 @contextlib.contextmanager
 def lookups(db, instance_id: str = "", conn=None):
     """`FormLookups` for a form of `instance_id` (none: a form that starts something), over `conn`
