@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import dataclass
 from datetime import date as date_cls, datetime, time as time_cls, timedelta
+from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -48,20 +51,58 @@ def end_of_day(value) -> datetime:
     return datetime.combine(value, time_cls(0), BEIJING) + timedelta(days=1)
 
 
+def moment(value, name: str) -> datetime:
+    """A script's moment argument: a datetime, or an ISO date or datetime string (Beijing if naive)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f'{name}: "{value}" is not a date like 2026-08-20') from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a date or a moment, got {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=BEIJING)
+
+
+def script_helpers(now: Callable[[], datetime], deadlines) -> dict[str, Callable]:
+    """The functions scripts and expressions may call besides the sandbox's builtins."""
+    def working_days(n):
+        """The end of the n-th working day from now (Beijing time), on the hospital's calendar."""
+        return deadlines.calendar().add_working_days(now(), int(n)).due
+
+    def working_days_from(start, n):
+        """The end of the n-th working day after the date `start` (e.g. a clue's date of receipt)."""
+        # the date itself is day 0: count from its last instant, not from 24:00 (= day 1)
+        return deadlines.calendar().add_working_days(end_of_day(start) - timedelta(microseconds=1), int(n)).due
+
+    def monthly(day, shift="next_working_day", after=None):
+        """End of the next `day` of a month (moved off holidays), e.g. the monthly report day.
+
+        The month after `after` (a moment or ISO date; default now): a loop that passes its
+        previous deadline visits every month, also those a stopped server slept through."""
+        start = now() if after is None else moment(after, "after")
+        return deadlines.calendar().monthly(int(day), start, shift=shift).due
+
+    def staff_name(username):
+        """A staff member's name (for task subjects), read in the operation's transaction."""
+        return connectors.staff_name(str(username))
+    return {"now": now, "working_days": working_days, "monthly": monthly,
+            "working_days_from": working_days_from, "end_of_day": end_of_day, "staff_name": staff_name}
+
+
 class EngineScripts(SandboxedScriptEngine):
     """The sandbox, plus one courtesy for timers: `working_days(n)` gives a moment, which a
     duration timer needs as a duration from now and a date timer as an ISO string."""
 
-    def __init__(self, engine, **kwargs):
+    def __init__(self, now: Callable[[], datetime], **kwargs):
         super().__init__(**kwargs)
-        self._engine = engine
+        self._now = now
 
     def evaluate(self, task, expression, external_context=None):
         value = super().evaluate(task, expression, external_context)
         if isinstance(value, datetime):
             ed = getattr(task.task_spec, "event_definition", None)
             if isinstance(ed, DurationTimerEventDefinition):
-                seconds = max(0, int((value - self._engine.clock.now()).total_seconds()))
+                seconds = max(0, int((value - self._now()).total_seconds()))
                 return f"PT{seconds}S"
             if isinstance(ed, TimerEventDefinition):
                 return value.isoformat()
@@ -74,7 +115,16 @@ class EngineScripts(SandboxedScriptEngine):
                           default=str)
 
 
-def _run_engine(wf) -> Exception | None:
+@dataclass(frozen=True)
+class StepLimits:
+    """The bound of one operation: engine steps, and seconds on `monotonic` (injectable for tests)."""
+
+    max_steps: int = 10_000
+    max_seconds: float = 10.0
+    monotonic: Callable[[], float] = time.monotonic
+
+
+def run_engine(wf, limits: StepLimits = StepLimits()) -> Exception | None:
     """Run engine steps to the next wait state, firing timers that are due by the clock.
 
     SpiffWorkflow refreshes timers at the end of `do_engine_steps` but runs a fired timer's path
