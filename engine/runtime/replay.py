@@ -108,7 +108,8 @@ def replay(engine, instance_id: str) -> ReplayResult:
     clock = clockmod.FixedClock(rows[0].at if rows else row.started_at)
     # What the replay runs with, built here: the engine's calendar and leads, its own clock, ids and
     # scripts (service results taken from the record).
-    scripts = _replay_scripts()(clock.now, services, helpers=script_helpers(clock.now, engine.deadlines),
+    scripts = _replay_scripts()(clock.now, services, engine.connectors,
+                                helpers=script_helpers(clock.now, engine.deadlines),
                                 limits=engine.script_engine.limits)
     scripts.events_of = _service_events(rows)
     replayer = _Replayer(scripts, clockmod.IdSource(seed=0),
@@ -160,8 +161,8 @@ def _replay_scripts():
     class ReplayScripts(EngineScripts):
         """The engine's scripts, with service results taken from the record where they must be."""
 
-        def __init__(self, now, services, **kwargs):
-            super().__init__(now, **kwargs)
+        def __init__(self, now, services, operators, **kwargs):
+            super().__init__(now, operators, **kwargs)
             self._recorded: dict[str, list] = {}
             for r in services:
                 self._recorded.setdefault(r.spec_name, []).append((r.id, r.data_json))

@@ -30,7 +30,8 @@ from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import connectors, human_tasks, instances, queries, store
+from engine.runtime import human_tasks, instances, queries, store
+from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.runtime.policy import TaskPolicy
 from engine.runtime.stepping import EngineScripts, StepLimits, script_helpers
 from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
@@ -45,17 +46,22 @@ class Engine:
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
                  escalate_after: str = "working_days(2)", mailer=None, max_steps: int = 10_000,
-                 max_seconds: float = 10.0, monotonic: Callable[[], float] = time.monotonic):
+                 max_seconds: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
+                 connectors: Connectors | None = None):
+        """`connectors`: the service operators and completion guards diagrams may name (default: the
+        engine's own; engine.bootstrap adds the domains'). `max_steps`/`max_seconds` bound each
+        operation (seconds on `monotonic`)."""
         self.db = db
+        self.connectors = connectors if connectors is not None else builtin_connectors()
         self.clock = clock or clockmod.SystemClock()
         self.ids = ids or clockmod.IdSource()
         self.forms = forms
         forms.attach(db)          # forms edited in the browser are versions in this database
-        self.registry = Registry(db, forms, self.clock)
+        self.registry = Registry(db, forms, self.clock, operators=self.connectors)
         self.deadlines = Deadlines(db)
         self.mailer = mailer
-        self.script_engine = EngineScripts(self.now, helpers=script_helpers(self.now, self.deadlines),
-                                           limits=script_limits)
+        self.script_engine = EngineScripts(self.now, self.connectors,
+                                           helpers=script_helpers(self.now, self.deadlines), limits=script_limits)
         self.policy = TaskPolicy(self.script_engine.evaluate, self.deadlines, remind_before, escalate_after)
         self.uow = UnitOfWork(db, self.registry, self.script_engine, self.policy, self.clock, self.ids,
                               cache_size=cache_size, verify_persistence=verify_persistence,
@@ -158,7 +164,7 @@ class Engine:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
             props = human_tasks.properties(task)
             if props.get("completionGuard"):
-                connectors.run_guard(props["completionGuard"].strip(), connectors.GuardContext(
+                self.connectors.run_guard(props["completionGuard"].strip(), GuardContext(
                     conn, outcome.now, user, live.id, live.header["process_key"], live.header["business_key"],
                     task.task_spec.bpmn_id, dict(props), dict(task.data), dict(data)))
             outcome.events.append(history.NewEvent("task_completed", task_id=task_id,

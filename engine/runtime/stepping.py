@@ -93,9 +93,10 @@ class EngineScripts(SandboxedScriptEngine):
     """The sandbox, plus one courtesy for timers: `working_days(n)` gives a moment, which a
     duration timer needs as a duration from now and a date timer as an ISO string."""
 
-    def __init__(self, now: Callable[[], datetime], **kwargs):
+    def __init__(self, now: Callable[[], datetime], operators: connectors.Connectors | None = None, **kwargs):
         super().__init__(**kwargs)
         self._now = now
+        self.operators = operators if operators is not None else connectors.builtin()
 
     def evaluate(self, task, expression, external_context=None):
         value = super().evaluate(task, expression, external_context)
@@ -111,7 +112,7 @@ class EngineScripts(SandboxedScriptEngine):
     def call_service(self, task, operation_name, operation_params):
         """A service task: the registered operator, with its evaluated parameters; JSON for Spiff."""
         params = {name: p["value"] for name, p in operation_params.items()}
-        return json.dumps(connectors.call_service(operation_name, params, task), ensure_ascii=False,
+        return json.dumps(self.operators.call_service(operation_name, params, task), ensure_ascii=False,
                           default=str)
 
 
