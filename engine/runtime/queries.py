@@ -4,6 +4,9 @@ transaction — and the only readers of the runtime's storage format (`workflow_
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
 
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
@@ -85,5 +88,105 @@ def events(db, instance_id: str) -> list[dict]:
 
 
 def _final_data(workflow_json: str) -> dict:
-    """The data an instance ended with (its top workflow's data)."""
+    """The data an instance ended with (its top workflow's data, as stored: tagged JSON values)."""
     return json.loads(workflow_json)["top"]["data"]
+
+
+# -- the read API for other rooms: instance and task data, now or as of a moment ----------------------
+_CHUNK = 500     # ids per IN list
+
+
+def _chunks(ids: Iterable[str]):
+    ids = list(dict.fromkeys(ids))
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+def instance_data(conn, ids: Iterable[str], until: datetime | None = None) -> dict[str, dict]:
+    """The data of each instance of `ids` (instance id -> data; unknown ids are left out), with values
+    restored (dates, decimals...), in the caller's transaction.
+
+    Now: an ended instance's final data; a running one's current data (its unfinished tasks' merged).
+    `until`: as it stood at that moment — left out if it started later; its final data if it ended
+    before; else its start data updated with the data of each task completed before then, in the
+    order they completed (a task completes holding everything recorded upstream of it).
+    """
+    p = process_instance.c
+    found: dict[str, dict] = {}
+    for chunk in _chunks(ids):
+        q = sa.select(p.id, p.status, p.ended_at, p.workflow_json).where(p.id.in_(chunk))
+        if until is not None:
+            q = q.where(p.started_at < until)
+        running = []
+        for r in conn.execute(q):
+            ended = r.status in ("completed", "cancelled") and (until is None or r.ended_at < until)
+            if ended:
+                found[r.id] = spiff.registry.restore(_final_data(r.workflow_json))
+            else:
+                running.append(r.id)
+        if not running:
+            continue
+        if until is None:
+            c = instance_task.c
+            for r in conn.execute(sa.select(c.instance_id, c.data_json).where(
+                    c.instance_id.in_(running), c.state.in_(_FRONTIER_STATES)).order_by(c.instance_id, c.seq)):
+                found.setdefault(r.instance_id, {}).update(spiff.loads(r.data_json))
+            for iid in running:
+                found.setdefault(iid, {})
+        else:
+            found.update(_data_as_of(conn, running, until))
+    return found
+
+
+def _data_as_of(conn, ids: list[str], until: datetime) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    completed: dict[str, list[str]] = {}     # instance id -> task ids, in the order of completion
+    for e in conn.execute(sa.select(event.c.chain, event.c.type, event.c.task_id, event.c.data_json)
+                          .where(event.c.chain.in_(ids), event.c.at < until,
+                                 event.c.type.in_(("instance_started", "task_completed")))
+                          .order_by(event.c.chain, event.c.seq)):
+        if e.type == "instance_started":
+            found[e.chain] = spiff.registry.restore(json.loads(e.data_json).get("data") or {})
+        elif e.task_id:
+            completed.setdefault(e.chain, []).append(e.task_id)
+    snapshots: dict[str, str] = {}
+    c = instance_task.c
+    for chunk in _chunks(t for tids in completed.values() for t in tids):
+        snapshots.update(conn.execute(sa.select(c.id, c.data_json).where(c.id.in_(chunk))).all())
+    for iid, tids in completed.items():
+        for tid in tids:          # parallel branches each add theirs; a later completion wins
+            if tid in snapshots:
+                found.setdefault(iid, {}).update(spiff.loads(snapshots[tid]))
+    return found
+
+
+@dataclass(frozen=True)
+class TaskData:
+    instance_id: str
+    task_id: str
+    spec_name: str      # the BPMN element id (a multi-instance child: the element id plus a suffix)
+    state: int          # SpiffWorkflow TaskState
+    data: dict
+
+
+def task_data(conn, ids: Iterable[str], spec_names: Iterable[str] | None = None,
+              until: datetime | None = None) -> list[TaskData]:
+    """The data held by the tasks of the instances `ids` (optionally only of the elements
+    `spec_names`), values restored, in tree order per instance, in the caller's transaction.
+
+    `until`: only tasks whose completion the history records before then (a human task's
+    `task_completed` event); a completed task holds the data it completed with.
+    """
+    c = instance_task.c
+    names = None if spec_names is None else list(spec_names)
+    found = []
+    for chunk in _chunks(ids):
+        q = sa.select(c.instance_id, c.id, c.spec_name, c.state, c.data_json).where(c.instance_id.in_(chunk))
+        if names is not None:
+            q = q.where(c.spec_name.in_(names))
+        if until is not None:
+            q = q.where(c.id.in_(sa.select(event.c.task_id).where(
+                event.c.chain.in_(chunk), event.c.type == "task_completed", event.c.at < until)))
+        for r in conn.execute(q.order_by(c.instance_id, c.seq)):
+            found.append(TaskData(r.instance_id, r.id, r.spec_name, r.state, spiff.loads(r.data_json)))
+    return found
