@@ -18,10 +18,11 @@ from engine.bpmn import spiff
 from engine.db.prepared import GuardFailed, Prepared, PreparedInsert, run_all
 from engine.db.schema import event, human_task, incident, instance_task, process_instance, timer
 from engine.deadlines.due import timer_definition, timer_due
-from engine.errors import ConcurrentUpdate
+from engine.errors import ConcurrentUpdate, Invalid, Problem
 from engine.runtime import human_tasks, store
 from engine.runtime.instances import LiveInstance, StaleVersion, StepOutcome, is_timer
 from engine.runtime.policy import TaskPolicy
+from engine.runtime.stepping import describe
 
 
 def _insert(table, exclude=()) -> Prepared:
@@ -184,12 +185,16 @@ def _timer_changes(w: _Write, writes, deleted, policy: TaskPolicy) -> None:
 
 
 def _incidents(w: _Write, writes, outcome: StepOutcome) -> None:
-    """An incident for each task that failed in this operation."""
+    """An incident for each task that failed in this operation. A failure that left no task in
+    error is refused rather than written: the instance must never look done (see stepping)."""
     live = w.live
     for x in writes:
         task = x.task
         if task.state == TaskState.ERROR and str(task.id) not in live.incidents:
             _open_incident(w, task, outcome.error)
+    if outcome.error is not None and not live.incidents:
+        raise Invalid(f"the process cannot go on: {describe(outcome.error)}",
+                      [Problem(describe(outcome.error), code="engine_error")])
 
 
 def _open_incident(w: _Write, task, err) -> None:
@@ -307,5 +312,4 @@ def _timer_fired(task, due: datetime, now: datetime) -> history.NewEvent:
 def _error_message(err, task) -> str:
     if err is None:
         return f"task {task.task_spec.bpmn_id} failed"
-    msg = getattr(err, "error", None) or str(err)
-    return str(msg)
+    return describe(err)

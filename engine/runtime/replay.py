@@ -38,7 +38,8 @@ from engine.errors import NotFound
 from engine.db.schema import event, instance_task, metadata, process_instance
 from engine.runtime.persist import persist
 from engine.runtime.policy import TaskPolicy
-from engine.runtime.stepping import EngineScripts, StepLimits, run_engine, script_helpers
+from engine.runtime.scripts import EngineScripts, script_helpers
+from engine.runtime.stepping import Abort, StepLimits, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",)}
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
@@ -82,7 +83,7 @@ class ReplayResult:
         return d
 
 
-class _Diverged(Exception):
+class _Diverged(Abort):
     def __init__(self, divergence: Divergence):
         self.divergence = divergence
 
@@ -194,8 +195,8 @@ class _Replayer:
     policy: TaskPolicy
     limits: StepLimits
 
-    def run(self, wf):
-        return run_engine(wf, self.limits)
+    def run(self, wf, **kwargs):
+        return run_engine(wf, self.limits, **kwargs)
 
 
 class _Run:
@@ -253,18 +254,16 @@ class _Run:
                                                    data=given))
             outcome.completed_by[str(task.id)] = first.actor
             task.data.update(spiff.registry.restore(given.get("data") or {}))
-            task.run()
-            outcome.error = self.replayer.run(wf)
+            outcome.error = self.replayer.run(wf, first=task.run, submitted=task)
         elif kind == "timer_fired":       # the scheduler's operation: persist records the timers that fired
             outcome.error = self.replayer.run(wf)
         elif kind == "instance_retried":
             failed = [t for t in store.all_tasks(wf) if t.state == TaskState.ERROR]
             outcome.events.append(history.NewEvent(kind, data=given))
             for task in failed:
-                wf.reset_from_task_id(task.id)
-                task.data.update(spiff.registry.restore(given.get("data") or {}))
                 self.live.incidents.pop(str(task.id), None)
-            outcome.error = self.replayer.run(wf)
+            outcome.error = retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
+                                         self.replayer.limits)
         elif kind in ASSIGNMENT:
             task = self._task(first, ready=True)
             outcome.events.append(history.NewEvent(kind, task_id=str(task.id), element_id=first.element_id, data=given))

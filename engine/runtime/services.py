@@ -33,7 +33,8 @@ from engine.forms import FormCatalog
 from engine.runtime import human_tasks, instances, queries, store
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.runtime.policy import TaskPolicy
-from engine.runtime.stepping import EngineScripts, StepLimits, script_helpers
+from engine.runtime.scripts import EngineScripts, script_helpers
+from engine.runtime.stepping import StepLimits
 from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
 from engine.runtime.views import InstanceView, check_data, convert
 from engine.sandbox import ScriptLimits
@@ -171,8 +172,7 @@ class Engine:
                                                    element_id=task.task_spec.bpmn_id, data={"data": convert(data)}))
             outcome.completed_by[task_id] = user
             task.data.update(data)
-            task.run()
-            outcome.error = self.uow.run(live.wf)
+            outcome.error = self.uow.run(live.wf, first=task.run, submitted=task)
 
         began = time.perf_counter()
         view = self.uow.operate(None, user, action, task_id=task_id, within=within, also=also)
@@ -237,13 +237,11 @@ class Engine:
                 raise TaskNotReady(f"instance {instance_id} has no failed task to retry")
             outcome.events.append(history.NewEvent("instance_retried", data={"data": convert(data)}))
             for task in failed:
-                live.wf.reset_from_task_id(task.id)     # READY again, with its parent's data
-                task.data.update(data)                  # then the operator's correction on top
                 live.incidents.pop(str(task.id), None)
             conn.execute(incident.update().where(incident.c.instance_id == instance_id,
                                                  incident.c.resolved_at.is_(None))
                          .values(resolved_at=outcome.now, resolved_by=user))
-            outcome.error = self.uow.run(live.wf)
+            outcome.error = self.uow.retry(live.wf, failed, data)
 
         return self.uow.operate(instance_id, user, action)
 

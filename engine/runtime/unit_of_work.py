@@ -26,7 +26,7 @@ from engine.runtime import connectors, instances, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
 from engine.runtime.policy import TaskPolicy
-from engine.runtime.stepping import StepLimits, _Operation, run_engine
+from engine.runtime.stepping import StepLimits, _Operation, retry_failed, run_engine
 from engine.runtime.views import InstanceView, check_data, check_uuid, convert, view_of
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,13 @@ class UnitOfWork:
         self.limits = limits
         self.before_commit: Callable[[str], None] | None = None   # test hook: hold a transaction open
 
-    def run(self, wf) -> Exception | None:
-        """Engine steps to the next wait state, within the operation's bounds."""
-        return run_engine(wf, self.limits)
+    def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
+        """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
+        return run_engine(wf, self.limits, first=first, submitted=submitted)
+
+    def retry(self, wf, failed: list, data: dict) -> Exception | None:
+        """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
+        return retry_failed(wf, failed, data, self.limits)
 
     # -- a new instance ---------------------------------------------------------------------------
     def start(self, process_key: str, started_by: str, version: int | None, business_key: str | None,
