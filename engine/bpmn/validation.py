@@ -7,6 +7,7 @@ BPMN element (id and name) and the line, with a `code` a client can act on:
   parse_error          BPMN schema violations and what SpiffWorkflow's parser refuses
   duplicate_file, duplicate_process
   no_executable_process, unresolved_call
+  recursive_call       a call activity that always calls its own process again (see bpmn/recursion)
   script_error, condition_error, timer_error, expression_error
   unknown_lane_role, unknown_form, bad_form, bad_property
   unknown_service, unknown_guard    a service-task operator or completion guard the engine does not
@@ -30,7 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.bpmn import xml as bx
+from engine.bpmn import recursion, xml as bx
 from engine.bpmn.xml import Document, label, q
 from engine.errors import Invalid, Problem
 
@@ -164,6 +165,7 @@ class _Validator:
                         next(iter(self.docs.values())) if len(self.docs) == 1 else None)
         for el, doc in executable.values():   # before SpiffWorkflow, so that _COVERED can match
             self._check_process(el, doc, processes, executable)
+        self._check_recursion(executable)
         results = {key: self._parse_process(key, el, doc)
                    for key, (el, doc) in executable.items() if doc.name in self.added}
         if self.problems:
@@ -351,6 +353,14 @@ class _Validator:
         elif called not in processes and not self.process_deployed(called):
             self.report("unresolved_call", f'{label(el)} calls process "{called}", which is neither in these '
                         "files nor deployed.", doc, el, field="calledElement")
+
+    def _check_recursion(self, executable: dict) -> None:
+        """A call activity that always calls its own process again, directly or through others."""
+        for el, key, cycle in recursion.recursive_calls({k: proc for k, (proc, _) in executable.items()}):
+            self.report("recursive_call", f'{label(el)} calls process "{cycle[1]}", which always calls back: '
+                        f'{" → ".join(cycle)}, for ever. Put the call behind a condition (a gateway or a '
+                        "conditional flow) so that the recursion can end.", executable[key][1], el,
+                        field="calledElement")
 
     def _check_timer(self, definition, doc) -> None:
         event = definition.getparent()

@@ -134,9 +134,3 @@ def test_a_call_activity_recursing_for_ever_at_run_time_ends_with_an_incident_na
     assert view.status == "error"
     [inc] = view.incidents
     assert "again" in inc["message"] and "60 engine steps" in inc["message"]
-
-
-def test_a_guarded_recursive_call_activity_is_deployed_and_ends(engine, deploy):
-    deploy("recurses_when_asked.bpmn")
-    view = engine.start("recurses_when_asked", started_by="alice", data={"depth": 3, "forever": False})
-    assert view.status == "completed"
