@@ -169,13 +169,22 @@ def run_engine(wf, limits: StepLimits = StepLimits(), *, first: Callable[[], obj
 
 def retry_failed(wf, failed: list, data: dict, limits: StepLimits = StepLimits()) -> Exception | None:
     """Reset the `failed` tasks (READY again, with their parent's data and `data` on top), then run
-    on — guarded like any step. The correction is given to the reset too, so that a task that checks
-    its input while it is prepared (a multi-instance's collection) finds it; SpiffWorkflow then
-    merges the parent's data over it, so it is applied once more on the ready task."""
+    on — guarded like any step.
+
+    A task is prepared again from its parent's data (a multi-instance reads its collection then), so
+    the correction is laid over the parent's data while the task is reset, and taken off again: the
+    parent, a finished task, keeps the data it finished with."""
     def reset():
         for task in failed:
-            parent = task.parent.data if task.parent is not None else {}
-            wf.reset_from_task_id(task.id, data={**deepcopy(parent), **deepcopy(data)})
+            parent = task.parent
+            saved = parent.data if parent is not None else None
+            if parent is not None:
+                parent.data = {**deepcopy(saved), **deepcopy(data)}
+            try:
+                wf.reset_from_task_id(task.id)
+            finally:
+                if parent is not None:
+                    parent.data = saved
             task.data.update(deepcopy(data))
     return run_engine(wf, limits, first=reset)
 

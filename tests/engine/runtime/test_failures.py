@@ -11,6 +11,7 @@ from engine.bpmn.validation import SourceFile
 from engine.clock import IdSource
 from engine.errors import Invalid
 from engine.forms import FormCatalog
+from engine.runtime import replay
 from engine.runtime.services import Engine
 from tests.conftest import bpmn
 
@@ -51,6 +52,7 @@ def test_a_sequential_multi_instance_without_its_input_collection_ends_in_an_inc
     assert "input" in inc["message"].lower() and "items" in inc["message"]
     view = engine.retry(view.id, user="operator", data={"items": [1, 2]})
     assert view.status == "active" and [t["element_id"] for t in view.tasks] == ["after"]
+    assert replay.replay(engine, view.id).ok
 
 
 def test_a_script_that_does_not_set_its_declared_output_ends_in_an_incident_not_done(engine, deploy):
@@ -70,6 +72,16 @@ def test_iterating_a_missing_parallel_loop_input_is_an_incident_on_the_multi_ins
     view = _complete_first(engine, view)
     inc = _failed(engine, view, "each")
     assert "TypeError" in inc["message"]
+
+
+def test_a_missing_loop_input_right_after_the_start_is_an_incident_not_a_lost_instance(engine, deploy):
+    deploy("mi_at_start_missing_input.bpmn")
+    view = engine.start("mi_at_start_missing_input", started_by="alice", data={"items": None})
+    inc = _failed(engine, view, "each")
+    assert "TypeError" in inc["message"]
+    view = engine.retry(view.id, user="operator", data={"items": ["a", "b"]})
+    assert view.status == "active" and view.data["results"] == ["a", "b"]
+    assert replay.replay(engine, view.id).ok           # the failure and the retry replay alike
 
 
 def test_a_correlation_expression_naming_missing_data_is_an_incident_on_the_throw_event(engine, deploy):
@@ -112,6 +124,7 @@ def test_a_script_gateway_script_loop_without_a_wait_state_stops_at_the_step_bou
     assert "40 engine steps" in inc["message"]
     assert all(element in inc["message"] for element in ("bump", "more", "note"))
     assert 0 < view.data["n"] < 40
+    assert replay.replay(engine, view.id).ok           # the replay stops at the same bound
 
 
 def test_an_operation_stops_at_the_wall_time_bound_on_the_injected_clock(bounded):
