@@ -26,6 +26,7 @@ from engine.bpmn import spiff  # noqa: F401
 from engine.config import PROJECT_ROOT
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
+from engine.bootstrap import domain_connectors
 from engine.runtime.services import Engine
 from engine.bpmn.validation import SourceFile
 
@@ -138,7 +139,8 @@ def _fresh_engine(url: str, cache_size: int = 2000) -> Engine:
         roles.ensure_builtin_roles(conn)
         roles.add_role(conn, "LaneA", "甲", "Lane A")
         roles.add_role(conn, "LaneB", "乙", "Lane B")
-    engine = Engine(db, FormCatalog(PROJECT_ROOT / "forms"), clockmod.SystemClock(), cache_size=cache_size)
+    engine = Engine(db, FormCatalog(PROJECT_ROOT / "forms"), clockmod.SystemClock(), cache_size=cache_size,
+                    connectors=domain_connectors())      # the campaign bench deploys processes/
     engine.deploy([SourceFile(n, (WORKLOADS / n).read_bytes()) for n in ("w1.bpmn", "w2.bpmn")], deployed_by="bench")
     return engine
 

@@ -1,20 +1,39 @@
-"""Set-up use cases shared by the CLI and the web app: open the engine, create or migrate the
-database, deploy the bundled processes."""
+"""The composition root: the one place that wires the domains into the engine, and the set-up use
+cases shared by the CLI and the web app (open the engine, create or migrate the database, deploy
+the bundled processes).
+
+The engine core knows no domain: the campaign's and the clues' service operators and completion
+guards join an engine here, through the `Connectors` registry it receives.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.deadlines import drills
-from engine.db import migrate
-from engine.org import roles
-from engine.config import Settings
-from engine.db.transactions import create_db_engine, write_transaction
-from engine.runtime.services import Engine
 from engine.bpmn.validation import SourceFile
+from engine.campaign import operators as campaign_operators
+from engine.clues import operators as clue_operators
+from engine.config import Settings
+from engine.db import migrate
+from engine.db.transactions import create_db_engine, write_transaction
+from engine.deadlines import drills
+from engine.org import roles
+from engine.runtime import connectors
+from engine.runtime.services import Engine
+
+DOMAINS = (campaign_operators, clue_operators)   # each has register(registry)
+
+
+def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
+    """The engine's own operators and guards plus those of `domains` (default: every domain)."""
+    registry = connectors.builtin()
+    for domain in domains:
+        domain.register(registry)
+    return registry
 
 
 def open_engine(settings: Settings, *, check_schema: bool = True, clock=None, ids=None) -> Engine:
-    engine = Engine.from_settings(settings, clock=clock, ids=ids)
+    """The engine of the app and the CLI, with every domain registered."""
+    engine = Engine.from_settings(settings, clock=clock, ids=ids, connectors=domain_connectors())
     if check_schema:
         migrate.check_current(engine.db)
     if clock is None and drills.is_sandbox(engine.db):

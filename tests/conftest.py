@@ -145,8 +145,11 @@ def forms_dir():
 
 @pytest.fixture
 def engine(db, clock, forms_dir):
-    """An engine that checks, after every commit, that a cold load equals the live workflow."""
-    return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True)
+    """An engine with every domain registered (as the app has), that checks after every commit that a
+    cold load equals the live workflow."""
+    from engine.bootstrap import domain_connectors
+    return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True,
+                  connectors=domain_connectors())
 
 
 def bpmn(name: str) -> bytes:

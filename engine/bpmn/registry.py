@@ -91,7 +91,9 @@ def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]
 
 
 class Registry:
-    def __init__(self, db: sa.Engine, forms: FormCatalog, clock, cache_size: int = 256):
+    def __init__(self, db: sa.Engine, forms: FormCatalog, clock, cache_size: int = 256, operators=None):
+        """`operators`: what the engine provides beyond scripts — anything with `services` and `guards`
+        mappings by name (the runtime's Connectors); deploy refuses a diagram naming another one."""
         self.db = db
         self.forms = forms
         self.clock = clock
@@ -101,6 +103,7 @@ class Registry:
         self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
+        self.operators = operators
         self.helper_names = frozenset({"now", "today", "working_days", "monthly", "working_days_from", "end_of_day",
                                    "staff_name"})
 
@@ -166,6 +169,8 @@ class Registry:
             files, form_exists=self.forms.exists, form_problems=self.forms.problems, role_for_lane=resolve_role,
             process_deployed=lambda key: key in deployed_keys, check_expression=check_source,
             helper_names=self.helper_names,
+            services=self.operators.services if self.operators is not None else (),
+            guards=self.operators.guards if self.operators is not None else (),
         )
 
     def _called_specs(self, conn, key: str) -> dict:

@@ -7,9 +7,11 @@ BPMN element (id and name) and the line, with a `code` a client can act on:
   parse_error          BPMN schema violations and what SpiffWorkflow's parser refuses
   duplicate_file, duplicate_process
   no_executable_process, unresolved_call
+  recursive_call       a call activity that always calls its own process again (see bpmn/recursion)
   script_error, condition_error, timer_error, expression_error
   unknown_lane_role, unknown_form, bad_form, bad_property
-  unknown_service, unknown_guard    a service-task operator or completion guard we do not provide
+  unknown_service, unknown_guard    a service-task operator or completion guard the engine does not
+                                    provide (the caller says which names it knows: `services`, `guards`)
 
 SpiffWorkflow stops at the first error of a process and does not compile scripts or expressions, so
 most checks walk the XML themselves; Spiff is used for what only it knows (its parse of each process,
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 from lxml import etree
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -29,9 +31,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.bpmn import xml as bx
-from engine import domains
-from engine.runtime import connectors  # noqa: F401  (domains: registers the operators and guards)
+from engine.bpmn import recursion, xml as bx
 from engine.bpmn.xml import Document, label, q
 from engine.errors import Invalid, Problem
 
@@ -74,10 +74,15 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                     process_deployed: Callable[[str], bool],
                     check_expression: CheckExpression | None = None,
                     helper_names: frozenset[str] = DEFAULT_HELPERS,
-                    form_problems: Callable[[str], list[Problem]] | None = None) -> ParsedBundle:
-    """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle."""
+                    form_problems: Callable[[str], list[Problem]] | None = None,
+                    services: Collection[str] = (), guards: Collection[str] = ()) -> ParsedBundle:
+    """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle.
+
+    `services` and `guards`: the service-task operators and completion guards the engine provides
+    (by name); a diagram naming another one is refused."""
     validator = _Validator(form_exists, role_for_lane, process_deployed,
                            check_expression or restricted_check, helper_names)
+    validator.services, validator.guards = frozenset(services), frozenset(guards)
     validator.form_problems = form_problems or (lambda key: [])
     return validator.run(files)
 
@@ -108,6 +113,8 @@ class _Validator:
         self.process_deployed = process_deployed
         self.check_expression = check_expression
         self.helper_names = frozenset(helper_names)
+        self.services: frozenset[str] = frozenset()     # operator and guard names the engine provides
+        self.guards: frozenset[str] = frozenset()
         self.problems: list[Problem] = []
         self.reported: set[tuple[str | None, str]] = set()   # (element id, code) found by our own checks
         self.docs: dict[str, Document] = {}
@@ -158,6 +165,7 @@ class _Validator:
                         next(iter(self.docs.values())) if len(self.docs) == 1 else None)
         for el, doc in executable.values():   # before SpiffWorkflow, so that _COVERED can match
             self._check_process(el, doc, processes, executable)
+        self._check_recursion(executable)
         results = {key: self._parse_process(key, el, doc)
                    for key, (el, doc) in executable.items() if doc.name in self.added}
         if self.problems:
@@ -346,6 +354,14 @@ class _Validator:
             self.report("unresolved_call", f'{label(el)} calls process "{called}", which is neither in these '
                         "files nor deployed.", doc, el, field="calledElement")
 
+    def _check_recursion(self, executable: dict) -> None:
+        """A call activity that always calls its own process again, directly or through others."""
+        for el, key, cycle in recursion.recursive_calls({k: proc for k, (proc, _) in executable.items()}):
+            self.report("recursive_call", f'{label(el)} calls process "{cycle[1]}", which always calls back: '
+                        f'{" → ".join(cycle)}, for ever. Put the call behind a condition (a gateway or a '
+                        "conditional flow) so that the recursion can end.", executable[key][1], el,
+                        field="calledElement")
+
     def _check_timer(self, definition, doc) -> None:
         event = definition.getparent()
         for kind in ("timeDate", "timeDuration", "timeCycle"):   # the one SpiffWorkflow uses
@@ -381,9 +397,9 @@ class _Validator:
         props = self._properties(el, doc)
         if "completionGuard" in props:
             name, prop = props["completionGuard"]
-            if name.strip() not in connectors.GUARDS:
+            if name.strip() not in self.guards:
                 self.report("unknown_guard", f'{label(el)}: completion guard "{name}" is not one the engine '
-                            f'provides (known: {", ".join(sorted(connectors.GUARDS)) or "none"}).', doc, el,
+                            f'provides (known: {", ".join(sorted(self.guards)) or "none"}).', doc, el,
                             line=prop.sourceline, field="completionGuard")
         if "formKey" in props:
             form_key, prop = props["formKey"]
@@ -435,9 +451,9 @@ class _Validator:
         name = operator[0].get("id") if operator else None
         if not name:
             return      # SpiffWorkflow's parser reports a service task without an operator
-        if name not in connectors.SERVICES:
+        if name not in self.services:
             self.report("unknown_service", f'{label(el)}: operator "{name}" is not one the engine provides '
-                        f'(known: {", ".join(sorted(connectors.SERVICES))}).', doc, el,
+                        f'(known: {", ".join(sorted(self.services)) or "none"}).', doc, el,
                         line=operator[0].sourceline, field="serviceTaskOperator")
             return
         for param in el.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/"

@@ -9,7 +9,8 @@ instance grows with the number of departments. Alongside: a monthly report (月�
 voluntary disclosures (主动说明问题) by any staff member, and the issue list (问题清单) whose items
 are closed out (销号) by the discipline office.
 
-This module registers the service operators and completion guards the BPMN names. Dates, days and
+This module holds the service operators and completion guards the BPMN names (`register` adds them
+to an engine's registry; see engine/bootstrap.py). Dates, days and
 deadlines are the hospital's: they come from the launch form and the BPMN, never from here.
 """
 from __future__ import annotations
@@ -105,7 +106,6 @@ def check_launch(conn, data: dict, today: date) -> list[dict]:
     return [{"department": r.code, "department_name": r.name_zh} for r in rows]
 
 
-@connectors.service("campaign_check_launch")
 def campaign_check_launch(ctx) -> list[dict]:
     """First step of a campaign: refuse a launch whose data is wrong (nothing is written)."""
     return check_launch(ctx.conn, ctx.data, ctx.now.astimezone(BEIJING).date())
@@ -113,7 +113,6 @@ def campaign_check_launch(ctx) -> list[dict]:
 
 # --- department work ----------------------------------------------------------------------------------
 
-@connectors.service("campaign_department_staff")
 def campaign_department_staff(ctx, department: str) -> list[str]:
     """The active staff of a department other than its head: whom the head talks to one by one."""
     head = ctx.conn.execute(sa.select(dept_table.c.head)
@@ -150,7 +149,6 @@ def child_departments(conn, instance_ids) -> dict[str, str]:
     return found
 
 
-@connectors.guard("campaign_phase_done")
 def campaign_phase_done(ctx) -> None:
     """Closing a phase early needs every department's work of that phase finished (they are named)."""
     phase = PHASE_BY_CODE.get(ctx.properties.get("phase", ""))
@@ -164,7 +162,6 @@ def campaign_phase_done(ctx) -> None:
 
 # --- clue backlog review (问题线索起底) ------------------------------------------------------------------
 
-@connectors.service("campaign_link_clues")
 def campaign_link_clues(ctx, clues) -> list[dict]:
     """Each reviewed clue, by its instance id or business key, linked to its clue instance."""
     problems, linked = [], []
@@ -187,7 +184,6 @@ def campaign_link_clues(ctx, clues) -> list[dict]:
 
 # --- voluntary disclosure (主动说明问题) -----------------------------------------------------------------
 
-@connectors.service("campaign_disclosure_window")
 def campaign_disclosure_window(ctx) -> dict:
     """The running campaign a disclosure belongs to (the latest launched), and the discloser's department.
 
@@ -221,8 +217,17 @@ def money(value) -> Decimal:
         return Decimal("0")
 
 
-@connectors.service("campaign_statistics")
 def campaign_statistics(ctx) -> dict:
     """The campaign's figures so far, for the summary evaluation: see campaign_matrix.statistics."""
     from engine.campaign import matrix as campaign_matrix
     return campaign_matrix.statistics(ctx.conn, ctx.instance_id)
+
+
+def register(registry: connectors.Connectors) -> None:
+    """Add this domain's operators and guards, by the names its BPMN uses (see engine.bootstrap)."""
+    registry.add_service("campaign_check_launch", campaign_check_launch)
+    registry.add_service("campaign_department_staff", campaign_department_staff)
+    registry.add_guard("campaign_phase_done", campaign_phase_done)
+    registry.add_service("campaign_link_clues", campaign_link_clues)
+    registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
+    registry.add_service("campaign_statistics", campaign_statistics)

@@ -23,29 +23,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from engine import history
 from engine.errors import Forbidden, NotFound
-from engine.db.schema import ID, UTCDateTime, metadata
+from engine.db.schema import clue_query_code, clue_reporter  # noqa: F401  (defined with every table)
 from engine.permissions import may_reveal_reporter
 
 log = logging.getLogger(__name__)
 
 ACCESS_CHAIN = "confidential-access"
-
-clue_reporter = sa.Table(
-    "clue_reporter", metadata,
-    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), primary_key=True),
-    sa.Column("name_token", sa.Text),           # Fernet tokens; never the plain text
-    sa.Column("contact_token", sa.Text),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
-
-clue_query_code = sa.Table(
-    "clue_query_code", metadata,
-    sa.Column("code_hash", sa.String(64), primary_key=True),
-    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Index("ix_clue_query_code_instance", "instance_id"),
-)
-
 
 class ReporterVault:
     """Encrypts and decrypts reporters' identities with one key held outside the database."""

@@ -1,5 +1,5 @@
-"""Service-task operators and completion guards of the clue processes (registered by import from
-`engine/domains.py`).
+"""Service-task operators and completion guards of the clue processes (added to an engine's registry
+by `register`, called from the composition root, engine/bootstrap.py).
 
 - `clue_months_after(date, months)`: the date `months` calendar months after `date` (today in Beijing
   when None), e.g. the disposal opinion due one month after receipt, or the review date of a held
@@ -13,8 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from engine.clues import confidential as clues_confidential, public as clues_public
-from engine.runtime import connectors  # noqa: F401  (their tables join the schema)
+from engine.runtime import connectors
 from engine.errors import Invalid, Problem
 from engine.deadlines.workdays import BEIJING
 
@@ -26,7 +25,6 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@connectors.service("clue_months_after")
 def months_after(ctx, date=None, months=1) -> str:
     try:
         start = _parse(date) if date else ctx.now.astimezone(BEIJING).date()
@@ -43,7 +41,6 @@ def _parse(value) -> date:
     return _date.fromisoformat(str(value)[:10])
 
 
-@connectors.guard("clue_reply_dates")
 def reply_dates(ctx) -> None:
     received = ctx.submitted.get("reply_received_on")
     sent = ctx.data.get("letter_sent_on")
@@ -58,7 +55,6 @@ def reply_dates(ctx) -> None:
         raise Invalid("回复日期有误", problems)
 
 
-@connectors.guard("clue_outcome_rules")
 def outcome_rules(ctx) -> None:
     party = ctx.data.get("party_member")
     problems = []
@@ -68,3 +64,10 @@ def outcome_rules(ctx) -> None:
         problems.append(Problem("第二、三种形态（党纪处分）只适用于党员；非党员请填写行政处罚", field="discipline_form"))
     if problems:
         raise Invalid("处理结果有误", problems)
+
+
+def register(registry: connectors.Connectors) -> None:
+    """Add this domain's operators and guards, by the names its BPMN uses (see engine.bootstrap)."""
+    registry.add_service("clue_months_after", months_after)
+    registry.add_guard("clue_reply_dates", reply_dates)
+    registry.add_guard("clue_outcome_rules", outcome_rules)

@@ -10,16 +10,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from engine.db.schema import UTCDateTime, metadata
+from engine.db.schema import public_throttle  # noqa: F401  (defined with every table)
 from engine.db.transactions import read_transaction, write_transaction
-
-public_throttle = sa.Table(
-    "public_throttle", metadata,
-    sa.Column("client", sa.String(64), primary_key=True),     # SHA-256 of the client address, never the address
-    sa.Column("action", sa.String(32), primary_key=True),
-    sa.Column("window_start", UTCDateTime, primary_key=True),
-    sa.Column("hits", sa.Integer, nullable=False),
-)
 
 WINDOW = timedelta(hours=1)
 MIN_FILL = timedelta(seconds=5)        # a person needs longer than this to write a report

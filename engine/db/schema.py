@@ -437,3 +437,29 @@ org_import = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# -- clues: what must stay out of workflow data (see engine.clues.confidential) and the public page's
+# rate limit (see engine.clues.public) --
+clue_reporter = sa.Table(
+    "clue_reporter", metadata,
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), primary_key=True),
+    sa.Column("name_token", sa.Text),           # Fernet tokens; never the plain text
+    sa.Column("contact_token", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+clue_query_code = sa.Table(
+    "clue_query_code", metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_clue_query_code_instance", "instance_id"),
+)
+
+public_throttle = sa.Table(
+    "public_throttle", metadata,
+    sa.Column("client", sa.String(64), primary_key=True),     # SHA-256 of the client address, never the address
+    sa.Column("action", sa.String(32), primary_key=True),
+    sa.Column("window_start", UTCDateTime, primary_key=True),
+    sa.Column("hits", sa.Integer, nullable=False),
+)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from engine import history
 from engine.runtime import human_tasks
+from engine.runtime.policy import TaskPolicy
 from engine.deadlines import notifications
 from engine.db.schema import ESCALATION_PENDING, REMIND_PENDING, human_task
 
@@ -34,7 +35,7 @@ def due_work(conn, now: datetime, limit: int) -> list:
     return conn.execute(q).all()
 
 
-def apply(conn, live, task_id: str, outcome, env) -> None:
+def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
     """Send what is due for one task of a locked live instance (re-checked under the lock)."""
     row = live.human.get(task_id)
     if row is None:
@@ -64,8 +65,8 @@ def apply(conn, live, task_id: str, outcome, env) -> None:
                                                data={"level": level, "to_role": role, "department": department,
                                                      "due_at": due_text}))
         changes["escalation_level"] = level
-        changes["next_escalation_at"] = (env.deadlines.after(row["due_at"], props.get(
-            "escalateAfter", env.escalate_after), lambda e: env.evaluate(spec, e)) if level < 2 else None)
+        changes["next_escalation_at"] = (policy.deadlines.after(row["due_at"], props.get(
+            "escalateAfter", policy.escalate_after), lambda e: policy.evaluate(spec, e)) if level < 2 else None)
     if changes:
         conn.execute(human_task.update().where(human_task.c.id == task_id).values(**changes))
         row.update(changes)

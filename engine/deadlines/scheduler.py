@@ -10,7 +10,8 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,8 +28,25 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SchedulerEngine(Protocol):
+    """What the scheduler asks of the engine: one operation per kind of due work, the clock, the database."""
+
+    db: sa.Engine
+    clock: Clock
+
+    def fire_due_timers(self, *, owner: str, limit: int, lease: timedelta) -> int: ...
+
+    def run_schedules(self) -> int: ...
+
+    def sweep_deadlines(self, limit: int = 200) -> int: ...
+
+
 class TimerScheduler:
-    def __init__(self, engine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
+    def __init__(self, engine: SchedulerEngine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
                  lease: timedelta = timedelta(seconds=60)):
         self.engine = engine
         self.owner = owner or default_owner()

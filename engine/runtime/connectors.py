@@ -5,13 +5,15 @@ task may name a completion guard (property `completionGuard`). Both are Python f
 here by name — a fixed list written by us, never code from an uploaded diagram — and both run inside
 the transaction of the operation that reached them, so what they do commits or rolls back with it.
 
-    @service("record_event")
     def record_event(ctx: ServiceContext, type: str, data: dict | None = None): ...
-
-    @guard("campaign_phase_done")
     def phase_done(ctx: GuardContext) -> None: ...   # raise Invalid to refuse the completion
 
-Domain modules register theirs on import (see `engine/domains.py`).
+    registry = builtin()                      # the engine's own: start_instances, record_event, children_done
+    registry.add_service("record_event", record_event)
+    registry.add_guard("campaign_phase_done", phase_done)
+
+An engine receives its `Connectors` (see `Engine(connectors=...)`); the composition root
+(`engine/bootstrap.py`) adds the domains' operators, so the core itself knows no domain.
 """
 from __future__ import annotations
 
@@ -23,24 +25,46 @@ from typing import Any, Callable
 
 from engine.errors import Invalid, Problem
 
-SERVICES: dict[str, Callable] = {}
-GUARDS: dict[str, Callable] = {}
 EVENT_TYPES = frozenset({"phase_changed", "milestone"})   # what `record_event` may write
 MAX_CHILDREN = 2000                                       # per operation: a runaway loop stops here
 
 
-def service(name: str):
-    def register(fn):
-        SERVICES[name] = fn
-        return fn
-    return register
+class Connectors:
+    """The service operators and completion guards one engine provides, by the names BPMN uses."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, Callable] = {}
+        self.guards: dict[str, Callable] = {}
+
+    def add_service(self, name: str, fn: Callable) -> None:
+        self.services[name] = fn
+
+    def add_guard(self, name: str, fn: Callable) -> None:
+        self.guards[name] = fn
+
+    def call_service(self, name: str, params: dict, task):
+        """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able
+        result, or `Invalid`."""
+        fn = self.services.get(name)
+        if fn is None:
+            raise Invalid([Problem(f'未知的服务操作 "{name}"', field="serviceTaskOperator", code="unknown_service")])
+        ctx = ServiceContext(current(), copy.deepcopy(task.data), str(task.id), task.task_spec.bpmn_id)
+        return fn(ctx, **params)
+
+    def run_guard(self, name: str, ctx: "GuardContext") -> None:
+        fn = self.guards.get(name)
+        if fn is None:
+            raise Invalid([Problem(f'未知的完成条件 "{name}"', field="completionGuard", code="unknown_guard")])
+        fn(ctx)
 
 
-def guard(name: str):
-    def register(fn):
-        GUARDS[name] = fn
-        return fn
-    return register
+def builtin() -> Connectors:
+    """A registry holding the engine's own operators and guards (no domain's)."""
+    registry = Connectors()
+    registry.add_service("start_instances", start_instances)
+    registry.add_service("record_event", record_event)
+    registry.add_guard("children_done", children_done)
+    return registry
 
 
 @dataclass
@@ -129,23 +153,6 @@ class GuardContext:
     submitted: dict
 
 
-def call_service(name: str, params: dict, task):
-    """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able
-    result, or `Invalid`."""
-    fn = SERVICES.get(name)
-    if fn is None:
-        raise Invalid([Problem(f'未知的服务操作 "{name}"', field="serviceTaskOperator", code="unknown_service")])
-    ctx = ServiceContext(current(), copy.deepcopy(task.data), str(task.id), task.task_spec.bpmn_id)
-    return fn(ctx, **params)
-
-
-def run_guard(name: str, ctx: GuardContext) -> None:
-    fn = GUARDS.get(name)
-    if fn is None:
-        raise Invalid([Problem(f'未知的完成条件 "{name}"', field="completionGuard", code="unknown_guard")])
-    fn(ctx)
-
-
 def staff_name(username: str) -> str:
     """The name of a staff member, or the username itself when there is no such person or no
     operation under way (a helper for task subjects)."""
@@ -159,7 +166,6 @@ def staff_name(username: str) -> str:
 
 
 # -- built-in operators ---------------------------------------------------------------------------
-@service("start_instances")
 def start_instances(ctx: ServiceContext, process_key: str, items: list, data: dict | None = None) -> list[str]:
     """One child instance of `process_key` per item: data `{**data, **item}`, business key from the
     item's `business_key` or else this instance's."""
@@ -175,7 +181,6 @@ def start_instances(ctx: ServiceContext, process_key: str, items: list, data: di
     return started
 
 
-@service("record_event")
 def record_event(ctx: ServiceContext, type: str, data: dict | None = None) -> bool:  # noqa: A002 - BPMN name
     if type not in EVENT_TYPES:
         raise Invalid([Problem(f'不能记录 "{type}" 类型的事件（可用：{"、".join(sorted(EVENT_TYPES))}）',
@@ -184,7 +189,6 @@ def record_event(ctx: ServiceContext, type: str, data: dict | None = None) -> bo
     return True
 
 
-@guard("children_done")
 def children_done(ctx: GuardContext) -> None:
     """Refuse while an instance this one started is still running. The task's `childProcess`
     property narrows it to one process (e.g. the department work of a phase)."""

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime.policy import TaskPolicy
+
 
 log = logging.getLogger(__name__)
 
@@ -17,14 +19,11 @@ def properties(task) -> dict:
     return ext.get("properties", {}) or {}
 
 
-def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, env,
+def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, policy: TaskPolicy,
             confidential: str | None = None) -> dict:
-    """The inbox row for a task that just became READY.
-
-    `env` is the engine: `env.evaluate(task, expression)` runs an expression in the sandbox,
-    `env.deadlines` computes due moments, `env.remind_before` is the default reminder lead.
-    """
-    evaluate = env.evaluate
+    """The inbox row for a task that just became READY: its due date, reminder and department follow
+    `policy` (expressions evaluated in the sandbox, the hospital's calendar, the default reminder lead)."""
+    evaluate = policy.evaluate
     spec = task.task_spec
     props = properties(task)
     lane = spec.lane
@@ -36,11 +35,11 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
             department = str(value) if value is not None else None
         except Exception as exc:  # a bad department rule must not lose the task: it stays visible to the role
             log.warning("department rule of lane %r failed: %s", lane, exc)
-    due = env.deadlines.due(props.get("dueIn"), now, lambda e: evaluate(task, e))
+    due = policy.deadlines.due(props.get("dueIn"), now, lambda e: evaluate(task, e))
     remind_at = None
-    lead = props.get("remindBefore", env.remind_before)
+    lead = props.get("remindBefore", policy.remind_before)
     if due.at is not None and lead:
-        remind_at = env.deadlines.before(due.at, lead, lambda e: evaluate(task, e))
+        remind_at = policy.deadlines.before(due.at, lead, lambda e: evaluate(task, e))
         if remind_at <= now:      # too short a task to warn ahead of time
             remind_at = None
     name = spec.bpmn_name or spec.bpmn_id

@@ -15,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import history
 from engine.runtime import instances, store
+from engine.runtime.unit_of_work import lock_instance
 from engine.bpmn import migration_rule
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Conflict, NotFound
@@ -113,7 +114,7 @@ def migrate(eng, instance_id: str, *, actor: str, to_version: int | None = None)
     """Move the instance to `to_version` (default: the latest) or raise MigrationRefused."""
     _check_id(instance_id)
     with write_transaction(eng.db) as conn:
-        row = instances.lock_instance(conn, instance_id)
+        row = lock_instance(conn, instance_id)
         verdict, new = _assess(conn, eng, row, to_version)
         if not verdict.safe:
             raise MigrationRefused(f"实例不能安全迁移到版本 {verdict.to_version}："

@@ -4,7 +4,7 @@ recorded state is reached.
 The history of an instance is a sequence of *operations* (a start, a task completed, timers fired,
 a retry, a claim...). Each operation wrote its input event first — its data carries `after`, the
 status and active elements it led to — then its effects (tasks ready or cancelled, incidents,
-phase events, the end). The replay runs the engine's own code (`instances.persist`, which derives
+phase events, the end). The replay runs the engine's own code (`persist`, which derives
 the effects and `after`) on the recorded version, with the clock set to each operation's recorded
 time, into a scratch in-memory database, and compares what it writes with what was recorded,
 event by event. The first difference is reported with the recorded event's position.
@@ -36,6 +36,10 @@ from engine.bpmn import spiff
 from engine.db.transactions import read_transaction
 from engine.errors import NotFound
 from engine.db.schema import event, instance_task, metadata, process_instance
+from engine.runtime.persist import persist
+from engine.runtime.policy import TaskPolicy
+from engine.runtime.scripts import EngineScripts, script_helpers
+from engine.runtime.stepping import Abort, StepLimits, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",)}
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
@@ -79,14 +83,13 @@ class ReplayResult:
         return d
 
 
-class _Diverged(Exception):
+class _Diverged(Abort):
     def __init__(self, divergence: Divergence):
         self.divergence = divergence
 
 
 def replay(engine, instance_id: str) -> ReplayResult:
     """Replay one instance; `engine` gives the database, forms, calendar and registry."""
-    from engine.runtime.services import Engine
     with read_transaction(engine.db) as conn:
         row = conn.execute(sa.select(process_instance).where(process_instance.c.id == instance_id)).one_or_none()
         if row is None:
@@ -104,13 +107,15 @@ def replay(engine, instance_id: str) -> ReplayResult:
             .order_by(instance_task.c.seq)).all()
         version = engine.registry.load(conn, row.process_version_id)
     clock = clockmod.FixedClock(rows[0].at if rows else row.started_at)
-    twin = Engine(engine.db, engine.forms, clock, clockmod.IdSource(seed=0), cache_size=0,
-                  remind_before=engine.remind_before, escalate_after=engine.escalate_after)
-    twin.registry = engine.registry
-    twin.deadlines = engine.deadlines
-    twin.script_engine = _replay_scripts()(twin, services, helpers=twin._script_helpers(),
-                                           limits=engine.script_engine.limits)
-    twin.script_engine.events_of = _service_events(rows)
+    # What the replay runs with, built here: the engine's calendar and leads, its own clock, ids and
+    # scripts (service results taken from the record).
+    scripts = _replay_scripts()(clock.now, services, engine.connectors,
+                                helpers=script_helpers(clock.now, engine.deadlines),
+                                limits=engine.script_engine.limits)
+    scripts.events_of = _service_events(rows)
+    replayer = _Replayer(scripts, clockmod.IdSource(seed=0),
+                         TaskPolicy(scripts.evaluate, engine.deadlines, engine.policy.remind_before,
+                                    engine.policy.escalate_after), engine.uow.limits)
     result = ReplayResult(instance_id, row.process_key, version.version, len(rows), 0)
     scratch = sa.create_engine("sqlite://")
     try:
@@ -118,7 +123,7 @@ def replay(engine, instance_id: str) -> ReplayResult:
             metadata.create_all(sconn)
             trans = real.begin()          # operators see the database, and anything they write is undone
             try:
-                run = _Run(twin, clock, sconn, real, row, version, children)
+                run = _Run(replayer, clock, sconn, real, row, version, children)
                 run.started_on = {version.id} | started_on
                 for group in _operations(rows):
                     run.apply(group)
@@ -154,13 +159,11 @@ def _operations(rows) -> list[list]:
 
 
 def _replay_scripts():
-    from engine.runtime.stepping import EngineScripts
-
     class ReplayScripts(EngineScripts):
         """The engine's scripts, with service results taken from the record where they must be."""
 
-        def __init__(self, engine, services, **kwargs):
-            super().__init__(engine, **kwargs)
+        def __init__(self, now, services, operators, **kwargs):
+            super().__init__(now, operators, **kwargs)
             self._recorded: dict[str, list] = {}
             for r in services:
                 self._recorded.setdefault(r.spec_name, []).append((r.id, r.data_json))
@@ -183,11 +186,24 @@ def _replay_scripts():
     return ReplayScripts
 
 
+@dataclass(frozen=True)
+class _Replayer:
+    """What a replayed operation runs with (the engine's own pieces are not touched)."""
+
+    scripts: object
+    ids: object
+    policy: TaskPolicy
+    limits: StepLimits
+
+    def run(self, wf, **kwargs):
+        return run_engine(wf, self.limits, **kwargs)
+
+
 class _Run:
     """One replay in progress: the live instance in the scratch database, and the id map."""
 
-    def __init__(self, twin, clock, sconn, real, row, version, children):
-        self.twin, self.clock, self.sconn, self.real = twin, clock, sconn, real
+    def __init__(self, replayer: _Replayer, clock, sconn, real, row, version, children):
+        self.replayer, self.clock, self.sconn, self.real = replayer, clock, sconn, real
         self.row, self.version = row, version
         self.children = list(children)          # (id, instance_started data), in creation order
         self.cursor = 0                         # children handed out in the current operation
@@ -198,7 +214,7 @@ class _Run:
         first, data = group[0]
         self.clock.set(first.at)
         now = first.at
-        with clockmod.using(self.clock, self.twin.ids):
+        with clockmod.using(self.clock, self.replayer.ids):
             outcome = instances.StepOutcome(now, first.actor)
             op = self._operation(now, first.actor)
             token = connectors.begin(op)
@@ -206,7 +222,7 @@ class _Run:
                 self._group = group
                 new_row = self._input(first, data, outcome)
                 outcome.effects.extend(op.events)
-                instances.persist(self.sconn, self.live, outcome, self.twin, new_row=new_row)
+                persist(self.sconn, self.live, outcome, self.replayer.policy, new_row=new_row)
             finally:
                 connectors.end(token)
         self._check_children(first, op)
@@ -238,18 +254,16 @@ class _Run:
                                                    data=given))
             outcome.completed_by[str(task.id)] = first.actor
             task.data.update(spiff.registry.restore(given.get("data") or {}))
-            task.run()
-            outcome.error = _run_engine(wf)
+            outcome.error = self.replayer.run(wf, first=task.run, submitted=task)
         elif kind == "timer_fired":       # the scheduler's operation: persist records the timers that fired
-            outcome.error = _run_engine(wf)
+            outcome.error = self.replayer.run(wf)
         elif kind == "instance_retried":
             failed = [t for t in store.all_tasks(wf) if t.state == TaskState.ERROR]
             outcome.events.append(history.NewEvent(kind, data=given))
             for task in failed:
-                wf.reset_from_task_id(task.id)
-                task.data.update(spiff.registry.restore(given.get("data") or {}))
                 self.live.incidents.pop(str(task.id), None)
-            outcome.error = _run_engine(wf)
+            outcome.error = retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
+                                         self.replayer.limits)
         elif kind in ASSIGNMENT:
             task = self._task(first, ready=True)
             outcome.events.append(history.NewEvent(kind, task_id=str(task.id), element_id=first.element_id, data=given))
@@ -262,7 +276,7 @@ class _Run:
         elif kind == "deadline_recomputed":
             mapped = self.ids.get(first.task_id)
             task = wf.get_task_from_id(UUID(mapped)) if mapped else self._waiting_timer(first.element_id)
-            if task is not None and instances._is_timer(task) and task.state == TaskState.WAITING:
+            if task is not None and instances.is_timer(task) and task.state == TaskState.WAITING:
                 due = datetime.fromisoformat(given["new"])
                 task.internal_data["event_value"] = due.isoformat()
                 self.live.timers[task.id] = due
@@ -277,7 +291,7 @@ class _Run:
         if given.get("version_id") not in getattr(self, "started_on", {loaded.id}):
             raise _Diverged(Divergence(first.seq, first.type, "recorded version differs from the instance's version",
                                        given.get("version_id"), loaded.id))
-        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.twin.script_engine)
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.replayer.scripts)
         wf.task_tree.data.update(spiff.registry.restore(given.get("data") or {}))
         timer_start = schedules.timer_start(loaded.spec)
         if timer_start is not None and first.actor == "scheduler":   # a scheduled period's start fires at once
@@ -289,7 +303,7 @@ class _Run:
                                            header={"process_key": row.process_key, "business_key": row.business_key,
                                                    "started_by": row.started_by, "started_at": first.at,
                                                    "ended_at": None})
-        outcome.error = _run_engine(wf)
+        outcome.error = self.replayer.run(wf)
         return {"id": row.id, "process_version_id": loaded.id, "process_key": row.process_key,
                 "business_key": row.business_key, "started_by": row.started_by, "started_at": first.at,
                 "parent_id": row.parent_id}
@@ -371,9 +385,4 @@ class _Run:
 
 def _norm(value) -> str:
     return history.canonical_json(value)
-
-
-def _run_engine(wf):
-    from engine.runtime.stepping import _run_engine as run
-    return run(wf)
 

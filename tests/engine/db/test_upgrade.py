@@ -136,7 +136,8 @@ def test_a_database_from_the_first_release_with_data_at_every_step_upgrades_inta
     # and the upgraded database works: the review task completes, the timer fires when due
     from engine.forms import FormCatalog
     from engine.runtime.services import Engine
-    after = Engine(old_db, FormCatalog(config.PROJECT_ROOT / "forms"), clock)
+    from engine.bootstrap import domain_connectors
+    after = Engine(old_db, FormCatalog(config.PROJECT_ROOT / "forms"), clock, connectors=domain_connectors())
     review = next(t for t in after.list_tasks(status="open") if t["instance_id"] == report.id)
     after.complete_task(review["id"], user="jijian", data={"accepted": True})
     assert after.show(report.id).status == "completed"

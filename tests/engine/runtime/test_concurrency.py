@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from engine.audit import verify as audit
 from engine.runtime import instances
+from engine.runtime.persist import persist
+from engine.runtime.unit_of_work import lock_instance
 from engine.clock import IdSource
 from engine.errors import Conflict, ConcurrentUpdate, TaskAlreadyCompleted
 from engine.forms import FormCatalog
@@ -113,7 +115,7 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     view = engine.start("w1_process", started_by="alice")
     from engine.db.transactions import write_transaction
     with write_transaction(db) as conn:
-        row = instances.lock_instance(conn, view.id)
+        row = lock_instance(conn, view.id)
         stale = instances.load(conn, row, engine.registry.load(conn, row.process_version_id), engine.script_engine)
     engine.complete_task(view.tasks[0]["id"], user="alice", data={"approved": True})
     before = _snapshot(db)
@@ -123,7 +125,7 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     stale.wf.do_engine_steps()
     with pytest.raises(ConcurrentUpdate):
         with write_transaction(db) as conn:
-            instances.persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine, final=final)
+            persist(conn, stale, instances.StepOutcome(clock.now(), "mallory"), engine.policy, final=final)
     assert _snapshot(db) == before
 
 
