@@ -92,3 +92,9 @@ def connect_multi_instance(spec) -> None:
             child = spec.task_specs[ts.task_spec]
             if not child.completed_event.is_connected(ts.merge_child):
                 child.completed_event.connect(ts.merge_child)
+
+
+def task_properties(task) -> dict:
+    """The `spiffworkflow:properties` of a task's spec (`dueIn`, `remindBefore`, `escalateAfter`, …)."""
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    return ext.get("properties", {}) or {}

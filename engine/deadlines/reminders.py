@@ -15,8 +15,8 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from engine import history
-from engine.runtime import human_tasks
-from engine.runtime.policy import TaskPolicy
+from engine.bpmn import spiff
+from engine.deadlines.policy import TaskPolicy
 from engine.deadlines import notifications
 from engine.db.schema import ESCALATION_PENDING, REMIND_PENDING, human_task
 
@@ -42,7 +42,7 @@ def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
         return                                  # completed or cancelled meanwhile
     now = outcome.now
     spec = live.wf.get_task_from_id(UUID(task_id))
-    props = human_tasks.properties(spec)
+    props = spiff.task_properties(spec)
     due_text = row["due_at"].isoformat() if row["due_at"] else ""
     changes = {}
     if row["remind_at"] and row["remind_at"] <= now and not row["reminded_at"]:

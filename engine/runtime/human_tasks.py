@@ -6,17 +6,13 @@ from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime.policy import TaskPolicy
+from engine.bpmn import spiff
+from engine.deadlines.policy import TaskPolicy
 
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PRIORITY = 3
-
-
-def properties(task) -> dict:
-    ext = getattr(task.task_spec, "extensions", None) or {}
-    return ext.get("properties", {}) or {}
 
 
 def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, policy: TaskPolicy,
@@ -25,7 +21,7 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
     `policy` (expressions evaluated in the sandbox, the hospital's calendar, the default reminder lead)."""
     evaluate = policy.evaluate
     spec = task.task_spec
-    props = properties(task)
+    props = spiff.task_properties(task)
     lane = spec.lane
     rule = lanes.get(lane) if lane else None
     department = None

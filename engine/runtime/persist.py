@@ -21,7 +21,7 @@ from engine.deadlines.due import timer_definition, timer_due
 from engine.errors import ConcurrentUpdate, Invalid, Problem
 from engine.runtime import human_tasks, store
 from engine.runtime.instances import LiveInstance, StaleVersion, StepOutcome, is_timer
-from engine.runtime.policy import TaskPolicy
+from engine.deadlines.policy import TaskPolicy
 from engine.runtime.stepping import describe
 
 

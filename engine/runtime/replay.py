@@ -37,7 +37,7 @@ from engine.db.transactions import read_transaction
 from engine.errors import NotFound
 from engine.db.schema import event, instance_task, metadata, process_instance
 from engine.runtime.persist import persist
-from engine.runtime.policy import TaskPolicy
+from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import Abort, StepLimits, retry_failed, run_engine
 

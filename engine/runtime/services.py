@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine import history, metrics
-from engine.bpmn import spiff  # noqa: F401  (installs the library fixes)
+from engine.bpmn import spiff  # (also installs the library fixes)
 from engine.bpmn.registry import Registry, process_infos
 from engine.bpmn.validation import SourceFile
 from engine.config import Settings
@@ -32,7 +32,7 @@ from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNo
 from engine.forms import FormCatalog
 from engine.runtime import human_tasks, instances, queries, store
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
-from engine.runtime.policy import TaskPolicy
+from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import StepLimits
 from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
@@ -163,7 +163,7 @@ class Engine:
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
-            props = human_tasks.properties(task)
+            props = spiff.task_properties(task)
             if props.get("completionGuard"):
                 self.connectors.run_guard(props["completionGuard"].strip(), GuardContext(
                     conn, outcome.now, user, live.id, live.header["process_key"], live.header["business_key"],

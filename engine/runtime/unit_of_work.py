@@ -25,7 +25,7 @@ from engine.errors import NotFound, TaskAlreadyCompleted, TaskNotReady
 from engine.runtime import connectors, instances, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
-from engine.runtime.policy import TaskPolicy
+from engine.deadlines.policy import TaskPolicy
 from engine.runtime.stepping import StepLimits, _Operation, retry_failed, run_engine
 from engine.runtime.views import InstanceView, check_data, check_uuid, convert, view_of
 
