@@ -92,10 +92,10 @@ def init_db(obj: Context, demo: bool, sandbox: bool):
 @click.pass_obj
 def import_org(obj: Context, file, dry_run):
     """Import departments and staff from an .xlsx or .csv FILE (format: docs/org-import.md)."""
-    from engine.org import importing as org_import
+    from engine.org import importing as org_import, spreadsheet
     from engine.db.transactions import read_transaction, write_transaction
     with open(file, "rb") as f:
-        plan = org_import.parse(file.name, f.read(org_import.MAX_BYTES + 1))
+        plan = spreadsheet.parse(file.name, f.read(spreadsheet.MAX_BYTES + 1))
     with (read_transaction if dry_run else write_transaction)(obj.engine.db) as conn:
         result = org_import.preview(conn, plan)
         if result.ok and not dry_run:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from engine.org import accounts, importing as org_import
+from engine.org import accounts, importing as org_import, spreadsheet
 from engine.demo import campaign as campaign_demo, clues as clues_demo
 from engine import bootstrap as services
 from engine.config import Settings
@@ -51,7 +51,7 @@ def load(engine: Engine, settings: Settings) -> dict:
 
 def load_hospital(conn, now) -> org_import.Preview:
     """Import the demo hospital and give every account without a password the demo password."""
-    plan = org_import.merge(*(org_import.parse(p.name, p.read_bytes())
+    plan = spreadsheet.merge(*(spreadsheet.parse(p.name, p.read_bytes())
                               for p in (HOSPITAL / "departments.csv", HOSPITAL / "staff.csv")))
     result = org_import.apply(conn, plan, now)
     # One hash for all demo accounts: fifty argon2 hashes would add five seconds to `make run`.

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from engine.org import accounts, importing as org_import
+from engine.org import accounts, importing as org_import, spreadsheet
 from engine.cli.main import main
 from engine.db.transactions import write_transaction
 from engine.errors import Invalid
@@ -78,7 +78,7 @@ def person(db, username) -> dict:
 
 def test_a_workbook_with_a_title_row_imports_departments_and_the_staff_that_head_them(db):
     data = xlsx(说明=[("请按模板填写",)], 科室=[("某某医院科室一览表",), *DEPARTMENTS], 人员=STAFF)
-    plan = org_import.parse("组织架构.xlsx", data)
+    plan = spreadsheet.parse("组织架构.xlsx", data)
     assert [r.line for r in plan.departments] == [3, 4, 5] and [r.line for r in plan.staff] == [2, 3, 4, 5]
     assert plan.departments[0].source == "组织架构.xlsx[科室]"
     assert any("说明" in w.message for w in plan.warnings)
@@ -116,7 +116,7 @@ def test_a_csv_saved_by_chinese_excel_refers_to_departments_already_in_the_syste
         for code, name, category in (("jijianshi", "纪检监察室", "administrative"), ("neike", "内科", "clinical"),
                                      ("jianyanke", "检验科", "medical_technical")):
             save_department(conn, {"code": code, "name_zh": name, "category": category}, NOW)
-    plan = org_import.parse("人员.csv", csv_bytes(STAFF, encoding))
+    plan = spreadsheet.parse("人员.csv", csv_bytes(STAFF, encoding))
     assert plan.staff[0].values["name"] == "赵敏" and not plan.departments
     assert run_import(db, plan).staff_new == 4
     assert person(db, "neike_nurse1")["department"] == "neike"
@@ -124,19 +124,19 @@ def test_a_csv_saved_by_chinese_excel_refers_to_departments_already_in_the_syste
 
 
 def test_departments_alone_from_a_csv_then_heads_in_a_second_file(db):
-    run_import(db, org_import.parse("科室.csv", csv_bytes([DEPARTMENTS[0], DEPARTMENTS[3]])))
-    plan = org_import.parse("科室.csv", csv_bytes(DEPARTMENTS))
+    run_import(db, spreadsheet.parse("科室.csv", csv_bytes([DEPARTMENTS[0], DEPARTMENTS[3]])))
+    plan = spreadsheet.parse("科室.csv", csv_bytes(DEPARTMENTS))
     preview = check(db, plan)
     assert not preview.ok
     assert [(p.line, p.field) for p in preview.problems] == [(2, "负责人"), (3, "负责人")]
-    both = org_import.merge(plan, org_import.parse("人员.csv", csv_bytes(STAFF)))
+    both = spreadsheet.merge(plan, spreadsheet.parse("人员.csv", csv_bytes(STAFF)))
     preview = check(db, both)
     assert preview.ok and (preview.departments_new, preview.departments_unchanged) == (2, 1)
 
 
 def test_importing_again_updates_what_changed_and_keeps_what_the_file_does_not_mention(db):
-    run_import(db, org_import.parse("组织架构.xlsx", xlsx(科室=DEPARTMENTS, 人员=STAFF)))
-    again = org_import.parse("组织架构.xlsx", xlsx(科室=DEPARTMENTS, 人员=STAFF))
+    run_import(db, spreadsheet.parse("组织架构.xlsx", xlsx(科室=DEPARTMENTS, 人员=STAFF)))
+    again = spreadsheet.parse("组织架构.xlsx", xlsx(科室=DEPARTMENTS, 人员=STAFF))
     p = check(db, again)
     assert (p.departments_unchanged, p.staff_unchanged, p.departments_new + p.staff_new) == (3, 4, 0)
 
@@ -145,7 +145,7 @@ def test_importing_again_updates_what_changed_and_keeps_what_the_file_does_not_m
                ("neike_head", "张明华", "中层", ""),
                ("neike_nurse1", "徐丽", "中层", ""),
                ("waike_nurse1", "秦雪梅", "其他", "")]
-    plan = org_import.parse("调整.csv", csv_bytes(changed))
+    plan = spreadsheet.parse("调整.csv", csv_bytes(changed))
     p = run_import(db, plan)
     assert (p.staff_new, p.staff_updated, p.staff_unchanged) == (1, 2, 1)
     jijian = person(db, "jijian")
@@ -163,7 +163,7 @@ def test_every_row_error_is_listed_with_its_line_and_nothing_is_written(db):
               ("neike_head", "张三", "neike", "", "", "", ""),       # line 4: username twice
               ("bad name", "李四", "neike", "", "", "", ""),         # line 5: not a username
               ("zhao", "赵六", "妇产科", "主任", "也许", "院长", "not-an-email")]  # line 6
-    plan = org_import.parse("坏.xlsx", xlsx(科室=rows, 人员=people))
+    plan = spreadsheet.parse("坏.xlsx", xlsx(科室=rows, 人员=people))
     with pytest.raises(Invalid) as err:
         run_import(db, plan)
     found = {(p.file, p.line, p.field) for p in err.value.problems}
@@ -184,7 +184,7 @@ def test_an_initial_password_column_lets_new_people_sign_in_but_never_replaces_a
         accounts.set_password(conn, "neike_head", "own-secret-1", NOW)
     rows = [("用户名", "姓名", "科室", "初始密码"), ("neike_head", "张明华", "内科", "Init@2026"),
             ("neike_nurse1", "徐丽", "内科", "Init@2026"), ("neike_nurse2", "胡静", "内科", "")]
-    plan = org_import.parse("人员.csv", csv_bytes(rows))
+    plan = spreadsheet.parse("人员.csv", csv_bytes(rows))
     assert "Init@2026" not in repr(plan)
     p = run_import(db, plan)
     assert (p.passwords_set, p.staff_without_password) == (1, 1)
@@ -193,7 +193,7 @@ def test_an_initial_password_column_lets_new_people_sign_in_but_never_replaces_a
     assert accounts.authenticate(db, "neike_nurse1", "Init@2026", NOW).department == "neike"
     assert accounts.authenticate(db, "neike_head", "own-secret-1", NOW).name == "张明华"
 
-    short = org_import.parse("人员.csv", csv_bytes([rows[0], ("neike_nurse3", "程琳", "内科", "abc")]))
+    short = spreadsheet.parse("人员.csv", csv_bytes([rows[0], ("neike_nurse3", "程琳", "内科", "abc")]))
     assert [p.field for p in short.errors] == ["初始密码"]
     assert "abc" not in str(short.errors[0])
 
@@ -201,10 +201,10 @@ def test_an_initial_password_column_lets_new_people_sign_in_but_never_replaces_a
 def test_files_that_cannot_be_imported_are_refused_with_a_clear_reason(monkeypatch):
     def refused(name, data) -> str:
         with pytest.raises(Invalid) as err:
-            org_import.parse(name, data)
+            spreadsheet.parse(name, data)
         return str(err.value)
 
-    assert "5 MB" in refused("big.csv", b"x" * (org_import.MAX_BYTES + 1))
+    assert "5 MB" in refused("big.csv", b"x" * (spreadsheet.MAX_BYTES + 1))
     assert ".xls" in refused("old.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     assert "无法读取" in refused("broken.xlsx", b"PK\x03\x04 not really a zip")
     not_a_workbook = io.BytesIO()
@@ -215,7 +215,7 @@ def test_files_that_cannot_be_imported_are_refused_with_a_clear_reason(monkeypat
     assert "缺少必填列“姓名”" in refused("人员.csv", csv_bytes([("工号", "科室"), ("x", "neike")]))
     assert "没有可导入的数据" in refused("人员.csv", csv_bytes([STAFF[0]]))
     assert "无法识别表头" in refused("组织.xlsx", xlsx(人员=[("随便", "什么")]))
-    monkeypatch.setattr(org_import, "MAX_ROWS", 3)
+    monkeypatch.setattr(spreadsheet, "MAX_ROWS", 3)
     assert "超过 3 行" in refused("人员.csv", csv_bytes(STAFF))
     assert "超过 3 行" in refused("组织.xlsx", xlsx(人员=STAFF))
 
@@ -227,7 +227,7 @@ def test_a_formula_cell_is_never_evaluated():
     ws.append(["x1", '=HYPERLINK("http://evil.example","点我")'])
     out = io.BytesIO()
     book.save(out)
-    plan = org_import.parse("f.xlsx", out.getvalue())
+    plan = spreadsheet.parse("f.xlsx", out.getvalue())
     # openpyxl writes no cached value, so the cell reads as empty rather than running anything.
     assert [p.message for p in plan.errors] == ["请填写姓名"]
 
