@@ -178,22 +178,22 @@ CASES += [
          steps=(Restart(), Complete("book", {"cancel": True})), data={"undone": True}),
 ]
 
-ITEM1 = ("issue 19 item 1: the library raised with no task in ERROR; the engine ends in no incident "
-         "(it reports the instance active or completed)")
-ITEM2 = "issue 19 item 2: an exception escapes the engine (HTTP 500) instead of an incident or a 4xx"
+# The failures below were issue 19's items 1-3 (a library error recorded as a completion, an exception
+# escaping the engine, an operation without a bound): each is now an incident on its element or a
+# located refusal at deploy.
 CASES += [
     # -- failures: the same error behaviour --------------------------------------------------------
     Case("script_error_is_an_incident", "failures.bpmn", "script_error", start={"amount": 5, "divisor": 0},
          status="error", error_element="divide"),
     Case("loop_condition_on_missing_data", "failures.bpmn", "loop_condition_fails",
-         status="error", library_status="raised", error_element="bad_loop", issue=ITEM1),
+         status="error", library_status="raised", error_element="bad_loop"),
     Case("sequential_multi_instance_without_its_collection", "failures.bpmn", "mi_missing_collection",
-         status="error", library_status="raised", error_element="each_item", issue=ITEM1),
+         status="error", library_status="raised", error_element="each_item"),
     Case("parallel_multi_instance_without_its_collection_at_start", "failures.bpmn", "mi_missing_input_at_start",
-         status="error", library_status="raised", error_element="ask_each", issue=ITEM2),
+         status="error", library_status="raised", error_element="ask_each"),
     Case("missing_data_output_of_a_user_task", "failures.bpmn", "missing_data_output",
          steps=(Complete("approve", {"comment": "forgot"}),),
-         status="error", library_status="raised", error_element="approve", issue=ITEM2),
+         status="error", library_status="raised", error_element="approve"),
     Case("multi_instance_without_an_output_item", "failures.bpmn", "mi_without_output_item",
          start={"sources": ["a", "b"]}, steps=(Complete("collect", {"x": 1}, where={"source": "a"}), Restart(),
                                                Complete("collect", {"x": 2}, where={"source": "b"})),
@@ -201,15 +201,12 @@ CASES += [
     Case("reading_a_data_object_never_written", "failures.bpmn", "unset_data_object",
          steps=(Complete("u_first"),), data={"final": None}),     # SpiffWorkflow reads it as None
     Case("writing_a_data_object_the_script_did_not_set", "failures.bpmn", "data_object_not_set",
-         steps=(Complete("w_first"),), status="error", library_status="raised", error_element="w_write",
-         issue=ITEM2),
-    # -- issue 19 item 3: no bound --------------------------------------------------------------------
+         steps=(Complete("w_first"),), status="error", library_status="raised", error_element="w_write"),
+    # -- a call activity that would never end: refused at deploy --------------------------------------------------------------------
     Case("call_activity_calling_its_own_process", "self_call.bpmn", "self_call", status="refused",
-         error_element="sc_again", library=False, deploy_only=True,
-         issue="issue 19 item 3: a call activity that calls its own process is deployed (start never ends)"),
+         error_element="sc_again", library=False, deploy_only=True),
     Case("call_activities_calling_each_other", "mutual_call.bpmn", "ping", status="refused",
-         library=False, deploy_only=True,
-         issue="issue 19 item 3: call activities that call each other in a cycle are deployed"),
+         library=False, deploy_only=True),
     # busy_loop.bpmn: see test_bounds.py (it must run in a subprocess with a timeout)
     # -- where the engine intentionally differs ------------------------------------------------------
     Case("script_with_an_import", "differs.bpmn", "import_in_script", start={"value": [1]},

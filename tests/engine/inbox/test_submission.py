@@ -18,12 +18,10 @@ from engine.db.transactions import read_transaction
 from engine.errors import Forbidden, Invalid, TaskAlreadyCompleted
 from engine.inbox import attachments, submission
 from engine.org.people import principal
-from engine.runtime import connectors
 
 REFUSING_GUARD = "test_report_needs_the_leaders_signature"
 
 
-@connectors.guard(REFUSING_GUARD)
 def _refuse(ctx):
     if "签字" not in (ctx.submitted.get("progress") or ""):
         raise Invalid("月报须经科室负责人签字")
@@ -37,6 +35,7 @@ def forms_dir():
 def _deploy(engine, *, guard: bool):
     xml = (PROJECT_ROOT / "processes" / "monthly_report.bpmn").read_text(encoding="utf-8")
     if guard:
+        engine.connectors.add_guard(REFUSING_GUARD, _refuse)
         xml = xml.replace('<spiffworkflow:property name="formKey" value="monthly_report" />',
                           '<spiffworkflow:property name="formKey" value="monthly_report" />'
                           f'<spiffworkflow:property name="completionGuard" value="{REFUSING_GUARD}" />')

@@ -54,10 +54,10 @@ def test_an_expression_is_checked_too():
 
 
 def test_every_shipped_process_still_deploys(db, clock):
-    from engine.bootstrap import deploy_directory
+    from engine.bootstrap import deploy_directory, domain_connectors
     from engine.clock import IdSource
     from engine.forms import FormCatalog
     from engine.runtime.services import Engine
-    engine = Engine(db, FormCatalog(ROOT / "forms"), clock, IdSource(seed=1))
+    engine = Engine(db, FormCatalog(ROOT / "forms"), clock, IdSource(seed=1), connectors=domain_connectors())
     deployed = deploy_directory(engine, ROOT / "processes")
     assert {v.process_key for v in deployed} >= {"clue", "campaign", "monthly_report"}
