@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
+    """The door into the engine: one method per command or query, each its own transaction."""
+
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock=None, ids=None, *,
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
