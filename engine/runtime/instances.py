@@ -84,6 +84,7 @@ class StepOutcome:
     events: list = field(default_factory=list)          # input events, first
     effects: list = field(default_factory=list)         # events written by service tasks (phase changes...)
     completed_by: dict = field(default_factory=dict)    # task id -> user, for human completions
+    reopened: set = field(default_factory=set)          # human task ids a retry made ready again (rows exist)
     error: Exception | None = None
     recorded: list = field(default_factory=list)        # every event the operation wrote
 

@@ -47,6 +47,7 @@ DELETE_TASK = Prepared(instance_task.delete().where(instance_task.c.instance_id 
                                                     instance_task.c.id == sa.bindparam("k_id")))
 INSERT_HUMAN = _insert(human_task)
 CLOSE_HUMAN = _update(human_task, ("id",), ("status", "completed_by", "completed_at"))
+REOPEN_HUMAN = _update(human_task, ("id",), tuple(c.name for c in human_task.columns if c.name != "id"))
 INSERT_TIMER = _insert(timer)
 MOVE_TIMER = _update(timer, ("task_id",), ("due_at", "lease_owner", "lease_until"))
 DELETE_TIMER = Prepared(timer.delete().where(timer.c.task_id == sa.bindparam("k_task_id")))
@@ -131,7 +132,13 @@ def _inbox_changes(w: _Write, writes, deleted, outcome: StepOutcome, policy: Tas
         rows = [human_tasks.new_row(t, live.id, live.version.process_key, live.version.lanes, now, policy,
                                     live.version.confidential)
                 for t in new_human]
-        w.add(INSERT_HUMAN, [_params(r) for r in rows])
+        fresh = [_params(r) for r in rows if r["id"] not in outcome.reopened]
+        again = [{"k_id": r["id"], **_params({k: v for k, v in r.items() if k != "id"})}
+                 for r in rows if r["id"] in outcome.reopened]     # a failed human task, retried
+        if fresh:
+            w.add(INSERT_HUMAN, fresh)
+        if again:
+            w.add(REOPEN_HUMAN, again)
         for r in rows:
             live.human[r["id"]] = r
             w.effects.append(history.NewEvent("task_ready", task_id=r["id"], element_id=r["element_id"], data={

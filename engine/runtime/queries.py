@@ -1,6 +1,6 @@
 """The runtime's read side: instances, tasks, incidents and histories as committed, each in one read
-transaction — and the only readers of the runtime's storage format (`workflow_json`, Spiff's
-`data_json`): other rooms ask `instance_data` and `task_data`."""
+transaction. Other rooms read instance and task data through `instance_data` and `task_data`, never
+the runtime's storage format (`workflow_json`, Spiff's `data_json`)."""
 from __future__ import annotations
 
 import json

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine import history
-from engine.runtime import connectors, instances, store
+from engine.runtime import connectors, human_tasks, instances, store
 from engine.deadlines import periodic_starts as schedules
 from engine.bpmn import spiff
 from engine.db.transactions import read_transaction
@@ -262,6 +262,7 @@ class _Run:
             outcome.events.append(history.NewEvent(kind, data=given))
             for task in failed:
                 self.live.incidents.pop(str(task.id), None)
+            outcome.reopened = {str(t.id) for t in failed if human_tasks.is_human(t)}
             outcome.error = retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
                                          self.replayer.limits)
         elif kind in ASSIGNMENT:

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
+    """The door into the engine: one method per command or query, each its own transaction."""
+
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock=None, ids=None, *,
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
@@ -238,6 +240,7 @@ class Engine:
             outcome.events.append(history.NewEvent("instance_retried", data={"data": convert(data)}))
             for task in failed:
                 live.incidents.pop(str(task.id), None)
+            outcome.reopened = {str(t.id) for t in failed if human_tasks.is_human(t)}
             conn.execute(incident.update().where(incident.c.instance_id == instance_id,
                                                  incident.c.resolved_at.is_(None))
                          .values(resolved_at=outcome.now, resolved_by=user))

@@ -92,6 +92,20 @@ def test_a_correlation_expression_naming_missing_data_is_an_incident_on_the_thro
     assert "order_id" in inc["message"]
 
 
+def test_a_failing_post_script_of_a_user_task_is_an_incident_and_a_retry_gives_the_task_back(engine, deploy):
+    deploy("post_script_fails.bpmn")
+    view = engine.start("post_script_fails", started_by="alice", data={"amount": 6})
+    [review] = view.tasks
+    view = engine.complete_task(review["id"], user="alice", data={"parts": 0})
+    inc = _failed(engine, view, "review")
+    assert "ZeroDivisionError" in inc["message"] and engine.task(review["id"])["status"] == "cancelled"
+    view = engine.retry(view.id, user="operator", data={"parts": 2})
+    assert [(t["id"], t["status"]) for t in view.tasks] == [(review["id"], "open")]   # its inbox row, again
+    view = engine.complete_task(review["id"], user="alice", data={})
+    assert [t["element_id"] for t in view.tasks] == ["after"] and view.data["share"] == 3
+    assert replay.replay(engine, view.id).ok
+
+
 def test_a_user_task_that_must_write_a_data_object_it_was_not_given_is_refused_with_its_name(engine, deploy):
     deploy("data_object_unset.bpmn")
     view = engine.start("data_object_unset", started_by="alice")
