@@ -15,3 +15,20 @@ def test_the_import_contracts_are_kept():
                            "lint_imports_command()", "--config", "setup.cfg", "--no-cache"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_only_the_runtime_reads_its_storage_format():
+    """A running instance's stored form (SpiffWorkflow's serialisation in `workflow_json` and each task's
+    `data_json`) is the runtime's private business: other rooms read instance and task data through
+    `engine.runtime.queries` (`instance_data`, `task_data`, `data_of_tasks`, `waiting_elements`)."""
+    private = ("workflow_json", "instance_task.c.data_json", "spiff.loads(")
+    readers = {}
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        room = path.relative_to(ROOT / "engine").parts[0]
+        if room in ("runtime", "db"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        found = [p for p in private if p in text]
+        if found:
+            readers[str(path.relative_to(ROOT))] = found
+    assert readers == {}

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine.bpmn import spiff
 from engine.campaign.operators import CAMPAIGN, MONTHLY, PHASE_BY_KEY, PHASES, child_departments, launch_data
-from engine.db.schema import department, event, human_task, instance_task, process_instance, staff
+from engine.db.schema import department, event, human_task, process_instance, staff
 from engine.campaign.reports.disclosures import disclosures as report_disclosures
 from engine.deadlines.workdays import BEIJING
 from engine.db.transactions import read_transaction
@@ -26,6 +25,7 @@ from engine.errors import NotFound
 from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import OFFICE
+from engine.runtime import queries
 
 COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY)]
 KEY_TO_COLUMN = {key: code for code, _, _, key in COLUMNS}
@@ -204,11 +204,7 @@ def _talk_members(conn, task_ids: list[str]) -> dict[str, str]:
     """The staff member each one-to-one talk task is for (its multi-instance input item)."""
     if not task_ids:
         return {}
-    found = {}
-    for r in conn.execute(sa.select(instance_task.c.id, instance_task.c.data_json)
-                          .where(instance_task.c.id.in_(task_ids))):
-        found[r.id] = spiff.loads(r.data_json).get("member")
-    return found
+    return {tid: data.get("member") for tid, data in queries.data_of_tasks(conn, task_ids).items()}
 
 
 def obligations(conn, department_codes, now: datetime) -> list[dict]:
@@ -259,10 +255,8 @@ def statistics(conn, campaign_id: str) -> dict:
     issues = [c for c in children if c["process_key"] == "campaign_issue_item"]
     rules = 0
     reform_ids = [c["id"] for c in children if c["process_key"] == "campaign_consolidation_dept"]
-    if reform_ids:
-        for r in conn.execute(sa.select(instance_task.c.data_json).where(
-                instance_task.c.instance_id.in_(reform_ids), instance_task.c.spec_name == "reform")):
-            rules += len(spiff.loads(r.data_json).get("rules") or [])
+    for t in queries.task_data(conn, reform_ids, ["reform"]):
+        rules += len(t.data.get("rules") or [])
     talks = sum(len(m.get("reminder_talks") or []) for m in milestones(conn, campaign_id, "inspection"))
     d = disclosures(conn, campaign_id)["total"]
     return {"departments": {"administrative": by_category["administrative"], "clinical": by_category["clinical"],

@@ -13,15 +13,14 @@ from datetime import date, datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import spiff
 from engine.clues import intake
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
 from engine.org.people import department_names
-from engine.db.schema import event, human_task, instance_task, process_instance
+from engine.db.schema import event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
+from engine.runtime import queries
 
 DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
              "transfer": "移交"}
@@ -40,7 +39,6 @@ STAGES = {
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
 NOTICE_ELEMENTS = ("acceptance_notice", "result_notice")
-_FRONTIER = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     closed if they ended before it, their data as of their last task completed before it, their
     tasks open unless completed before it."""
     q = sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
-                  process_instance.c.started_at, process_instance.c.ended_at, process_instance.c.workflow_json
+                  process_instance.c.started_at, process_instance.c.ended_at
                   ).where(process_instance.c.process_key == intake.PROCESS_KEY)
     if instance_ids is not None:
         q = q.where(process_instance.c.id.in_(list(instance_ids)))
@@ -124,18 +122,8 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     ids = [r.id for r in instances]
     if not ids:
         return []
-    data: dict[str, dict] = {}
-    waiting: dict[str, list[str]] = {}
-    for r in ([] if as_of is not None else conn.execute(
-            sa.select(instance_task.c.instance_id, instance_task.c.spec_name, instance_task.c.state,
-                      instance_task.c.data_json)
-            .where(instance_task.c.instance_id.in_(ids), instance_task.c.state.in_(_FRONTIER))
-            .order_by(instance_task.c.instance_id, instance_task.c.seq))):
-        data.setdefault(r.instance_id, {}).update(spiff.loads(r.data_json))
-        if r.state == TaskState.WAITING:
-            waiting.setdefault(r.instance_id, []).append(r.spec_name)
-    if as_of is not None:
-        data = _data_as_of(conn, ids, as_of)
+    data = queries.instance_data(conn, ids, until=as_of)
+    waiting = {} if as_of is not None else queries.waiting_elements(conn, ids)
     tasks: dict[str, list] = {}
     tq = (sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name, human_task.c.status,
                     human_task.c.due_at, human_task.c.completed_at)
@@ -160,11 +148,7 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     rows = []
     today = now.astimezone(BEIJING).date()
     for i in instances:
-        if i.status in ("completed", "cancelled"):
-            d = json.loads(i.workflow_json)["top"]["data"]
-        else:
-            d = data.get(i.id, {})
-        row = _row(i, d, tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
+        row = _row(i, data.get(i.id, {}), tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
@@ -176,32 +160,6 @@ def _instance_as_of(i, as_of: datetime):
     ended = i.ended_at is not None and i.ended_at < as_of
     return SimpleNamespace(**dict(i._mapping, status=i.status if ended else "active",
                                   ended_at=i.ended_at if ended else None))
-
-
-def _data_as_of(conn, ids: list[str], as_of: datetime) -> dict[str, dict]:
-    """Each running-then clue's data as of `as_of`: the data of its last task completed before then
-    (the data a task holds when completed carries everything recorded upstream), else its start data."""
-    found: dict[str, dict] = {}
-    completed: dict[str, list[str]] = {}
-    for e in conn.execute(sa.select(event.c.instance_id, event.c.type, event.c.task_id, event.c.data_json)
-                          .where(event.c.chain.in_(ids), event.c.at < as_of,
-                                 event.c.type.in_(("instance_started", "task_completed")))
-                          .order_by(event.c.seq)):
-        if e.type == "instance_started":
-            found[e.instance_id] = json.loads(e.data_json).get("data") or {}
-        elif e.task_id:
-            completed.setdefault(e.instance_id, []).append(e.task_id)
-    task_ids = [t for tids in completed.values() for t in tids]
-    snapshots = {}
-    for i in range(0, len(task_ids), 500):
-        for r in conn.execute(sa.select(instance_task.c.id, instance_task.c.data_json)
-                              .where(instance_task.c.id.in_(task_ids[i:i + 500]))):
-            snapshots[r.id] = r.data_json
-    for iid, tids in completed.items():
-        last = next((t for t in reversed(tids) if t in snapshots), None)
-        if last is not None:
-            found[iid] = spiff.loads(snapshots[last])
-    return found
 
 
 def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: datetime, today: date) -> dict:

@@ -160,6 +160,29 @@ def _data_as_of(conn, ids: list[str], until: datetime) -> dict[str, dict]:
     return found
 
 
+def data_of_tasks(conn, task_ids: Iterable[str]) -> dict[str, dict]:
+    """The data each task of `task_ids` holds (task id -> data, values restored; unknown ids are left
+    out), in the caller's transaction."""
+    c = instance_task.c
+    found: dict[str, dict] = {}
+    for chunk in _chunks(task_ids):
+        for r in conn.execute(sa.select(c.id, c.data_json).where(c.id.in_(chunk))):
+            found[r.id] = spiff.loads(r.data_json)
+    return found
+
+
+def waiting_elements(conn, ids: Iterable[str]) -> dict[str, list[str]]:
+    """The elements each instance of `ids` is waiting at (a timer, a message, a signal), in tree
+    order; instances waiting at nothing are left out."""
+    c = instance_task.c
+    found: dict[str, list[str]] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(sa.select(c.instance_id, c.spec_name).where(
+                c.instance_id.in_(chunk), c.state == TaskState.WAITING).order_by(c.instance_id, c.seq)):
+            found.setdefault(r.instance_id, []).append(r.spec_name)
+    return found
+
+
 @dataclass(frozen=True)
 class TaskData:
     instance_id: str

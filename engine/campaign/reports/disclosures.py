@@ -12,34 +12,33 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from engine.bpmn import spiff
 from engine.campaign.operators import DISCLOSURE, money
-from engine.db.schema import department, instance_task, process_instance
+from engine.db.schema import department, process_instance
+from engine.runtime import queries
 
 
 def disclosures(conn, campaign_id: str, until: datetime | None = None) -> dict:
     """Rows per department (by name), each with people, issues, money (a string, 2 decimals, 万元),
     goods, on_time and late; and the total. `until`: only disclosures submitted before it."""
-    q = (sa.select(instance_task.c.instance_id, instance_task.c.data_json, process_instance.c.started_by)
-         .join(process_instance, process_instance.c.id == instance_task.c.instance_id)
-         .where(process_instance.c.process_key == DISCLOSURE, instance_task.c.spec_name == "register",
-                process_instance.c.status != "cancelled"))
+    q = sa.select(process_instance.c.id, process_instance.c.started_by).where(
+        process_instance.c.process_key == DISCLOSURE, process_instance.c.status != "cancelled")
     if until is not None:
         q = q.where(process_instance.c.started_at < until)
+    starters = dict(conn.execute(q).all())
     names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
     per: dict[str, dict] = {}
     seen = set()
-    for r in conn.execute(q).all():
+    for r in queries.task_data(conn, starters, ["register"]):
         if r.instance_id in seen:
             continue
-        data = spiff.loads(r.data_json)
+        data = r.data
         if (data.get("campaign") or {}).get("id") != campaign_id:
             continue
         seen.add(r.instance_id)
         code = (data.get("campaign") or {}).get("department") or ""
         d = per.setdefault(code, {"department": code, "name": names.get(code, code or "—"), "people": set(),
                                   "issues": 0, "money": Decimal("0"), "goods": 0, "on_time": 0, "late": 0})
-        d["people"].add(r.started_by)
+        d["people"].add(starters[r.instance_id])
         d["issues"] += len(data.get("issues") or [])
         d["money"] += money(data.get("money"))
         d["goods"] += int(data.get("goods_count") or 0)
