@@ -48,6 +48,8 @@ class Settings:
     processes_dir: Path
     script_timeout_seconds: float = 2.0
     cache_size: int = 2000
+    max_steps: int = 10_000              # engine steps one operation may take (a loop without a wait state)
+    max_seconds: float = 10.0            # wall time one operation may take
     verify_persistence: bool = False
     instance_dir: Path = field(default=PROJECT_ROOT / "instance")
     reporter_key: str | None = None      # Fernet key for reporters' identities (QINGLIAN_REPORTER_KEY)
@@ -77,6 +79,8 @@ class Settings:
             processes_dir=Path(env.get("QINGLIAN_PROCESSES_DIR", PROJECT_ROOT / "processes")),
             script_timeout_seconds=_number(env, "QINGLIAN_SCRIPT_TIMEOUT", 2.0, float),
             cache_size=_number(env, "QINGLIAN_CACHE_SIZE", 2000, int),
+            max_steps=_number(env, "QINGLIAN_MAX_STEPS", 10_000, int),
+            max_seconds=_number(env, "QINGLIAN_MAX_SECONDS", 10.0, float),
             verify_persistence=env.get("QINGLIAN_VERIFY_PERSISTENCE", "") == "1",
             instance_dir=instance_dir,
             reporter_key=env.get("QINGLIAN_REPORTER_KEY") or None,

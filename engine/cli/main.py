@@ -274,7 +274,7 @@ def scheduler(obj: Context, interval, owner, metrics_port):
     """Run a standalone scheduler (any number may run against one database)."""
     from engine.deadlines.scheduler import TimerScheduler
     from engine.cli.ops import scheduler_observability
-    scheduler_observability(metrics_port)
+    scheduler_observability(obj.settings, metrics_port)
     click.echo(f"scheduler running every {interval}s; Ctrl-C to stop", err=True)
     TimerScheduler(obj.engine, owner=owner, interval=interval).run_forever()
 

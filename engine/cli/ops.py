@@ -1,7 +1,6 @@
 """`qinglian backup PATH`, `qinglian restore PATH`, and a standalone scheduler's observability."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -64,11 +63,10 @@ def restore_cmd(obj, path: Path, force: bool):
         sys.exit(1)
 
 
-def scheduler_observability(metrics_port: int | None) -> None:
+def scheduler_observability(settings, metrics_port: int | None) -> None:
     """JSON log lines for a standalone scheduler, and its metrics on a port of its own if asked."""
     from engine import logging_setup
-    logging_setup.configure(os.environ.get("QINGLIAN_LOG_LEVEL", "INFO"),
-                            json_lines=os.environ.get("QINGLIAN_LOG_FORMAT", "json") == "json")
+    logging_setup.configure(settings.log_level, json_lines=settings.log_json)
     if metrics_port:
         from prometheus_client import start_http_server
-        start_http_server(metrics_port, addr=os.environ.get("QINGLIAN_METRICS_ADDR", "127.0.0.1"))
+        start_http_server(metrics_port, addr=settings.metrics_addr)

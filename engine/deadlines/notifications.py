@@ -6,9 +6,7 @@ the table (an outbox), so a crash never loses one and a restart never sends one 
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,13 +70,11 @@ class Mailer:
     addresses: dict
 
     @classmethod
-    def from_env(cls, env=None) -> "Mailer | None":
-        env = os.environ if env is None else env
-        if not env.get("QINGLIAN_SMTP_HOST"):
+    def from_settings(cls, settings) -> "Mailer | None":
+        """The mailer of `settings` (`QINGLIAN_SMTP_*`, `QINGLIAN_NOTIFY_EMAILS`), or None without an SMTP host."""
+        if not settings.smtp_host:
             return None
-        return cls(env["QINGLIAN_SMTP_HOST"], int(env.get("QINGLIAN_SMTP_PORT", "25")),
-                   env.get("QINGLIAN_SMTP_FROM", "qinglian@localhost"),
-                   json.loads(env.get("QINGLIAN_NOTIFY_EMAILS", "{}")))
+        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from, dict(settings.notify_emails))
 
     def recipients(self, row) -> list[str]:
         key = row.recipient_user or row.recipient_role

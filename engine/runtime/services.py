@@ -77,7 +77,8 @@ class Engine:
         return cls(create_db_engine(settings.database_url), FormCatalog(settings.forms_dir), clock, ids,
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
                    cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,
-                   mailer=Mailer.from_env(), **kwargs)
+                   mailer=Mailer.from_settings(settings), max_steps=settings.max_steps,
+                   max_seconds=settings.max_seconds, **kwargs)
 
     def now(self):
         return self.clock.now()

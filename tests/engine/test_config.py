@@ -12,12 +12,7 @@ from engine.config import PROJECT_ROOT, Settings, SettingsError
 
 VARIABLE = re.compile(r"QINGLIAN_[A-Z0-9_]+")
 # Where a QINGLIAN_ name may still be written as a string outside config.py, and why.
-EXCEPTIONS = {
-    # not yet moved: the mailer and the standalone scheduler's logging read the environment
-    # themselves; Settings has their fields (smtp_*, notify_emails, log_*, metrics_addr)
-    "engine/deadlines/notifications.py": "Mailer.from_env",
-    "engine/cli/ops.py": "scheduler_observability",
-}
+EXCEPTIONS: dict[str, str] = {}
 
 
 def _reads(path: Path) -> list[str]:
@@ -48,6 +43,8 @@ def test_the_settings_read_the_web_and_operations_variables():
                            "QINGLIAN_WORKERS": "3", "QINGLIAN_THREADS": "2", "QINGLIAN_SMTP_HOST": "mail",
                            "QINGLIAN_NOTIFY_EMAILS": '{"jijian": "jw@h.test"}'})
     assert (s.secret_key, s.secure_cookies, s.log_json, s.log_level) == ("k", True, False, "DEBUG")
+    bounds = Settings.from_env({"QINGLIAN_MAX_STEPS": "500", "QINGLIAN_MAX_SECONDS": "2.5"})
+    assert (bounds.max_steps, bounds.max_seconds) == (500, 2.5)
     assert (s.metrics_allow, s.heartbeat_max_age_seconds, s.bind, s.workers, s.threads) == \
         ("10.0.0.0/8", 45.0, "0.0.0.0:9000", 3, 2)
     assert (s.smtp_host, s.smtp_port, s.notify_emails) == ("mail", 25, {"jijian": "jw@h.test"})
