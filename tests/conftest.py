@@ -139,8 +139,10 @@ def clock():
 
 
 @pytest.fixture
-def forms_dir():
-    return DATA / "forms"
+def forms_dir(request):
+    """The forms the engine reads: the small test forms of tests/data/forms, or the shipped forms/ for
+    a test marked `real_forms` (one that runs the shipped processes)."""
+    return ROOT / "forms" if request.node.get_closest_marker("real_forms") else DATA / "forms"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from flask_babel import gettext as _
 
 from engine.campaign import launch as campaign_launch, matrix as campaign_matrix
-from engine.campaign.operators import CAMPAIGN, PHASES
+from engine.campaign.operators import PHASES
 from engine.errors import NotFound
 from engine.inbox.submission import FormRejected
 from engine.permissions import CAMPAIGN_VIEWERS, OFFICE

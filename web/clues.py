@@ -3,7 +3,7 @@ clue with the duplicate hint, one clue with its history, revealing a reporter (a
 handling mode (提级/交叉/联合办理) and selecting a closed clue for 回头看."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import permissions

@@ -2,9 +2,12 @@
 completion over time, under the strict CSP. A screenshot goes to test-artifacts/ for a person to see."""
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.test_inbox import browser, server, shot, sign_in  # noqa: F401  (fixtures)
 from tests.web.test_campaign import campaign_id  # noqa: F401  (fixture)
-from tests.web.test_pages import forms_dir  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def test_the_campaign_page_shows_the_matrix_and_draws_the_chart(server, browser, engine, campaign_id, db):

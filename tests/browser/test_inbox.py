@@ -17,13 +17,10 @@ from engine.config import PROJECT_ROOT
 from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
-@pytest.fixture
-def forms_dir():
-    return PROJECT_ROOT / "forms"
-
 
 @pytest.fixture
 def server(app):

@@ -8,15 +8,16 @@ back without losing elements and deploy with clear messages. Screenshots go to t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
-from tests.browser.test_inbox import browser, forms_dir, server, shot, sign_in  # noqa: F401  (fixtures)
+from tests.browser.test_inbox import browser, server, shot, sign_in  # noqa: F401  (fixtures)
 from tests.conftest import DATA as DATA_DIR
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 MIWG = DATA_DIR / "miwg"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

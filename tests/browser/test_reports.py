@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import config
 from tests.engine.campaign.reports_scenario import scenario  # noqa: F401  (fixture)
 from tests.browser.test_inbox import ARTIFACTS, browser, server, shot, sign_in  # noqa: F401  (fixtures)
 
-
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 @pytest.fixture

@@ -15,17 +15,14 @@ from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 from tests.helpers.web import login
 
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+
 API = "/api/v1"
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 NEIKE = {"department": "neike", "department_name": "内科"}
 VALID_REPORT = {"month": "2026-09-01", "progress": "完成第三季度廉洁风险排查，共 12 项。",
                 "problems": "个别科室台账不全。", "next_plan": "十月开展专项检查。"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from engine.org import accounts, roles
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.bpmn.validation import SourceFile
 
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 EXAMPLES = 20           # per operation and run: enough to find the usual mistakes in well under a minute
 
@@ -33,11 +35,6 @@ def db(tmp_path, sqlite_template):
         roles.ensure_builtin_roles(conn)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
 
 
 @pytest.fixture

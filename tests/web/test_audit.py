@@ -9,10 +9,14 @@ import zipfile
 
 import sqlalchemy as sa
 
+import pytest
+
 from engine.db.schema import event, metadata
 from tests.web.test_authz import MATRIX, _request, campaign_id, clue_id, ids  # noqa: F401  (fixtures)
-from tests.web.test_pages import forms_dir, report  # noqa: F401  (fixtures)
+from tests.web.test_pages import report  # noqa: F401  (fixtures)
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def _snapshot(db) -> dict:

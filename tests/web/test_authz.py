@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment
 from tests.web.test_campaign import campaign_id  # noqa: F401  (fixture)
-from tests.web.test_pages import forms_dir, report  # noqa: F401  (fixtures)
+from tests.web.test_pages import report  # noqa: F401  (fixtures)
 from tests.helpers.web import csrf, login
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
           "/report", "/report/status"}   # the public reporting page: tested in test_clue_pages.py

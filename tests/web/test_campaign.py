@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from engine.db.schema import process_instance
-from tests.web.test_pages import forms_dir  # noqa: F401  (fixture: the real forms)
-from tests.helpers.web import csrf, login, post
+from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 LAUNCH = {"name": "医疗服务行业腐败问题专项整治", "doc_no": "清廉医〔2026〕9号", "departments": ["neike", "waike"],
           "mobilization_deadline": "2026-10-20", "selfcheck_deadline": "2026-10-31",

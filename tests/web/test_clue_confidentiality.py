@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from engine.clues import confidential as clues_confidential
 from engine.clues.confidential import ACCESS_CHAIN
 from engine.db.schema import event, metadata
-from tests.web.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
+from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 NAME, CONTACT = "欧阳举报", "13912345678"
 EVERYONE = ("nurse", "nurse2", "surgeon", "neike_head", "waike_head", "jijian", "jj_head", "owner", "auditor",

@@ -13,8 +13,10 @@ from openpyxl import load_workbook
 
 from engine.clues.confidential import clue_query_code
 from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
-from tests.web.test_clue_routes import clues, end_of, forms_dir, office, vault  # noqa: F401  (fixtures)
+from tests.web.test_clue_routes import clues, end_of, office, vault  # noqa: F401  (fixtures)
 from tests.helpers.web import csrf, login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def _form(**over):

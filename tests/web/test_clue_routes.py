@@ -17,6 +17,8 @@ from engine.errors import Invalid
 from engine.db.schema import notification
 from engine.deadlines.workdays import BEIJING
 
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+
 RECEIVED = "2026-09-28"
 
 
@@ -27,11 +29,6 @@ def end_of(day: str) -> datetime:
 
 
 # --- fixtures shared by the clue tests --------------------------------------------------------------
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
-
 
 @pytest.fixture
 def vault():

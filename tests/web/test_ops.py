@@ -13,13 +13,14 @@ import sqlalchemy as sa
 
 from engine import logging_setup
 from engine.deadlines.scheduler import TimerScheduler
-from engine.db.schema import scheduler_heartbeat
 from tests.conftest import PASSWORD
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT  # noqa: F401
 from tests.web.test_clue_pages import _public_post
 from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture: the app with the test vault)
-from tests.web.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
+from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def _monthly(engine):

@@ -17,10 +17,7 @@ from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
 from tests.helpers.web import csrf, login, post
 
-
-@pytest.fixture
-def forms_dir():
-    return PROJECT_ROOT / "forms"
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 @pytest.fixture

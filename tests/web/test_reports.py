@@ -7,14 +7,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from engine import config
 from tests.engine.campaign.reports_scenario import ITEM_A, scenario  # noqa: F401  (fixture)
 from tests.helpers.web import login
 
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+import pytest
+
 from engine.db.schema import process_instance
-from tests.web.test_pages import forms_dir, report  # noqa: F401  (fixtures)
+from tests.web.test_pages import report  # noqa: F401  (fixtures)
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def test_the_office_sees_the_monthly_report_among_the_processes_it_may_start(client, report):

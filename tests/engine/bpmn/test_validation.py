@@ -2,7 +2,6 @@
 file, the element and the line, before anything is stored."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

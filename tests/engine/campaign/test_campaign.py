@@ -19,7 +19,7 @@ from engine.db.schema import human_task, notification, process_instance
 from engine.bpmn.validation import SourceFile
 from engine.deadlines.workdays import BEIJING
 
-pytestmark = pytest.mark.both_databases
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 # Twelve departments, as in seed 002's hospital: code, name, category.
 DEPARTMENTS = (
@@ -70,11 +70,6 @@ def hospital(db, clock, password_hash):
 def campaign_processes(engine):
     """The bundled processes (campaign and monthly report ones), deployed as `make run` does."""
     return services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="admin")
-
-
-@pytest.fixture
-def forms_dir():
-    return PROJECT_ROOT / "forms"
 
 
 def launch_data(departments, **dates) -> dict:

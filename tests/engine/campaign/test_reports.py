@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from cryptography.fernet import Fernet
 
-from engine import config
 from engine.clues.confidential import ReporterVault
 from engine.db.transactions import read_transaction
 from engine.campaign.reports.common import campaign_ref, cutoff_instant
@@ -18,12 +17,7 @@ from engine.campaign.reports.monthly import monthly
 from engine.campaign.reports.outcomes import outcomes
 from tests.engine.campaign.reports_scenario import ITEM_A, ITEM_B, ITEM_C, scenario  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.both_databases
-
-
-@pytest.fixture
-def forms_dir():
-    return config.PROJECT_ROOT / "forms"
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 
 @pytest.fixture

@@ -16,13 +16,7 @@ from engine.db.schema import event, human_task, process_instance
 from tests.conftest import PG_URL
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 
-pytestmark = pytest.mark.both_databases
-
-
-@pytest.fixture
-def forms_dir():
-    from engine import config
-    return config.PROJECT_ROOT / "forms"
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 
 @pytest.fixture

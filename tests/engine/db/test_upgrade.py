@@ -14,17 +14,16 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from engine import config, bootstrap as services
+from engine import config
 from engine.audit import verify as audit
-from engine.clues import intake as clues_intake
 from engine.db import migrate
 from engine.db.transactions import create_db_engine
 from engine.db.schema import metadata
 from tests.conftest import PG_URL
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
-from tests.web.test_clue_routes import clues, forms_dir, office, vault  # noqa: F401  (fixtures)
+from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.both_databases
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 
 @pytest.fixture

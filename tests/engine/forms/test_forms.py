@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from flask import Flask, render_template_string

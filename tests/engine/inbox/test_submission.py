@@ -19,17 +19,14 @@ from engine.errors import Forbidden, Invalid, TaskAlreadyCompleted
 from engine.inbox import attachments, submission
 from engine.org.people import principal
 
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+
 REFUSING_GUARD = "test_report_needs_the_leaders_signature"
 
 
 def _refuse(ctx):
     if "签字" not in (ctx.submitted.get("progress") or ""):
         raise Invalid("月报须经科室负责人签字")
-
-
-@pytest.fixture
-def forms_dir():
-    return PROJECT_ROOT / "forms"
 
 
 def _deploy(engine, *, guard: bool):
@@ -127,7 +124,6 @@ def test_only_the_person_whose_task_it_is_may_submit_it(engine, db, people):
     submission.submit(engine, head, task_id, _post("完成"))
     with pytest.raises(TaskAlreadyCompleted):
         submission.submit(engine, head, task_id, _post("完成"))
-
 
 
 def test_an_attachment_id_taken_meanwhile_on_sqlite_is_reserved_again(engine, db, people, monkeypatch):
