@@ -2,17 +2,15 @@
 drill-down, and a department head's view of their department's obligations."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.campaign import launch as campaign_launch, matrix as campaign_matrix
 from engine.campaign.operators import PHASES
-from engine.errors import NotFound
 from engine.inbox.submission import FormRejected
 from engine.permissions import CAMPAIGN_VIEWERS, OFFICE
 
+from .errors import or_404
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("campaign", __name__)
@@ -21,15 +19,6 @@ bp = Blueprint("campaign", __name__)
 # steer them, auditors and administrators look on.
 VIEWERS = tuple(sorted(CAMPAIGN_VIEWERS))
 
-
-
-@contextmanager
-def _or_404():
-    """An unknown campaign, column or department is a plain 404 page."""
-    try:
-        yield
-    except NotFound:
-        abort(404)
 
 
 @bp.get("/campaigns")
@@ -71,7 +60,7 @@ def launch():
 @bp.get("/campaigns/<campaign_id>")
 @roles_required(*VIEWERS)
 def show(campaign_id: str):
-    with _or_404():
+    with or_404():
         page = campaign_matrix.view(engine(), g.principal, campaign_id)
     return render_template("campaign/show.html", phases=PHASES, **page)
 
@@ -79,7 +68,7 @@ def show(campaign_id: str):
 @bp.get("/campaigns/<campaign_id>/timeline.json")
 @roles_required(*VIEWERS)
 def timeline(campaign_id: str):
-    with _or_404():
+    with or_404():
         return jsonify(campaign_matrix.timeline_view(engine(), campaign_id))
 
 
@@ -89,7 +78,7 @@ def cell(campaign_id: str, column: str, department: str):
     """The tasks behind one cell: for the campaign's viewers, and for the head of that department."""
     if not (g.principal.has(*VIEWERS) or department in g.principal.heads):
         abort(403)
-    with _or_404():
+    with or_404():
         page = campaign_matrix.cell_view(engine(), campaign_id, column, department)
     return render_template("campaign/cell.html", column=column, department=department, **page)
 

@@ -1,7 +1,9 @@
 """Errors, mapped once: engine exceptions to HTTP statuses; JSON for the API, a page for people."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from contextlib import contextmanager
+
+from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -52,3 +54,13 @@ def init_app(app) -> None:
         if wants_json():
             return jsonify(code=exc.name.lower().replace(" ", "_"), message=exc.description, fields={}), exc.code
         return render_template("error.html", status=exc.code, message=None), exc.code
+
+
+@contextmanager
+def or_404():
+    """Inside a page route: what the engine does not find (or will not show to this person, e.g. a
+    confidential process) is the plain 404 page, not the error page of a refusal."""
+    try:
+        yield
+    except NotFound:
+        abort(404)

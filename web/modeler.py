@@ -7,8 +7,6 @@ modeler, the API and `qinglian deploy` report the same problems.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -18,6 +16,7 @@ from engine.errors import Conflict, EngineError, Invalid, NotFound
 from engine.bpmn.validation import SourceFile
 from engine.permissions import PROCESS_EDITORS
 
+from .errors import or_404
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -30,17 +29,8 @@ def may_edit() -> bool:
     return g.principal.has(*EDITORS)
 
 
-@contextmanager
-def _or_404():
-    """An unknown process or version, or a confidential one this person may not see, is a plain 404."""
-    try:
-        yield
-    except NotFound:
-        abort(404)
-
-
 def _versions(key: str) -> list[dict]:
-    with _or_404():
+    with or_404():
         return process_drafts.process_versions(engine(), g.principal, key)
 
 
@@ -55,7 +45,7 @@ def index():
 @bp.get("/new")
 @roles_required(*EDITORS)
 def new():
-    with _or_404():
+    with or_404():
         page = process_drafts.new_editor(engine(), request.args.get("draft") or None)
     draft = page["draft"]
     return _editor(draft.process_key if draft else None, None, draft, page["roles"])
@@ -64,7 +54,7 @@ def new():
 @bp.get("/<key>")
 @login_required
 def edit(key: str):
-    with _or_404():
+    with or_404():
         page = process_drafts.editor(engine(), g.principal, key, request.args.get("version", type=int))
     return _editor(key, page["row"], page["draft"], page["roles"], page["versions"])
 
@@ -78,7 +68,7 @@ def _editor(key, row, draft, roles, versions=()):
 @bp.get("/<key>/versions/<int:number>.bpmn")
 @login_required
 def version_xml(key: str, number: int):
-    with _or_404():
+    with or_404():
         row = process_drafts.version_file(engine(), g.principal, key, number)
     return row.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8",
                                "Content-Disposition": f'inline; filename="{row.file_name}"'}

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from engine.audit import verify as audit
 from engine.history import GENESIS
 from engine.db.schema import event, process_version
+from tests.helpers.triggers import without_triggers
 
 pytestmark = pytest.mark.both_databases
 
@@ -79,7 +80,7 @@ def test_events_and_versions_cannot_be_changed_through_the_database(engine, depl
 ])
 def test_tampering_behind_the_triggers_is_located(engine, deploy, db, tamper, reason):
     iid = _run_w1(engine, deploy)
-    with _without_triggers(db) as conn:
+    with without_triggers(db) as conn:
         rows = conn.execute(sa.select(event).where(event.c.chain == iid).order_by(event.c.seq)).all()
         third = rows[2]
         if tamper == "edit":
@@ -103,32 +104,3 @@ def test_tampering_behind_the_triggers_is_located(engine, deploy, db, tamper, re
     assert breaks[0].position == expected_position
     _, others = audit.verify(db)      # other chains are unaffected, and reported as such
     assert {b.chain for b in others} == {iid}
-
-
-class _without_triggers:
-    """What a database administrator could do: switch the append-only triggers off."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def __enter__(self):
-        self.cm = self.db.begin()
-        conn = self.cm.__enter__()
-        if self.db.dialect.name == "sqlite":
-            self.saved = conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name='event'").scalars().all()
-            conn.exec_driver_sql("DROP TRIGGER event_no_update")
-            conn.exec_driver_sql("DROP TRIGGER event_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE event DISABLE TRIGGER event_append_only")
-        return conn
-
-    def __exit__(self, *exc):
-        self.cm.__exit__(*exc)
-        with self.db.begin() as conn:
-            if self.db.dialect.name == "sqlite":
-                for sql in self.saved:
-                    conn.exec_driver_sql(sql)
-            else:
-                conn.exec_driver_sql("ALTER TABLE event ENABLE TRIGGER event_append_only")
-        return False

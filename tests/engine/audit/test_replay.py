@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from engine.runtime import replay
 from engine.db.schema import event, process_instance
-from tests.engine.audit.test_history import _without_triggers
+from tests.helpers.triggers import without_triggers
 
 pytestmark = pytest.mark.both_databases
 
@@ -95,7 +95,7 @@ def test_a_campaign_like_parent_replays_without_starting_its_children_again(engi
 def _rewrite(db, iid, change):
     """Change one event's data and recompute the whole chain, as a careful forger would."""
     from engine.history import GENESIS, event_hash
-    with _without_triggers(db) as conn:
+    with without_triggers(db) as conn:
         rows = conn.execute(sa.select(event).where(event.c.chain == iid).order_by(event.c.seq)).all()
         prev = GENESIS
         for r in rows:

@@ -22,7 +22,8 @@ from engine.db.transactions import write_transaction
 from engine.errors import Forbidden, Invalid
 from engine.history import GENESIS, event_hash
 from engine.db.schema import event, process_instance, process_version
-from tests.engine.audit.test_history import _run_w1, _without_triggers
+from tests.engine.audit.test_history import _run_w1
+from tests.helpers.triggers import without_triggers
 
 pytestmark = pytest.mark.both_databases
 
@@ -37,7 +38,7 @@ def test_verify_names_the_instance_and_position_of_each_kind_of_tampering(engine
     iid = _run_w1(engine, deploy)
     other = engine.start("w1_process", started_by="carol").id
     rows = _rows(db, iid)
-    with _without_triggers(db) as conn:
+    with without_triggers(db) as conn:
         r = rows[3]
         if tamper == "update":
             data = json.loads(r.data_json)
@@ -78,37 +79,13 @@ def test_a_deployed_version_cannot_be_changed_and_a_forced_change_is_found(engin
         with db.begin() as conn:
             conn.execute(process_version.update().values(bpmn_xml="<x/>"))
     assert audit.verify_report(db).ok
-    with _behind_version_triggers(db) as conn:          # a DBA edits the XML and even fixes its sha256
+    with without_triggers(db, "process_version") as conn:          # a DBA edits the XML and even fixes its sha256
         xml = conn.execute(sa.select(process_version.c.bpmn_xml)).scalar().replace("Review", "Rubber stamp")
         conn.execute(process_version.update().values(bpmn_xml=xml,
                                                      sha256=hashlib.sha256(xml.encode()).hexdigest()))
     report = audit.verify_report(db)
     assert [(b.chain, b.position) for b in report.breaks] == [("version:w1_process", 1)]
     assert "registry recorded" in report.breaks[0].reason
-
-
-class _behind_version_triggers(_without_triggers):
-    def __enter__(self):
-        self.cm = self.db.begin()
-        conn = self.cm.__enter__()
-        if self.db.dialect.name == "sqlite":
-            self.saved = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='trigger' "
-                                              "AND tbl_name='process_version'").scalars().all()
-            conn.exec_driver_sql("DROP TRIGGER process_version_no_update")
-            conn.exec_driver_sql("DROP TRIGGER process_version_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE process_version DISABLE TRIGGER process_version_append_only")
-        return conn
-
-    def __exit__(self, *exc):
-        self.cm.__exit__(*exc)
-        with self.db.begin() as conn:
-            if self.db.dialect.name == "sqlite":
-                for sql in self.saved:
-                    conn.exec_driver_sql(sql)
-            else:
-                conn.exec_driver_sql("ALTER TABLE process_version ENABLE TRIGGER process_version_append_only")
-        return False
 
 
 def test_a_whole_chain_rewritten_passes_verify_but_not_an_earlier_digest(engine, deploy, db, clock):
@@ -118,7 +95,7 @@ def test_a_whole_chain_rewritten_passes_verify_but_not_an_earlier_digest(engine,
     clock.advance(timedelta(days=1))
     engine.start("w1_process", started_by="carol")          # chains growing later is fine
     assert audit_anchor.check_digest(db, digest) == []
-    with _without_triggers(db) as conn:                     # rewrite: new actor, every hash recomputed
+    with without_triggers(db) as conn:                     # rewrite: new actor, every hash recomputed
         prev = GENESIS
         for r in conn.execute(sa.select(event).where(event.c.chain == iid).order_by(event.c.seq)).all():
             actor = "mallory" if r.actor == "bob" else r.actor
@@ -200,7 +177,7 @@ def test_cli_verify_replay_digest_and_export(engine, deploy, db, forms_dir, tmp_
     assert out.exit_code == 0 and "digest root" in out.output
     out = cli("audit", "export", "--from", "2026-09-28", "--to", "2026-09-28", "--out", str(tmp_path / "p.zip"))
     assert out.exit_code == 0 and "1 instance(s)" in out.output and "verified" in out.output
-    with _without_triggers(db) as conn:
+    with without_triggers(db) as conn:
         conn.execute(event.delete().where(event.c.chain == iid, event.c.seq == 3))
     out = cli("audit", "verify", "--instance", iid, "--against", str(tmp_path / "d.json"))
     assert out.exit_code == 1
