@@ -3,6 +3,11 @@
 - Our clock and id source replace SpiffWorkflow's `datetime.now` and `uuid4` (see clock.install).
 - The task iterator's depth cap (1,000) silently stalls long chains: a 500-pass loop (W2) would
   stop at pass 333 and report the workflow completed. We lift it.
+- A multi-instance activity writing into an output *map* keys it by the input's index, an int;
+  instance data is stored as JSON, whose keys are strings, so the same dict would hold `0` before a
+  restart and `"0"` after (and mixed keys cannot be sorted, e.g. for the history's hash). We write
+  the key as JSON will hold it, a string, so the data is the same whether or not the instance was
+  reloaded meanwhile.
 """
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from datetime import date
 from decimal import Decimal
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from collections.abc import Mapping
+
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator
@@ -31,6 +38,25 @@ def _lift_depth_cap() -> None:
         init.__defaults__ = tuple(defaults)
 
 
+def _string_keys_in_output_maps() -> None:
+    merge = MultiInstanceTask.merge_child
+    if getattr(merge, "string_keys", False):
+        return
+
+    def merge_child(self, workflow, child):
+        key = child.internal_data.get("key_or_index")
+        if key is not None and not isinstance(key, str) and self.data_output is not None \
+                and self.output_item is not None:
+            parent = child.parent
+            output = self.data_output.get(parent)     # as the library reads them (task data references)
+            given = self.data_input.get(parent) if self.data_input is not None else None
+            if isinstance(output, Mapping) and given is not output:
+                child.internal_data["key_or_index"] = str(key)
+        return merge(self, workflow, child)
+    merge_child.string_keys = True
+    MultiInstanceTask.merge_child = merge_child
+
+
 def _build_registry():
     registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
@@ -41,6 +67,7 @@ def _build_registry():
 
 clock.install()
 _lift_depth_cap()
+_string_keys_in_output_maps()
 registry = _build_registry()
 serializer = BpmnWorkflowSerializer(registry)
 _encoder = serializer.json_encoder_cls

@@ -77,14 +77,15 @@ def timer_due(task) -> datetime | None:
     return TimerEventDefinition.get_datetime(value)
 
 
-def _traced(at: datetime | None, seen: list) -> Due:
+def _traced(at: datetime | None, seen: list, slack: timedelta = timedelta(0)) -> Due:
     """A due moment an expression computed, with the flag and the rule of the calendar deadline
-    it is — when exactly one was computed and the moment is that one. Several computed (a
-    `max` of two...): still provisional if any was, but no rule could recompute the choice."""
+    it is — when exactly one was computed and the moment is that one (within `slack`). Several
+    computed (a `max` of two...): still provisional if any was, but no rule could recompute the
+    choice."""
     if at is None or not seen:
         return Due(at)
     rules = {d.rule for d in seen}
-    if len(rules) == 1 and seen[0].due == at:
+    if len(rules) == 1 and abs(seen[0].due - at) <= slack:
         return Due(at, seen[0].provisional, seen[0].rule)
     return Due(at, any(d.provisional for d in seen))
 
@@ -113,8 +114,10 @@ class Deadlines:
         with self._lock:
             self._calendar = None
 
-    def due(self, expression: str | None, now: datetime, evaluate) -> Due:
-        """Evaluate a due expression at `now`; `evaluate(expression)` runs anything else in the sandbox."""
+    def due(self, expression: str | None, now: datetime, evaluate, *, slack: timedelta = timedelta(0)) -> Due:
+        """Evaluate a due expression at `now`; `evaluate(expression)` runs anything else in the sandbox.
+        `slack`: how far the moment may lie from the one calendar deadline the expression computed
+        and still be that deadline (a duration timer is armed in whole seconds from its own now)."""
         if not expression:
             return Due(None)
         d = self.by_rule(expression, now)
@@ -122,7 +125,7 @@ class Deadlines:
             return Due(d.due, d.provisional, expression.strip())
         with recording() as seen:       # the script helpers' deadlines: working_days_from(...) etc.
             at = due_from_value(evaluate(expression), now)
-        return _traced(at, seen)
+        return _traced(at, seen, slack)
 
     def by_rule(self, expression: str, start: datetime):
         """A calendar rule (`working_days(n)`, `monthly(d)`) from `start`, or a self-contained one

@@ -49,41 +49,18 @@ def check(filename: str, size: int, *, max_bytes: int = MAX_BYTES, allowed=None,
     return problems
 
 
-class IdTaken(Exception):
-    """A reserved attachment id was taken meanwhile (SQLite: see `reserve_ids`); reserve again."""
-
-
-def reserve_ids(conn, n: int) -> list[int]:
-    """`n` ids for attachments still to be stored (`store(..., attachment_id=)`), so that a form's
-    data can name its files before the transaction that stores them and completes the task.
-    PostgreSQL hands them out from the column's sequence, never twice. SQLite takes the ones after
-    the highest id: a writer storing an attachment meanwhile makes `store` raise `IdTaken`."""
-    if n <= 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        return list(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('attachment', 'id')) "
-                                         "FROM generate_series(1, :n)"), {"n": n}).scalars())
-    top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(attachment.c.id), 0))).scalar_one()
-    return list(range(top + 1, top + 1 + n))
-
-
 def store(conn, *, instance_id: str, task_id: str | None, filename: str, data: bytes, user: str, now: datetime,
-          field: str | None = None, attachment_id: int | None = None) -> dict:
-    """Store one file (`Invalid` if its type or size is refused); `attachment_id`: one of
-    `reserve_ids`."""
+          field: str | None = None) -> dict:
+    """Store one file (`Invalid` if its type or size is refused)."""
     filename = clean_filename(filename)
     problems = check(filename, len(data), field=field or "file")
     if problems:
         raise Invalid("附件不符合要求", problems)
-    if attachment_id is not None and conn.dialect.name != "postgresql" and conn.execute(
-            sa.select(attachment.c.id).where(attachment.c.id == attachment_id)).first() is not None:
-        raise IdTaken(attachment_id)
     # The type is decided by us from the extension, never taken from the browser.
     content_type = ALLOWED.get(PurePosixPath(filename.lower()).suffix) or mimetypes.guess_type(filename)[0]
     digest = hashlib.sha256(data).hexdigest()
-    chosen = {} if attachment_id is None else {"id": attachment_id}
     new_id = conn.execute(attachment.insert().values(
-        **chosen, instance_id=instance_id, task_id=task_id, field=field, filename=filename, content_type=content_type,
+        instance_id=instance_id, task_id=task_id, field=field, filename=filename, content_type=content_type,
         size=len(data), sha256=digest, content=data, uploaded_by=user, uploaded_at=now)
         .returning(attachment.c.id)).scalar_one()
     return {"id": new_id, "filename": filename, "content_type": content_type, "size": len(data), "sha256": digest}

@@ -16,14 +16,13 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment, department, staff
 from engine.db.transactions import read_transaction, write_transaction
-from engine.errors import ConcurrentUpdate, Invalid
+from engine.errors import Invalid
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
 from engine.permissions import can_start, can_view, can_work, require, require_work
 
 COMPLETE, SAVE_DRAFT = "complete", "save_draft"
-_RESERVE_ATTEMPTS = 3       # SQLite: a colleague's upload may take a reserved attachment id meanwhile
 
 
 class FormRejected(Invalid):
@@ -134,38 +133,22 @@ def _save_draft(engine, principal: Principal, task: dict, definition: dict | Non
 def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
     with lookups(engine.db, task["instance_id"]) as found:
         submission = validate(definition, raw, files, found)
-        if submission.errors:
-            raise FormRejected(submission)
-        uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
-        ids = attachments.reserve_ids(found.reads.conn, len(uploads)) if uploads else []
-    for attempt in range(_RESERVE_ATTEMPTS):
-        if attempt:
-            with read_transaction(engine.db) as conn:
-                ids = attachments.reserve_ids(conn, len(uploads))
-        try:
-            return _complete_with(engine, principal, task, submission, list(zip(ids, uploads)))
-        except attachments.IdTaken:
-            continue
-    raise ConcurrentUpdate("附件正在由他人同时上传，请重试")
+    if submission.errors:
+        raise FormRejected(submission)
+    uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
 
+    def store_files(conn, instance_id) -> dict:
+        """In the completion's transaction, before the task runs: the files stored, their ids
+        in the form data."""
+        now, names = engine.clock.now(), {}
+        for name, upload in uploads:
+            stored = attachments.store(conn, instance_id=instance_id, task_id=task["id"], filename=upload.filename,
+                                       data=upload.data, user=principal.username, now=now, field=name)
+            names.setdefault(name, []).append(str(stored["id"]))
+        return submission.data_with_uploads(names)
 
-def _complete_with(engine, principal: Principal, task: dict, submission: Submission, stored: list):
-    """Complete the task; the files (with their reserved ids) stored and the draft discarded in
-    the same transaction."""
-    names: dict[str, list[str]] = {}
-    for attachment_id, (name, _upload) in stored:
-        names.setdefault(name, []).append(str(attachment_id))
-    data = submission.data_with_uploads(names) if stored else submission.data
-
-    def store_files(conn, instance_id):
-        now = engine.clock.now()
-        for attachment_id, (name, upload) in stored:
-            attachments.store(conn, instance_id=instance_id, task_id=task["id"], filename=upload.filename,
-                              data=upload.data, user=principal.username, now=now, field=name,
-                              attachment_id=attachment_id)
-
-    return engine.complete_task(task["id"], user=principal.username, data=data,
-                                within=store_files if stored else None, also=[drafts.discarding(task["id"])])
+    return engine.complete_task(task["id"], user=principal.username, data=submission.data,
+                                prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ revision check), then every statement, in one batch (see prepared.run_all) — n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -185,7 +185,7 @@ def _timer_changes(w: _Write, writes, deleted, policy: TaskPolicy) -> None:
         w.add(INSERT_TIMER, [
             {"p_task_id": str(t.id), "p_instance_id": live.id, "p_element_id": t.task_spec.bpmn_id,
              "p_kind": type(t.task_spec.event_definition).__name__, "p_due_at": due, "p_armed_at": now,
-             **_timer_rule(policy, t, now), "p_lease_owner": None, "p_lease_until": None}
+             **_timer_rule(policy, t, now, due), "p_lease_owner": None, "p_lease_until": None}
             for t, due in new])
         for t, due in new:
             live.timers[t.id] = due
@@ -304,11 +304,30 @@ def _revision_moved(conn, instance_id: str, revision: int) -> bool:
     return current is not None and current != revision
 
 
-def _timer_rule(policy: TaskPolicy, task, now) -> dict:
-    """The calendar rule a timer was written with (to recompute it) and whether it is provisional."""
+# Only an expression naming a calendar helper can compute a deadline worth a rule: any other (an ISO
+# duration, a date from the data) is not evaluated a second time.
+_CALENDAR_HELPERS = ("working_days", "monthly")
+# The moment Spiff armed a timer at may lie up to this far from the deadline its expression computed:
+# a duration timer is armed in whole seconds from its own reading of the clock (engine.runtime.scripts).
+_ARMING_SLACK = timedelta(minutes=1)
+
+
+def _timer_rule(policy: TaskPolicy, task, now, due: datetime) -> dict:
+    """The calendar rule a timer was written with (to recompute it) and whether it is provisional:
+    a rule by itself (`working_days(15)`), or the one a script helper computed
+    (`working_days_from(received_on, 15)`: its self-contained rule), through `Deadlines.due`."""
     expression = (getattr(timer_definition(task), "expression", "") or "").strip()
-    d = policy.deadlines.by_rule(expression, now)
-    return {"p_rule": expression if d is not None else None, "p_provisional": bool(d and d.provisional)}
+    if not any(name in expression for name in _CALENDAR_HELPERS):
+        return {"p_rule": None, "p_provisional": False}
+
+    def evaluate(text):
+        policy.evaluate(task, text)      # run for the deadlines it records; Spiff's own moment is the due
+        return due
+    try:
+        d = policy.deadlines.due(expression, now, evaluate, slack=_ARMING_SLACK)
+    except Exception:  # noqa: BLE001 - Spiff evaluated it a moment ago; if it fails now, keep no rule
+        return {"p_rule": None, "p_provisional": False}
+    return {"p_rule": d.rule, "p_provisional": d.provisional}
 
 
 def _timer_fired(task, due: datetime, now: datetime) -> history.NewEvent:

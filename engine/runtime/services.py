@@ -155,10 +155,12 @@ class Engine:
                                   before=before, within=within)
 
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None,
-                      within: Callable | None = None, also: list | None = None) -> InstanceView:
+                      prepare: Callable | None = None, also: list | None = None) -> InstanceView:
         """Complete a ready task with the submitted data. A `completionGuard` of the task may refuse it
-        (Invalid); `within(conn, instance_id)` runs in the same transaction, as for `start`; `also`:
-        prepared (statement, parameters) pairs written with the completion's own rows."""
+        (Invalid). `prepare(conn, instance_id)` runs in the completion's transaction before the task
+        runs (before its guard too) and returns data merged over `data` — e.g. the ids of files it
+        stored; a failure anywhere after it rolls its writes back. `also`: prepared (statement,
+        parameters) pairs written with the completion's own rows."""
         data = check_data(data)
 
         def action(conn, live, outcome):
@@ -166,19 +168,21 @@ class Engine:
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
+            submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
                 self.connectors.run_guard(props["completionGuard"].strip(), GuardContext(
                     conn, outcome.now, user, live.id, live.header["process_key"], live.header["business_key"],
-                    task.task_spec.bpmn_id, dict(props), dict(task.data), dict(data)))
+                    task.task_spec.bpmn_id, dict(props), dict(task.data), dict(submitted)))
             outcome.events.append(history.NewEvent("task_completed", task_id=task_id,
-                                                   element_id=task.task_spec.bpmn_id, data={"data": convert(data)}))
+                                                   element_id=task.task_spec.bpmn_id,
+                                                   data={"data": convert(submitted)}))
             outcome.completed_by[task_id] = user
-            task.data.update(data)
+            task.data.update(submitted)
             outcome.error = self.uow.run(live.wf, first=task.run, submitted=task)
 
         began = time.perf_counter()
-        view = self.uow.operate(None, user, action, task_id=task_id, within=within, also=also)
+        view = self.uow.operate(None, user, action, task_id=task_id, also=also)
         seconds = time.perf_counter() - began
         metrics.observe_completion(view.process_key, seconds)
         log.info("task completed", extra={"task_id": task_id, "instance_id": view.id,

@@ -200,7 +200,7 @@ class UnitOfWork:
 
     # -- an operation on a running instance ------------------------------------------------------
     def operate(self, instance_id: str | None, actor: str, action: Action, *, task_id: str | None = None,
-                within: Callable | None = None, also: list | None = None) -> InstanceView:
+                also: list | None = None) -> InstanceView:
         """Run `action` on the instance (found by id, or by one of its open tasks), persist, commit.
 
         The operation runs on the cached copy of the instance, or on one loaded without locking
@@ -221,14 +221,13 @@ class UnitOfWork:
                 live = self._load_unlocked(instance_id, task_id)
             if live is not None:
                 try:
-                    return self._attempt(live, actor, action, within=within, also=also)
+                    return self._attempt(live, actor, action, also=also)
                 except Exception as exc:  # noqa: BLE001 - stale copy or failed action: redo under the lock
                     log.debug("optimistic attempt on %s failed (%r); retrying under the lock", live.id, exc)
-            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, within=within,
-                                 also=also)
+            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, also=also)
 
     def _attempt(self, live, actor: str, action: Action, *, instance_id: str | None = None,
-                 task_id: str | None = None, within: Callable | None = None, also: list | None = None) -> InstanceView:
+                 task_id: str | None = None, also: list | None = None) -> InstanceView:
         with write_transaction(self.db) as conn:
             if live is None:
                 live = self._lock_and_load(conn, instance_id, task_id)
@@ -237,11 +236,9 @@ class UnitOfWork:
             with op:
                 action(conn, live, outcome)
                 outcome.effects.extend(op.events)
-                persist(conn, live, outcome, self.policy, final=within is None and self.before_commit is None
-                        and not op.op.children, also=also)
+                persist(conn, live, outcome, self.policy, final=self.before_commit is None and not op.op.children,
+                        also=also)
             started = self._start_children(conn, op, actor)
-            if within is not None:
-                within(conn, live.id)
             if self.before_commit is not None:
                 self.before_commit(live.id)
             view = view_of(live)

@@ -157,7 +157,7 @@ def test_the_app_and_the_scheduler_refuse_an_unknown_schema_with_a_clear_message
     try:
         with pytest.raises(migrate.SchemaMismatch, match="unknown to this version"):
             from web import create_app
-            create_app(config.Settings.from_env({"DATABASE_URL": url}))
+            create_app(config.Settings.from_env({"DATABASE_URL": url, "QINGLIAN_INSTANCE_DIR": str(tmp_path)}))
         scheduler = subprocess.run([sys.executable, "-m", "engine", "scheduler"], env=env,
                                    capture_output=True, text=True, timeout=60)
         assert scheduler.returncode == 3

@@ -122,3 +122,52 @@ def test_a_deadline_not_made_by_a_calendar_helper_has_no_rule(engine, clock):
     task = _start(engine, "end_of_day(received_on)", received_on="2026-12-31")
     assert datetime.fromisoformat(task["due_at"]) == _end_of("2026-12-31")
     assert task["due_rule"] is None and task["due_provisional"] is False
+
+
+_TIMER_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs" targetNamespace="t">
+  <bpmn:process id="feedback" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="feedback_due" name="反馈期限">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:{kind} xsi:type="bpmn:tFormalExpression">{due}</bpmn:{kind}>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="feedback_due"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="feedback_due" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _timer(engine, kind: str, due: str, **data) -> dict:
+    engine.deploy([SourceFile("feedback.bpmn", _TIMER_DIAGRAM.format(kind=kind, due=due).encode())],
+                  deployed_by="admin")
+    view = engine.start("feedback", started_by="office", data=data)
+    [timer] = [t for t in engine.waiting_timers() if t["instance_id"] == view.id]
+    return timer
+
+
+@pytest.mark.parametrize("kind, due, data", [
+    ("timeDate", "working_days_from(received_on, 15)", {"received_on": "2026-12-15"}),
+    ("timeDuration", "working_days(days)", {"days": 15}),
+])
+def test_a_provisional_timer_written_with_a_helper_is_moved_by_calendar_refresh(engine, clock,
+                                                                                  calendar_2027_published,
+                                                                                  kind, due, data):
+    """The clue's feedback wait, 15 working days from 2026-12-15, first counts 1 January 2027 as a
+    working day (provisional); once 2027's calendar is published, `calendar refresh` moves it."""
+    clock.set(RECEIVED)
+    timer = _timer(engine, kind, due, **data)
+    assert timer["due_at"] == _end_of("2027-01-05") and timer["provisional"] is True
+    assert timer["rule"] == 'working_days_from("2026-12-15", 15)'
+    calendar_2027_published()
+    assert calendar_admin.refresh(engine) == 1
+    [moved] = [t for t in engine.waiting_timers() if t["task_id"] == timer["task_id"]]
+    assert moved["due_at"] == _end_of("2027-01-06") and moved["provisional"] is False
+    clock.set(_end_of("2027-01-05") + timedelta(seconds=1))
+    assert engine.fire_due_timers() == 0                      # not after the provisional day any more
+    clock.set(_end_of("2027-01-06") + timedelta(seconds=1))
+    assert engine.fire_due_timers() == 1

@@ -16,10 +16,10 @@ from engine.config import PROJECT_ROOT
 from engine.db.schema import attachment, task_draft
 from engine.db.transactions import read_transaction
 from engine.errors import Forbidden, Invalid, TaskAlreadyCompleted
-from engine.inbox import attachments, submission
+from engine.inbox import submission
 from engine.org.people import principal
 
-pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 REFUSING_GUARD = "test_report_needs_the_leaders_signature"
 
@@ -101,7 +101,7 @@ def test_a_completion_stores_its_file_completes_the_task_and_discards_the_draft_
     assert [(f.task_id, f.filename) for f in files] == [(task_id, "会议记录.pdf")] and kept == []
     assert engine.task(task_id)["status"] == "completed"
     assert done.instance.data["attachments"] == [str(files[0].id)]
-    # a reserved id is never handed out twice: the next report's file gets one of its own
+    # the next report's file gets an id of its own
     submission.submit(engine, head, _start(engine), _post("已签字"), _pdf())
     assert len({f.id for f in _stored(db)[0]}) == 2
 
@@ -124,19 +124,3 @@ def test_only_the_person_whose_task_it_is_may_submit_it(engine, db, people):
     submission.submit(engine, head, task_id, _post("完成"))
     with pytest.raises(TaskAlreadyCompleted):
         submission.submit(engine, head, task_id, _post("完成"))
-
-
-def test_an_attachment_id_taken_meanwhile_on_sqlite_is_reserved_again(engine, db, people, monkeypatch):
-    if db.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL reserves from the column's sequence, never twice")
-    task_id = _deploy(engine, guard=False)
-    head = _head(db)
-    submission.submit(engine, head, task_id, _post("完成"), _pdf())           # attachment 1 exists now
-    reserve, calls = attachments.reserve_ids, []
-
-    def stale_first(conn, n):        # as if a colleague's upload took the id after it was reserved
-        calls.append(n)
-        return [1] if len(calls) == 1 else reserve(conn, n)
-    monkeypatch.setattr(attachments, "reserve_ids", stale_first)
-    submission.submit(engine, head, _start(engine), _post("完成"), _pdf())
-    assert len(calls) == 2 and sorted(f.id for f in _stored(db)[0]) == [1, 2]

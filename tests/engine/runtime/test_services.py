@@ -97,10 +97,24 @@ def test_within_runs_in_the_transaction_and_its_failure_rolls_the_start_back(eng
     with pytest.raises(Invalid):
         engine.start("parallel", started_by="a", within=refuse)
     with pytest.raises(Invalid):
-        engine.complete_task(view.tasks[0]["id"], user="a", within=refuse)
+        engine.complete_task(view.tasks[0]["id"], user="a", prepare=refuse)
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar() == 1
     assert engine.show(view.id).tasks[0]["status"] == "open"
+
+
+def test_prepare_writes_in_the_completion_before_the_task_runs_and_its_data_is_submitted(engine, deploy, db):
+    deploy("parallel.bpmn")
+    view = engine.start("parallel", started_by="a")
+    task_id = view.tasks[0]["id"]
+
+    def prepare(conn, iid):      # a write of its own, then data naming it
+        conn.execute(event.delete().where(event.c.id == -1))
+        return {"receipt": iid[:8], "note": "prepared"}
+    done = engine.complete_task(task_id, user="a", data={"note": "typed", "kept": 1}, prepare=prepare)
+    assert [t["status"] for t in done.tasks if t["id"] == task_id] == []
+    completed = [e for e in engine.events(view.id) if e["type"] == "task_completed"]
+    assert [e["data"]["data"] for e in completed] == [{"note": "prepared", "kept": 1, "receipt": view.id[:8]}]
 
 
 def test_deploy_refuses_an_operator_or_guard_the_engine_does_not_provide(engine):
