@@ -161,6 +161,20 @@ def test_a_public_report_with_a_missing_fact_names_the_field(app, clues, clock):
     assert resp.status_code == 422 and "具体事实" in resp.get_data(as_text=True)
 
 
+def test_a_public_report_naming_a_formula_exports_as_text_in_the_ledger(app, clues, clock):
+    formula = '=HYPERLINK("http://x","y")'
+    assert _public_post(app.test_client(), clock, person_name=formula).status_code == 200
+    c = app.test_client()
+    login(c, "jijian")
+    resp = c.get("/clues/export.xlsx", query_string={"phone": "+86\x01 0575", "reviewer": "钱\x1b主任"})
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.get_data())).active
+    name = ws.cell(3, 2)
+    assert name.data_type == "s" and name.value == "'" + formula          # text, never a live formula
+    footer = [v for r in ws.iter_rows(min_row=4, values_only=True) for v in r if v]
+    assert "联系电话：+86 0575" in footer and "审核人：钱主任" in footer        # control characters removed
+
+
 def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_be_reviewed(app, clues, engine):
     reg = clues.register(real_name=False)
     c = app.test_client()
