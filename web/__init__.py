@@ -13,7 +13,7 @@ from flask import Flask
 
 from engine.config import Settings
 
-from . import errors, formatting, i18n, observability, session, vendor
+from . import errors, formatting, i18n, input_check, observability, session, vendor
 
 
 def create_app(settings: Settings | None = None, engine=None, *, testing: bool = False,
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     )
 
     observability.init_app(app, settings)
+    input_check.init_app(app)              # before CSRF and every route: NUL never reaches the database
     session.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)

@@ -1,0 +1,59 @@
+"""One check on every request's input before any route sees it: no NUL character anywhere in the
+query string, the form fields, a JSON body or the URL path. PostgreSQL refuses NUL in text (a 500 on
+every route that stores or searches a value), and no field of ours has a use for it; refusing it
+here, with the field named, is one rule instead of one per route."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+
+from .errors import wants_json
+
+NUL = "\x00"
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul():
+        field = _nul_field()
+        if field is None:
+            return None
+        message = _("输入中含有不允许的控制字符（NUL），请删除后重新提交。")
+        if wants_json():
+            return jsonify(code="invalid_character", message=message, fields={field: message}), 400
+        return render_template("error.html", status=400, message=message), 400
+
+
+def _nul_field() -> str | None:
+    """The name of the first field (or "path") carrying a NUL, or None."""
+    if NUL in request.path:
+        return "path"
+    sources = [request.args] if request.is_json else [request.args, request.form]
+    for source in sources:
+        for key, values in source.lists():
+            if NUL in key or any(NUL in v for v in values):
+                return key.replace(NUL, "")
+    if request.is_json:
+        found = _in_json(request.get_json(silent=True), "")
+        if found is not None:
+            return found or "_"
+    return None
+
+
+def _in_json(value, where: str) -> str | None:
+    if isinstance(value, str):
+        return where if NUL in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            if NUL in str(k):
+                return path.replace(NUL, "")
+            found = _in_json(v, path)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _in_json(v, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
