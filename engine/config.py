@@ -16,7 +16,7 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
     QINGLIAN_LOG_LEVEL          INFO by default
     QINGLIAN_LOG_FORMAT         json (default) or text
-    QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: anyone)
+    QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: loopback only)
     QINGLIAN_METRICS_ADDR       address of a standalone scheduler's metrics port (default 127.0.0.1)
     QINGLIAN_HEARTBEAT_MAX_AGE  seconds after which /readyz calls the scheduler stale (default 30)
     QINGLIAN_BIND               gunicorn's address:port (default 127.0.0.1:8000)
@@ -55,7 +55,7 @@ class Settings:
     secure_cookies: bool = False
     log_level: str = "INFO"
     log_json: bool = True
-    metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: anyone
+    metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: loopback
     metrics_addr: str = "127.0.0.1"
     heartbeat_max_age_seconds: float = 30.0
     bind: str = "127.0.0.1:8000"
