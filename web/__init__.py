@@ -13,7 +13,7 @@ from flask import Flask
 from engine import keyfile
 from engine.config import Settings
 
-from . import errors, formatting, i18n, input_check, observability, session, vendor
+from . import errors, formatting, i18n, input_check, observability, proxies, session, vendor
 
 
 def create_app(settings: Settings | None = None, engine=None, *, testing: bool = False,
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )
 
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     observability.init_app(app, settings)
     input_check.init_app(app)              # before CSRF and every route: NUL never reaches the database
     session.init_app(app)

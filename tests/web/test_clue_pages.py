@@ -156,6 +156,27 @@ def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
     assert _public_post(c, clock).status_code == 200
 
 
+def test_behind_a_trusted_proxy_each_reporter_has_their_own_rate_limit(app, clues, clock, monkeypatch):
+    from engine.config import Settings
+    from web import create_app
+    monkeypatch.setenv("QINGLIAN_TRUSTED_PROXIES", "127.0.0.1")
+    proxied = create_app(Settings.from_env(), engine=app.extensions["qinglian"], testing=True, secret_key="test-secret")
+    proxied.extensions["qinglian_reporter_vault"] = app.extensions["qinglian_reporter_vault"]
+    first, second = proxied.test_client(), proxied.test_client()
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.2"     # the left hop is forgeable
+    for _ in range(5):
+        assert _public_post(first, clock).status_code == 200
+    assert _public_post(first, clock).status_code == 429
+    assert _public_post(second, clock).status_code == 200                        # another reporter's bucket
+    forged = app.test_client()                                                   # no trusted proxy configured:
+    forged.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.77"                   # the header is not believed
+    for _ in range(5):
+        assert _public_post(forged, clock).status_code == 200
+    forged.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.78"
+    assert _public_post(forged, clock).status_code == 429
+
+
 def test_a_public_report_with_a_missing_fact_names_the_field(app, clues, clock):
     resp = _public_post(app.test_client(), clock, facts="")
     assert resp.status_code == 422 and "具体事实" in resp.get_data(as_text=True)
