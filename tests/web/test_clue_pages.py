@@ -196,6 +196,15 @@ def test_a_public_report_naming_a_formula_exports_as_text_in_the_ledger(app, clu
     assert "联系电话：+86 0575" in footer and "审核人：钱主任" in footer        # control characters removed
 
 
+@pytest.mark.parametrize("name", ["刘\u202e某", "刘\u200b某", "刘\u2066某\u2069", "\ufeff刘某"])
+def test_a_public_report_with_invisible_bidi_or_zero_width_characters_is_refused_with_the_field_named(
+        app, clues, clock, name):
+    resp = _public_post(app.test_client(), clock, person_name=name, facts="刘某在门诊收受红包。\n共两次。")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "不可见的格式字符" in text
+    assert clues_count(app) == []
+
+
 def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_be_reviewed(app, clues, engine):
     reg = clues.register(real_name=False)
     c = app.test_client()
