@@ -54,7 +54,7 @@ def report_submit():
     eng = engine()
     if not _allowed("report", REPORTS_PER_HOUR):
         return _form_page(request.form, status=429, message=_("提交过于频繁，请一小时后再试，或通过电话、信件举报。"))
-    problem = clues_public.check_form_token(_secret(), request.form.get("form_token"), eng.clock.now())
+    problem = clues_public.spend_form_token(eng, _secret(), request.form.get("form_token"))
     if request.form.get(HONEYPOT) or problem:
         log.info("public report refused: %s", "honeypot" if request.form.get(HONEYPOT) else problem)
         return _form_page(request.form, status=400, message=_("提交未通过校验，请重新填写后再提交。"))

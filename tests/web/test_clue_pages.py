@@ -145,6 +145,20 @@ def test_bots_are_refused_a_honeypot_a_too_fast_form_a_forged_token_and_a_missin
     assert clues_count(app) == []
 
 
+def test_a_public_report_sent_twice_with_the_same_form_token_is_registered_once(app, clues, clock):
+    c = app.test_client()
+    page = c.get("/report").get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    clock.advance(timedelta(seconds=30))
+    data = {"csrf_token": csrf(c, "/report"), "form_token": token, "person_name": "刘某", "person_department": "内科",
+            "happened": "2026年9月上旬", "place": "内科门诊", "facts": "刘某在门诊收受患者家属红包两千元。",
+            "real_name": "false", "website": ""}
+    assert c.post("/report", data=data).status_code == 200
+    replay = c.post("/report", data=data)
+    assert replay.status_code == 400 and "提交未通过校验" in replay.get_data(as_text=True)
+    assert len(clues_count(app)) == 1
+
+
 def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
     c = app.test_client()
     for _ in range(5):
