@@ -82,6 +82,17 @@ def spend_form_token(engine, secret: str, token: str | None) -> str | None:
     return None
 
 
+def has_room(engine, address: str | None, secret: str, action: str, limit: int) -> bool:
+    """Whether the client at `address` may still do `action` this hour (counts nothing: a refused
+    attempt costs the reporter nothing; `allowed` counts the accepted one)."""
+    start = engine.clock.now().astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    t = public_throttle.c
+    with read_transaction(engine.db) as conn:
+        hits = conn.execute(sa.select(t.hits).where(t.client == client_key(address, secret), t.action == action,
+                                                    t.window_start == start)).scalar_one_or_none()
+    return (hits or 0) < limit
+
+
 def allowed(engine, address: str | None, secret: str, action: str, limit: int) -> bool:
     """Count one request of the client at `address` for `action`; False when over `limit` this hour."""
     with write_transaction(engine.db) as conn:

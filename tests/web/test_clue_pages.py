@@ -170,6 +170,16 @@ def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
     assert _public_post(c, clock).status_code == 200
 
 
+def test_refused_attempts_do_not_count_against_the_public_rate_limit(app, clues, clock):
+    c = app.test_client()
+    for _ in range(6):
+        assert _public_post(c, clock, facts="").status_code == 422              # a fact missing: refused
+    assert _public_post(c, clock, website="spam").status_code == 400              # a bot's attempt
+    for _ in range(5):
+        assert _public_post(c, clock).status_code == 200
+    assert _public_post(c, clock).status_code == 429
+
+
 def test_behind_a_trusted_proxy_each_reporter_has_their_own_rate_limit(app, clues, clock, monkeypatch):
     from engine.config import Settings
     from web import create_app
