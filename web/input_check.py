@@ -1,15 +1,20 @@
 """One check on every request's input before any route sees it: no NUL character anywhere in the
 query string, the form fields, a JSON body or the URL path. PostgreSQL refuses NUL in text (a 500 on
 every route that stores or searches a value), and no field of ours has a use for it; refusing it
-here, with the field named, is one rule instead of one per route."""
+here, with the field named, is one rule instead of one per route. A field carrying one is a 422
+naming it (`{code, message, fields}` on the API, as every refusal there); a path carrying one names
+nothing we hold: 404."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from .errors import wants_json
+from engine.errors import Invalid, Problem
+
+from .errors import error_body, wants_json
 
 NUL = "\x00"
+PATH = object()
 
 
 def init_app(app: Flask) -> None:
@@ -18,16 +23,18 @@ def init_app(app: Flask) -> None:
         field = _nul_field()
         if field is None:
             return None
+        if field == PATH:
+            abort(404)
         message = _("输入中含有不允许的控制字符（NUL），请删除后重新提交。")
         if wants_json():
-            return jsonify(code="invalid_character", message=message, fields={field: message}), 400
-        return render_template("error.html", status=400, message=message), 400
+            return jsonify(error_body(Invalid(message, [Problem("含有无法保存的字符", field=field)]))), 422
+        return render_template("error.html", status=422, message=message), 422
 
 
-def _nul_field() -> str | None:
-    """The name of the first field (or "path") carrying a NUL, or None."""
+def _nul_field():
+    """The name of the first field carrying a NUL, PATH for the URL path, or None."""
     if NUL in request.path:
-        return "path"
+        return PATH
     sources = [request.args] if request.is_json else [request.args, request.form]
     for source in sources:
         for key, values in source.lists():
