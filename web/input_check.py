@@ -41,26 +41,30 @@ def _nul_field():
             if NUL in key or any(NUL in v for v in values):
                 return key.replace(NUL, "")
     if request.is_json:
-        found = _in_json(request.get_json(silent=True), "")
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:        # nested past Python's limit: the route's own parsing refuses it
+            return None
+        found = _in_json(body)
         if found is not None:
             return found or "_"
     return None
 
 
-def _in_json(value, where: str) -> str | None:
-    if isinstance(value, str):
-        return where if NUL in value else None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            path = f"{where}.{k}" if where else str(k)
-            if NUL in str(k):
-                return path.replace(NUL, "")
-            found = _in_json(v, path)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _in_json(v, f"{where}[{i}]")
-            if found is not None:
-                return found
+def _in_json(body) -> str | None:
+    """The path of the first string or key holding a NUL (iteratively: a body may nest deeply)."""
+    stack = [("", body)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return where
+        elif isinstance(value, dict):
+            for k, v in reversed(list(value.items())):
+                path = f"{where}.{k}" if where else str(k)
+                if NUL in str(k):
+                    return path.replace(NUL, "")
+                stack.append((path, v))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value))))
     return None
