@@ -16,7 +16,8 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
     QINGLIAN_LOG_LEVEL          INFO by default
     QINGLIAN_LOG_FORMAT         json (default) or text
-    QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: anyone)
+    QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: loopback only)
+    QINGLIAN_TRUSTED_PROXIES    reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed
     QINGLIAN_METRICS_ADDR       address of a standalone scheduler's metrics port (default 127.0.0.1)
     QINGLIAN_HEARTBEAT_MAX_AGE  seconds after which /readyz calls the scheduler stale (default 30)
     QINGLIAN_BIND               gunicorn's address:port (default 127.0.0.1:8000)
@@ -57,8 +58,9 @@ class Settings:
     secure_cookies: bool = False
     log_level: str = "INFO"
     log_json: bool = True
-    metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: anyone
+    metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: loopback
     metrics_addr: str = "127.0.0.1"
+    trusted_proxies: str = ""            # comma-separated IPs or CIDR networks; empty: no proxy believed
     heartbeat_max_age_seconds: float = 30.0
     bind: str = "127.0.0.1:8000"
     workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1)
@@ -90,6 +92,7 @@ class Settings:
             log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
             metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),
             metrics_addr=env.get("QINGLIAN_METRICS_ADDR", "127.0.0.1"),
+            trusted_proxies=env.get("QINGLIAN_TRUSTED_PROXIES", ""),
             heartbeat_max_age_seconds=_number(env, "QINGLIAN_HEARTBEAT_MAX_AGE", 30.0, float),
             bind=env.get("QINGLIAN_BIND", "127.0.0.1:8000"),
             workers=_number(env, "QINGLIAN_WORKERS", 2 * (os.cpu_count() or 1) + 1, int),

@@ -5,15 +5,15 @@ the REST API in `web.api`. Nothing is wired at import time; tests build as many 
 """
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
 
+from engine import keyfile
 from engine.config import Settings
 
-from . import errors, formatting, i18n, observability, session, vendor
+from . import errors, formatting, i18n, input_check, observability, proxies, session, vendor
 
 
 def create_app(settings: Settings | None = None, engine=None, *, testing: bool = False,
@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )
 
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     observability.init_app(app, settings)
+    input_check.init_app(app)              # before CSRF and every route: NUL never reaches the database
     session.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
@@ -60,10 +62,4 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
 
 def _secret_key(instance_dir: Path) -> str:
     """A random key kept in the instance folder (created once, owner-only), when the settings name none."""
-    path = Path(instance_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return keyfile.read_or_create(Path(instance_dir) / "secret_key", lambda: secrets.token_hex(32))[0]

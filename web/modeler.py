@@ -7,7 +7,7 @@ modeler, the API and `qinglian deploy` report the same problems.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.runtime import migration as instance_migration
@@ -70,8 +70,11 @@ def _editor(key, row, draft, roles, versions=()):
 def version_xml(key: str, number: int):
     with or_404():
         row = process_drafts.version_file(engine(), g.principal, key, number)
-    return row.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8",
-                               "Content-Disposition": f'inline; filename="{row.file_name}"'}
+    # a download, never a page of our origin: the XML is user-supplied, and a browser would render it
+    resp = Response(row.bpmn_xml, mimetype="application/xml")
+    resp.headers.set("Content-Disposition", "attachment", filename=row.file_name)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 @bp.get("/<key>/versions")

@@ -3,9 +3,8 @@ access log lines and request latency by route.
 
 /healthz and /readyz need no sign-in and say nothing about the data: only which checks pass.
 /metrics is unauthenticated as Prometheus expects; it carries counts and latencies, never people.
-Keep it off the public network: set QINGLIAN_METRICS_ALLOW (read by `Settings`) to the scrapers'
-addresses (comma-separated IPs or CIDR networks) — others get 404 — or block /metrics at the load
-balancer.
+Only the scrapers' addresses may read it: QINGLIAN_METRICS_ALLOW (read by `Settings`, comma-separated
+IPs or CIDR networks), by default the loopback addresses only; others get 404.
 """
 from __future__ import annotations
 
@@ -22,10 +21,11 @@ from engine.config import Settings
 from .session import engine
 
 log = logging.getLogger("qinglian.access")
+LOOPBACK = "127.0.0.0/8,::1"      # /metrics when QINGLIAN_METRICS_ALLOW names no scraper
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    allow = _networks(settings.metrics_allow)
+    allow = _networks(settings.metrics_allow or LOOPBACK)
     heartbeat_max_age = timedelta(seconds=settings.heartbeat_max_age_seconds)
 
     @app.before_request
@@ -70,7 +70,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.get("/metrics")
     def prometheus_metrics():
-        if allow and not _allowed(request.remote_addr, allow):
+        if not _allowed(request.remote_addr, allow):
             return Response("not found\n", status=404, mimetype="text/plain")
         eng = engine()
         return Response(metrics.exposition(eng.db, eng.clock),

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
 
 FORM = clues_intake.PUBLIC_FORM
-REPORTS_PER_HOUR = 5          # per client address
+REPORTS_PER_HOUR = 5          # accepted reports per client address
 LOOKUPS_PER_HOUR = 20
 HONEYPOT = "website"          # hidden from people by CSS; bots fill it in
 
@@ -52,9 +52,9 @@ def report_form():
 @bp.post("/report")
 def report_submit():
     eng = engine()
-    if not _allowed("report", REPORTS_PER_HOUR):
+    if not clues_public.has_room(eng, request.remote_addr, _secret(), "report", REPORTS_PER_HOUR):
         return _form_page(request.form, status=429, message=_("提交过于频繁，请一小时后再试，或通过电话、信件举报。"))
-    problem = clues_public.check_form_token(_secret(), request.form.get("form_token"), eng.clock.now())
+    problem = clues_public.spend_form_token(eng, _secret(), request.form.get("form_token"))
     if request.form.get(HONEYPOT) or problem:
         log.info("public report refused: %s", "honeypot" if request.form.get(HONEYPOT) else problem)
         return _form_page(request.form, status=400, message=_("提交未通过校验，请重新填写后再提交。"))
@@ -63,6 +63,7 @@ def report_submit():
                                                          request.form)
     except FormRejected as exc:
         return _form_page(exc.submission.values, exc.submission.errors, status=422)
+    _allowed("report", REPORTS_PER_HOUR)       # only accepted reports count against the hour's limit
     html = render_template("public/report_done.html", code=registered.query_code)
     return _no_store(current_app.make_response(html))
 

@@ -29,6 +29,7 @@ def serve(obj: Context, host, port, no_scheduler, prod, workers, threads):
     """Serve the web application (development server), with the timer scheduler inside."""
     if prod:
         bootstrap.open_engine(obj.settings).db.dispose()     # refuse an unknown schema before forking
+        _create_instance_keys(obj.settings)                  # once, before the workers start together
         serve_production(obj.settings, host, port, workers or 2 * (os.cpu_count() or 1) + 1, threads,
                          not no_scheduler)
     from engine.deadlines.scheduler import TimerScheduler
@@ -43,6 +44,16 @@ def serve(obj: Context, host, port, no_scheduler, prod, workers, threads):
     finally:
         if sched is not None:
             sched.stop()
+
+
+def _create_instance_keys(settings) -> None:
+    """The instance folder's keys that the settings do not give, created here rather than by the
+    first of several workers (they would race for the files; `engine.keyfile` also survives that)."""
+    from engine.clues.confidential import vault_from_settings
+    from web import _secret_key
+    vault_from_settings(settings)
+    if not settings.secret_key:
+        _secret_key(settings.instance_dir)
 
 
 def serve_production(settings, host: str, port: int, workers: int, threads: int, scheduler: bool) -> None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from engine.clock import SystemClock
 
 
 def _bar(label: str):
@@ -37,8 +39,10 @@ def backup_cmd(obj, path: Path):
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+@click.option("--even-if-running", is_flag=True,
+              help="With --force: replace it even though a scheduler beat recently (the installation runs).")
 @click.pass_obj
-def restore_cmd(obj, path: Path, force: bool):
+def restore_cmd(obj, path: Path, force: bool, even_if_running: bool):
     """Restore the backup at PATH into the (empty) database, migrate it if older, and verify the audit chains.
 
     Stop the application and schedulers first; start them again once this reports OK."""
@@ -46,7 +50,10 @@ def restore_cmd(obj, path: Path, force: bool):
     from engine.db import backup
     from engine.db.transactions import create_db_engine
     with _bar("restoring") as bar:
-        result = backup.restore(obj.settings.database_url, path, force=force, progress=_progress(bar))
+        running_after = None if even_if_running else \
+            SystemClock().now() - timedelta(seconds=obj.settings.heartbeat_max_age_seconds)
+        result = backup.restore(obj.settings.database_url, path, force=force, progress=_progress(bar),
+                                running_after=running_after)
     db = create_db_engine(obj.settings.database_url)
     try:
         with _bar("verifying") as bar:

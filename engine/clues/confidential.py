@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
-from engine import history
+from engine import history, keyfile
 from engine.errors import Forbidden, NotFound
 from engine.db.schema import clue_query_code, clue_reporter  # noqa: F401  (defined with every table)
 from engine.permissions import may_reveal_reporter
@@ -59,13 +58,10 @@ def vault_from_settings(settings) -> ReporterVault:
     if settings.reporter_key:
         return ReporterVault(settings.reporter_key)
     path = Path(settings.instance_dir) / "reporter_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(Fernet.generate_key().decode("ascii"))
+    key, created = keyfile.read_or_create(path, lambda: Fernet.generate_key().decode("ascii"))
+    if created:
         log.warning("QINGLIAN_REPORTER_KEY is not set: created a development key in %s", path)
-    return ReporterVault(path.read_text().strip())
+    return ReporterVault(key)
 
 
 @dataclass(frozen=True)

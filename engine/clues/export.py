@@ -11,6 +11,8 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
+from engine.text import cell, cells
+
 HEADERS = ("序号", "姓名", "职务", "线索摘要", "线索来源", "受理时间", "处置方式及结果")
 WIDTHS = (6, 10, 16, 50, 16, 16, 50)
 NOTE = ("说明：1.线索来源分为：信访举报、检举控告、巡视巡察、上级纪委监委交办、审计发现、政法机关移送、自行发现等；"
@@ -25,22 +27,22 @@ def ledger_workbook(rows: list[dict], *, title: str, filled_by: str, phone: str,
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
-    ws.append([title])
+    ws.append([cell(title)])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
     ws.append(list(HEADERS))
-    for cell in ws[2]:
-        cell.font, cell.border, cell.alignment = Font(bold=True), box, Alignment(horizontal="center")
+    for c in ws[2]:
+        c.font, c.border, c.alignment = Font(bold=True), box, Alignment(horizontal="center")
     for n, r in enumerate(rows, start=1):
-        ws.append([n, r["person_name"], r["person_position"] or "", r["summary"] or "", r["source_name"],
-                   _chinese_date(r["received_on"]), r["result"] or r["stage"]])
-        for cell in ws[ws.max_row]:
-            cell.border, cell.alignment = box, wrap
+        ws.append(cells([n, r["person_name"], r["person_position"] or "", r["summary"] or "", r["source_name"],
+                         _chinese_date(r["received_on"]), r["result"] or r["stage"]]))
+        for c in ws[ws.max_row]:
+            c.border, c.alignment = box, wrap
     for i, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[chr(64 + i)].width = width
     ws.append([])
-    ws.append([f"填报人：{filled_by}", None, None, f"联系电话：{phone}", None, f"审核人：{reviewer}"])
+    ws.append(cells([f"填报人：{filled_by}", None, None, f"联系电话：{phone}", None, f"审核人：{reviewer}"]))
     ws.append([NOTE])
     ws.append([f"截至日期：{_chinese_date(cut_off.isoformat())}"])
     out = io.BytesIO()

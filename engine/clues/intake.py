@@ -26,6 +26,7 @@ from engine.org import people as org
 from engine.org.people import Principal
 from engine.org.roles import DISCIPLINE_OFFICE
 from engine.permissions import may_handle_clues, may_reveal_reporter, require
+from engine.text import hidden_characters
 
 PROCESS_KEY = "clue"
 REVIEW_PROCESS_KEY = "clue_review"
@@ -185,6 +186,10 @@ def register_public_report(engine, vault: confidential.ReporterVault, raw) -> Re
     """A report from the public page becomes a clue (source 信访举报, channel 网上举报) with a query
     code for its reporter; `FormRejected` naming each field at fault."""
     submission = validate_submission(engine.forms.get(PUBLIC_FORM), raw, lookups=MemoryLookups())
+    for name, value in submission.values.items():
+        if isinstance(value, str) and hidden_characters(value) and name not in submission.errors:
+            # invisible bidi or zero-width characters make a name read other than it is, to the office
+            submission.errors[name] = "含有不可见的格式字符（如双向控制符、零宽字符），请删除后重新填写"
     if submission.errors:
         raise FormRejected(submission)
     data = submission.data

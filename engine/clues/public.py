@@ -5,6 +5,7 @@ this keeps simple bots out)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -44,7 +45,9 @@ def hit(conn, client: str, action: str, now: datetime, limit: int) -> bool:
 
 
 def form_token(secret: str, now: datetime) -> str:
-    return URLSafeSerializer(secret, salt="public-report").dumps({"t": now.astimezone(timezone.utc).isoformat()})
+    # the nonce tells apart two forms shown at the same moment: each token is spent on its own
+    return URLSafeSerializer(secret, salt="public-report").dumps({"t": now.astimezone(timezone.utc).isoformat(),
+                                                                  "n": secrets.token_hex(8)})
 
 
 def check_form_token(secret: str, token: str | None, now: datetime) -> str | None:
@@ -58,6 +61,36 @@ def check_form_token(secret: str, token: str | None, now: datetime) -> str | Non
     if now - shown > MAX_AGE:
         return "expired"
     return None
+
+
+def spend_form_token(engine, secret: str, token: str | None) -> str | None:
+    """`check_form_token`, and the token spent: a second report with the same token (a replayed
+    request) is refused. Spent tokens are kept in the throttle table until they would have expired."""
+    now = engine.clock.now()
+    problem = check_form_token(secret, token, now)
+    if problem:
+        return problem
+    shown = datetime.fromisoformat(URLSafeSerializer(secret, salt="public-report").loads(token)["t"])
+    row = {"client": hashlib.sha256(token.encode()).hexdigest(), "action": "form_token",
+           "window_start": shown + MAX_AGE, "hits": 1}     # swept by `hit` only after the token expired
+    with write_transaction(engine.db) as conn:
+        try:
+            with conn.begin_nested():
+                conn.execute(public_throttle.insert().values(**row))
+        except sa.exc.IntegrityError:
+            return "replayed"
+    return None
+
+
+def has_room(engine, address: str | None, secret: str, action: str, limit: int) -> bool:
+    """Whether the client at `address` may still do `action` this hour (counts nothing: a refused
+    attempt costs the reporter nothing; `allowed` counts the accepted one)."""
+    start = engine.clock.now().astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    t = public_throttle.c
+    with read_transaction(engine.db) as conn:
+        hits = conn.execute(sa.select(t.hits).where(t.client == client_key(address, secret), t.action == action,
+                                                    t.window_start == start)).scalar_one_or_none()
+    return (hits or 0) < limit
 
 
 def allowed(engine, address: str | None, secret: str, action: str, limit: int) -> bool:

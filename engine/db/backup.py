@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -50,8 +51,11 @@ def backup(url: str, target: Path, progress: Progress | None = None) -> Path:
     return target
 
 
-def restore(url: str, source: Path, *, force: bool = False, progress: Progress | None = None) -> RestoreResult:
-    """Restore `source` into the database at `url`; migrate it if it is older than this version."""
+def restore(url: str, source: Path, *, force: bool = False, progress: Progress | None = None,
+            running_after: datetime | None = None) -> RestoreResult:
+    """Restore `source` into the database at `url`; migrate it if it is older than this version.
+    Forced over data, it still refuses while a scheduler beat after `running_after` (the installation
+    is running: its servers would write into the database being replaced); None skips that check."""
     source = Path(source)
     if not source.is_file():
         raise Invalid(f"no backup file at {source}")
@@ -64,6 +68,11 @@ def restore(url: str, source: Path, *, force: bool = False, progress: Progress |
         if not _is_empty(db) and not force:
             raise Invalid(f"the database {parsed.render_as_string(hide_password=True)} already holds data: "
                           "restore into an empty database, or pass --force to replace it")
+        if not _is_empty(db) and running_after is not None:
+            beat = _last_heartbeat(db)
+            if beat is not None and beat[1] > running_after:
+                raise Invalid(f"the installation is running: scheduler {beat[0]} beat at {beat[1].isoformat()}; "
+                              "stop the application and its schedulers first, or pass --even-if-running")
     finally:
         db.dispose()
     if sqlite:
@@ -87,6 +96,17 @@ def _check_revision(revision: str | None, source: Path) -> None:
     if revision not in migrate.known_revisions():
         raise Invalid(f"{source.name} holds schema {revision}, unknown to this version of Qinglian "
                       f"({migrate.head_revision()}): restore it with the release that wrote it")
+
+
+def _last_heartbeat(db: sa.Engine) -> tuple[str, datetime] | None:
+    """The latest scheduler heartbeat (owner, moment), or None (none, or a schema without the table)."""
+    from engine.db.schema import scheduler_heartbeat
+    if "scheduler_heartbeat" not in sa.inspect(db).get_table_names():
+        return None
+    t = scheduler_heartbeat.c
+    with db.connect() as conn:
+        row = conn.execute(sa.select(t.owner, t.beat_at).order_by(t.beat_at.desc()).limit(1)).first()
+    return (row.owner, row.beat_at) if row else None
 
 
 def _is_empty(db: sa.Engine) -> bool:

@@ -188,10 +188,21 @@ def start(engine, principal: Principal, process_key: str, raw, *, business_key: 
 
 def start_with_data(engine, principal: Principal, process_key: str, *, version: int | None = None,
                     business_key: str | None = None, data: dict | None = None):
-    """Start an instance with data as given (the API's start, for callers its role group admits). A
-    confidential process only by the roles its `startableBy` names: its dedicated page keeps what is
-    confidential out of the workflow data."""
+    """Start an instance with data as given (the API's start, for callers its role group admits),
+    checked by the latest version's start form like the page's start (`FormRejected` naming each
+    field). A confidential process only by the roles its `startableBy` names: its dedicated page keeps
+    what is confidential out of the workflow data."""
     info = engine.process_info(process_key)
     require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
+    definition = engine.forms.get(info.start_form) if info.start_form else None
+    if definition is not None:      # the start form's checks, as on the page; other keys pass as given
+        with lookups(engine.db) as found:
+            own = set(definition.get("schema", {}).get("properties", {}))
+            given = {k: v for k, v in data.items() if k in own} if isinstance(data, dict) else data
+            checked = validate_submission(definition, given if given is not None else {}, lookups=found,
+                                          files=None)
+        if not checked.ok:
+            raise FormRejected(checked)
+        data = {**(data or {}), **checked.data}
     return engine.start(process_key, started_by=principal.username, version=version, business_key=business_key,
                         data=data)

@@ -405,3 +405,15 @@ def test_the_openapi_document_validates_and_documents_each_operation(client):
 def test_the_pages_keep_their_own_error_pages(client, people):
     resp = client.get("/no-such-page")
     assert resp.status_code == 404 and resp.mimetype == "text/html"
+
+
+def test_an_api_start_is_checked_by_the_start_form_like_the_page(api, monthly):
+    # issue 20 item 9: the API start skipped the start form, so a monthly report went to no department
+    missing = assert_error(api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": {}}), 422)
+    assert "department" in missing["fields"]
+    unknown = api("POST", "/instances", "jijian", json={"process_key": "monthly_report",
+                                                        "data": {"department": "no_such_department"}})
+    assert unknown.status_code == 422 and "department" in unknown.get_json()["fields"]
+    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["tasks"][0]["candidate_department"] == "neike"

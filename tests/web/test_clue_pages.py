@@ -147,6 +147,20 @@ def test_bots_are_refused_a_honeypot_a_too_fast_form_a_forged_token_and_a_missin
     assert clues_count(app) == []
 
 
+def test_a_public_report_sent_twice_with_the_same_form_token_is_registered_once(app, clues, clock):
+    c = app.test_client()
+    page = c.get("/report").get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    clock.advance(timedelta(seconds=30))
+    data = {"csrf_token": csrf(c, "/report"), "form_token": token, "person_name": "刘某", "person_department": "内科",
+            "happened": "2026年9月上旬", "place": "内科门诊", "facts": "刘某在门诊收受患者家属红包两千元。",
+            "real_name": "false", "website": ""}
+    assert c.post("/report", data=data).status_code == 200
+    replay = c.post("/report", data=data)
+    assert replay.status_code == 400 and "提交未通过校验" in replay.get_data(as_text=True)
+    assert len(clues_count(app)) == 1
+
+
 def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
     c = app.test_client()
     for _ in range(5):
@@ -158,9 +172,63 @@ def test_the_public_page_is_rate_limited_per_client_address(app, clues, clock):
     assert _public_post(c, clock).status_code == 200
 
 
+def test_refused_attempts_do_not_count_against_the_public_rate_limit(app, clues, clock):
+    c = app.test_client()
+    for _ in range(6):
+        assert _public_post(c, clock, facts="").status_code == 422              # a fact missing: refused
+    assert _public_post(c, clock, website="spam").status_code == 400              # a bot's attempt
+    for _ in range(5):
+        assert _public_post(c, clock).status_code == 200
+    assert _public_post(c, clock).status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_reporter_has_their_own_rate_limit(app, clues, clock, monkeypatch):
+    from engine.config import Settings
+    from web import create_app
+    monkeypatch.setenv("QINGLIAN_TRUSTED_PROXIES", "127.0.0.1")
+    proxied = create_app(Settings.from_env(), engine=app.extensions["qinglian"], testing=True, secret_key="test-secret")
+    proxied.extensions["qinglian_reporter_vault"] = app.extensions["qinglian_reporter_vault"]
+    first, second = proxied.test_client(), proxied.test_client()
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.2"     # the left hop is forgeable
+    for _ in range(5):
+        assert _public_post(first, clock).status_code == 200
+    assert _public_post(first, clock).status_code == 429
+    assert _public_post(second, clock).status_code == 200                        # another reporter's bucket
+    forged = app.test_client()                                                   # no trusted proxy configured:
+    forged.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.77"                   # the header is not believed
+    for _ in range(5):
+        assert _public_post(forged, clock).status_code == 200
+    forged.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.78"
+    assert _public_post(forged, clock).status_code == 429
+
+
 def test_a_public_report_with_a_missing_fact_names_the_field(app, clues, clock):
     resp = _public_post(app.test_client(), clock, facts="")
     assert resp.status_code == 422 and "具体事实" in resp.get_data(as_text=True)
+
+
+def test_a_public_report_naming_a_formula_exports_as_text_in_the_ledger(app, clues, clock):
+    formula = '=HYPERLINK("http://x","y")'
+    assert _public_post(app.test_client(), clock, person_name=formula).status_code == 200
+    c = app.test_client()
+    login(c, "jijian")
+    resp = c.get("/clues/export.xlsx", query_string={"phone": "+86\x01 0575", "reviewer": "钱\x1b主任"})
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.get_data())).active
+    name = ws.cell(3, 2)
+    assert name.data_type == "s" and name.value == "'" + formula          # text, never a live formula
+    footer = [v for r in ws.iter_rows(min_row=4, values_only=True) for v in r if v]
+    assert "联系电话：+86 0575" in footer and "审核人：钱主任" in footer        # control characters removed
+
+
+@pytest.mark.parametrize("name", ["刘\u202e某", "刘\u200b某", "刘\u2066某\u2069", "\ufeff刘某"])
+def test_a_public_report_with_invisible_bidi_or_zero_width_characters_is_refused_with_the_field_named(
+        app, clues, clock, name):
+    resp = _public_post(app.test_client(), clock, person_name=name, facts="刘某在门诊收受红包。\n共两次。")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "不可见的格式字符" in text
+    assert clues_count(app) == []
 
 
 def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_be_reviewed(app, clues, engine):

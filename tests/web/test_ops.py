@@ -129,6 +129,17 @@ def test_metrics_can_be_limited_to_the_scrapers_addresses(app, monkeypatch):
     assert observability._allowed("10.1.2.3", observability._networks("10.0.0.0/8"))
 
 
+def test_metrics_are_for_the_loopback_addresses_only_when_no_scraper_is_configured(app, monkeypatch):
+    monkeypatch.delenv("QINGLIAN_METRICS_ALLOW", raising=False)
+    from engine.config import Settings
+    from web import create_app
+    default = create_app(Settings.from_env(), engine=app.extensions["qinglian"], testing=True, secret_key="t")
+    assert default.test_client().get("/metrics").status_code == 200                  # from 127.0.0.1
+    assert default.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    outside = default.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert outside.status_code == 404 and b"qinglian_" not in outside.data
+
+
 @pytest.fixture
 def json_log():
     """Every log line of the test as JSON, at DEBUG (the most a misconfigured server would write)."""

@@ -76,6 +76,19 @@ def test_the_exports_are_the_seeds_tables(app, scenario):
     assert [c.value for c in ws[6]] == ["合计", None, 3, 4, 1.7, 3]
 
 
+def test_a_signature_that_looks_like_a_formula_or_holds_a_control_character_exports_as_text(app, scenario):
+    c = signed_in(app, "jijian")
+    base = f"/reports/{scenario.campaign}"
+    for kind in ("ledger", "disclosures", "outcomes", "monthly"):
+        resp = c.get(f"{base}/{kind}.xlsx", query_string={"cutoff": "2026-10-31", "filled_by": "@SUM(A1)",
+                                                          "phone": "8267\x07", "reviewer": "冯\x1b书记"})
+        assert resp.status_code == 200, kind
+        ws = load_workbook(io.BytesIO(resp.data)).active
+        values = [v for r in ws.iter_rows(values_only=True) for v in r if isinstance(v, str)]
+        assert "填报人：@SUM(A1)" in values and "联系电话：8267" in values and "审核人：冯书记" in values, kind
+        assert not any(isinstance(v, str) and v.startswith(("=", "+", "-", "@")) for v in values), kind
+
+
 def test_a_department_head_sees_the_monthly_report_of_their_department_only(app, scenario):
     c = signed_in(app, "neike_head")
     base = f"/reports/{scenario.campaign}"

@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from engine.campaign.reports.common import Signature
+from engine.text import cell, cells
 
 NOTE = "说明：统计口径为专项整治工作启动以来截至填报日期的累计数据。"
 _THIN = Side(style="thin")
@@ -46,7 +47,7 @@ def _sheet(title: str, sheet: str, header: list, widths: list[int]):
     ws = wb.active
     ws.title = sheet
     ncols = len(widths)
-    ws.cell(1, 1, title).font = Font(bold=True, size=14)
+    ws.cell(1, 1, cell(title)).font = Font(bold=True, size=14)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     for row, col, text, rows, cols in header:
@@ -55,8 +56,8 @@ def _sheet(title: str, sheet: str, header: list, widths: list[int]):
             ws.merge_cells(start_row=row, start_column=col, end_row=row + rows - 1, end_column=col + cols - 1)
     for r in (2, 3):
         for c in range(1, ncols + 1):
-            cell = ws.cell(r, c)
-            cell.font, cell.border, cell.alignment = Font(bold=True), _BOX, _CENTER
+            head = ws.cell(r, c)
+            head.font, head.border, head.alignment = Font(bold=True), _BOX, _CENTER
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.print_title_rows = "2:3"
@@ -67,15 +68,15 @@ def _sheet(title: str, sheet: str, header: list, widths: list[int]):
 
 
 def _body(ws, values: list, *, total: bool = False) -> None:
-    ws.append(values)
+    ws.append(cells(values))
     r = ws.max_row
     for c in range(1, len(values) + 1):
-        cell = ws.cell(r, c)
-        cell.border = _BOX
-        cell.alignment = Alignment(vertical="center", wrap_text=True,
-                                   horizontal="left" if isinstance(cell.value, str) and c > 1 else "center")
+        one = ws.cell(r, c)
+        one.border = _BOX
+        one.alignment = Alignment(vertical="center", wrap_text=True,
+                                  horizontal="left" if isinstance(one.value, str) and c > 1 else "center")
         if total:
-            cell.font = Font(bold=True)
+            one.font = Font(bold=True)
 
 
 def _total_row(ws, values: list, label_span: int) -> None:
@@ -89,8 +90,8 @@ def _total_row(ws, values: list, label_span: int) -> None:
 def _footer(ws, sign: Signature, cutoff: date, ncols: int, note: str = NOTE) -> bytes:
     ws.append([])
     third = max(1, ncols // 3)
-    ws.append([f"填报人：{sign.filled_by}"] + [None] * (third - 1) + [f"联系电话：{sign.phone}"]
-              + [None] * (third - 1) + [f"审核人：{sign.reviewer}"])
+    ws.append(cells([f"填报人：{sign.filled_by}"] + [None] * (third - 1) + [f"联系电话：{sign.phone}"]
+                    + [None] * (third - 1) + [f"审核人：{sign.reviewer}"]))
     ws.append([note])
     ws.append([f"截止日期：{chinese_date(cutoff)}"])
     out = io.BytesIO()

@@ -119,6 +119,33 @@ def test_restore_refuses_a_database_that_holds_data_unless_forced(engine, people
     assert _counts(target_url) == before
 
 
+def test_a_forced_restore_is_refused_while_a_scheduler_of_the_installation_beats(engine, people, db, tmp_path,
+                                                                                  target_url):
+    from datetime import datetime, timedelta, timezone
+    from engine.db.schema import scheduler_heartbeat
+    _work(engine, 1)
+    backup_file = tmp_path / "running.backup"
+    assert _cli(_url(db), "backup", str(backup_file)).exit_code == 0
+    assert _cli(target_url, "restore", str(backup_file)).exit_code == 0
+    target = create_db_engine(target_url)
+    with target.begin() as conn:
+        conn.execute(scheduler_heartbeat.delete())
+        conn.execute(scheduler_heartbeat.insert().values(owner="node-1:4242", fired_total=0,
+                                                         beat_at=datetime.now(timezone.utc)))
+    target.dispose()
+    before = _counts(target_url)
+    running = _cli(target_url, "restore", "--force", str(backup_file))
+    assert running.exit_code == 2 and "node-1:4242" in running.stderr and "--even-if-running" in running.stderr
+    assert _counts(target_url) == before
+    assert _cli(target_url, "restore", "--force", "--even-if-running", str(backup_file)).exit_code == 0
+    target = create_db_engine(target_url)
+    with target.begin() as conn:                                     # a scheduler stopped an hour ago
+        conn.execute(scheduler_heartbeat.insert().values(owner="node-2:1", fired_total=0,
+                                                         beat_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+    target.dispose()
+    assert _cli(target_url, "restore", "--force", str(backup_file)).exit_code == 0
+
+
 def test_a_backup_of_a_schema_this_version_does_not_know_is_refused(engine, people, db, tmp_path, target_url):
     backup_file = tmp_path / "future.backup"
     with db.begin() as conn:

@@ -1,0 +1,14 @@
+"""Stored files come back as downloads, never as pages of the app's origin: a stored BPMN file is
+user-supplied XML, and served inline from our origin a browser could render it (with its scripts)."""
+from __future__ import annotations
+
+from tests.helpers.web import login
+from tests.web.test_api import forms_dir, monthly  # noqa: F401  (fixtures: the monthly report deployed)
+
+
+def test_a_stored_bpmn_version_is_an_attachment_that_is_never_sniffed(client, monthly):
+    login(client, "nurse")
+    resp = client.get("/modeler/monthly_report/versions/1.bpmn")
+    assert resp.status_code == 200 and b"definitions" in resp.data
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
