@@ -160,6 +160,15 @@ def _data_as_of(conn, ids: list[str], until: datetime) -> dict[str, dict]:
     return found
 
 
+def with_inbox_rows(conn, task_ids: Iterable[str]) -> set[str]:
+    """Those of `task_ids` that have an inbox row (a retried human task gets its row back; one that
+    failed before it ever reached the inbox, e.g. on its due date, gets a new one)."""
+    ids = list(task_ids)
+    if not ids:
+        return set()
+    return set(conn.execute(sa.select(human_task.c.id).where(human_task.c.id.in_(ids))).scalars())
+
+
 def data_of_tasks(conn, task_ids: Iterable[str]) -> dict[str, dict]:
     """The data each task of `task_ids` holds (task id -> data, values restored; unknown ids are left
     out), in the caller's transaction."""

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine import history
-from engine.runtime import connectors, human_tasks, instances, store
+from engine.runtime import connectors, human_tasks, instances, queries, store
 from engine.deadlines import periodic_starts as schedules
 from engine.bpmn import spiff
 from engine.db.transactions import read_transaction
@@ -39,7 +39,7 @@ from engine.db.schema import event, instance_task, metadata, process_instance
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
-from engine.runtime.stepping import Abort, StepLimits, retry_failed, run_engine
+from engine.runtime.stepping import Abort, StepLimits, check_due_dates, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",)}
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
@@ -196,7 +196,7 @@ class _Replayer:
     limits: StepLimits
 
     def run(self, wf, **kwargs):
-        return run_engine(wf, self.limits, **kwargs)
+        return run_engine(wf, self.limits, **kwargs) or check_due_dates(wf, self.policy)
 
 
 class _Run:
@@ -262,9 +262,10 @@ class _Run:
             outcome.events.append(history.NewEvent(kind, data=given))
             for task in failed:
                 self.live.incidents.pop(str(task.id), None)
-            outcome.reopened = {str(t.id) for t in failed if human_tasks.is_human(t)}
-            outcome.error = retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
-                                         self.replayer.limits)
+            outcome.reopened = queries.with_inbox_rows(self.sconn, [str(t.id) for t in failed
+                                                                    if human_tasks.is_human(t)])
+            outcome.error = (retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
+                                          self.replayer.limits) or check_due_dates(wf, self.replayer.policy))
         elif kind in ASSIGNMENT:
             task = self._task(first, ready=True)
             outcome.events.append(history.NewEvent(kind, task_id=str(task.id), element_id=first.element_id, data=given))

@@ -245,7 +245,7 @@ class Engine:
             outcome.events.append(history.NewEvent("instance_retried", data={"data": convert(data)}))
             for task in failed:
                 live.incidents.pop(str(task.id), None)
-            outcome.reopened = {str(t.id) for t in failed if human_tasks.is_human(t)}
+            outcome.reopened = queries.with_inbox_rows(conn, [str(t.id) for t in failed if human_tasks.is_human(t)])
             conn.execute(incident.update().where(incident.c.instance_id == instance_id,
                                                  incident.c.resolved_at.is_(None))
                          .values(resolved_at=outcome.now, resolved_by=user))

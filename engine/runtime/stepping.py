@@ -31,6 +31,8 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine import clock as clockmod
+from engine.bpmn import spiff
 from engine.errors import EngineError, Invalid, Problem
 from engine.runtime import connectors
 
@@ -165,6 +167,28 @@ def run_engine(wf, limits: StepLimits = StepLimits(), *, first: Callable[[], obj
         return exc
     finally:
         del wf.refresh_timers
+
+
+def check_due_dates(wf, policy) -> Exception | None:
+    """A ready human task's due date is computed when its inbox row is written, after stepping; an
+    expression that cannot be evaluated there (e.g. `working_days_from(letter_sent_on, 15)` before
+    the letter's date is in the data) would fail the whole write. Evaluate each ready human task's
+    `dueIn` now, and put a task whose expression fails in ERROR, so it becomes an incident on its
+    element that retry resumes (with the missing data)."""
+    now = clockmod.current_clock().now()
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        due_in = spiff.task_properties(task).get("dueIn")
+        if not due_in:
+            continue
+        try:
+            policy.deadlines.due(due_in, now, lambda e: policy.evaluate(task, e))
+        except (EngineError, Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a user-written expression may fail in any way
+            log.info("due date of %s failed: %s", _element(task), exc)
+            task._set_state(TaskState.ERROR)
+            return exc
+    return None
 
 
 def retry_failed(wf, failed: list, data: dict, limits: StepLimits = StepLimits()) -> Exception | None:

@@ -26,7 +26,7 @@ from engine.runtime import connectors, instances, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
-from engine.runtime.stepping import StepLimits, _Operation, retry_failed, run_engine
+from engine.runtime.stepping import StepLimits, _Operation, check_due_dates, retry_failed, run_engine
 from engine.runtime.views import InstanceView, check_data, check_uuid, convert, view_of
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,11 @@ class UnitOfWork:
 
     def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
         """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
-        return run_engine(wf, self.limits, first=first, submitted=submitted)
+        return run_engine(wf, self.limits, first=first, submitted=submitted) or check_due_dates(wf, self.policy)
 
     def retry(self, wf, failed: list, data: dict) -> Exception | None:
         """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
-        return retry_failed(wf, failed, data, self.limits)
+        return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy)
 
     # -- a new instance ---------------------------------------------------------------------------
     def start(self, process_key: str, started_by: str, version: int | None, business_key: str | None,

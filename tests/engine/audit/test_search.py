@@ -11,6 +11,8 @@ from engine.errors import NotFound
 from engine.org.people import Principal
 from tests.conftest import bpmn
 
+pytestmark = pytest.mark.both_databases
+
 AUDITOR = Principal("shenji", "周审计", None, frozenset({"auditor"}))
 STRANGER = Principal("eve", "Eve", None, frozenset({"staff"}))
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import DATA, ROOT
 
+pytestmark = pytest.mark.both_databases
+
 TIMEOUT = 14     # seconds: above the default wall-time bound issue 19 asks for (10 s), plus start-up
 
 _SCRIPT = textwrap.dedent("""

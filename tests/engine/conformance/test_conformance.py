@@ -12,6 +12,8 @@ from tests.conftest import START
 from tests.engine.conformance.cases import CASES
 from tests.engine.conformance.runners import EngineRun, LibraryRun, Outcome
 
+pytestmark = pytest.mark.both_databases
+
 
 def _library(case):
     run = LibraryRun(case.files, case.process, START)

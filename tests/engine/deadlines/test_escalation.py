@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from engine.deadlines.due import Deadlines
 from engine.deadlines.workdays import BEIJING
+
+pytestmark = pytest.mark.both_databases
 
 
 def _end_of(d: str) -> datetime:

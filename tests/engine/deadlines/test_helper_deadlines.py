@@ -11,6 +11,8 @@ from engine.bpmn.validation import SourceFile
 from engine.deadlines import calendar_admin, workdays
 from engine.deadlines.workdays import BEIJING
 
+pytestmark = pytest.mark.both_databases
+
 _DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">

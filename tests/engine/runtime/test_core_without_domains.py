@@ -14,6 +14,8 @@ from engine.forms import FormCatalog
 from engine.runtime.services import Engine
 from tests.conftest import ROOT, bpmn
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def core(db, clock, forms_dir):

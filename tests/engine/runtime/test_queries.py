@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from engine.runtime.queries import instance_data, task_data
+
+pytestmark = pytest.mark.both_databases
 
 
 def _complete(engine, clock, view, name, data):
