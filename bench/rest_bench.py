@@ -5,7 +5,8 @@ The server is gunicorn with web/gunicorn_conf.py and ONE sync worker, on a free 
 in a temporary folder, no scheduler (`bench/rest_server.py`: the production app plus a statement count
 on request). The client is httpx, sequential, one keep-alive connection, a bearer token from
 `POST /auth/token`. Latencies are the client's (request sent to JSON parsed), in ms, p50 and p99.
-SQL statements per request are counted by the server's SQLite trace on a few more requests outside the
+`in_app` is the p50/p99 of the app's own access lines for the same requests (Flask's share: without
+gunicorn, HTTP and the client). SQL statements per request are counted by the server's SQLite trace on a few more requests outside the
 timed ones, by verb (BEGIN and COMMIT included).
 """
 from __future__ import annotations
@@ -133,6 +134,14 @@ class Server:
                 raise RuntimeError(f"the server is not ready after {timeout}s: see {self.log}")
             time.sleep(0.2)
 
+    def access_lines(self) -> list[dict]:
+        """The app's own JSON access lines so far (route, status, duration_ms: Flask's share of a request)."""
+        lines = []
+        for line in self.log.read_text(encoding="utf-8").splitlines():
+            if line.startswith("{") and '"qinglian.access"' in line:
+                lines.append(json.loads(line))
+        return lines
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -174,10 +183,16 @@ def _statements(samples: list[dict]) -> dict:
     return {"total": round(sum(per.values()), 2), **per}
 
 
-def api_w1(client: Client, n: int) -> dict:
+def _in_app(lines: list[dict], route: str) -> dict:
+    ms = [line["duration_ms"] for line in lines if line.get("route") == route]
+    return {"p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)} if ms else {}
+
+
+def api_w1(client: Client, server: Server, n: int) -> dict:
     for _ in range(20):                       # warm up: first requests compile and fill caches
         client.complete(client.start("w1_process", W1_DATA)[0]["tasks"][0]["id"])
     gc.collect()
+    mark = len(server.access_lines())
     starts, completes, ids = [], [], []
     for _ in range(n):
         view, seconds, _ = client.start("w1_process", W1_DATA)
@@ -187,13 +202,17 @@ def api_w1(client: Client, n: int) -> dict:
         view, seconds, _ = client.complete(tid)
         completes.append(seconds)
     assert view["tasks"][0]["element_id"] == "review"
+    time.sleep(0.2)                           # the last access line written
+    timed = server.access_lines()[mark:]
     start_sql, complete_sql = [], []
     for _ in range(COUNTED):
         view, _, sql = client.start("w1_process", W1_DATA, count=True)
         start_sql.append(sql)
         complete_sql.append(client.complete(view["tasks"][0]["id"], count=True)[2])
-    return {"start": {**_summary(_ms(starts)), "sql_statements": _statements(start_sql)},
-            "complete": {**_summary(_ms(completes)), "sql_statements": _statements(complete_sql)}}
+    return {"start": {**_summary(_ms(starts)), "in_app": _in_app(timed, API + "/instances"),
+                      "sql_statements": _statements(start_sql)},
+            "complete": {**_summary(_ms(completes)), "in_app": _in_app(timed, API + "/tasks/<task_id>/complete"),
+                         "sql_statements": _statements(complete_sql)}}
 
 
 def api_w2(client: Client) -> dict:
@@ -227,7 +246,7 @@ def run(quick: bool = False) -> dict:
             boot = time.perf_counter() - began
             client = Client(server.base)
             inproc = in_process_w1(f"sqlite:///{folder / 'inproc.db'}", n)   # right before, same machine state
-            w1 = api_w1(client, n)
+            w1 = api_w1(client, server, n)
             w2 = api_w2(client)
             client.http.close()
         finally:
