@@ -5,15 +5,21 @@ import argparse
 import json
 from pathlib import Path
 
-from bench import engine_bench
+from bench import engine_bench, rest_bench
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="Fewer iterations (a smoke run).")
     ap.add_argument("--output", type=Path, default=None, help="Also write the report to this file.")
+    ap.add_argument("--rest-only", action="store_true",
+                    help="Only the REST API beside the in-process engine (bench/rest_bench.py): about a minute.")
     args = ap.parse_args()
-    report = engine_bench.run(quick=args.quick)
+    if args.rest_only:
+        report = {"rest_sqlite": rest_bench.run(quick=args.quick)}
+    else:
+        report = engine_bench.run(quick=args.quick)
+        report["rest_sqlite"] = rest_bench.run(quick=args.quick)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.db.transactions import read_transaction, write_transaction
+from engine.db.prepared import Prepared
+from engine.db.transactions import is_sqlite, read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
 from engine.db.schema import api_token, staff
@@ -114,12 +115,14 @@ def issue_token(conn, username: str, now: datetime) -> tuple[str, datetime]:
 
 
 def token_principal(conn, token: str, now: datetime) -> Principal | None:
-    return principal_from(conn.execute(_TOKEN_PRINCIPAL, {"token_hash": _digest(token or ""), "now": now}).all())
+    """The holder of an unexpired `token`. Runs for every API request: compiled once and sent on the
+    DBAPI cursor (SQLAlchemy's statement machinery cost as much as the query itself)."""
+    return principal_from(_TOKEN_PRINCIPAL.fetch(conn, {"token_hash": _digest(token or ""), "now": now}))
 
 
-_TOKEN_PRINCIPAL = principal_query(sa.select(api_token.c.username).where(
+_TOKEN_PRINCIPAL = Prepared(principal_query(sa.select(api_token.c.username).where(
     api_token.c.token_hash == sa.bindparam("token_hash", type_=sa.String),
-    api_token.c.expires_at > sa.bindparam("now", type_=api_token.c.expires_at.type)).scalar_subquery())
+    api_token.c.expires_at > sa.bindparam("now", type_=api_token.c.expires_at.type)).scalar_subquery()))
 
 
 def revoke_token(conn, token: str) -> None:
@@ -145,8 +148,12 @@ def sign_in_for_token(engine, username: str, password: str) -> tuple[str, dateti
 
 
 def principal_for_token(engine, token: str) -> Principal | None:
-    """The holder of a valid, unexpired token, or None."""
-    with read_transaction(engine.db) as conn:
+    """The holder of a valid, unexpired token, or None. One statement, so on SQLite it runs on its
+    own, without BEGIN and COMMIT (a lone SELECT reads one snapshot): every API request pays for it."""
+    if not is_sqlite(engine.db):
+        with read_transaction(engine.db) as conn:       # PostgreSQL: autocommit, as every read
+            return token_principal(conn, token, engine.clock.now())
+    with engine.db.connect() as conn:                   # no autobegin: the statement goes on the DBAPI cursor
         return token_principal(conn, token, engine.clock.now())
 
 

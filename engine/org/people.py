@@ -248,8 +248,7 @@ def directory(eng) -> Directory:
 def token_holder(eng, token: str) -> Principal | None:
     """The person an API token belongs to (None for an unknown, revoked or expired token)."""
     from engine.org import accounts
-    with read_transaction(eng.db) as conn:
-        return accounts.token_principal(conn, token, eng.clock.now())
+    return accounts.principal_for_token(eng, token)
 
 
 def staff_page(eng, *, locale: str, department_code: str | None = None, search: str | None = None) -> dict:

@@ -31,6 +31,11 @@ class Parser(FlaskParser):
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = Parser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's, with a schema class made an instance once, here: webargs would build one
+        from the class on every request (as costly as the validation itself)."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
 
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     bp = ApiBlueprint(f"api_{name}", import_name, url_prefix=PREFIX, description=description)

@@ -64,7 +64,8 @@ def test_an_empty_database_is_refused_until_initialised(tmp_path):
 def test_the_health_route_answers_without_login(engine, tmp_path):
     from engine.config import Settings
     from web import create_app
-    app = create_app(Settings.from_env({"QINGLIAN_INSTANCE_DIR": str(tmp_path)}), engine=engine)   # keys not in the checkout
+    # its own instance folder: the app keeps its keys there, never in the checkout
+    app = create_app(Settings.from_env({"QINGLIAN_INSTANCE_DIR": str(tmp_path)}), engine=engine)
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
