@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from engine.db.schema import human_task, process_instance, process_version
 from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.org.people import Principal
-from engine.org.roles import (ADMIN, AUDITOR, DISCIPLINE_OFFICE, LEADERSHIP_GROUP, PROCESS_OWNER, STAFF,
-                              TASK_FORCE)
+from engine.org.roles import (ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
+                              PROCESS_OWNER, STAFF, TASK_FORCE)
 
 # --- role groups -----------------------------------------------------------------------------------
 
@@ -33,8 +33,11 @@ CLUE_MANAGERS = (DISCIPLINE_OFFICE, LEADERSHIP_GROUP)
 CAMPAIGN_VIEWERS = (DISCIPLINE_OFFICE, TASK_FORCE, LEADERSHIP_GROUP, AUDITOR, ADMIN)
 # Read the audit trail, and see every (non-confidential) task and instance.
 AUDITORS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN)
-# Of the auditors, those who only read (no grants, no exports of identities).
+# Holding one of these makes a person read-only (no grants, no comments, no claims, nothing written)…
 AUDIT_READ_ONLY = frozenset({AUDITOR})
+# …unless they also hold one of these explicit write roles. `staff` (everyone's role) does not lift it,
+# nor do task_force or leadership_group: an auditor on a task force is still an auditor.
+WRITE_ROLES = frozenset({DISCIPLINE_OFFICE, DEPARTMENT_HEAD, PROCESS_OWNER, ADMIN})
 # Read every instance that is not confidential (the audit pages, the inbox's instance view).
 INSTANCE_READERS = (AUDITOR, ADMIN, DISCIPLINE_OFFICE)
 # Launch campaigns, see their disclosures, grant a colleague access to a reporter's identity.
@@ -91,8 +94,10 @@ def may_administer(p: Principal) -> bool:
 
 
 def is_read_only(p: Principal | None) -> bool:
-    """An account whose every role only reads (an auditor): it may change nothing."""
-    return p is not None and bool(p.roles) and p.roles <= AUDIT_READ_ONLY
+    """An auditor changes nothing, whatever else they hold, unless also granted a `WRITE_ROLES` role.
+
+    Checked once for every request that is not a GET (pages and API, `web.audit`)."""
+    return p is not None and bool(p.roles & AUDIT_READ_ONLY) and not (p.roles & WRITE_ROLES)
 
 
 def sees_every_task(p: Principal) -> bool:

@@ -1,9 +1,10 @@
 """Audit pages for auditors and the discipline office: an instance's timeline replayed on its diagram,
 the replay check, audit packages, per-version heatmaps, reporter-access grants.
 
-Read-only: an account whose only role is `auditor` may read every page and change nothing — any
-other method than GET is refused for it (pages and API), except signing in and out and its own
-password and language.
+Read-only: an auditor (`engine.permissions.is_read_only`: holding `auditor` and no explicit write
+role, whatever else they hold) may read every page and change nothing — any other method than GET is
+refused for it here, once for pages and API alike, except signing in and out and its own password
+and language.
 """
 from __future__ import annotations
 
