@@ -179,6 +179,14 @@ def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
     return any(can_view(p, dict(r._mapping)) for r in rows)
 
 
+def may_list_instance(p: Principal, started_by: str | None, meta_json: str | None) -> bool:
+    """May see who started an instance and its business key in a list: any instance of an open
+    process (the list's own guard decides who reads it), a confidential one only its starter and the
+    roles its version names — not whoever edits or administers the process."""
+    confidential = json.loads(meta_json or "{}").get("process", {}).get("confidential")
+    return confidential is None or started_by == p.username or p.has(*confidential)
+
+
 def can_start(p: Principal, info) -> bool:
     """May start an instance of the process from the start page (its `startableBy` roles)."""
     return bool(info.startable_by) and (STAFF in info.startable_by or p.has(*info.startable_by))

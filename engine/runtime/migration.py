@@ -19,6 +19,7 @@ from engine.runtime.unit_of_work import lock_instance
 from engine.bpmn import migration_rule
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Conflict, NotFound
+from engine.permissions import may_list_instance
 from engine.db.schema import event, process_instance, process_version
 
 MOVABLE = ("active",)
@@ -139,13 +140,23 @@ def migrate(eng, instance_id: str, *, actor: str, to_version: int | None = None)
     return verdict
 
 
-def running_instances(eng, process_key: str, limit: int = 500) -> list[dict]:
-    """Running instances of a process with the version each runs on, oldest first."""
+def running_overview(eng, p, process_key: str, limit: int = 500) -> dict:
+    """The running instances of a process as `p` may see them on the versions page: `instances` (id, business
+    key, starter, start, status, version; oldest first) for those it may see, and `hidden`, a count per version of the others — a
+    confidential process's instances (e.g. disclosures) show only their number to anyone outside its
+    roles, whoever edits the process."""
     with read_transaction(eng.db) as conn:
         rows = conn.execute(
             sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.started_by,
-                      process_instance.c.started_at, process_instance.c.status, process_version.c.version)
+                      process_instance.c.started_at, process_instance.c.status, process_version.c.version,
+                      process_version.c.meta_json)
             .join(process_version, process_version.c.id == process_instance.c.process_version_id)
             .where(process_instance.c.process_key == process_key, process_instance.c.status.in_(("active", "error")))
             .order_by(process_instance.c.started_at, process_instance.c.id).limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+    shown, hidden = [], {}
+    for r in rows:
+        if may_list_instance(p, r.started_by, r.meta_json):
+            shown.append({k: v for k, v in r._mapping.items() if k != "meta_json"})
+        else:
+            hidden[r.version] = hidden.get(r.version, 0) + 1
+    return {"instances": shown, "hidden": [{"version": v, "count": n} for v, n in sorted(hidden.items())]}
