@@ -83,6 +83,8 @@ MATRIX = [
      "auditor"),
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
+    ("/audit/migrations", "GET", "/audit/migrations", "owner", 403, "jijian"),
+    ("/audit/migrations/<instance_id>/approve", "POST", "/audit/migrations/{instance}/approve", "owner", 403, "jijian"),
     ("/audit/versions/<int:version_id>/heatmap", "GET", "/audit/versions/1/heatmap", "nurse", 403, "auditor"),
     ("/modeler", "GET", "/modeler", None, None, "nurse"),
     ("/modeler/new", "GET", "/modeler/new", "jijian", 403, "owner"),
