@@ -326,6 +326,8 @@ staff = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),
     sa.Column("password_changed_at", UTCDateTime),
+    # Set when an administrator resets the password: the owner must choose a new one at next sign-in.
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_staff_department", "department"),
 )
@@ -343,6 +345,18 @@ api_token = sa.Table(
     sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# A signed-in page session, kept on the server so that signing out, a password or role change and
+# the idle and absolute limits end it: the signed cookie carries only the secret whose hash is here.
+web_session = sa.Table(
+    "web_session", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_web_session_username", "username"),
 )
 
 # --- Inbox -----------------------------------------------------------------------------------------

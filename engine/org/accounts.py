@@ -1,4 +1,5 @@
-"""Signing in: argon2 password hashes, lockout after repeated failures, API bearer tokens."""
+"""Signing in: argon2 password hashes, lockout after repeated failures, page sessions and API bearer
+tokens (a password change or reset ends every one of them: `sessions.end_all`)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
 from engine.db.schema import api_token, staff
+from engine.org import admin_log, sessions
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -83,12 +85,19 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def set_password(conn, username: str, new_password: str, now: datetime) -> None:
+def set_password(conn, username: str, new_password: str, now: datetime, *, by: str | None = None) -> None:
+    """Set a password, end the person's sessions and tokens, and log it. Set `by` someone else (an
+    administrator's reset), the owner must choose a new one at next sign-in."""
     problems = check_new_password(username, new_password)
     if problems:
         raise Invalid("新密码不符合要求", problems)
+    reset = by is not None and by != username
     conn.execute(staff.update().where(staff.c.username == username).values(
-        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None))
+        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None,
+        must_change_password=reset))
+    sessions.end_all(conn, username)
+    admin_log.record(conn, now, "password_reset" if reset else "password_changed", actor=by or username,
+                     data={"username": username})
 
 
 def change_password(conn, username: str, old_password: str, new_password: str, now: datetime) -> None:
@@ -133,6 +142,19 @@ def sign_in(engine, username: str, password: str) -> Principal:
     return authenticate(engine.db, username, password, engine.clock.now())
 
 
+def sign_in_to_pages(engine, username: str, password: str, lifetime: timedelta) -> tuple[Principal, str, bool]:
+    """For a correct username and password: the person, a new server-side session's secret (lasting
+    at most `lifetime`) and whether they must choose a new password first (after a reset)."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+        if not isinstance(outcome, AuthenticationFailed):
+            must_change = conn.execute(sa.select(staff.c.must_change_password)
+                                       .where(staff.c.username == outcome.username)).scalar_one()
+            return outcome, sessions.open_session(conn, outcome.username, now, lifetime), bool(must_change)
+    raise outcome
+
+
 def sign_in_for_token(engine, username: str, password: str) -> tuple[str, datetime]:
     """A new API token for a correct username and password, in the write that counts the attempt
     (a failure is recorded, then raised)."""
@@ -140,7 +162,11 @@ def sign_in_for_token(engine, username: str, password: str) -> tuple[str, dateti
     with write_transaction(engine.db) as conn:
         outcome = _attempt(conn, (username or "").strip(), password or "", now)
         if not isinstance(outcome, AuthenticationFailed):
-            return issue_token(conn, outcome.username, now)
+            if conn.execute(sa.select(staff.c.must_change_password)
+                            .where(staff.c.username == outcome.username)).scalar_one():
+                outcome = AuthenticationFailed("密码已被管理员重置，请先在网页上登录并设置新密码")
+            else:
+                return issue_token(conn, outcome.username, now)
     raise outcome
 
 
@@ -155,7 +181,11 @@ def revoke(engine, token: str) -> None:
         revoke_token(conn, token)
 
 
-def change_own_password(engine, username: str, old_password: str, new_password: str) -> None:
-    """`change_password` in a write of its own (`Invalid` naming the field at fault)."""
+def change_own_password(engine, username: str, old_password: str, new_password: str,
+                        lifetime: timedelta) -> str:
+    """`change_password` in a write of its own (`Invalid` naming the field at fault): every session and
+    token of the person ends; the secret of a new session (at most `lifetime`) for the page that asked."""
+    now = engine.clock.now()
     with write_transaction(engine.db) as conn:
-        change_password(conn, username, old_password, new_password, engine.clock.now())
+        change_password(conn, username, old_password, new_password, now)
+        return sessions.open_session(conn, username, now, lifetime)
