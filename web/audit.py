@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine.audit import export as audit_export, timeline as audit_timeline
-from engine.org import people as org
+from engine.org import admin_log, people as org
 from engine.permissions import AUDITORS, OFFICE, is_read_only
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.runtime import migration as instance_migration
@@ -191,3 +191,11 @@ def approve_migration(instance_id: str):
         flash(_("已批准，实例已从第 %(a)s 版迁移到第 %(b)s 版，并记入审计日志", a=verdict.from_version,
                 b=verdict.to_version), "success")
     return redirect(url_for("audit.migrations"))
+
+
+@bp.get("/audit/administration")
+@roles_required(*AUDIT_ROLES)
+def administration():
+    """The administration log: account, role and password changes, newest first (a hash chain)."""
+    page = admin_log.administration_page(engine())
+    return render_template("audit/administration.html", entries=page["entries"], names=page["names"])

@@ -83,6 +83,7 @@ MATRIX = [
      "auditor"),
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
+    ("/audit/administration", "GET", "/audit/administration", "owner", 403, "auditor"),
     ("/audit/migrations", "GET", "/audit/migrations", "owner", 403, "jijian"),
     ("/audit/migrations/<instance_id>/approve", "POST", "/audit/migrations/{instance}/approve", "owner", 403, "jijian"),
     ("/audit/versions/<int:version_id>/heatmap", "GET", "/audit/versions/1/heatmap", "nurse", 403, "auditor"),
