@@ -92,4 +92,6 @@ def test_the_discipline_office_approves_an_access_changing_migration_and_the_app
     assert [e["actor"] for e in engine.events(disclosure)][-2] == "jijian"
     checked, breaks = audit.verify(db, disclosure)
     assert not breaks
+    replayed = office.get(f"/audit/instances/{disclosure}/replay", headers={"Accept": "application/json"}).get_json()
+    assert replayed["ok"], replayed             # the request and the approval are no steps of the process
     assert disclosure not in office.get("/audit/migrations").get_data(as_text=True)
