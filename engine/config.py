@@ -56,6 +56,8 @@ class Settings:
     reporter_key: str | None = None      # Fernet key for reporters' identities (QINGLIAN_REPORTER_KEY)
     secret_key: str | None = None        # signs sessions; None: a key kept in the instance folder
     secure_cookies: bool = False
+    session_idle_minutes: float = 30.0   # a page session ends after this long without a request
+    session_hours: float = 12.0          # …and this long after signing in, however busy
     log_level: str = "INFO"
     log_json: bool = True
     metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: loopback
@@ -88,6 +90,8 @@ class Settings:
             reporter_key=env.get("QINGLIAN_REPORTER_KEY") or None,
             secret_key=env.get("QINGLIAN_SECRET_KEY") or None,
             secure_cookies=env.get("QINGLIAN_SECURE_COOKIES", "") == "1",
+            session_idle_minutes=_number(env, "QINGLIAN_SESSION_IDLE_MINUTES", 30.0, float),
+            session_hours=_number(env, "QINGLIAN_SESSION_HOURS", 12.0, float),
             log_level=env.get("QINGLIAN_LOG_LEVEL", "INFO"),
             log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
             metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from engine.db.schema import human_task, process_instance, process_version
 from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.org.people import Principal
-from engine.org.roles import (ADMIN, AUDITOR, DISCIPLINE_OFFICE, LEADERSHIP_GROUP, PROCESS_OWNER, STAFF,
-                              TASK_FORCE)
+from engine.org.roles import (ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
+                              PROCESS_OWNER, STAFF, TASK_FORCE)
 
 # --- role groups -----------------------------------------------------------------------------------
 
@@ -33,8 +33,11 @@ CLUE_MANAGERS = (DISCIPLINE_OFFICE, LEADERSHIP_GROUP)
 CAMPAIGN_VIEWERS = (DISCIPLINE_OFFICE, TASK_FORCE, LEADERSHIP_GROUP, AUDITOR, ADMIN)
 # Read the audit trail, and see every (non-confidential) task and instance.
 AUDITORS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN)
-# Of the auditors, those who only read (no grants, no exports of identities).
+# Holding one of these makes a person read-only (no grants, no comments, no claims, nothing written)…
 AUDIT_READ_ONLY = frozenset({AUDITOR})
+# …unless they also hold one of these explicit write roles. `staff` (everyone's role) does not lift it,
+# nor do task_force or leadership_group: an auditor on a task force is still an auditor.
+WRITE_ROLES = frozenset({DISCIPLINE_OFFICE, DEPARTMENT_HEAD, PROCESS_OWNER, ADMIN})
 # Read every instance that is not confidential (the audit pages, the inbox's instance view).
 INSTANCE_READERS = (AUDITOR, ADMIN, DISCIPLINE_OFFICE)
 # Launch campaigns, see their disclosures, grant a colleague access to a reporter's identity.
@@ -91,8 +94,10 @@ def may_administer(p: Principal) -> bool:
 
 
 def is_read_only(p: Principal | None) -> bool:
-    """An account whose every role only reads (an auditor): it may change nothing."""
-    return p is not None and bool(p.roles) and p.roles <= AUDIT_READ_ONLY
+    """An auditor changes nothing, whatever else they hold, unless also granted a `WRITE_ROLES` role.
+
+    Checked once for every request that is not a GET (pages and API, `web.audit`)."""
+    return p is not None and bool(p.roles & AUDIT_READ_ONLY) and not (p.roles & WRITE_ROLES)
 
 
 def sees_every_task(p: Principal) -> bool:
@@ -172,6 +177,14 @@ def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
         return True
     rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
     return any(can_view(p, dict(r._mapping)) for r in rows)
+
+
+def may_list_instance(p: Principal, started_by: str | None, meta_json: str | None) -> bool:
+    """May see who started an instance and its business key in a list: any instance of an open
+    process (the list's own guard decides who reads it), a confidential one only its starter and the
+    roles its version names — not whoever edits or administers the process."""
+    confidential = json.loads(meta_json or "{}").get("process", {}).get("confidential")
+    return confidential is None or started_by == p.username or p.has(*confidential)
 
 
 def can_start(p: Principal, info) -> bool:

@@ -6,6 +6,7 @@ the REST API in `web.api`. Nothing is wired at import time; tests build as many 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -31,7 +32,10 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="qinglian_session",
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        # The cookie only names a server-side session (engine.org.sessions), which these limits end.
+        SESSION_IDLE_LIMIT=timedelta(minutes=settings.session_idle_minutes),
+        SESSION_ABSOLUTE_LIMIT=timedelta(hours=settings.session_hours),
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )

@@ -1,9 +1,11 @@
 """Audit pages for auditors and the discipline office: an instance's timeline replayed on its diagram,
-the replay check, audit packages, per-version heatmaps, reporter-access grants.
+the replay check, audit packages, per-version heatmaps, reporter-access grants, and the discipline
+office's approval of migrations that change who may see or act on an instance.
 
-Read-only: an account whose only role is `auditor` may read every page and change nothing — any
-other method than GET is refused for it (pages and API), except signing in and out and its own
-password and language.
+Read-only: an auditor (`engine.permissions.is_read_only`: holding `auditor` and no explicit write
+role, whatever else they hold) may read every page and change nothing — any other method than GET is
+refused for it here, once for pages and API alike, except signing in and out and its own password
+and language.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine.audit import export as audit_export, timeline as audit_timeline
-from engine.org import people as org
+from engine.org import admin_log, people as org
 from engine.permissions import AUDITORS, OFFICE, is_read_only
-from engine.errors import Forbidden, Invalid, NotFound, Problem
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
+from engine.runtime import migration as instance_migration
 from engine.deadlines.workdays import BEIJING
 
 from .session import engine, roles_required
@@ -164,3 +167,35 @@ def heatmap(version_id: int):
         return jsonify(dict(data, xml=v.bpmn_xml))
     return render_template("audit/heatmap.html", version=v, data=data, start=request.args.get("from", ""),
                            end=request.args.get("to", ""))
+
+
+@bp.get("/audit/migrations")
+@roles_required(*OFFICE)
+def migrations():
+    """Migrations that would change who may see or act on an instance, awaiting the office's approval."""
+    return render_template("audit/migrations.html", pending=instance_migration.pending_migrations(engine(), g.principal))
+
+
+@bp.post("/audit/migrations/<instance_id>/approve")
+@roles_required(*OFFICE)
+def approve_migration(instance_id: str):
+    try:
+        verdict = instance_migration.approve_migration(engine(), g.principal, instance_id)
+    except NotFound as exc:
+        if exc.details.get("field") == "instance_id":
+            abort(404)
+        raise
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("已批准，实例已从第 %(a)s 版迁移到第 %(b)s 版，并记入审计日志", a=verdict.from_version,
+                b=verdict.to_version), "success")
+    return redirect(url_for("audit.migrations"))
+
+
+@bp.get("/audit/administration")
+@roles_required(*AUDIT_ROLES)
+def administration():
+    """The administration log: account, role and password changes, newest first (a hash chain)."""
+    page = admin_log.administration_page(engine())
+    return render_template("audit/administration.html", entries=page["entries"], names=page["names"])

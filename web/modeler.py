@@ -81,12 +81,14 @@ def version_xml(key: str, number: int):
 @login_required
 def versions(key: str):
     items = _versions(key)
-    running = instance_migration.running_instances(engine(), key) if may_edit() else []
+    overview = (instance_migration.running_overview(engine(), g.principal, key) if may_edit()
+                else {"instances": [], "hidden": []})
+    running = overview["instances"]
     latest = items[-1]["version"] if items else None
     for inst in running[:ASSESSED]:
         inst["verdict"] = _verdict(inst, latest)
     return render_template("modeler/versions.html", key=key, versions=items, running=running,
-                           may_edit=may_edit(), latest=items[-1] if items else None)
+                           hidden=overview["hidden"], may_edit=may_edit(), latest=items[-1] if items else None)
 
 
 def _verdict(inst: dict, latest: int | None):

@@ -1,5 +1,10 @@
 """Who is asking: the signed-in principal on `g`, the decorators that guard every route, CSRF and
-security headers."""
+security headers.
+
+The session cookie is signed, but it carries only `sid`, the secret of a session kept on the server
+(`engine.org.sessions`): signing out, a password or role change, the idle limit and the absolute
+lifetime end that session, and a replayed cookie then finds nothing. After an administrator's reset
+(`must_change`), every page but the password page and signing out leads to the password page."""
 from __future__ import annotations
 
 from functools import wraps
@@ -9,9 +14,11 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from engine import permissions
-from engine.org import people as org
+from engine.org import sessions
 
 csrf = CSRFProtect()
+# What a person whose password an administrator reset may do before choosing a new one.
+MAY_BEFORE_NEW_PASSWORD = {"auth.change_password", "auth.logout", "auth.set_locale", "static", "vendor"}
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -28,11 +35,15 @@ def init_app(app) -> None:
     @app.before_request
     def load_principal():
         g.principal = None
-        username = session.get("username")
-        if username:
-            g.principal = org.signed_in(engine(), username)
-            if g.principal is None:          # deactivated or deleted since signing in
+        secret = session.get("sid")
+        if secret:
+            g.principal = sessions.session_principal(engine(), secret, idle=current_app.config["SESSION_IDLE_LIMIT"])
+            if g.principal is None:          # ended, idle, expired, or the person deactivated since
                 session.clear()
+            elif (session.get("must_change") and request.endpoint not in MAY_BEFORE_NEW_PASSWORD
+                  and not request.path.startswith("/api/")):       # the API reads no cookie
+                return redirect(url_for("auth.change_password"))
+        return None
 
     @app.after_request
     def security_headers(resp):

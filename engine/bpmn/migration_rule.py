@@ -83,3 +83,41 @@ def _difference(before: dict, after: dict, kind: str) -> str | None:
     if changed:
         return "its settings changed (" + ", ".join(changed) + ")"
     return None
+
+
+# Who may see or act on an instance: changing any of these between versions is never a safe migration,
+# whatever the tasks look like — it needs the discipline office's approval (`engine.runtime.migration`).
+ACCESS_PROPERTIES = ("confidential", "startableBy")
+
+
+def access_changes(old_meta: dict, new_meta: dict) -> list[str]:
+    """How two versions' metadata (`process_version.meta_json`, parsed) differ in who may see or act:
+    the process's `confidential` and `startableBy` roles, and each lane's role and department rule.
+    Empty when they agree."""
+    found = []
+    old_p, new_p = old_meta.get("process", {}), new_meta.get("process", {})
+    for name in ACCESS_PROPERTIES:
+        before, after = _roles(old_p.get(name)), _roles(new_p.get(name))
+        if before != after:
+            found.append(f"{name}: {_show(before)} → {_show(after)}")
+    old_l, new_l = old_meta.get("lanes", {}), new_meta.get("lanes", {})
+    for lane in sorted(old_l.keys() | new_l.keys()):
+        if old_l.get(lane) != new_l.get(lane):
+            found.append(f"lane {lane}: {_show_lane(old_l.get(lane))} → {_show_lane(new_l.get(lane))}")
+    return found
+
+
+def _roles(value) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(value.split(",")) if isinstance(value, str) else frozenset(value)
+
+
+def _show(roles: frozenset[str] | None) -> str:
+    return "(none)" if roles is None else ",".join(sorted(roles)) or "(empty)"
+
+
+def _show_lane(rule: dict | None) -> str:
+    if rule is None:
+        return "(none)"
+    return f"{rule.get('role')}" + (f"@{rule['department']}" if rule.get("department") else "")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 
 from engine import history
-from engine.bpmn import spiff
+from engine.bpmn import migration_rule, spiff
 from engine.db.transactions import write_transaction, read_transaction
 from engine.errors import Invalid, NotFound, Problem
 from engine.forms import FormCatalog
@@ -143,10 +143,13 @@ class Registry:
                     meta_json=json.dumps(meta, ensure_ascii=False), note=note,
                     deployed_by=deployed_by, deployed_at=now,
                 )).inserted_primary_key[0]
-                append_registry_event(conn, now, history.NewEvent(
-                    "version_deployed", actor=deployed_by,
-                    data={"process_key": key, "version": number, "version_id": new_id, "sha256": sha,
-                          "file": proc.file, "note": note}))
+                data = {"process_key": key, "version": number, "version_id": new_id, "sha256": sha,
+                        "file": proc.file, "note": note}
+                if latest is not None:     # who may see or act changed: said in the chained record
+                    changed = migration_rule.access_changes(json.loads(latest.meta_json), meta)
+                    if changed:
+                        data["access_changes"] = changed
+                append_registry_event(conn, now, history.NewEvent("version_deployed", actor=deployed_by, data=data))
                 if self.on_deployed is not None:
                     self.on_deployed(conn, key, proc.spec, now)
                 results.append(DeployedVersion(new_id, key, number, proc.name, sha, proc.file, True))

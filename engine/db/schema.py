@@ -326,6 +326,8 @@ staff = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),
     sa.Column("password_changed_at", UTCDateTime),
+    # Set when an administrator resets the password: the owner must choose a new one at next sign-in.
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_staff_department", "department"),
 )
@@ -343,6 +345,38 @@ api_token = sa.Table(
     sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# A person's previous password hashes: a new password may not be one of the last few (level 3).
+password_history = sa.Table(
+    "password_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("replaced_at", UTCDateTime, nullable=False),
+    sa.Index("ix_password_history_username", "username"),
+)
+
+# Failed sign-ins under a name that cannot sign in (unknown, inactive, no password), counted and
+# locked like an account's (`staff.failed_logins`) so that the answers do not reveal which names exist.
+login_failure = sa.Table(
+    "login_failure", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A signed-in page session, kept on the server so that signing out, a password or role change and
+# the idle and absolute limits end it: the signed cookie carries only the secret whose hash is here.
+web_session = sa.Table(
+    "web_session", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_web_session_username", "username"),
 )
 
 # --- Inbox -----------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Signing in: argon2 password hashes, lockout after repeated failures, API bearer tokens."""
+"""Signing in: argon2 password hashes, lockout after repeated failures, page sessions and API bearer
+tokens (a password change or reset ends every one of them: `sessions.end_all`)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,16 +14,31 @@ from engine.db.prepared import Prepared
 from engine.db.transactions import is_sqlite, read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
-from engine.db.schema import api_token, staff
+from engine.db.schema import api_token, login_failure, password_history, staff
+from engine.org import admin_log, sessions
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 TOKEN_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 8
+MIN_CLASSES = 3          # of lower case, upper case, digits, other characters
+HISTORY = 5              # a new password may be none of the last HISTORY ones (nor the current one)
+# Passwords that pass the length and class rules yet head every guessing list (compared casefolded).
+COMMON = frozenset(p.casefold() for p in (
+    "P@ssw0rd", "P@ssword1", "Passw0rd!", "Password1!", "Password@1", "Password@123", "Aa123456", "Aa123456!",
+    "Aa123456.", "Abc123456", "Abc@123", "Abc@1234", "Abc@123456", "Abcd1234!", "Abcd@1234", "Admin@123",
+    "Admin123!", "Admin@1234", "Admin@2024", "Admin@2025", "Admin@2026", "1qaz@WSX", "1qaz!QAZ", "1qaz2wsx!",
+    "!QAZ2wsx", "Qwer1234!", "Qwer@1234", "Qwerty123!", "Qwe123!@#", "Zxcv1234!", "Asdf1234!", "Welcome1!",
+    "Welcome@123", "Test@123", "Test1234!", "Root@123", "Huawei@123", "Sangfor@123", "Hospital@123",
+    "Qinglian@123", "Qinglian2026!", "Changeme1!", "Letmein1!", "Iloveyou1!", "Woaini1314!", "Woaini@1314",
+    "Aa111111", "Aa000000", "Aa888888", "Aa666666", "A1b2c3d4!", "Pa$$w0rd"))
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that the answer takes as long either way.
 _DUMMY_HASH = _hasher.hash("qinglian-dummy-password")
+
+
+LOCKED = "失败次数过多，账户已临时锁定，请稍后再试"
 
 
 class AuthenticationFailed(EngineError):
@@ -36,12 +52,21 @@ def hash_password(password: str) -> str:
 
 
 def check_new_password(username: str, password: str) -> list[Problem]:
-    problems = []
-    if len(password or "") < MIN_PASSWORD:
-        problems.append(Problem(f"密码至少 {MIN_PASSWORD} 位", field="new_password", code="too_short"))
-    elif password.casefold() == username.casefold():
-        problems.append(Problem("密码不能与用户名相同", field="new_password", code="same_as_username"))
-    return problems
+    """The level-3 rule: at least MIN_PASSWORD characters of MIN_CLASSES classes, not the username,
+    not a common password. (Not a previous one: `set_password` checks the history.)"""
+    password = password or ""
+    classes = sum((any(c.islower() for c in password), any(c.isupper() for c in password),
+                   any(c.isdigit() for c in password), any(not c.isalnum() for c in password)))
+    if len(password) < MIN_PASSWORD:
+        return [Problem(f"密码至少 {MIN_PASSWORD} 位", field="new_password", code="too_short")]
+    if password.casefold() == username.casefold():
+        return [Problem("密码不能与用户名相同", field="new_password", code="same_as_username")]
+    if classes < MIN_CLASSES:
+        return [Problem("密码须包含大写字母、小写字母、数字、符号中的至少三类", field="new_password",
+                        code="too_simple")]
+    if password.casefold() in COMMON:
+        return [Problem("这是常见密码，容易被猜中，请换一个", field="new_password", code="common")]
+    return []
 
 
 def authenticate(db, username: str, password: str, now: datetime) -> Principal:
@@ -61,9 +86,10 @@ def _attempt(conn, username: str, password: str, now: datetime):
                        .where(staff.c.username == username)).one_or_none()
     if row is None or not row.password_hash or not row.active:
         _verify(_DUMMY_HASH, password)
-        return AuthenticationFailed("用户名或密码错误")
+        return _unknown_failure(conn, username, now)
     if row.locked_until is not None and row.locked_until > now:
-        return AuthenticationFailed("失败次数过多，账户已临时锁定，请稍后再试", locked_until=row.locked_until.isoformat())
+        _verify(_DUMMY_HASH, password)          # as slow as any other answer
+        return AuthenticationFailed(LOCKED, locked_until=row.locked_until.isoformat())
     if not _verify(row.password_hash, password):
         failures = row.failed_logins + 1
         locked = now + LOCKOUT if failures >= MAX_FAILURES else None
@@ -77,6 +103,24 @@ def _attempt(conn, username: str, password: str, now: datetime):
     return principal(conn, row.username)
 
 
+def _unknown_failure(conn, username: str, now: datetime) -> AuthenticationFailed:
+    """Count a failure for a name that cannot sign in exactly as for an account, locking it after
+    MAX_FAILURES: the answers — wrong, then locked — do not tell whether the username exists."""
+    name = username[:64]
+    conn.execute(login_failure.delete().where(login_failure.c.updated_at <= now - LOCKOUT))
+    row = conn.execute(sa.select(login_failure).where(login_failure.c.username == name)).one_or_none()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        return AuthenticationFailed(LOCKED, locked_until=row.locked_until.isoformat())
+    failures = (row.failed if row is not None and row.locked_until is None else 0) + 1
+    locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+    values = {"failed": 0 if locked else failures, "locked_until": locked, "updated_at": now}
+    if row is None:
+        conn.execute(login_failure.insert().values(username=name, **values))
+    else:
+        conn.execute(login_failure.update().where(login_failure.c.username == name).values(**values))
+    return AuthenticationFailed("用户名或密码错误")
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _hasher.verify(hashed, password)
@@ -84,12 +128,28 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def set_password(conn, username: str, new_password: str, now: datetime) -> None:
+def set_password(conn, username: str, new_password: str, now: datetime, *, by: str | None = None) -> None:
+    """Set a password, end the person's sessions and tokens, and log it. Set `by` someone else (an
+    administrator's reset), the owner must choose a new one at next sign-in."""
     problems = check_new_password(username, new_password)
     if problems:
         raise Invalid("新密码不符合要求", problems)
+    reset = by is not None and by != username
+    current = conn.execute(sa.select(staff.c.password_hash).where(staff.c.username == username)).scalar()
+    previous = [r for (r,) in conn.execute(sa.select(password_history.c.password_hash)
+                                          .where(password_history.c.username == username)
+                                          .order_by(password_history.c.id.desc()).limit(HISTORY))]
+    if any(_verify(h, new_password) for h in ([current] if current else []) + previous):
+        raise Invalid("新密码不符合要求", [Problem(f"不能使用最近 {HISTORY} 次内曾经使用过的密码",
+                                                   field="new_password", code="reused")])
+    if current:
+        conn.execute(password_history.insert().values(username=username, password_hash=current, replaced_at=now))
     conn.execute(staff.update().where(staff.c.username == username).values(
-        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None))
+        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None,
+        must_change_password=reset))
+    sessions.end_all(conn, username)
+    admin_log.record(conn, now, "password_reset" if reset else "password_changed", actor=by or username,
+                     data={"username": username})
 
 
 def change_password(conn, username: str, old_password: str, new_password: str, now: datetime) -> None:
@@ -136,6 +196,19 @@ def sign_in(engine, username: str, password: str) -> Principal:
     return authenticate(engine.db, username, password, engine.clock.now())
 
 
+def sign_in_to_pages(engine, username: str, password: str, lifetime: timedelta) -> tuple[Principal, str, bool]:
+    """For a correct username and password: the person, a new server-side session's secret (lasting
+    at most `lifetime`) and whether they must choose a new password first (after a reset)."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+        if not isinstance(outcome, AuthenticationFailed):
+            must_change = conn.execute(sa.select(staff.c.must_change_password)
+                                       .where(staff.c.username == outcome.username)).scalar_one()
+            return outcome, sessions.open_session(conn, outcome.username, now, lifetime), bool(must_change)
+    raise outcome
+
+
 def sign_in_for_token(engine, username: str, password: str) -> tuple[str, datetime]:
     """A new API token for a correct username and password, in the write that counts the attempt
     (a failure is recorded, then raised)."""
@@ -143,7 +216,11 @@ def sign_in_for_token(engine, username: str, password: str) -> tuple[str, dateti
     with write_transaction(engine.db) as conn:
         outcome = _attempt(conn, (username or "").strip(), password or "", now)
         if not isinstance(outcome, AuthenticationFailed):
-            return issue_token(conn, outcome.username, now)
+            if conn.execute(sa.select(staff.c.must_change_password)
+                            .where(staff.c.username == outcome.username)).scalar_one():
+                outcome = AuthenticationFailed("密码已被管理员重置，请先在网页上登录并设置新密码")
+            else:
+                return issue_token(conn, outcome.username, now)
     raise outcome
 
 
@@ -162,7 +239,11 @@ def revoke(engine, token: str) -> None:
         revoke_token(conn, token)
 
 
-def change_own_password(engine, username: str, old_password: str, new_password: str) -> None:
-    """`change_password` in a write of its own (`Invalid` naming the field at fault)."""
+def change_own_password(engine, username: str, old_password: str, new_password: str,
+                        lifetime: timedelta) -> str:
+    """`change_password` in a write of its own (`Invalid` naming the field at fault): every session and
+    token of the person ends; the secret of a new session (at most `lifetime`) for the page that asked."""
+    now = engine.clock.now()
     with write_transaction(engine.db) as conn:
-        change_password(conn, username, old_password, new_password, engine.clock.now())
+        change_password(conn, username, old_password, new_password, now)
+        return sessions.open_session(conn, username, now, lifetime)

@@ -131,8 +131,13 @@ def check_staff(conn, values: dict) -> list[Problem]:
     return problems
 
 
-def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None = None) -> None:
-    """Create or update a staff member and replace their roles. The password is set elsewhere."""
+def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None = None,
+               actor: str | None = None) -> None:
+    """Create or update a staff member and replace their roles. The password is set elsewhere.
+
+    Each change is an event of the administration log (by `actor`); a change of roles or a
+    deactivation ends the person's sessions and revokes their API tokens."""
+    from engine.org import admin_log, sessions
     problems = check_staff(conn, values)
     if problems:
         raise Invalid("人员信息有误", problems)
@@ -141,15 +146,28 @@ def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None =
            "position_level": values.get("position_level", "other"),
            "party_member": bool(values.get("party_member")), "email": (values.get("email") or None),
            "locale": values.get("locale", "zh"), "active": values.get("active", True)}
-    if conn.execute(sa.select(staff.c.username).where(staff.c.username == username)).first():
+    before = conn.execute(sa.select(*(staff.c[k] for k in row)).where(staff.c.username == username)).one_or_none()
+    if before is not None:
         conn.execute(staff.update().where(staff.c.username == username).values(**row))
+        changed = {k: [before._mapping[k], v] for k, v in row.items() if before._mapping[k] != v}
+        if changed:
+            admin_log.record(conn, now, "account_changed", actor=actor, data={"username": username, "changed": changed})
+        if before.active and not row["active"]:
+            sessions.end_all(conn, username)
     else:
         conn.execute(staff.insert().values(username=username, created_at=now, password_hash=password_hash, **row))
+        admin_log.record(conn, now, "account_created", actor=actor, data={"username": username, **row})
     if "roles" in values:
-        conn.execute(staff_role.delete().where(staff_role.c.username == username))
+        old = sorted(r for (r,) in conn.execute(sa.select(staff_role.c.role).where(staff_role.c.username == username)))
         codes = sorted(set(values["roles"] or ()))
-        if codes:
-            conn.execute(staff_role.insert(), [{"username": username, "role": c} for c in codes])
+        if codes != old:
+            conn.execute(staff_role.delete().where(staff_role.c.username == username))
+            if codes:
+                conn.execute(staff_role.insert(), [{"username": username, "role": c} for c in codes])
+            admin_log.record(conn, now, "roles_changed", actor=actor,
+                             data={"username": username, "before": old, "after": codes})
+            if before is not None:
+                sessions.end_all(conn, username)
 
 
 def get_staff(conn, username: str) -> dict:
@@ -265,14 +283,15 @@ def staff_form(eng, username: str | None, *, locale: str) -> dict:
                 "roles": role_names(conn, locale)}
 
 
-def save_person(eng, values: dict, password: str | None = None) -> None:
-    """Create or update a staff member, and set their password when one is given; `Invalid` else."""
+def save_person(eng, values: dict, password: str | None = None, *, by: str | None = None) -> None:
+    """Create or update a staff member, and set their password when one is given (a reset by `by`:
+    the owner must choose a new one at next sign-in); `Invalid` else."""
     from engine.org import accounts
     now = eng.clock.now()
     with write_transaction(eng.db) as conn:
-        save_staff(conn, values, now)
+        save_staff(conn, values, now, actor=by)
         if password:
-            accounts.set_password(conn, values["username"], password, now)
+            accounts.set_password(conn, values["username"], password, now, by=by)
 
 
 def department_page(eng) -> dict:

@@ -97,8 +97,9 @@ def replay(engine, instance_id: str) -> ReplayResult:
         rows = conn.execute(sa.select(event).where(event.c.chain == instance_id).order_by(event.c.seq)).all()
         # A migration moved the instance only where every step behind it is the same in the new version,
         # so the whole history replays on the version it runs on now; the migration itself is no step.
+        # Asking for and approving a migration (engine.runtime.migration) are no steps either.
         started_on = {json.loads(r.data_json).get("from_version_id") for r in rows if r.type == "instance_migrated"}
-        rows = [r for r in rows if r.type != "instance_migrated"]
+        rows = [r for r in rows if r.type not in ("instance_migrated", "migration_requested", "migration_approved")]
         first = (sa.select(event.c.chain, event.c.data_json).join(process_instance, process_instance.c.id == event.c.chain)
                  .where(process_instance.c.parent_id == instance_id, event.c.seq == 1).order_by(event.c.id))
         children = [(r.chain, json.loads(r.data_json)) for r in conn.execute(first)]
