@@ -7,11 +7,14 @@ import re
 
 import sqlalchemy as sa
 
+import pytest
+
 from engine.db.schema import process_instance
 from tests.web.test_campaign import campaign_id  # noqa: F401  (fixture)
-from tests.web.test_pages import forms_dir  # noqa: F401  (fixture: the real forms)
 from tests.conftest import PASSWORD
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def _disclose(app, db) -> str:

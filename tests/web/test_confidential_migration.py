@@ -8,14 +8,17 @@ import json
 
 import sqlalchemy as sa
 
+import pytest
+
 from engine.audit import verify as audit
 from engine.bpmn.validation import SourceFile
 from engine.config import PROJECT_ROOT
 from engine.db.schema import event, process_instance, process_version
 from tests.web.test_campaign import campaign_id  # noqa: F401  (fixture)
-from tests.web.test_pages import forms_dir  # noqa: F401  (fixture: the real forms)
 from tests.conftest import PASSWORD
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 ORIGINAL = (PROJECT_ROOT / "processes" / "campaign_disclosure.bpmn").read_text()
 WIDENED = ORIGINAL.replace('name="confidential" value="discipline_office"',

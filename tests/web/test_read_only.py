@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+import pytest
+
 from engine.db.schema import metadata
 from engine.db.transactions import write_transaction
 from engine.org import people as org
 from tests.web.test_authz import MATRIX, _request, campaign_id, clue_id, ids  # noqa: F401  (fixtures)
-from tests.web.test_pages import forms_dir, report  # noqa: F401  (fixtures)
+from tests.web.test_pages import report  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def _hire(db, clock, password_hash, username: str, roles: list[str]) -> None:

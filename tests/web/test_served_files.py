@@ -2,8 +2,12 @@
 user-supplied XML, and served inline from our origin a browser could render it (with its scripts)."""
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.web import login
-from tests.web.test_api import forms_dir, monthly  # noqa: F401  (fixtures: the monthly report deployed)
+from tests.web.test_api import monthly  # noqa: F401  (fixture: the monthly report deployed)
+
+pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 
 def test_a_stored_bpmn_version_is_an_attachment_that_is_never_sniffed(client, monthly):
