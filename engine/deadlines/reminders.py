@@ -3,7 +3,8 @@
 A task with a due date is reminded `remindBefore` ahead (default: 2 working days) — to its
 assignee, or else to its candidate role in its department. When it is overdue it escalates to
 the department head (level 1), then, `escalateAfter` later (default: 2 working days), to the
-discipline office (level 2). Each step is an event in the instance's history, written under the
+discipline office (level 2) — at once to the office when the task belongs to no department, or the
+process is confidential and the department's head holds none of its roles. Each step is an event in the instance's history, written under the
 instance lock together with the inbox row it updates, so a restart or a second scheduler never
 repeats one.
 """
@@ -18,7 +19,7 @@ from engine import history
 from engine.bpmn import spiff
 from engine.deadlines.policy import TaskPolicy
 from engine.deadlines import notifications
-from engine.db.schema import ESCALATION_PENDING, REMIND_PENDING, human_task
+from engine.db.schema import ESCALATION_PENDING, REMIND_PENDING, department, human_task, staff_role
 
 ESCALATION = {1: "department_head", 2: "discipline_office"}
 
@@ -33,6 +34,17 @@ def due_work(conn, now: datetime, limit: int) -> list:
     ).subquery()
     q = sa.select(due.c.id, due.c.instance_id).order_by(due.c.due_at, due.c.id).limit(limit)
     return conn.execute(q).all()
+
+
+def _head_may_see(conn, code: str, confidential: str | None) -> bool:
+    """Whether the head of department `code` may see an instance of these confidential roles (any
+    head may, for a process that is not confidential)."""
+    if confidential is None:
+        return True
+    roles = set(filter(None, (r.strip() for r in confidential.split(","))))
+    held = conn.execute(sa.select(staff_role.c.role).join(department, department.c.head == staff_role.c.username)
+                        .where(department.c.code == code)).scalars()
+    return bool(roles & set(held))
 
 
 def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
@@ -58,6 +70,11 @@ def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
         level = row["escalation_level"] + 1
         role = ESCALATION[level]
         department = row["candidate_department"] if level == 1 else None
+        if level == 1 and (department is None or not _head_may_see(conn, department, row.get("confidential"))):
+            # A task of no department has no head to tell (a role-wide notice would reach every head),
+            # and a confidential process (e.g. a voluntary disclosure, 主动说明) is told only to a head
+            # who holds one of its roles: otherwise the office hears of it at once.
+            level, role, department = 2, ESCALATION[2], None
         notifications.add(conn, kind="escalation", now=now, role=role, department=department,
                           instance_id=live.id, task_id=task_id, title=f"任务已逾期：{row['name']}",
                           body=f"任务「{row['name']}」应于 {due_text} 前完成，现已逾期，请督促办理。")

@@ -148,3 +148,36 @@ def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed(engine, dep
     assert engine.task(task["id"])["due_provisional"] is True         # 2027 is still not official
     assert [e["data"]["provisional"] for e in engine.events(view.id) if e["type"] == "deadline_recomputed"] \
         == [True, True]
+
+
+def _overdue_kinds(engine, clock, db, xml: bytes, data: dict) -> list:
+    from engine.bpmn.validation import SourceFile
+    engine.deploy([SourceFile("deadline_task.bpmn", xml)], deployed_by="admin")
+    view = engine.start("deadline_task", started_by="office", data=data)
+    [task] = view.tasks
+    clock.set(datetime.fromisoformat(task["due_at"]) + timedelta(days=10))
+    engine.fire_due_timers()
+    engine.sweep_deadlines()
+    engine.sweep_deadlines()
+    return [k for k in _kinds(db) if k[0] == "escalation"]
+
+
+def test_an_overdue_confidential_task_is_told_to_the_office_only(engine, clock, db, people):
+    # issue 20, item 9: an overdue voluntary disclosure (主动说明) told every department head that one
+    # existed. A confidential process's overdue task escalates to the discipline office, not to a head
+    # (neike_head) who holds none of its roles.
+    from tests.conftest import bpmn
+    xml = bpmn("deadline_task.bpmn").replace(
+        b'isExecutable="true">',
+        b'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
+        b'<spiffworkflow:property name="confidential" value="discipline_office" />'
+        b'</spiffworkflow:properties></bpmn:extensionElements>', 1)
+    assert _overdue_kinds(engine, clock, db, xml, {"department": "neike"}) == [
+        ("escalation", "discipline_office", None)]
+
+
+def test_an_overdue_task_of_no_department_goes_to_the_office_not_to_every_head(engine, clock, db):
+    # a task whose lane names no department (or whose rule gave none) has no head to tell
+    from tests.conftest import bpmn
+    assert _overdue_kinds(engine, clock, db, bpmn("deadline_task.bpmn"), {"department": None}) == [
+        ("escalation", "discipline_office", None)]
