@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine.audit import export as audit_export, timeline as audit_timeline
-from engine.org import admin_log, people as org
+from engine.org import accounts, admin_log
 from engine.permissions import AUDITORS, OFFICE, is_read_only
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.runtime import migration as instance_migration
@@ -46,7 +46,7 @@ def init_app(app) -> None:
             token = _bearer()
             if token is None:
                 return None
-            holder = org.token_holder(engine(), token)
+            holder = accounts.principal_for_token(engine(), token)
             g.token_holder = (token, holder)          # token_required uses it: one lookup a request
             if is_read_only(holder):
                 return jsonify(code="forbidden", message="审计员只能查看，不能修改", fields={}), 403

@@ -263,12 +263,6 @@ def directory(eng) -> Directory:
 
 # --- the administration pages' services: one transaction each --------------------------------------
 
-def token_holder(eng, token: str) -> Principal | None:
-    """The person an API token belongs to (None for an unknown, revoked or expired token)."""
-    from engine.org import accounts
-    return accounts.principal_for_token(eng, token)
-
-
 def staff_page(eng, *, locale: str, department_code: str | None = None, search: str | None = None) -> dict:
     """The staff list (inactive people too), filtered, with department and role names."""
     with read_transaction(eng.db) as conn:
@@ -311,11 +305,9 @@ def save_department_for(eng, values: dict) -> None:
 
 def choices(engine) -> dict[str, list[tuple[str, str]]]:
     """The active staff and departments as (code, name) pairs, for a form's person and department
-    fields, in one read."""
-    with read_transaction(engine.db) as conn:
-        return {"person_choices": [(p["username"], p["name"]) for p in list_staff(conn)],
-                "department_choices": [(d["code"], d["name_zh"]) for d in departments(conn)]}
-
+    fields: the `Directory`'s choice lists, in one read."""
+    d = directory(engine)
+    return {"person_choices": d.people, "department_choices": d.department_choices}
 
 def signed_in(engine, username: str) -> Principal | None:
     """The active staff member `username` (who a request's session names), or None."""
@@ -331,5 +323,4 @@ def set_locale(engine, username: str, locale: str) -> None:
 
 def department_choices(engine) -> list[tuple[str, str]]:
     """The active departments as (code, name) pairs, for a form's department field."""
-    with read_transaction(engine.db) as conn:
-        return [(d["code"], d["name_zh"]) for d in departments(conn)]
+    return directory(engine).department_choices
