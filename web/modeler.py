@@ -16,10 +16,12 @@ from engine.errors import Conflict, EngineError, Invalid, NotFound
 from engine.bpmn.validation import SourceFile
 from engine.permissions import PROCESS_EDITORS
 
+from . import modeler_messages as messages
 from .errors import or_404
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+bp.add_app_template_filter(messages.obstacle, "obstacle")
 EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_XML = 5 * 1024 * 1024
 ASSESSED = 100          # running instances assessed for migration on the versions page
@@ -134,7 +136,10 @@ def _note() -> str | None:
 
 
 def _problems(exc: Invalid) -> tuple:
-    return jsonify(ok=False, message=exc.message, problems=[p.to_dict() for p in exc.problems]), 422
+    problems = [messages.problem(p.to_dict()) for p in exc.problems]
+    message = messages.summary(len(problems)) if len(problems) > 1 else (
+        problems[0]["message"] if problems else messages.say(None, exc.message))
+    return jsonify(ok=False, message=message, problems=problems), 422
 
 
 @bp.post("/validate")
@@ -183,7 +188,9 @@ def migrate(key: str, instance_id: str):
     try:
         verdict = instance_migration.migrate(eng, instance_id, actor=g.principal.username, to_version=to_version)
     except instance_migration.MigrationRefused as exc:
-        flash(_("不能迁移：%(reason)s", reason=exc.message), "error")
+        reason = ("；".join(f"{o.element_id}：{messages.obstacle(o.reason)}" for o in exc.obstacles)
+                  if exc.obstacles else exc.message)
+        flash(_("不能迁移：%(reason)s", reason=reason), "error")
     except (NotFound, Conflict) as exc:
         flash(exc.message, "error")
     else:
