@@ -17,6 +17,7 @@ FILES = {
     "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
     "bpmn-font.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
     "echarts.js": "echarts/dist/echarts.common.min.js",
+    "diagram-js-minimap.css": "diagram-js-minimap/assets/diagram-js-minimap.css",
     # The modeler's palette icons: the stylesheet finds its fonts at ../font/ beside it.
     "bpmn-font/css/bpmn.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
     **{f"bpmn-font/font/bpmn.{ext}": f"bpmn-js/dist/assets/bpmn-font/font/bpmn.{ext}"

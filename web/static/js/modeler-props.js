@@ -13,10 +13,29 @@
     var self = this;
     modeler.on("selection.changed", function (e) { self.show(e.newSelection[0]); });
     modeler.on("import.done", function () { self.show(null); });
+    modeler.on("commandStack.changed", function () { self.refresh(); });
     this.show(null);
   }
 
   PropsPanel.prototype.t = function (zh, en) { return this.en ? en : zh; };
+
+  // After an undo or a redo, the panel shows the element's values again (not while one types in it).
+  PropsPanel.prototype.refresh = function () {
+    if (this.el.contains(document.activeElement)) { return; }
+    var registry = this.modeler.get("elementRegistry");
+    var id = this.el.dataset.element;
+    this.show(id ? registry.get(id) : null);
+  };
+
+  // A field's change event also comes when it merely loses the focus: only a new value is a command.
+  function onNewValue(input, onChange) {
+    var applied = input.value;
+    input.addEventListener("change", function () {
+      if (input.value === applied) { return; }
+      applied = input.value;
+      onChange(input.value);
+    });
+  }
 
   PropsPanel.prototype.processOf = function (element) {
     var bo = element.businessObject;
@@ -91,7 +110,7 @@
     input.name = name;
     input.dataset.prop = name;
     input.disabled = !this.editable;
-    input.addEventListener("change", function () { onChange(input.value); });
+    onNewValue(input, onChange);
     return this.field(label, input, hint);
   };
 
@@ -112,7 +131,7 @@
       extra.value = value; extra.textContent = value; extra.selected = true;
       select.appendChild(extra);
     }
-    select.addEventListener("change", function () { onChange(select.value); });
+    onNewValue(select, onChange);
     return this.field(label, select);
   };
 
