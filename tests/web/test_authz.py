@@ -84,6 +84,8 @@ MATRIX = [
     ("/audit/instances/<instance_id>/package", "GET", "/audit/instances/{instance}/package", "neike_head", 403,
      "auditor"),
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
+    ("/audit/package.zip", "GET", "/audit/package.zip?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
+    ("/audit/verify", "POST", "/audit/verify", "owner", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
     ("/audit/administration", "GET", "/audit/administration", "owner", 403, "auditor"),
     ("/audit/migrations", "GET", "/audit/migrations", "owner", 403, "jijian"),
