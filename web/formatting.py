@@ -102,6 +102,7 @@ def event_label(event_type: str) -> str:
         "task_delegated": _("转交"), "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
         "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
+        "decision_evaluated": _("决策表判定"),
     }
     return labels.get(event_type, event_type)
 
