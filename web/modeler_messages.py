@@ -54,7 +54,14 @@ def _what(text: str) -> str:
     if text in known:
         return known[text]
     param = re.match(r'^parameter "(.*)"$', text)
-    return _("参数「%(name)s」", name=param[1]) if param else text
+    if param:
+        return _("参数「%(name)s」", name=param[1])
+    rule = re.match(r"^rule (\d+)'s (condition|output) «(.*)»$", text, re.S)
+    if rule:
+        return (_("规则 %(n)s 的条件「%(text)s」", n=rule[1], text=rule[3]) if rule[2] == "condition"
+                else _("规则 %(n)s 的输出「%(text)s」", n=rule[1], text=rule[3]))
+    column = re.match(r'^input "(.*)"$', text, re.S)
+    return _("输入「%(name)s」", name=column[1]) if column else text
 
 
 def _patterns():
@@ -104,6 +111,14 @@ def _patterns():
          lambda m: _("%(label)s 不对应任何角色：请以角色命名泳道，或添加 role 属性填写角色代码。", **m)),
         ("unknown_lane_role", rf'^{L}: another lane is also named "(?P<name>.*)" but has a different role',
          lambda m: _("%(label)s：另一条泳道也叫「%(name)s」但角色或部门不同；泳道名称必须唯一。", **m)),
+        ("unknown_decision", rf"^{L} does not say which decision it evaluates",
+         lambda m: _("%(label)s 没有指定判定哪个决策：请设置决策（calledDecisionId）。", **m)),
+        ("unknown_decision", rf'^{L} evaluates decision "(?P<name>.*)", which is not deployed \(deployed: (?P<known>.*)\)\.$',
+         lambda m: _("%(label)s 判定的决策「%(name)s」尚未部署（已部署：%(known)s）。", **m)),
+        ("dmn_hit_policy", r'^Hit policy "(?P<name>.*)" is not supported',
+         lambda m: _("不支持命中策略「%(name)s」：请用 UNIQUE（至多一条规则命中）或 COLLECT（收集所有命中规则的输出）。", **m)),
+        ("dmn_expression", r"^Decision table: the (?P<what>.*) has an error: (?P<detail>.*)$",
+         lambda m: _("决策表：%(what)s有错误：%(detail)s", **m)),
         ("no_executable_process", r"^No process is executable",
          lambda m: _("没有可执行的流程：所有流程都标为不可执行（isExecutable=\"false\"）。")),
         ("no_executable_process", r"^The files contain no process", lambda m: _("文件中没有可部署的流程。")),
@@ -124,7 +139,8 @@ def _patterns():
 
 def _fallback(code: str) -> str:
     return {"parse_error": _("流程图无法解析"), "script_error": _("脚本有错误"), "condition_error": _("条件有错误"),
-            "expression_error": _("表达式有错误"), "timer_error": _("定时器有错误"), "bad_property": _("属性有错误"),
+            "expression_error": _("表达式有错误"), "dmn_invalid": _("决策表有问题"), "dmn_rule": _("决策表的规则有问题"),
+            "dmn_output": _("决策表的输出有问题"), "timer_error": _("定时器有错误"), "bad_property": _("属性有错误"),
             }.get(code, _("流程图有问题"))
 
 

@@ -132,10 +132,11 @@ def _compile(refuse, check_expression, source: str, el, what: str) -> None:
         refuse(f"Decision table: the {what} has an error: {message}", el, "dmn_expression")
 
 
-def deploy(db, clock, content: bytes, file_name: str, *, deployed_by: str, check_expression,
+def deploy(db, clock, content: bytes, file_name: str | None, *, deployed_by: str, check_expression,
            note: str | None = None) -> dict:
     """Deploy a decision as its next version (a file equal to the latest makes none)."""
-    parsed = parse(file_name, content, check_expression)
+    parsed = parse(file_name or "decision.dmn", content, check_expression)
+    file_name = file_name or f"{parsed.key}.dmn"
     sha = hashlib.sha256(content).hexdigest()
     dv = decision_version.c
     with write_transaction(db) as conn:
@@ -163,14 +164,19 @@ def latest(conn) -> dict[str, sa.Row]:
     return {r.decision_key: r for r in rows}
 
 
-def listing(db) -> list[dict]:
+def listing(eng) -> list[dict]:
     """Every deployed decision version, newest last within a key."""
     dv = decision_version.c
-    with read_transaction(db) as conn:
+    with read_transaction(eng.db) as conn:
         rows = conn.execute(sa.select(dv.id, dv.decision_key, dv.version, dv.name, dv.hit_policy, dv.sha256,
                                       dv.deployed_by, dv.deployed_at, dv.note)
                             .order_by(dv.decision_key, dv.version)).all()
     return [dict(r._mapping) for r in rows]
+
+
+def version_file(eng, key: str, number: int | None = None) -> sa.Row | None:
+    """A decision's version (the latest when `number` is None), or None."""
+    return version_xml(eng.db, key, number)
 
 
 def version_xml(db, key: str, number: int | None = None) -> sa.Row | None:
@@ -229,3 +235,41 @@ def referenced(bpmn_xml: bytes, deployed: dict) -> dict[str, str]:
         if key in deployed:
             found[el.get("id")] = f"{key} v{deployed[key].version}"
     return found
+
+
+# -- the decision pages' services ---------------------------------------------------------------------
+def deploy_file(eng, file_name: str | None, content: bytes, *, deployed_by: str, note: str | None = None) -> dict:
+    """Deploy a decision file uploaded or saved from the editor (one transaction)."""
+    from engine.sandbox import check_source
+    return deploy(eng.db, eng.clock, content, file_name, deployed_by=deployed_by, check_expression=check_source,
+                  note=note)
+
+
+def editor(eng, key: str | None) -> dict:
+    """A decision's latest version for the editor (NotFound when unknown), or a new decision's template."""
+    if key is None:
+        return {"key": None, "row": None, "xml": TEMPLATE}
+    row = version_xml(eng.db, key)
+    if row is None:
+        from engine.errors import NotFound
+        raise NotFound(f"decision {key} is not deployed", field="decision_key")
+    return {"key": key, "row": row, "xml": row.dmn_xml}
+
+
+TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="Definitions_new_decision" name="新决策"
+             namespace="http://qinglian.example/dmn">
+  <decision id="new_decision" name="新决策">
+    <decisionTable id="DecisionTable_new_decision" hitPolicy="UNIQUE">
+      <input id="Input_1" label="输入">
+        <inputExpression id="InputExpression_1" typeRef="string"><text>level</text></inputExpression>
+      </input>
+      <output id="Output_1" label="结果" name="result" typeRef="string" />
+      <rule id="Rule_1">
+        <inputEntry id="InputEntry_1"><text>"a"</text></inputEntry>
+        <outputEntry id="OutputEntry_1"><text>"x"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""

@@ -107,6 +107,12 @@ MATRIX = [
     ("/modeler/forms/<key>", "GET", "/modeler/forms/monthly_report", "nurse", 403, "owner"),
     ("/modeler/forms/<key>", "POST", "/modeler/forms/monthly_report", "jijian", 403, "admin"),
     ("/modeler/forms/preview", "POST", "/modeler/forms/preview", "auditor", 403, "owner"),
+    ("/modeler/decisions", "GET", "/modeler/decisions", None, None, "nurse"),
+    ("/modeler/decisions/new", "GET", "/modeler/decisions/new", "jijian", 403, "owner"),
+    ("/modeler/decisions/<key>", "GET", "/modeler/decisions/nothing", None, None, "nurse"),
+    ("/modeler/decisions/<key>/versions/<int:number>.dmn", "GET", "/modeler/decisions/nothing/versions/1.dmn",
+     None, None, "nurse"),
+    ("/modeler/decisions/deploy", "POST", "/modeler/decisions/deploy", "jijian", 403, "owner"),
 ]
 
 

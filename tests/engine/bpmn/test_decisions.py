@@ -24,7 +24,7 @@ def test_a_decision_is_versioned_and_an_unchanged_file_makes_no_new_version(engi
     assert deploy_decision(engine)["created"] is False
     changed = APPROVER.replace(b"\xe5\x85\xb6\xe4\xbb\x96\xe4\xba\xba\xe5\x91\x98", b"others")  # 其他人员 in a note
     assert deploy_decision(engine, changed) == {"key": "disposal_approver", "version": 2, "created": True}
-    listed = decisions.listing(engine.db)
+    listed = decisions.listing(engine)
     assert [(d["decision_key"], d["version"], d["hit_policy"]) for d in listed] == \
         [("disposal_approver", 1, "UNIQUE"), ("disposal_approver", 2, "UNIQUE")]
 
@@ -58,7 +58,7 @@ def test_a_broken_decision_is_refused_with_its_element_named(engine, broken, cod
     messages = " ".join(p.message for p in refused.value.problems)
     assert said in messages
     assert all(p.element_id for p in refused.value.problems)
-    assert decisions.listing(engine.db) == []
+    assert decisions.listing(engine) == []
 
 
 def test_each_evaluation_is_in_the_chain_with_inputs_matched_rule_and_output(engine, deploy):
