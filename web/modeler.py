@@ -64,7 +64,13 @@ def edit(key: str):
 def _editor(key, row, draft, roles, versions=()):
     source = "draft" if draft is not None else ("version" if row is not None else "new")
     return render_template("modeler/edit.html", key=key, row=row, draft=draft, source=source,
-                           versions=versions, may_edit=may_edit(), forms=engine().forms.keys(), roles=roles)
+                           versions=versions, may_edit=may_edit(), forms=_form_choices(), roles=roles)
+
+
+def _form_choices() -> list[dict]:
+    """Each form by its key and title (表单标题), for the properties panel's pickers."""
+    forms = engine().forms
+    return [{"key": k, "title": (forms.get(k) or {}).get("title") or k} for k in forms.keys()]
 
 
 @bp.get("/<key>/versions/<int:number>.bpmn")

@@ -134,3 +134,49 @@ def test_lint_speaks_chinese_and_counts_problems_as_one_draws(server, browser, d
     assert "元素没有连线" in problems and "流程缺少结束事件" in problems
     assert "not connected" not in problems and "missing" not in problems
     shot(page, "modeler-tools-03-lint")
+
+
+def test_pickers_show_names_and_codes_and_the_panel_header_names_the_element(server, browser, deployed):
+    page = browser.new_page(locale="zh-CN")
+    sign_in(page, server, "owner")
+    open_modeler(page, f"{server}/modeler/campaign")
+    header = page.inner_text("[data-testid=props-header]")          # nothing selected: the collaboration
+    assert header.startswith("专项整治") and "Collaboration_campaign" not in header.split(" ")[0]
+    select(page, "set_up_task_force")
+    assert page.inner_text("[data-testid=props-header]").startswith("成立工作专班 · 用户任务")
+    chosen = page.locator("#props select[data-prop=formKey] option:checked").inner_text()
+    assert chosen == "成立工作专班 (campaign_taskforce)"                 # 表单标题 and its key
+    page.keyboard.press("Escape")
+    page.evaluate("() => window.qinglianModeler.get('selection').select(null)")      # back to the process
+    page.wait_for_selector("#props [data-roles-for=startableBy]")
+    picker = page.locator("#props [data-roles-for=confidential]")
+    assert "纪检监察室" in picker.inner_text() and "(discipline_office)" in picker.inner_text()
+    picker.locator("input[data-role=discipline_office]").check()
+    assert page.locator("#props input[data-prop=confidential]").input_value() == "discipline_office"
+    xml = page.evaluate("() => window.qinglianModeler.saveXML({format: true}).then(r => r.xml)")
+    assert 'name="confidential" value="discipline_office"' in xml
+    shot(page, "modeler-tools-04-pickers")
+
+
+def test_the_diff_names_properties_and_types_and_ignores_a_shape_only_clicked(server, browser, engine, deployed):
+    page = browser.new_page(locale="zh-CN")
+    sign_in(page, server, "owner")
+    open_modeler(page, f"{server}/modeler/campaign")
+    rename(page, "set_up_task_force", "组建工作专班")
+    page.evaluate("""() => {
+        const m = window.qinglianModeler, r = m.get('elementRegistry'), modeling = m.get('modeling');
+        modeling.moveElements([r.get('close_mobilization')], {x: 1, y: 0});      // a click's nudge
+        modeling.moveElements([r.get('clue_backlog')], {x: 0, y: 60});          // a real move
+    }""")
+    page.click("[data-testid=deploy]")
+    page.wait_for_selector("[data-testid=versions-link]")
+    page.click("[data-testid=versions-link]")
+    page.click("[data-testid=compare]")
+    page.wait_for_selector("#diff[data-ready=true]")
+    changed = page.locator("#diff-changes tr[data-element=set_up_task_force]")
+    text = changed.inner_text()
+    assert "用户任务" in text and "名称 (name): 成立工作专班 → 组建工作专班" in text and "组建工作专班 (set_up_task_force)" in text
+    layout = page.locator("#diff-changes tr[data-kind=layout]")
+    moved = {layout.nth(i).get_attribute("data-element") for i in range(layout.count())}
+    assert "clue_backlog" in moved and "close_mobilization" not in moved
+    shot(page, "modeler-tools-05-diff")
