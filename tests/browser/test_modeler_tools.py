@@ -180,3 +180,41 @@ def test_the_diff_names_properties_and_types_and_ignores_a_shape_only_clicked(se
     moved = {layout.nth(i).get_attribute("data-element") for i in range(layout.count())}
     assert "clue_backlog" in moved and "close_mobilization" not in moved
     shot(page, "modeler-tools-05-diff")
+
+
+def test_the_form_builder_adds_reorders_and_edits_fields_writing_the_same_json(server, browser, engine, people):
+    import json
+    page = browser.new_page(locale="zh-CN")
+    sign_in(page, server, "owner")
+    page.goto(f"{server}/modeler/forms/inspection_note")          # a new form: the template's one field
+    page.wait_for_selector("#preview[data-ready=true]")
+    fields = page.locator("[data-testid=builder-fields] > li")
+    assert fields.count() == 1 and fields.first.get_attribute("data-field") == "remark"
+    page.fill("[data-testid=builder-new-key]", "found_issues")
+    page.select_option("[data-testid=builder-new-kind]", "yesno")
+    page.click("[data-testid=builder-add]")
+    page.fill("[data-testid=builder-new-key]", "method")
+    page.select_option("[data-testid=builder-new-kind]", "select")
+    page.click("[data-testid=builder-add]")
+    box = page.locator("li[data-field=method]")
+    box.locator("input[data-prop=title]").fill("排查方式")
+    box.locator("input[data-prop=title]").dispatch_event("change")
+    box = page.locator("li[data-field=method]")
+    box.locator("textarea[data-prop=options]").fill("self=自查\nspot=抽查")
+    box.locator("textarea[data-prop=options]").dispatch_event("change")
+    page.locator("li[data-field=method] input[data-prop=required]").check()
+    page.locator("li[data-field=method] button[data-move='-1']").click()          # before found_issues
+    page.locator("li[data-field=remark] [data-remove=remark]").click()
+    definition = json.loads(page.input_value("[data-testid=definition]"))
+    assert [e["field"] for e in definition["layout"]] == ["method", "found_issues"]
+    assert definition["layout"][0]["widget"] == "select" and definition["layout"][1]["widget"] == "yesno"
+    method = definition["schema"]["properties"]["method"]
+    assert method["title"] == "排查方式" and method["oneOf"] == [{"const": "self", "title": "自查"},
+                                                            {"const": "spot", "title": "抽查"}]
+    assert definition["schema"]["required"] == ["method"] and "remark" not in definition["schema"]["properties"]
+    page.wait_for_function("() => document.getElementById('preview').textContent.includes('排查方式')")
+    assert "抽查" in page.inner_text("#preview")                       # the same preview as the JSON editor
+    shot(page, "modeler-tools-06-form-builder")
+    with page.expect_navigation():
+        page.click("[data-testid=save-form]")
+    assert engine.forms.get("inspection_note")["layout"] == definition["layout"]   # saved as written
