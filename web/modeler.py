@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine.runtime import migration as instance_migration
-from engine.bpmn import drafts as process_drafts
+from engine.bpmn import decisions, drafts as process_drafts
 from engine.errors import Conflict, EngineError, Invalid, NotFound
 from engine.bpmn.validation import SourceFile
 from engine.permissions import PROCESS_EDITORS
@@ -64,7 +64,8 @@ def edit(key: str):
 def _editor(key, row, draft, roles, versions=()):
     source = "draft" if draft is not None else ("version" if row is not None else "new")
     return render_template("modeler/edit.html", key=key, row=row, draft=draft, source=source,
-                           versions=versions, may_edit=may_edit(), forms=_form_choices(), roles=roles)
+                           versions=versions, may_edit=may_edit(), forms=_form_choices(), roles=roles,
+                           decisions=decisions.choices(engine()))
 
 
 def _form_choices() -> list[dict]:

@@ -174,6 +174,12 @@ def listing(eng) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+def choices(eng) -> list[dict]:
+    """The deployed decisions (latest versions) a business rule task may name: key and name."""
+    with read_transaction(eng.db) as conn:
+        return [{"key": k, "name": r.name} for k, r in sorted(latest(conn).items())]
+
+
 def version_file(eng, key: str, number: int | None = None) -> sa.Row | None:
     """A decision's version (the latest when `number` is None), or None."""
     return version_xml(eng.db, key, number)

@@ -58,3 +58,28 @@ def test_a_broken_decision_table_is_refused_with_its_problem_in_chinese(server, 
     problem = page.inner_text("#problems li")
     assert "Rule_middle" in problem and "规则 1 的输出" in problem and "有错误" in problem
     assert len(decisions.listing(engine)) == 1                       # nothing deployed
+
+
+def test_a_business_rule_task_picks_its_decision_by_name_in_the_properties_panel(server, browser, engine, people):
+    from tests.browser.test_modeler import open_modeler, select
+    deploy_decision(engine)
+    page = browser.new_page(locale="zh-CN")
+    sign_in(page, server, "owner")
+    open_modeler(page, f"{server}/modeler/new")
+    page.evaluate("""() => {
+        const m = window.qinglianModeler;
+        const bo = m.get('bpmnFactory').create('bpmn:BusinessRuleTask', {id: 'decide', name: '确定审批层级'});
+        const shape = m.get('elementFactory').createShape({type: 'bpmn:BusinessRuleTask', businessObject: bo});
+        m.get('modeling').createShape(shape, {x: 420, y: 180}, m.get('canvas').getRootElement());
+    }""")
+    select(page, "decide")
+    picker = page.locator("#props select[data-prop=calledDecisionId]")
+    assert "线索处置审批人 (disposal_approver)" in picker.inner_text()
+    picker.select_option("disposal_approver")
+    xml = page.evaluate("() => window.qinglianModeler.saveXML({format: true}).then(r => r.xml)")
+    assert "<spiffworkflow:calledDecisionId>disposal_approver</spiffworkflow:calledDecisionId>" in xml
+    page.evaluate("() => window.qinglianModeler.get('selection').select(null)")
+    page.evaluate("() => { const m = window.qinglianModeler; "
+                  "m.get('selection').select(m.get('elementRegistry').get('decide')); }")   # read back from the model
+    page.wait_for_selector("#props[data-element='decide'] select[data-prop=calledDecisionId]")
+    assert page.locator("#props select[data-prop=calledDecisionId]").input_value() == "disposal_approver"

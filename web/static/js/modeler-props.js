@@ -208,6 +208,7 @@
         write("priority"), "priority");
       this.text(this.t("任务对象表达式", "Subject"), tp.subject, write("subject"), "subject");
     }
+    if (type === "bpmn:BusinessRuleTask") { this.decision(element, bo); }
     var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
     if (timer) { this.timer(element, timer); }
     if (type === "bpmn:SequenceFlow" && bo.sourceRef &&
@@ -321,6 +322,30 @@
       modeling.updateProperties(registry.get(gateway.id), { "default": box.checked ? bo : undefined });
     });
     this.field(this.t("默认流", "Default flow"), box);
+  };
+
+  // A business rule task's decision (spiffworkflow:calledDecisionId), picked among the deployed ones.
+  PropsPanel.prototype.decision = function (element, bo) {
+    var moddle = this.modeler.get("moddle");
+    var modeling = this.modeler.get("modeling");
+    var values = (bo.extensionElements && bo.extensionElements.values) || [];
+    var current = values.filter(function (v) { return v.$type === "spiffworkflow:calledDecisionId"; })[0];
+    var choices = [["", "—"]].concat((this.options.decisions || []).map(function (d) {
+      return [d.key, (d.name || d.key) + " (" + d.key + ")"];
+    }));
+    this.heading(this.t("决策表", "Decision table"));
+    this.select(this.t("判定的决策", "Decision"), current ? current.$body : "", choices, function (key) {
+      var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+      ext.values = (ext.values || []).filter(function (v) { return v.$type !== "spiffworkflow:calledDecisionId"; });
+      if (key) {
+        var ref = moddle.createAny("spiffworkflow:calledDecisionId", NS, {});
+        ref.$body = key;
+        ref.$parent = ext;
+        ext.values.push(ref);
+      }
+      ext.$parent = bo;
+      modeling.updateModdleProperties(element, bo, { extensionElements: ext.values.length ? ext : undefined });
+    }, "calledDecisionId");
   };
 
   window.QinglianPropsPanel = PropsPanel;
