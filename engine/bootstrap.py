@@ -68,7 +68,11 @@ def read_sources(paths: list[Path]) -> list[SourceFile]:
 
 
 def deploy_directory(engine: Engine, directory: Path, deployed_by: str = "system"):
-    """Deploy every BPMN file of a directory as one bundle (call activities may cross files)."""
+    """Deploy every DMN decision of a directory (first: business rule tasks name them), then every
+    BPMN file as one bundle (call activities may cross files). Unchanged files make no version."""
+    from engine.bpmn import decisions
+    for path in sorted(Path(directory).glob("*.dmn")):
+        decisions.deploy_file(engine, path.name, path.read_bytes(), deployed_by=deployed_by, note="bundled decisions")
     files = sorted(Path(directory).glob("*.bpmn"))
     if not files:
         return []

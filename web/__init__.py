@@ -59,9 +59,10 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import records, reports
     app.register_blueprint(reports.bp)
     app.register_blueprint(records.bp)
-    from . import modeler, modeler_forms
+    from . import modeler, modeler_decisions, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
+    app.register_blueprint(modeler_decisions.bp)
     return app
 
 

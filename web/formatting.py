@@ -85,6 +85,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["when"] = when
     app.jinja_env.globals["event_label"] = event_label
+    app.jinja_env.filters["instance_status"] = instance_status
 
     @app.context_processor
     def time_helpers():
@@ -101,5 +102,14 @@ def event_label(event_type: str) -> str:
         "task_delegated": _("转交"), "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
         "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
+        "decision_evaluated": _("决策表判定"),
     }
     return labels.get(event_type, event_type)
+
+
+def instance_status(status: str) -> str:
+    """A process instance's status as the reader says it."""
+    from flask_babel import gettext as _
+    labels = {"active": _("进行中"), "completed": _("已完成"), "cancelled": _("已取消"), "error": _("出错"),
+              "suspended": _("已暂停")}
+    return labels.get(status, status)

@@ -31,14 +31,19 @@ def digest_root(chains: dict[str, list]) -> str:
 def make_digest(db: sa.Engine, now: datetime, *, by: str = "system") -> dict:
     """The heads of every chain now, with their root; the root is recorded on the anchors chain."""
     with write_transaction(db) as conn:
-        chains = {r.id: [r.event_seq, r.event_head] for r in conn.execute(
-            sa.select(process_instance.c.id, process_instance.c.event_seq, process_instance.c.event_head))
-            if r.event_seq > 0}
-        chains.update({r.chain: [r.seq, r.hash] for r in conn.execute(sa.select(chain_head))
-                       if r.chain != ANCHOR_CHAIN})
-        root = digest_root(chains)
-        history.append_to_chain(conn, ANCHOR_CHAIN, now, [history.NewEvent(
-            "digest_made", actor=by, data={"root": root, "chains": len(chains)})])
+        return record_digest(conn, now, by=by)
+
+
+def record_digest(conn, now: datetime, *, by: str) -> dict:
+    """`make_digest` inside a write transaction of the caller."""
+    chains = {r.id: [r.event_seq, r.event_head] for r in conn.execute(
+        sa.select(process_instance.c.id, process_instance.c.event_seq, process_instance.c.event_head))
+        if r.event_seq > 0}
+    chains.update({r.chain: [r.seq, r.hash] for r in conn.execute(sa.select(chain_head))
+                   if r.chain != ANCHOR_CHAIN})
+    root = digest_root(chains)
+    history.append_to_chain(conn, ANCHOR_CHAIN, now, [history.NewEvent(
+        "digest_made", actor=by, data={"root": root, "chains": len(chains)})])
     return {"format": FORMAT, "at": now.isoformat(), "root": root, "chains": chains}
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 
 from engine import history
-from engine.bpmn import migration_rule, spiff
+from engine.bpmn import decisions, migration_rule, spiff
 from engine.db.transactions import write_transaction, read_transaction
 from engine.errors import Invalid, NotFound, Problem
 from engine.forms import FormCatalog
@@ -103,6 +103,7 @@ class Registry:
         self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
+        self.on_decision = None     # hook(task, evaluation) when a business rule task decides
         self.operators = operators
         self.helper_names = frozenset({"now", "today", "working_days", "monthly", "working_days_from", "end_of_day",
                                    "staff_name"})
@@ -134,6 +135,9 @@ class Registry:
                 meta = {"lanes": {name: {"role": rule.role, "department": rule.department}
                                   for name, rule in proc.lanes.items()},
                         "forms": sorted(proc.form_keys), "process": proc.properties}
+                used = decisions.referenced(content, decisions.latest(conn))
+                if used:
+                    meta["decisions"] = used
                 number = (latest.version + 1) if latest is not None else 1
                 now = self.clock.now()
                 new_id = conn.execute(process_version.insert().values(
@@ -174,6 +178,7 @@ class Registry:
             helper_names=self.helper_names,
             services=self.operators.services if self.operators is not None else (),
             guards=self.operators.guards if self.operators is not None else (),
+            decisions={key: row.dmn_xml for key, row in decisions.latest(conn).items()},
         )
 
     def _called_specs(self, conn, key: str) -> dict:
@@ -233,8 +238,11 @@ class Registry:
         if row is None:
             raise NotFound(f"process version {version_id} not found")
         spec, subs = spiff.spec_bundle_from_json(row.spec_json)
+        meta_decisions = json.loads(row.meta_json).get("decisions", {})
         for s in (spec, *subs.values()):
             spiff.connect_multi_instance(s)
+            if self.on_decision is not None:
+                decisions.record_evaluations(s, meta_decisions, self.on_decision)
         meta = json.loads(row.meta_json)
         confidential = meta.get("process", {}).get("confidential")
         joins = frozenset(name for s in (spec, *subs.values()) for name, ts in s.task_specs.items()

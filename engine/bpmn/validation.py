@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from lxml import etree
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -75,7 +75,8 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                     check_expression: CheckExpression | None = None,
                     helper_names: frozenset[str] = DEFAULT_HELPERS,
                     form_problems: Callable[[str], list[Problem]] | None = None,
-                    services: Collection[str] = (), guards: Collection[str] = ()) -> ParsedBundle:
+                    services: Collection[str] = (), guards: Collection[str] = (),
+                    decisions: Mapping[str, str] | None = None) -> ParsedBundle:
     """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle.
 
     `services` and `guards`: the service-task operators and completion guards the engine provides
@@ -84,6 +85,10 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                            check_expression or restricted_check, helper_names)
     validator.services, validator.guards = frozenset(services), frozenset(guards)
     validator.form_problems = form_problems or (lambda key: [])
+    validator.decisions = dict(decisions or {})
+    for key, xml in validator.decisions.items():      # deployed decisions a business rule task may name
+        validator.parser.add_dmn_xml(etree.fromstring(xml.encode("utf-8"), bx._hardened_parser()),
+                                     filename=f"{key}.dmn")
     return validator.run(files)
 
 
@@ -126,6 +131,7 @@ class _Validator:
         self.lanes: dict[str, dict[str, LaneRule]] = {}  # process key -> lane rules
         self.forms: dict[str, set[str]] = {}             # process key -> form keys
         self.process_props: dict[str, dict] = {}         # process key -> its own properties
+        self.decisions: dict[str, str] = {}              # deployed decision key -> its DMN XML
 
     # -- reporting --------------------------------------------------------------------------------
     def report(self, code: str, message: str, doc: Document | None = None, el=None,
@@ -222,7 +228,8 @@ class _Validator:
     # Spiff messages that our own checks already report more precisely (matched with the element id).
     _COVERED = (('No "calledElement" attribute', "unresolved_call"),
                 ("Non-default exclusive outgoing sequence flow without condition", "condition_error"),
-                ("Time Specification Error", "timer_error"))
+                ("Time Specification Error", "timer_error"),
+                ("No DMN Diagram available", "unknown_decision"))
 
     def spiff_problem(self, exc: Exception, doc: Document | None, key: str | None = None) -> None:
         line = None
@@ -297,6 +304,8 @@ class _Validator:
                 self._check_script_task(el, doc)
             elif local == "callActivity":
                 self._check_call(el, doc, processes, executable)
+            elif local == "businessRuleTask":
+                self._check_decision_ref(el, doc)
             elif local == "sequenceFlow":
                 self._check_condition(el, el.find(q("conditionExpression")), doc, "condition",
                                       "conditionExpression")
@@ -314,6 +323,17 @@ class _Validator:
                     if expr is not None and (expr.text or "").strip():
                         self.check_source(doc, el.getparent(), expr, expr.text, "eval",
                                           "expression_error", what, part)
+
+    def _check_decision_ref(self, el, doc) -> None:
+        ref = bx.extension(el, "calledDecisionId")
+        name = (ref.text or "").strip() if ref is not None else ""
+        if not name:
+            self.report("unknown_decision", f"{label(el)} does not say which decision it evaluates; set its "
+                        "decision (calledDecisionId).", doc, el, field="calledDecisionId")
+        elif name not in self.decisions:
+            self.report("unknown_decision", f'{label(el)} evaluates decision "{name}", which is not deployed '
+                        f'(deployed: {", ".join(sorted(self.decisions)) or "none"}).', doc, el,
+                        field="calledDecisionId")
 
     def _check_script_task(self, el, doc) -> None:
         script = el.find(q("script"))

@@ -83,6 +83,24 @@ process_version = sa.Table(
     sa.Index("ix_process_version_key_sha", "process_key", "sha256"),
 )
 
+# A deployed DMN decision (决策表), immutable like a process version; business rule tasks name it by key
+# and a process version embeds the decision's latest version at its own deploy.
+decision_version = sa.Table(
+    "decision_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_key", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("dmn_xml", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("hit_policy", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("deployed_by", sa.String(64), nullable=False),
+    sa.Column("deployed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("decision_key", "version"),
+)
+
 process_instance = sa.Table(
     "process_instance", metadata,
     sa.Column("id", ID, primary_key=True),

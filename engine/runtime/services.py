@@ -30,7 +30,7 @@ from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import human_tasks, instances, queries, store
+from engine.runtime import connectors, human_tasks, instances, queries, store
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
@@ -69,6 +69,7 @@ class Engine:
         self.uow = UnitOfWork(db, self.registry, self.script_engine, self.policy, self.clock, self.ids,
                               cache_size=cache_size, verify_persistence=verify_persistence,
                               limits=StepLimits(max_steps, max_seconds, monotonic))
+        self.registry.on_decision = _record_decision
         self.registry.on_deployed = lambda conn, key, spec, now: schedules.register(conn, self.deadlines, key,
                                                                                      spec, now)
 
@@ -364,3 +365,15 @@ class Engine:
 
     def events(self, instance_id: str) -> list[dict]:
         return queries.events(self.db, instance_id)
+
+
+def _record_decision(task, evaluation: dict) -> None:
+    """A business rule task decided: its inputs, the rules that matched and its output go into the
+    instance's chain (the `decision_evaluated` event), in the operation that ran it."""
+    from engine.history import NewEvent
+    try:
+        op = connectors.current()
+    except RuntimeError:          # evaluated outside an engine operation: nothing to record into
+        return
+    op.events.append(NewEvent("decision_evaluated", task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                              data=evaluation))

@@ -90,6 +90,8 @@ MATRIX = [
     ("/audit/instances/<instance_id>/package", "GET", "/audit/instances/{instance}/package", "neike_head", 403,
      "auditor"),
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
+    ("/audit/package.zip", "GET", "/audit/package.zip?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
+    ("/audit/verify", "POST", "/audit/verify", "owner", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
     ("/audit/administration", "GET", "/audit/administration", "owner", 403, "auditor"),
     ("/audit/migrations", "GET", "/audit/migrations", "owner", 403, "jijian"),
@@ -111,6 +113,12 @@ MATRIX = [
     ("/modeler/forms/<key>", "GET", "/modeler/forms/monthly_report", "nurse", 403, "owner"),
     ("/modeler/forms/<key>", "POST", "/modeler/forms/monthly_report", "jijian", 403, "admin"),
     ("/modeler/forms/preview", "POST", "/modeler/forms/preview", "auditor", 403, "owner"),
+    ("/modeler/decisions", "GET", "/modeler/decisions", None, None, "nurse"),
+    ("/modeler/decisions/new", "GET", "/modeler/decisions/new", "jijian", 403, "owner"),
+    ("/modeler/decisions/<key>", "GET", "/modeler/decisions/nothing", None, None, "nurse"),
+    ("/modeler/decisions/<key>/versions/<int:number>.dmn", "GET", "/modeler/decisions/nothing/versions/1.dmn",
+     None, None, "nurse"),
+    ("/modeler/decisions/deploy", "POST", "/modeler/decisions/deploy", "jijian", 403, "owner"),
 ]
 
 
