@@ -17,8 +17,7 @@ bp = Blueprint("tasks", __name__)
 @login_required
 def show(task_id: str, rejected=None, status: int = 200):
     found = inbox_tasks.page(engine(), g.principal, task_id)
-    values = rejected.values if rejected is not None else (found.draft[0] if found.draft else
-                                                                found.instance.data)
+    values = rejected.values if rejected is not None else found.values
     return render_template(
         "task.html", task=found.task, instance=found.instance, definition=found.definition,
         history=found.history, values=values, errors=rejected.errors if rejected is not None else {},

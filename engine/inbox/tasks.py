@@ -10,7 +10,7 @@ from datetime import datetime
 
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.inbox import attachments, comments, drafts
+from engine.inbox import attachments, comments, drafts, form_values
 from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import can_reassign, can_view, can_view_instance, can_work, require, require_work
@@ -42,6 +42,7 @@ class TaskPage:
     departments: list[dict] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)       # every username's name, for the history
     department_names: dict[str, str] = field(default_factory=dict)
+    values: dict = field(default_factory=dict)                # what the form shows (see `form_values`)
 
 
 def page(engine, p: Principal, task_id: str) -> TaskPage:
@@ -58,6 +59,8 @@ def page(engine, p: Principal, task_id: str) -> TaskPage:
             departments=org.departments(conn),
             names={r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
             department_names=org.department_names(conn))
+        found.values = (form_values.submitted_values(conn, task) if task["status"] == "completed"
+                        else form_values.starting_values(conn, engine, task, draft))
     found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
     return found
 
