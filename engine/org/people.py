@@ -277,15 +277,30 @@ def staff_form(eng, username: str | None, *, locale: str) -> dict:
                 "roles": role_names(conn, locale)}
 
 
-def save_person(eng, values: dict, password: str | None = None, *, by: str | None = None) -> None:
-    """Create or update a staff member, and set their password when one is given (a reset by `by`:
-    the owner must choose a new one at next sign-in); `Invalid` else."""
+def save_person(eng, values: dict, password: str | None = None, *, by: str | None = None,
+                creating: bool = False) -> None:
+    """Create (`creating`) or update a staff member, and set their password when one is given (a reset
+    by `by`: the owner must choose a new one at next sign-in); `Invalid` else.
+
+    Creating never touches an existing person: a taken username is a field error. Editing changes
+    only what the form showed: a department the form could not offer (an inactive one) is kept."""
     from engine.org import accounts
     now = eng.clock.now()
+    username = (values.get("username") or "").strip()
     with write_transaction(eng.db) as conn:
+        before = conn.execute(sa.select(staff.c.department).where(staff.c.username == username)).one_or_none()
+        if creating and before is not None:
+            raise Invalid("用户名已被使用", [Problem(f"用户名 {username} 已被使用，请换一个；修改此人请到人员列表中编辑",
+                                                   field="username", code="taken")])
+        if not creating:
+            if before is None:
+                raise NotFound(f"人员 {username} 不存在", field="username")
+            offered = {d["code"] for d in departments(conn)}
+            if not values.get("department") and before.department and before.department not in offered:
+                values = {**values, "department": before.department}
         save_staff(conn, values, now, actor=by)
         if password:
-            accounts.set_password(conn, values["username"], password, now, by=by)
+            accounts.set_password(conn, username, password, now, by=by)
 
 
 def department_page(eng) -> dict:
