@@ -98,7 +98,8 @@ def event_label(event_type: str) -> str:
         "instance_started": _("发起流程"), "instance_completed": _("流程结束"), "instance_cancelled": _("流程取消"),
         "instance_errored": _("流程出错"), "instance_retried": _("重试"), "task_ready": _("任务到达"),
         "task_claimed": _("认领"), "task_unclaimed": _("退回待认领"), "task_completed": _("完成任务"),
-        "task_delegated": _("转交"), "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
+        "task_delegated": _("转交"), "task_entrusted": _("委托办理"), "task_resolved": _("办完交回"),
+        "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
         "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
     }

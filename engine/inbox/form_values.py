@@ -44,9 +44,14 @@ def mapped(declared: str | None, data: dict) -> dict:
 
 
 def starting_values(conn, engine, task: dict, draft: tuple | None) -> dict:
-    """An open task's form values: the person's draft, else the fields its process maps into it."""
+    """An open task's form values: the person's draft, else what a delegate handed back with it, else
+    the fields its process maps into it."""
     if draft:
         return draft[0]
+    if task.get("delegation") == "resolved":        # back from a delegate: what they filled in
+        handed_back = elements.last_event_data(conn, task["instance_id"], task["id"], "task_resolved")
+        if handed_back and handed_back.get("data"):
+            return handed_back["data"]
     declared = elements.element_properties(conn, engine.registry, task["instance_id"],
                                            task["element_id"]).get(PREFILL)
     if not declared:

@@ -60,6 +60,27 @@ def principal(conn, username: str) -> Principal | None:
     return principal_from(conn.execute(_PRINCIPAL, {"who": username}).all())
 
 
+def holders_of(conn, role_code: str, department_code: str | None = None) -> list[Principal]:
+    """The active people with the role `role_code` — within `department_code` (its members and its
+    head) when given — as `Principal`s, in department and name order."""
+    q = (sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.locale)
+         .join(staff_role, staff_role.c.username == staff.c.username)
+         .where(staff_role.c.role == role_code, staff.c.active).order_by(staff.c.department, staff.c.username))
+    if department_code is not None:
+        head = sa.select(department.c.head).where(department.c.code == department_code).scalar_subquery()
+        q = q.where(sa.or_(staff.c.department == department_code, staff.c.username == head))
+    rows = conn.execute(q).all()
+    names = [r.username for r in rows]
+    roles: dict[str, set] = {}
+    for r in conn.execute(sa.select(staff_role).where(staff_role.c.username.in_(names or ["-"]))):
+        roles.setdefault(r.username, set()).add(r.role)
+    heads: dict[str, set] = {}
+    for r in conn.execute(sa.select(department.c.code, department.c.head).where(department.c.head.in_(names or ["-"]))):
+        heads.setdefault(r.head, set()).add(r.code)
+    return [Principal(r.username, r.name, r.department, frozenset(roles.get(r.username, ())), r.locale,
+                      frozenset(heads.get(r.username, ()))) for r in rows]
+
+
 # --- departments ----------------------------------------------------------------------------------
 
 def check_department(values: dict) -> list[Problem]:

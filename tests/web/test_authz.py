@@ -32,6 +32,8 @@ MATRIX = [
     ("/tasks/<task_id>/claim", "POST", "/tasks/{task}/claim", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/unclaim", "POST", "/tasks/{task}/unclaim", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/delegate", "POST", "/tasks/{task}/delegate", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/transfer", "POST", "/tasks/{task}/transfer", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/targets", "GET", "/tasks/{task}/targets", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/reassign", "POST", "/tasks/{task}/reassign", "waike_head", 403, "neike_head"),
     ("/tasks/<task_id>/comments", "POST", "/tasks/{task}/comments", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/attachments", "POST", "/tasks/{task}/attachments", "surgeon", 403, "neike_head"),
