@@ -11,6 +11,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from engine.deadlines.workdays import BEIJING
+from engine.inbox import lists
 
 from .i18n import select_locale
 
@@ -46,14 +47,15 @@ def when(value, locale: str | None = None) -> str:
     return f"{day(moment, locale)} {moment:%H:%M}"
 
 
-def due_state(due_at, now: datetime) -> str:
-    """'overdue', 'soon' (within 2 days) or 'ok': a CSS class and a hint for screen readers."""
+def due_state(due_at, now: datetime, soon_until: datetime) -> str:
+    """'overdue', 'soon' (by `soon_until`: the inbox's one rule, two working days — `lists.soon_until`)
+    or 'ok': a CSS class and a hint for screen readers."""
     if not due_at:
         return "none"
     due_at = _moment(due_at)
     if due_at < now:
         return "overdue"
-    return "soon" if due_at - now <= timedelta(days=2) else "ok"
+    return "soon" if due_at <= soon_until else "ok"
 
 
 def due_hint(due_at, now: datetime, locale: str | None = None) -> str:
@@ -88,8 +90,14 @@ def init_app(app) -> None:
 
     @app.context_processor
     def time_helpers():
-        now = current_app.extensions["qinglian"].clock.now()
-        return {"now": now, "due_state": lambda d: due_state(d, now), "due_hint": lambda d: due_hint(d, now)}
+        eng = current_app.extensions["qinglian"]
+        now, soon = eng.clock.now(), []
+
+        def state(d):        # the list's own rule ("due soon": within two working days), worked out once
+            if not soon:
+                soon.append(lists.soon_until(eng))
+            return due_state(d, now, soon[0])
+        return {"now": now, "due_state": state, "due_hint": lambda d: due_hint(d, now)}
 
 
 def event_label(event_type: str) -> str:
