@@ -23,6 +23,11 @@ PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/loca
 MATRIX = [
     ("/", "GET", "/", None, None, "nurse"),
     ("/inbox", "GET", "/inbox", None, None, "nurse"),
+    ("/notifications", "GET", "/notifications", None, None, "nurse"),
+    ("/notifications/read", "POST", "/notifications/read", None, None, "nurse"),
+    ("/notifications/<int:notification_id>", "POST", "/notifications/1", None, None, "nurse"),
+    ("/started", "GET", "/started", None, None, "nurse"),
+    ("/started/<instance_id>", "GET", "/started/{instance}", "neike_head", 404, "jijian"),
     ("/inbox/filters", "POST", "/inbox/filters", None, None, "nurse"),
     ("/inbox/filters/<int:filter_id>/delete", "POST", "/inbox/filters/1/delete", None, None, "nurse"),
     ("/account/password", "GET", "/account/password", None, None, "nurse"),
