@@ -30,7 +30,7 @@ def show(task_id: str, rejected=None, status: int = 200, refused: dict | None = 
         history=found.history, values=values, errors=translated(rejected.errors) if rejected is not None else {},
         draft_saved_at=found.draft[1] if found.draft else None,
         can_work=found.can_work, can_reassign=found.can_reassign, can_delegate=found.can_delegate,
-        targets=found.targets, process_name=found.process_name,
+        targets=found.targets, process_name=found.process_name, case=found.case,
         refused=dict(refused or {}, errors=translated((refused or {}).get("errors"))),
         comments=found.comments, files=found.files, people=found.people, departments=found.departments,
         names=found.names, department_names=found.department_names,

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.inbox import attachments, comments, drafts, form_values
+from engine.inbox import attachments, case_panel, comments, drafts, form_values
 from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import can_delegate, can_reassign, can_view, can_view_instance, can_work, require, require_work
@@ -46,6 +46,7 @@ class TaskPage:
     targets: list = field(default_factory=list)               # whom `p` may hand it to (handover.Target)
     can_delegate: bool = False
     process_name: str | None = None                           # the process's name in its model
+    case: object = None                                       # case_panel.CasePanel
 
 
 def page(engine, p: Principal, task_id: str) -> TaskPage:
@@ -69,6 +70,7 @@ def page(engine, p: Principal, task_id: str) -> TaskPage:
             from engine.inbox import handover       # (handover builds on this room's `viewable`)
             found.targets = handover.targets(conn, task, exclude=p.username)
         found.process_name = elements.process_name(conn, engine.registry, task["instance_id"])
+        found.case = case_panel.panel(conn, engine, p, task)
     found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
     return found
 

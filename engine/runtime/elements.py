@@ -43,9 +43,10 @@ def completions(conn, instance_id: str) -> dict[str, dict]:
                         "data": (json.loads(r.data_json) or {}).get("data") or {}} for r in rows}
 
 
-def last_event_data(conn, instance_id: str, task_id: str, event_type: str) -> dict | None:
-    """The data of the task's latest event of `event_type`, if any."""
-    found = conn.execute(sa.select(event.c.data_json).where(
-        event.c.chain == instance_id, event.c.task_id == task_id, event.c.type == event_type)
-        .order_by(event.c.seq.desc()).limit(1)).scalar()
+def last_event_data(conn, instance_id: str, task_id: str | None, event_type: str) -> dict | None:
+    """The data of the latest event of `event_type` of the task (None: of the instance), if any."""
+    q = sa.select(event.c.data_json).where(event.c.chain == instance_id, event.c.type == event_type)
+    if task_id is not None:
+        q = q.where(event.c.task_id == task_id)
+    found = conn.execute(q.order_by(event.c.seq.desc()).limit(1)).scalar()
     return json.loads(found) if found else None
