@@ -210,3 +210,24 @@ def test_the_inbox_works_one_handed_on_a_phone(server, open_page, engine, people
     if size == "phone":
         assert _visible_in_viewport(page, "button[value=complete]")   # sticky at the bottom on a phone
     page.shot("item12-task-page")
+
+
+def test_the_task_diagram_zooms_fits_and_opens_full_screen(server, open_page, engine, people):
+    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+    view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
+                        data={"department": "neike", "department_name": "内科"})
+    page = open_page()
+    sign_in(page, server, "neike_head")
+    page.goto(f"{server}/tasks/{view.tasks[0]['id']}")
+    page.wait_for_selector("#diagram[data-ready=true]")
+    assert page.inner_text("[data-testid=process-name]") == "月度工作进展报告"      # its name, not `monthly_report v1`
+    fitted = float(page.get_attribute("#diagram", "data-zoom"))
+    page.click("[data-diagram-tool=in]")
+    assert float(page.get_attribute("#diagram", "data-zoom")) > fitted
+    page.click("[data-diagram-tool=full]")
+    assert "diagram-full" in page.get_attribute(".diagram-box", "class")
+    box = page.locator("#diagram").bounding_box()
+    assert box["width"] >= page.viewport_size["width"] * 0.9
+    page.shot("also-diagram-full-screen")
+    page.keyboard.press("Escape")
+    assert "diagram-full" not in page.get_attribute(".diagram-box", "class")
