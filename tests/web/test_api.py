@@ -20,6 +20,7 @@ pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped p
 API = "/api/v1"
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 NEIKE = {"department": "neike", "department_name": "内科"}
+WAIKE = {"department": "waike", "department_name": "外科"}
 VALID_REPORT = {"month": "2026-09-01", "progress": "完成第三季度廉洁风险排查，共 12 项。",
                 "problems": "个别科室台账不全。", "next_plan": "十月开展专项检查。"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -367,8 +368,8 @@ def test_who_may_call_what(api, monthly, method, path, body, setup, user, expect
     if body == "deploy":
         body = {"files": [{"name": MONTHLY_REPORT.name,
                            "xml": MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")}]}
-    elif body == "start":
-        body = {"process_key": "monthly_report", "data": NEIKE}
+    elif body == "start":          # (内科 has its report open already: one per department and period)
+        body = {"process_key": "monthly_report", "data": WAIKE}
     resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"]), user, json=body)
     if expected == 200:
         assert 200 <= resp.status_code < 300, resp.get_data(as_text=True)
@@ -436,6 +437,8 @@ def test_an_api_start_is_checked_by_the_start_form_like_the_page(api, monthly):
     unknown = api("POST", "/instances", "jijian", json={"process_key": "monthly_report",
                                                         "data": {"department": "no_such_department"}})
     assert unknown.status_code == 422 and "department" in unknown.get_json()["fields"]
-    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    twin = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    assert twin.status_code == 422 and "department" in twin.get_json()["fields"]    # 内科 has its report already
+    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": WAIKE})
     assert ok.status_code == 201, ok.get_json()
-    assert ok.get_json()["tasks"][0]["candidate_department"] == "neike"
+    assert ok.get_json()["tasks"][0]["candidate_department"] == "waike"
