@@ -27,6 +27,9 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_SMTP_PORT          its port (default 25)
     QINGLIAN_SMTP_FROM          the sender (default qinglian@localhost)
     QINGLIAN_NOTIFY_EMAILS      JSON: user or role code → mailbox(es)
+    QINGLIAN_REPORT_CHANNELS    JSON: the hospital's other reporting channels shown on the public report
+                                page, e.g. {"phone": "0571-12388", "address": "院纪检监察室（行政楼3楼）",
+                                "mailbox": "门诊大厅举报箱"}
 """
 from __future__ import annotations
 
@@ -71,6 +74,7 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "qinglian@localhost"
     notify_emails: dict = field(default_factory=dict)
+    report_channels: dict = field(default_factory=dict)   # phone, address, mailbox (QINGLIAN_REPORT_CHANNELS)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -105,6 +109,7 @@ class Settings:
             smtp_port=_number(env, "QINGLIAN_SMTP_PORT", 25, int),
             smtp_from=env.get("QINGLIAN_SMTP_FROM", "qinglian@localhost"),
             notify_emails=_json(env, "QINGLIAN_NOTIFY_EMAILS"),
+            report_channels=_json(env, "QINGLIAN_REPORT_CHANNELS"),
         )
 
 

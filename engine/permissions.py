@@ -129,6 +129,15 @@ def can_view(p: Principal, task: dict) -> bool:
             or sees_every_task(p))
 
 
+def may_receive(p: Principal, task: dict) -> bool:
+    """May be handed the task (delegated, transferred, reassigned): a person it may go to by its lane —
+    the lane's role within the department its rule names — and, for a confidential process, one of
+    the roles that may see it."""
+    if not is_candidate(p, task):
+        return False
+    return not task.get("confidential") or p.has(*task["confidential"].split(","))
+
+
 def can_work(p: Principal, task: dict) -> bool:
     """May claim or complete it now."""
     if task.get("status") != "open":

@@ -45,7 +45,7 @@ def staff_edit(username):
                   "roles": request.form.getlist("roles")}
         password = request.form.get("password", "")
         try:
-            org.save_person(eng, values, password, by=g.principal.username)
+            org.save_person(eng, values, password, by=g.principal.username, creating=username is None)
         except Invalid as exc:
             errors = _problems(exc)
         else:

@@ -41,7 +41,8 @@ def init_app(app) -> None:
         status = status_of(exc)
         if wants_json():
             return jsonify(error_body(exc)), status
-        return render_template("error.html", status=status, message=exc.message), status
+        # the engine says why in Chinese; the reader gets it in their language where the catalog has it
+        return render_template("error.html", status=status, message=_(exc.message)), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -67,13 +67,15 @@ class ProcessInfo:
     startable_by: frozenset[str]            # role codes; "staff" = every signed-in person
     start_form: str | None
     confidential: frozenset[str] | None     # roles that may see its instances, besides their starter
+    receipt: str | None = None              # what its starter's receipt tells them (`variable:label, …`)
 
     @classmethod
     def from_row(cls, row) -> "ProcessInfo":
         props = json.loads(row.meta_json).get("process", {})
         confidential = props.get("confidential")
         return cls(row.process_key, row.name, row.version, frozenset(props.get("startableBy", ())),
-                   props.get("startForm"), frozenset(confidential) if confidential is not None else None)
+                   props.get("startForm"), frozenset(confidential) if confidential is not None else None,
+                   props.get("receipt"))
 
 
 def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]:

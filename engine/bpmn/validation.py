@@ -457,6 +457,8 @@ class _Validator:
                                 f'{"、".join(unknown) if unknown else "it is empty"} is not a role code.', doc, el,
                                 line=prop.sourceline, field=name)
                 found[name] = roles
+        if "receipt" in props:
+            found["receipt"] = props["receipt"][0].strip()
         if "startForm" in props:
             value, prop = props["startForm"]
             found["startForm"] = value.strip()

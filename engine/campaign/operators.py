@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from engine.runtime import connectors
 from engine.errors import Invalid, Problem
-from engine.db.schema import department as dept_table, event, process_instance, staff
+from engine.db.schema import department as dept_table, event, human_task, process_instance, staff
 from engine.deadlines.workdays import BEIJING
 
 CAMPAIGN = "campaign"
@@ -201,6 +201,28 @@ def campaign_disclosure_window(ctx) -> dict:
             "disclosure_deadline": launch.get("disclosure_deadline"), "department": dept}
 
 
+# --- one monthly report per department and period ---------------------------------------------------
+
+MONTHLY_KEYS = ("monthly_report", MONTHLY)
+
+
+def monthly_report_unique(ctx, department=None) -> bool:
+    """A monthly report is started only for a department with none open: while a campaign's monthly
+    report (the one that counts for the campaign) or another one waits for the department, a second
+    one is refused, not handed to its head as a twin task."""
+    if not department:
+        return True
+    open_one = ctx.conn.execute(sa.select(human_task.c.process_key).where(
+        human_task.c.process_key.in_(MONTHLY_KEYS), human_task.c.element_id == "fill_report",
+        human_task.c.status == "open", human_task.c.candidate_department == str(department)).limit(1)).scalar()
+    if open_one is not None:
+        where = "专项整治的月度工作进展" if open_one == MONTHLY else "另一份月报"
+        raise Invalid("本科室本期已有月报", [Problem(
+            f"本科室本期已有待填报的{where}，无需另行发起（每个科室每期只填一份月报）",
+            field="department", code="duplicate_report")])
+    return True
+
+
 def launch_data(conn, campaign_id: str) -> dict:
     """What the campaign was launched with (its start data)."""
     raw = conn.execute(sa.select(event.c.data_json).where(event.c.chain == campaign_id,
@@ -231,3 +253,4 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("campaign_link_clues", campaign_link_clues)
     registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
     registry.add_service("campaign_statistics", campaign_statistics)
+    registry.add_service("monthly_report_unique", monthly_report_unique)

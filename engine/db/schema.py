@@ -165,6 +165,10 @@ human_task = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     # Roles that may see a task of a confidential process (comma-separated), else NULL.
     sa.Column("confidential", sa.String(255)),
+    # A delegated task (Camunda's delegation): the person it returns to once the delegate resolves it,
+    # and the delegation's state ('pending' while with the delegate, 'resolved' once back), else NULL.
+    sa.Column("owner", sa.String(64)),
+    sa.Column("delegation", sa.String(16)),
     sa.Index("ix_human_task_instance", "instance_id"),
 )
 

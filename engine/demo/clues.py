@@ -1,5 +1,6 @@
 """A few demo clues for `make run`, in different states: awaiting triage (real-name, acceptance notice
-due), waiting for an inquiry reply, held for later (暂存待查), and closed (予以了结)."""
+due), waiting for an inquiry reply, held for later (暂存待查), closed (予以了结), and one awaiting the
+leadership group's approval."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -57,4 +58,12 @@ def load(engine, settings) -> int:
                  started_by=CLERK)
     step(closed.instance_id, "triage", {"disposal": "close", "opinion": "经了解，兼职已于2025年依规辞去并报告，予以了结。"})
     step(closed.instance_id, "approve_office", {"office_approved": True, "office_comment": None})
-    return 4
+    # a middle manager's clue the office approved: the leadership group (shuji) decides, with the case
+    # and the office's opinion in front of them
+    leader = reg(engine, vault, clue(12, person_name="钱伟", person_position="药剂科主任", person_department="yaojike",
+                                     position_level="middle_manager", source="petition", channel="letter",
+                                     summary="反映药剂科主任钱伟在药品遴选中为某医药代表关照，疑似收受好处。"),
+                 started_by=CLERK)
+    step(leader.instance_id, "triage", {"disposal": "verify", "opinion": "线索具体可查，建议初步核实。"})
+    step(leader.instance_id, "approve_office", {"office_approved": True, "office_comment": "同意初步核实，报领导小组审批。"})
+    return 5

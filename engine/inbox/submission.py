@@ -22,7 +22,7 @@ from engine.inbox import attachments, drafts
 from engine.org.people import Principal
 from engine.permissions import can_start, can_view, can_work, require, require_work
 
-COMPLETE, SAVE_DRAFT = "complete", "save_draft"
+COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
 
 
 class FormRejected(Invalid):
@@ -108,7 +108,7 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     `raw`: an HTML post (werkzeug MultiDict, with `files`) or an API body's `data`. NotFound if
     there is no such task, Forbidden if the person may not see or work it, a Conflict if it is no
     longer theirs to complete, `FormRejected` naming each field at fault."""
-    if action not in (COMPLETE, SAVE_DRAFT):
+    if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
     task = engine.task(task_id)
     require(can_view(principal, task), "你无权查看此任务")
@@ -117,6 +117,11 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     if action == SAVE_DRAFT:
         _save_draft(engine, principal, task, definition, raw)
         return Submitted(task, None)
+    if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
+        with lookups(engine.db, task["instance_id"]) as found:
+            values = validate_submission(definition, raw, lookups=found).values if definition else {}
+        note = raw.get("note", "") if hasattr(raw, "get") else ""
+        return Submitted(engine.resolve(task["id"], user=principal.username, data=values, note=note), None)
     return Submitted(task, _complete(engine, principal, task, definition, raw, files))
 
 
@@ -147,8 +152,22 @@ def _complete(engine, principal: Principal, task: dict, definition: dict | None,
             names.setdefault(name, []).append(str(stored["id"]))
         return submission.data_with_uploads(names)
 
-    return engine.complete_task(task["id"], user=principal.username, data=submission.data,
-                                prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+    try:
+        return engine.complete_task(task["id"], user=principal.username, data=submission.data,
+                                    prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+    except Invalid as exc:      # a completion guard or a refused file: the form again, with the reason
+        raise FormRejected(Submission({}, {}, refusal_errors(exc, definition), submission.values)) from exc
+
+
+def refusal_errors(exc: Invalid, definition: dict | None) -> dict[str, str]:
+    """An engine refusal as the form's field errors: each problem next to its field when the form has
+    it, the rest (and a refusal naming no field) on the form as a whole."""
+    fields = set((definition or {}).get("schema", {}).get("properties", {}))
+    errors: dict[str, str] = {}
+    for p in exc.problems:
+        key = p.field if p.field and p.field.split("[")[0].split(".")[0] in fields else "_form"
+        errors[key] = f"{errors[key]}；{p.message}" if key in errors and errors[key] != p.message else p.message
+    return errors or {"_form": exc.message}
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from datetime import datetime
 
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.inbox import attachments, comments, drafts
+from engine.inbox import attachments, case_panel, comments, drafts, form_values
 from engine.org import people as org
 from engine.org.people import Principal
-from engine.permissions import can_reassign, can_view, can_view_instance, can_work, require, require_work
-from engine.runtime import diagram
+from engine.permissions import can_delegate, can_reassign, can_view, can_view_instance, can_work, require, require_work
+from engine.runtime import diagram, elements
 
 HISTORY = 20        # the task page shows the instance's latest events
 
@@ -42,6 +42,11 @@ class TaskPage:
     departments: list[dict] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)       # every username's name, for the history
     department_names: dict[str, str] = field(default_factory=dict)
+    values: dict = field(default_factory=dict)                # what the form shows (see `form_values`)
+    targets: list = field(default_factory=list)               # whom `p` may hand it to (handover.Target)
+    can_delegate: bool = False
+    process_name: str | None = None                           # the process's name in its model
+    case: object = None                                       # case_panel.CasePanel
 
 
 def page(engine, p: Principal, task_id: str) -> TaskPage:
@@ -58,6 +63,14 @@ def page(engine, p: Principal, task_id: str) -> TaskPage:
             departments=org.departments(conn),
             names={r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
             department_names=org.department_names(conn))
+        found.values = (form_values.submitted_values(conn, task) if task["status"] == "completed"
+                        else form_values.starting_values(conn, engine, task, draft))
+        found.can_delegate = can_delegate(p, task) and task.get("delegation") != "pending"
+        if found.can_delegate or found.can_reassign:
+            from engine.inbox import handover       # (handover builds on this room's `viewable`)
+            found.targets = handover.targets(conn, task, exclude=p.username)
+        found.process_name = elements.process_name(conn, engine.registry, task["instance_id"])
+        found.case = case_panel.panel(conn, engine, p, task)
     found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
     return found
 

@@ -58,6 +58,7 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,
         "remind_at": remind_at, "reminded_at": None, "escalation_level": 0, "next_escalation_at": due.at,
         "claimed_at": None, "completed_by": None, "completed_at": None, "confidential": confidential,
+        "owner": None, "delegation": None,
     }
 
 

@@ -42,7 +42,8 @@ from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import Abort, StepLimits, check_due_dates, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",)}
-ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
+ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_entrusted", "task_resolved", "task_reassigned",
+              "task_reminded",
               "task_escalated")
 DEADLINE_STEPS = ("task_reminded", "task_escalated")
 REPLAYED_OPERATORS = ("start_instances", "record_event")   # re-run: their effects are checked

@@ -28,9 +28,9 @@ from engine.deadlines import periodic_starts as schedules, reminders, timers
 from engine.deadlines.due import Deadlines
 from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
-from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNotReady
+from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import connectors, human_tasks, instances, queries, store
+from engine.runtime import assignment, connectors, human_tasks, instances, queries, store
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
@@ -40,6 +40,9 @@ from engine.runtime.views import InstanceView, check_data, convert
 from engine.sandbox import ScriptLimits
 
 log = logging.getLogger(__name__)
+
+
+_OWNER = object()      # `_set_assignee`: back to the task's owner
 
 
 class Engine:
@@ -169,6 +172,8 @@ class Engine:
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
+            if getattr(row, "delegation", None) == "pending":
+                raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
             submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
@@ -196,23 +201,47 @@ class Engine:
     def unclaim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, None, "task_unclaimed")
 
-    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
-        """Hand a task the user holds to a colleague, with a reason kept in the history."""
+    def transfer(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Hand a task the user holds to a colleague for good (转交), with a reason kept in the history;
+        `Invalid` unless its lane lets the colleague have it."""
         return self._set_assignee(task_id, user, to, "task_delegated", data={"from": user, "to": to, "reason": reason},
-                                  holder=user)
+                                  holder=user, target=to)
+
+    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Delegate a task the user holds (委托, Camunda's delegation): the user stays its owner, the
+        delegate works on it and resolves it, and it comes back to the owner to complete."""
+        def check(row):
+            if row.delegation == "pending":
+                raise Conflict("此任务已委托他人办理，待其交回后才能再委托", field="to")
+            return {"from": user, "to": to, "owner": user, "reason": reason}
+        return self._set_assignee(task_id, user, to, "task_entrusted", data=check, holder=user, target=to,
+                                  also={"owner": user, "delegation": "pending"})
+
+    def resolve(self, task_id: str, *, user: str, data: dict | None = None, note: str = "") -> dict:
+        """The delegate hands a delegated task back to its owner, with what they filled in (kept in the
+        history; the owner's form opens with it) and a note."""
+        def check(row):
+            if row.delegation != "pending":
+                raise Conflict("此任务不是委托给你办理的任务", field="task_id")
+            return {"from": user, "to": row.owner, "data": convert(check_data(data)), "note": note}
+        return self._set_assignee(task_id, user, _OWNER, "task_resolved", data=check, holder=user,
+                                  also={"delegation": "resolved"})
 
     def reassign(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
         """Give a task to someone else whoever holds it (a department head's decision; the caller checks
-        that `user` may)."""
+        that `user` may); `Invalid` unless its lane lets them have it. A delegation in course ends."""
         def check(row):
             return {"from": row.assignee, "to": to, "reason": reason}
-        return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None)
+        return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None, target=to,
+                                  also={"owner": None, "delegation": None})
 
     _ANYONE = object()
 
-    def _set_assignee(self, task_id: str, user: str, assignee: str | None, event_type: str, *,
-                      data=None, holder=_ANYONE) -> dict:
-        """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules)."""
+    def _set_assignee(self, task_id: str, user: str, assignee, event_type: str, *,
+                      data=None, holder=_ANYONE, target: str | None = None, also: dict | None = None) -> dict:
+        """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules).
+        `target`: a person the task is handed to, checked against its lane. `assignee` `_OWNER`: back
+        to its owner. `also`: further columns of the inbox row to set."""
         def action(conn, live, outcome):
             row = human_row(conn, live, task_id)
             task = ready_task(live, task_id, row)
@@ -222,13 +251,18 @@ class Engine:
                                              assignee=row.assignee)
                 if assignee is None and row.assignee != user:
                     raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
+                if getattr(row, "delegation", None) == "pending":
+                    raise Conflict("此任务正在委托办理中，须由受托人交回", field="task_id")
             elif holder is not None and row.assignee != holder:
                 raise TaskClaimedByOther(f"task {task_id} is not held by {holder}", assignee=row.assignee)
-            claimed_at = outcome.now if assignee else None
-            conn.execute(human_task.update().where(human_task.c.id == task_id).values(
-                assignee=assignee, claimed_at=claimed_at))
-            live.human[task_id].update(assignee=assignee, claimed_at=claimed_at)
+            if target is not None:
+                assignment.check_target(conn, row, target, user)
             details = data(row) if callable(data) else (data or {})
+            to = row.owner if assignee is _OWNER else assignee
+            claimed_at = outcome.now if to else None
+            values = {"assignee": to, "claimed_at": claimed_at, **(also or {})}
+            conn.execute(human_task.update().where(human_task.c.id == task_id).values(**values))
+            live.human[task_id].update(values)
             outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id,
                                                    data=details))
 

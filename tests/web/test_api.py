@@ -20,6 +20,7 @@ pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped p
 API = "/api/v1"
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 NEIKE = {"department": "neike", "department_name": "内科"}
+WAIKE = {"department": "waike", "department_name": "外科"}
 VALID_REPORT = {"month": "2026-09-01", "progress": "完成第三季度廉洁风险排查，共 12 项。",
                 "problems": "个别科室台账不全。", "next_plan": "十月开展专项检查。"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -33,13 +34,14 @@ def tokens(engine, people):
 
 
 @pytest.fixture
-def api(client, tokens):
+def api(client, tokens, engine):
     """`api(method, path, user=None, **kwargs)`: call the API as `user` (anonymous when None)."""
     def call(method: str, path: str, user: str | None = None, *, headers=None, **kwargs):
         headers = dict(headers or {})
         if user is not None:
             headers["Authorization"] = f"Bearer {tokens[user]}"
         return client.open(API + path, method=method, headers=headers, **kwargs)
+    call.engine = engine
     return call
 
 
@@ -207,7 +209,7 @@ def test_a_task_claimed_by_a_colleague_is_a_conflict_for_another_candidate(api, 
     assert assert_error(resp, 409, "task_claimed_by_other")["assignee"] == "neike_head"
 
 
-def test_handing_over_checks_the_colleague_and_the_reason(api, monthly):
+def test_handing_over_checks_the_colleague_and_the_reason(api, monthly, engine):
     task = monthly["task_id"]
     api("POST", f"/tasks/{task}/claim", "neike_head")
     body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "ghost", "reason": " "}),
@@ -217,13 +219,18 @@ def test_handing_over_checks_the_colleague_and_the_reason(api, monthly):
                             json={"to": "neike_head", "reason": "x"}), 422)
     assert body["fields"] == {"to": "不能转交给自己"}
 
-    resp = api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "nurse", "reason": "出差一周"})
-    assert resp.status_code == 200 and resp.get_json()["assignee"] == "nurse"
-    assert api("GET", "/tasks?view=mine", "nurse").get_json()["total"] == 1
-    resp = api("POST", f"/tasks/{task}/unclaim", "nurse")
-    assert resp.status_code == 200 and resp.get_json()["assignee"] is None
-    resp = api("POST", f"/tasks/{task}/reassign", "neike_head", json={"to": "nurse2", "reason": "轮岗"})
-    assert resp.status_code == 200 and resp.get_json()["assignee"] == "nurse2"
+    body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "nurse", "reason": "出差一周"}),
+                        422)                            # a nurse is not in the lane of a head's task
+    assert "不在此任务的办理范围内" in body["fields"]["to"]
+    from engine.org import people as org
+    with write_transaction(engine.db) as conn:          # a second head for 内科's lane: the deputy
+        org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
+                              "roles": ["staff", "department_head"]}, engine.clock.now())
+    resp = api("POST", f"/tasks/{task}/transfer", "neike_head", json={"to": "deputy", "reason": "出差一周"})
+    assert resp.status_code == 200 and resp.get_json()["assignee"] == "deputy"
+    body = assert_error(api("POST", f"/tasks/{task}/reassign", "neike_head", json={"to": "nurse2", "reason": "轮岗"}),
+                        422)
+    assert "不在此任务的办理范围内" in body["fields"]["to"] and api.engine.task(task)["assignee"] == "deputy"
 
 
 # --- bad input is a 4xx with {code, message, fields}, never a 500 -----------------------------------------
@@ -299,6 +306,20 @@ def _claim(api, ids):
     assert api("POST", f"/tasks/{ids['task_id']}/claim", "neike_head").status_code == 200
 
 
+def _with_deputy(api, ids):
+    """A second head for 内科 (the deputy): someone the head's task may be handed to."""
+    from engine.org import people as org
+    engine = api.engine
+    with write_transaction(engine.db) as conn:
+        org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
+                              "roles": ["staff", "department_head"]}, engine.clock.now())
+
+
+def _claim_with_deputy(api, ids):
+    _with_deputy(api, ids)
+    _claim(api, ids)
+
+
 def _second_version(api, ids):
     """A version 2 of the monthly report that only renames its start event: the instance may move."""
     xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")
@@ -323,9 +344,11 @@ MATRIX = [
      ["neike_head", "auditor", "jijian", "admin"]),
     ("POST", "/tasks/{task}/claim", None, None, ["surgeon", "nurse", "auditor", "jijian"], ["neike_head"]),
     ("POST", "/tasks/{task}/unclaim", None, _claim, ["surgeon", "waike_head"], ["neike_head"]),
-    ("POST", "/tasks/{task}/delegate", {"to": "nurse", "reason": "出差"}, _claim, ["surgeon", "auditor", "admin"],
-     ["neike_head"]),
-    ("POST", "/tasks/{task}/reassign", {"to": "nurse", "reason": "轮岗"}, None, ["nurse", "auditor", "jijian"],
+    ("POST", "/tasks/{task}/delegate", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
+     ["surgeon", "auditor", "admin"], ["neike_head"]),
+    ("POST", "/tasks/{task}/transfer", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
+     ["surgeon", "auditor", "admin"], ["neike_head"]),
+    ("POST", "/tasks/{task}/reassign", {"to": "deputy", "reason": "轮岗"}, _with_deputy, ["nurse", "auditor", "jijian"],
      ["neike_head", "admin"]),
     ("POST", "/tasks/{task}/complete", {"data": VALID_REPORT}, None, ["surgeon", "nurse", "auditor", "admin"],
      ["neike_head"]),
@@ -345,8 +368,8 @@ def test_who_may_call_what(api, monthly, method, path, body, setup, user, expect
     if body == "deploy":
         body = {"files": [{"name": MONTHLY_REPORT.name,
                            "xml": MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")}]}
-    elif body == "start":
-        body = {"process_key": "monthly_report", "data": NEIKE}
+    elif body == "start":          # (内科 has its report open already: one per department and period)
+        body = {"process_key": "monthly_report", "data": WAIKE}
     resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"]), user, json=body)
     if expected == 200:
         assert 200 <= resp.status_code < 300, resp.get_data(as_text=True)
@@ -414,6 +437,8 @@ def test_an_api_start_is_checked_by_the_start_form_like_the_page(api, monthly):
     unknown = api("POST", "/instances", "jijian", json={"process_key": "monthly_report",
                                                         "data": {"department": "no_such_department"}})
     assert unknown.status_code == 422 and "department" in unknown.get_json()["fields"]
-    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    twin = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    assert twin.status_code == 422 and "department" in twin.get_json()["fields"]    # 内科 has its report already
+    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": WAIKE})
     assert ok.status_code == 201, ok.get_json()
-    assert ok.get_json()["tasks"][0]["candidate_department"] == "neike"
+    assert ok.get_json()["tasks"][0]["candidate_department"] == "waike"

@@ -71,8 +71,19 @@ def unclaim(task_id: str):
 @bp.response(200, TaskSchema)
 @document_errors(400, 404, 409)
 def delegate(body, task_id: str):
-    """Hand a task one holds to a colleague, with a reason (kept in the history)"""
-    return handover.hand_over(engine(), g.api_principal, task_id, "delegate", body["to"], body["reason"])[1]
+    """Delegate a task one holds to a colleague its lane admits, with a reason: one stays its owner,
+    and it comes back once the delegate resolves it (Camunda's delegation)"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.DELEGATE, body["to"], body["reason"])
+
+
+@bp.route("/tasks/<task_id>/transfer", methods=["POST"])
+@token_required()
+@bp.arguments(HandoverSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def transfer(body, task_id: str):
+    """Hand a task one holds for good to a colleague its lane admits, with a reason"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.TRANSFER, body["to"], body["reason"])
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["POST"])
@@ -81,8 +92,8 @@ def delegate(body, task_id: str):
 @bp.response(200, TaskSchema)
 @document_errors(400, 404, 409)
 def reassign(body, task_id: str):
-    """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
-    return handover.hand_over(engine(), g.api_principal, task_id, "reassign", body["to"], body["reason"])[1]
+    """Give an open task of one's department to someone its lane admits, whoever holds it (department heads, admins)"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.REASSIGN, body["to"], body["reason"])
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
