@@ -207,19 +207,23 @@ MONTHLY_KEYS = ("monthly_report", MONTHLY)
 
 
 def monthly_report_unique(ctx, department=None) -> bool:
-    """A monthly report is started only for a department with none open: while a campaign's monthly
-    report (the one that counts for the campaign) or another one waits for the department, a second
-    one is refused, not handed to its head as a twin task."""
+    """One monthly report per department and period. While the campaign's monthly report (the one
+    that counts for the campaign) waits for the department, a stand-alone one is refused; so is a second
+    stand-alone one for the same period (its business key, e.g. "2026-09 内科"; none given counts as the
+    same unnamed period). A late report of an earlier period does not block the next one."""
     if not department:
         return True
-    open_one = ctx.conn.execute(sa.select(human_task.c.process_key).where(
-        human_task.c.process_key.in_(MONTHLY_KEYS), human_task.c.element_id == "fill_report",
-        human_task.c.status == "open", human_task.c.candidate_department == str(department)).limit(1)).scalar()
-    if open_one is not None:
-        where = "专项整治的月度工作进展" if open_one == MONTHLY else "另一份月报"
-        raise Invalid("本科室本期已有月报", [Problem(
-            f"本科室本期已有待填报的{where}，无需另行发起（每个科室每期只填一份月报）",
-            field="department", code="duplicate_report")])
+    h, p = human_task.c, process_instance.c
+    rows = ctx.conn.execute(sa.select(h.process_key, p.business_key).join(
+        process_instance, process_instance.c.id == h.instance_id).where(
+        h.process_key.in_(MONTHLY_KEYS), h.element_id == "fill_report", h.status == "open",
+        h.candidate_department == str(department))).all()
+    for key, business_key in rows:
+        if key == MONTHLY or business_key == ctx.business_key:
+            where = "专项整治的月度工作进展" if key == MONTHLY else "另一份月报"
+            raise Invalid("本科室本期已有月报", [Problem(
+                f"本科室本期已有待填报的{where}，无需另行发起（每个科室每期只填一份月报）",
+                field="department", code="duplicate_report")])
     return True
 
 

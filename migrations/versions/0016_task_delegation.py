@@ -1,7 +1,7 @@
 """delegated tasks come back: a task's owner and delegation state
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-07 13:40:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
