@@ -44,7 +44,7 @@ def ledger():
         query, problems = clues_ledger.LedgerQuery.parse(request.args), {}
     except Invalid as exc:
         query, problems = clues_ledger.LedgerQuery(), {p.field: p.message for p in exc.problems}
-    rows, rate, departments = clues_ledger.page(engine(), query)
+    rows, rate, departments = clues_ledger.page(engine(), g.principal, query)
     return render_template("clues/ledger.html", rows=rows, query=query, problems=problems,
                            rate=rate, sources=clues_intake.SOURCES,
                            disposals=clues_ledger.DISPOSALS, statuses=clues_ledger.STATUSES,
@@ -58,7 +58,7 @@ def export():
     eng = engine()
     today = eng.clock.now().astimezone(BEIJING).date()
     data = clues_export.ledger_workbook(
-        clues_ledger.rows(eng, query), title=_("问题线索台帐"), filled_by=g.principal.name,
+        clues_ledger.rows(eng, g.principal, query), title=_("问题线索台帐"), filled_by=g.principal.name,
         phone=(request.args.get("phone") or "").strip()[:30], reviewer=(request.args.get("reviewer") or "").strip()[:30],
         cut_off=today)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

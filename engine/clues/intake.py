@@ -26,6 +26,7 @@ from engine.org import people as org
 from engine.org.people import Principal
 from engine.org.roles import DISCIPLINE_OFFICE
 from engine.permissions import may_handle_clues, may_reveal_reporter, require
+from engine.runtime.recusal import excluded_persons
 from engine.text import hidden_characters
 
 PROCESS_KEY = "clue"
@@ -170,7 +171,7 @@ def register_from_form(engine, vault: confidential.ReporterVault, principal: Pri
         raise FormRejected(submission)
     data = submission.data
     with read_transaction(engine.db) as conn:
-        rows = ledger.clue_rows(conn, engine.clock.now())
+        rows = ledger.clue_rows(conn, engine.clock.now(), viewer=principal)
     duplicates = possible_duplicates(rows, data["person_name"], data["summary"])
     if duplicates and not duplicates_confirmed:
         return Intake(duplicates=duplicates, values=dict(submission.values))
@@ -220,15 +221,15 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
 
 # --- one clue -----------------------------------------------------------------------------------------
 
-def clue(engine, instance_id: str, conn=None) -> dict:
-    """The clue's ledger row; NotFound if there is no such clue."""
+def clue(engine, instance_id: str, conn=None, viewer: Principal | None = None) -> dict:
+    """The clue's ledger row; NotFound if there is no such clue (or `viewer` is recused from it)."""
     if len(instance_id) > 36:
         raise NotFound(f"线索 {instance_id[:36]}… 不存在", field="instance_id")
     if conn is None:
         with read_transaction(engine.db) as conn:
-            rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+            rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id], viewer=viewer)
     else:
-        rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+        rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id], viewer=viewer)
     if not rows:
         raise NotFound(f"线索 {instance_id} 不存在", field="instance_id")
     return rows[0]
@@ -252,13 +253,14 @@ class CluePage:
 def show(engine, principal: Principal, instance_id: str) -> CluePage:
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
-        found = clue(engine, instance_id, conn)
+        found = clue(engine, instance_id, conn, principal)
         has_reporter = confidential.has_reporter(conn, instance_id)
         names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
-        people = [(p["username"], p["name"]) for p in org.list_staff(conn)]
+        recused = excluded_persons(conn, instance_id)
+        people = [(p["username"], p["name"]) for p in org.list_staff(conn) if not recused.excludes(p["username"])]
         step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
                                        .where(human_task.c.instance_id == instance_id)).all())
-        every = ledger.clue_rows(conn, now)
+        every = ledger.clue_rows(conn, now, viewer=principal)
         granted = may_handle_clues(principal) or reporter_access.has_reporter_grant(conn, instance_id,
                                                                                     principal.username)
     others = [r for r in possible_duplicates(every, found["person_name"], found["summary"], limit=6)
@@ -272,7 +274,7 @@ def reveal(engine, vault: confidential.ReporterVault, principal: Principal, inst
     """The clue's reporter (`confidential.Reporter`), for the office or someone it granted access;
     the reading is recorded first. Forbidden for anyone else."""
     with write_transaction(engine.db) as conn:
-        clue(engine, instance_id, conn)
+        clue(engine, instance_id, conn, principal)
         office = may_handle_clues(principal)
         granted = not office and reporter_access.has_reporter_grant(conn, instance_id, principal.username)
         require(may_reveal_reporter(principal, granted=granted), "只有纪检监察室可以查看举报人信息")
@@ -283,7 +285,7 @@ def record_handling(engine, principal: Principal, instance_id: str, mode: str, t
     """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it, with
     the mode and the reason in the history (a reassignment). Returns the mode's name and the person."""
     require(may_handle_clues(principal), "只有纪检监察室可以改变线索的办理方式")
-    clue(engine, instance_id)
+    clue(engine, instance_id, viewer=principal)
     problems = []
     if mode not in ledger.HANDLING_MODES:
         problems.append(Problem("请选择办理方式", field="mode"))
@@ -303,7 +305,7 @@ def start_review(engine, principal: Principal, instance_id: str):
     """回头看: a closed clue is selected for review; a `clue_review` instance does the review."""
     require(may_handle_clues(principal), "只有纪检监察室可以开展回头看")
     with read_transaction(engine.db) as conn:
-        found = clue(engine, instance_id, conn)
+        found = clue(engine, instance_id, conn, principal)
         office = office_department(conn)
     if found["status"] != "closed":
         raise Invalid("该线索尚未办结", [Problem("只有已办结的线索可以开展回头看")])

@@ -20,7 +20,8 @@ from engine.errors import Invalid, Problem
 from engine.org.people import department_names
 from engine.db.schema import event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
-from engine.runtime import queries
+from engine.org.people import Principal
+from engine.runtime import queries, recusal
 
 DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
              "transfer": "移交"}
@@ -103,8 +104,9 @@ class LedgerQuery:
 
 
 def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance_ids=None,
-              as_of: datetime | None = None) -> list[dict]:
-    """Every clue (or the given ones), oldest first, as ledger rows.
+              as_of: datetime | None = None, viewer: Principal | None = None) -> list[dict]:
+    """Every clue (or the given ones), oldest first, as ledger rows; without those `viewer` is
+    recused from (回避: no row, no count), when given.
 
     `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
     closed if they ended before it, their data as of their last task completed before it, their
@@ -116,6 +118,8 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         q = q.where(process_instance.c.id.in_(list(instance_ids)))
     if as_of is not None:
         q = q.where(process_instance.c.started_at < as_of)
+    if viewer is not None:
+        q = q.where(recusal.not_excluded(process_instance.c.id, viewer.username, sorted(viewer.roles) or [""]))
     instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
     if as_of is not None:
         instances = [_instance_as_of(i, as_of) for i in instances]
@@ -280,15 +284,16 @@ def feedback_texts(conn, instance_id: str) -> list[dict]:
 
 # --- the ledger page's read models --------------------------------------------------------------------
 
-def rows(engine, query: LedgerQuery | None = None) -> list[dict]:
-    """`clue_rows` now, in a read of its own (the Excel export)."""
+def rows(engine, viewer: Principal, query: LedgerQuery | None = None) -> list[dict]:
+    """`clue_rows` now as `viewer` may see them, in a read of its own (the Excel export)."""
     with read_transaction(engine.db) as conn:
-        return clue_rows(conn, engine.clock.now(), query)
+        return clue_rows(conn, engine.clock.now(), query, viewer=viewer)
 
 
-def page(engine, query: LedgerQuery) -> tuple[list[dict], dict, dict[str, str]]:
-    """The ledger page in one read: the rows the query selects, the feedback rate over every clue,
-    and the departments' names."""
+def page(engine, viewer: Principal, query: LedgerQuery) -> tuple[list[dict], dict, dict[str, str]]:
+    """The ledger page in one read: the rows the query selects, the feedback rate over every clue
+    (each as `viewer` may see them), and the departments' names."""
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
-        return (clue_rows(conn, now, query), feedback_rate(clue_rows(conn, now)), department_names(conn))
+        return (clue_rows(conn, now, query, viewer=viewer), feedback_rate(clue_rows(conn, now, viewer=viewer)),
+                department_names(conn))

@@ -7,6 +7,7 @@ from engine.errors import Invalid, Problem
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import can_delegate, can_reassign, require
+from engine.runtime import recusal
 
 
 def handover_target(conn, p: Principal, to: str, reason: str) -> Principal:
@@ -37,6 +38,9 @@ def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) 
     reason. Returns the colleague and the task as it stands after."""
     task = viewable(eng, p, task_id)
     target = checked_target(eng, p, to, reason)
+    with read_transaction(eng.db) as conn:
+        if recusal.excluded_persons(conn, task["instance_id"]).excludes(target):     # 回避
+            raise Invalid("转交信息有误", [Problem("该同事须回避此事项，不能接手", field="to", code="recused")])
     if kind == "delegate":
         require(can_delegate(p, task), "只能转交自己已认领的任务")
         act = eng.delegate

@@ -30,7 +30,8 @@ from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import human_tasks, instances, queries, store
+from engine.runtime import human_tasks, instances, queries, recusal, store
+from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
@@ -168,6 +169,7 @@ class Engine:
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
+            check_performer(conn, live, task, user)
             submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
@@ -223,6 +225,8 @@ class Engine:
                     raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
             elif holder is not None and row.assignee != holder:
                 raise TaskClaimedByOther(f"task {task_id} is not held by {holder}", assignee=row.assignee)
+            if assignee is not None:
+                check_performer(conn, live, task, assignee, target=assignee != user)
             claimed_at = outcome.now if assignee else None
             conn.execute(human_task.update().where(human_task.c.id == task_id).values(
                 assignee=assignee, claimed_at=claimed_at))
@@ -230,6 +234,23 @@ class Engine:
             details = data(row) if callable(data) else (data or {})
             outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id,
                                                    data=details))
+
+        view = self.uow.operate(None, user, action, task_id=task_id)
+        return next(t for t in view.tasks if t["id"] == task_id)
+
+    def declare_conflict(self, task_id: str, *, user: str, reason: str) -> dict:
+        """自行回避: `user` declares a conflict of interest on a task they may work on, with a reason.
+        They are kept out of the instance from now on (a `conflict_declared` event); a task they held
+        goes back to its candidates, for the office to reassign."""
+        def action(conn, live, outcome):
+            row = human_row(conn, live, task_id)
+            task = ready_task(live, task_id, row)
+            recusal.record(conn, live.id, outcome, username=user, kind="declared", reason=reason,
+                           task_id=task_id, element_id=task.task_spec.bpmn_id)
+            if row.assignee == user:
+                conn.execute(human_task.update().where(human_task.c.id == task_id).values(
+                    assignee=None, claimed_at=None))
+                live.human[task_id].update(assignee=None, claimed_at=None)
 
         view = self.uow.operate(None, user, action, task_id=task_id)
         return next(t for t in view.tasks if t["id"] == task_id)
