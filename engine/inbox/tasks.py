@@ -150,10 +150,10 @@ def events_of(engine, p: Principal, instance_id: str) -> list[dict]:
 def declare_conflict(engine, p: Principal, task_id: str, reason: str) -> dict:
     """自行回避: `p` declares a conflict of interest on a task they see, with a reason; from now on they
     are kept out of the instance, and the office reassigns the task."""
+    viewable(engine, p, task_id)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("请填写回避理由", [Problem("请填写回避理由", field="reason", code="required")])
     if len(reason) > 500:
         raise Invalid("回避理由过长", [Problem("回避理由不超过500字", field="reason", code="too_long")])
-    viewable(engine, p, task_id)
     return engine.declare_conflict(task_id, user=p.username, reason=reason)

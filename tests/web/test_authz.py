@@ -33,6 +33,7 @@ MATRIX = [
     ("/tasks/<task_id>/unclaim", "POST", "/tasks/{task}/unclaim", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/delegate", "POST", "/tasks/{task}/delegate", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/reassign", "POST", "/tasks/{task}/reassign", "waike_head", 403, "neike_head"),
+    ("/tasks/<task_id>/recuse", "POST", "/tasks/{task}/recuse", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/comments", "POST", "/tasks/{task}/comments", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/attachments", "POST", "/tasks/{task}/attachments", "surgeon", 403, "neike_head"),
     ("/attachments/<int:attachment_id>", "GET", "/attachments/{attachment}", "surgeon", 404, "neike_head"),
