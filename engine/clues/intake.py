@@ -43,7 +43,10 @@ CHANNELS = {"phone": "电话", "email": "电子邮件", "letter": "信件", "vis
             "survey": "出院满意度调查"}
 # What the office's form holds that is workflow data (the reporter's identity is not).
 CLUE_FIELDS = ("person_name", "person_position", "person_department", "position_level", "party_member",
-               "summary", "source", "channel", "received_on", "real_name")
+               "summary", "source", "channel", "received_on", "real_name", "person_username", "report_back_due_on")
+# What the staff record says of a person concerned who works here: never retyped per clue.
+SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member")
+POSITION_LEVELS = {"hospital_leader": "院领导", "middle_manager": "中层", "other": "其他"}
 REPORTER_FIELDS = ("reporter_name", "reporter_contact")
 
 
@@ -70,10 +73,13 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
              with_query_code: bool = False, uploads=()) -> Registered:
     """Start a clue. `fields` are the cleaned CLUE_FIELDS; the reporter's identity goes only to the
     encrypted store; `uploads` (form Upload objects) become the clue's attachments."""
+    with engine.db.connect() as conn:
+        fields = subject_from_staff(conn, fields)
     problems = _check(fields, reporter_name, reporter_contact)
     if problems:
         raise Invalid("线索登记信息有误", problems)
     data = {k: fields.get(k) for k in CLUE_FIELDS}
+    data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
     with engine.db.connect() as conn:
         data["office_department"] = office_department(conn)
         names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
@@ -100,8 +106,28 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
     return Registered(view.id, business_key, code)
 
 
+def subject_from_staff(conn, fields: dict) -> dict:
+    """`fields` with the person concerned's name, department, level and party membership taken from
+    the staff record when they work here (`person_username`): the record wins over anything typed."""
+    username = (fields.get("person_username") or "").strip() or None
+    if username is None:
+        return {**fields, "person_username": None}
+    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member)
+                       .where(staff.c.username == username)).one_or_none()
+    if row is None:
+        return {**fields, "person_username": username, "_unknown_person": True}
+    return {**fields, "person_username": username, "person_name": row.name, "person_department": row.department,
+            "position_level": row.position_level, "party_member": row.party_member}
+
+
 def _check(fields: dict, reporter_name, reporter_contact) -> list[Problem]:
     problems = []
+    if fields.get("_unknown_person"):
+        problems.append(Problem("没有这名职工", field="person_username", code="unknown_staff"))
+    if fields.get("position_level") not in POSITION_LEVELS:
+        problems.append(Problem("请选择职级", field="position_level", code="choice"))
+    if not fields.get("person_department"):
+        problems.append(Problem("请选择被反映人所在科室", field="person_department", code="required"))
     if fields.get("source") not in SOURCES:
         problems.append(Problem("请选择线索来源", field="source", code="choice"))
     if fields.get("channel") not in CHANNELS:
@@ -169,9 +195,13 @@ def register_from_form(engine, vault: confidential.ReporterVault, principal: Pri
         submission = validate_submission(engine.forms.get(REGISTER_FORM), raw, lookups=found, files=files)
     if submission.errors:
         raise FormRejected(submission)
-    data = submission.data
     with read_transaction(engine.db) as conn:
+        data = subject_from_staff(conn, submission.data)
         rows = ledger.clue_rows(conn, engine.clock.now(), viewer=principal)
+    for problem in _check(data, data.get("reporter_name"), data.get("reporter_contact")):
+        submission.errors.setdefault(problem.field, problem.message)     # refused on the same page
+    if submission.errors:
+        raise FormRejected(submission)
     duplicates = possible_duplicates(rows, data["person_name"], data["summary"])
     if duplicates and not duplicates_confirmed:
         return Intake(duplicates=duplicates, values=dict(submission.values))
@@ -207,7 +237,7 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
                         ).scalar_one_or_none()
     person = None
     if dept:
-        matches = conn.execute(sa.select(staff.c.position_level, staff.c.party_member)
+        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member)
                                .where(staff.c.name == data["person_name"], staff.c.department == dept)).all()
         person = matches[0] if len(matches) == 1 else None
     summary = f"时间：{data['happened']}；地点：{data['place']}；事实：{data['facts']}"
@@ -215,6 +245,7 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
             "person_department": dept or data["person_department"],
             "position_level": person.position_level if person else "other",
             "party_member": person.party_member if person else None,
+            "person_username": person.username if person else None,
             "summary": summary, "source": "petition", "channel": "web", "received_on": today,
             "real_name": bool(data["real_name"])}
 

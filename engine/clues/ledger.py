@@ -24,7 +24,7 @@ from engine.org.people import Principal
 from engine.runtime import queries, recusal
 
 DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
-             "transfer": "移交"}
+             "transfer": "移交", "report_up": "报告上级纪委"}
 FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
          "fourth": "第四种形态"}
 CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
@@ -37,6 +37,8 @@ STAGES = {
     "verify_plan": "初步核实", "approve_plan": "初步核实", "gather_evidence": "初步核实", "verify_report": "初步核实",
     "hold_timer": "暂存待查", "transfer": "移交", "transfer_receipt": "等待接收回执",
     "outcome": "处理结果", "result_notice": "处理结果告知",
+    "report_up": "报告上级纪委", "report_up_receipt": "等待上级纪委回执", "report_up_result": "等待上级纪委办理结果",
+    "report_back": "待回复上级",
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
 NOTICE_ELEMENTS = ("acceptance_notice", "result_notice")
@@ -52,6 +54,7 @@ class LedgerQuery:
     received_to: str | None = None
     form: str | None = None             # a form of discipline (FORMS), for the dashboard's drill-down
     real_name: str | None = None        # "1": real-name reports only
+    awaiting_higher: str | None = None  # "1": 待回复上级 — assigned clues whose result is still to be reported up
 
     @classmethod
     def parse(cls, args) -> "LedgerQuery":
@@ -72,6 +75,8 @@ class LedgerQuery:
             problems.append(Problem("未知的处理形态", field="form"))
         if q.real_name and q.real_name != "1":
             problems.append(Problem("实名筛选只能为 1", field="real_name"))
+        if q.awaiting_higher and q.awaiting_higher != "1":
+            problems.append(Problem("待回复上级筛选只能为 1", field="awaiting_higher"))
         for name in ("received_from", "received_to"):
             value = getattr(q, name)
             if value:
@@ -95,6 +100,8 @@ class LedgerQuery:
         if self.form and row["discipline_form"] != self.form:
             return False
         if self.real_name and not row["real_name"]:
+            return False
+        if self.awaiting_higher and not row["report_back_due"]:
             return False
         if self.received_from and (row["received_on"] or "") < self.received_from:
             return False
@@ -182,6 +189,7 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     else:
         stage = "办理中"
     overdue = [t.name for t in open_tasks if t.due_at is not None and t.due_at < now]
+    report_back = next((t for t in open_tasks if t.element_id == "report_back"), None)
     return {
         "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
         "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
@@ -195,7 +203,10 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
         "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
         "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
-        "campaign": d.get("campaign"),
+        "campaign": d.get("campaign"), "jurisdiction": d.get("jurisdiction") or "hospital",
+        "report_back_due": report_back.due_at.isoformat() if report_back is not None and report_back.due_at else
+        ("—" if report_back is not None else None),
+        "reported_back_on": d.get("reported_back_on"),
         "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
 
@@ -224,6 +235,14 @@ def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
         parts.append(CONCLUSIONS.get(d["verify_conclusion"], d["verify_conclusion"]))
     if d.get("disposal") == "close" and d.get("closed_reason"):
         parts.append(f"了结理由：{d['closed_reason']}")
+    if d.get("disposal") == "report_up":
+        parts.append(f"报送{d['sent_to']}" if d.get("sent_to") else "待报送")
+        if d.get("up_receipt_on"):
+            parts.append("已回执")
+        if d.get("up_result"):
+            parts.append(f"上级纪委办理结果：{d['up_result']}")
+    if d.get("reported_back_on"):
+        parts.append(f"已于{d['reported_back_on']}向上级纪委报告办理结果")
     if d.get("disposal") == "transfer" and d.get("receiving_authority"):
         parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
     if d.get("discipline_form"):

@@ -27,6 +27,9 @@ def load(engine, settings) -> int:
                 "real_name": False, "received_on": (today - timedelta(days=days_ago)).isoformat()}
         return {**base, **fields}
 
+    meeting = {"meeting_date": today.isoformat(),
+               "participants": [{"person": p, "opinion": "同意"} for p in (HEAD, CLERK, "jiwei_shuji")]}
+
     def step(view, element, data):
         task = next(t for t in engine.show(view).tasks if t["element_id"] == element)
         engine.complete_task(task["id"], user=HEAD if element.startswith("approve") else CLERK, data=data)
@@ -40,7 +43,7 @@ def load(engine, settings) -> int:
                                       source="audit", channel="letter",
                                       summary="审计发现外科孙浩医生2026年第二季度开具的高值耗材数量明显高于同组医生。"),
                   started_by=CLERK)
-    step(inquiry.instance_id, "triage", {"disposal": "talk_inquiry", "opinion": "问题较轻，拟函询了解情况。"})
+    step(inquiry.instance_id, "triage", {"disposal": "talk_inquiry", "opinion": "问题较轻，拟函询了解情况。", **meeting})
     step(inquiry.instance_id, "approve_office", {"office_approved": True, "office_comment": None})
     step(inquiry.instance_id, "inquiry", {"inquiry_method": "letter", "talk_record": None,
                                           "letter_sent_on": (today - timedelta(days=10)).isoformat(),
@@ -49,12 +52,12 @@ def load(engine, settings) -> int:
                                    party_member=False, source="self_found", channel="visit",
                                    summary="有患者家属反映儿科护士周敏在夜班期间收受红包，时间地点不详，暂无法核实。"),
                started_by=CLERK)
-    step(held.instance_id, "triage", {"disposal": "hold", "opinion": "线索要素不全，暂存待查。"})
+    step(held.instance_id, "triage", {"disposal": "hold", "opinion": "线索要素不全，暂存待查。", **meeting})
     step(held.instance_id, "approve_office", {"office_approved": True, "office_comment": None})
     closed = reg(engine, vault, clue(60, person_name="吴刚", person_position="检验师", person_department="jianyanke",
                                      source="accusation", channel="email",
                                      summary="举报检验科吴刚在外兼职取酬，经查其已于2025年辞去兼职并如实报告。"),
                  started_by=CLERK)
-    step(closed.instance_id, "triage", {"disposal": "close", "opinion": "经了解，兼职已于2025年依规辞去并报告，予以了结。"})
+    step(closed.instance_id, "triage", {"disposal": "close", "opinion": "经了解，兼职已于2025年依规辞去并报告，予以了结。", **meeting})
     step(closed.instance_id, "approve_office", {"office_approved": True, "office_comment": None})
     return 4

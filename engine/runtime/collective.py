@@ -1,7 +1,8 @@
 """Collective decision (集体研判), a completion guard any process may name: `collective_decision`.
 
 The task's submission records a meeting: `meeting_date` (ISO date, not in the future), `participants`
-(rows of `person` — a username — and that person's `opinion`) and the `conclusion`. At least the
+(rows of `person` — a username — and that person's `opinion`) and the `conclusion` (or the field the
+task's `conclusionField` property names). At least the
 process's `quorum` (a property of the `<bpmn:process>`, default `DEFAULT_QUORUM`) distinct active staff
 must have taken part, each with an opinion, none of them recused from the instance. Otherwise the
 completion is refused with a problem on the field at fault — nothing is written.
@@ -60,7 +61,8 @@ def collective_decision(ctx) -> None:
     if len(known) < needed:
         problems.append(Problem(f"参会人员不足：集体研判须至少 {needed} 人参加（现 {len(known)} 人）",
                                 field="participants", code="quorum"))
-    if not (data.get("conclusion") or "").strip():
-        problems.append(Problem("请填写研判结论", field="conclusion", code="required"))
+    conclusion = (ctx.properties.get("conclusionField") or "conclusion").strip()
+    if not (data.get(conclusion) or "").strip():
+        problems.append(Problem("请填写研判结论", field=conclusion, code="required"))
     if problems:
         raise Invalid("集体研判记录不完整", problems)

@@ -51,7 +51,8 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) 
         if penalty:
             row["admin_penalty"].add(person)
         if form in FORMS or penalty:
-            level = "middle_manager" if clue["position_level"] == "middle_manager" else "other"
+            # 院领导 count with 中层及以上 (the report's column)
+            level = "middle_manager" if clue["position_level"] in ("middle_manager", "hospital_leader") else "other"
             row["people"][level].add(person)
             category = categories.get(clue["person_department"])
             if category in row["departments"]:

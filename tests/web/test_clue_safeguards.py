@@ -1,0 +1,124 @@
+"""The clue route's safeguards over HTTP: a clue about a hospital leader goes to the higher commission
+and the leadership group never sees it, anywhere; the proposer of a disposal cannot approve it; the
+triage is a collective decision that needs a quorum; a clue the higher commission assigned is reported
+back, and waits in the 待回复上级 list until it is."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from engine.db.transactions import write_transaction
+from engine.org import accounts, people as org
+from tests.helpers.clues import meeting
+from tests.helpers.web import login, post
+from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
+from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+
+LEADERSHIP = ("director", "leader", "jw_shuji")     # the director, a member, the commission's secretary
+
+
+@pytest.fixture
+def leaders(office, db, clock, password_hash):
+    """The hospital's director (院领导, in the leadership group) and the secretary of the hospital's
+    commission, who is in the leadership group and the office."""
+    now = clock.now()
+    with write_transaction(db) as conn:
+        org.save_staff(conn, {"username": "director", "name": "王院长", "department": "xinxi",
+                              "position_level": "hospital_leader", "party_member": True,
+                              "roles": ["staff", "leadership_group"]}, now, password_hash=password_hash)
+        org.save_staff(conn, {"username": "jw_shuji", "name": "李书记", "department": "jijian",
+                              "roles": ["staff", "leadership_group", "discipline_office"]}, now,
+                       password_hash=password_hash)
+        return {u: accounts.issue_token(conn, u, now)[0] for u in (*LEADERSHIP, "jijian")}
+
+
+def _api(app, token, path):
+    return app.test_client().get("/api/v1" + path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_clue_about_the_director_goes_up_and_no_leadership_group_member_sees_it_anywhere(app, clues, leaders,
+                                                                                           engine):
+    reg = clues.register(person_username="director", person_name="", person_department=None, position_level="other",
+                         real_name=False)
+    tasks = clues.tasks(reg.instance_id)
+    assert set(tasks) == {"report_up"}                  # not decided here: sent to the higher commission
+    row = clues.row(reg.instance_id)
+    assert (row["person_name"], row["position_level"], row["disposal"]) == ("王院长", "hospital_leader", "report_up")
+    task_id = tasks["report_up"]["id"]
+    for user in LEADERSHIP:
+        c = app.test_client()
+        login(c, user)
+        assert reg.business_key not in c.get("/clues").get_data(as_text=True), user
+        assert c.get(f"/clues/{reg.instance_id}").status_code == 404, user
+        assert c.get(f"/tasks/{task_id}").status_code == 404, user
+        assert c.get(f"/instances/{reg.instance_id}/diagram").status_code == 404, user
+        inbox = c.get("/inbox?view=claimable").get_data(as_text=True)
+        assert "报告上级纪委" not in inbox and reg.business_key not in inbox, user
+        sheet = load_workbook(io.BytesIO(c.get("/clues/export.xlsx").data)).active
+        assert all("收受患者红包" not in str(cell) for r in sheet.iter_rows(values_only=True) for cell in r), user
+        assert _api(app, leaders[user], f"/tasks/{task_id}").status_code == 404, user
+        assert _api(app, leaders[user], f"/instances/{reg.instance_id}").status_code in (403, 404), user
+        listed = _api(app, leaders[user], "/tasks?view=claimable").get_json()
+        assert task_id not in str(listed), user
+        assert post(c, f"/tasks/{task_id}/claim").status_code == 404, user
+    office_client = app.test_client()
+    login(office_client, "jijian")
+    assert "王院长" in office_client.get(f"/clues/{reg.instance_id}").get_data(as_text=True)
+    sheet = load_workbook(io.BytesIO(office_client.get("/clues/export.xlsx").data)).active
+    assert any("收受患者红包" in str(cell) for r in sheet.iter_rows(values_only=True) for cell in r)
+    clues.do(reg.instance_id, "report_up", sent_on="2026-09-29", sent_to="市卫生健康委纪检监察组",
+             sent_what="举报信原件及登记表")
+    clues.do(reg.instance_id, "report_up_receipt", up_receipt_on="2026-10-09", up_receipt_no="市纪收〔2026〕12号")
+    clues.do(reg.instance_id, "report_up_result", up_result_on="2026-11-20", up_result="经核查，反映问题不属实，予以了结。")
+    row = clues.row(reg.instance_id)
+    assert row["status"] == "closed"
+    assert "报送市卫生健康委纪检监察组" in row["result"] and "上级纪委办理结果" in row["result"]
+    withheld = [e for e in engine.events(reg.instance_id) if e["type"] == "recusal_recorded"]
+    assert {"person": "director", "kind": "concerned"} in [{k: e["data"][k] for k in ("person", "kind")}
+                                                          for e in withheld if "person" in e["data"]]
+    assert any(e["data"].get("role") == "leadership_group" for e in withheld)
+
+
+def test_the_proposer_of_a_disposal_cannot_approve_it(app, clues):
+    reg = clues.register(real_name=False)
+    clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())
+    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    c = app.test_client()
+    login(c, "jj_head")
+    resp = post(c, f"/tasks/{approve}", {"office_approved": "true", "action": "complete"}, page=f"/tasks/{approve}")
+    assert resp.status_code == 403 and "职责分离" in resp.get_data(as_text=True)
+    assert clues.tasks(reg.instance_id)["approve_office"]["status"] == "open"
+
+
+def test_a_triage_without_a_quorum_is_refused_on_the_participants_field_with_the_input_kept(app, clues):
+    reg = clues.register(real_name=False)
+    triage = clues.tasks(reg.instance_id)["triage"]["id"]
+    c = app.test_client()
+    login(c, "jijian")
+    resp = post(c, f"/tasks/{triage}", {"disposal": "close", "opinion": "经了解不属实，拟予了结。",
+                                        "meeting_date": "2026-09-28", "participants[0].person": "jijian",
+                                        "participants[0].opinion": "同意了结", "action": "complete"},
+                page=f"/tasks/{triage}")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "参会人员及意见：参会人员不足：集体研判须至少 3 人参加（现 1 人）" in text
+    assert "经了解不属实，拟予了结。" in text
+    assert set(clues.tasks(reg.instance_id)) == {"triage"}
+
+
+def test_a_clue_assigned_by_the_higher_commission_waits_in_the_report_back_list_until_reported(app, clues):
+    reg = clues.register(source="assigned", real_name=False, report_back_due_on="2026-11-30")
+    clues.triage(reg.instance_id, "close", "经了解不属实，予以了结。")
+    report_back = clues.tasks(reg.instance_id)["report_back"]
+    assert report_back["due_at"].startswith("2026-11-30T16:00")      # 24:00 Beijing time of 11-30
+    c = app.test_client()
+    login(c, "jijian")
+    assert reg.business_key in c.get("/clues?awaiting_higher=1").get_data(as_text=True)
+    clues.do(reg.instance_id, "report_back", reported_back_on="2026-10-15", report_back_summary="已了结，报告结果。")
+    assert reg.business_key not in c.get("/clues?awaiting_higher=1").get_data(as_text=True)
+    row = clues.row(reg.instance_id)
+    assert row["status"] == "closed" and "已于2026-10-15向上级纪委报告办理结果" in row["result"]
