@@ -7,7 +7,8 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from flask_babel import gettext as _
 
 from engine import permissions
-from engine.clues import confidential, export as clues_export, intake as clues_intake, ledger as clues_ledger
+from engine.clues import (confidential, export as clues_export, intake as clues_intake, ledger as clues_ledger,
+                          quarterly as clues_quarterly)
 from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
 from engine.inbox.submission import FormRejected
@@ -63,6 +64,29 @@ def export():
         cut_off=today)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp.headers.set("Content-Disposition", "attachment", filename=f"clue-ledger-{today:%Y%m%d}.xlsx")
+    return resp
+
+
+@bp.get("/clues/quarterly")
+@roles_required(*READERS)
+def quarterly():
+    """季度统计: the quarter's figures for the higher commission (as the reader may see the clues)."""
+    try:
+        figures, problems = clues_quarterly.report(engine(), g.principal, request.args), {}
+    except Invalid as exc:
+        figures = clues_quarterly.report(engine(), g.principal, {})
+        problems = {p.field: p.message for p in exc.problems}
+    return render_template("clues/quarterly.html", figures=figures, problems=problems), (422 if problems else 200)
+
+
+@bp.get("/clues/quarterly.xlsx")
+@roles_required(*READERS)
+def quarterly_export():
+    figures = clues_quarterly.report(engine(), g.principal, request.args)
+    q = figures["quarter"]
+    data = clues_quarterly.workbook(figures, filled_by=g.principal.name)
+    resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers.set("Content-Disposition", "attachment", filename=f"clue-quarterly-{q.year}Q{q.number}.xlsx")
     return resp
 
 

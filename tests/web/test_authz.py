@@ -65,6 +65,8 @@ MATRIX = [
      "waike_head", 403, "neike_head"),
     ("/clues", "GET", "/clues", "nurse", 403, "jijian"),
     ("/clues/export.xlsx", "GET", "/clues/export.xlsx", "neike_head", 403, "jijian"),
+    ("/clues/quarterly", "GET", "/clues/quarterly", "neike_head", 403, "jijian"),
+    ("/clues/quarterly.xlsx", "GET", "/clues/quarterly.xlsx", "nurse", 403, "auditor"),
     ("/clues/new", "GET", "/clues/new", "auditor", 403, "jijian"),
     ("/clues/new", "POST", "/clues/new", "admin", 403, "jijian"),
     ("/clues/<instance_id>", "GET", "/clues/{clue}", "neike_head", 403, "auditor"),

@@ -122,3 +122,22 @@ def test_a_clue_assigned_by_the_higher_commission_waits_in_the_report_back_list_
     assert reg.business_key not in c.get("/clues?awaiting_higher=1").get_data(as_text=True)
     row = clues.row(reg.instance_id)
     assert row["status"] == "closed" and "已于2026-10-15向上级纪委报告办理结果" in row["result"]
+
+
+def test_the_quarterly_statistics_count_the_quarter_and_leave_out_what_the_reader_is_recused_from(app, clues,
+                                                                                                  leaders):
+    clues.register(source="assigned", real_name=False)
+    clues.register(source="petition", real_name=False)
+    clues.register(person_username="director", real_name=False)
+    c = app.test_client()
+    login(c, "jijian")
+    page = c.get("/clues/quarterly?year=2026&quarter=3").get_data(as_text=True)
+    assert "本季度受理线索</th><td>3</td>" in page.replace("\n", "")
+    sheet = load_workbook(io.BytesIO(c.get("/clues/quarterly.xlsx?year=2026&quarter=3").data)).active
+    values = {r[0]: r[1] for r in sheet.iter_rows(min_row=3, values_only=True) if r and r[0]}
+    assert values["本季度受理线索"] == 3 and values["来源：上级纪委监委交办"] == 1
+    assert values["处置方式：报告上级纪委"] == 1
+    login(c := app.test_client(), "leader")
+    page = c.get("/clues/quarterly?year=2026&quarter=3").get_data(as_text=True)
+    assert "本季度受理线索</th><td>2</td>" in page.replace("\n", "")
+    assert c.get("/clues/quarterly?year=2026&quarter=5").status_code == 422
