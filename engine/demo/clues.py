@@ -1,5 +1,6 @@
 """A few demo clues for `make run`, in different states: awaiting triage (real-name, acceptance notice
-due), waiting for an inquiry reply, held for later (暂存待查), and closed (予以了结)."""
+due), waiting for an inquiry reply, held for later (暂存待查), closed (予以了结), and one about a
+hospital leader waiting to be reported to the higher commission (withheld from the leadership group)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -60,4 +61,10 @@ def load(engine, settings) -> int:
                  started_by=CLERK)
     step(closed.instance_id, "triage", {"disposal": "close", "opinion": "经了解，兼职已于2025年依规辞去并报告，予以了结。", **meeting})
     step(closed.instance_id, "approve_office", {"office_approved": True, "office_comment": None})
-    return 4
+    # about a hospital leader (院领导): to be reported to the higher commission; the leadership group
+    # (shuji, yuanzhang, fuyuanzhang…) never sees it
+    reg(engine, vault, clue(5, person_username="fuyuanzhang", person_name=None, person_department=None,
+                            source="petition", channel="letter",
+                            summary="来信反映副院长钱卫东在新院区建设项目招标中为亲属企业打招呼。"),
+        started_by=CLERK)
+    return 5
