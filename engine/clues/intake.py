@@ -328,7 +328,7 @@ def record_handling(engine, principal: Principal, instance_id: str, mode: str, t
     target = checked_target(engine, principal, to, reason)
     label = ledger.HANDLING_MODES[mode]
     engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
-                    reason=f"{label}：{(reason or '').strip()}")
+                    reason=(reason or "").strip(), mode=mode)
     return label, target
 
 

@@ -2,7 +2,8 @@
 
 Each clue is one row from registration to close; its data come from the instance's workflow data
 (the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
-tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history.
+tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history
+(the `mode` of their events).
 No reporter identity is ever read here.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from engine.clues import intake
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
-from engine.org.people import department_names
+from engine.org.people import department_names, staff_names
 from engine.db.schema import event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
 from engine.org.people import Principal
@@ -28,7 +29,7 @@ DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "
 FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
          "fourth": "第四种形态"}
 CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
-# Handling modes (办理方式) recorded as a reassignment whose reason starts with the mode's name.
+# Handling modes (办理方式), recorded as the `mode` of a reassignment's event (older ones: the reason's prefix).
 HANDLING_MODES = {"escalated": "提级办理", "cross": "交叉办理", "joint": "联合办理"}
 # The stage a clue is in, by the element of its open task (or waiting timer).
 STAGES = {
@@ -41,6 +42,8 @@ STAGES = {
     "report_back": "待回复上级",
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
+# 可查性: the office's rating at triage of how far a clue can be verified (seed 002: "确定一批可查性较强…").
+VERIFIABILITY = {"high": "可查性较强", "medium": "可查性一般", "low": "可查性较弱"}
 NOTICE_ELEMENTS = ("acceptance_notice", "result_notice")
 
 
@@ -137,14 +140,15 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     waiting = {} if as_of is not None else queries.waiting_elements(conn, ids)
     tasks: dict[str, list] = {}
     tq = (sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name, human_task.c.status,
-                    human_task.c.due_at, human_task.c.completed_at)
+                    human_task.c.due_at, human_task.c.completed_at, human_task.c.assignee, human_task.c.completed_by)
           .where(human_task.c.instance_id.in_(ids)).order_by(human_task.c.created_at, human_task.c.id))
     if as_of is not None:
         tq = tq.where(human_task.c.created_at < as_of, human_task.c.status != "cancelled")
     for t in conn.execute(tq):
         if as_of is not None:
             done = t.completed_at is not None and t.completed_at < as_of
-            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open"))
+            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open",
+                                       completed_by=t.completed_by if done else None))
         tasks.setdefault(t.instance_id, []).append(t)
     modes: dict[str, list[str]] = {}
     mq = (sa.select(event.c.instance_id, event.c.data_json)
@@ -152,9 +156,11 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     if as_of is not None:
         mq = mq.where(event.c.at < as_of)
     for e in conn.execute(mq):
-        reason = json.loads(e.data_json).get("reason") or ""
-        for label in HANDLING_MODES.values():
-            if reason.startswith(label) and label not in modes.get(e.instance_id, []):
+        data = json.loads(e.data_json)
+        reason = data.get("reason") or ""
+        for code, label in HANDLING_MODES.items():
+            # the mode is event data; reassignments recorded before it was read the reason's prefix
+            if (data.get("mode") == code or reason.startswith(label)) and label not in modes.get(e.instance_id, []):
                 modes.setdefault(e.instance_id, []).append(label)
     rows = []
     today = now.astimezone(BEIJING).date()
@@ -163,6 +169,9 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
+    names = staff_names(conn, {r["handler"] for r in rows if r["handler"]})
+    for r in rows:
+        r["handler_name"] = names.get(r["handler"], r["handler"]) if r["handler"] else None
     return rows
 
 
@@ -190,6 +199,10 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         stage = "办理中"
     overdue = [t.name for t in open_tasks if t.due_at is not None and t.due_at < now]
     report_back = next((t for t in open_tasks if t.element_id == "report_back"), None)
+    # 承办人 (seed 002: "专人管理"): who holds the clue's open work, else who last did a step of it
+    work = [t for t in tasks if t.element_id not in NOTICE_ELEMENTS]
+    holder = next((t.assignee for t in reversed(work) if t.status == "open" and t.assignee), None)
+    handler = holder or next((t.completed_by for t in reversed(work) if t.completed_by), None)
     return {
         "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
         "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
@@ -206,7 +219,8 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "campaign": d.get("campaign"), "jurisdiction": d.get("jurisdiction") or "hospital",
         "report_back_due": report_back.due_at.isoformat() if report_back is not None and report_back.due_at else
         ("—" if report_back is not None else None),
-        "reported_back_on": d.get("reported_back_on"),
+        "reported_back_on": d.get("reported_back_on"), "handler": handler,
+        "verifiability": d.get("verifiability"), "verifiability_name": VERIFIABILITY.get(d.get("verifiability"), ""),
         "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
 

@@ -202,11 +202,11 @@ class Engine:
         return self._set_assignee(task_id, user, to, "task_delegated", data={"from": user, "to": to, "reason": reason},
                                   holder=user)
 
-    def reassign(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+    def reassign(self, task_id: str, *, user: str, to: str, reason: str, mode: str | None = None) -> dict:
         """Give a task to someone else whoever holds it (a department head's decision; the caller checks
-        that `user` may)."""
+        that `user` may). `mode`: a handling mode the domain records with it (e.g. 提级办理), as event data."""
         def check(row):
-            return {"from": row.assignee, "to": to, "reason": reason}
+            return {"from": row.assignee, "to": to, "reason": reason, **({"mode": mode} if mode else {})}
         return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None)
 
     _ANYONE = object()

@@ -141,3 +141,16 @@ def test_the_quarterly_statistics_count_the_quarter_and_leave_out_what_the_reade
     page = c.get("/clues/quarterly?year=2026&quarter=3").get_data(as_text=True)
     assert "本季度受理线索</th><td>2</td>" in page.replace("\n", "")
     assert c.get("/clues/quarterly?year=2026&quarter=5").status_code == 422
+
+
+def test_the_ledger_names_the_handler_and_the_office_s_rating_of_verifiability(app, clues, engine):
+    reg = clues.register(real_name=False)
+    engine.claim(clues.tasks(reg.instance_id)["triage"]["id"], user="jijian")
+    assert clues.row(reg.instance_id)["handler"] == "jijian"
+    clues.do(reg.instance_id, "triage", disposal="verify", opinion="有具体线索，拟初核。", verifiability="high", **meeting())
+    row = clues.row(reg.instance_id)
+    assert (row["handler"], row["verifiability_name"]) == ("jijian", "可查性较强")
+    c = app.test_client()
+    login(c, "jj_head")
+    page = c.get("/clues").get_data(as_text=True)
+    assert "陈纪检" in page and "可查性较强" in page
