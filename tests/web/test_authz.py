@@ -46,6 +46,7 @@ MATRIX = [
     ("/admin/staff/<username>", "GET", "/admin/staff/nurse", "neike_head", 403, "admin"),
     ("/admin/staff/new", "POST", "/admin/staff/new", "neike_head", 403, "admin"),
     ("/admin/staff/<username>", "POST", "/admin/staff/nurse", "neike_head", 403, "admin"),
+    ("/admin/staff/<username>/relations", "POST", "/admin/staff/nurse/relations", "neike_head", 403, "admin"),
     ("/admin/departments", "GET", "/admin/departments", "jijian", 403, "admin"),
     ("/admin/departments", "POST", "/admin/departments", "jijian", 403, "admin"),
     ("/admin/calendar", "GET", "/admin/calendar", "auditor", 403, "admin"),

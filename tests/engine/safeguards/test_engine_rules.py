@@ -158,3 +158,17 @@ def test_a_role_the_data_withholds_the_instance_from_sees_nothing(engine, db, de
         assert not can_view_instance(conn, jijian, view.id)
         assert recusal.excluded_instances(conn, jijian, [view.id]) == {view.id}
     assert sa is not None
+
+
+def test_an_administrator_records_a_relation_in_the_administration_log(engine, db, people):
+    from engine.db.schema import event
+    from engine.org import admin_log, relations
+    with pytest.raises(Invalid) as refused:
+        relations.declare(engine, "nurse", "nurse", "配偶", by="admin")
+    assert refused.value.problems[0].field == "related"
+    relations.declare(engine, "nurse", "surgeon", "配偶", by="admin")
+    assert relations.relations_page(engine, "surgeon")["relations"] == [
+        {"username": "nurse", "name": "王护士", "relation": "配偶"}]
+    with read_transaction(db) as conn:
+        logged = conn.execute(sa.select(event.c.type, event.c.actor).where(event.c.chain == admin_log.ADMIN_CHAIN)).all()
+    assert ("relation_declared", "admin") in [tuple(r) for r in logged]
