@@ -244,7 +244,7 @@ def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
         if d.get("reply_late"):
             parts.append("逾期回复")
     if d.get("evaluation"):
-        parts.append("说明清楚，予以了结" if d["evaluation"] == "close" else "转初步核实")
+        parts.append({"close": "说明清楚，予以了结", "remind": "提醒谈话", "again": "再次函询"}.get(d["evaluation"], "转初步核实"))
     if d.get("verify_conclusion"):
         parts.append(CONCLUSIONS.get(d["verify_conclusion"], d["verify_conclusion"]))
     if d.get("disposal") == "close" and d.get("closed_reason"):

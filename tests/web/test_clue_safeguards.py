@@ -154,3 +154,47 @@ def test_the_ledger_names_the_handler_and_the_office_s_rating_of_verifiability(a
     login(c, "jj_head")
     page = c.get("/clues").get_data(as_text=True)
     assert "陈纪检" in page and "可查性较强" in page
+
+
+def _letter_received(clues, iid, received_on):
+    clues.triage(iid, "talk_inquiry")
+    clues.do(iid, "inquiry", inquiry_method="letter", talk_record=None, letter_sent_on="2026-09-28",
+             letter_received_on=received_on, inquiry_files=[])
+
+
+def test_the_written_reply_runs_from_the_day_the_person_received_the_letter(clues, clock):
+    from tests.web.test_clue_routes import end_of
+    reg = clues.register(real_name=False)
+    _letter_received(clues, reg.instance_id, "2026-10-09")
+    due = clues.tasks(reg.instance_id)["inquiry_reply"]["due_at"]
+    assert due > end_of("2026-10-23").isoformat()       # 15 working days from sending would end on 10-23
+    clock.set(end_of("2026-10-26"))
+    clues.do(reg.instance_id, "inquiry_reply", reply_received_on="2026-10-26", reply_summary="书面说明",
+             signed_off_by="内科党支部书记 张明华", reply_files=[])
+    assert clues.row(reg.instance_id)["reply_late"] is False
+
+
+def test_a_reply_cannot_be_dated_before_the_person_received_the_letter(clues, clock):
+    from tests.web.test_clue_routes import end_of
+    reg = clues.register(real_name=False)
+    _letter_received(clues, reg.instance_id, "2026-10-09")
+    clock.set(end_of("2026-10-12"))
+    with pytest.raises(Exception) as refused:
+        clues.do(reg.instance_id, "inquiry_reply", reply_received_on="2026-10-08", reply_summary="x", reply_files=[])
+    assert refused.value.problems[0].field == "reply_received_on"
+
+
+def test_after_the_reply_the_office_may_inquire_again_or_hold_a_reminder_talk(clues, clock):
+    from tests.web.test_clue_routes import end_of
+    reg = clues.register(real_name=False)
+    _letter_received(clues, reg.instance_id, "2026-09-29")
+    clock.set(end_of("2026-10-12"))
+    clues.do(reg.instance_id, "inquiry_reply", reply_received_on="2026-10-12", reply_summary="说明不清",
+             signed_off_by="党支部书记", reply_files=[])
+    clues.do(reg.instance_id, "evaluate", evaluation="again", evaluation_note="说明不清，再次函询")
+    assert set(clues.tasks(reg.instance_id)) == {"inquiry"}
+    clues.do(reg.instance_id, "inquiry", inquiry_method="talk", talk_record="谈话记录", letter_sent_on=None,
+             inquiry_files=[])
+    clues.do(reg.instance_id, "evaluate", evaluation="remind", evaluation_note="有苗头性问题")
+    assert set(clues.tasks(reg.instance_id)) == {"outcome"}
+    assert "提醒谈话" in clues.row(reg.instance_id)["result"]
