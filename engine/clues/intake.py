@@ -80,6 +80,7 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
         raise Invalid("线索登记信息有误", problems)
     data = {k: fields.get(k) for k in CLUE_FIELDS}
     data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
+    data["letter_received_on"] = None   # an inquiry letter's receipt, once recorded (the reply runs from it)
     with engine.db.connect() as conn:
         data["office_department"] = office_department(conn)
         names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())

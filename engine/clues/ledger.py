@@ -156,11 +156,11 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     if as_of is not None:
         mq = mq.where(event.c.at < as_of)
     for e in conn.execute(mq):
-        data = json.loads(e.data_json)
-        reason = data.get("reason") or ""
+        moved = json.loads(e.data_json)
+        reason = moved.get("reason") or ""
         for code, label in HANDLING_MODES.items():
             # the mode is event data; reassignments recorded before it was read the reason's prefix
-            if (data.get("mode") == code or reason.startswith(label)) and label not in modes.get(e.instance_id, []):
+            if (moved.get("mode") == code or reason.startswith(label)) and label not in modes.get(e.instance_id, []):
                 modes.setdefault(e.instance_id, []).append(label)
     rows = []
     today = now.astimezone(BEIJING).date()
