@@ -7,12 +7,14 @@ guards join an engine here, through the `Connectors` registry it receives.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.bpmn.validation import SourceFile
 from engine.campaign import operators as campaign_operators
 from engine.clues import operators as clue_operators
 from engine.config import Settings
+from engine.records import operators as record_operators
 from engine.db import migrate
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.deadlines import drills
@@ -20,7 +22,7 @@ from engine.org import roles
 from engine.runtime import connectors
 from engine.runtime.services import Engine
 
-DOMAINS = (campaign_operators, clue_operators)   # each has register(registry)
+DOMAINS = (campaign_operators, clue_operators, record_operators)   # each has register(registry)
 
 
 def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
@@ -41,17 +43,23 @@ def open_engine(settings: Settings, *, check_schema: bool = True, clock=None, id
     return engine
 
 
-def init_db(settings: Settings, *, sandbox: bool = False) -> Engine:
-    """Create or migrate the schema and the built-in roles (idempotent)."""
+def init_db(settings: Settings, *, sandbox: bool = False, at: datetime | None = None) -> Engine:
+    """Create or migrate the schema and the built-in roles (idempotent).
+
+    A sandbox (drill) database starts its virtual clock `at` the given moment (now by default);
+    run again with a later `at`, its clock moves there — never back.
+    """
     db = create_db_engine(settings.database_url)
     migrate.upgrade(db)
     with write_transaction(db) as conn:
         roles.ensure_builtin_roles(conn)
-    if sandbox:
-        from datetime import datetime, timezone
-        if not drills.is_sandbox(db):
-            drills.make_sandbox(db, datetime.now(timezone.utc))
-    db.dispose()
+    try:
+        if sandbox and not drills.is_sandbox(db):
+            drills.make_sandbox(db, at or datetime.now(timezone.utc))
+        elif sandbox and at is not None:
+            drills.set_clock(db, at)
+    finally:
+        db.dispose()
     return open_engine(settings)
 
 
