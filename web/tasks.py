@@ -101,6 +101,15 @@ def targets(task_id: str):
                      "initials": t.initials} for t in found])
 
 
+@bp.post("/tasks/<task_id>/recuse")
+@login_required
+def recuse(task_id: str):
+    """自行回避: the person declares a conflict of interest on the task; they no longer see it."""
+    inbox_tasks.declare_conflict(engine(), g.principal, task_id, request.form.get("reason", ""))
+    flash(_("已申请回避，此事项将由纪检监察室另行安排"), "success")
+    return redirect(url_for("inbox.tasks"))
+
+
 @bp.post("/tasks/<task_id>/comments")
 @login_required
 def comment(task_id: str):

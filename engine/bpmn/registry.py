@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
@@ -55,6 +55,8 @@ class LoadedVersion:
     lanes: dict
     confidential: str | None = None   # roles that may see its tasks, comma-separated, if confidential
     joins: frozenset = frozenset()    # names of its join task specs (they merge their branches' data)
+    # the process's own properties (recusal's personsConcerned / withheldFromRoles, quorum, …)
+    properties: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,8 @@ class Registry:
         joins = frozenset(name for s in (spec, *subs.values()) for name, ts in s.task_specs.items()
                           if isinstance(ts, UnstructuredJoin))
         loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs, meta["lanes"],
-                               ",".join(confidential) if confidential is not None else None, joins)
+                               ",".join(confidential) if confidential is not None else None, joins,
+                               meta.get("process", {}))
         with self._lock:
             self._cache[version_id] = loaded
             while len(self._cache) > self._cache_size:

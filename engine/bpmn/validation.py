@@ -323,6 +323,23 @@ class _Validator:
                     if expr is not None and (expr.text or "").strip():
                         self.check_source(doc, el.getparent(), expr, expr.text, "eval",
                                           "expression_error", what, part)
+        self._check_separation(proc, doc)
+
+    def _check_separation(self, proc, doc) -> None:
+        """`notPerformedBy` on a user task names steps of the same process (user tasks, or a start
+        event: whoever started the instance) whose performers may not perform it."""
+        steps = {el.get("id") for el in proc.iter(q("userTask"), q("manualTask"), q("startEvent"))}
+        for el in proc.iter(q("userTask")):
+            props = {p.get("name"): p for p in bx.properties(el)}
+            prop = props.get("notPerformedBy")
+            if prop is None:
+                continue
+            names = [n.strip() for n in (prop.get("value") or "").split(",") if n.strip()]
+            unknown = [n for n in names if n not in steps or n == el.get("id")]
+            if unknown or not names:
+                self.report("bad_property", f'{label(el)}: notPerformedBy must list other user tasks or start events '
+                            f'of this process; {"、".join(unknown) if unknown else "it is empty"} is not one.',
+                            doc, el, line=prop.sourceline, field="notPerformedBy")
 
     def _check_decision_ref(self, el, doc) -> None:
         ref = bx.extension(el, "calledDecisionId")
@@ -459,6 +476,23 @@ class _Validator:
                 found[name] = roles
         if "receipt" in props:
             found["receipt"] = props["receipt"][0].strip()
+        for name in ("personsConcerned", "withheldFromRoles"):      # data names (engine/runtime/recusal.py)
+            if name in props:
+                value, prop = props[name]
+                names = [n.strip() for n in value.split(",") if n.strip()]
+                bad = [n for n in names if not n.isidentifier()]
+                if bad or not names or (name == "withheldFromRoles" and len(names) != 1):
+                    self.report("bad_property", f'{label(el)}: {name} must name '
+                                f'{"one data field" if name == "withheldFromRoles" else "data fields separated by commas"}'
+                                f'; "{value}" does not.', doc, el, line=prop.sourceline, field=name)
+                found[name] = ",".join(names)
+        if "quorum" in props:                                        # a collective decision's minimum
+            value, prop = props["quorum"]
+            if not re.fullmatch(r"\s*[1-9][0-9]?\s*", value):
+                self.report("bad_property", f'{label(el)}: quorum "{value}" must be a whole number from 1 to 99.',
+                            doc, el, line=prop.sourceline, field="quorum")
+            else:
+                found["quorum"] = int(value)
         if "startForm" in props:
             value, prop = props["startForm"]
             found["startForm"] = value.strip()

@@ -318,8 +318,10 @@ scheduler_heartbeat = sa.Table(
 # --- Organisation and accounts -------------------------------------------------------------------
 # 科室 departments, by category: administrative (职能), clinical (临床), medical-technical (医技).
 DEPARTMENT_CATEGORIES = ("administrative", "clinical", "medical_technical")
-# Position levels as the campaign's summary tables count people: 中层 middle manager, 其他 other.
-POSITION_LEVELS = ("middle_manager", "other")
+# Position levels as the campaign's summary tables count people: 中层 middle manager, 其他 other;
+# 院领导 hospital leader (a cadre the Party committee manages: clues about them go to the higher
+# commission, see docs/clues.md).
+POSITION_LEVELS = ("hospital_leader", "middle_manager", "other")
 
 department = sa.Table(
     "department", metadata,
@@ -496,6 +498,33 @@ org_import = sa.Table(
 
 # -- clues: what must stay out of workflow data (see engine.clues.confidential) and the public page's
 # rate limit (see engine.clues.public) --
+# 回避 (recusal): who is kept out of an instance — a person concerned (named by the data its process
+# declares in `personsConcerned`), someone related to them (`staff_relation`, the head of their
+# department), a person who declared a conflict (自行回避), or everyone holding a role the data withholds
+# it from (`withheldFromRoles`). Exactly one of username / role is set. See engine/runtime/recusal.py.
+recusal = sa.Table(
+    "recusal", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, nullable=False),
+    sa.Column("username", sa.String(64)),
+    sa.Column("role", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),      # concerned, related, declared, withheld
+    sa.Column("reason", sa.String(500)),
+    sa.Column("recorded_by", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_recusal_instance", "instance_id"),
+    sa.Index("ix_recusal_username", "username"),
+)
+
+# Declared relations between staff (配偶, 近亲属, …): each keeps the other out of instances about them.
+staff_relation = sa.Table(
+    "staff_relation", metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("related", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("relation", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 clue_reporter = sa.Table(
     "clue_reporter", metadata,
     sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), primary_key=True),

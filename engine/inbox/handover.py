@@ -22,6 +22,7 @@ from engine.inbox.tasks import viewable
 from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import can_delegate, can_reassign, may_receive, require
+from engine.runtime import recusal
 
 DELEGATE, TRANSFER, REASSIGN = "delegate", "transfer", "reassign"
 
@@ -50,10 +51,11 @@ def targets(conn, task: dict, exclude: str | None = None) -> list[Target]:
     if not task.get("candidate_role"):
         return []
     names = org.department_names(conn)
+    recused = recusal.excluded_persons(conn, task["instance_id"])          # 回避: never offered
     return [Target(p.username, p.name, p.department, names.get(p.department, "") if p.department else "",
                    initials(p.name))
             for p in org.holders_of(conn, task["candidate_role"], task.get("candidate_department"))
-            if p.username != exclude and may_receive(p, task)]
+            if p.username != exclude and may_receive(p, task) and not recused.excludes(p)]
 
 
 def targets_for(engine, p: Principal, task_id: str, query: str = "") -> list[Target]:
@@ -68,7 +70,11 @@ def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) 
     with a reason; `Invalid` naming the field at fault (the engine refuses anyone the task may not go
     to). Returns the task as it stands after."""
     task = viewable(eng, p, task_id)
-    to, reason = checked_target(eng, p, to, reason).username, (reason or "").strip()
+    target = checked_target(eng, p, to, reason)
+    to, reason = target.username, (reason or "").strip()
+    with read_transaction(eng.db) as conn:
+        if recusal.excluded_persons(conn, task["instance_id"]).excludes(target):     # 回避
+            raise Invalid("转交信息有误", [Problem("该同事须回避此事项，不能接手", field="to", code="recused")])
     if kind == REASSIGN:
         require(can_reassign(p, task), "只有本科室负责人可以改派")
         return eng.reassign(task["id"], user=p.username, to=to, reason=reason)

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment, department, staff
 from engine.db.transactions import read_transaction, write_transaction
-from engine.errors import Invalid
+from engine.errors import Invalid, NotFound
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
-from engine.permissions import can_start, can_view, can_work, require, require_work
+from engine.permissions import can_start, can_view, can_work, is_recused, require, require_work
 
 COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
 
@@ -111,6 +111,9 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
     task = engine.task(task_id)
+    with read_transaction(engine.db) as conn:
+        if is_recused(conn, principal, task["instance_id"]):      # 回避: as if there were no such task
+            raise NotFound(f"task {task_id} not found", field="task_id")
     require(can_view(principal, task), "你无权查看此任务")
     require_work(principal, task)
     definition = engine.forms.for_task(task)
@@ -155,6 +158,8 @@ def _complete(engine, principal: Principal, task: dict, definition: dict | None,
     try:
         return engine.complete_task(task["id"], user=principal.username, data=submission.data,
                                     prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+    except FormRejected:
+        raise
     except Invalid as exc:      # a completion guard or a refused file: the form again, with the reason
         raise FormRejected(Submission({}, {}, refusal_errors(exc, definition), submission.values)) from exc
 

@@ -142,7 +142,7 @@ def check_staff(conn, values: dict) -> list[Problem]:
     if dept and conn.execute(sa.select(department.c.code).where(department.c.code == dept)).first() is None:
         problems.append(Problem(f"科室 {dept} 不存在", field="department", code="unknown_department"))
     if values.get("position_level", "other") not in POSITION_LEVELS:
-        problems.append(Problem("职级须为 中层 或 其他", field="position_level", code="choice"))
+        problems.append(Problem("职级须为 院领导、中层 或 其他", field="position_level", code="choice"))
     if values.get("locale", "zh") not in LOCALES:
         problems.append(Problem("语言须为 zh 或 en", field="locale", code="choice"))
     known = {c for (c,) in conn.execute(sa.select(role.c.code))}

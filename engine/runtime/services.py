@@ -30,7 +30,8 @@ from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import assignment, connectors, human_tasks, instances, queries, store
+from engine.runtime import assignment, connectors, human_tasks, instances, queries, recusal, store
+from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
@@ -174,6 +175,7 @@ class Engine:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
             if getattr(row, "delegation", None) == "pending":
                 raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
+            check_performer(conn, live, task, user)
             submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
@@ -227,11 +229,12 @@ class Engine:
         return self._set_assignee(task_id, user, _OWNER, "task_resolved", data=check, holder=user,
                                   also={"delegation": "resolved"})
 
-    def reassign(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+    def reassign(self, task_id: str, *, user: str, to: str, reason: str, mode: str | None = None) -> dict:
         """Give a task to someone else whoever holds it (a department head's decision; the caller checks
-        that `user` may); `Invalid` unless its lane lets them have it. A delegation in course ends."""
+        that `user` may); `Invalid` unless its lane lets them have it. A delegation in course ends.
+        `mode`: a handling mode the domain records with it (e.g. 提级办理), as event data."""
         def check(row):
-            return {"from": row.assignee, "to": to, "reason": reason}
+            return {"from": row.assignee, "to": to, "reason": reason, **({"mode": mode} if mode else {})}
         return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None, target=to,
                                   also={"owner": None, "delegation": None})
 
@@ -257,6 +260,8 @@ class Engine:
                 raise TaskClaimedByOther(f"task {task_id} is not held by {holder}", assignee=row.assignee)
             if target is not None:
                 assignment.check_target(conn, row, target, user)
+            if assignee is not None and assignee is not _OWNER:
+                check_performer(conn, live, task, assignee, target=assignee != user)
             details = data(row) if callable(data) else (data or {})
             to = row.owner if assignee is _OWNER else assignee
             claimed_at = outcome.now if to else None
@@ -265,6 +270,23 @@ class Engine:
             live.human[task_id].update(values)
             outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id,
                                                    data=details))
+
+        view = self.uow.operate(None, user, action, task_id=task_id)
+        return next(t for t in view.tasks if t["id"] == task_id)
+
+    def declare_conflict(self, task_id: str, *, user: str, reason: str) -> dict:
+        """自行回避: `user` declares a conflict of interest on a task they may work on, with a reason.
+        They are kept out of the instance from now on (a `conflict_declared` event); a task they held
+        goes back to its candidates, for the office to reassign."""
+        def action(conn, live, outcome):
+            row = human_row(conn, live, task_id)
+            task = ready_task(live, task_id, row)
+            recusal.record(conn, live.id, outcome, username=user, kind="declared", reason=reason,
+                           task_id=task_id, element_id=task.task_spec.bpmn_id)
+            if row.assignee == user:
+                conn.execute(human_task.update().where(human_task.c.id == task_id).values(
+                    assignee=None, claimed_at=None))
+                live.human[task_id].update(assignee=None, claimed_at=None)
 
         view = self.uow.operate(None, user, action, task_id=task_id)
         return next(t for t in view.tasks if t["id"] == task_id)

@@ -350,6 +350,8 @@ MATRIX = [
      ["surgeon", "auditor", "admin"], ["neike_head"]),
     ("POST", "/tasks/{task}/reassign", {"to": "deputy", "reason": "轮岗"}, _with_deputy, ["nurse", "auditor", "jijian"],
      ["neike_head", "admin"]),
+    ("POST", "/tasks/{task}/recuse", {"reason": "申报人是我的近亲属"}, None, ["surgeon", "waike_head", "auditor"],
+     ["neike_head"]),
     ("POST", "/tasks/{task}/complete", {"data": VALID_REPORT}, None, ["surgeon", "nurse", "auditor", "admin"],
      ["neike_head"]),
     ("GET", "/tasks/{task}/comments", None, None, ["surgeon", "waike_head"], ["neike_head", "auditor", "jijian"]),

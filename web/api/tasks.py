@@ -12,7 +12,7 @@ from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
 from .schemas import (CommentListSchema, CommentRequestSchema, CommentSchema, CompleteSchema, HandoverSchema,
-                      InstanceSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
+                      InstanceSchema, RecusalSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
 
 bp = api_blueprint("tasks", __name__,
                    "Human tasks: the inbox, claiming, handing over, completing, commenting")
@@ -94,6 +94,16 @@ def transfer(body, task_id: str):
 def reassign(body, task_id: str):
     """Give an open task of one's department to someone its lane admits, whoever holds it (department heads, admins)"""
     return handover.hand_over(engine(), g.api_principal, task_id, handover.REASSIGN, body["to"], body["reason"])
+
+
+@bp.route("/tasks/<task_id>/recuse", methods=["POST"])
+@token_required()
+@bp.arguments(RecusalSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def recuse(body, task_id: str):
+    """Declare a conflict of interest on a task (自行回避): the caller is kept out of its instance from now on"""
+    return inbox_tasks.declare_conflict(engine(), g.api_principal, task_id, body["reason"])
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])

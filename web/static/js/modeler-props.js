@@ -191,6 +191,13 @@
       this.roles(this.t("可发起角色", "Startable by"), pp.startableBy, writeProcess("startableBy"), "startableBy");
       this.select(this.t("发起表单", "Start form"), pp.startForm, this.formChoices(), writeProcess("startForm"), "startForm");
       this.roles(this.t("保密（可见角色）", "Confidential (roles)"), pp.confidential, writeProcess("confidential"), "confidential");
+      this.text(this.t("当事人数据（回避）", "Persons concerned (recusal)"), pp.personsConcerned,
+        writeProcess("personsConcerned"), "personsConcerned",
+        this.t("数据字段名，逗号分隔；其中的人员及其亲属、科室负责人一律回避", "data field names, comma-separated: these people, their relatives and department head are kept out"));
+      this.text(this.t("回避角色数据", "Withheld from roles (data)"), pp.withheldFromRoles,
+        writeProcess("withheldFromRoles"), "withheldFromRoles",
+        this.t("一个数据字段名，其值为须回避的角色代码列表", "one data field holding the role codes kept out"));
+      this.text(this.t("集体研判法定人数", "Collective decision quorum"), pp.quorum, writeProcess("quorum"), "quorum");
     }
     if (type === "bpmn:Lane") {
       var lp = readProps(bo);
@@ -207,6 +214,11 @@
       this.select(this.t("优先级", "Priority"), tp.priority, [["", "—"], ["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"], ["5", "5"]],
         write("priority"), "priority");
       this.text(this.t("任务对象表达式", "Subject"), tp.subject, write("subject"), "subject");
+      this.text(this.t("完成条件", "Completion guard"), tp.completionGuard, write("completionGuard"), "completionGuard",
+        this.t("如 collective_decision（集体研判）", "e.g. collective_decision"));
+      this.text(this.t("职责分离：不得由以下步骤的办理人办理", "Separation of duties: not performed by"), tp.notPerformedBy,
+        write("notPerformedBy"), "notPerformedBy",
+        this.t("步骤编号，逗号分隔，如 register,triage", "step ids, comma-separated, e.g. register,triage"));
     }
     if (type === "bpmn:BusinessRuleTask") { this.decision(element, bo); }
     var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
