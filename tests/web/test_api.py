@@ -305,6 +305,18 @@ def _second_version(api, ids):
     assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
 
 
+def _filled(api, ids):
+    """内科's head has filled in the report: the review is the discipline office's ({task} becomes it)."""
+    assert api("POST", f"/tasks/{ids['task_id']}/complete", "neike_head", json={"data": VALID_REPORT}).status_code == 200
+    ids["filled"] = ids["task_id"]
+    ids["task_id"] = api("GET", f"/instances/{ids['instance_id']}", "jijian").get_json()["tasks"][0]["id"]
+
+
+def _filled_untouched(api, ids):
+    _filled(api, ids)
+    ids["task_id"] = ids.pop("filled")
+
+
 # (method, path, json body, setup, users answered 403, users answered 2xx); {task} and {instance} are filled in.
 MATRIX = [
     ("DELETE", "/auth/token", None, None, [], ["nurse"]),
@@ -332,6 +344,8 @@ MATRIX = [
     ("GET", "/tasks/{task}/comments", None, None, ["surgeon", "waike_head"], ["neike_head", "auditor", "jijian"]),
     ("POST", "/tasks/{task}/comments", {"body": "请按时填报"}, None, ["surgeon", "waike_head"],
      ["neike_head", "jijian", "admin"]),
+    ("POST", "/tasks/{task}/send-back", {"reason": "请补充"}, _filled, ["surgeon", "nurse", "neike_head"], ["jijian"]),
+    ("POST", "/tasks/{task}/withdraw", {}, _filled_untouched, ["surgeon", "waike_head", "jijian"], ["neike_head"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX

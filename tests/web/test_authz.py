@@ -35,6 +35,8 @@ MATRIX = [
     ("/tasks/<task_id>/reassign", "POST", "/tasks/{task}/reassign", "waike_head", 403, "neike_head"),
     ("/tasks/<task_id>/comments", "POST", "/tasks/{task}/comments", "surgeon", 403, "neike_head"),
     ("/tasks/<task_id>/attachments", "POST", "/tasks/{task}/attachments", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/send-back", "POST", "/tasks/{task}/send-back", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/withdraw", "POST", "/tasks/{task}/withdraw", "surgeon", 403, "neike_head"),
     ("/attachments/<int:attachment_id>", "GET", "/attachments/{attachment}", "surgeon", 404, "neike_head"),
     ("/instances/<instance_id>/diagram", "GET", "/instances/{instance}/diagram", "surgeon", 404, "neike_head"),
     ("/start", "GET", "/start", None, None, "nurse"),

@@ -83,3 +83,19 @@ def test_the_same_problems_reach_the_cli_and_the_engine(cli, engine):
     r = cli("deploy", str(path), ok=False)
     for p in err.value.problems:
         assert f"  - {p}" in r.stderr
+
+
+def test_send_back_and_withdraw_from_the_command_line(cli):
+    cli("deploy", str(DATA / "bpmn" / "send_back.bpmn"))
+    view = json.loads(cli("--json", "start", "send_back", "--as", "nurse").output)
+    draft = view["tasks"][0]["id"]
+    view = json.loads(cli("--json", "complete", draft, "--as", "nurse").output)
+    review = view["tasks"][0]["id"]
+    r = cli("send-back", review, "--as", "neike_head", "--reason", " ", ok=False)
+    assert r.exit_code == 2 and "请填写退回原因" in r.stderr
+    out = cli("send-back", review, "--as", "neike_head", "--reason", "请补充").output
+    assert f"draft ({draft}, nurse)" in out
+    view = json.loads(cli("--json", "complete", draft, "--as", "nurse").output)
+    out = cli("withdraw", draft, "--as", "nurse", "--reason", "漏填").output
+    assert f"draft ({draft}, nurse)" in out
+    assert "task_sent_back" in cli("events", view["id"]).output
