@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine import history
-from engine.runtime import connectors, human_tasks, instances, queries, rewind, store
+from engine.runtime import connectors, human_tasks, instances, notes, queries, rewind, store
 from engine.deadlines import periodic_starts as schedules
 from engine.bpmn import spiff
 from engine.db.transactions import read_transaction
@@ -276,6 +276,9 @@ class _Run:
                     break
                 outcome.events.append(history.NewEvent(rec.type, task_id=str(task.id), element_id=rec.element_id,
                                                        data=more))
+        elif kind in notes.TYPES:         # nothing changes in the process: the event itself
+            mapped = self.ids.get(first.task_id)
+            outcome.events.append(history.NewEvent(kind, task_id=mapped, element_id=first.element_id, data=given))
         elif kind in (rewind.SENT_BACK, rewind.WITHDRAWN):
             self._rewind(first, given, outcome)
         elif kind == "deadline_recomputed":

@@ -1,0 +1,54 @@
+"""催办 (urges) and 抄送 (copies of a task, with read receipts)
+
+Revision ID: 0013
+Revises: 0010
+Create Date: 2026-12-07 14:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0013'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('task_urge',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('urged_by', sa.String(length=64), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('urged_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_task_urge_instance_id_process_instance')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_urge'))
+    )
+    with op.batch_alter_table('task_urge', schema=None) as batch_op:
+        batch_op.create_index('ix_task_urge_task', ['task_id'], unique=False)
+    op.create_table('task_copy',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('instance_id', sa.String(length=36), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('recipient', sa.String(length=64), nullable=False),
+    sa.Column('sent_by', sa.String(length=64), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_task_copy_instance_id_process_instance')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_copy'))
+    )
+    with op.batch_alter_table('task_copy', schema=None) as batch_op:
+        batch_op.create_index('ix_task_copy_recipient', ['recipient'], unique=False)
+        batch_op.create_index('ix_task_copy_task', ['task_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('task_copy', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_copy_task')
+        batch_op.drop_index('ix_task_copy_recipient')
+    op.drop_table('task_copy')
+    with op.batch_alter_table('task_urge', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_urge_task')
+    op.drop_table('task_urge')
