@@ -1,12 +1,13 @@
-"""The approval operations of the task page: 退回 (send back) and 撤回 (withdraw). Each route is one
-call into `engine.inbox`, which says who may; a refusal shows the task page again, input kept."""
+"""The approval operations of the task page — 退回 (send back), 撤回 (withdraw), 催办 (urge), 抄送 (copy
+to) — and the copies a person received (知会). Each route is one call into `engine.inbox`, which says
+who may; a refusal shows the task page again, input kept."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, Invalid
-from engine.inbox import send_back as sending
+from engine.inbox import approvals, copies, send_back as sending, urging
 
 from . import tasks as task_pages
 from .session import engine, login_required
@@ -21,12 +22,15 @@ def sent_back_note(history: list, task_id: str):
 
 
 @bp.app_template_global()
-def may_withdraw(task: dict) -> bool:
-    return sending.can_withdraw(g.principal, task)
+def approval_panel(task: dict):
+    """Urges, copies and what the person may do (the task page's approval partial)."""
+    return approvals.panel(engine(), g.principal, task)
 
 
 def _refused(task_id: str, exc):
-    flash(exc.message, "error")
+    problems = getattr(exc, "problems", None) or []
+    for message in dict.fromkeys([p.message for p in problems] or [exc.message]):
+        flash(message, "error")
     return task_pages.show(task_id, status=422 if isinstance(exc, Invalid) else 409)
 
 
@@ -50,3 +54,38 @@ def withdraw(task_id: str):
         return _refused(task_id, exc)
     flash(_("已撤回，任务回到你的待办"), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/urge")
+@login_required
+def urge(task_id: str):
+    try:
+        done = urging.urge(engine(), g.principal, task_id, request.form.get("message"))
+    except (Invalid, Conflict) as exc:
+        return _refused(task_id, exc)
+    flash(_("已催办（第 %(n)s 次）", n=done["urges"]), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/copies")
+@login_required
+def copy(task_id: str):
+    try:
+        sent = copies.copy(engine(), g.principal, task_id, request.form.getlist("to"), request.form.get("message"))
+    except (Invalid, Conflict) as exc:
+        return _refused(task_id, exc)
+    flash(_("已抄送 %(n)s 人", n=len(sent)), "success")
+    return redirect(url_for("tasks.show", task_id=task_id) + "#copies")
+
+
+@bp.get("/copies")
+@login_required
+def my_copies():
+    return render_template("copies.html", copies=copies.mine(engine(), g.principal))
+
+
+@bp.get("/copies/<int:copy_id>")
+@login_required
+def show_copy(copy_id: int):
+    page = copies.open_copy(engine(), g.principal, copy_id)
+    return render_template("copy.html", page=page)

@@ -444,6 +444,8 @@ main.add_command(_restore)
 from engine.cli import approval as _approval  # noqa: E402
 main.add_command(_approval.send_back_cmd)
 main.add_command(_approval.withdraw_cmd)
+main.add_command(_approval.urge_cmd)
+main.add_command(_approval.copy_cmd)
 
 if __name__ == "__main__":
     main()

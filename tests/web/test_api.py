@@ -346,6 +346,11 @@ MATRIX = [
      ["neike_head", "jijian", "admin"]),
     ("POST", "/tasks/{task}/send-back", {"reason": "请补充"}, _filled, ["surgeon", "nurse", "neike_head"], ["jijian"]),
     ("POST", "/tasks/{task}/withdraw", {}, _filled_untouched, ["surgeon", "waike_head", "jijian"], ["neike_head"]),
+    ("POST", "/tasks/{task}/urge", {"message": "请今日提交"}, None, ["surgeon", "nurse", "waike_head", "auditor"],
+     ["jijian", "neike_head"]),
+    ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
+     ["neike_head", "jijian"]),
+    ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX

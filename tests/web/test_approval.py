@@ -62,3 +62,39 @@ def test_the_api_sends_back_and_withdraws_with_named_errors(app, report, engine,
     assert resp.status_code == 200 and resp.get_json()["tasks"][0]["element_id"] == "fill_report"
     mine = {"Authorization": f"Bearer {tokens['neike_head']}"}
     assert api.post(f"/api/v1/tasks/{report}/withdraw", json={}, headers=mine).status_code == 409
+
+
+def test_the_office_urges_from_the_task_page_and_the_holder_sees_the_count(app, report, engine):
+    office = app.test_client()
+    login(office, "jijian")
+    assert post(office, f"/tasks/{report}/urge", {"message": "请今天提交月报"}, page=f"/tasks/{report}").status_code == 302
+    head = app.test_client()
+    login(head, "neike_head")
+    page = head.get(f"/tasks/{report}").get_data(as_text=True)
+    assert 'data-testid="urges"' in page and "已被催办 1 次" in page
+    nurse = app.test_client()
+    login(nurse, "nurse")
+    assert post(nurse, f"/tasks/{report}/urge", {"message": "x"}, page="/inbox").status_code == 403
+
+
+def test_a_copy_shows_in_the_recipients_list_and_its_reading_is_seen_by_the_sender(app, report, engine):
+    head = app.test_client()
+    login(head, "neike_head")
+    refused = post(head, f"/tasks/{report}/copies", {"message": "请知悉"}, page=f"/tasks/{report}")
+    assert refused.status_code == 422 and "请选择抄送对象" in refused.get_data(as_text=True)
+    assert "请知悉" in refused.get_data(as_text=True)                 # input kept
+    assert post(head, f"/tasks/{report}/copies", {"to": ["nurse"], "message": "请知悉"},
+                page=f"/tasks/{report}").status_code == 302
+    assert "未阅" in head.get(f"/tasks/{report}").get_data(as_text=True)
+    nurse = app.test_client()
+    login(nurse, "nurse")
+    listed = nurse.get("/copies").get_data(as_text=True)
+    assert "请知悉" in listed and "未阅" in listed
+    import re
+    copy_id = re.search(r'/copies/(\d+)', listed).group(1)
+    page = nurse.get(f"/copies/{copy_id}")
+    assert page.status_code == 200 and "只能查看" in page.get_data(as_text=True)
+    assert "已阅" in head.get(f"/tasks/{report}").get_data(as_text=True)
+    other = app.test_client()
+    login(other, "surgeon")
+    assert other.get(f"/copies/{copy_id}").status_code == 404

@@ -1,18 +1,22 @@
-"""The approval operations over a task: 退回 (send back) and 撤回 (withdraw) — the same service calls
-as the task page's, which say who may."""
+"""The approval operations over a task — 退回 (send back), 撤回 (withdraw), 催办 (urge), 抄送 (copy to) —
+and the copies a person received: the same service calls as the task page's, which say who may."""
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import g
 
-from engine.inbox import send_back as sending
+from marshmallow import fields
+
+from engine.inbox import copies, send_back as sending, urging
 
 from ..session import engine
 from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
-from .schemas import InstanceSchema, Request, Text, length
+from .schemas import InstanceSchema, Request, TaskSchema, Text, items, length
 
-bp = api_blueprint("approval", __name__, "Approval operations: send back (退回), withdraw (撤回)")
+bp = api_blueprint("approval", __name__,
+                   "Approval operations: send back (退回), withdraw (撤回), urge (催办), copy to (抄送)")
 
 
 class SendBackSchema(Request):
@@ -48,3 +52,61 @@ def send_back(body, task_id: str):
 def withdraw(body, task_id: str):
     """Take back a task one completed while the next step is unclaimed and untouched (撤回)"""
     return sending.withdraw(engine(), g.api_principal, task_id, body.get("reason")).to_dict()
+
+
+class UrgeSchema(Request):
+    message = Text(load_default="", validate=length(max=500),
+                   metadata={"description": "shown to the holder (default: 请尽快办理)"})
+
+
+class UrgedTaskSchema(TaskSchema):
+    urges = fields.Integer(metadata={"description": "how many times the task was urged"})
+
+
+class CopyRequestSchema(Request):
+    to = fields.List(Text(validate=length(max=64)), required=True, validate=items(1, 20),
+                     metadata={"description": "usernames of active colleagues"})
+    message = Text(load_default="", validate=length(max=500))
+
+
+class CopySchema(ma.Schema):
+    id = fields.Integer()
+    task_id = fields.String()
+    instance_id = fields.String()
+    recipient = fields.String()
+    sent_by = fields.String()
+    message = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class CopyListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CopySchema))
+
+
+@bp.route("/tasks/<task_id>/urge", methods=["POST"])
+@token_required()
+@bp.arguments(UrgeSchema)
+@bp.response(200, UrgedTaskSchema)
+@document_errors(400, 404, 409)
+def urge(body, task_id: str):
+    """Urge the holder of an open task, with a message (催办; the discipline office or the department's head)"""
+    return urging.urge(engine(), g.api_principal, task_id, body.get("message"))
+
+
+@bp.route("/tasks/<task_id>/copies", methods=["POST"])
+@token_required()
+@bp.arguments(CopyRequestSchema)
+@bp.response(201, CopyListSchema)
+@document_errors(400, 404, 409)
+def copy(body, task_id: str):
+    """Copy a task read-only to colleagues (抄送); a confidential process only to the roles it names"""
+    return {"items": copies.copy(engine(), g.api_principal, task_id, body["to"], body.get("message"))}
+
+
+@bp.route("/copies", methods=["GET"])
+@token_required()
+@bp.response(200, CopyListSchema)
+def my_copies():
+    """The copies I received (知会), unread first; reading one is `GET /copies/{id}` on the pages"""
+    return {"items": [{k: v for k, v in c.items() if k != "task"} for c in copies.mine(engine(), g.api_principal)]}
