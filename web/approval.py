@@ -7,7 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, Invalid
-from engine.inbox import approvals, copies, send_back as sending, urging
+from engine.inbox import approvals, bulk as bulk_actions, copies, send_back as sending, urging
 
 from . import tasks as task_pages
 from .session import engine, login_required
@@ -89,3 +89,23 @@ def my_copies():
 def show_copy(copy_id: int):
     page = copies.open_copy(engine(), g.principal, copy_id)
     return render_template("copy.html", page=page)
+
+
+@bp.post("/inbox/bulk")
+@login_required
+def bulk():
+    """Claim, release or complete the ticked tasks, each on its own; back to the list with a line per task."""
+    try:
+        results = bulk_actions.run(engine(), g.principal, request.form.get("action", ""),
+                                   request.form.getlist("task_ids"))
+    except Invalid as exc:
+        for p in exc.problems:
+            flash(p.message, "error")
+        return redirect(url_for("inbox.tasks"))
+    done = sum(r.ok for r in results)
+    flash(_("批量操作：成功 %(ok)s 个，失败 %(failed)s 个", ok=done, failed=len(results) - done),
+          "success" if done == len(results) else "error")
+    for r in results:
+        if not r.ok:
+            flash(_("任务“%(task)s”：%(message)s", task=r.name or r.task_id, message=r.message), "error")
+    return redirect(url_for("inbox.tasks"))

@@ -351,6 +351,7 @@ MATRIX = [
     ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
      ["neike_head", "jijian"]),
     ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
+    ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX

@@ -98,3 +98,26 @@ def test_a_copy_shows_in_the_recipients_list_and_its_reading_is_seen_by_the_send
     other = app.test_client()
     login(other, "surgeon")
     assert other.get(f"/copies/{copy_id}").status_code == 404
+
+
+def test_bulk_from_the_inbox_reports_each_task(app, report, engine):
+    head = app.test_client()
+    login(head, "neike_head")
+    page = head.get("/inbox?view=claimable").get_data(as_text=True)
+    assert 'form="bulk"' in page and f'value="{report}"' in page
+    resp = post(head, "/inbox/bulk", {"action": "complete", "task_ids": [report]}, follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "失败 1 个" in text and "不允许批量" in text
+    resp = post(head, "/inbox/bulk", {"action": "claim", "task_ids": [report]}, follow_redirects=True)
+    assert "成功 1 个" in resp.get_data(as_text=True) and engine.task(report)["assignee"] == "neike_head"
+
+
+def test_the_api_bulk_completes_reviews_with_their_forms_decision(app, report, engine, tokens):
+    head, review = _filled(app, report, engine)
+    api = app.test_client()
+    resp = api.post("/api/v1/tasks/bulk", json={"action": "complete", "task_ids": [review, "nope"]},
+                    headers={"Authorization": f"Bearer {tokens['jijian']}"})
+    assert resp.status_code == 200
+    items = resp.get_json()["items"]
+    assert [i["ok"] for i in items] == [True, False] and items[1]["code"]
+    assert engine.show(engine.task(review)["instance_id"]).data["accepted"] is True

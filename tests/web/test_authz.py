@@ -40,6 +40,7 @@ MATRIX = [
     ("/tasks/<task_id>/urge", "POST", "/tasks/{task}/urge", "nurse", 403, "jijian"),
     ("/tasks/<task_id>/copies", "POST", "/tasks/{task}/copies", "surgeon", 403, "neike_head"),
     ("/copies", "GET", "/copies", None, None, "nurse"),
+    ("/inbox/bulk", "POST", "/inbox/bulk", None, None, "nurse"),
     ("/copies/<int:copy_id>", "GET", "/copies/1", "surgeon", 404, "nurse"),
     ("/attachments/<int:attachment_id>", "GET", "/attachments/{attachment}", "surgeon", 404, "neike_head"),
     ("/instances/<instance_id>/diagram", "GET", "/instances/{instance}/diagram", "surgeon", 404, "neike_head"),

@@ -7,7 +7,7 @@ from flask import g
 
 from marshmallow import fields
 
-from engine.inbox import copies, send_back as sending, urging
+from engine.inbox import bulk as bulk_actions, copies, send_back as sending, urging
 
 from ..session import engine
 from .auth import token_required
@@ -110,3 +110,35 @@ def copy(body, task_id: str):
 def my_copies():
     """The copies I received (知会), unread first; reading one is `GET /copies/{id}` on the pages"""
     return {"items": [{k: v for k, v in c.items() if k != "task"} for c in copies.mine(engine(), g.api_principal)]}
+
+
+class BulkRequestSchema(Request):
+    action = Text(required=True, validate=ma.validate.OneOf(["claim", "release", "complete"],
+                                                           error="须为 claim、release、complete 之一"))
+    task_ids = fields.List(Text(validate=length(max=64)), required=True, validate=items(1, 100))
+
+
+class BulkResultSchema(ma.Schema):
+    task_id = fields.String()
+    ok = fields.Boolean()
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+
+
+class BulkResultListSchema(ma.Schema):
+    items = fields.List(fields.Nested(BulkResultSchema))
+
+
+@bp.route("/tasks/bulk", methods=["POST"])
+@token_required()
+@bp.arguments(BulkRequestSchema)
+@bp.response(200, BulkResultListSchema)
+@document_errors(400)
+def bulk(body):
+    """Claim, release or complete several tasks, each on its own (its own completion and event)
+
+    `complete` gives each task the decision its form declares for bulk work (e.g. 通过 on monthly
+    report reviews). One result per task: `ok`, else the `code` and `message` of its refusal."""
+    return {"items": [r.to_dict() for r in bulk_actions.run(engine(), g.api_principal, body["action"],
+                                                            body["task_ids"])]}
