@@ -1,5 +1,5 @@
 """Events about a task that change nothing in the process itself — 催办 (urged), 抄送 (copied, and
-the copy read) — written into the instance's hash chain like every other operation, with the
+the copy read), 加签 (a signer added, their signature) — written into the instance's hash chain like every other operation, with the
 caller's own rows in the same transaction. A replay records them again as they were."""
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from engine.runtime.unit_of_work import human_row
 URGED = "task_urged"
 COPIED = "task_copied"
 COPY_READ = "copy_read"
-TYPES = (URGED, COPIED, COPY_READ)
+SIGNER_ADDED = "signer_added"
+SIGNER_SIGNED = "signer_signed"
+TYPES = (URGED, COPIED, COPY_READ, SIGNER_ADDED, SIGNER_SIGNED)
 
 
 def record(uow, task_id: str, *, user: str, event_type: str, data: dict, open_only: bool = False,
