@@ -7,7 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, Invalid
-from engine.inbox import approvals, bulk as bulk_actions, copies, send_back as sending, urging
+from engine.inbox import approvals, bulk as bulk_actions, copies, send_back as sending, signers, submission, urging
 
 from . import tasks as task_pages
 from .session import engine, login_required
@@ -109,3 +109,44 @@ def bulk():
         if not r.ok:
             flash(_("任务“%(task)s”：%(message)s", task=r.name or r.task_id, message=r.message), "error")
     return redirect(url_for("inbox.tasks"))
+
+
+@bp.post("/tasks/<task_id>/signers")
+@login_required
+def add_signer(task_id: str):
+    """加签: before (the colleague signs first) or after (this form is kept until they sign)."""
+    try:
+        signers.add(engine(), g.principal, task_id, request.form.get("signer"), request.form.get("position"),
+                    request.form.get("reason"), raw=request.form)
+    except submission.FormRejected as exc:
+        return task_pages.show(task_id, rejected=exc.submission, status=422)
+    except (Invalid, Conflict) as exc:
+        return _refused(task_id, exc)
+    flash(_("已加签，等待对方签署"), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/signatures")
+@login_required
+def my_signatures():
+    return render_template("signatures.html", signatures=signers.mine(engine(), g.principal))
+
+
+@bp.get("/signatures/<int:signature_id>")
+@login_required
+def show_signature(signature_id: int, status: int = 200):
+    return render_template("signature.html", page=signers.page(engine(), g.principal, signature_id)), status
+
+
+@bp.post("/signatures/<int:signature_id>")
+@login_required
+def sign(signature_id: int):
+    try:
+        signers.sign(engine(), g.principal, signature_id, request.form.get("agree") == "yes",
+                     request.form.get("opinion"))
+    except (Invalid, Conflict) as exc:
+        for p in getattr(exc, "problems", None) or [exc]:
+            flash(p.message, "error")
+        return show_signature(signature_id, status=422 if isinstance(exc, Invalid) else 409)
+    flash(_("已签署"), "success")
+    return redirect(url_for("approval.my_signatures"))

@@ -317,6 +317,24 @@ def _filled_untouched(api, ids):
     ids["task_id"] = ids.pop("filled")
 
 
+def _allow_signers(api, ids):
+    """Version 2 of the monthly report lets the step add the discipline office as a signer (加签)."""
+    xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace(
+        '<spiffworkflow:property name="formKey" value="monthly_report" />',
+        '<spiffworkflow:property name="formKey" value="monthly_report" />'
+        '<spiffworkflow:property name="addSignerCandidates" value="discipline_office" />')
+    assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
+    view = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE}).get_json()
+    ids["task_id"] = view["tasks"][0]["id"]
+
+
+def _signer_added(api, ids):
+    _allow_signers(api, ids)
+    body = {"signer": "jijian", "position": "before", "reason": "请先把关"}
+    resp = api("POST", f"/tasks/{ids['task_id']}/signers", "neike_head", json=body)
+    ids["signature"] = resp.get_json()["signers"][0]["id"]
+
+
 # (method, path, json body, setup, users answered 403, users answered 2xx); {task} and {instance} are filled in.
 MATRIX = [
     ("DELETE", "/auth/token", None, None, [], ["nurse"]),
@@ -352,6 +370,9 @@ MATRIX = [
      ["neike_head", "jijian"]),
     ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
     ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
+    ("POST", "/tasks/{task}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"}, _allow_signers,
+     ["surgeon", "nurse", "auditor"], ["neike_head"]),
+    ("POST", "/signatures/{signature}", {"agree": True}, _signer_added, [], ["jijian"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX
@@ -367,7 +388,8 @@ def test_who_may_call_what(api, monthly, method, path, body, setup, user, expect
                            "xml": MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")}]}
     elif body == "start":
         body = {"process_key": "monthly_report", "data": NEIKE}
-    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"]), user, json=body)
+    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"],
+                                   signature=monthly.get("signature")), user, json=body)
     if expected == 200:
         assert 200 <= resp.status_code < 300, resp.get_data(as_text=True)
     else:
@@ -378,11 +400,11 @@ def test_every_route_of_the_api_is_in_the_matrix_and_in_the_document(app, client
     documented = {(method.upper(), path.removeprefix(API))
                   for path, operations in client.get(f"{API}/openapi.json").get_json()["paths"].items()
                   for method in operations if method != "parameters"}
-    routed = {(method, re.sub(r"<(\w+)>", r"{\1}", rule.rule).removeprefix(API))
+    routed = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(API))
               for rule in app.url_map.iter_rules() if rule.rule.startswith(API) and not rule.rule.endswith(".json")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routed == documented
-    in_matrix = {(m, re.sub(r"\{(task|instance)\}", r"{\1_id}", p).replace("/processes/monthly_report",
+    in_matrix = {(m, re.sub(r"\{(task|instance|signature)\}", r"{\1_id}", p).replace("/processes/monthly_report",
                                                                           "/processes/{key}"))
                  for m, p, *_ in MATRIX}
     assert documented - {("POST", "/auth/token")} == in_matrix

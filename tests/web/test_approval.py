@@ -121,3 +121,13 @@ def test_the_api_bulk_completes_reviews_with_their_forms_decision(app, report, e
     items = resp.get_json()["items"]
     assert [i["ok"] for i in items] == [True, False] and items[1]["code"]
     assert engine.show(engine.task(review)["instance_id"]).data["accepted"] is True
+
+
+def test_adding_a_signer_where_the_step_allows_none_is_refused_on_the_page(app, report, engine):
+    head = app.test_client()
+    login(head, "neike_head")
+    resp = post(head, f"/tasks/{report}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"},
+                page=f"/tasks/{report}")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "此步骤不允许加签" in text and "请先把关" in text
+    assert head.get("/signatures").status_code == 200

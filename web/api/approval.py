@@ -7,13 +7,13 @@ from flask import g
 
 from marshmallow import fields
 
-from engine.inbox import bulk as bulk_actions, copies, send_back as sending, urging
+from engine.inbox import bulk as bulk_actions, copies, send_back as sending, signers, urging
 
 from ..session import engine
 from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
-from .schemas import InstanceSchema, Request, TaskSchema, Text, items, length
+from .schemas import InstanceSchema, JsonObject, Request, TaskSchema, Text, items, length
 
 bp = api_blueprint("approval", __name__,
                    "Approval operations: send back (退回), withdraw (撤回), urge (催办), copy to (抄送)")
@@ -142,3 +142,59 @@ def bulk(body):
     report reviews). One result per task: `ok`, else the `code` and `message` of its refusal."""
     return {"items": [r.to_dict() for r in bulk_actions.run(engine(), g.api_principal, body["action"],
                                                             body["task_ids"])]}
+
+
+class AddSignerSchema(Request):
+    signer = Text(required=True, validate=length(max=64), metadata={"description": "username of a candidate"})
+    position = Text(required=True, validate=ma.validate.OneOf(["before", "after"], error="须为 before 或 after"))
+    reason = Text(required=True, validate=length(max=2000))
+    data = JsonObject(load_default=dict, metadata={"description": "for `after`: the task's form data, kept "
+                                                                  "until the signature completes the task"})
+
+
+class SignatureSchema(ma.Schema):
+    id = fields.Integer()
+    task_id = fields.String()
+    signer = fields.String()
+    position = fields.String()
+    added_by = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    agree = fields.Boolean(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    signed_at = fields.DateTime(allow_none=True)
+
+
+class SignersSchema(ma.Schema):
+    task_id = fields.String()
+    signers = fields.List(fields.Nested(SignatureSchema))
+
+
+class SignSchema(Request):
+    agree = fields.Boolean(required=True)
+    opinion = Text(load_default="", validate=length(max=2000))
+
+
+@bp.route("/tasks/<task_id>/signers", methods=["POST"])
+@token_required()
+@bp.arguments(AddSignerSchema)
+@bp.response(201, SignersSchema)
+@document_errors(400, 404, 409)
+def add_signer(body, task_id: str):
+    """Add a signer before (前加签) or after (后加签) one's own step, among the step's candidates
+
+    409 where the step allows none (`addSignerCandidates`); `after` keeps `data` (checked as on the
+    page) until the signer agrees, which completes the task with it."""
+    return signers.add(engine(), g.api_principal, task_id, body["signer"], body["position"], body["reason"],
+                       raw=body.get("data"))
+
+
+@bp.route("/signatures/<int:signature_id>", methods=["POST"])
+@token_required()
+@bp.arguments(SignSchema)
+@bp.response(200, SignersSchema)
+@document_errors(400, 404, 409)
+def sign(body, signature_id: int):
+    """Sign what one was asked to sign (加签): agree or not, with an opinion (required when not)"""
+    return signers.sign(engine(), g.api_principal, signature_id, body["agree"], body.get("opinion"))
