@@ -49,8 +49,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     errors.init_app(app)
     vendor.init_app(app)
 
-    from . import admin, admin_import, auth, campaign, inbox, notices, start, started, tasks  # noqa: F401  (admin_import adds routes to admin)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, start.bp, started.bp, notices.bp, admin.bp, campaign.bp):
+    from . import admin, admin_import, approval, auth, campaign, inbox, notices, start, started, tasks  # noqa: F401  (admin_import adds routes to admin)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, approval.bp, start.bp, started.bp, notices.bp, admin.bp, campaign.bp):
         app.register_blueprint(blueprint)
     from . import api, audit, clues
     audit.init_app(app)

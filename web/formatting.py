@@ -110,6 +110,8 @@ def event_label(event_type: str) -> str:
         "task_delegated": _("转交"), "task_entrusted": _("委托办理"), "task_resolved": _("办完交回"),
         "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
         "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
+        "task_sent_back": _("退回"), "task_withdrawn": _("撤回"), "task_urged": _("催办"), "task_copied": _("抄送"),
+        "copy_read": _("抄送已阅"), "signer_added": _("加签"), "signer_signed": _("加签签署"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
         "decision_evaluated": _("决策表判定"),
     }

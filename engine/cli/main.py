@@ -449,6 +449,11 @@ main.add_command(_audit)
 from engine.cli.ops import backup_cmd as _backup, restore_cmd as _restore  # noqa: E402
 main.add_command(_backup)
 main.add_command(_restore)
+from engine.cli import approval as _approval  # noqa: E402
+main.add_command(_approval.send_back_cmd)
+main.add_command(_approval.withdraw_cmd)
+main.add_command(_approval.urge_cmd)
+main.add_command(_approval.copy_cmd)
 
 if __name__ == "__main__":
     main()

@@ -444,6 +444,54 @@ attachment = sa.Table(
 )
 
 # A form saved but not submitted ("save draft"), per task and person.
+# 催办: each time someone with the right urged the holder of a task (the task shows the count).
+task_urge = sa.Table(
+    "task_urge", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("urged_by", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("urged_at", UTCDateTime, nullable=False),
+    sa.Index("ix_task_urge_task", "task_id"),
+)
+
+# 抄送 (知会): a read-only copy of a task in another person's inbox, with its read receipt.
+task_copy = sa.Table(
+    "task_copy", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("recipient", sa.String(64), nullable=False),
+    sa.Column("sent_by", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("read_at", UTCDateTime),
+    sa.Index("ix_task_copy_recipient", "recipient"),
+    sa.Index("ix_task_copy_task", "task_id"),
+)
+
+# 加签: a signer added to a task by its holder, before (前加签: signs first) or after (后加签: the
+# holder's submission waits for the signature, then completes the task).
+added_signer = sa.Table(
+    "added_signer", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("signer", sa.String(64), nullable=False),
+    sa.Column("position", sa.String(8), nullable=False),
+    sa.Column("added_by", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("agree", sa.Boolean),
+    sa.Column("opinion", sa.Text),
+    sa.Column("submission_json", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("signed_at", UTCDateTime),
+    sa.Index("ix_added_signer_signer", "signer", "status"),
+    sa.Index("ix_added_signer_task", "task_id"),
+)
+
 task_draft = sa.Table(
     "task_draft", metadata,
     sa.Column("task_id", ID, primary_key=True),

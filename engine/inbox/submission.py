@@ -139,6 +139,8 @@ def _save_draft(engine, principal: Principal, task: dict, definition: dict | Non
 
 
 def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
+    from engine.inbox import signers      # 加签: not while an added signature is pending
+    signers.refuse_while_pending(engine, task["id"])
     with lookups(engine.db, task["instance_id"]) as found:
         submission = validate(definition, raw, files, found)
     if submission.errors:

@@ -30,7 +30,7 @@ from engine.deadlines.notifications import Mailer
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import assignment, connectors, human_tasks, instances, queries, recusal, store
+from engine.runtime import assignment, connectors, human_tasks, instances, notes, queries, recusal, rewind, store
 from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
@@ -196,6 +196,21 @@ class Engine:
         log.info("task completed", extra={"task_id": task_id, "instance_id": view.id,
                                           "process_key": view.process_key, "duration_ms": round(seconds * 1000, 1)})
         return view
+
+    def send_back(self, task_id: str, *, user: str, reason: str, to: str | None = None,
+                  prepare: Callable | None = None) -> InstanceView:
+        """退回: return the instance from a ready task to an earlier user task (see rewind)."""
+        return rewind.send_back(self.uow, task_id, user=user, reason=reason, to=to, prepare=prepare)
+
+    def withdraw(self, task_id: str, *, user: str, reason: str = "") -> InstanceView:
+        """撤回: the performer of a completed task takes it back while the next is untouched (see rewind)."""
+        return rewind.withdraw(self.uow, task_id, user=user, reason=reason)
+
+    def note(self, task_id: str, *, user: str, event_type: str, data: dict, open_only: bool = False,
+             within: Callable | None = None) -> InstanceView:
+        """An event about a task that changes nothing in the process (催办, 抄送; see notes)."""
+        return notes.record(self.uow, task_id, user=user, event_type=event_type, data=data, open_only=open_only,
+                            within=within)
 
     def claim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, user, "task_claimed")

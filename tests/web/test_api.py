@@ -326,6 +326,36 @@ def _second_version(api, ids):
     assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
 
 
+def _filled(api, ids):
+    """内科's head has filled in the report: the review is the discipline office's ({task} becomes it)."""
+    assert api("POST", f"/tasks/{ids['task_id']}/complete", "neike_head", json={"data": VALID_REPORT}).status_code == 200
+    ids["filled"] = ids["task_id"]
+    ids["task_id"] = api("GET", f"/instances/{ids['instance_id']}", "jijian").get_json()["tasks"][0]["id"]
+
+
+def _filled_untouched(api, ids):
+    _filled(api, ids)
+    ids["task_id"] = ids.pop("filled")
+
+
+def _allow_signers(api, ids):
+    """Version 2 of the monthly report lets the step add the discipline office as a signer (加签)."""
+    xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace(
+        '<spiffworkflow:property name="formKey" value="monthly_report" />',
+        '<spiffworkflow:property name="formKey" value="monthly_report" />'
+        '<spiffworkflow:property name="addSignerCandidates" value="discipline_office" />')
+    assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
+    view = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE}).get_json()
+    ids["task_id"] = view["tasks"][0]["id"]
+
+
+def _signer_added(api, ids):
+    _allow_signers(api, ids)
+    body = {"signer": "jijian", "position": "before", "reason": "请先把关"}
+    resp = api("POST", f"/tasks/{ids['task_id']}/signers", "neike_head", json=body)
+    ids["signature"] = resp.get_json()["signers"][0]["id"]
+
+
 # (method, path, json body, setup, users answered 403, users answered 2xx); {task} and {instance} are filled in.
 MATRIX = [
     ("DELETE", "/auth/token", None, None, [], ["nurse"]),
@@ -357,6 +387,17 @@ MATRIX = [
     ("GET", "/tasks/{task}/comments", None, None, ["surgeon", "waike_head"], ["neike_head", "auditor", "jijian"]),
     ("POST", "/tasks/{task}/comments", {"body": "请按时填报"}, None, ["surgeon", "waike_head"],
      ["neike_head", "jijian", "admin"]),
+    ("POST", "/tasks/{task}/send-back", {"reason": "请补充"}, _filled, ["surgeon", "nurse", "neike_head"], ["jijian"]),
+    ("POST", "/tasks/{task}/withdraw", {}, _filled_untouched, ["surgeon", "waike_head", "jijian"], ["neike_head"]),
+    ("POST", "/tasks/{task}/urge", {"message": "请今日提交"}, None, ["surgeon", "nurse", "waike_head", "auditor"],
+     ["jijian", "neike_head"]),
+    ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
+     ["neike_head", "jijian"]),
+    ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
+    ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
+    ("POST", "/tasks/{task}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"}, _allow_signers,
+     ["surgeon", "nurse", "auditor"], ["neike_head"]),
+    ("POST", "/signatures/{signature}", {"agree": True}, _signer_added, [], ["jijian"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX
@@ -372,7 +413,8 @@ def test_who_may_call_what(api, monthly, method, path, body, setup, user, expect
                            "xml": MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")}]}
     elif body == "start":          # (内科 has its report open already: one per department and period)
         body = {"process_key": "monthly_report", "data": WAIKE}
-    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"]), user, json=body)
+    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"],
+                                   signature=monthly.get("signature")), user, json=body)
     if expected == 200:
         assert 200 <= resp.status_code < 300, resp.get_data(as_text=True)
     else:
@@ -383,11 +425,11 @@ def test_every_route_of_the_api_is_in_the_matrix_and_in_the_document(app, client
     documented = {(method.upper(), path.removeprefix(API))
                   for path, operations in client.get(f"{API}/openapi.json").get_json()["paths"].items()
                   for method in operations if method != "parameters"}
-    routed = {(method, re.sub(r"<(\w+)>", r"{\1}", rule.rule).removeprefix(API))
+    routed = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(API))
               for rule in app.url_map.iter_rules() if rule.rule.startswith(API) and not rule.rule.endswith(".json")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routed == documented
-    in_matrix = {(m, re.sub(r"\{(task|instance)\}", r"{\1_id}", p).replace("/processes/monthly_report",
+    in_matrix = {(m, re.sub(r"\{(task|instance|signature)\}", r"{\1_id}", p).replace("/processes/monthly_report",
                                                                           "/processes/{key}"))
                  for m, p, *_ in MATRIX}
     assert documented - {("POST", "/auth/token")} == in_matrix
