@@ -61,8 +61,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import modeler, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
-    from . import signon
+    from . import messages, signon
     signon.init_app(app, settings)
+    app.register_blueprint(messages.bp)
     return app
 
 

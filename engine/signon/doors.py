@@ -92,19 +92,47 @@ def apply_person(conn, directory: Directory, person: Person, now: datetime, *, a
     return "changed" if was != now_ or roles_before != values["roles"] else None
 
 
-def set_method(eng, username: str, method: str, *, by: str) -> None:
-    """An administrator sets a person's one way in (logged; their sessions end)."""
+ADDRESSES = ("phone", "wecom_userid", "dingtalk_userid")
+
+
+def way_in_form(eng, username: str) -> dict:
+    """A person's way in and message addresses, for the administrator's page."""
+    from engine.errors import NotFound
+    with read_transaction(eng.db) as conn:
+        row = conn.execute(sa.select(staff.c.username, staff.c.name, staff.c.sign_in_method,
+                                     *(staff.c[a] for a in ADDRESSES)).where(staff.c.username == username)).one_or_none()
+    if row is None:
+        raise NotFound(f"人员 {username} 不存在", field="username")
+    return dict(row._mapping)
+
+
+def set_way_in(eng, username: str, values: dict, *, by: str) -> None:
+    """An administrator sets a person's one way in and their message addresses. A change of the way in
+    ends the person's sessions; every change is an event of the administration log."""
     from engine.errors import Invalid, NotFound, Problem
     from engine.org import admin_log
+    method = values.get("sign_in_method")
     if method not in METHODS:
-        raise Invalid("登录方式有误", [Problem("登录方式须为 local、ldap、oidc 或 cas", field="sign_in_method")])
+        raise Invalid("登录方式有误", [Problem("请选择登录方式", field="sign_in_method", code="choice")])
+    phone = (values.get("phone") or "").strip()
+    if phone and not (phone.lstrip("+").isdigit() and 6 <= len(phone) <= 20):
+        raise Invalid("手机号有误", [Problem("请填写手机号码（数字）", field="phone", code="invalid")])
+    row = {"sign_in_method": method, **{a: ((values.get(a) or "").strip() or None) for a in ADDRESSES}}
     now = eng.clock.now()
     with write_transaction(eng.db) as conn:
-        before = conn.execute(sa.select(staff.c.sign_in_method).where(staff.c.username == username)).scalar()
+        before = conn.execute(sa.select(staff.c.sign_in_method, *(staff.c[a] for a in ADDRESSES))
+                              .where(staff.c.username == username)).one_or_none()
         if before is None:
             raise NotFound(f"人员 {username} 不存在", field="username")
-        if before != method:
-            conn.execute(staff.update().where(staff.c.username == username).values(sign_in_method=method))
+        changed = {k: [before._mapping[k], v] for k, v in row.items() if before._mapping[k] != v}
+        if not changed:
+            return
+        conn.execute(staff.update().where(staff.c.username == username).values(**row))
+        if "sign_in_method" in changed:
             sessions.end_all(conn, username)
-            admin_log.record(conn, now, "sign_in_method_changed", actor=by,
-                             data={"username": username, "before": before, "after": method})
+        admin_log.record(conn, now, "sign_on_changed", actor=by, data={"username": username, "changed": changed})
+
+
+def set_method(eng, username: str, method: str, *, by: str) -> None:
+    """Set only the way in (keeping the addresses)."""
+    set_way_in(eng, username, {**way_in_form(eng, username), "sign_in_method": method}, by=by)

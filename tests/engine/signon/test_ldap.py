@@ -113,3 +113,23 @@ def test_the_sync_creates_changes_and_disables_but_never_deletes(engine, db, clo
         admin.add(f"uid=lijun,ou=people,{BASE}", ["inetOrgPerson"],
                   {"uid": "lijun", "cn": "李军", "sn": "李", "departmentNumber": "JJ01", "userPassword": "Li-jun-2026"})
         admin.unbind()
+
+
+def test_the_sync_runs_on_the_scheduler_every_configured_minutes(engine, db, departments, slapd):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from engine.bootstrap import scheduled_jobs
+    from engine.config import Settings
+    from engine.deadlines.scheduler import TimerScheduler
+    from tests.helpers.slapd import SERVICE_DN, SERVICE_PASSWORD
+    settings = Settings.from_env({"QINGLIAN_LDAP_URL": slapd.url, "QINGLIAN_LDAP_BIND_DN": SERVICE_DN,
+                                  "QINGLIAN_LDAP_BIND_PASSWORD": SERVICE_PASSWORD, "QINGLIAN_LDAP_BASE_DN": BASE,
+                                  "QINGLIAN_LDAP_DEPARTMENTS": '{"NK01": "neike"}', "QINGLIAN_LDAP_SYNC_MINUTES": "30"})
+    assert scheduled_jobs(Settings.from_env({}), engine) == ()
+    jobs = scheduled_jobs(settings, engine)
+    aps = BackgroundScheduler()
+    TimerScheduler(engine, jobs=jobs)._add_jobs(aps)
+    assert aps.get_job("qinglian-staff-sync").trigger.interval == timedelta(minutes=30)
+    [(_, _, run)] = jobs
+    assert run().created == 3
+    assert _staff(db, "zhaoqiang").department == "neike"
