@@ -2,6 +2,7 @@
 password, and read their name, department, mailbox, mobile and groups (groups map to roles)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import ldap3
@@ -72,7 +73,9 @@ class Directory:
         return conn
 
     def _username_attr(self) -> str:
-        return self.user_filter.split("=", 1)[0].lstrip("(&|").strip() or "uid"
+        """The attribute the filter compares with {username}: uid, sAMAccountName…"""
+        found = re.search(r"\(([\w;-]+)=\{username\}\)", self.user_filter)
+        return found.group(1) if found else "uid"
 
     def find(self, username: str) -> Person | None:
         """The person named `username`, read with the service account, or None."""
@@ -92,9 +95,12 @@ class Directory:
 
     def _search(self, conn, query: str, *, one: bool):
         name_attr = self._username_attr()
-        wanted = [name_attr, "memberOf"] + [self._attr(k) for k in DEFAULT_ATTRIBUTES]
-        conn.search(self.base_dn, query, attributes=[a for a in wanted if a], search_scope=ldap3.SUBTREE)
-        people = [self._person(conn, e, name_attr) for e in list(conn.response or []) if e.get("type") == "searchResEntry"]
+        wanted = [a for a in [name_attr, "memberOf"] + [self._attr(k) for k in DEFAULT_ATTRIBUTES] if a]
+        # Paged: Active Directory answers at most 1000 entries to a plain search.
+        entries = [e for e in conn.extend.standard.paged_search(self.base_dn, query, search_scope=ldap3.SUBTREE,
+                                                                  attributes=wanted, paged_size=500, generator=False)
+                   if e.get("type") == "searchResEntry"]
+        people = [self._person(conn, e, name_attr) for e in entries]
         if one:
             return people[0] if len(people) == 1 else None
         return people

@@ -133,3 +133,12 @@ def test_the_sync_runs_on_the_scheduler_every_configured_minutes(engine, db, dep
     [(_, _, run)] = jobs
     assert run().created == 3
     assert _staff(db, "zhaoqiang").department == "neike"
+
+
+def test_a_compound_user_filter_as_active_directory_needs_it_finds_the_person(engine, db, departments, slapd):
+    from tests.helpers.slapd import SERVICE_DN, SERVICE_PASSWORD
+    ad_like = Directory(slapd.url, SERVICE_DN, SERVICE_PASSWORD, BASE, "(&(objectClass=inetOrgPerson)(uid={username}))",
+                        departments={"NK01": "neike"})
+    who, _, _ = doors.sign_in_with_password(engine, ad_like, "wanghong", "Wang-hong-2026", HOURS)
+    assert who.username == "wanghong" and _staff(db, "wanghong").email == "wanghong@hospital.example"
+    assert len(ad_like.everyone()) == 3
