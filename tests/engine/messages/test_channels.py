@@ -79,3 +79,21 @@ def test_sms_throttling_is_waited_out(vendors):
     with pytest.raises(RetryLater) as refused:
         Sms.from_settings(vendors.settings()["sms"]).send(_msg("13800000001"))
     assert refused.value.counts is False
+
+
+def test_the_access_token_never_reaches_the_log(vendors):
+    import io
+    import logging
+
+    from engine import logging_setup
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    handler = logging_setup.configure("INFO", stream=stream)
+    try:
+        WeCom.from_settings(vendors.settings()["wecom"]).send(_msg("wx-nurse"))
+    finally:
+        root.removeHandler(handler)
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    token = next(iter(vendors.vendors.valid_tokens))
+    assert token not in stream.getvalue() and "wecom-secret" not in stream.getvalue()
