@@ -11,14 +11,14 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.errors import Unavailable
+from engine.errors import Invalid, Unavailable
 from engine.org.accounts import AuthenticationFailed
-from engine.signon import doors
-from engine.signon.cas import CasServer, cas_sign_in
+from engine.signon import doors, oidc
+from engine.signon.cas import CasServer, cas_logout_request, cas_sign_in
 from engine.signon.ldap import Directory
 
 from .auth import signed_in, sign_on
-from .session import engine
+from .session import csrf, engine
 
 bp = Blueprint("signon", __name__)
 
@@ -69,7 +69,8 @@ def oidc_callback():
     username = str(claims.get(sign_on()["username_claim"]) or "")
     try:
         principal, secret, must_change = doors.sign_in_from_portal(
-            engine(), "oidc", username, current_app.config["SESSION_ABSOLUTE_LIMIT"])
+            engine(), "oidc", username, current_app.config["SESSION_ABSOLUTE_LIMIT"],
+            portal_session=oidc.portal_session_key(claims))
     except AuthenticationFailed as exc:
         return _refused(exc)
     next_url = session.get("sso_next")
@@ -78,11 +79,35 @@ def oidc_callback():
     return response
 
 
-@bp.get("/login/cas")
+@bp.post("/login/oidc/backchannel-logout")
+@csrf.exempt                    # server to server: the signed logout token is the proof
+def oidc_backchannel_logout():
+    """OpenID Connect back-channel logout: the provider ends the person's sessions here."""
+    client = sign_on().get("oidc")
+    if client is None:
+        return "", 404
+    try:
+        metadata = client.load_server_metadata()
+        jwks = client.fetch_jwk_set()
+    except Exception:            # the provider's keys cannot be read: it will retry
+        return "", 503
+    try:
+        oidc.backchannel_logout(engine(), request.form.get("logout_token", ""), jwks, metadata["issuer"],
+                                client.client_id)
+    except Invalid:
+        return "", 400
+    return "", 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/login/cas", methods=["GET", "POST"])
+@csrf.exempt                    # the CAS server's single-logout POST
 def cas_login():
     server: CasServer | None = sign_on().get("cas")
     if server is None:
         return redirect(url_for("auth.login"))
+    if request.method == "POST":            # CAS single logout: the server names the ticket a session came from
+        cas_logout_request(engine(), request.form.get("logoutRequest", ""))
+        return "", 200
     service = url_for("signon.cas_login", _external=True)
     ticket = request.args.get("ticket")
     if not ticket:

@@ -382,7 +382,11 @@ web_session = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+    # The portal's own session this one came from ("oidc:<sid>", "cas:<ticket>"): the portal's single
+    # logout names it (engine.signon.doors.end_portal_session).
+    sa.Column("sso_session", sa.String(255)),
     sa.Index("ix_web_session_username", "username"),
+    sa.Index("ix_web_session_sso_session", "sso_session"),
 )
 
 # --- Inbox -----------------------------------------------------------------------------------------

@@ -61,4 +61,16 @@ def cas_sign_in(eng, server: CasServer, service: str, ticket: str, lifetime):
     """Validate the ticket and open the session of the person it names (their way in must be `cas`)."""
     from engine.signon.doors import sign_in_from_portal
     username, _ = server.validate(service, ticket)
-    return sign_in_from_portal(eng, "cas", username, lifetime)
+    return sign_in_from_portal(eng, "cas", username, lifetime, portal_session=f"cas:{ticket}")
+
+
+def cas_logout_request(eng, xml: str) -> int:
+    """CAS single logout: the server POSTs a SAML `LogoutRequest` naming the service ticket
+    (`SessionIndex`) a session came from; that session ends."""
+    from engine.signon.doors import end_portal_session
+    try:
+        root = ElementTree.fromstring(xml.encode())
+    except ElementTree.ParseError:
+        return 0
+    index = root.findtext("{urn:oasis:names:tc:SAML:2.0:protocol}SessionIndex") or ""
+    return end_portal_session(eng, [f"cas:{index.strip()}"]) if index.strip() else 0

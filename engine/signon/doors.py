@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine.db.schema import department, login_failure, staff
+from engine.db.schema import department, login_failure, staff, web_session
 from engine.db.transactions import read_transaction, write_transaction
 from engine.org import accounts, people, sessions
 from engine.org.accounts import LOCKED, AuthenticationFailed
@@ -55,17 +55,33 @@ def _refuse_if_locked(eng, username: str, now: datetime) -> None:
         raise AuthenticationFailed(LOCKED, locked_until=until.isoformat())
 
 
-def sign_in_from_portal(eng, method: str, username: str, lifetime: timedelta) -> tuple[Principal, str, bool]:
+def sign_in_from_portal(eng, method: str, username: str, lifetime: timedelta, *,
+                        portal_session: str | None = None) -> tuple[Principal, str, bool]:
     """The single sign-on door (`oidc`, `cas`): the portal vouched for `username`; they must be an
-    active person here whose way in is `method`."""
+    active person here whose way in is `method`. `portal_session` names the portal's session, which
+    its single logout will name (`end_portal_session`)."""
     now = eng.clock.now()
     with write_transaction(eng.db) as conn:
         row = conn.execute(sa.select(staff.c.sign_in_method, staff.c.active)
                            .where(staff.c.username == (username or "").strip())).one_or_none()
         who = people.principal(conn, username) if row is not None and row.active else None
         if who is not None and row.sign_in_method == method:
-            return who, sessions.open_session(conn, who.username, now, lifetime), False
+            secret = sessions.open_session(conn, who.username, now, lifetime)
+            if portal_session:
+                conn.execute(web_session.update().where(web_session.c.id_hash == sessions._digest(secret))
+                             .values(sso_session=portal_session[:255]))
+            return who, secret, False
     raise AuthenticationFailed(NOT_THIS_WAY)
+
+
+def end_portal_session(eng, portal_sessions: list[str]) -> int:
+    """The portal signed a person out (OIDC back-channel logout, CAS single logout): end our sessions
+    that came from those portal sessions. How many ended."""
+    keys = [k[:255] for k in portal_sessions if k]
+    if not keys:
+        return 0
+    with write_transaction(eng.db) as conn:
+        return conn.execute(web_session.delete().where(web_session.c.sso_session.in_(keys))).rowcount
 
 
 def apply_person(conn, directory: Directory, person: Person, now: datetime, *, actor: str) -> str | None:

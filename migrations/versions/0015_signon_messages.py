@@ -20,6 +20,9 @@ def upgrade() -> None:
     op.add_column('staff', sa.Column('phone', sa.String(length=32), nullable=True))
     op.add_column('staff', sa.Column('wecom_userid', sa.String(length=64), nullable=True))
     op.add_column('staff', sa.Column('dingtalk_userid', sa.String(length=64), nullable=True))
+    op.add_column('web_session', sa.Column('sso_session', sa.String(length=255), nullable=True))
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index('ix_web_session_sso_session', ['sso_session'], unique=False)
     op.create_table('message_preference',
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('channels', sa.String(length=64), nullable=False),
@@ -62,6 +65,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_message_outbox_due')
     op.drop_table('message_outbox')
     op.drop_table('message_preference')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_web_session_sso_session')
+        batch_op.drop_column('sso_session')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_column('dingtalk_userid')
         batch_op.drop_column('wecom_userid')

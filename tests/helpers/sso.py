@@ -21,6 +21,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, Response, jsonify, redirect, request
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
@@ -94,6 +95,18 @@ class OidcProvider:
     def __exit__(self, *exc):
         self.server.shutdown()
 
+    def sid(self, user: str) -> str:
+        """The provider's session of `user` (one per person here)."""
+        return f"portal-session-{user}"
+
+    def logout_token(self, user: str, *, key=None, **overrides) -> str:
+        """A back-channel logout token for `user`'s provider session, signed with the provider's key
+        (or `key`)."""
+        claims = {"iss": self.issuer, "aud": CLIENT_ID, "iat": int(time.time()), "jti": secrets.token_hex(8),
+                  "sub": f"sub-{user}", "sid": self.sid(user),
+                  "events": {"http://schemas.openid.net/event/backchannel-logout": {}}, **overrides}
+        return jwt.encode({"alg": "RS256", "kid": "k1", "typ": "logout+jwt"}, claims, key or self.key)
+
     def _app(self) -> Flask:
         app = Flask("oidc-provider")
         provider = self
@@ -134,7 +147,7 @@ class OidcProvider:
                 return {"alg": "RS256", "kid": "k1"}
 
             def generate_user_info(self, user, scope):
-                return UserInfo(sub=f"sub-{user}", preferred_username=user, name=user)
+                return UserInfo(sub=f"sub-{user}", preferred_username=user, name=user, sid=provider.sid(user))
 
         server = AuthorizationServer(app, query_client=lambda cid: _Client() if cid == CLIENT_ID else None,
                                      save_token=lambda token, req: None)
@@ -185,6 +198,13 @@ class CasServer:
 
     def __exit__(self, *exc):
         self.server.shutdown()
+
+    def logout_request(self, ticket: str) -> str:
+        """The SAML LogoutRequest a CAS server POSTs to a service for single logout."""
+        return ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="LR-1" Version="2.0" '
+                'IssueInstant="2026-12-07T10:00:00Z"><saml:NameID>@NOT_USED@</saml:NameID>'
+                f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>")
 
     def _app(self) -> Flask:
         app = Flask("cas")

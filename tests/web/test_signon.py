@@ -137,3 +137,31 @@ def test_a_directory_person_signs_in_on_the_ordinary_form(sso_client):
 def test_the_sign_in_page_offers_the_portals_configured(sso_client):
     page = sso_client.get("/login").get_data(as_text=True)
     assert "/login/oidc" in page and "/login/cas" in page
+
+
+def test_the_portal_signs_a_person_out_here_through_the_back_channel(sso_client, provider):
+    from joserfc.jwk import RSAKey
+    _through_provider(sso_client, provider, "nurse")
+    other = sso_client.application.test_client()
+    forged = provider.logout_token("nurse", key=RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True))
+    assert other.post("/login/oidc/backchannel-logout", data={"logout_token": forged}).status_code == 400
+    stale = provider.logout_token("nurse", iat=1)
+    assert other.post("/login/oidc/backchannel-logout", data={"logout_token": stale}).status_code == 400
+    assert sso_client.get("/inbox").status_code == 200                  # still signed in
+    token = provider.logout_token("nurse")
+    assert other.post("/login/oidc/backchannel-logout", data={"logout_token": token}).status_code == 200
+    assert sso_client.get("/inbox").status_code == 302                  # the portal ended it
+
+
+def test_the_cas_server_signs_a_person_out_here(sso_client, cas):
+    cas.user = "surgeon"
+    back = httpx.get(sso_client.get("/login/cas").headers["Location"], follow_redirects=False)
+    url = urlsplit(back.headers["Location"])
+    sso_client.get(f"{url.path}?{url.query}")
+    assert sso_client.get("/inbox").status_code == 200
+    ticket = parse_qs(url.query)["ticket"][0]
+    other = sso_client.application.test_client()
+    assert other.post("/login/cas", data={"logoutRequest": cas.logout_request("ST-unknown")}).status_code == 200
+    assert sso_client.get("/inbox").status_code == 200
+    assert other.post("/login/cas", data={"logoutRequest": cas.logout_request(ticket)}).status_code == 200
+    assert sso_client.get("/inbox").status_code == 302
