@@ -17,7 +17,8 @@ pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped p
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
           "/report", "/report/status",   # the public reporting page: tested in test_clue_pages.py
-          "/login/oidc", "/login/oidc/callback", "/login/cas"}   # single sign-on: tested in test_signon.py
+          "/login/oidc", "/login/oidc/callback", "/login/oidc/backchannel-logout",
+          "/login/cas"}   # single sign-on: tested in test_signon.py
 
 # rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,
 # right user. Anonymous users are always sent to the sign-in page.
