@@ -25,6 +25,17 @@ from engine.runtime.services import Engine
 DOMAINS = (campaign_operators, clue_operators, record_operators)   # each has register(registry)
 
 
+def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
+    """The scheduler's periodic jobs besides timers: the staff sync from the hospital's directory
+    every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured)."""
+    from engine.signon.ldap import Directory
+    from engine.signon.sync import sync_staff
+    directory = Directory.from_settings(settings)
+    if directory is None or not directory.sync_minutes:
+        return ()
+    return (("qinglian-staff-sync", directory.sync_minutes, lambda: sync_staff(engine, directory)),)
+
+
 def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
     """The engine's own operators and guards plus those of `domains` (default: every domain)."""
     registry = connectors.builtin()

@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
     app.register_blueprint(modeler_decisions.bp)
+    from . import messages, signon
+    signon.init_app(app, settings)
+    app.register_blueprint(messages.bp)
     return app
 
 

@@ -353,6 +353,12 @@ staff = sa.Table(
     # Set when an administrator resets the password: the owner must choose a new one at next sign-in.
     sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The one way in (engine.signon): local (a password here), ldap, oidc or cas.
+    sa.Column("sign_in_method", sa.String(8), nullable=False, server_default="local"),
+    # Where a message reaches the person (engine.messages): mobile number, WeCom and DingTalk user ids.
+    sa.Column("phone", sa.String(32)),
+    sa.Column("wecom_userid", sa.String(64)),
+    sa.Column("dingtalk_userid", sa.String(64)),
     sa.Index("ix_staff_department", "department"),
 )
 
@@ -400,7 +406,11 @@ web_session = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+    # The portal's own session this one came from ("oidc:<sid>", "cas:<ticket>"): the portal's single
+    # logout names it (engine.signon.doors.end_portal_session).
+    sa.Column("sso_session", sa.String(255)),
     sa.Index("ix_web_session_username", "username"),
+    sa.Index("ix_web_session_sso_session", "sso_session"),
 )
 
 # --- Inbox -----------------------------------------------------------------------------------------
@@ -595,4 +605,42 @@ public_throttle = sa.Table(
     sa.Column("action", sa.String(32), primary_key=True),
     sa.Column("window_start", UTCDateTime, primary_key=True),
     sa.Column("hits", sa.Integer, nullable=False),
+)
+
+
+# --- Messages (engine.messages) --------------------------------------------------------------------
+# What a person chose: the channels a message reaches them on (comma-separated) and quiet hours
+# ("22:00"–"07:30", Beijing time) during which only urgent escalations are sent.
+message_preference = sa.Table(
+    "message_preference", metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("channels", sa.String(64), nullable=False),
+    sa.Column("quiet_start", sa.String(5)),
+    sa.Column("quiet_end", sa.String(5)),
+)
+
+# The outbox: one row per notification, person and channel, written in the notification's own
+# transaction and sent by the scheduler. A sender claims a row (`claimed_by`, `claim_until`: a lease
+# a killed sender's rows outlive), sends it under its `idempotency_key` and marks it sent.
+message_outbox = sa.Table(
+    "message_outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("notification_id", sa.Integer, sa.ForeignKey("notification.id"), nullable=False),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("link", sa.Text),
+    sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("state", sa.String(8), nullable=False, server_default="pending"),   # pending, sent, failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("claim_until", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Index("ix_message_outbox_due", "state", "next_attempt_at"),
+    sa.Index("ix_message_outbox_recipient", "username", "channel", "sent_at"),
 )

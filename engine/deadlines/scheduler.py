@@ -47,8 +47,11 @@ class SchedulerEngine(Protocol):
 
 class TimerScheduler:
     def __init__(self, engine: SchedulerEngine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
-                 lease: timedelta = timedelta(seconds=60)):
+                 lease: timedelta = timedelta(seconds=60), jobs: tuple = ()):
         self.engine = engine
+        # Slower periodic work the composition root adds: (id, minutes, function), e.g. the staff sync
+        # from the hospital's directory (engine.bootstrap.scheduled_jobs).
+        self.jobs = tuple(jobs)
         self.owner = owner or default_owner()
         self.interval = interval
         self.batch = batch
@@ -96,9 +99,15 @@ class TimerScheduler:
     def start_background(self) -> None:
         self.run_once()
         self._aps = BackgroundScheduler(daemon=True)
-        self._aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
-                          id="qinglian-timers")
+        self._add_jobs(self._aps)
         self._aps.start()
+
+    def _add_jobs(self, aps) -> None:
+        aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
+                    id="qinglian-timers")
+        for job_id, minutes, func in self.jobs:
+            aps.add_job(_logged(job_id, func), "interval", minutes=minutes, max_instances=1, coalesce=True,
+                        id=job_id)
 
     def stop(self) -> None:
         if self._aps is not None:
@@ -108,10 +117,19 @@ class TimerScheduler:
     def run_forever(self) -> None:
         self.run_once()
         aps = BlockingScheduler()
-        aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
-                    id="qinglian-timers")
+        self._add_jobs(aps)
         log.info("scheduler %s running every %ss", self.owner, self.interval)
         aps.start()
+
+
+def _logged(job_id: str, func):
+    def run():
+        try:
+            result = func()
+            log.info("%s done: %s", job_id, result)
+        except Exception:  # the next run tries again; timers keep firing meanwhile
+            log.exception("%s failed", job_id)
+    return run
 
 
 def heartbeats(db) -> list[dict]:

@@ -82,9 +82,10 @@ def authenticate(db, username: str, password: str, now: datetime) -> Principal:
 
 def _attempt(conn, username: str, password: str, now: datetime):
     row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active,
-                                 staff.c.failed_logins, staff.c.locked_until)
+                                 staff.c.failed_logins, staff.c.locked_until, staff.c.sign_in_method)
                        .where(staff.c.username == username)).one_or_none()
-    if row is None or not row.password_hash or not row.active:
+    # A person whose one way in is the directory or single sign-on has no password here that counts.
+    if row is None or not row.password_hash or not row.active or row.sign_in_method != "local":
         _verify(_DUMMY_HASH, password)
         return _unknown_failure(conn, username, now)
     if row.locked_until is not None and row.locked_until > now:

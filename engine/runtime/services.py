@@ -27,6 +27,7 @@ from engine.db.transactions import create_db_engine, read_transaction, write_tra
 from engine.deadlines import periodic_starts as schedules, reminders, timers
 from engine.deadlines.due import Deadlines
 from engine.deadlines.notifications import Mailer
+from engine.messages.sender import Sender
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
@@ -52,7 +53,7 @@ class Engine:
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock=None, ids=None, *,
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
-                 escalate_after: str = "working_days(2)", mailer=None, max_steps: int = 10_000,
+                 escalate_after: str = "working_days(2)", mailer=None, messenger=None, max_steps: int = 10_000,
                  max_seconds: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
                  connectors: Connectors | None = None):
         """`connectors`: the service operators and completion guards diagrams may name (default: the
@@ -67,6 +68,7 @@ class Engine:
         self.registry = Registry(db, forms, self.clock, operators=self.connectors)
         self.deadlines = Deadlines(db)
         self.mailer = mailer
+        self.messenger = messenger        # engine.messages.sender.Sender: the outbox to WeCom, DingTalk, SMS, e-mail
         self.script_engine = EngineScripts(self.now, self.connectors,
                                            helpers=script_helpers(self.now, self.deadlines), limits=script_limits)
         self.policy = TaskPolicy(self.script_engine.evaluate, self.deadlines, remind_before, escalate_after)
@@ -82,7 +84,8 @@ class Engine:
         return cls(create_db_engine(settings.database_url), FormCatalog(settings.forms_dir), clock, ids,
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
                    cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,
-                   mailer=Mailer.from_settings(settings), max_steps=settings.max_steps,
+                   mailer=Mailer.from_settings(settings), messenger=Sender.from_settings(settings, clock),
+                   max_steps=settings.max_steps,
                    max_seconds=settings.max_seconds, **kwargs)
 
     def now(self):
@@ -369,6 +372,8 @@ class Engine:
                 continue
         if self.mailer is not None:
             self.mailer.send_pending(self.db, now)
+        if self.messenger is not None:
+            self.messenger.send_due(self.db, self.clock)
         return len(work)
 
     def recompute_deadline(self, instance_id: str, *, due, provisional: bool, old, task_id: str | None = None,

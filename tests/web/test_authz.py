@@ -16,7 +16,9 @@ from tests.helpers.web import csrf, login
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
-          "/report", "/report/status"}   # the public reporting page: tested in test_clue_pages.py
+          "/report", "/report/status",   # the public reporting page: tested in test_clue_pages.py
+          "/login/oidc", "/login/oidc/callback", "/login/oidc/backchannel-logout",
+          "/login/cas"}   # single sign-on: tested in test_signon.py
 
 # rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,
 # right user. Anonymous users are always sent to the sign-in page.
@@ -141,6 +143,12 @@ MATRIX = [
     ("/modeler/decisions/<key>/versions/<int:number>.dmn", "GET", "/modeler/decisions/nothing/versions/1.dmn",
      None, None, "nurse"),
     ("/modeler/decisions/deploy", "POST", "/modeler/decisions/deploy", "jijian", 403, "owner"),
+    ("/account/messages", "GET", "/account/messages", None, None, "nurse"),
+    ("/account/messages", "POST", "/account/messages", None, None, "nurse"),
+    ("/admin/messages", "GET", "/admin/messages", "jijian", 403, "admin"),
+    ("/admin/messages/<int:message_id>/retry", "POST", "/admin/messages/1/retry", "auditor", 403, "admin"),
+    ("/admin/staff/<username>/sign-on", "GET", "/admin/staff/nurse/sign-on", "neike_head", 403, "admin"),
+    ("/admin/staff/<username>/sign-on", "POST", "/admin/staff/nurse/sign-on", "owner", 403, "admin"),
 ]
 
 
