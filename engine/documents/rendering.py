@@ -1,0 +1,89 @@
+"""Rendering a template (.docx with Jinja placeholders, docxtpl over python-docx) with one document's
+values. Templates may come from an upload, so they run in Jinja's sandbox with every value escaped
+for the XML it lands in; `checking` has refused anything but plain placeholders before.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime
+
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.errors import Invalid, Problem
+
+_DIGITS = "〇一二三四五六七八九"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def chinese_numeral_date(day: date) -> str:
+    """The 成文日期 as GB/T 9704 writes it: 二〇二六年十二月七日."""
+    def small(n: int) -> str:
+        if n < 10:
+            return _DIGITS[n]
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
+    return "".join(_DIGITS[int(d)] for d in str(day.year)) + f"年{small(day.month)}月{small(day.day)}日"
+
+
+def arabic_date(day: date) -> str:
+    """A date inside the text: 2026年12月7日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def environment(*, strict: bool = False) -> SandboxedEnvironment:
+    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined if strict else Undefined)
+
+
+def render(template: bytes, values: dict) -> bytes:
+    """The template filled with `values` (text already formatted for reading), as .docx bytes."""
+    doc = DocxTemplate(io.BytesIO(template))
+    try:
+        doc.render(values, jinja_env=environment(), autoescape=True)
+    except TemplateError as exc:
+        raise Invalid("公文模板无法生成", [Problem(f"模板错误：{exc}", field="template", code="template_error")]) from exc
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def placeholders(template: bytes) -> set[str]:
+    """The names the template's placeholders use."""
+    return DocxTemplate(io.BytesIO(template)).get_undeclared_template_variables(environment())
+
+
+def text_of(docx: bytes) -> str:
+    """The text of a .docx (paragraphs, then tables, then footers), for previews and tests."""
+    from docx import Document
+    doc = Document(io.BytesIO(docx))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+def display(value, options: dict | None = None) -> str:
+    """A process value as a reader reads it: the option's title, 是/否, a date in Chinese, lists joined."""
+    if value is None:
+        return ""
+    if options and isinstance(value, (str, int, bool)) and value in options:
+        return options[value]
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, datetime):
+        return arabic_date(value.date())
+    if isinstance(value, date):
+        return arabic_date(value)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return arabic_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if isinstance(value, (list, tuple)):
+        return "、".join(filter(None, (display(v, options) for v in value)))
+    if isinstance(value, dict):
+        return "，".join(filter(None, (display(v) for v in value.values())))
+    return str(value)
