@@ -13,9 +13,10 @@ from engine import history
 from engine.db.schema import attachment, event, generated_document, process_instance
 from engine.errors import Conflict, NotFound
 from engine.inbox import attachments
+from engine.inbox import tasks as attachments_view
 
 GENERATED, PDF_STORED = "document_generated", "document_pdf_stored"
-FIELD, REPORTER_FIELD = "document", "document-reporter"     # attachment.field of documents' files
+FIELD, REPORTER_FIELD = "document", attachments_view.REPORTER_FIELD     # attachment.field of documents' files
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 

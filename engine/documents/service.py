@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from engine.db.transactions import read_transaction, write_transaction
@@ -65,7 +66,9 @@ def generate(engine, p: Principal, task_id: str, kind_key: str, *, reporter: Rep
     with write_transaction(engine.db) as conn:
         if kind.key not in doc_fields.task_documents(engine, conn, task):
             raise Invalid(f"此步骤不生成“{kind.key}”", [Problem("此步骤不生成该公文", field="kind", code="not_declared")])
-        template_version, template = templates.current(conn, kind, as_of=task["created_at"])
+        opened = task["created_at"]
+        opened = datetime.fromisoformat(opened) if isinstance(opened, str) else opened
+        template_version, template = templates.current(conn, kind, as_of=opened)
         draft = drafts.load(conn, task_id, p.username)
         data = {**instance.data, **(draft[0] if draft else {})}
         values = doc_fields.document_values(engine, conn, kind, data, business_key=instance.business_key, now=now)
