@@ -48,6 +48,11 @@ class Forbidden(EngineError):
     code = "forbidden"
 
 
+class Unavailable(EngineError):
+    """A service this needs is missing or failed (LibreOffice for a PDF); try again later."""
+    code = "unavailable"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding, located as precisely as we can."""

@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import modeler, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
+    from . import documents
+    app.register_blueprint(documents.bp)
     return app
 
 

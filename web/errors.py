@@ -9,9 +9,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.org.accounts import AuthenticationFailed
-from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound, Unavailable
 
-STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403), (AuthenticationFailed, 401))
+STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403), (AuthenticationFailed, 401),
+          (Unavailable, 503))
 
 
 def status_of(exc: EngineError) -> int:

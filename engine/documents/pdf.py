@@ -13,13 +13,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from engine.errors import EngineError
+from engine.errors import Unavailable
 
 TIMEOUT_SECONDS = 60
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
 
 
-class PdfUnavailable(EngineError):
+class PdfUnavailable(Unavailable):
     """LibreOffice is not installed or failed: the .docx is still there, the PDF is not."""
     code = "pdf_unavailable"
 

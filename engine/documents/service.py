@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+import sqlalchemy as sa
+
+from engine.db.schema import process_instance
 from engine.db.transactions import read_transaction, write_transaction
 from engine.deadlines.workdays import BEIJING
 from engine.documents import checking, fields as doc_fields, kinds as doc_kinds, numbering, pdf, rendering, sealing
@@ -126,10 +129,22 @@ def preview(engine, p: Principal, document_id: int) -> tuple[dict, list[str]]:
 
 
 def for_instances(engine, p: Principal, instance_ids: list[str]) -> list[dict]:
-    """The documents generated on instances `p` may see (a clue; a campaign and its departments' work)."""
+    """The documents generated on instances `p` may see."""
     with read_transaction(engine.db) as conn:
         allowed = [i for i in instance_ids if can_view_instance(conn, p, i)]
         return [d for d in sealing.documents(conn, instance_ids=allowed) if _visible(p, d)] if allowed else []
+
+
+def of_instance(engine, p: Principal, instance_id: str) -> list[dict]:
+    """The documents of an instance and of the instances it started (a campaign's departments' work),
+    as far as `p` may see them; NotFound when `p` may not see the instance itself."""
+    with read_transaction(engine.db) as conn:
+        if not can_view_instance(conn, p, instance_id):
+            raise NotFound(f"流程实例 {instance_id} 不存在", field="instance_id")
+        family = [instance_id] + list(conn.execute(sa.select(process_instance.c.id)
+                                                   .where(process_instance.c.parent_id == instance_id)).scalars())
+        allowed = [i for i in family if i == instance_id or can_view_instance(conn, p, i)]
+        return [d for d in sealing.documents(conn, instance_ids=allowed) if _visible(p, d)]
 
 
 # -- templates (process owners) ------------------------------------------------------------------
