@@ -105,6 +105,17 @@ MATRIX = [
     ("/modeler/forms/<key>", "GET", "/modeler/forms/monthly_report", "nurse", 403, "owner"),
     ("/modeler/forms/<key>", "POST", "/modeler/forms/monthly_report", "jijian", 403, "admin"),
     ("/modeler/forms/preview", "POST", "/modeler/forms/preview", "auditor", 403, "owner"),
+    ("/tasks/<task_id>/documents", "GET", "/tasks/{task}/documents", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/documents", "POST", "/tasks/{task}/documents", "surgeon", 403, "neike_head"),
+    ("/documents/<int:document_id>", "GET", "/documents/{document}", "surgeon", 404, "neike_head"),
+    ("/documents/<int:document_id>.docx", "GET", "/documents/{document}.docx", "surgeon", 404, "neike_head"),
+    ("/documents/<int:document_id>.pdf", "GET", "/documents/{document}.pdf", "surgeon", 404, "neike_head"),
+    ("/instances/<instance_id>/documents", "GET", "/instances/{instance}/documents", "surgeon", 404, "neike_head"),
+    ("/modeler/documents", "GET", "/modeler/documents", "jijian", 403, "owner"),
+    ("/modeler/documents/<kind>", "GET", "/modeler/documents/月度工作进展报告", "nurse", 403, "owner"),
+    ("/modeler/documents/<kind>", "POST", "/modeler/documents/月度工作进展报告", "jijian", 403, "admin"),
+    ("/modeler/documents/<kind>/v<int:version>.docx", "GET", "/modeler/documents/月度工作进展报告/v1.docx", "nurse", 403,
+     "owner"),
 ]
 
 
@@ -116,7 +127,12 @@ def ids(report, engine, db):
     with write_transaction(db) as conn:
         att = attachments.store(conn, instance_id=task["instance_id"], task_id=report, filename="a.pdf",
                                 data=b"%PDF", user="neike_head", now=engine.clock.now())
-    return {"task": report, "instance": task["instance_id"], "attachment": att["id"]}
+    from engine.documents import service as documents
+    from engine.org.people import principal
+    with write_transaction(db) as conn:
+        head = principal(conn, "neike_head")
+    made = documents.generate(engine, head, report, "月度工作进展报告")
+    return {"task": report, "instance": task["instance_id"], "attachment": att["id"], "document": made["id"]}
 
 
 @pytest.fixture
