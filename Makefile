@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
+# LibreOffice headless turns official documents (公文) into PDF; Noto CJK stands in for 仿宋/小标宋.
+SOFFICE := /usr/bin/soffice
 # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's client matches server 15)
 PG_CLIENT := /usr/bin/pg_dump
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -40,13 +42,17 @@ $(CHROMIUM):
 	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-noto-cjk >/dev/null
 
+$(SOFFICE):
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk >/dev/null
+
 install: $(STAMP) $(NODE_STAMP) $(MODELER_TOOLS) $(CATALOGS)
 
 translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header . >/dev/null
 	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations -l en --no-fuzzy-matching
 
-run: install
+run: install $(SOFFICE)
 	$(QL) init-db --demo
 	@echo ""
 	@echo "  Qinglian is starting: open http://127.0.0.1:5000 and sign in with a demo login above"
@@ -55,10 +61,10 @@ run: install
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install $(CHROMIUM) $(PG_CLIENT)
+test: install $(CHROMIUM) $(PG_CLIENT) $(SOFFICE)
 	$(PY) -m pytest -n auto
 
-bench: install
+bench: install $(SOFFICE)
 	$(PY) -m bench --output bench/results/latest.json
 
 # Production serving: gunicorn (QINGLIAN_WORKERS workers) and a scheduler process; see docs/operations.md.
