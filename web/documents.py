@@ -12,6 +12,7 @@ from engine.errors import Invalid
 from engine.permissions import PROCESS_EDITORS
 
 from .clues import vault
+from .formatting import content_disposition
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("documents", __name__)
@@ -45,7 +46,7 @@ def preview(document_id: int):
 
 def _file(meta: dict, data: bytes, *, inline: bool) -> Response:
     resp = Response(data, mimetype=meta["content_type"])
-    resp.headers.set("Content-Disposition", "inline" if inline else "attachment", filename=meta["filename"])
+    resp.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", meta["filename"])
     resp.headers["X-Content-SHA256"] = meta["sha256"]
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
@@ -107,5 +108,5 @@ def upload(kind: str):
 def template_file(kind: str, version: int):
     data = service.template_file(engine(), g.principal, kind, version)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    resp.headers.set("Content-Disposition", "attachment", filename=f"{kind}-v{version}.docx")
+    resp.headers["Content-Disposition"] = content_disposition("attachment", f"{kind}-v{version}.docx")
     return resp

@@ -103,3 +103,14 @@ def event_label(event_type: str) -> str:
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
     }
     return labels.get(event_type, event_type)
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """`attachment` / `inline` with the file's name: an ASCII fallback plus RFC 6266's UTF-8 form,
+    since a header is Latin-1 on the wire and most of our names are Chinese."""
+    from urllib.parse import quote
+    suffix = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    fallback = "".join(ch for ch in filename if ch.isascii() and (ch.isalnum() or ch in "._-")) or "document"
+    if fallback.startswith(".") or fallback == suffix or fallback == f".{suffix}":
+        fallback = f"document.{suffix}" if suffix else "document"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -65,6 +65,26 @@ def text_of(docx: bytes) -> str:
     return "\n".join(lines)
 
 
+def paragraphs(docx: bytes) -> list[dict]:
+    """The body's paragraphs and table rows with how they are set (centred title, right-aligned
+    signature, red 版头), for an HTML preview that reads like the page."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    doc = Document(io.BytesIO(docx))
+    out = []
+    for p in doc.paragraphs:
+        align = {WD_ALIGN_PARAGRAPH.CENTER: "center", WD_ALIGN_PARAGRAPH.RIGHT: "right"}.get(p.alignment, "")
+        sizes = [r.font.size.pt for r in p.runs if r.font.size is not None]
+        red = any(r.font.color is not None and r.font.color.rgb is not None and str(r.font.color.rgb) != "000000"
+                  for r in p.runs)
+        out.append({"text": p.text, "align": align, "title": bool(sizes) and max(sizes) > 16, "red": red,
+                    "cells": None})
+    for table in doc.tables:
+        for row in table.rows:
+            out.append({"text": "", "align": "", "title": False, "red": False, "cells": [c.text for c in row.cells]})
+    return out
+
+
 def display(value, options: dict | None = None) -> str:
     """A process value as a reader reads it: the option's title, 是/否, a date in Chinese, lists joined."""
     if value is None:

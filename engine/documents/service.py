@@ -120,12 +120,12 @@ def pdf_file(engine, p: Principal, document_id: int) -> tuple[dict, bytes]:
         return attachments.content(conn, pdf_id)
 
 
-def preview(engine, p: Principal, document_id: int) -> tuple[dict, list[str]]:
-    """The document and its text, paragraph by paragraph, for the preview page."""
-    meta, docx = docx_file(engine, p, document_id)
+def preview(engine, p: Principal, document_id: int) -> tuple[dict, list[dict]]:
+    """The document and its paragraphs (`rendering.paragraphs`), for the preview page."""
     with read_transaction(engine.db) as conn:
         doc = _document(engine, p, conn, document_id)
-    return doc, rendering.text_of(docx).split("\n")
+        _meta, docx = attachments.content(conn, doc["docx_id"])
+    return doc, rendering.paragraphs(docx)
 
 
 def for_instances(engine, p: Principal, instance_ids: list[str]) -> list[dict]:
