@@ -122,3 +122,24 @@ def _edited(docx: bytes, old: str, new: str) -> bytes:
                 data = data.decode("utf-8").replace(old, new).encode("utf-8")
             dst.writestr(name, data)
     return out.getvalue()
+
+
+def test_the_audit_package_holds_the_documents_but_only_the_hashes_of_one_naming_the_reporter(engine, demo, reporter):
+    from engine.audit import export
+    office = _who(engine, "jijian_clerk")
+    notice = service.generate(engine, office, _task(engine, demo["clue"], "acceptance_notice")["id"], "受理告知书",
+                              reporter=reporter)
+    monthly = next(t for t in engine.list_tasks(limit=500) if t["element_id"] == "fill_report"
+                   and t["instance_id"] == demo["monthly_report"])
+    report = service.generate(engine, _who(engine, monthly["candidate_department"] + "_head"), monthly["id"],
+                              "月度工作进展报告")
+    for iid, made, named in ((demo["clue"], notice, False), (demo["monthly_report"], report, True)):
+        data, _sha, summary = export.build_package(engine, instance_id=iid)
+        package = zipfile.ZipFile(io.BytesIO(data))
+        [listed] = json.loads(package.read("documents.json"))
+        assert listed["kind"] == made["kind"] and listed["docx_sha256"] == made["docx_sha256"]
+        files = [n for n in package.namelist() if n.startswith("documents/")]
+        assert bool(files) == named
+        if named:
+            assert "王某".encode() not in package.read(files[0])
+        assert summary["ok"], package.read("verification.json").decode()[:3000]
