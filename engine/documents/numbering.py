@@ -46,7 +46,10 @@ def prefix(conn) -> str:
 
 
 def hospital(conn) -> str:
-    return _setting(conn, HOSPITAL_SETTING, DEFAULT_HOSPITAL)
+    """The issuing organ on the 版头: its own setting, else the hospital's name (本院信息) + 纪检监察室."""
+    from engine.org.hospital import hospital_name
+    name = hospital_name(conn)
+    return _setting(conn, HOSPITAL_SETTING, f"{name}纪检监察室" if name else DEFAULT_HOSPITAL)
 
 
 def configure(conn, *, prefix: str | None = None, hospital: str | None = None) -> None:

@@ -88,3 +88,13 @@ def test_a_voided_number_stays_recorded_and_is_never_given_again(db):
     with write_transaction(db) as conn:
         with pytest.raises(Invalid):
             numbering.void(conn, "函", 2026, 2, by="li", now=NOW, reason=" ")
+
+
+def test_the_issuing_organ_follows_the_hospital_name_unless_set_for_documents(db, clock):
+    from engine.org.hospital import set_name
+    with write_transaction(db) as conn:
+        assert numbering.hospital(conn) == numbering.DEFAULT_HOSPITAL
+        set_name(conn, "绍兴市上虞第二人民医院", clock.now(), by="admin")
+        assert numbering.hospital(conn) == "绍兴市上虞第二人民医院纪检监察室"
+        numbering.configure(conn, hospital="中共绍兴市上虞第二人民医院纪律检查委员会")
+        assert numbering.hospital(conn) == "中共绍兴市上虞第二人民医院纪律检查委员会"

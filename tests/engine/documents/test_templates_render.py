@@ -30,7 +30,7 @@ EXPECTED = {
     "工作方案": ("campaign", ["医疗领域群众身边腐败和作风问题专项整治工作方案", "各阶段时间安排"]),
     "月度工作进展报告": ("monthly_report", ["专项整治工作进展情况报告", "内科"]),
 }
-ISSUER = "X市人民医院纪检监察室"
+ISSUER = "清廉示范医院纪检监察室"    # the demo hospital's name (本院信息) + 纪检监察室
 
 
 def _rendered(engine, demo) -> dict[str, bytes]:
