@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from engine.bpmn import spiff
 from engine.db.schema import process_instance, process_version
+from engine.deadlines.workdays import BEIJING
 from engine.documents.kinds import Kind, declared
+from engine.documents.numbering import hospital
+from engine.documents.rendering import chinese_numeral_date, display
 from engine.org import people as org
 
 STANDARD = {"issuer": "发文机关", "doc_number": "发文字号", "date_cn": "成文日期", "business_key": "编号"}
@@ -34,18 +36,17 @@ def _specs(loaded):
     return (loaded.spec, *loaded.subprocess_specs.values())
 
 
+def _declared_by(task_spec) -> list[str]:
+    return declared((getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(PROPERTY))
+
+
 def step_documents(spec_bundle, element_id: str) -> list[str]:
     """The kinds the step `element_id` of a loaded process version produces."""
     for spec in _specs(spec_bundle):
         ts = spec.task_specs.get(element_id)
         if ts is not None:
-            return declared(spiff.task_properties(_Task(ts)).get(PROPERTY))
+            return _declared_by(ts)
     return []
-
-
-class _Task:          # task_properties reads `task.task_spec`
-    def __init__(self, spec):
-        self.task_spec = spec
 
 
 def task_documents(engine, conn, task: dict) -> list[str]:
@@ -54,15 +55,28 @@ def task_documents(engine, conn, task: dict) -> list[str]:
     return step_documents(engine.registry.load(conn, version_id), task["element_id"])
 
 
-def _declaring_forms(engine, conn, kind: Kind) -> set[str]:
+# (kind, the latest versions' SHA-256) -> the forms of the processes declaring it: a deployed version
+# never changes, and its content (the hash) decides both its steps and its forms.
+_DECLARING: dict[tuple, frozenset[str]] = {}
+
+
+def _declaring_forms(engine, conn, kind: Kind) -> frozenset[str]:
     latest = (sa.select(process_version.c.process_key, sa.func.max(process_version.c.id).label("id"))
               .group_by(process_version.c.process_key)).subquery()
+    rows = conn.execute(sa.select(process_version.c.id, process_version.c.sha256, process_version.c.meta_json)
+                        .join(latest, latest.c.id == process_version.c.id).order_by(process_version.c.id)).all()
+    key = (kind.key, tuple(sorted(r.sha256 for r in rows)))
+    hit = _DECLARING.get(key)
+    if hit is None:
+        hit = _DECLARING[key] = frozenset(_scan(engine, conn, kind, rows))
+    return hit
+
+
+def _scan(engine, conn, kind: Kind, rows) -> set[str]:
     forms: set[str] = set()
-    for row in conn.execute(sa.select(process_version.c.id, process_version.c.meta_json)
-                            .join(latest, latest.c.id == process_version.c.id)):
+    for row in rows:
         loaded = engine.registry.load(conn, row.id)
-        if any(kind.key in declared(spiff.task_properties(_Task(ts)).get(PROPERTY))
-               for spec in _specs(loaded) for ts in spec.task_specs.values()):
+        if any(kind.key in _declared_by(ts) for spec in _specs(loaded) for ts in spec.task_specs.values()):
             meta = json.loads(row.meta_json)
             forms.update(meta.get("forms", ()))
             start = meta.get("process", {}).get("startForm")
@@ -89,7 +103,6 @@ def provided(engine, conn, kind: Kind) -> dict[str, FieldInfo]:
 
 def values(conn, fields: dict[str, FieldInfo], data: dict) -> dict[str, str]:
     """The instance's data as the document's text (option titles, dates, department names)."""
-    from engine.documents.rendering import display
     departments = org.department_names(conn)
     out = {}
     for name, info in fields.items():
@@ -105,9 +118,6 @@ def values(conn, fields: dict[str, FieldInfo], data: dict) -> dict[str, str]:
 def document_values(engine, conn, kind: Kind, data: dict, *, business_key: str | None, now) -> dict[str, str]:
     """Every value a template of `kind` may name, from an instance's data, at `now` (no number yet,
     the reporter masked: the caller adds them)."""
-    from engine.deadlines.workdays import BEIJING
-    from engine.documents.numbering import hospital
-    from engine.documents.rendering import chinese_numeral_date
     out = values(conn, provided(engine, conn, kind), data)
     out.update(issuer=hospital(conn), business_key=business_key or "", doc_number="",
                date_cn=chinese_numeral_date(now.astimezone(BEIJING).date()))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 
 from docxtpl import DocxTemplate
@@ -33,7 +35,36 @@ def arabic_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, remembering the templates it compiled: docxtpl compiles each part of a document
+    from its XML on every render, and the same template version gives the same XML."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._compiled: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def from_string(self, source, globals=None, template_class=None):    # noqa: A002 - Jinja's signature
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self._lock:
+            hit = self._compiled.get(source)
+            if hit is not None:
+                self._compiled.move_to_end(source)
+                return hit
+        compiled = super().from_string(source)
+        with self._lock:
+            self._compiled[source] = compiled
+            while len(self._compiled) > 256:
+                self._compiled.popitem(last=False)
+        return compiled
+
+
+_RENDERING = _Sandbox(autoescape=True, undefined=Undefined)
+
+
 def environment(*, strict: bool = False) -> SandboxedEnvironment:
+    """A fresh sandbox (for reading a template's placeholders); `render` uses one shared, caching one."""
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined if strict else Undefined)
 
 
@@ -41,7 +72,7 @@ def render(template: bytes, values: dict) -> bytes:
     """The template filled with `values` (text already formatted for reading), as .docx bytes."""
     doc = DocxTemplate(io.BytesIO(template))
     try:
-        doc.render(values, jinja_env=environment(), autoescape=True)
+        doc.render(values, jinja_env=_RENDERING, autoescape=True)
     except TemplateError as exc:
         raise Invalid("公文模板无法生成", [Problem(f"模板错误：{exc}", field="template", code="template_error")]) from exc
     out = io.BytesIO()

@@ -13,10 +13,10 @@ from engine import history
 from engine.db.schema import attachment, event, generated_document, process_instance
 from engine.errors import Conflict, NotFound
 from engine.inbox import attachments
-from engine.inbox import tasks as attachments_view
+from engine.inbox.tasks import REPORTER_FIELD
 
 GENERATED, PDF_STORED = "document_generated", "document_pdf_stored"
-FIELD, REPORTER_FIELD = "document", attachments_view.REPORTER_FIELD     # attachment.field of documents' files
+FIELD = "document"      # attachment.field of a document's files (REPORTER_FIELD: one naming the reporter)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
