@@ -187,3 +187,15 @@ def upload_template(engine, p: Principal, kind_key: str, filename: str | None, d
         checking.check(filename, data, set(doc_fields.provided(engine, conn, kind)))
         return templates.save(conn, kind, data, saved_by=p.username, now=engine.clock.now(),
                               note=(note or "").strip()[:2000] or None)
+
+
+def void_number(engine, by: str, kind: str, year: int, number: int, reason: str) -> dict:
+    """Void (作废) a document number: it stays recorded, is never given again, and the administration
+    log says who did it and why (`qinglian void-number`)."""
+    from engine.org import admin_log
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        voided = numbering.void(conn, kind, year, number, by=by, now=now, reason=reason)
+        admin_log.record(conn, now, "document_number_voided", actor=by,
+                         data={"number": voided["text"], "reason": voided["void_reason"]})
+    return voided

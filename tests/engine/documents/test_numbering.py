@@ -98,3 +98,24 @@ def test_the_issuing_organ_follows_the_hospital_name_unless_set_for_documents(db
         assert numbering.hospital(conn) == "绍兴市上虞第二人民医院纪检监察室"
         numbering.configure(conn, hospital="中共绍兴市上虞第二人民医院纪律检查委员会")
         assert numbering.hospital(conn) == "中共绍兴市上虞第二人民医院纪律检查委员会"
+
+
+def test_voiding_from_the_command_line_is_kept_in_the_administration_log(db, forms_dir, tmp_path):
+    import json
+    from click.testing import CliRunner
+    import sqlalchemy as sa
+    from engine.cli.main import main
+    from engine.db.schema import event
+    with write_transaction(db) as conn:
+        numbering.allocate(conn, "函", 2026, by="wang", now=NOW)
+    env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "QINGLIAN_FORMS_DIR": str(forms_dir),
+           "QINGLIAN_PROCESSES_DIR": str(tmp_path / "none")}
+    result = CliRunner().invoke(main, ["void-number", "函", "2026", "1", "--reason", "发错对象", "--as", "jijian"],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0 and "X纪函〔2026〕1号: voided (发错对象)" in result.output
+    with read_transaction(db) as conn:
+        logged = conn.execute(sa.select(event.c.actor, event.c.data_json)
+                              .where(event.c.type == "document_number_voided")).one()
+    assert logged.actor == "jijian" and json.loads(logged.data_json) == {"number": "X纪函〔2026〕1号", "reason": "发错对象"}
+    again = CliRunner().invoke(main, ["void-number", "函", "2026", "1", "--reason", "再次"], env=env)
+    assert again.exit_code != 0 and "已作废" in again.output
