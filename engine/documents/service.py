@@ -36,6 +36,8 @@ class StepDocument:
     numbered: bool
     to_reporter: bool
     generated: list[dict] = field(default_factory=list)     # newest first
+    unknown: bool = False                                    # not in documents/kinds.json
+    may_generate: bool = False                               # the viewer may do the step now
 
 
 def _visible(p: Principal, doc: dict) -> bool:
@@ -51,10 +53,14 @@ def for_task(engine, p: Principal, task_id: str) -> list[StepDocument]:
             return []
         done = [d for d in sealing.documents(conn, instance_ids=[task["instance_id"]]) if _visible(p, d)]
     out = []
+    catalogue = doc_kinds.load_kinds()
     for key in declared:
-        kind = doc_kinds.kind(key)
+        kind = catalogue.get(key)
+        if kind is None:        # a diagram naming a kind the catalogue lacks: shown, not generated
+            out.append(StepDocument(key, False, False, [], unknown=True))
+            continue
         out.append(StepDocument(key, kind.number is not None, kind.to_reporter,
-                                list(reversed([d for d in done if d["kind"] == key]))))
+                                list(reversed([d for d in done if d["kind"] == key])), may_generate=can_work(p, task)))
     return out
 
 
