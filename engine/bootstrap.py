@@ -14,6 +14,7 @@ from engine.bpmn.validation import SourceFile
 from engine.campaign import operators as campaign_operators
 from engine.clues import operators as clue_operators
 from engine.config import Settings
+from engine.records import operators as record_operators
 from engine.db import migrate
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.deadlines import drills
@@ -21,7 +22,7 @@ from engine.org import roles
 from engine.runtime import connectors
 from engine.runtime.services import Engine
 
-DOMAINS = (campaign_operators, clue_operators)   # each has register(registry)
+DOMAINS = (campaign_operators, clue_operators, record_operators)   # each has register(registry)
 
 
 def domain_connectors(domains=DOMAINS) -> connectors.Connectors:

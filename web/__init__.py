@@ -56,8 +56,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
-    from . import reports
+    from . import records, reports
     app.register_blueprint(reports.bp)
+    app.register_blueprint(records.bp)
     from . import modeler, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
