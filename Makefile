@@ -9,6 +9,8 @@ NODE_STAMP := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
 SLAPD := /usr/sbin/slapd
+# LibreOffice headless turns official documents (公文) into PDF; Noto CJK stands in for 仿宋/小标宋.
+SOFFICE := /usr/bin/soffice
 # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's client matches server 15)
 PG_CLIENT := /usr/bin/pg_dump
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -45,6 +47,9 @@ $(CHROMIUM):
 $(SLAPD):
 	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq slapd ldap-utils >/dev/null
+$(SOFFICE):
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk >/dev/null
 
 install: $(STAMP) $(NODE_STAMP) $(MODELER_TOOLS) $(CATALOGS)
 
@@ -52,7 +57,7 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header . >/dev/null
 	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations -l en --no-fuzzy-matching
 
-run: install
+run: install $(SOFFICE)
 	$(QL) init-db --demo
 	@echo ""
 	@echo "  Qinglian is starting: open http://127.0.0.1:5000 and sign in with a demo login above"
@@ -61,10 +66,10 @@ run: install
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT)
+test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT) $(SOFFICE)
 	$(PY) -m pytest -n auto
 
-bench: install
+bench: install $(SOFFICE)
 	$(PY) -m bench --output bench/results/latest.json
 
 # Production serving: gunicorn (QINGLIAN_WORKERS workers) and a scheduler process; see docs/operations.md.

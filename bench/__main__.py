@@ -14,8 +14,17 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=None, help="Also write the report to this file.")
     ap.add_argument("--rest-only", action="store_true",
                     help="Only the REST API beside the in-process engine (bench/rest_bench.py): about a minute.")
+    ap.add_argument("--documents-only", action="store_true",
+                    help="Only official documents (bench/documents_bench.py): render, generate, PDF.")
     args = ap.parse_args()
-    if args.rest_only:
+    if args.documents_only:
+        import tempfile
+        from bench import documents_bench, engine_bench
+        with tempfile.TemporaryDirectory() as tmp:
+            report = {"documents_sqlite": documents_bench.run(engine_bench._fresh_engine,
+                                                              f"sqlite:///{Path(tmp) / 'documents.db'}",
+                                                              quick=args.quick)}
+    elif args.rest_only:
         report = {"rest_sqlite": rest_bench.run(quick=args.quick)}
     else:
         report = engine_bench.run(quick=args.quick)

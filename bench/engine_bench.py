@@ -276,7 +276,10 @@ def run(quick: bool = False) -> dict:
             engine.db.dispose()
     _ensure_pg_database(PG_URL)
     report["timers_postgresql"] = timers_drain(PG_URL, 1000 if quick else 10000)
-    from bench import campaign_bench
+    from bench import campaign_bench, documents_bench
+    with tempfile.TemporaryDirectory() as tmp:
+        report["documents_sqlite"] = documents_bench.run(_fresh_engine, f"sqlite:///{Path(tmp) / 'documents.db'}",
+                                                         quick=quick)
     with tempfile.TemporaryDirectory() as tmp:
         report["campaign_department_task"] = campaign_bench.run(
             _fresh_engine, {"sqlite": f"sqlite:///{Path(tmp) / 'campaign.db'}", "postgresql": PG_URL})

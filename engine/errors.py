@@ -49,7 +49,8 @@ class Forbidden(EngineError):
 
 
 class Unavailable(EngineError):
-    """A service the request needs (the hospital's directory, its sign-on server) did not answer."""
+    """A service the request needs did not answer or is missing (the hospital's directory, its sign-on
+    server, LibreOffice for a PDF); try again later."""
 
     code = "unavailable"
 

@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     from . import messages, signon
     signon.init_app(app, settings)
     app.register_blueprint(messages.bp)
+    from . import documents
+    app.register_blueprint(documents.bp)
     return app
 
 

@@ -124,3 +124,12 @@ def instance_status(status: str) -> str:
     labels = {"active": _("进行中"), "completed": _("已完成"), "cancelled": _("已取消"), "error": _("出错"),
               "suspended": _("已暂停")}
     return labels.get(status, status)
+def content_disposition(kind: str, filename: str) -> str:
+    """`attachment` / `inline` with the file's name: an ASCII fallback plus RFC 6266's UTF-8 form,
+    since a header is Latin-1 on the wire and most of our names are Chinese."""
+    from urllib.parse import quote
+    suffix = filename.rsplit(".", 1)[-1] if "." in filename else ""
+    fallback = "".join(ch for ch in filename if ch.isascii() and (ch.isalnum() or ch in "._-")) or "document"
+    if fallback.startswith(".") or fallback == suffix or fallback == f".{suffix}":
+        fallback = f"document.{suffix}" if suffix else "document"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

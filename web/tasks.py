@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from engine.errors import Invalid
 from engine.inbox import handover, submission, tasks as inbox_tasks
 
+from .formatting import content_disposition
 from .session import engine, login_required
 
 bp = Blueprint("tasks", __name__)
@@ -135,7 +136,7 @@ def attach(task_id: str):
 def download(attachment_id: int):
     meta, data = inbox_tasks.download(engine(), g.principal, attachment_id)
     resp = Response(data, mimetype=meta["content_type"])
-    resp.headers.set("Content-Disposition", "attachment", filename=meta["filename"])
+    resp.headers["Content-Disposition"] = content_disposition("attachment", meta["filename"])
     resp.headers["X-Content-SHA256"] = meta["sha256"]
     return resp
 

@@ -23,6 +23,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from engine.audit import verify as audit, visibility
+from engine.documents import sealing
 from engine.runtime import replay
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, NotFound, Problem
@@ -38,6 +39,8 @@ events/<id>.json    每个实例的全部事件（哈希链）/ every event of e
 bpmn/, versions.json 实例所用流程版本及其 SHA-256 / the BPMN versions used, with their SHA-256
 forms/              表单定义 / form definitions named by those versions
 attachments.json    附件的文件名、大小与 SHA-256（不含文件本身）/ attachment hashes, not the files
+documents.json      生成的公文：文号、模板版本、数据与文件的 SHA-256 / generated official documents
+documents/          公文文件（.docx/.pdf）；致举报人的公文只列哈希 / their files; those naming the reporter: hashes only
 verification.json   导出时的校验结果 / the verification report at export time
 verify_chain.py     独立校验脚本（仅用 Python 标准库）/ stand-alone checker (Python standard library only)
 left_out.json       按日期导出时，因无权查看而未导出的实例数及原因 / instances of the range left out, and why
@@ -165,6 +168,7 @@ def build_package(engine, *, instance_id: str | None = None, date_from: datetime
                                       attachment.c.uploaded_at)
                             .where(attachment.c.instance_id.in_(ids)).order_by(attachment.c.id)).all()
         files["attachments.json"] = _json([dict(a._mapping) for a in atts])
+        files.update(_documents(conn, ids))
         version_breaks = [b for b in audit.verify_versions(conn) if b.chain in {f"version:{v.process_key}" for v in versions}]
     report = audit.verify_report(engine.db, chains=ids, check_versions=False)
     report.breaks.extend(version_breaks)
@@ -184,3 +188,27 @@ def build_package(engine, *, instance_id: str | None = None, date_from: datetime
     summary = {"instances": len(ids), "ok": report.ok and verification.get("replay", {}).get("ok", True),
                "files": len(files), "left_out": left}
     return data, hashlib.sha256(data).hexdigest(), summary
+
+
+def _documents(conn, ids: list[str]) -> dict[str, bytes]:
+    """documents.json and the files of the generated documents; a document addressed to the reporter
+    carries their identity, so only its hashes are listed (the chain event holds the same)."""
+    files: dict[str, bytes] = {}
+    listing = []
+    for d in sealing.documents(conn, instance_ids=ids):
+        entry = {k: d[k] for k in ("id", "instance_id", "task_id", "kind", "version", "template_version",
+                                   "number_text", "data_sha256", "docx_sha256", "reveals_reporter", "generated_by",
+                                   "generated_at")}
+        entry["files"] = []
+        for att_id, suffix in ((d["docx_id"], "docx"), (d["pdf_id"], "pdf")):
+            if att_id is None:
+                continue
+            row = conn.execute(sa.select(attachment.c.sha256, attachment.c.content)
+                               .where(attachment.c.id == att_id)).one()
+            name = f"documents/{d['instance_id']}-{d['id']}-v{d['version']}.{suffix}"
+            entry["files"].append({"file": None if d["reveals_reporter"] else name, "sha256": row.sha256})
+            if not d["reveals_reporter"]:
+                files[name] = row.content
+        listing.append(entry)
+    files["documents.json"] = _json(listing)
+    return files

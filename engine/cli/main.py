@@ -164,6 +164,21 @@ def start(obj: Context, key, data, user, version, business_key):
     obj.out(view.to_dict(), _show_text)
 
 
+@main.command("void-number")
+@click.argument("kind")
+@click.argument("year", type=int)
+@click.argument("number", type=int)
+@click.option("--reason", required=True, help="Why the number is voided (kept with it).")
+@click.option("--as", "user", default="admin", show_default=True, help="Who voids it.")
+@click.pass_obj
+def void_number(obj: Context, kind, year, number, reason, user):
+    """Void document number (文号) NUMBER of KIND (e.g. 函) in YEAR; it stays recorded as voided."""
+    from engine.documents import service as documents
+    voided = documents.void_number(obj.engine, user, kind, year, number, reason)
+    obj.out({"number": voided["text"], "status": voided["status"], "reason": voided["void_reason"]},
+            lambda v: f"{v['number']}: {v['status']} ({v['reason']})")
+
+
 @main.command()
 @click.option("--user", default=None, help="Only tasks claimed by USER.")
 @click.option("--status", default="open", type=click.Choice(["open", "completed", "cancelled"]))

@@ -82,7 +82,7 @@ def has_reporter(conn, instance_id: str) -> bool:
 
 
 def reveal_reporter(conn, vault: ReporterVault, principal, instance_id: str, now: datetime, *,
-                    granted: bool = False) -> Reporter:
+                    granted: bool = False, document: str | None = None) -> Reporter:
     """The discipline office — or someone it granted access to this clue (`granted`, checked by the
     caller against the grant events) — reads a reporter's identity; the reading is recorded first."""
     if not may_reveal_reporter(principal, granted=granted):
@@ -91,7 +91,8 @@ def reveal_reporter(conn, vault: ReporterVault, principal, instance_id: str, now
     if row is None:
         raise NotFound("该线索没有实名举报人信息", field="instance_id")
     history.append_to_chain(conn, ACCESS_CHAIN, now, [history.NewEvent(
-        "reporter_viewed", data={"instance_id": instance_id, **({"under_grant": True} if granted else {})},
+        "reporter_viewed", data={"instance_id": instance_id, **({"under_grant": True} if granted else {}),
+                                 **({"document": document} if document else {})},
         actor=principal.username)])
     return Reporter(vault.open(row.name_token), vault.open(row.contact_token))
 

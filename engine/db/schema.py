@@ -643,4 +643,60 @@ message_outbox = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Index("ix_message_outbox_due", "state", "next_attempt_at"),
     sa.Index("ix_message_outbox_recipient", "username", "channel", "sent_at"),
+# -- official documents (公文, engine.documents) --
+# The last number given out per document kind (纪函, 纪告…) and year: allocation is one atomic
+# UPDATE … RETURNING of this row, inside the transaction that stores the document (no gaps).
+document_sequence = sa.Table(
+    "document_sequence", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("last", sa.Integer, nullable=False),
+)
+
+# Every number ever given out; a voided number stays, marked voided (never reused).
+document_number = sa.Table(
+    "document_number", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("text", sa.String(64), nullable=False),
+    sa.Column("instance_id", ID),
+    sa.Column("status", sa.String(16), nullable=False),         # issued, voided
+    sa.Column("issued_by", sa.String(64), nullable=False),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("voided_by", sa.String(64)),
+    sa.Column("voided_at", UTCDateTime),
+    sa.Column("void_reason", sa.Text),
+)
+
+# Template versions uploaded in the browser; version 1 of a kind is its file in documents/.
+document_template = sa.Table(
+    "document_template", metadata,
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("saved_by", sa.String(64), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)
+
+# A generated document: which template version, from which data, stored as which attachments.
+# Regenerating adds a row (version 2, 3…); none is ever overwritten.
+generated_document = sa.Table(
+    "generated_document", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("number_text", sa.String(64)),
+    sa.Column("data_sha256", sa.String(64), nullable=False),
+    sa.Column("docx_id", sa.Integer, sa.ForeignKey("attachment.id"), nullable=False),
+    sa.Column("pdf_id", sa.Integer, sa.ForeignKey("attachment.id")),
+    sa.Column("reveals_reporter", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("generated_by", sa.String(64), nullable=False),
+    sa.Column("generated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_generated_document_instance", "instance_id"),
 )

@@ -14,10 +14,17 @@ from engine.inbox import attachments, case_panel, comments, drafts, form_values
 from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import (can_delegate, can_reassign, can_view, can_view_instance, can_work, is_recused,
-                                require, require_work)
+                                may_handle_clues, require, require_work)
 from engine.runtime import diagram, elements, recusal
 
 HISTORY = 20        # the task page shows the instance's latest events
+# Files of a generated document addressed to the reporter (engine.documents.sealing): they carry the
+# reporter's identity, so only the discipline office lists or downloads them.
+REPORTER_FIELD = "document-reporter"
+
+
+def _may_see_file(p: Principal, meta: dict) -> bool:
+    return meta.get("field") != REPORTER_FIELD or may_handle_clues(p)
 
 
 def viewable(engine, p: Principal, task_id: str) -> dict:
@@ -63,7 +70,7 @@ def page(engine, p: Principal, task_id: str) -> TaskPage:
         found = TaskPage(
             task, instance, definition, draft, [], can_work(p, task), can_reassign(p, task),
             comments=comments.for_instance(conn, task["instance_id"]),
-            files=attachments.for_instance(conn, task["instance_id"]),
+            files=[f for f in attachments.for_instance(conn, task["instance_id"]) if _may_see_file(p, f)],
             people=[s for s in org.list_staff(conn) if not recusal.excluded_persons(conn, task["instance_id"])
                     .excludes(s["username"])],
             departments=org.departments(conn),
@@ -126,7 +133,7 @@ def download(engine, p: Principal, attachment_id: int) -> tuple[dict, bytes]:
     """An attachment's metadata and content; NotFound also when `p` may not see its instance."""
     with read_transaction(engine.db) as conn:
         meta = attachments.meta(conn, attachment_id)
-        if meta is None or not can_view_instance(conn, p, meta["instance_id"]):
+        if meta is None or not can_view_instance(conn, p, meta["instance_id"]) or not _may_see_file(p, meta):
             raise NotFound(f"附件 {attachment_id} 不存在", field="attachment_id")
         return attachments.content(conn, attachment_id)
 

@@ -42,6 +42,9 @@ from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import Abort, StepLimits, check_due_dates, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",), rewind.SENT_BACK: ("target_task",)}
+# Events on an instance's chain that record something beside the workflow: no step to replay.
+RECORDS_ONLY = ("instance_migrated", "migration_requested", "migration_approved", "document_generated",
+                "document_pdf_stored")
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_entrusted", "task_resolved", "task_reassigned",
               "task_reminded",
               "task_escalated")
@@ -98,9 +101,10 @@ def replay(engine, instance_id: str) -> ReplayResult:
         rows = conn.execute(sa.select(event).where(event.c.chain == instance_id).order_by(event.c.seq)).all()
         # A migration moved the instance only where every step behind it is the same in the new version,
         # so the whole history replays on the version it runs on now; the migration itself is no step.
-        # Asking for and approving a migration (engine.runtime.migration) are no steps either.
+        # Asking for and approving a migration (engine.runtime.migration) are no steps either, nor is
+        # sealing a generated document into the chain (engine.documents.sealing).
         started_on = {json.loads(r.data_json).get("from_version_id") for r in rows if r.type == "instance_migrated"}
-        rows = [r for r in rows if r.type not in ("instance_migrated", "migration_requested", "migration_approved")]
+        rows = [r for r in rows if r.type not in RECORDS_ONLY]
         first = (sa.select(event.c.chain, event.c.data_json).join(process_instance, process_instance.c.id == event.c.chain)
                  .where(process_instance.c.parent_id == instance_id, event.c.seq == 1).order_by(event.c.id))
         children = [(r.chain, json.loads(r.data_json)) for r in conn.execute(first)]

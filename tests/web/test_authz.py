@@ -149,6 +149,17 @@ MATRIX = [
     ("/admin/messages/<int:message_id>/retry", "POST", "/admin/messages/1/retry", "auditor", 403, "admin"),
     ("/admin/staff/<username>/sign-on", "GET", "/admin/staff/nurse/sign-on", "neike_head", 403, "admin"),
     ("/admin/staff/<username>/sign-on", "POST", "/admin/staff/nurse/sign-on", "owner", 403, "admin"),
+    ("/tasks/<task_id>/documents", "GET", "/tasks/{task}/documents", "surgeon", 403, "neike_head"),
+    ("/tasks/<task_id>/documents", "POST", "/tasks/{task}/documents", "surgeon", 403, "neike_head"),
+    ("/documents/<int:document_id>", "GET", "/documents/{document}", "surgeon", 404, "neike_head"),
+    ("/documents/<int:document_id>.docx", "GET", "/documents/{document}.docx", "surgeon", 404, "neike_head"),
+    ("/documents/<int:document_id>.pdf", "GET", "/documents/{document}.pdf", "surgeon", 404, "neike_head"),
+    ("/instances/<instance_id>/documents", "GET", "/instances/{instance}/documents", "surgeon", 404, "neike_head"),
+    ("/modeler/documents", "GET", "/modeler/documents", "jijian", 403, "owner"),
+    ("/modeler/documents/<kind>", "GET", "/modeler/documents/月度工作进展报告", "nurse", 403, "owner"),
+    ("/modeler/documents/<kind>", "POST", "/modeler/documents/月度工作进展报告", "jijian", 403, "admin"),
+    ("/modeler/documents/<kind>/v<int:version>.docx", "GET", "/modeler/documents/月度工作进展报告/v1.docx", "nurse", 403,
+     "owner"),
 ]
 
 
@@ -160,7 +171,12 @@ def ids(report, engine, db):
     with write_transaction(db) as conn:
         att = attachments.store(conn, instance_id=task["instance_id"], task_id=report, filename="a.pdf",
                                 data=b"%PDF", user="neike_head", now=engine.clock.now())
-    return {"task": report, "instance": task["instance_id"], "attachment": att["id"]}
+    from engine.documents import service as documents
+    from engine.org.people import principal
+    with write_transaction(db) as conn:
+        head = principal(conn, "neike_head")
+    made = documents.generate(engine, head, report, "月度工作进展报告")
+    return {"task": report, "instance": task["instance_id"], "attachment": att["id"], "document": made["id"]}
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+"""The demo scenario (`make run`'s hospital, campaign, monthly report and clues) for document tests."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engine.config import Settings
+from engine.db.schema import process_instance
+from engine.demo import hospital
+
+
+@pytest.fixture
+def demo(engine):
+    """The demo loaded; its instances by what they are."""
+    settings = Settings.from_env()
+    hospital.load(engine, settings)
+    with engine.db.connect() as conn:
+        rows = conn.execute(sa.select(process_instance.c.id, process_instance.c.process_key,
+                                      process_instance.c.business_key)).all()
+    clues = [r.id for r in rows if r.process_key == "clue"]
+    waiting = next(i for i in clues if engine.show(i).data.get("person_name") == "李建国")
+    disclosure = engine.start("campaign_disclosure", started_by="neike_head", data={
+        "issues": "2025年收受医药代表购物卡一张", "money": 0.2, "goods_count": 1, "goods_description": "购物卡"})
+    return {"settings": settings, "clue": waiting,
+            "campaign": next(r.id for r in rows if r.process_key == "campaign"),
+            "monthly_report": next(r.id for r in rows if r.process_key == "monthly_report"),
+            "disclosure": disclosure.id}
