@@ -30,7 +30,7 @@ def init_app(app, settings) -> None:
         app.extensions["qinglian_reporter_vault"] = confidential.ReporterVault(Fernet.generate_key())
     else:
         app.extensions["qinglian_reporter_vault"] = confidential.vault_from_settings(settings)
-    app.config["QINGLIAN_REPORT_CHANNELS"] = dict(settings.report_channels or {})
+    app.config["REPORT_CHANNELS"] = dict(settings.report_channels or {})
     app.register_blueprint(bp)
     app.register_blueprint(public.bp)
 

@@ -120,7 +120,7 @@ def _patterns():
         ("dmn_expression", r"^Decision table: the (?P<what>.*) has an error: (?P<detail>.*)$",
          lambda m: _("决策表：%(what)s有错误：%(detail)s", **m)),
         ("no_executable_process", r"^No process is executable",
-         lambda m: _("没有可执行的流程：所有流程都标为不可执行（isExecutable=\"false\"）。")),
+         lambda m: _('没有可执行的流程：所有流程都标为不可执行（isExecutable="false"）。')),
         ("no_executable_process", r"^The files contain no process", lambda m: _("文件中没有可部署的流程。")),
         ("duplicate_process", rf"^{L} is already defined in (?P<file>.*) \(line (?P<line>\d+)\)",
          lambda m: _("%(label)s 已在 %(file)s 第 %(line)s 行定义；一次部署中的流程标识必须唯一。", **m)),

@@ -209,8 +209,8 @@ MONTHLY_KEYS = ("monthly_report", MONTHLY)
 def monthly_report_unique(ctx, department=None) -> bool:
     """One monthly report per department and period. While the campaign's monthly report (the one
     that counts for the campaign) waits for the department, a stand-alone one is refused; so is a second
-    stand-alone one for the same period (its business key, e.g. "2026-09 内科"; none given counts as the
-    same unnamed period). A late report of an earlier period does not block the next one."""
+    stand-alone one for the same period (its business key, e.g. "2026-09 内科"; a report without one
+    may be for any period, so it counts as the same). A late report of an earlier period does not block the next one."""
     if not department:
         return True
     h, p = human_task.c, process_instance.c
@@ -219,7 +219,7 @@ def monthly_report_unique(ctx, department=None) -> bool:
         h.process_key.in_(MONTHLY_KEYS), h.element_id == "fill_report", h.status == "open",
         h.candidate_department == str(department))).all()
     for key, business_key in rows:
-        if key == MONTHLY or business_key == ctx.business_key:
+        if key == MONTHLY or business_key == ctx.business_key or None in (business_key, ctx.business_key):
             where = "专项整治的月度工作进展" if key == MONTHLY else "另一份月报"
             raise Invalid("本科室本期已有月报", [Problem(
                 f"本科室本期已有待填报的{where}，无需另行发起（每个科室每期只填一份月报）",

@@ -643,6 +643,9 @@ message_outbox = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Index("ix_message_outbox_due", "state", "next_attempt_at"),
     sa.Index("ix_message_outbox_recipient", "username", "channel", "sent_at"),
+)
+
+
 # -- official documents (公文, engine.documents) --
 # The last number given out per document kind (纪函, 纪告…) and year: allocation is one atomic
 # UPDATE … RETURNING of this row, inside the transaction that stores the document (no gaps).

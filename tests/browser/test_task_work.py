@@ -15,6 +15,7 @@ from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from tests.browser.test_inbox import browser, server  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
+from tests.helpers.clues import meeting
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 from tests.web.test_task_records import LAUNCH
 
@@ -100,7 +101,7 @@ def test_a_fresh_talk_opens_empty_and_a_completed_one_shows_its_record(server, o
 
 def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_page, clues, engine):
     reg = clues.register(real_name=False, party_member=True, summary="反映刘某收受患者红包两千元。")
-    clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实")
+    clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实", **meeting())
     page = open_page()
     sign_in(page, server, "jj_head")
     page.goto(f"{server}/tasks/{clues.tasks(reg.instance_id)['approve_office']['id']}")
@@ -139,6 +140,8 @@ def test_a_hand_over_finds_the_lane_by_pinyin_and_a_delegation_comes_back(server
     page = open_page()
     sign_in(page, server, "jijian")
     page.goto(f"{server}/tasks/{triage}")
+    if page.locator("details.more-actions").get_attribute("open") is None:   # a phone: folded behind 更多操作
+        page.click("details.more-actions > summary")
     page.click("details[data-kind=delegate] summary")
     options = page.locator("#delegate-to option").all_inner_texts()
     assert any("钱主任" in o for o in options) and not any("赵医生" in o for o in options)
@@ -163,6 +166,7 @@ def test_a_hand_over_finds_the_lane_by_pinyin_and_a_delegation_comes_back(server
 
     page.goto(f"{server}/tasks/{triage}")
     assert page.input_value("[name=opinion]") == "建议初步核实"
+    fill_meeting(page, ("jijian", "jj_head", "leader"))      # 集体研判: the owner records the meeting
     page.click("button[value=complete]")
     page.wait_for_url(f"{server}/inbox")
     assert engine.task(triage)["completed_by"] == "jijian"
@@ -193,7 +197,7 @@ def test_the_inbox_works_one_handed_on_a_phone(server, open_page, engine, people
     page.goto(f"{server}/inbox?view=claimable")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
-    first = "table.tasks tbody tr:first-child td:first-child a"
+    first = "table.tasks tbody tr:first-child td a"
     assert _visible_in_viewport(page, first)                        # the first task above the fold
     if size == "phone":
         assert not page.locator("nav.mainnav").is_visible()           # the navigation is collapsed
@@ -231,3 +235,14 @@ def test_the_task_diagram_zooms_fits_and_opens_full_screen(server, open_page, en
     page.shot("also-diagram-full-screen")
     page.keyboard.press("Escape")
     assert "diagram-full" not in page.get_attribute(".diagram-box", "class")
+
+
+def fill_meeting(page, people) -> None:
+    """The triage form's collective decision: its day and one row per participant, each agreeing."""
+    page.fill("[name=meeting_date]", "2026-09-28")
+    group = page.locator("[data-rows]").filter(has=page.locator("[name^='participants[']")).first
+    for i, who in enumerate(people):
+        if i:
+            group.locator("[data-add-row]").first.click()
+        page.select_option(f"[name='participants[{i}].person']", who)
+        page.fill(f"[name='participants[{i}].opinion']", "同意")

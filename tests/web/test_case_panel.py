@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.clues import meeting
 from tests.helpers.web import login
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
 
 def test_the_office_approval_shows_the_clue_and_the_proposed_disposal(client, clues):
     reg = clues.register(real_name=False, summary="反映刘某收受患者红包两千元。")
-    clues.do(reg.instance_id, "triage", disposal="verify", opinion="线索具体，建议初步核实")
+    clues.do(reg.instance_id, "triage", disposal="verify", opinion="线索具体，建议初步核实", **meeting())
     approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
     login(client, "jj_head")
     page = client.get(f"/tasks/{approve}").get_data(as_text=True)
@@ -32,8 +33,8 @@ def test_a_step_that_declares_no_context_shows_no_panel(client, clues):
 
 def test_the_leadership_sees_the_office_opinion_too_but_a_clinician_sees_nothing(client, app, clues, engine):
     reg = clues.register(real_name=False, position_level="middle_manager")     # a middle manager: the group decides
-    clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实")
-    clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment="同意，报领导小组")
+    clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实", **meeting())
+    clues.do(reg.instance_id, "approve_office", user="jj_head", office_approved=True, office_comment="同意，报领导小组")
     tasks = clues.tasks(reg.instance_id)
     login(client, "leader")
     page = client.get(f"/tasks/{tasks['approve_leader']['id']}").get_data(as_text=True)

@@ -16,7 +16,7 @@ from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
 from tests.web.test_clue_routes import clues, end_of, office, vault  # noqa: F401  (fixtures)
 from tests.helpers.web import csrf, login, post
 from tests.helpers.clues import meeting
-from engine.errors import Forbidden
+from engine.errors import Forbidden, Invalid
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
@@ -252,8 +252,14 @@ def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_
     approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
     with pytest.raises(Forbidden):      # the head proposed it: someone else approves (职责分离)
         clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
-    engine.reassign(approve, user="admin", to="jijian", reason="负责人提出处置意见，审批另行安排")
-    clues.do(reg.instance_id, "approve_office", user="jijian", office_approved=True, office_comment=None)
+    with pytest.raises(Invalid):        # …but not a clerk outside the approval's lane (the office's head)
+        engine.reassign(approve, user="admin", to="jijian", reason="负责人提出处置意见，审批另行安排")
+
+    # a clue the clerk proposed to close and the head approved: closed, so it can be reviewed (回头看)
+    reg = clues.register(real_name=False)
+    path = f"/clues/{reg.instance_id}"
+    clues.do(reg.instance_id, "triage", disposal="close", opinion="不属实", **meeting())
+    clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
     assert post(c, f"{path}/review", page=path).status_code == 302
     with engine.db.connect() as conn:
         from engine.db.schema import process_instance

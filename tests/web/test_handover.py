@@ -35,8 +35,9 @@ def test_the_engine_refuses_to_hand_a_confidential_clue_to_a_clinician_in_any_wa
 def test_the_hand_over_offers_only_the_lane_and_finds_people_by_pinyin_initials_or_department(client, triage):
     login(client, "jijian")
     page = client.get(f"/tasks/{triage}").get_data(as_text=True)
-    assert 'value="jj_head"' in page and "钱主任" in page
-    assert 'value="surgeon"' not in page and 'value="nurse"' not in page and 'value="jijian"' not in page
+    offers = "".join(part.split("</details>")[0] for part in page.split('<details class="handover" data-kind=')[1:])
+    assert 'value="jj_head"' in offers and "钱主任" in offers
+    assert 'value="surgeon"' not in offers and 'value="nurse"' not in offers and 'value="jijian"' not in offers
     assert [t["username"] for t in client.get(f"/tasks/{triage}/targets?q=qzr").get_json()] == ["jj_head"]
     assert [t["username"] for t in client.get(f"/tasks/{triage}/targets?q=纪检").get_json()] == ["jj_head"]
     assert client.get(f"/tasks/{triage}/targets?q=zys").get_json() == []      # 赵医生: not in the lane
@@ -73,8 +74,11 @@ def test_a_delegated_task_comes_back_to_its_owner_who_completes_it(client, app, 
 
     page = client.get(f"/tasks/{triage}").get_data(as_text=True)
     assert "建议初步核实" in page and 'data-testid="resolved"' in page
-    resp = post(client, f"/tasks/{triage}", {"disposal": "verify", "opinion": "建议初步核实", "action": "complete"},
-                page=f"/tasks/{triage}")
+    meeting = {"meeting_date": "2026-09-28", **{f"participants[{i}].{k}": v for i, who in
+                                                 enumerate(("jijian", "jj_head", "leader"))
+                                                 for k, v in (("person", who), ("opinion", "同意"))}}
+    resp = post(client, f"/tasks/{triage}", {"disposal": "verify", "opinion": "建议初步核实", "action": "complete",
+                                             **meeting}, page=f"/tasks/{triage}")
     assert resp.status_code == 302 and engine.task(triage)["completed_by"] == "jijian"
     kinds = [e["type"] for e in engine.events(task["instance_id"])]
     assert kinds.index("task_entrusted") < kinds.index("task_resolved") < kinds.index("task_completed")

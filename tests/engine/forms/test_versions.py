@@ -97,7 +97,8 @@ def test_the_modeler_validates_saves_a_draft_and_deploys_with_the_cli_messages(a
     assert problem["element_id"] == "fill" and "no_such_form" in problem["message"]
     with pytest.raises(Exception) as cli_error:        # the same message as `qinglian deploy` / the API
         engine.deploy([SourceFile("selfcheck.bpmn", broken.encode())], deployed_by="owner")
-    assert problem["message"] in str(cli_error.value)
+    assert problem["detail"] in str(cli_error.value)          # the page says it in Chinese, with the CLI's words
+    assert "no_such_form" in problem["message"] and "不存在" in problem["message"]
 
     assert _json(client, "/modeler/draft", {"xml": broken, "file_name": "selfcheck.bpmn"}).get_json()["key"] == "selfcheck"
     page = client.get("/modeler/new?draft=selfcheck").get_data(as_text=True)

@@ -3,6 +3,13 @@
    select still lists them all. No inline handlers (CSP script-src 'self'). */
 (function () {
   "use strict";
+  // On a phone the other actions fold behind 更多操作 (the form and its primary action come first),
+  // unless one of them was just refused and is open again.
+  if (window.matchMedia && window.matchMedia("(max-width: 640px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll("details.more-actions"), function (more) {
+      if (!more.querySelector("details[open]")) { more.open = false; }
+    });
+  }
   Array.prototype.forEach.call(document.querySelectorAll("input.target-search"), function (input) {
     var select = document.getElementById(input.getAttribute("data-for"));
     if (!select) { return; }
