@@ -183,6 +183,8 @@ PEOPLE = (
     ("owner", "孙流程", "jijian", ["staff", "process_owner"]),
     ("auditor", "周审计", "jijian", ["auditor"]),
     ("admin", "吴管理", "xinxi", ["admin"]),
+    ("security", "钱安全", "xinxi", ["staff", "security_admin"]),
+    ("auditadmin", "郑审计", "xinxi", ["staff", "audit_admin"]),
 )
 
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from engine.audit import export as audit_export, timeline as audit_timeline
 from engine.org import accounts, admin_log
-from engine.permissions import AUDITORS, OFFICE, is_read_only
+from engine.permissions import ADMIN_LOG_READERS, AUDITORS, OFFICE, is_read_only
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.runtime import migration as instance_migration
 from engine.deadlines.workdays import BEIJING
@@ -194,7 +194,7 @@ def approve_migration(instance_id: str):
 
 
 @bp.get("/audit/administration")
-@roles_required(*AUDIT_ROLES)
+@roles_required(*ADMIN_LOG_READERS)
 def administration():
     """The administration log: account, role and password changes, newest first (a hash chain)."""
     page = admin_log.administration_page(engine())

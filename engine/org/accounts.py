@@ -14,8 +14,8 @@ from engine.db.prepared import Prepared
 from engine.db.transactions import is_sqlite, read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
-from engine.db.schema import api_token, password_history, staff
-from engine.org import admin_log, lockout, sessions
+from engine.db.schema import api_token, notification, password_history, staff
+from engine.org import admin_log, duties, lockout, sessions
 from engine.org.lockout import LOCKOUT, MAX_FAILURES  # noqa: F401  (the numbers tests and pages name)
 
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -117,6 +117,7 @@ def set_password(conn, username: str, new_password: str, now: datetime, *, by: s
     if problems:
         raise Invalid("新密码不符合要求", problems)
     reset = by is not None and by != username
+    duties.check_reset(conn, by, username)
     current = conn.execute(sa.select(staff.c.password_hash).where(staff.c.username == username)).scalar()
     previous = [r for (r,) in conn.execute(sa.select(password_history.c.password_hash)
                                           .where(password_history.c.username == username)
@@ -131,6 +132,18 @@ def set_password(conn, username: str, new_password: str, now: datetime, *, by: s
     sessions.end_all(conn, username)
     admin_log.record(conn, now, "password_reset" if reset else "password_changed", actor=by or username,
                      data={"username": username})
+    if reset:
+        _notify_reset(conn, username, by, now)
+
+
+def _notify_reset(conn, username: str, by: str, now: datetime) -> None:
+    """Tell the owner (in the app, and by e-mail where configured: the notification table is the
+    outbox) that an administrator set their password: if they did not ask for it, they report it."""
+    conn.execute(notification.insert().values(
+        kind="password_reset", recipient_user=username, created_at=now,
+        title="你的密码已被管理员重置",
+        body=f"管理员 {by} 重置了你的登录密码，你所有的登录会话均已结束，下次登录须设置新密码。"
+             "如非你本人申请，请立即联系纪检监察室和信息科。"))
 
 
 def change_password(conn, username: str, old_password: str, new_password: str, now: datetime) -> None:

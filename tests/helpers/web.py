@@ -5,7 +5,9 @@ import re
 from datetime import timedelta
 
 import pyotp
+import sqlalchemy as sa
 
+from engine.db.schema import staff
 from engine.org import two_factor
 from tests.conftest import PASSWORD, TOTP_SECRET
 
@@ -35,12 +37,12 @@ def totp_code(app, username: str, secret: str = TOTP_SECRET) -> str:
     30 seconds takes the next step's code (accepted for clock drift), and a third moves the app's
     fixed clock on to the next step."""
     eng = app.extensions["qinglian"]
-    used = eng.__dict__.setdefault("_test_totp_steps", {})
+    with eng.db.connect() as conn:
+        last = conn.execute(sa.select(staff.c.totp_last_step).where(staff.c.username == username)).scalar()
     current = int(eng.clock.now().timestamp()) // two_factor.STEP
-    step = max(current, used.get(username, current - 1) + 1)
+    step = current if last is None else max(current, last + 1)
     if step > current + 1:
         eng.clock.advance(timedelta(seconds=two_factor.STEP * (step - current - 1)))
-    used[username] = step
     return pyotp.TOTP(secret).generate_otp(step)
 
 
