@@ -9,6 +9,8 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_FORMS_DIR          form definitions (default ./forms)
     QINGLIAN_PROCESSES_DIR      BPMN files deployed by init-db (default ./processes)
     QINGLIAN_SCRIPT_TIMEOUT     seconds a BPMN script may run (default 2)
+    QINGLIAN_SCRIPT_WORKERS     worker processes that run scripts under a hard limit (default 2; 0: in-process)
+    QINGLIAN_SCRIPT_MEMORY_MB   address space of a script worker (default 1024)
     QINGLIAN_CACHE_SIZE         parsed process specs kept in memory (default 2000)
     QINGLIAN_VERIFY_PERSISTENCE 1: check every commit by a cold reload (tests, never production)
     QINGLIAN_REPORTER_KEY       Fernet key for reporters' identities
@@ -49,6 +51,8 @@ class Settings:
     forms_dir: Path
     processes_dir: Path
     script_timeout_seconds: float = 2.0
+    script_workers: int = 2              # processes running scripts under RLIMIT_CPU/RLIMIT_AS (0: in-process)
+    script_memory_mb: int = 1024
     cache_size: int = 2000
     max_steps: int = 10_000              # engine steps one operation may take (a loop without a wait state)
     max_seconds: float = 10.0            # wall time one operation may take
@@ -84,6 +88,8 @@ class Settings:
             forms_dir=Path(env.get("QINGLIAN_FORMS_DIR", PROJECT_ROOT / "forms")),
             processes_dir=Path(env.get("QINGLIAN_PROCESSES_DIR", PROJECT_ROOT / "processes")),
             script_timeout_seconds=_number(env, "QINGLIAN_SCRIPT_TIMEOUT", 2.0, float),
+            script_workers=_number(env, "QINGLIAN_SCRIPT_WORKERS", 2, int),
+            script_memory_mb=_number(env, "QINGLIAN_SCRIPT_MEMORY_MB", 1024, int),
             cache_size=_number(env, "QINGLIAN_CACHE_SIZE", 2000, int),
             max_steps=_number(env, "QINGLIAN_MAX_STEPS", 10_000, int),
             max_seconds=_number(env, "QINGLIAN_MAX_SECONDS", 10.0, float),

@@ -150,8 +150,10 @@ def engine(db, clock, forms_dir):
     """An engine with every domain registered (as the app has), that checks after every commit that a
     cold load equals the live workflow."""
     from engine.bootstrap import domain_connectors
+    from engine.sandbox.pool import shared_pool
+    workers = int(os.environ.get("QINGLIAN_TEST_SCRIPT_WORKERS") or 0)   # >0: scripts in worker processes
     return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True,
-                  connectors=domain_connectors())
+                  connectors=domain_connectors(), script_pool=shared_pool(workers) if workers else None)
 
 
 def bpmn(name: str) -> bytes:
