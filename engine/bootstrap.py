@@ -65,3 +65,15 @@ def deploy_directory(engine: Engine, directory: Path, deployed_by: str = "system
     if not files:
         return []
     return engine.deploy(read_sources(files), deployed_by=deployed_by, note="bundled processes")
+
+
+def periodic_jobs(settings: Settings, engine: Engine) -> list:
+    """The scheduler's work besides timers: the audit's scheduled verification and anchored digest,
+    appended to `settings.digest_sink` every `settings.digest_hours` (`docs/security.md`)."""
+    from engine.audit import anchor
+    from engine.deadlines.scheduler import PeriodicJob
+    if settings.digest_hours <= 0:
+        return []
+    sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
+    return [PeriodicJob("qinglian-digest", settings.digest_hours * 3600,
+                        lambda: anchor.anchor_to_sink(engine.db, engine.clock.now(), sink))]

@@ -16,6 +16,8 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_REPORTER_KEY       Fernet key for reporters' identities
     QINGLIAN_SECRET_KEY         the session-signing key (default: one kept in the instance folder)
     QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
+    QINGLIAN_DIGEST_SINK        append-only file the scheduler writes anchored digests to (default instance/digests.jsonl)
+    QINGLIAN_DIGEST_HOURS       hours between two scheduled verifications and digests (default 24; 0: none)
     QINGLIAN_PASSWORD_MAX_AGE_DAYS  days a privileged role's password lasts (default 90; 0: never expires)
     QINGLIAN_LOG_LEVEL          INFO by default
     QINGLIAN_LOG_FORMAT         json (default) or text
@@ -63,6 +65,8 @@ class Settings:
     secure_cookies: bool = False
     session_idle_minutes: float = 30.0   # a page session ends after this long without a request
     session_hours: float = 12.0          # …and this long after signing in, however busy
+    digest_sink: Path | None = None      # None: instance_dir / "digests.jsonl"
+    digest_hours: float = 24.0
     password_max_age_days: float = 90.0  # a privileged role's password must be changed this often (0: never)
     log_level: str = "INFO"
     log_json: bool = True
@@ -101,6 +105,8 @@ class Settings:
             session_idle_minutes=_number(env, "QINGLIAN_SESSION_IDLE_MINUTES", 30.0, float),
             session_hours=_number(env, "QINGLIAN_SESSION_HOURS", 12.0, float),
             password_max_age_days=_number(env, "QINGLIAN_PASSWORD_MAX_AGE_DAYS", 90.0, float),
+            digest_sink=Path(env["QINGLIAN_DIGEST_SINK"]) if env.get("QINGLIAN_DIGEST_SINK") else None,
+            digest_hours=_number(env, "QINGLIAN_DIGEST_HOURS", 24.0, float),
             log_level=env.get("QINGLIAN_LOG_LEVEL", "INFO"),
             log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
             metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),

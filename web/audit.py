@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.audit import export as audit_export, timeline as audit_timeline
+from engine.audit import anchor as audit_anchor, export as audit_export, timeline as audit_timeline
 from engine.org import accounts, admin_log
 from engine.permissions import ADMIN_LOG_READERS, AUDITORS, OFFICE, is_read_only
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
@@ -28,7 +28,8 @@ bp = Blueprint("audit", __name__)
 AUDIT_ROLES = tuple(sorted(AUDITORS))
 # Posts a read-only account may make: its own session and settings, and reading a reporter's identity
 # under a grant of the discipline office (which writes nothing but the audited access event).
-PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login", "clues.reveal"}
+PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login", "clues.reveal",
+            "auth.two_factor", "auth.enrol", "audit.verify"}
 API_PERSONAL = ("/api/v1/auth/token",)
 
 
@@ -80,7 +81,22 @@ def _day(name: str) -> datetime | None:
 def index():
     q = (request.args.get("q") or "").strip()[:100]
     found = audit_timeline.search(engine(), g.principal, q)
-    return render_template("audit/index.html", rows=found["rows"], q=q, versions=found["versions"])
+    return render_template("audit/index.html", rows=found["rows"], q=q, versions=found["versions"],
+                           anchors=audit_anchor.anchors_page(engine()))
+
+
+@bp.post("/audit/verify")
+@roles_required(*AUDIT_ROLES)
+def verify():
+    """Verify every hash chain now (auditors too: it writes only the verification's own event)."""
+    outcome = audit_anchor.verify_now(engine(), g.principal.username)
+    if outcome["ok"]:
+        flash(_("校验通过：%(n)s 条记录、%(c)s 条哈希链均完整", n=outcome["events"], c=outcome["chains"]), "success")
+    else:
+        flash(_("校验发现 %(n)s 处断裂，详见下方", n=outcome["breaks"]), "error")
+        for b in outcome["details"][:10]:
+            flash(f"{b['chain']} #{b['position']}: {b['reason']}", "error")
+    return redirect(url_for("audit.index"))
 
 
 @bp.get("/audit/instances/<instance_id>")

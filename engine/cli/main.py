@@ -276,7 +276,9 @@ def scheduler(obj: Context, interval, owner, metrics_port):
     from engine.cli.ops import scheduler_observability
     scheduler_observability(obj.settings, metrics_port)
     click.echo(f"scheduler running every {interval}s; Ctrl-C to stop", err=True)
-    TimerScheduler(obj.engine, owner=owner, interval=interval).run_forever()
+    from engine.bootstrap import periodic_jobs
+    TimerScheduler(obj.engine, owner=owner, interval=interval,
+                   jobs=periodic_jobs(obj.settings, obj.engine)).run_forever()
 
 
 @main.group()

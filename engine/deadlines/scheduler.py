@@ -11,7 +11,8 @@ import os
 import socket
 import threading
 from datetime import datetime, timedelta
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -45,9 +46,26 @@ class SchedulerEngine(Protocol):
     def sweep_deadlines(self, limit: int = 200) -> int: ...
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    id: str
+    seconds: float
+    run: Callable[[], object]
+
+
+def _logged(job: PeriodicJob) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run()
+        except Exception:          # the next run tries again; the timers go on regardless
+            log.exception("periodic job %s failed", job.id)
+    return run
+
+
 class TimerScheduler:
     def __init__(self, engine: SchedulerEngine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
-                 lease: timedelta = timedelta(seconds=60)):
+                 lease: timedelta = timedelta(seconds=60), jobs: list[PeriodicJob] | None = None):
+        """`jobs`: further periodic work the composition root adds (e.g. the audit's anchored digest)."""
         self.engine = engine
         self.owner = owner or default_owner()
         self.interval = interval
@@ -56,6 +74,7 @@ class TimerScheduler:
         self.fired_total = 0
         self._lock = threading.Lock()
         self._aps = None
+        self.jobs = list(jobs or ())
 
     def run_once(self) -> int:
         """Fire everything due now, batch after batch; returns how many timers fired."""
@@ -98,7 +117,12 @@ class TimerScheduler:
         self._aps = BackgroundScheduler(daemon=True)
         self._aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
                           id="qinglian-timers")
+        self._add_jobs(self._aps)
         self._aps.start()
+
+    def _add_jobs(self, aps) -> None:
+        for job in self.jobs:
+            aps.add_job(_logged(job), "interval", seconds=job.seconds, max_instances=1, coalesce=True, id=job.id)
 
     def stop(self) -> None:
         if self._aps is not None:
@@ -110,6 +134,7 @@ class TimerScheduler:
         aps = BlockingScheduler()
         aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
                     id="qinglian-timers")
+        self._add_jobs(aps)
         log.info("scheduler %s running every %ss", self.owner, self.interval)
         aps.start()
 

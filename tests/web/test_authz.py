@@ -15,7 +15,7 @@ from tests.helpers.web import csrf, login
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/login/two-factor", "/login/enrol", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
           "/report", "/report/status"}   # the public reporting page: tested in test_clue_pages.py
 
 # rule, method, path (filled in with the task/attachment ids), wrong user, status for the wrong user,
@@ -86,6 +86,7 @@ MATRIX = [
     ("/audit/package", "GET", "/audit/package?from=2026-09-28&to=2026-09-28", "nurse", 403, "auditor"),
     ("/audit/instances/<instance_id>/grants", "POST", "/audit/instances/{instance}/grants", "auditor", 403, "jijian"),
     ("/audit/administration", "GET", "/audit/administration", "owner", 403, "auditor"),
+    ("/audit/verify", "POST", "/audit/verify", "owner", 403, "auditor"),
     ("/audit/migrations", "GET", "/audit/migrations", "owner", 403, "jijian"),
     ("/audit/migrations/<instance_id>/approve", "POST", "/audit/migrations/{instance}/approve", "owner", 403, "jijian"),
     ("/audit/versions/<int:version_id>/heatmap", "GET", "/audit/versions/1/heatmap", "nurse", 403, "auditor"),

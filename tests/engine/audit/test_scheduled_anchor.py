@@ -1,0 +1,72 @@
+"""Hole 8, the anchored digest taken automatically: the scheduler's job verifies every chain, takes a
+digest and appends both to an append-only sink file; a whole recent instance deleted afterwards (which
+`verify` alone cannot see) is found against the sink's digest. The audit page shows the last
+verification and digest and runs a verification on request."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from engine.audit import anchor
+from engine.bootstrap import periodic_jobs
+from engine.audit import verify as audit
+from engine.config import Settings
+from engine.db.schema import event, process_instance
+from tests.helpers.triggers import without_triggers
+from tests.helpers.web import login, post
+
+pytestmark = pytest.mark.both_databases
+
+
+def _delete_instance(db, instance_id: str) -> None:
+    from engine.db import schema
+    with without_triggers(db) as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            if table is process_instance:
+                continue
+            if "instance_id" in table.c:
+                conn.execute(table.delete().where(table.c.instance_id == instance_id))
+        conn.execute(event.delete().where(event.c.chain == instance_id))
+        conn.execute(process_instance.delete().where(process_instance.c.id == instance_id))
+
+
+def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance(engine, deploy, tmp_path):
+    deploy("w1.bpmn")
+    doomed = engine.start("w1_process", started_by="alice").id
+    sink = tmp_path / "anchors" / "digests.jsonl"
+    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(sink), "QINGLIAN_DIGEST_HOURS": "6"})
+    [job] = periodic_jobs(settings, engine)
+    assert job.seconds == 6 * 3600
+    job.run()
+    engine.start("w1_process", started_by="alice")
+    job.run()
+    first, second = sink.read_bytes().splitlines()
+    assert json.loads(second)["previous_line_sha256"] == hashlib.sha256(first).hexdigest()
+    assert json.loads(first)["verified"] == {"ok": True, "events": json.loads(first)["verified"]["events"],
+                                             "breaks": 0}
+
+    _delete_instance(engine.db, doomed)
+    assert audit.verify(engine.db)[1] == []                   # the chains alone cannot tell
+    digest = json.loads(second)["digest"]
+    breaks = anchor.check_digest(engine.db, digest)
+    assert [b.chain for b in breaks] == [doomed]
+
+
+def test_no_digest_hours_no_job(engine):
+    assert periodic_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0"}), engine) == []
+
+
+def test_the_audit_page_shows_the_last_verification_and_runs_one(app, people):
+    auditor = app.test_client()
+    login(auditor, "auditor")
+    assert "尚未校验" in auditor.get("/audit").get_data(as_text=True)
+    resp = post(auditor, "/audit/verify", page="/audit")          # an auditor may: it writes only its event
+    assert resp.status_code == 302
+    page = auditor.get("/audit").get_data(as_text=True)
+    assert "校验通过" in page and "周审计" not in page or "auditor" in page
+    assert "尚未校验" not in page
+    nurse = app.test_client()
+    login(nurse, "nurse")
+    assert post(nurse, "/audit/verify").status_code == 403
