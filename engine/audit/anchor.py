@@ -135,3 +135,24 @@ def verify_now(eng, by: str) -> dict:
 
 def anchors_page(eng) -> dict:
     return last_anchors(eng.db)
+
+
+def check_file(db: sa.Engine, text: str) -> list[ChainBreak]:
+    """Check a digest file (`qinglian audit digest`) or a whole sink (one JSON line per scheduled
+    digest: every line's digest, and the lines' own links)."""
+    text = text.strip()
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        whole = None                          # several lines: a sink
+    if isinstance(whole, dict) and "digest" not in whole:
+        return check_digest(db, whole)
+    breaks: list[ChainBreak] = []
+    previous = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = json.loads(line)
+        if entry.get("previous_line_sha256", "") != previous:
+            breaks.append(ChainBreak("sink", number, None, "a line before this one was removed or edited"))
+        previous = hashlib.sha256(line.encode("utf-8")).hexdigest()
+        breaks.extend(check_digest(db, entry["digest"]))
+    return breaks

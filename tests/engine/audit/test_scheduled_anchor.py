@@ -52,6 +52,10 @@ def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance
     digest = json.loads(second)["digest"]
     breaks = anchor.check_digest(engine.db, digest)
     assert [b.chain for b in breaks] == [doomed]
+    # the whole sink at once, as `qinglian audit verify --against SINK` reads it: both digests name it
+    assert {b.chain for b in anchor.check_file(engine.db, sink.read_text())} == {doomed}
+    sink.write_bytes(second + b"\n")                                   # a line removed from the sink
+    assert "removed or edited" in anchor.check_file(engine.db, sink.read_text())[0].reason
 
 
 def test_no_digest_hours_no_job(engine):
