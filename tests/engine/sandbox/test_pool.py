@@ -63,10 +63,10 @@ def test_a_script_in_a_worker_keeps_the_sandbox_semantics(pool):
 
 
 def test_memory_is_capped_by_the_workers_address_space(pool):
-    env = SandboxedEnvironment({}, ScriptLimits(timeout_seconds=5, max_memory_mb=None), pool)
+    env = SandboxedEnvironment({}, ScriptLimits(timeout_seconds=20, max_memory_mb=None), pool)
     data: dict = {}
-    with pytest.raises((ScriptTooLarge, MemoryError)):
-        env.execute("xs = []\nfor i in range(60):\n    xs.append([i] * 4_000_000)\n", data)
+    with pytest.raises((ScriptTooLarge, MemoryError)):       # 4 MB strings until the 1 GB address space ends
+        env.execute("s = 'x' * 4_000_000\nxs = []\nfor i in range(400):\n    xs.append(s + str(i))\n", data)
     assert env.evaluate("[i for i in range(2)]", {}) == [0, 1]   # and the pool goes on
 
 
