@@ -7,6 +7,7 @@ guards join an engine here, through the `Connectors` registry it receives.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.bpmn.validation import SourceFile
@@ -41,17 +42,23 @@ def open_engine(settings: Settings, *, check_schema: bool = True, clock=None, id
     return engine
 
 
-def init_db(settings: Settings, *, sandbox: bool = False) -> Engine:
-    """Create or migrate the schema and the built-in roles (idempotent)."""
+def init_db(settings: Settings, *, sandbox: bool = False, at: datetime | None = None) -> Engine:
+    """Create or migrate the schema and the built-in roles (idempotent).
+
+    A sandbox (drill) database starts its virtual clock `at` the given moment (now by default);
+    run again with a later `at`, its clock moves there — never back.
+    """
     db = create_db_engine(settings.database_url)
     migrate.upgrade(db)
     with write_transaction(db) as conn:
         roles.ensure_builtin_roles(conn)
-    if sandbox:
-        from datetime import datetime, timezone
-        if not drills.is_sandbox(db):
-            drills.make_sandbox(db, datetime.now(timezone.utc))
-    db.dispose()
+    try:
+        if sandbox and not drills.is_sandbox(db):
+            drills.make_sandbox(db, at or datetime.now(timezone.utc))
+        elif sandbox and at is not None:
+            drills.set_clock(db, at)
+    finally:
+        db.dispose()
     return open_engine(settings)
 
 

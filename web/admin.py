@@ -6,7 +6,7 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.org import people as org
+from engine.org import hospital as hospital_profile, people as org
 from engine.permissions import ACCOUNT_ADMINS, ADMINS
 from engine.deadlines import calendar_admin
 from engine.errors import Forbidden, Invalid
@@ -102,3 +102,25 @@ def calendar_save():
     calendar_admin.change(eng, day, g.principal.username, working=working, note=request.form.get("note") or None)
     flash(_("工作日历已更新，相关截止时间已重算"), "success")
     return redirect(url_for("admin.calendar"))
+
+
+@bp.route("/hospital", methods=["GET", "POST"])
+@admin_only
+def hospital():
+    """本院信息: the hospital's name, which heads every report."""
+    errors = {}
+    if request.method == "POST":
+        name = request.form.get("name", "")
+        try:
+            hospital_profile.save_name(engine(), name, by=g.principal.username)
+        except Invalid as exc:
+            problem = exc.problems[0]
+            errors = {"name": _("最多 %(n)s 个字", n=hospital_profile.NAME_MAX) if problem.code == "too_long"
+                      else _("请删除不可见字符或控制字符")}
+        else:
+            flash(_("本院信息已保存"), "success")
+            return redirect(url_for("admin.hospital"))
+    else:
+        name = hospital_profile.read_name(engine())
+    return render_template("admin/hospital.html", name=name, errors=errors, name_max=hospital_profile.NAME_MAX), \
+        (422 if errors else 200)

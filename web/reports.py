@@ -95,19 +95,19 @@ def _report(campaign_id: str, kind: str):
     camp = found["camp"]
     sign, problems = _signature(camp.id)
     for p in found["problems"]:
-        problems[p.field] = (_("截止日期不能早于专项整治开始（%(d)s）", d=camp.started_on.isoformat())
+        problems[p.field] = (_("截至日期不能早于专项整治开始（%(d)s）", d=camp.started_on.isoformat())
                              if p.code == "before_start" else p.message)
-    return camp, found["cutoff"], sign, problems, found["report"]
+    return camp, found["cutoff"], sign, problems, found["report"], found["heading"]
 
 
 @bp.get("/reports/<campaign_id>/<kind>")
 @login_required
 def show(campaign_id: str, kind: str):
-    camp, cutoff, sign, problems, report = _report(campaign_id, kind)
+    camp, cutoff, sign, problems, report, heading = _report(campaign_id, kind)
     args = {"cutoff": cutoff.isoformat(), "filled_by": sign.filled_by, "phone": sign.phone, "reviewer": sign.reviewer}
     return render_template(f"reports/{kind}.html", camp=camp, kind=kind, titles=KINDS, report=report,
                            cutoff=cutoff, sign=sign, problems=problems, args=args,
-                           title=f"{camp.name}{KINDS[kind][1]}",
+                           title=f"{heading}{KINDS[kind][1]}",
                            export=url_for("reports.export", campaign_id=campaign_id, kind=kind, **args),
                            report_text=workbooks.report_text), (422 if problems else 200)
 
@@ -115,10 +115,10 @@ def show(campaign_id: str, kind: str):
 @bp.get("/reports/<campaign_id>/<kind>.xlsx")
 @login_required
 def export(campaign_id: str, kind: str):
-    camp, cutoff, sign, problems, report = _report(campaign_id, kind)
+    camp, cutoff, sign, problems, report, heading = _report(campaign_id, kind)
     if problems:
         raise Invalid(_("导出条件有误"), [Problem(m, field=f) for f, m in problems.items()])
-    title = f"{camp.name}{KINDS[kind][1]}"
+    title = f"{heading}{KINDS[kind][1]}"
     if kind == "ledger":
         data = clues_export.ledger_workbook(report["rows"], title=title, filled_by=sign.filled_by, phone=sign.phone,
                                             reviewer=sign.reviewer, cut_off=cutoff)

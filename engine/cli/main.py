@@ -75,15 +75,27 @@ def main(ctx, as_json):
 @main.command("init-db")
 @click.option("--demo", is_flag=True, help="Also deploy processes/ and load the demo data.")
 @click.option("--sandbox", is_flag=True, help="A drill database whose clock you move (qinglian clock ...).")
+@click.option("--at", "at", metavar="WHEN", help="With --sandbox: the drill clock's time, e.g. 2026-09-28T09:00+08:00.")
 @click.pass_obj
-def init_db(obj: Context, demo: bool, sandbox: bool):
+def init_db(obj: Context, demo: bool, sandbox: bool, at: str | None):
     """Create or migrate the database schema (safe to run again)."""
-    engine = services.init_db(obj.settings, sandbox=sandbox)
+    if at is not None and not sandbox:
+        raise click.UsageError("--at sets a drill clock: use it with --sandbox")
+    engine = services.init_db(obj.settings, sandbox=sandbox, at=_instant(at, "--at") if at else None)
     click.echo(f"database ready: {engine.db.url.render_as_string(hide_password=True)}", err=True)
     if demo:
         from engine.demo import hospital as demo_data
         summary = demo_data.load(engine, obj.settings)
         obj.out(summary, lambda s: "\n".join(f"{k}: {v}" for k, v in s.items()))
+
+
+def _instant(text: str, param: str):
+    """A moment typed by an operator (ISO 8601 with its offset)."""
+    from datetime import datetime
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("not an ISO 8601 time, e.g. 2026-09-28T09:00:00+08:00", param_hint=param) from None
 
 
 @main.command("import-org")
@@ -302,11 +314,7 @@ def clock_set(obj: Context, when):
     """Set the drill clock to WHEN (ISO 8601 with offset, e.g. 2026-09-28T09:00:00+08:00)."""
     from datetime import datetime
     from engine.deadlines import drills
-    try:
-        value = datetime.fromisoformat(when)
-    except ValueError:
-        raise click.BadParameter("not an ISO 8601 time, e.g. 2026-09-28T09:00:00+08:00", param_hint="WHEN")
-    now = drills.set_clock(obj.engine.db, value)
+    now = drills.set_clock(obj.engine.db, _instant(when, "WHEN"))
     obj.out({"now": now.isoformat()}, f"clock set to {now.isoformat()}")
 
 

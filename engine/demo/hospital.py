@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-from engine.org import accounts, importing as org_import, spreadsheet
+from engine.org import accounts, hospital, importing as org_import, spreadsheet
 from engine.demo import campaign as campaign_demo, clues as clues_demo
 from engine import bootstrap as services
 from engine.config import Settings
@@ -18,6 +17,7 @@ from engine.runtime.services import Engine
 from engine.db.schema import staff
 
 DEMO_PASSWORD = "qinglian2026"
+DEMO_HOSPITAL = "清廉示范医院"
 HOSPITAL = Path(__file__).parent / "hospital_data"
 # One person per role, to try the application from each side.
 DEMO_LOGINS = ("admin", "jijian", "neike_head", "neike_nurse1", "shuji", "yiwu_head", "liucheng", "shenji")
@@ -54,6 +54,8 @@ def load_hospital(conn, now) -> org_import.Preview:
     plan = spreadsheet.merge(*(spreadsheet.parse(p.name, p.read_bytes())
                               for p in (HOSPITAL / "departments.csv", HOSPITAL / "staff.csv")))
     result = org_import.apply(conn, plan, now)
+    if not hospital.hospital_name(conn):
+        hospital.set_name(conn, DEMO_HOSPITAL, now, by=None)
     # One hash for all demo accounts: fifty argon2 hashes would add five seconds to `make run`.
     conn.execute(staff.update().where(staff.c.username.in_([r.values["username"] for r in plan.staff]),
                                       staff.c.password_hash.is_(None))

@@ -49,6 +49,8 @@ MATRIX = [
     ("/admin/departments", "POST", "/admin/departments", "jijian", 403, "admin"),
     ("/admin/calendar", "GET", "/admin/calendar", "auditor", 403, "admin"),
     ("/admin/calendar", "POST", "/admin/calendar", "auditor", 403, "admin"),
+    ("/admin/hospital", "GET", "/admin/hospital", "jijian", 403, "admin"),
+    ("/admin/hospital", "POST", "/admin/hospital", "auditor", 403, "admin"),
     ("/admin/import", "GET", "/admin/import", "owner", 403, "admin"),
     ("/admin/import", "POST", "/admin/import", "owner", 403, "admin"),
     ("/admin/import/<token>", "GET", "/admin/import/x", "owner", 403, "admin"),

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.engine.campaign.reports_scenario import ITEM_A, scenario  # noqa: F401  (fixture)
-from tests.helpers.web import login
+from tests.helpers.web import login, post
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
@@ -46,9 +46,9 @@ def test_a_bad_cut_off_is_named_and_nothing_is_exported(app, scenario):
     c = signed_in(app, "jijian")
     base = f"/reports/{scenario.campaign}"
     resp = c.get(f"{base}/outcomes?cutoff=2026-13-40")
-    assert resp.status_code == 422 and "截止日期格式应为 2026-10-31" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "截至日期格式应为 2026-10-31" in resp.get_data(as_text=True)
     resp = c.get(f"{base}/outcomes?cutoff=2026-09-01")
-    assert resp.status_code == 422 and "截止日期不能早于专项整治开始（2026-09-28）" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "截至日期不能早于专项整治开始（2026-09-28）" in resp.get_data(as_text=True)
     resp = c.get(f"{base}/outcomes.xlsx?cutoff=2026-09-01", headers={"Accept": "application/json"})
     assert resp.status_code == 422 and "cutoff" in resp.get_json()["fields"]
     resp = c.get(f"{base}/outcomes?phone=" + "1" * 41)
@@ -130,6 +130,44 @@ def test_the_report_pages_speak_english_as_the_second_locale(app, scenario):
     c = signed_in(app, "jijian")
     post(c, "/account/locale", {"locale": "en", "next": "/inbox"})
     page = c.get(f"/reports/{scenario.campaign}/outcomes?cutoff=2026-10-31").get_data(as_text=True)
-    assert "Annex 4: campaign summary" in page and "Cut-off date" in page and "Export to Excel" in page
+    assert "Annex 4: campaign summary" in page and "As of" in page and "Export to Excel" in page
     assert "Departments by category" in page and "Middle managers" in page
     assert "Dashboard" in c.get("/reports").get_data(as_text=True)
+
+
+def test_the_hospital_name_heads_every_report_as_in_the_seeds(app, scenario):
+    """Seed 002, 附件2–4: "绍兴市上虞第二人民医院腐败问题专项整治…汇总表" — the hospital's name,
+    set once by the administrator (本院信息), heads every report, on the page and in the workbook."""
+    admin = signed_in(app, "admin")
+    resp = post(admin, "/admin/hospital", {"name": "绍兴市上虞第二人民医院"}, page="/admin/hospital")
+    assert resp.status_code == 302
+    assert "绍兴市上虞第二人民医院" in admin.get("/admin/hospital").get_data(as_text=True)
+    c = signed_in(app, "jijian")
+    base = f"/reports/{scenario.campaign}"
+    for kind in ("disclosures", "ledger", "outcomes", "monthly"):
+        page = c.get(f"{base}/{kind}?cutoff=2026-10-31").get_data(as_text=True)
+        assert "绍兴市上虞第二人民医院廉洁医院建设专项整治" in page, kind
+        book = load_workbook(io.BytesIO(c.get(f"{base}/{kind}.xlsx?cutoff=2026-10-31").data))
+        assert book.active["A1"].value.startswith("绍兴市上虞第二人民医院廉洁医院建设专项整治"), kind
+    assert admin.get("/audit/administration").status_code in (200, 403)
+
+
+def test_a_hospital_name_that_is_too_long_is_refused_on_the_same_page(app, scenario):
+    admin = signed_in(app, "admin")
+    resp = post(admin, "/admin/hospital", {"name": "医" * 61}, page="/admin/hospital")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "最多 60 个字" in page and "医" * 61 in page
+    assert signed_in(app, "jijian").get("/admin/hospital").status_code == 403
+
+
+def test_outcomes_carry_the_seeds_notes_and_the_cut_off_reads_as_of(app, scenario):
+    """Seed 002 附件4's notes 1–3, and 截至 (as of) — not 截止 (deadline) — for the report's day."""
+    c = signed_in(app, "jijian")
+    page = c.get(f"/reports/{scenario.campaign}/outcomes?cutoff=2026-10-31").get_data(as_text=True)
+    assert "“处理人员”中“其他”包括中层以下公职人员、非党员、非公职人员等" in page
+    assert "“行政处罚”中仅填写对非党员、非公职人员的处理处罚人数" in page
+    assert "截至日期" in page and "截止日期" not in page
+    book = load_workbook(io.BytesIO(c.get(f"/reports/{scenario.campaign}/outcomes.xlsx?cutoff=2026-10-31").data))
+    text = " ".join(str(v) for row in book.active.iter_rows(values_only=True) for v in row if v)
+    assert "“行政处罚”中仅填写对非党员、非公职人员的处理处罚人数" in text and "截至日期" in text
+

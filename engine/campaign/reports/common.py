@@ -14,7 +14,7 @@ from engine.deadlines.workdays import BEIJING
 
 @dataclass(frozen=True)
 class Signature:
-    """填报人 / 联系电话 / 审核人 and the cut-off day (截止日期) printed under every report."""
+    """填报人 / 联系电话 / 审核人 and the cut-off day (截至日期: "as of", not 截止 "deadline") printed under every report."""
     filled_by: str = ""
     phone: str = ""
     reviewer: str = ""
@@ -33,7 +33,7 @@ def parse_cutoff(raw: str | None, today: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise Invalid("截止日期有误", [Problem("截止日期格式应为 2026-10-31", field="cutoff")]) from None
+        raise Invalid("截至日期有误", [Problem("截至日期格式应为 2026-10-31", field="cutoff")]) from None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from engine.campaign.reports.outcomes import outcomes
 from engine.db.transactions import read_transaction
 from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
+from engine.org.hospital import hospital_name
 
 KINDS = ("disclosures", "ledger", "outcomes", "monthly")
 
@@ -47,10 +48,17 @@ def report(eng, campaign_id: str, kind: str, cutoff: str | None, departments: se
             day = today
         else:
             if day < camp.started_on:
-                problems.append(Problem("截止日期不能早于专项整治开始", field="cutoff", code="before_start"))
+                problems.append(Problem("截至日期不能早于专项整治开始", field="cutoff", code="before_start"))
                 day = today
-        return {"camp": camp, "cutoff": day, "problems": problems,
+        return {"camp": camp, "cutoff": day, "problems": problems, "heading": heading(conn, camp),
                 "report": _compute(conn, kind, camp, day, now, departments)}
+
+
+def heading(conn, camp) -> str:
+    """What a report's title starts with: the hospital's name, then the campaign's (seed 002:
+    "绍兴市上虞第二人民医院" + "腐败问题专项整治" + "情况汇总表"), the name once if the campaign's has it."""
+    hospital = hospital_name(conn)
+    return camp.name if not hospital or camp.name.startswith(hospital) else hospital + camp.name
 
 
 def campaign(eng, campaign_id: str):

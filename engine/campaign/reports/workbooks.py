@@ -16,6 +16,8 @@ from engine.campaign.reports.common import Signature
 from engine.text import cell, cells
 
 NOTE = "说明：统计口径为专项整治工作启动以来截至填报日期的累计数据。"
+# Seed 002 附件4's own notes, word for word.
+OUTCOME_NOTE = "说明：1.“处理人员”中“其他”包括中层以下公职人员、非党员、非公职人员等；2.“行政处罚”中仅填写对非党员、非公职人员的处理处罚人数；3.统计口径为专项整治工作启动以来截至填报日期的累计数据。"
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -93,7 +95,7 @@ def _footer(ws, sign: Signature, cutoff: date, ncols: int, note: str = NOTE) -> 
     ws.append(cells([f"填报人：{sign.filled_by}"] + [None] * (third - 1) + [f"联系电话：{sign.phone}"]
                     + [None] * (third - 1) + [f"审核人：{sign.reviewer}"]))
     ws.append([note])
-    ws.append([f"截止日期：{chinese_date(cutoff)}"])
+    ws.append([f"截至日期：{chinese_date(cutoff)}"])
     out = io.BytesIO()
     ws.parent.save(out)
     return out.getvalue()
@@ -121,7 +123,7 @@ def outcome_workbook(report: dict, *, title: str, sign: Signature, cutoff: date)
     for r in report["rows"]:
         _body(ws, outcome_values(r))
     _total_row(ws, outcome_values(dict(report["total"], item="合计")), 1)
-    return _footer(ws, sign, cutoff, 16)
+    return _footer(ws, sign, cutoff, 16, OUTCOME_NOTE)
 
 
 def outcome_values(r: dict) -> list:

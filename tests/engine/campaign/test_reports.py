@@ -202,7 +202,7 @@ def test_the_workbooks_have_the_seeds_headers_merged_cells_and_totals(engine, sc
     assert [[c.value for c in ws[r]] for r in (4, 5, 6, 7)] == [
         [1, "内科", 2, 3, 0.5, 3], [2, "外科", 1, 1, 1.2, 0], [3, "检验科", 1, 1, 0, 1], ["合计", None, 4, 5, 1.7, 4]]
     assert ws["A9"].value == "填报人：陈纪检" and ws["C9"].value == "联系电话：82676537" and ws["E9"].value == "审核人：冯书记"
-    assert ws["A10"].value.startswith("说明：统计口径为专项整治工作启动以来") and ws["A11"].value == "截止日期：2026年12月10日"
+    assert ws["A10"].value.startswith("说明：统计口径为专项整治工作启动以来") and ws["A11"].value == "截至日期：2026年12月10日"
 
     ws = _open(workbooks.outcome_workbook(_report(engine, outcomes, scenario.campaign, "2026-12-10"), title="附件4标题",
                                           sign=sign, cutoff=cutoff))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -83,3 +84,22 @@ def test_the_same_problems_reach_the_cli_and_the_engine(cli, engine):
     r = cli("deploy", str(path), ok=False)
     for p in err.value.problems:
         assert f"  - {p}" in r.stderr
+
+
+def test_a_drill_database_starts_its_clock_at_the_chosen_moment(cli):
+    """Issue 25 item 9: seed 002's campaign is rehearsed from its first day, 2026-09-28 09:00 Beijing."""
+    cli("init-db", "--sandbox", "--at", "2026-09-28T09:00+08:00")
+    shown = json.loads(cli("--json", "clock", "show").output)
+    assert shown["clock"] == "virtual (sandbox)"
+    assert datetime.fromisoformat(shown["now"]) == datetime(2026, 9, 28, 1, 0, tzinfo=timezone.utc)
+    cli("init-db", "--sandbox", "--at", "2026-10-08T09:00+08:00")      # run again: the clock moves on
+    assert datetime.fromisoformat(json.loads(cli("--json", "clock", "show").output)["now"]).day == 8
+    back = cli("init-db", "--sandbox", "--at", "2026-09-01T09:00+08:00", ok=False)
+    assert back.exit_code == 2 and "only moves forward" in back.output
+
+
+def test_at_is_refused_without_a_drill_database(cli):
+    r = cli("init-db", "--at", "2026-09-28T09:00+08:00", ok=False)
+    assert r.exit_code == 2 and "--sandbox" in r.output
+    bad = cli("init-db", "--sandbox", "--at", "28/9", ok=False)
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output

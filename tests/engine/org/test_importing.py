@@ -271,6 +271,7 @@ def test_import_org_with_row_errors_exits_non_zero_and_changes_nothing(cli, db, 
 def test_the_demo_hospital_has_every_category_and_every_role_and_loads_twice(tmp_path):
     from engine.config import Settings
     from engine.demo.hospital import DEMO_PASSWORD
+    from engine.org.hospital import hospital_name
     from engine.org.people import departments, list_staff
     from engine.org.roles import BUILTIN_ROLES
     from engine.bootstrap import open_engine
@@ -297,6 +298,7 @@ def test_the_demo_hospital_has_every_category_and_every_role_and_loads_twice(tmp
         assert "department_head" in get_staff(conn, "neike_head")["roles"]
         assert "discipline_office" in get_staff(conn, "jijian")["roles"]
         assert "admin" in get_staff(conn, "admin")["roles"]
+        assert hospital_name(conn) == "清廉示范医院"      # it heads the demo's reports
     assert accounts.authenticate(engine.db, "neike_head", DEMO_PASSWORD, NOW).heads == {"neike"}
     engine.db.dispose()
 
