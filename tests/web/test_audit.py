@@ -61,7 +61,7 @@ def test_the_auditor_changes_nothing_on_any_route(app, db, ids, request):
     after_login = _snapshot(db)           # signing in itself records nothing an audit cares about
     refused = []
     for rule, method, path, *_ in MATRIX:
-        if method == "GET" or rule in ("/account/password",):
+        if method == "GET" or rule in ("/account/password", "/audit/verify"):   # own password; verifying the chains
             continue
         status = _request(c, method, path.format(**ids), "auditor").status_code
         refused.append((rule, status))
