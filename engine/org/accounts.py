@@ -97,9 +97,8 @@ def _attempt(conn, username: str, password: str, now: datetime, address: str | N
 
 
 def failure(conn, username: str, address: str | None, now: datetime) -> AuthenticationFailed:
-    """Count a failed attempt (password or second factor); the error to answer with."""
-    if lockout.failed(conn, username, address, now):
-        return AuthenticationFailed(LOCKED)
+    """Count a failed password; the error to answer with (a lock it sets shows from the next attempt)."""
+    lockout.failed(conn, username, address, now)
     return AuthenticationFailed("用户名或密码错误")
 
 
