@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 CHROMIUM := /usr/bin/chromium
+SLAPD := /usr/sbin/slapd
 # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's client matches server 15)
 PG_CLIENT := /usr/bin/pg_dump
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -40,6 +41,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-noto-cjk >/dev/null
 
+# LDAP sign-in tests start a real OpenLDAP server in a temporary folder.
+$(SLAPD):
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq slapd ldap-utils >/dev/null
+
 install: $(STAMP) $(NODE_STAMP) $(MODELER_TOOLS) $(CATALOGS)
 
 translations: $(STAMP)
@@ -55,7 +61,7 @@ run: install
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install $(CHROMIUM) $(PG_CLIENT)
+test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT)
 	$(PY) -m pytest -n auto
 
 bench: install

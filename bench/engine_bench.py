@@ -31,6 +31,8 @@ from engine.runtime.services import Engine
 from engine.sandbox.pool import shared_pool
 from engine.bpmn.validation import SourceFile
 
+from bench import approval_bench
+
 WORKLOADS = PROJECT_ROOT / "bench" / "workloads"
 PG_URL = os.environ.get("QINGLIAN_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/qinglian_bench")
 
@@ -272,6 +274,7 @@ def run(quick: bool = False) -> dict:
                 "w2_rows_written_per_completion": {s: rows[s] for s in (10, 250, 500)},
                 "w2_cold_load_finished_1500_tasks_ms": round(cold_ms, 1),
                 "audit_verify": audit_verify(engine),
+                "w2_send_back_step500": approval_bench.send_back_w2(engine, 5 if quick else approval_bench.PAIRS),
             }
             engine.db.dispose()
     _ensure_pg_database(PG_URL)

@@ -14,6 +14,7 @@ from engine.bpmn.validation import SourceFile
 from engine.campaign import operators as campaign_operators
 from engine.clues import operators as clue_operators
 from engine.config import Settings
+from engine.records import operators as record_operators
 from engine.db import migrate
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.deadlines import drills
@@ -21,7 +22,26 @@ from engine.org import roles
 from engine.runtime import connectors
 from engine.runtime.services import Engine
 
-DOMAINS = (campaign_operators, clue_operators)   # each has register(registry)
+DOMAINS = (campaign_operators, clue_operators, record_operators)   # each has register(registry)
+
+
+def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
+    """The scheduler's periodic jobs besides timers, as (id, minutes, function): the staff sync from the
+    hospital's directory every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured), and the
+    audit's verification and anchored digest appended to `settings.digest_sink` every
+    `settings.digest_hours` (`docs/security.md`)."""
+    from engine.audit import chain_check
+    from engine.signon.ldap import Directory
+    from engine.signon.sync import sync_staff
+    jobs = []
+    directory = Directory.from_settings(settings)
+    if directory is not None and directory.sync_minutes:
+        jobs.append(("qinglian-staff-sync", directory.sync_minutes, lambda: sync_staff(engine, directory)))
+    if settings.digest_hours > 0:
+        sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
+        jobs.append(("qinglian-digest", settings.digest_hours * 60,
+                     lambda: chain_check.to_sink(engine, sink)))
+    return tuple(jobs)
 
 
 def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
@@ -67,20 +87,13 @@ def read_sources(paths: list[Path]) -> list[SourceFile]:
 
 
 def deploy_directory(engine: Engine, directory: Path, deployed_by: str = "system"):
-    """Deploy every BPMN file of a directory as one bundle (call activities may cross files)."""
+    """Deploy every DMN decision of a directory (first: business rule tasks name them), then every
+    BPMN file as one bundle (call activities may cross files). Unchanged files make no version."""
+    from engine.bpmn import decisions
+    for path in sorted(Path(directory).glob("*.dmn")):
+        decisions.deploy_file(engine, path.name, path.read_bytes(), deployed_by=deployed_by, note="bundled decisions")
     files = sorted(Path(directory).glob("*.bpmn"))
     if not files:
         return []
     return engine.deploy(read_sources(files), deployed_by=deployed_by, note="bundled processes")
 
-
-def periodic_jobs(settings: Settings, engine: Engine) -> list:
-    """The scheduler's work besides timers: the audit's scheduled verification and anchored digest,
-    appended to `settings.digest_sink` every `settings.digest_hours` (`docs/security.md`)."""
-    from engine.audit import anchor
-    from engine.deadlines.scheduler import PeriodicJob
-    if settings.digest_hours <= 0:
-        return []
-    sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
-    return [PeriodicJob("qinglian-digest", settings.digest_hours * 3600,
-                        lambda: anchor.anchor_to_sink(engine.db, engine.clock.now(), sink))]

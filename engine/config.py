@@ -32,6 +32,30 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_SMTP_PORT          its port (default 25)
     QINGLIAN_SMTP_FROM          the sender (default qinglian@localhost)
     QINGLIAN_NOTIFY_EMAILS      JSON: user or role code → mailbox(es)
+    QINGLIAN_REPORT_CHANNELS    JSON: the hospital's other reporting channels shown on the public report
+                                page, e.g. {"phone": "0571-12388", "address": "院纪检监察室（行政楼3楼）",
+                                "mailbox": "门诊大厅举报箱"}
+    QINGLIAN_PUBLIC_URL         the address staff open (https://lianjie.example-hospital.cn): message links
+  sign-on (docs/integration.md; each person's way in is `staff.sign_in_method`):
+    QINGLIAN_LDAP_URL           ldap:// or ldaps:// server (none: no LDAP)
+    QINGLIAN_LDAP_BIND_DN       the service account that searches for a person's entry
+    QINGLIAN_LDAP_BIND_PASSWORD its password
+    QINGLIAN_LDAP_BASE_DN       where people and groups are searched
+    QINGLIAN_LDAP_USER_FILTER   default (uid={username}); Active Directory: (sAMAccountName={username})
+    QINGLIAN_LDAP_ATTRIBUTES    JSON: name, department, email, phone → attribute (defaults: cn, departmentNumber, mail, mobile)
+    QINGLIAN_LDAP_GROUP_ROLES   JSON: group DN or cn → role code
+    QINGLIAN_LDAP_DEPARTMENTS   JSON: department attribute value → department code (default: the value itself)
+    QINGLIAN_LDAP_SYNC_MINUTES  sync the staff from the directory this often (0, the default: never)
+    QINGLIAN_OIDC_ISSUER        OpenID provider (its /.well-known/openid-configuration is read)
+    QINGLIAN_OIDC_CLIENT_ID     this application's client id there
+    QINGLIAN_OIDC_CLIENT_SECRET its secret
+    QINGLIAN_OIDC_USERNAME_CLAIM the claim naming the username (default preferred_username)
+    QINGLIAN_CAS_URL            CAS server prefix (https://sso.example-hospital.cn/cas)
+    QINGLIAN_CAS_VERSION        2 (/serviceValidate) or 3 (/p3/serviceValidate, the default)
+  messages (engine.messages):
+    QINGLIAN_WECOM              JSON: corpid, secret, agentid[, api, per_minute]
+    QINGLIAN_DINGTALK           JSON: appkey, appsecret, agent_id[, api]
+    QINGLIAN_SMS                JSON: provider ("aliyun"), access_key_id, access_key_secret, sign_name, template_code[, api]
 """
 from __future__ import annotations
 
@@ -81,6 +105,26 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "qinglian@localhost"
     notify_emails: dict = field(default_factory=dict)
+    report_channels: dict = field(default_factory=dict)   # phone, address, mailbox (QINGLIAN_REPORT_CHANNELS)
+    public_url: str = "http://127.0.0.1:8000"
+    ldap_url: str | None = None
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: str | None = None
+    ldap_base_dn: str = ""
+    ldap_user_filter: str = "(uid={username})"
+    ldap_attributes: dict = field(default_factory=dict)
+    ldap_group_roles: dict = field(default_factory=dict)
+    ldap_departments: dict = field(default_factory=dict)
+    ldap_sync_minutes: float = 0.0
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    cas_url: str | None = None
+    cas_version: int = 3
+    wecom: dict = field(default_factory=dict)
+    dingtalk: dict = field(default_factory=dict)
+    sms: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -120,6 +164,26 @@ class Settings:
             smtp_port=_number(env, "QINGLIAN_SMTP_PORT", 25, int),
             smtp_from=env.get("QINGLIAN_SMTP_FROM", "qinglian@localhost"),
             notify_emails=_json(env, "QINGLIAN_NOTIFY_EMAILS"),
+            report_channels=_json(env, "QINGLIAN_REPORT_CHANNELS"),
+            public_url=env.get("QINGLIAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            ldap_url=env.get("QINGLIAN_LDAP_URL") or None,
+            ldap_bind_dn=env.get("QINGLIAN_LDAP_BIND_DN") or None,
+            ldap_bind_password=env.get("QINGLIAN_LDAP_BIND_PASSWORD") or None,
+            ldap_base_dn=env.get("QINGLIAN_LDAP_BASE_DN", ""),
+            ldap_user_filter=env.get("QINGLIAN_LDAP_USER_FILTER") or "(uid={username})",
+            ldap_attributes=_json(env, "QINGLIAN_LDAP_ATTRIBUTES"),
+            ldap_group_roles=_json(env, "QINGLIAN_LDAP_GROUP_ROLES"),
+            ldap_departments=_json(env, "QINGLIAN_LDAP_DEPARTMENTS"),
+            ldap_sync_minutes=_number(env, "QINGLIAN_LDAP_SYNC_MINUTES", 0.0, float),
+            oidc_issuer=(env.get("QINGLIAN_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_client_id=env.get("QINGLIAN_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("QINGLIAN_OIDC_CLIENT_SECRET") or None,
+            oidc_username_claim=env.get("QINGLIAN_OIDC_USERNAME_CLAIM") or "preferred_username",
+            cas_url=(env.get("QINGLIAN_CAS_URL") or "").rstrip("/") or None,
+            cas_version=_number(env, "QINGLIAN_CAS_VERSION", 3, int),
+            wecom=_json(env, "QINGLIAN_WECOM"),
+            dingtalk=_json(env, "QINGLIAN_DINGTALK"),
+            sms=_json(env, "QINGLIAN_SMS"),
         )
 
 

@@ -48,6 +48,12 @@ class Forbidden(EngineError):
     code = "forbidden"
 
 
+class Unavailable(EngineError):
+    """A service the request needs (the hospital's directory, its sign-on server) did not answer."""
+
+    code = "unavailable"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation finding, located as precisely as we can."""

@@ -90,4 +90,7 @@ def configure(level: str = "INFO", *, stream=None, json_lines: bool = True) -> l
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     # SpiffWorkflow logs every task state change (with the task's data at DEBUG)
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    # httpx logs each request's URL at INFO: WeCom's and DingTalk's carry the access token in the query
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     return handler

@@ -14,7 +14,7 @@ import json
 
 import sqlalchemy as sa
 
-from engine.db.schema import human_task, process_instance, process_version
+from engine.db.schema import human_task, process_instance, process_version, recusal
 from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.org.people import Principal
 from engine.org.roles import (ADMIN, AUDIT_ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
@@ -142,6 +142,15 @@ def can_view(p: Principal, task: dict) -> bool:
             or sees_every_task(p))
 
 
+def may_receive(p: Principal, task: dict) -> bool:
+    """May be handed the task (delegated, transferred, reassigned): a person it may go to by its lane —
+    the lane's role within the department its rule names — and, for a confidential process, one of
+    the roles that may see it."""
+    if not is_candidate(p, task):
+        return False
+    return not task.get("confidential") or p.has(*task["confidential"].split(","))
+
+
 def can_work(p: Principal, task: dict) -> bool:
     """May claim or complete it now."""
     if task.get("status") != "open":
@@ -172,10 +181,20 @@ def require_work(p: Principal, task: dict) -> None:
 
 # --- process instances -----------------------------------------------------------------------------
 
+def is_recused(conn, p: Principal, instance_id: str) -> bool:
+    """回避: `p` (or one of their roles) is kept out of the instance (engine/runtime/recusal.py) — then
+    no page, list, count, search or export shows them anything of it, whatever else they hold."""
+    return conn.execute(sa.select(recusal.c.id).where(
+        recusal.c.instance_id == instance_id,
+        sa.or_(recusal.c.username == p.username, recusal.c.role.in_(sorted(p.roles) or [""]))).limit(1)).first() is not None
+
+
 def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
     """Auditors, the discipline office and admins see every instance; others the ones they started
     or hold a task of that they may view. A confidential process (e.g. a voluntary disclosure) is
-    seen only by its starter and the roles it names."""
+    seen only by its starter and the roles it names. No one recused from it sees it."""
+    if is_recused(conn, p, instance_id):
+        return False
     row = conn.execute(sa.select(process_instance.c.started_by, process_version.c.meta_json)
                        .join(process_version, process_version.c.id == process_instance.c.process_version_id)
                        .where(process_instance.c.id == instance_id)).one_or_none()

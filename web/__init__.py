@@ -53,18 +53,23 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     errors.init_app(app)
     vendor.init_app(app)
 
-    from . import admin, admin_import, auth, campaign, inbox, start, tasks  # noqa: F401  (admin_import adds routes to admin)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, start.bp, admin.bp, campaign.bp):
+    from . import admin, admin_import, approval, auth, campaign, inbox, notices, start, started, tasks  # noqa: F401  (admin_import adds routes to admin)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, approval.bp, start.bp, started.bp, notices.bp, admin.bp, campaign.bp):
         app.register_blueprint(blueprint)
     from . import api, audit, clues
     audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
-    from . import reports
+    from . import records, reports
     app.register_blueprint(reports.bp)
-    from . import modeler, modeler_forms
+    app.register_blueprint(records.bp)
+    from . import modeler, modeler_decisions, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)
+    app.register_blueprint(modeler_decisions.bp)
+    from . import messages, signon
+    signon.init_app(app, settings)
+    app.register_blueprint(messages.bp)
     return app
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.org import hospital as hospital_profile, people as org
+from engine.org import hospital as hospital_profile, people as org, relations
 from engine.permissions import ACCOUNT_ADMINS, ADMINS
 from engine.deadlines import calendar_admin
 from engine.errors import Forbidden, Invalid
@@ -46,7 +46,7 @@ def staff_edit(username):
                   "roles": request.form.getlist("roles")}
         password = request.form.get("password", "")
         try:
-            org.save_person(eng, values, password, by=g.principal.username)
+            org.save_person(eng, values, password, by=g.principal.username, creating=username is None)
         except Invalid as exc:
             errors = _problems(exc)
         except Forbidden as exc:                 # 三员分立: refused on the same page, the input kept
@@ -56,8 +56,25 @@ def staff_edit(username):
             return redirect(url_for("admin.staff_list"))
     form = org.staff_form(eng, None if values else username, locale=g.principal.locale)
     return render_template("admin/staff_edit.html", username=username, values=values or form["values"], errors=errors,
-                           departments=form["departments"], roles=form["roles"], levels=POSITION_LEVELS), \
+                           departments=form["departments"], roles=form["roles"], levels=POSITION_LEVELS,
+                           relation_kinds=relations.RELATIONS,
+                           **(relations.relations_page(eng, username) if username else {"relations": [], "people": []})), \
         (422 if errors else 200)
+
+
+@bp.post("/staff/<username>/relations")
+@admin_only
+def relation_add(username):
+    """回避: record a relation (配偶、近亲属…) between this person and a colleague."""
+    try:
+        relations.declare(engine(), username, request.form.get("related", ""), request.form.get("relation", ""),
+                          by=g.principal.username)
+    except Invalid as exc:
+        for message in _problems(exc).values():
+            flash(_(message), "error")
+        return redirect(url_for("admin.staff_edit", username=username))
+    flash(_("已登记亲属关系"), "success")
+    return redirect(url_for("admin.staff_edit", username=username))
 
 
 @bp.get("/departments")

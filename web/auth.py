@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from engine.errors import Invalid
 from engine.org import accounts, people, sessions, signin
 from engine.org import two_factor as engine_two_factor
+from engine.errors import Unavailable
 from engine.org.accounts import AuthenticationFailed
+from engine.signon import doors
 
 from .i18n import LOCALES
 from .session import engine, login_required, safe_next
@@ -15,30 +17,27 @@ from .session import engine, login_required, safe_next
 bp = Blueprint("auth", __name__)
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    error = None
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        try:
-            result = signin.sign_in_to_pages(engine(), username, request.form.get("password", ""),
-                                             current_app.config["SIGN_IN_POLICY"], request.remote_addr)
-        except AuthenticationFailed as exc:
-            error = _(exc.message)
-        else:
-            return finish_sign_in(result, request.args.get("next"))
-        return render_template("login.html", error=error, username=username), 401
-    if g.principal is not None:
-        return redirect(url_for("inbox.tasks"))
-    return render_template("login.html", error=None, username="")
+def signed_in(principal, secret: str, must_change: bool, next_url: str | None, *, via: str = "local"):
+    """Every way in ends here (the password form, the directory, OIDC, CAS): the second factor for a
+    privileged role (`engine.org.signin.second_step`), then `finish_sign_in`. `via` names the single
+    sign-on to log out of."""
+    try:
+        result = signin.second_step(engine(), secret, must_change, current_app.config["SIGN_IN_POLICY"],
+                                    request.remote_addr)
+    except AuthenticationFailed as exc:
+        flash(_(exc.message), "error")
+        return redirect(url_for("auth.login"))
+    return finish_sign_in(result, next_url, via=via)
 
 
-def finish_sign_in(result: signin.SignIn, next_url: str | None):
-    """The one answer to every first factor (the password form, a single sign-on callback): the
-    cookie for the session or the pending sign-in `result` names, and the page that comes next — the
-    second factor, enrolling one, the password page, or where the person was going."""
-    session.clear()                           # a fresh session: no fixation across sign-in
+def finish_sign_in(result: signin.SignIn, next_url: str | None, *, via: str = "local"):
+    """The cookie for the session or the pending sign-in `result` names — a fresh one: no fixation
+    across sign-in — and the page that comes next: the second factor, enrolling one, the password
+    page, or where the person was going."""
+    session.clear()
     session.permanent = True
+    if via != "local":
+        session["via"] = via
     if result.stage is not None:
         session["pending"] = result.secret
         if next_url:
@@ -51,6 +50,30 @@ def finish_sign_in(result: signin.SignIn, next_url: str | None):
               else _("密码已超过规定期限未修改，请先设置新密码"), "error")
         return redirect(url_for("auth.change_password"))
     return redirect(safe_next(next_url, url_for("inbox.tasks")))
+
+
+def sign_on() -> dict:
+    """The hospital's sign-on configured for this app (web.signon): directory, oidc, cas."""
+    return current_app.extensions.get("qinglian_signon", {})
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        try:
+            principal, secret, must_change = doors.sign_in_with_password(
+                engine(), sign_on().get("directory"), username, request.form.get("password", ""),
+                current_app.config["SESSION_ABSOLUTE_LIMIT"], address=request.remote_addr)
+        except (AuthenticationFailed, Unavailable) as exc:
+            error = _(exc.message)
+        else:
+            return signed_in(principal, secret, must_change, request.args.get("next"))
+        return render_template("login.html", error=error, username=username), 401
+    if g.principal is not None:
+        return redirect(url_for("inbox.tasks"))
+    return render_template("login.html", error=None, username="")
 
 
 def _pending_or_login(stage: str):
@@ -80,8 +103,8 @@ def _second_step(stage: str, template: str, **page):
             error = _(exc.message)
         else:
             result, codes = outcome if stage == signin.ENROL else (outcome, None)
-            next_url = session.get("next")
-            answer = finish_sign_in(result, next_url)
+            next_url, via = session.get("next"), session.get("via", "local")
+            answer = finish_sign_in(result, next_url, via=via)
             if codes:
                 return render_template("recovery_codes.html", codes=codes,
                                        next=answer.headers["Location"])
@@ -108,8 +131,10 @@ def enrol():
 @bp.post("/logout")
 def logout():
     sessions.end_session(engine(), session.get("sid"))
+    via, id_token = session.get("via"), session.get("id_token")
     session.clear()
-    return redirect(url_for("auth.login"))
+    from .signon import single_logout
+    return single_logout(via, id_token) or redirect(url_for("auth.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

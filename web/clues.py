@@ -7,7 +7,8 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from flask_babel import gettext as _
 
 from engine import permissions
-from engine.clues import confidential, export as clues_export, intake as clues_intake, ledger as clues_ledger
+from engine.clues import (confidential, export as clues_export, intake as clues_intake, ledger as clues_ledger,
+                          quarterly as clues_quarterly)
 from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
 from engine.inbox.submission import FormRejected
@@ -29,6 +30,7 @@ def init_app(app, settings) -> None:
         app.extensions["qinglian_reporter_vault"] = confidential.ReporterVault(Fernet.generate_key())
     else:
         app.extensions["qinglian_reporter_vault"] = confidential.vault_from_settings(settings)
+    app.config["QINGLIAN_REPORT_CHANNELS"] = dict(settings.report_channels or {})
     app.register_blueprint(bp)
     app.register_blueprint(public.bp)
 
@@ -44,7 +46,7 @@ def ledger():
         query, problems = clues_ledger.LedgerQuery.parse(request.args), {}
     except Invalid as exc:
         query, problems = clues_ledger.LedgerQuery(), {p.field: p.message for p in exc.problems}
-    rows, rate, departments = clues_ledger.page(engine(), query)
+    rows, rate, departments = clues_ledger.page(engine(), g.principal, query)
     return render_template("clues/ledger.html", rows=rows, query=query, problems=problems,
                            rate=rate, sources=clues_intake.SOURCES,
                            disposals=clues_ledger.DISPOSALS, statuses=clues_ledger.STATUSES,
@@ -58,11 +60,34 @@ def export():
     eng = engine()
     today = eng.clock.now().astimezone(BEIJING).date()
     data = clues_export.ledger_workbook(
-        clues_ledger.rows(eng, query), title=_("问题线索台帐"), filled_by=g.principal.name,
+        clues_ledger.rows(eng, g.principal, query), title=_("问题线索台帐"), filled_by=g.principal.name,
         phone=(request.args.get("phone") or "").strip()[:30], reviewer=(request.args.get("reviewer") or "").strip()[:30],
         cut_off=today)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp.headers.set("Content-Disposition", "attachment", filename=f"clue-ledger-{today:%Y%m%d}.xlsx")
+    return resp
+
+
+@bp.get("/clues/quarterly")
+@roles_required(*READERS)
+def quarterly():
+    """季度统计: the quarter's figures for the higher commission (as the reader may see the clues)."""
+    try:
+        figures, problems = clues_quarterly.report(engine(), g.principal, request.args), {}
+    except Invalid as exc:
+        figures = clues_quarterly.report(engine(), g.principal, {})
+        problems = {p.field: p.message for p in exc.problems}
+    return render_template("clues/quarterly.html", figures=figures, problems=problems), (422 if problems else 200)
+
+
+@bp.get("/clues/quarterly.xlsx")
+@roles_required(*READERS)
+def quarterly_export():
+    figures = clues_quarterly.report(engine(), g.principal, request.args)
+    q = figures["quarter"]
+    data = clues_quarterly.workbook(figures, filled_by=g.principal.name)
+    resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers.set("Content-Disposition", "attachment", filename=f"clue-quarterly-{q.year}Q{q.number}.xlsx")
     return resp
 
 

@@ -9,9 +9,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.org.accounts import AuthenticationFailed
-from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound
+from engine.errors import Conflict, EngineError, Forbidden, Invalid, NotFound, Unavailable
 
-STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403), (AuthenticationFailed, 401))
+STATUS = ((NotFound, 404), (Invalid, 422), (Conflict, 409), (Forbidden, 403), (AuthenticationFailed, 401),
+          (Unavailable, 503))
 
 
 def status_of(exc: EngineError) -> int:
@@ -41,7 +42,8 @@ def init_app(app) -> None:
         status = status_of(exc)
         if wants_json():
             return jsonify(error_body(exc)), status
-        return render_template("error.html", status=status, message=exc.message), status
+        # the engine says why in Chinese; the reader gets it in their language where the catalog has it
+        return render_template("error.html", status=status, message=_(exc.message)), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

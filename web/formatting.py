@@ -11,6 +11,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from engine.deadlines.workdays import BEIJING
+from engine.inbox import lists
 
 from .i18n import select_locale
 
@@ -46,14 +47,15 @@ def when(value, locale: str | None = None) -> str:
     return f"{day(moment, locale)} {moment:%H:%M}"
 
 
-def due_state(due_at, now: datetime) -> str:
-    """'overdue', 'soon' (within 2 days) or 'ok': a CSS class and a hint for screen readers."""
+def due_state(due_at, now: datetime, soon_until: datetime) -> str:
+    """'overdue', 'soon' (by `soon_until`: the inbox's one rule, two working days — `lists.soon_until`)
+    or 'ok': a CSS class and a hint for screen readers."""
     if not due_at:
         return "none"
     due_at = _moment(due_at)
     if due_at < now:
         return "overdue"
-    return "soon" if due_at - now <= timedelta(days=2) else "ok"
+    return "soon" if due_at <= soon_until else "ok"
 
 
 def due_hint(due_at, now: datetime, locale: str | None = None) -> str:
@@ -85,11 +87,18 @@ def init_app(app) -> None:
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["when"] = when
     app.jinja_env.globals["event_label"] = event_label
+    app.jinja_env.filters["instance_status"] = instance_status
 
     @app.context_processor
     def time_helpers():
-        now = current_app.extensions["qinglian"].clock.now()
-        return {"now": now, "due_state": lambda d: due_state(d, now), "due_hint": lambda d: due_hint(d, now)}
+        eng = current_app.extensions["qinglian"]
+        now, soon = eng.clock.now(), []
+
+        def state(d):        # the list's own rule ("due soon": within two working days), worked out once
+            if not soon:
+                soon.append(lists.soon_until(eng))
+            return due_state(d, now, soon[0])
+        return {"now": now, "due_state": state, "due_hint": lambda d: due_hint(d, now)}
 
 
 def event_label(event_type: str) -> str:
@@ -98,8 +107,20 @@ def event_label(event_type: str) -> str:
         "instance_started": _("发起流程"), "instance_completed": _("流程结束"), "instance_cancelled": _("流程取消"),
         "instance_errored": _("流程出错"), "instance_retried": _("重试"), "task_ready": _("任务到达"),
         "task_claimed": _("认领"), "task_unclaimed": _("退回待认领"), "task_completed": _("完成任务"),
-        "task_delegated": _("转交"), "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
+        "task_delegated": _("转交"), "task_entrusted": _("委托办理"), "task_resolved": _("办完交回"),
+        "task_reassigned": _("改派"), "timer_fired": _("定时触发"),
         "task_reminded": _("到期提醒"), "task_escalated": _("逾期督办"), "deadline_recomputed": _("截止时间重算"),
+        "task_sent_back": _("退回"), "task_withdrawn": _("撤回"), "task_urged": _("催办"), "task_copied": _("抄送"),
+        "copy_read": _("抄送已阅"), "signer_added": _("加签"), "signer_signed": _("加签签署"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
+        "decision_evaluated": _("决策表判定"),
     }
     return labels.get(event_type, event_type)
+
+
+def instance_status(status: str) -> str:
+    """A process instance's status as the reader says it."""
+    from flask_babel import gettext as _
+    labels = {"active": _("进行中"), "completed": _("已完成"), "cancelled": _("已取消"), "error": _("出错"),
+              "suspended": _("已暂停")}
+    return labels.get(status, status)

@@ -61,4 +61,5 @@ def delete_filter(filter_id: int):
 
 @bp.app_context_processor
 def navigation():
-    return {"nav_counts": nav_counts}
+    from .notices import bell_count
+    return {"nav_counts": nav_counts, "bell_count": bell_count}

@@ -11,15 +11,17 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine.runtime import migration as instance_migration
-from engine.bpmn import drafts as process_drafts
+from engine.bpmn import decisions, drafts as process_drafts
 from engine.errors import Conflict, EngineError, Invalid, NotFound
 from engine.bpmn.validation import SourceFile
 from engine.permissions import PROCESS_EDITORS
 
+from . import modeler_messages as messages
 from .errors import or_404
 from .session import engine, login_required, roles_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+bp.add_app_template_filter(messages.obstacle, "obstacle")
 EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_XML = 5 * 1024 * 1024
 ASSESSED = 100          # running instances assessed for migration on the versions page
@@ -62,7 +64,14 @@ def edit(key: str):
 def _editor(key, row, draft, roles, versions=()):
     source = "draft" if draft is not None else ("version" if row is not None else "new")
     return render_template("modeler/edit.html", key=key, row=row, draft=draft, source=source,
-                           versions=versions, may_edit=may_edit(), forms=engine().forms.keys(), roles=roles)
+                           versions=versions, may_edit=may_edit(), forms=_form_choices(), roles=roles,
+                           decisions=decisions.choices(engine()))
+
+
+def _form_choices() -> list[dict]:
+    """Each form by its key and title (表单标题), for the properties panel's pickers."""
+    forms = engine().forms
+    return [{"key": k, "title": (forms.get(k) or {}).get("title") or k} for k in forms.keys()]
 
 
 @bp.get("/<key>/versions/<int:number>.bpmn")
@@ -134,7 +143,10 @@ def _note() -> str | None:
 
 
 def _problems(exc: Invalid) -> tuple:
-    return jsonify(ok=False, message=exc.message, problems=[p.to_dict() for p in exc.problems]), 422
+    problems = [messages.problem(p.to_dict()) for p in exc.problems]
+    message = messages.summary(len(problems)) if len(problems) > 1 else (
+        problems[0]["message"] if problems else messages.say(None, exc.message))
+    return jsonify(ok=False, message=message, problems=problems), 422
 
 
 @bp.post("/validate")
@@ -183,7 +195,9 @@ def migrate(key: str, instance_id: str):
     try:
         verdict = instance_migration.migrate(eng, instance_id, actor=g.principal.username, to_version=to_version)
     except instance_migration.MigrationRefused as exc:
-        flash(_("不能迁移：%(reason)s", reason=exc.message), "error")
+        reason = ("；".join(f"{o.element_id}：{messages.obstacle(o.reason)}" for o in exc.obstacles)
+                  if exc.obstacles else exc.message)
+        flash(_("不能迁移：%(reason)s", reason=reason), "error")
     except (NotFound, Conflict) as exc:
         flash(exc.message, "error")
     else:

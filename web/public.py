@@ -40,7 +40,8 @@ def _form_page(values=None, errors=None, status=200, message=None):
     eng = engine()
     html = render_template("public/report.html", definition=eng.forms.get(FORM), values=values or {},
                            errors=errors or {}, token=clues_public.form_token(_secret(), eng.clock.now()),
-                           honeypot=HONEYPOT, message=message)
+                           honeypot=HONEYPOT, message=message,
+                           channels=current_app.config.get("QINGLIAN_REPORT_CHANNELS") or {})
     return _no_store(current_app.make_response((html, status)))
 
 

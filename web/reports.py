@@ -91,7 +91,7 @@ def _report(campaign_id: str, kind: str):
     if not _may(kind):
         abort(403)
     found = _campaign(report_pages.report, campaign_id, kind, request.args.get("cutoff"),
-                      _own_departments() if kind == "monthly" else None)
+                      _own_departments() if kind == "monthly" else None, viewer=g.principal)
     camp = found["camp"]
     sign, problems = _signature(camp.id)
     for p in found["problems"]:
@@ -151,7 +151,7 @@ def dashboard_data(campaign_id: str):
     """The charts' figures, each with the address of the list behind a bar or slice."""
     _dashboard_roles()
     out = _campaign(report_pages.dashboard, campaign_id, campaign_figures=g.principal.has(*VIEWERS),
-                    clue_figures=g.principal.has(*CLUE_READERS))
+                    clue_figures=g.principal.has(*CLUE_READERS), viewer=g.principal)
     if "progress" in out:
         for d in out["progress"]["departments"]:
             d["links"] = {s["phase"]: url_for("campaign.cell", campaign_id=campaign_id, column=s["phase"],

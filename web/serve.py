@@ -37,7 +37,7 @@ def serve(obj: Context, host, port, no_scheduler, prod, workers, threads):
     app = create_app(obj.settings, engine=obj.engine)
     sched = None
     if not no_scheduler:
-        sched = TimerScheduler(obj.engine, jobs=bootstrap.periodic_jobs(obj.settings, obj.engine))
+        sched = TimerScheduler(obj.engine, jobs=bootstrap.scheduled_jobs(obj.settings, obj.engine))
         sched.start_background()
     try:
         app.run(host=host, port=port, debug=False, use_reloader=False)

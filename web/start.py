@@ -63,4 +63,4 @@ def submit(key: str):
     flash(_("已发起“%(name)s”", name=view.business_key or info.name or key), "success")
     if started.first_task is not None:
         return redirect(url_for("tasks.show", task_id=started.first_task["id"]))
-    return redirect(url_for("inbox.tasks", view="mine"))
+    return redirect(url_for("started.receipt", instance_id=view.id))      # the receipt of what was sent

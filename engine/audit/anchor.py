@@ -32,14 +32,19 @@ def digest_root(chains: dict[str, list]) -> str:
 def make_digest(db: sa.Engine, now: datetime, *, by: str = "system") -> dict:
     """The heads of every chain now, with their root; the root is recorded on the anchors chain."""
     with write_transaction(db) as conn:
-        chains = {r.id: [r.event_seq, r.event_head] for r in conn.execute(
-            sa.select(process_instance.c.id, process_instance.c.event_seq, process_instance.c.event_head))
-            if r.event_seq > 0}
-        chains.update({r.chain: [r.seq, r.hash] for r in conn.execute(sa.select(chain_head))
-                       if r.chain != ANCHOR_CHAIN})
-        root = digest_root(chains)
-        history.append_to_chain(conn, ANCHOR_CHAIN, now, [history.NewEvent(
-            "digest_made", actor=by, data={"root": root, "chains": len(chains)})])
+        return record_digest(conn, now, by=by)
+
+
+def record_digest(conn, now: datetime, *, by: str) -> dict:
+    """`make_digest` inside a write transaction of the caller."""
+    chains = {r.id: [r.event_seq, r.event_head] for r in conn.execute(
+        sa.select(process_instance.c.id, process_instance.c.event_seq, process_instance.c.event_head))
+        if r.event_seq > 0}
+    chains.update({r.chain: [r.seq, r.hash] for r in conn.execute(sa.select(chain_head))
+                   if r.chain != ANCHOR_CHAIN})
+    root = digest_root(chains)
+    history.append_to_chain(conn, ANCHOR_CHAIN, now, [history.NewEvent(
+        "digest_made", actor=by, data={"root": root, "chains": len(chains)})])
     return {"format": FORMAT, "at": now.isoformat(), "root": root, "chains": chains}
 
 
@@ -72,69 +77,6 @@ def check_digest(db: sa.Engine, digest: dict) -> list[ChainBreak]:
 
 def digest_json(digest: dict) -> str:
     return canonical_json(digest)
-
-
-# --- the scheduled anchor: verify, digest, append to a sink outside the database -----------------
-
-VERIFIED = "chains_verified"
-
-
-def verify_and_record(db: sa.Engine, now: datetime, *, by: str) -> dict:
-    """Verify every chain (and the rows under the records chain); the outcome is an event of the
-    anchors chain, which the audit page shows as the last verification."""
-    from engine.audit.verify import verify_report
-    report = verify_report(db)
-    outcome = {"ok": report.ok, "events": report.events, "chains": report.chains, "breaks": len(report.breaks)}
-    with write_transaction(db) as conn:
-        history.append_to_chain(conn, ANCHOR_CHAIN, now, [history.NewEvent(VERIFIED, actor=by, data=outcome)])
-    return {**outcome, "at": now.isoformat(), "by": by, "details": report.to_dict()["breaks"][:50]}
-
-
-def anchor_to_sink(db: sa.Engine, now: datetime, sink, *, by: str = "scheduler") -> dict:
-    """The scheduled job: verify, take a digest and append both as one JSON line to `sink`, a file
-    opened for appending only (put it on another machine's share, or make it append-only with
-    `chattr +a`). Each line carries the SHA-256 of the line before it, so a line removed or edited in
-    the file shows too."""
-    import os
-    from pathlib import Path
-    verified = verify_and_record(db, now, by=by)
-    digest = make_digest(db, now, by=by)
-    path = Path(sink)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    previous = ""
-    if path.exists():
-        with path.open("rb") as f:
-            lines = f.read().splitlines()
-        previous = hashlib.sha256(lines[-1]).hexdigest() if lines else ""
-    line = canonical_json({"digest": digest, "verified": {k: verified[k] for k in ("ok", "events", "breaks")},
-                           "previous_line_sha256": previous})
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, (line + "\n").encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return {"root": digest["root"], "verified": verified}
-
-
-def last_anchors(db: sa.Engine) -> dict:
-    """The latest verification and digest events (for the audit page), or None each."""
-    with read_transaction(db) as conn:
-        def latest(type_):
-            row = conn.execute(sa.select(event.c.at, event.c.actor, event.c.data_json)
-                               .where(event.c.chain == ANCHOR_CHAIN, event.c.type == type_)
-                               .order_by(event.c.seq.desc()).limit(1)).one_or_none()
-            return None if row is None else {"at": row.at, "by": row.actor, **json.loads(row.data_json)}
-        return {"verified": latest(VERIFIED), "digest": latest("digest_made")}
-
-
-def verify_now(eng, by: str) -> dict:
-    """The audit page's button: verify every chain now, recorded as `by`'s verification."""
-    return verify_and_record(eng.db, eng.clock.now(), by=by)
-
-
-def anchors_page(eng) -> dict:
-    return last_anchors(eng.db)
 
 
 def check_file(db: sa.Engine, text: str) -> list[ChainBreak]:

@@ -8,6 +8,9 @@ files), verification.json (chain and version checks; the replay for a single ins
 verify_chain.py (a standard-library script that recomputes every hash) and SHA256SUMS over all of
 them. The ZIP is built deterministically, so its own SHA-256 identifies it. Reporter identities are
 never part of it: they are not in events.
+
+A date range exported from the audit pages holds what the person may see; left_out.json says how many
+instances of the range were left out, and why (`scope`), without naming them.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import sqlalchemy as sa
 from engine.audit import verify as audit, visibility
 from engine.runtime import replay
 from engine.db.transactions import read_transaction
-from engine.errors import Forbidden, Invalid, NotFound, Problem
+from engine.errors import Invalid, NotFound, Problem
 from engine.db.schema import attachment, event, process_instance, process_version
 
 MAX_INSTANCES = 5000
@@ -37,6 +40,7 @@ forms/              表单定义 / form definitions named by those versions
 attachments.json    附件的文件名、大小与 SHA-256（不含文件本身）/ attachment hashes, not the files
 verification.json   导出时的校验结果 / the verification report at export time
 verify_chain.py     独立校验脚本（仅用 Python 标准库）/ stand-alone checker (Python standard library only)
+left_out.json       按日期导出时，因无权查看而未导出的实例数及原因 / instances of the range left out, and why
 SHA256SUMS          以上每个文件的 SHA-256 / SHA-256 of every file above (sha256sum -c SHA256SUMS)
 
 Hash of an event / 事件哈希：
@@ -87,18 +91,52 @@ def select_instances(conn, instance_id: str | None, date_from: datetime | None, 
     return rows
 
 
+# Why an instance of a range was left out of a person's package.
+CONFIDENTIAL = "confidential"          # a confidential process naming none of their roles
+NOT_INVOLVED = "not_involved"          # neither started it nor held a task of it, nor a reader of all
+
+
+def _visible_part(conn, principal, rows) -> tuple[list, dict[str, int]]:
+    """The rows `principal` may see, and how many of the others were left out for each reason."""
+    seen = visibility.visible_ids(conn, principal, [r.id for r in rows])
+    metas = dict(conn.execute(sa.select(process_version.c.id, process_version.c.meta_json)
+                              .where(process_version.c.id.in_({r.process_version_id for r in rows}))).all())
+    left: dict[str, int] = {}
+    for r in rows:
+        if r.id not in seen:
+            why = CONFIDENTIAL if visibility.confidential_roles(metas.get(r.process_version_id)) is not None \
+                else NOT_INVOLVED
+            left[why] = left.get(why, 0) + 1
+    return [r for r in rows if r.id in seen], left
+
+
+def scope(engine, principal, date_from: datetime, date_to: datetime) -> dict:
+    """What a package of [date_from, date_to) would hold for `principal`: {instances, left_out:
+    {reason: count}}, without building it."""
+    with read_transaction(engine.db) as conn:
+        rows = select_instances(conn, None, date_from, date_to)
+        kept, left = _visible_part(conn, principal, rows)
+    return {"instances": len(kept), "left_out": left}
+
+
 def build_package(engine, *, instance_id: str | None = None, date_from: datetime | None = None,
                   date_to: datetime | None = None, principal=None) -> tuple[bytes, str, dict]:
     """(zip bytes, its sha256, a summary). For a `principal` (the audit pages), a package holds only
-    what they may see: an instance they may not see is `NotFound`, a range holding one `Forbidden`."""
+    what they may see: an instance they may not see is `NotFound`; of a range, the instances they may
+    not see are left out, counted by reason in left_out.json and the summary."""
     files: dict[str, bytes] = {"README.txt": README.encode("utf-8"), "verify_chain.py": VERIFY_SCRIPT.encode("utf-8")}
+    left: dict[str, int] = {}
     with read_transaction(engine.db) as conn:
         rows = select_instances(conn, instance_id, date_from, date_to)
-        ids = [r.id for r in rows]
-        if principal is not None and len(visibility.visible_ids(conn, principal, ids)) < len(ids):
-            if instance_id:
+        if principal is not None:
+            rows, left = _visible_part(conn, principal, rows)
+            if instance_id and not rows:
                 raise NotFound(f"instance {instance_id} not found", field="instance_id")
-            raise Forbidden("范围内有你无权查看的实例")
+        ids = [r.id for r in rows]
+        if not instance_id:
+            files["left_out.json"] = _json({"count": sum(left.values()), "by_reason": left, "reasons": {
+                CONFIDENTIAL: "保密流程，你不持有其指定的角色 / a confidential process naming none of your roles",
+                NOT_INVOLVED: "你既非发起人也未办理其任务 / you neither started it nor held a task of it"}})
         files["instances.json"] = _json([{k: getattr(r, k) for k in (
             "id", "process_key", "process_version_id", "business_key", "status", "started_by", "started_at",
             "ended_at", "parent_id", "event_seq", "event_head")} for r in rows])
@@ -144,5 +182,5 @@ def build_package(engine, *, instance_id: str | None = None, date_from: datetime
             zf.writestr(info, files[name])
     data = buf.getvalue()
     summary = {"instances": len(ids), "ok": report.ok and verification.get("replay", {}).get("ok", True),
-               "files": len(files)}
+               "files": len(files), "left_out": left}
     return data, hashlib.sha256(data).hexdigest(), summary

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 
 from engine.audit import visibility
+from engine.bpmn import xml as bx
 from engine.db.schema import event, human_task, instance_task, process_instance, process_version
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import NotFound
@@ -43,6 +44,21 @@ def events(conn, instance_id: str) -> list[dict]:
                         .where(event.c.chain == instance_id).order_by(event.c.seq))
     return [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "task_id": r.task_id,
              "element_id": r.element_id, "data": json.loads(r.data_json), "hash": r.hash} for r in rows]
+
+
+def element_names(bpmn_xml: str) -> dict[str, str]:
+    """Every element id the diagram's BPMN declares, with its name ('' when unnamed). An id SpiffWorkflow
+    uses that is not here (`Start`, `End`, `…BoundaryEventSplit`) is one of its internal tasks."""
+    doc, _problems = bx.load_document("version.bpmn", bpmn_xml.encode("utf-8"))
+    if doc is None:
+        return {}
+    return {el.get("id"): " ".join((el.get("name") or "").split())
+            for el in doc.root.iter(f"{{{bx.BPMN_NS}}}*") if el.get("id")}
+
+
+def readable(evts: list[dict], known: dict[str, str]) -> list[dict]:
+    """The events an auditor reads: those of SpiffWorkflow's internal tasks left out."""
+    return [e for e in evts if not e["element_id"] or e["element_id"] in known or e["type"] == "instance_errored"]
 
 
 def frames(evts: list[dict]) -> list[dict]:
@@ -145,18 +161,28 @@ def instance_page(eng, p: Principal, instance_id: str) -> dict:
     from engine.clues import reporter_access
     with read_transaction(eng.db) as conn:
         found = _visible_header(conn, p, instance_id)
-        return {"header": found, "events": events(conn, instance_id),
+        known = element_names(_version_xml(conn, instance_id))
+        return {"header": found, "events": readable(events(conn, instance_id), known), "elements": known,
                 "grants": reporter_access.grants(conn, instance_id), "directory": org.read_directory(conn)}
+
+
+def _version_xml(conn, instance_id: str) -> str:
+    return conn.execute(sa.select(process_version.c.bpmn_xml).join(
+        process_instance, process_instance.c.process_version_id == process_version.c.id)
+        .where(process_instance.c.id == instance_id)).scalar()
 
 
 def replay_frames(eng, p: Principal, instance_id: str) -> dict:
     """The instance's diagram and the state of the diagram after each of its events."""
     with read_transaction(eng.db) as conn:
         _visible_header(conn, p, instance_id)
-        xml = conn.execute(sa.select(process_version.c.bpmn_xml).join(
-            process_instance, process_instance.c.process_version_id == process_version.c.id)
-            .where(process_instance.c.id == instance_id)).scalar()
-        return {"xml": xml, "frames": frames(events(conn, instance_id))}
+        xml = _version_xml(conn, instance_id)
+        known = element_names(xml)
+        evts = events(conn, instance_id)
+        kept = {e["seq"] for e in readable(evts, known)}
+        shown = [{k: ([i for i in v if i in known] if isinstance(v, list) else v) for k, v in f.items()}
+                 for f in frames(evts) if f["seq"] in kept]    # one frame a timeline entry, as the page lists them
+        return {"xml": xml, "frames": shown, "names": known}
 
 
 def grant_access(eng, p: Principal, instance_id: str, to: str, reason: str) -> dict:
@@ -176,4 +202,26 @@ def heatmap_page(eng, p: Principal, version_id: int, date_from: datetime | None 
         confidential = visibility.confidential_roles(v.meta_json) if v is not None else None
         if v is None or (confidential is not None and not p.has(*confidential)):
             raise NotFound(f"process version {version_id} not found", field="version_id")
-        return {"version": v, "data": heatmap(conn, version_id, date_from, date_to)}
+        data = heatmap(conn, version_id, date_from, date_to)
+    known = element_names(v.bpmn_xml)
+    data["counts"] = {k: n for k, n in data["counts"].items() if k in known}     # no SpiffWorkflow internals
+    data["names"] = {k: known[k] for k in data["counts"]}
+    data["legend"] = legend(max(data["counts"].values(), default=0))
+    return {"version": v, "data": data}
+
+
+HEAT_LEVELS = 4
+
+
+def legend(most: int) -> list[dict]:
+    """The heatmap's colour levels: level k holds the elements run more than (k-1)/4 and at most k/4
+    of the most-run element's count (as audit-heatmap.js colours them)."""
+    if most <= 0:
+        return []
+    bands = []
+    for level in range(1, HEAT_LEVELS + 1):
+        low = (level - 1) * most // HEAT_LEVELS + 1
+        high = level * most // HEAT_LEVELS
+        if high >= low:
+            bands.append({"level": level, "from": low, "to": high})
+    return bands

@@ -17,6 +17,7 @@ from engine.db.schema import human_task, process_instance, process_version
 from engine.permissions import can_view
 from engine.org.people import Principal
 from engine.permissions import INSTANCE_READERS
+from engine.runtime import recusal
 
 # The columns a row needs for `visible`: join them into the query that lists the instances.
 COLUMNS = (process_instance.c.started_by, process_version.c.meta_json)
@@ -47,7 +48,7 @@ def visible(conn, p: Principal, rows) -> set[str]:
         for t in conn.execute(sa.select(human_task).where(human_task.c.instance_id.in_(undecided))):
             if t.instance_id not in seen and can_view(p, dict(t._mapping)):
                 seen.add(t.instance_id)
-    return seen
+    return seen - recusal.excluded_instances(conn, p, seen)      # 回避: never shown to those recused
 
 
 def visible_ids(conn, p: Principal, instance_ids) -> set[str]:

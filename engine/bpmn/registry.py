@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 
 from engine import history
-from engine.bpmn import migration_rule, spiff
+from engine.bpmn import decisions, migration_rule, spiff
 from engine.db.transactions import write_transaction, read_transaction
 from engine.errors import Invalid, NotFound, Problem
 from engine.forms import FormCatalog
@@ -55,6 +55,8 @@ class LoadedVersion:
     lanes: dict
     confidential: str | None = None   # roles that may see its tasks, comma-separated, if confidential
     joins: frozenset = frozenset()    # names of its join task specs (they merge their branches' data)
+    # the process's own properties (recusal's personsConcerned / withheldFromRoles, quorum, …)
+    properties: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,15 @@ class ProcessInfo:
     startable_by: frozenset[str]            # role codes; "staff" = every signed-in person
     start_form: str | None
     confidential: frozenset[str] | None     # roles that may see its instances, besides their starter
+    receipt: str | None = None              # what its starter's receipt tells them (`variable:label, …`)
 
     @classmethod
     def from_row(cls, row) -> "ProcessInfo":
         props = json.loads(row.meta_json).get("process", {})
         confidential = props.get("confidential")
         return cls(row.process_key, row.name, row.version, frozenset(props.get("startableBy", ())),
-                   props.get("startForm"), frozenset(confidential) if confidential is not None else None)
+                   props.get("startForm"), frozenset(confidential) if confidential is not None else None,
+                   props.get("receipt"))
 
 
 def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]:
@@ -103,6 +107,7 @@ class Registry:
         self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
+        self.on_decision = None     # hook(task, evaluation) when a business rule task decides
         self.operators = operators
         self.helper_names = frozenset({"now", "today", "working_days", "monthly", "working_days_from", "end_of_day",
                                    "staff_name"})
@@ -134,6 +139,9 @@ class Registry:
                 meta = {"lanes": {name: {"role": rule.role, "department": rule.department}
                                   for name, rule in proc.lanes.items()},
                         "forms": sorted(proc.form_keys), "process": proc.properties}
+                used = decisions.referenced(content, decisions.latest(conn))
+                if used:
+                    meta["decisions"] = used
                 number = (latest.version + 1) if latest is not None else 1
                 now = self.clock.now()
                 new_id = conn.execute(process_version.insert().values(
@@ -174,6 +182,7 @@ class Registry:
             helper_names=self.helper_names,
             services=self.operators.services if self.operators is not None else (),
             guards=self.operators.guards if self.operators is not None else (),
+            decisions={key: row.dmn_xml for key, row in decisions.latest(conn).items()},
         )
 
     def _called_specs(self, conn, key: str) -> dict:
@@ -233,14 +242,18 @@ class Registry:
         if row is None:
             raise NotFound(f"process version {version_id} not found")
         spec, subs = spiff.spec_bundle_from_json(row.spec_json)
+        meta_decisions = json.loads(row.meta_json).get("decisions", {})
         for s in (spec, *subs.values()):
             spiff.connect_multi_instance(s)
+            if self.on_decision is not None:
+                decisions.record_evaluations(s, meta_decisions, self.on_decision)
         meta = json.loads(row.meta_json)
         confidential = meta.get("process", {}).get("confidential")
         joins = frozenset(name for s in (spec, *subs.values()) for name, ts in s.task_specs.items()
                           if isinstance(ts, UnstructuredJoin))
         loaded = LoadedVersion(row.id, row.process_key, row.version, spec, subs, meta["lanes"],
-                               ",".join(confidential) if confidential is not None else None, joins)
+                               ",".join(confidential) if confidential is not None else None, joins,
+                               meta.get("process", {}))
         with self._lock:
             self._cache[version_id] = loaded
             while len(self._cache) > self._cache_size:

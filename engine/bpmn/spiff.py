@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskIterator
 
 from engine import clock
+from engine.bpmn import countersign
 
 UNLIMITED_DEPTH = 10**9
 
@@ -68,6 +69,7 @@ def _build_registry():
 clock.install()
 _lift_depth_cap()
 _string_keys_in_output_maps()
+countersign.install()
 registry = _build_registry()
 serializer = BpmnWorkflowSerializer(registry)
 _encoder = serializer.json_encoder_cls

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from lxml import etree
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
@@ -75,7 +75,8 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                     check_expression: CheckExpression | None = None,
                     helper_names: frozenset[str] = DEFAULT_HELPERS,
                     form_problems: Callable[[str], list[Problem]] | None = None,
-                    services: Collection[str] = (), guards: Collection[str] = ()) -> ParsedBundle:
+                    services: Collection[str] = (), guards: Collection[str] = (),
+                    decisions: Mapping[str, str] | None = None) -> ParsedBundle:
     """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle.
 
     `services` and `guards`: the service-task operators and completion guards the engine provides
@@ -84,6 +85,10 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                            check_expression or restricted_check, helper_names)
     validator.services, validator.guards = frozenset(services), frozenset(guards)
     validator.form_problems = form_problems or (lambda key: [])
+    validator.decisions = dict(decisions or {})
+    for key, xml in validator.decisions.items():      # deployed decisions a business rule task may name
+        validator.parser.add_dmn_xml(etree.fromstring(xml.encode("utf-8"), bx._hardened_parser()),
+                                     filename=f"{key}.dmn")
     return validator.run(files)
 
 
@@ -126,6 +131,7 @@ class _Validator:
         self.lanes: dict[str, dict[str, LaneRule]] = {}  # process key -> lane rules
         self.forms: dict[str, set[str]] = {}             # process key -> form keys
         self.process_props: dict[str, dict] = {}         # process key -> its own properties
+        self.decisions: dict[str, str] = {}              # deployed decision key -> its DMN XML
 
     # -- reporting --------------------------------------------------------------------------------
     def report(self, code: str, message: str, doc: Document | None = None, el=None,
@@ -222,7 +228,8 @@ class _Validator:
     # Spiff messages that our own checks already report more precisely (matched with the element id).
     _COVERED = (('No "calledElement" attribute', "unresolved_call"),
                 ("Non-default exclusive outgoing sequence flow without condition", "condition_error"),
-                ("Time Specification Error", "timer_error"))
+                ("Time Specification Error", "timer_error"),
+                ("No DMN Diagram available", "unknown_decision"))
 
     def spiff_problem(self, exc: Exception, doc: Document | None, key: str | None = None) -> None:
         line = None
@@ -297,6 +304,8 @@ class _Validator:
                 self._check_script_task(el, doc)
             elif local == "callActivity":
                 self._check_call(el, doc, processes, executable)
+            elif local == "businessRuleTask":
+                self._check_decision_ref(el, doc)
             elif local == "sequenceFlow":
                 self._check_condition(el, el.find(q("conditionExpression")), doc, "condition",
                                       "conditionExpression")
@@ -314,6 +323,34 @@ class _Validator:
                     if expr is not None and (expr.text or "").strip():
                         self.check_source(doc, el.getparent(), expr, expr.text, "eval",
                                           "expression_error", what, part)
+        self._check_separation(proc, doc)
+
+    def _check_separation(self, proc, doc) -> None:
+        """`notPerformedBy` on a user task names steps of the same process (user tasks, or a start
+        event: whoever started the instance) whose performers may not perform it."""
+        steps = {el.get("id") for el in proc.iter(q("userTask"), q("manualTask"), q("startEvent"))}
+        for el in proc.iter(q("userTask")):
+            props = {p.get("name"): p for p in bx.properties(el)}
+            prop = props.get("notPerformedBy")
+            if prop is None:
+                continue
+            names = [n.strip() for n in (prop.get("value") or "").split(",") if n.strip()]
+            unknown = [n for n in names if n not in steps or n == el.get("id")]
+            if unknown or not names:
+                self.report("bad_property", f'{label(el)}: notPerformedBy must list other user tasks or start events '
+                            f'of this process; {"、".join(unknown) if unknown else "it is empty"} is not one.',
+                            doc, el, line=prop.sourceline, field="notPerformedBy")
+
+    def _check_decision_ref(self, el, doc) -> None:
+        ref = bx.extension(el, "calledDecisionId")
+        name = (ref.text or "").strip() if ref is not None else ""
+        if not name:
+            self.report("unknown_decision", f"{label(el)} does not say which decision it evaluates; set its "
+                        "decision (calledDecisionId).", doc, el, field="calledDecisionId")
+        elif name not in self.decisions:
+            self.report("unknown_decision", f'{label(el)} evaluates decision "{name}", which is not deployed '
+                        f'(deployed: {", ".join(sorted(self.decisions)) or "none"}).', doc, el,
+                        field="calledDecisionId")
 
     def _check_script_task(self, el, doc) -> None:
         script = el.find(q("script"))
@@ -437,6 +474,25 @@ class _Validator:
                                 f'{"、".join(unknown) if unknown else "it is empty"} is not a role code.', doc, el,
                                 line=prop.sourceline, field=name)
                 found[name] = roles
+        if "receipt" in props:
+            found["receipt"] = props["receipt"][0].strip()
+        for name in ("personsConcerned", "withheldFromRoles"):      # data names (engine/runtime/recusal.py)
+            if name in props:
+                value, prop = props[name]
+                names = [n.strip() for n in value.split(",") if n.strip()]
+                bad = [n for n in names if not n.isidentifier()]
+                if bad or not names or (name == "withheldFromRoles" and len(names) != 1):
+                    self.report("bad_property", f'{label(el)}: {name} must name '
+                                f'{"one data field" if name == "withheldFromRoles" else "data fields separated by commas"}'
+                                f'; "{value}" does not.', doc, el, line=prop.sourceline, field=name)
+                found[name] = ",".join(names)
+        if "quorum" in props:                                        # a collective decision's minimum
+            value, prop = props["quorum"]
+            if not re.fullmatch(r"\s*[1-9][0-9]?\s*", value):
+                self.report("bad_property", f'{label(el)}: quorum "{value}" must be a whole number from 1 to 99.',
+                            doc, el, line=prop.sourceline, field="quorum")
+            else:
+                found["quorum"] = int(value)
         if "startForm" in props:
             value, prop = props["startForm"]
             found["startForm"] = value.strip()

@@ -80,14 +80,17 @@ def _children(conn, campaign_id: str) -> list[dict]:
 
 
 def _task_counts(conn, campaign_id: str, now: datetime) -> dict[str, dict]:
-    """Per child instance: human tasks done, open, overdue (open past due) and escalated."""
+    """Per child instance: human tasks done, open, overdue and escalated. Overdue counts the department's
+    own work only (open past due, in a lane with a department rule): an office's late check of a
+    department's report makes the office late, not the department."""
     h = human_task.c
     children = sa.select(process_instance.c.id).where(process_instance.c.parent_id == campaign_id)
     rows = conn.execute(sa.select(
         h.instance_id,
         sa.func.sum(sa.case((h.status == "completed", 1), else_=0)).label("done"),
         sa.func.sum(sa.case((h.status == "open", 1), else_=0)).label("open"),
-        sa.func.sum(sa.case((sa.and_(h.status == "open", h.due_at < now), 1), else_=0)).label("overdue"),
+        sa.func.sum(sa.case((sa.and_(h.status == "open", h.due_at < now, h.candidate_department.is_not(None)), 1),
+                            else_=0)).label("overdue"),
         sa.func.sum(sa.case((sa.and_(h.status == "open", h.escalation_level > 0), 1), else_=0)).label("escalated"),
     ).where(h.instance_id.in_(children)).group_by(h.instance_id)).all()
     return {r.instance_id: {"done": int(r.done or 0), "open": int(r.open or 0), "overdue": int(r.overdue or 0),

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from engine.runtime import connectors
 from engine.errors import Invalid, Problem
-from engine.db.schema import department as dept_table, event, process_instance, staff
+from engine.db.schema import department as dept_table, event, human_task, process_instance, staff
 from engine.deadlines.workdays import BEIJING
 
 CAMPAIGN = "campaign"
@@ -201,6 +201,32 @@ def campaign_disclosure_window(ctx) -> dict:
             "disclosure_deadline": launch.get("disclosure_deadline"), "department": dept}
 
 
+# --- one monthly report per department and period ---------------------------------------------------
+
+MONTHLY_KEYS = ("monthly_report", MONTHLY)
+
+
+def monthly_report_unique(ctx, department=None) -> bool:
+    """One monthly report per department and period. While the campaign's monthly report (the one
+    that counts for the campaign) waits for the department, a stand-alone one is refused; so is a second
+    stand-alone one for the same period (its business key, e.g. "2026-09 内科"; none given counts as the
+    same unnamed period). A late report of an earlier period does not block the next one."""
+    if not department:
+        return True
+    h, p = human_task.c, process_instance.c
+    rows = ctx.conn.execute(sa.select(h.process_key, p.business_key).join(
+        process_instance, process_instance.c.id == h.instance_id).where(
+        h.process_key.in_(MONTHLY_KEYS), h.element_id == "fill_report", h.status == "open",
+        h.candidate_department == str(department))).all()
+    for key, business_key in rows:
+        if key == MONTHLY or business_key == ctx.business_key:
+            where = "专项整治的月度工作进展" if key == MONTHLY else "另一份月报"
+            raise Invalid("本科室本期已有月报", [Problem(
+                f"本科室本期已有待填报的{where}，无需另行发起（每个科室每期只填一份月报）",
+                field="department", code="duplicate_report")])
+    return True
+
+
 def launch_data(conn, campaign_id: str) -> dict:
     """What the campaign was launched with (its start data)."""
     raw = conn.execute(sa.select(event.c.data_json).where(event.c.chain == campaign_id,
@@ -231,3 +257,4 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("campaign_link_clues", campaign_link_clues)
     registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
     registry.add_service("campaign_statistics", campaign_statistics)
+    registry.add_service("monthly_report_unique", monthly_report_unique)

@@ -288,9 +288,22 @@ def scheduler(obj: Context, interval, owner, metrics_port):
     from engine.cli.ops import scheduler_observability
     scheduler_observability(obj.settings, metrics_port)
     click.echo(f"scheduler running every {interval}s; Ctrl-C to stop", err=True)
-    from engine.bootstrap import periodic_jobs
+    from engine.bootstrap import scheduled_jobs
     TimerScheduler(obj.engine, owner=owner, interval=interval,
-                   jobs=periodic_jobs(obj.settings, obj.engine)).run_forever()
+                   jobs=scheduled_jobs(obj.settings, obj.engine)).run_forever()
+
+
+@main.command("sync-staff")
+@click.pass_obj
+def sync_staff_command(obj: Context):
+    """Bring the staff up to date from the hospital's directory (QINGLIAN_LDAP_*), once."""
+    from engine.signon.ldap import Directory
+    from engine.signon.sync import sync_staff
+    directory = Directory.from_settings(obj.settings)
+    if directory is None:
+        raise click.ClickException("QINGLIAN_LDAP_URL is not set: there is no directory to sync from")
+    report = sync_staff(obj.engine, directory)
+    obj.out(vars(report), f"created {report.created}, changed {report.changed}, deactivated {report.disabled}")
 
 
 @main.group()
@@ -451,6 +464,11 @@ main.add_command(_audit)
 from engine.cli.ops import backup_cmd as _backup, restore_cmd as _restore  # noqa: E402
 main.add_command(_backup)
 main.add_command(_restore)
+from engine.cli import approval as _approval  # noqa: E402
+main.add_command(_approval.send_back_cmd)
+main.add_command(_approval.withdraw_cmd)
+main.add_command(_approval.urge_cmd)
+main.add_command(_approval.copy_cmd)
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,7 @@ from engine.org import people as org
 from engine.org.people import Principal
 from engine.org.roles import DISCIPLINE_OFFICE
 from engine.permissions import may_handle_clues, may_reveal_reporter, require
+from engine.runtime.recusal import excluded_persons
 from engine.text import hidden_characters
 
 PROCESS_KEY = "clue"
@@ -42,7 +43,10 @@ CHANNELS = {"phone": "电话", "email": "电子邮件", "letter": "信件", "vis
             "survey": "出院满意度调查"}
 # What the office's form holds that is workflow data (the reporter's identity is not).
 CLUE_FIELDS = ("person_name", "person_position", "person_department", "position_level", "party_member",
-               "summary", "source", "channel", "received_on", "real_name")
+               "summary", "source", "channel", "received_on", "real_name", "person_username", "report_back_due_on")
+# What the staff record says of a person concerned who works here: never retyped per clue.
+SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member")
+POSITION_LEVELS = {"hospital_leader": "院领导", "middle_manager": "中层", "other": "其他"}
 REPORTER_FIELDS = ("reporter_name", "reporter_contact")
 
 
@@ -69,10 +73,14 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
              with_query_code: bool = False, uploads=()) -> Registered:
     """Start a clue. `fields` are the cleaned CLUE_FIELDS; the reporter's identity goes only to the
     encrypted store; `uploads` (form Upload objects) become the clue's attachments."""
+    with engine.db.connect() as conn:
+        fields = subject_from_staff(conn, fields)
     problems = _check(fields, reporter_name, reporter_contact)
     if problems:
         raise Invalid("线索登记信息有误", problems)
     data = {k: fields.get(k) for k in CLUE_FIELDS}
+    data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
+    data["letter_received_on"] = None   # an inquiry letter's receipt, once recorded (the reply runs from it)
     with engine.db.connect() as conn:
         data["office_department"] = office_department(conn)
         names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
@@ -99,8 +107,28 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
     return Registered(view.id, business_key, code)
 
 
+def subject_from_staff(conn, fields: dict) -> dict:
+    """`fields` with the person concerned's name, department, level and party membership taken from
+    the staff record when they work here (`person_username`): the record wins over anything typed."""
+    username = (fields.get("person_username") or "").strip() or None
+    if username is None:
+        return {**fields, "person_username": None}
+    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member)
+                       .where(staff.c.username == username)).one_or_none()
+    if row is None:
+        return {**fields, "person_username": username, "_unknown_person": True}
+    return {**fields, "person_username": username, "person_name": row.name, "person_department": row.department,
+            "position_level": row.position_level, "party_member": row.party_member}
+
+
 def _check(fields: dict, reporter_name, reporter_contact) -> list[Problem]:
     problems = []
+    if fields.get("_unknown_person"):
+        problems.append(Problem("没有这名职工", field="person_username", code="unknown_staff"))
+    if fields.get("position_level") not in POSITION_LEVELS:
+        problems.append(Problem("请选择职级", field="position_level", code="choice"))
+    if not fields.get("person_department"):
+        problems.append(Problem("请选择被反映人所在科室", field="person_department", code="required"))
     if fields.get("source") not in SOURCES:
         problems.append(Problem("请选择线索来源", field="source", code="choice"))
     if fields.get("channel") not in CHANNELS:
@@ -168,9 +196,13 @@ def register_from_form(engine, vault: confidential.ReporterVault, principal: Pri
         submission = validate_submission(engine.forms.get(REGISTER_FORM), raw, lookups=found, files=files)
     if submission.errors:
         raise FormRejected(submission)
-    data = submission.data
     with read_transaction(engine.db) as conn:
-        rows = ledger.clue_rows(conn, engine.clock.now())
+        data = subject_from_staff(conn, submission.data)
+        rows = ledger.clue_rows(conn, engine.clock.now(), viewer=principal)
+    for problem in _check(data, data.get("reporter_name"), data.get("reporter_contact")):
+        submission.errors.setdefault(problem.field, problem.message)     # refused on the same page
+    if submission.errors:
+        raise FormRejected(submission)
     duplicates = possible_duplicates(rows, data["person_name"], data["summary"])
     if duplicates and not duplicates_confirmed:
         return Intake(duplicates=duplicates, values=dict(submission.values))
@@ -206,7 +238,7 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
                         ).scalar_one_or_none()
     person = None
     if dept:
-        matches = conn.execute(sa.select(staff.c.position_level, staff.c.party_member)
+        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member)
                                .where(staff.c.name == data["person_name"], staff.c.department == dept)).all()
         person = matches[0] if len(matches) == 1 else None
     summary = f"时间：{data['happened']}；地点：{data['place']}；事实：{data['facts']}"
@@ -214,21 +246,22 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
             "person_department": dept or data["person_department"],
             "position_level": person.position_level if person else "other",
             "party_member": person.party_member if person else None,
+            "person_username": person.username if person else None,
             "summary": summary, "source": "petition", "channel": "web", "received_on": today,
             "real_name": bool(data["real_name"])}
 
 
 # --- one clue -----------------------------------------------------------------------------------------
 
-def clue(engine, instance_id: str, conn=None) -> dict:
-    """The clue's ledger row; NotFound if there is no such clue."""
+def clue(engine, instance_id: str, conn=None, viewer: Principal | None = None) -> dict:
+    """The clue's ledger row; NotFound if there is no such clue (or `viewer` is recused from it)."""
     if len(instance_id) > 36:
         raise NotFound(f"线索 {instance_id[:36]}… 不存在", field="instance_id")
     if conn is None:
         with read_transaction(engine.db) as conn:
-            rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+            rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id], viewer=viewer)
     else:
-        rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id])
+        rows = ledger.clue_rows(conn, engine.clock.now(), instance_ids=[instance_id], viewer=viewer)
     if not rows:
         raise NotFound(f"线索 {instance_id} 不存在", field="instance_id")
     return rows[0]
@@ -252,13 +285,14 @@ class CluePage:
 def show(engine, principal: Principal, instance_id: str) -> CluePage:
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
-        found = clue(engine, instance_id, conn)
+        found = clue(engine, instance_id, conn, principal)
         has_reporter = confidential.has_reporter(conn, instance_id)
         names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
-        people = [(p["username"], p["name"]) for p in org.list_staff(conn)]
+        recused = excluded_persons(conn, instance_id)
+        people = [(p["username"], p["name"]) for p in org.list_staff(conn) if not recused.excludes(p["username"])]
         step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
                                        .where(human_task.c.instance_id == instance_id)).all())
-        every = ledger.clue_rows(conn, now)
+        every = ledger.clue_rows(conn, now, viewer=principal)
         granted = may_handle_clues(principal) or reporter_access.has_reporter_grant(conn, instance_id,
                                                                                     principal.username)
     others = [r for r in possible_duplicates(every, found["person_name"], found["summary"], limit=6)
@@ -272,7 +306,7 @@ def reveal(engine, vault: confidential.ReporterVault, principal: Principal, inst
     """The clue's reporter (`confidential.Reporter`), for the office or someone it granted access;
     the reading is recorded first. Forbidden for anyone else."""
     with write_transaction(engine.db) as conn:
-        clue(engine, instance_id, conn)
+        clue(engine, instance_id, conn, principal)
         office = may_handle_clues(principal)
         granted = not office and reporter_access.has_reporter_grant(conn, instance_id, principal.username)
         require(may_reveal_reporter(principal, granted=granted), "只有纪检监察室可以查看举报人信息")
@@ -283,7 +317,7 @@ def record_handling(engine, principal: Principal, instance_id: str, mode: str, t
     """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it, with
     the mode and the reason in the history (a reassignment). Returns the mode's name and the person."""
     require(may_handle_clues(principal), "只有纪检监察室可以改变线索的办理方式")
-    clue(engine, instance_id)
+    clue(engine, instance_id, viewer=principal)
     problems = []
     if mode not in ledger.HANDLING_MODES:
         problems.append(Problem("请选择办理方式", field="mode"))
@@ -295,7 +329,7 @@ def record_handling(engine, principal: Principal, instance_id: str, mode: str, t
     target = checked_target(engine, principal, to, reason)
     label = ledger.HANDLING_MODES[mode]
     engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
-                    reason=f"{label}：{(reason or '').strip()}")
+                    reason=(reason or "").strip(), mode=mode)
     return label, target
 
 
@@ -303,7 +337,7 @@ def start_review(engine, principal: Principal, instance_id: str):
     """回头看: a closed clue is selected for review; a `clue_review` instance does the review."""
     require(may_handle_clues(principal), "只有纪检监察室可以开展回头看")
     with read_transaction(engine.db) as conn:
-        found = clue(engine, instance_id, conn)
+        found = clue(engine, instance_id, conn, principal)
         office = office_department(conn)
     if found["status"] != "closed":
         raise Invalid("该线索尚未办结", [Problem("只有已办结的线索可以开展回头看")])

@@ -2,7 +2,8 @@
 
 Each clue is one row from registration to close; its data come from the instance's workflow data
 (the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
-tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history.
+tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history
+(the `mode` of their events).
 No reporter identity is ever read here.
 """
 from __future__ import annotations
@@ -17,17 +18,18 @@ import sqlalchemy as sa
 from engine.clues import intake
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
-from engine.org.people import department_names
+from engine.org.people import department_names, staff_names
 from engine.db.schema import event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
-from engine.runtime import queries
+from engine.org.people import Principal
+from engine.runtime import queries, recusal
 
 DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
-             "transfer": "移交"}
+             "transfer": "移交", "report_up": "报告上级纪委"}
 FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
          "fourth": "第四种形态"}
 CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
-# Handling modes (办理方式) recorded as a reassignment whose reason starts with the mode's name.
+# Handling modes (办理方式), recorded as the `mode` of a reassignment's event (older ones: the reason's prefix).
 HANDLING_MODES = {"escalated": "提级办理", "cross": "交叉办理", "joint": "联合办理"}
 # The stage a clue is in, by the element of its open task (or waiting timer).
 STAGES = {
@@ -36,8 +38,12 @@ STAGES = {
     "verify_plan": "初步核实", "approve_plan": "初步核实", "gather_evidence": "初步核实", "verify_report": "初步核实",
     "hold_timer": "暂存待查", "transfer": "移交", "transfer_receipt": "等待接收回执",
     "outcome": "处理结果", "result_notice": "处理结果告知",
+    "report_up": "报告上级纪委", "report_up_receipt": "等待上级纪委回执", "report_up_result": "等待上级纪委办理结果",
+    "report_back": "待回复上级",
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
+# 可查性: the office's rating at triage of how far a clue can be verified (seed 002: "确定一批可查性较强…").
+VERIFIABILITY = {"high": "可查性较强", "medium": "可查性一般", "low": "可查性较弱"}
 NOTICE_ELEMENTS = ("acceptance_notice", "result_notice")
 
 
@@ -51,6 +57,7 @@ class LedgerQuery:
     received_to: str | None = None
     form: str | None = None             # a form of discipline (FORMS), for the dashboard's drill-down
     real_name: str | None = None        # "1": real-name reports only
+    awaiting_higher: str | None = None  # "1": 待回复上级 — assigned clues whose result is still to be reported up
 
     @classmethod
     def parse(cls, args) -> "LedgerQuery":
@@ -71,6 +78,8 @@ class LedgerQuery:
             problems.append(Problem("未知的处理形态", field="form"))
         if q.real_name and q.real_name != "1":
             problems.append(Problem("实名筛选只能为 1", field="real_name"))
+        if q.awaiting_higher and q.awaiting_higher != "1":
+            problems.append(Problem("待回复上级筛选只能为 1", field="awaiting_higher"))
         for name in ("received_from", "received_to"):
             value = getattr(q, name)
             if value:
@@ -95,6 +104,8 @@ class LedgerQuery:
             return False
         if self.real_name and not row["real_name"]:
             return False
+        if self.awaiting_higher and not row["report_back_due"]:
+            return False
         if self.received_from and (row["received_on"] or "") < self.received_from:
             return False
         if self.received_to and (row["received_on"] or "") > self.received_to:
@@ -103,8 +114,9 @@ class LedgerQuery:
 
 
 def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance_ids=None,
-              as_of: datetime | None = None) -> list[dict]:
-    """Every clue (or the given ones), oldest first, as ledger rows.
+              as_of: datetime | None = None, viewer: Principal | None = None) -> list[dict]:
+    """Every clue (or the given ones), oldest first, as ledger rows; without those `viewer` is
+    recused from (回避: no row, no count), when given.
 
     `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
     closed if they ended before it, their data as of their last task completed before it, their
@@ -116,6 +128,8 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         q = q.where(process_instance.c.id.in_(list(instance_ids)))
     if as_of is not None:
         q = q.where(process_instance.c.started_at < as_of)
+    if viewer is not None:
+        q = q.where(recusal.not_excluded(process_instance.c.id, viewer.username, sorted(viewer.roles) or [""]))
     instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
     if as_of is not None:
         instances = [_instance_as_of(i, as_of) for i in instances]
@@ -126,14 +140,15 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     waiting = {} if as_of is not None else queries.waiting_elements(conn, ids)
     tasks: dict[str, list] = {}
     tq = (sa.select(human_task.c.instance_id, human_task.c.element_id, human_task.c.name, human_task.c.status,
-                    human_task.c.due_at, human_task.c.completed_at)
+                    human_task.c.due_at, human_task.c.completed_at, human_task.c.assignee, human_task.c.completed_by)
           .where(human_task.c.instance_id.in_(ids)).order_by(human_task.c.created_at, human_task.c.id))
     if as_of is not None:
         tq = tq.where(human_task.c.created_at < as_of, human_task.c.status != "cancelled")
     for t in conn.execute(tq):
         if as_of is not None:
             done = t.completed_at is not None and t.completed_at < as_of
-            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open"))
+            t = SimpleNamespace(**dict(t._mapping, status="completed" if done else "open",
+                                       completed_by=t.completed_by if done else None))
         tasks.setdefault(t.instance_id, []).append(t)
     modes: dict[str, list[str]] = {}
     mq = (sa.select(event.c.instance_id, event.c.data_json)
@@ -141,9 +156,11 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     if as_of is not None:
         mq = mq.where(event.c.at < as_of)
     for e in conn.execute(mq):
-        reason = json.loads(e.data_json).get("reason") or ""
-        for label in HANDLING_MODES.values():
-            if reason.startswith(label) and label not in modes.get(e.instance_id, []):
+        moved = json.loads(e.data_json)
+        reason = moved.get("reason") or ""
+        for code, label in HANDLING_MODES.items():
+            # the mode is event data; reassignments recorded before it was read the reason's prefix
+            if (moved.get("mode") == code or reason.startswith(label)) and label not in modes.get(e.instance_id, []):
                 modes.setdefault(e.instance_id, []).append(label)
     rows = []
     today = now.astimezone(BEIJING).date()
@@ -152,6 +169,9 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
+    names = staff_names(conn, {r["handler"] for r in rows if r["handler"]})
+    for r in rows:
+        r["handler_name"] = names.get(r["handler"], r["handler"]) if r["handler"] else None
     return rows
 
 
@@ -178,6 +198,11 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     else:
         stage = "办理中"
     overdue = [t.name for t in open_tasks if t.due_at is not None and t.due_at < now]
+    report_back = next((t for t in open_tasks if t.element_id == "report_back"), None)
+    # 承办人 (seed 002: "专人管理"): who holds the clue's open work, else who last did a step of it
+    work = [t for t in tasks if t.element_id not in NOTICE_ELEMENTS]
+    holder = next((t.assignee for t in reversed(work) if t.status == "open" and t.assignee), None)
+    handler = holder or next((t.completed_by for t in reversed(work) if t.completed_by), None)
     return {
         "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
         "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
@@ -191,7 +216,11 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
         "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
         "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
-        "campaign": d.get("campaign"),
+        "campaign": d.get("campaign"), "jurisdiction": d.get("jurisdiction") or "hospital",
+        "report_back_due": report_back.due_at.isoformat() if report_back is not None and report_back.due_at else
+        ("—" if report_back is not None else None),
+        "reported_back_on": d.get("reported_back_on"), "handler": handler,
+        "verifiability": d.get("verifiability"), "verifiability_name": VERIFIABILITY.get(d.get("verifiability"), ""),
         "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
 
@@ -215,11 +244,19 @@ def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
         if d.get("reply_late"):
             parts.append("逾期回复")
     if d.get("evaluation"):
-        parts.append("说明清楚，予以了结" if d["evaluation"] == "close" else "转初步核实")
+        parts.append({"close": "说明清楚，予以了结", "remind": "提醒谈话", "again": "再次函询"}.get(d["evaluation"], "转初步核实"))
     if d.get("verify_conclusion"):
         parts.append(CONCLUSIONS.get(d["verify_conclusion"], d["verify_conclusion"]))
     if d.get("disposal") == "close" and d.get("closed_reason"):
         parts.append(f"了结理由：{d['closed_reason']}")
+    if d.get("disposal") == "report_up":
+        parts.append(f"报送{d['sent_to']}" if d.get("sent_to") else "待报送")
+        if d.get("up_receipt_on"):
+            parts.append("已回执")
+        if d.get("up_result"):
+            parts.append(f"上级纪委办理结果：{d['up_result']}")
+    if d.get("reported_back_on"):
+        parts.append(f"已于{d['reported_back_on']}向上级纪委报告办理结果")
     if d.get("disposal") == "transfer" and d.get("receiving_authority"):
         parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
     if d.get("discipline_form"):
@@ -280,15 +317,16 @@ def feedback_texts(conn, instance_id: str) -> list[dict]:
 
 # --- the ledger page's read models --------------------------------------------------------------------
 
-def rows(engine, query: LedgerQuery | None = None) -> list[dict]:
-    """`clue_rows` now, in a read of its own (the Excel export)."""
+def rows(engine, viewer: Principal, query: LedgerQuery | None = None) -> list[dict]:
+    """`clue_rows` now as `viewer` may see them, in a read of its own (the Excel export)."""
     with read_transaction(engine.db) as conn:
-        return clue_rows(conn, engine.clock.now(), query)
+        return clue_rows(conn, engine.clock.now(), query, viewer=viewer)
 
 
-def page(engine, query: LedgerQuery) -> tuple[list[dict], dict, dict[str, str]]:
-    """The ledger page in one read: the rows the query selects, the feedback rate over every clue,
-    and the departments' names."""
+def page(engine, viewer: Principal, query: LedgerQuery) -> tuple[list[dict], dict, dict[str, str]]:
+    """The ledger page in one read: the rows the query selects, the feedback rate over every clue
+    (each as `viewer` may see them), and the departments' names."""
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
-        return (clue_rows(conn, now, query), feedback_rate(clue_rows(conn, now)), department_names(conn))
+        return (clue_rows(conn, now, query, viewer=viewer), feedback_rate(clue_rows(conn, now, viewer=viewer)),
+                department_names(conn))

@@ -49,6 +49,9 @@ def reply_dates(ctx) -> None:
     problems = []
     if sent and str(received) < str(sent):
         problems.append(Problem("回复收到日期不能早于函件发出日期", field="reply_received_on"))
+    signed = ctx.data.get("letter_received_on")
+    if signed and str(received) < str(signed):
+        problems.append(Problem("回复收到日期不能早于被函询人签收日期", field="reply_received_on"))
     if str(received) > ctx.now.astimezone(BEIJING).date().isoformat():
         problems.append(Problem("回复收到日期不能晚于今天", field="reply_received_on"))
     if problems:

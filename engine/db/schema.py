@@ -83,6 +83,24 @@ process_version = sa.Table(
     sa.Index("ix_process_version_key_sha", "process_key", "sha256"),
 )
 
+# A deployed DMN decision (决策表), immutable like a process version; business rule tasks name it by key
+# and a process version embeds the decision's latest version at its own deploy.
+decision_version = sa.Table(
+    "decision_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_key", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("dmn_xml", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("hit_policy", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("deployed_by", sa.String(64), nullable=False),
+    sa.Column("deployed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("decision_key", "version"),
+)
+
 process_instance = sa.Table(
     "process_instance", metadata,
     sa.Column("id", ID, primary_key=True),
@@ -147,6 +165,10 @@ human_task = sa.Table(
     sa.Column("completed_at", UTCDateTime),
     # Roles that may see a task of a confidential process (comma-separated), else NULL.
     sa.Column("confidential", sa.String(255)),
+    # A delegated task (Camunda's delegation): the person it returns to once the delegate resolves it,
+    # and the delegation's state ('pending' while with the delegate, 'resolved' once back), else NULL.
+    sa.Column("owner", sa.String(64)),
+    sa.Column("delegation", sa.String(16)),
     sa.Index("ix_human_task_instance", "instance_id"),
 )
 
@@ -296,8 +318,10 @@ scheduler_heartbeat = sa.Table(
 # --- Organisation and accounts -------------------------------------------------------------------
 # 科室 departments, by category: administrative (职能), clinical (临床), medical-technical (医技).
 DEPARTMENT_CATEGORIES = ("administrative", "clinical", "medical_technical")
-# Position levels as the campaign's summary tables count people: 中层 middle manager, 其他 other.
-POSITION_LEVELS = ("middle_manager", "other")
+# Position levels as the campaign's summary tables count people: 中层 middle manager, 其他 other;
+# 院领导 hospital leader (a cadre the Party committee manages: clues about them go to the higher
+# commission, see docs/clues.md).
+POSITION_LEVELS = ("hospital_leader", "middle_manager", "other")
 
 department = sa.Table(
     "department", metadata,
@@ -334,6 +358,12 @@ staff = sa.Table(
     # step a code was accepted for, so that no code is accepted twice.
     sa.Column("totp_secret", sa.String(64)),
     sa.Column("totp_last_step", sa.BigInteger),
+    # The one way in (engine.signon): local (a password here), ldap, oidc or cas.
+    sa.Column("sign_in_method", sa.String(8), nullable=False, server_default="local"),
+    # Where a message reaches the person (engine.messages): mobile number, WeCom and DingTalk user ids.
+    sa.Column("phone", sa.String(32)),
+    sa.Column("wecom_userid", sa.String(64)),
+    sa.Column("dingtalk_userid", sa.String(64)),
     sa.Index("ix_staff_department", "department"),
 )
 
@@ -399,7 +429,11 @@ web_session = sa.Table(
     # nobody in (`engine.org.sessions.session_principal` reads only rows without a stage).
     sa.Column("stage", sa.String(16)),
     sa.Column("enrol_secret", sa.String(64)),
+    # The portal's own session this one came from ("oidc:<sid>", "cas:<ticket>"): the portal's single
+    # logout names it (engine.signon.doors.end_portal_session).
+    sa.Column("sso_session", sa.String(255)),
     sa.Index("ix_web_session_username", "username"),
+    sa.Index("ix_web_session_sso_session", "sso_session"),
 )
 
 # --- Inbox -----------------------------------------------------------------------------------------
@@ -443,6 +477,54 @@ attachment = sa.Table(
 )
 
 # A form saved but not submitted ("save draft"), per task and person.
+# 催办: each time someone with the right urged the holder of a task (the task shows the count).
+task_urge = sa.Table(
+    "task_urge", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("urged_by", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("urged_at", UTCDateTime, nullable=False),
+    sa.Index("ix_task_urge_task", "task_id"),
+)
+
+# 抄送 (知会): a read-only copy of a task in another person's inbox, with its read receipt.
+task_copy = sa.Table(
+    "task_copy", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("recipient", sa.String(64), nullable=False),
+    sa.Column("sent_by", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("read_at", UTCDateTime),
+    sa.Index("ix_task_copy_recipient", "recipient"),
+    sa.Index("ix_task_copy_task", "task_id"),
+)
+
+# 加签: a signer added to a task by its holder, before (前加签: signs first) or after (后加签: the
+# holder's submission waits for the signature, then completes the task).
+added_signer = sa.Table(
+    "added_signer", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), nullable=False),
+    sa.Column("task_id", ID, nullable=False),
+    sa.Column("signer", sa.String(64), nullable=False),
+    sa.Column("position", sa.String(8), nullable=False),
+    sa.Column("added_by", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("agree", sa.Boolean),
+    sa.Column("opinion", sa.Text),
+    sa.Column("submission_json", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("signed_at", UTCDateTime),
+    sa.Index("ix_added_signer_signer", "signer", "status"),
+    sa.Index("ix_added_signer_task", "task_id"),
+)
+
 task_draft = sa.Table(
     "task_draft", metadata,
     sa.Column("task_id", ID, primary_key=True),
@@ -497,6 +579,33 @@ org_import = sa.Table(
 
 # -- clues: what must stay out of workflow data (see engine.clues.confidential) and the public page's
 # rate limit (see engine.clues.public) --
+# 回避 (recusal): who is kept out of an instance — a person concerned (named by the data its process
+# declares in `personsConcerned`), someone related to them (`staff_relation`, the head of their
+# department), a person who declared a conflict (自行回避), or everyone holding a role the data withholds
+# it from (`withheldFromRoles`). Exactly one of username / role is set. See engine/runtime/recusal.py.
+recusal = sa.Table(
+    "recusal", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instance_id", ID, nullable=False),
+    sa.Column("username", sa.String(64)),
+    sa.Column("role", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),      # concerned, related, declared, withheld
+    sa.Column("reason", sa.String(500)),
+    sa.Column("recorded_by", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_recusal_instance", "instance_id"),
+    sa.Index("ix_recusal_username", "username"),
+)
+
+# Declared relations between staff (配偶, 近亲属, …): each keeps the other out of instances about them.
+staff_relation = sa.Table(
+    "staff_relation", metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("related", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("relation", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 clue_reporter = sa.Table(
     "clue_reporter", metadata,
     sa.Column("instance_id", ID, sa.ForeignKey("process_instance.id"), primary_key=True),
@@ -519,4 +628,42 @@ public_throttle = sa.Table(
     sa.Column("action", sa.String(32), primary_key=True),
     sa.Column("window_start", UTCDateTime, primary_key=True),
     sa.Column("hits", sa.Integer, nullable=False),
+)
+
+
+# --- Messages (engine.messages) --------------------------------------------------------------------
+# What a person chose: the channels a message reaches them on (comma-separated) and quiet hours
+# ("22:00"–"07:30", Beijing time) during which only urgent escalations are sent.
+message_preference = sa.Table(
+    "message_preference", metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), primary_key=True),
+    sa.Column("channels", sa.String(64), nullable=False),
+    sa.Column("quiet_start", sa.String(5)),
+    sa.Column("quiet_end", sa.String(5)),
+)
+
+# The outbox: one row per notification, person and channel, written in the notification's own
+# transaction and sent by the scheduler. A sender claims a row (`claimed_by`, `claim_until`: a lease
+# a killed sender's rows outlive), sends it under its `idempotency_key` and marks it sent.
+message_outbox = sa.Table(
+    "message_outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("notification_id", sa.Integer, sa.ForeignKey("notification.id"), nullable=False),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("link", sa.Text),
+    sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("state", sa.String(8), nullable=False, server_default="pending"),   # pending, sent, failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("claim_until", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Index("ix_message_outbox_due", "state", "next_attempt_at"),
+    sa.Index("ix_message_outbox_recipient", "username", "channel", "sent_at"),
 )

@@ -15,16 +15,23 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 
 from engine.db.schema import notification, notification_read
+from engine.messages import outbox
 
 log = logging.getLogger(__name__)
 
 
 def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
         role: str | None = None, department: str | None = None, instance_id: str | None = None,
-        task_id: str | None = None) -> None:
-    conn.execute(notification.insert().values(
+        task_id: str | None = None, confidential: bool = False, urgent: bool | None = None) -> None:
+    """Keep a notification and, in the same transaction, its messages to each person's channels
+    (`engine.messages.outbox`): a confidential process's say only "您有一项待办"; an escalation is
+    urgent (it ignores quiet hours) unless told otherwise."""
+    notification_id = conn.execute(notification.insert().values(
         kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
-        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now))
+        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now)).inserted_primary_key[0]
+    outbox.enqueue(conn, notification_id, to=outbox.recipients(conn, user=user, role=role, department=department),
+                   title=title, body=body, task_id=task_id, confidential=confidential,
+                   urgent=kind == "escalation" if urgent is None else urgent, now=now)
 
 
 def _mine(user: str, roles: list[str], department: str | None):

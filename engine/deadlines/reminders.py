@@ -62,7 +62,8 @@ def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
                                                                  "department": row["candidate_department"]}
         notifications.add(conn, kind="reminder", now=now, instance_id=live.id, task_id=task_id,
                           title=f"任务即将到期：{row['name']}",
-                          body=f"任务「{row['name']}」将于 {due_text} 到期，请及时办理。", **to)
+                          body=f"任务「{row['name']}」将于 {due_text} 到期，请及时办理。",
+                          confidential=row.get("confidential") is not None, **to)
         outcome.events.append(history.NewEvent("task_reminded", task_id=task_id, element_id=row["element_id"],
                                                data={"due_at": due_text, "to": to}))
         changes["reminded_at"] = now
@@ -77,7 +78,8 @@ def apply(conn, live, task_id: str, outcome, policy: TaskPolicy) -> None:
             level, role, department = 2, ESCALATION[2], None
         notifications.add(conn, kind="escalation", now=now, role=role, department=department,
                           instance_id=live.id, task_id=task_id, title=f"任务已逾期：{row['name']}",
-                          body=f"任务「{row['name']}」应于 {due_text} 前完成，现已逾期，请督促办理。")
+                          body=f"任务「{row['name']}」应于 {due_text} 前完成，现已逾期，请督促办理。",
+                          confidential=row.get("confidential") is not None)
         outcome.events.append(history.NewEvent("task_escalated", task_id=task_id, element_id=row["element_id"],
                                                data={"level": level, "to_role": role, "department": department,
                                                      "due_at": due_text}))

@@ -11,8 +11,7 @@ import os
 import socket
 import threading
 from datetime import datetime, timedelta
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -46,27 +45,13 @@ class SchedulerEngine(Protocol):
     def sweep_deadlines(self, limit: int = 200) -> int: ...
 
 
-@dataclass(frozen=True)
-class PeriodicJob:
-    id: str
-    seconds: float
-    run: Callable[[], object]
-
-
-def _logged(job: PeriodicJob) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            job.run()
-        except Exception:          # the next run tries again; the timers go on regardless
-            log.exception("periodic job %s failed", job.id)
-    return run
-
-
 class TimerScheduler:
     def __init__(self, engine: SchedulerEngine, *, owner: str | None = None, interval: float = 1.0, batch: int = 200,
-                 lease: timedelta = timedelta(seconds=60), jobs: list[PeriodicJob] | None = None):
-        """`jobs`: further periodic work the composition root adds (e.g. the audit's anchored digest)."""
+                 lease: timedelta = timedelta(seconds=60), jobs: tuple = ()):
         self.engine = engine
+        # Slower periodic work the composition root adds: (id, minutes, function), e.g. the staff sync
+        # from the hospital's directory (engine.bootstrap.scheduled_jobs).
+        self.jobs = tuple(jobs)
         self.owner = owner or default_owner()
         self.interval = interval
         self.batch = batch
@@ -74,7 +59,6 @@ class TimerScheduler:
         self.fired_total = 0
         self._lock = threading.Lock()
         self._aps = None
-        self.jobs = list(jobs or ())
 
     def run_once(self) -> int:
         """Fire everything due now, batch after batch; returns how many timers fired."""
@@ -115,14 +99,15 @@ class TimerScheduler:
     def start_background(self) -> None:
         self.run_once()
         self._aps = BackgroundScheduler(daemon=True)
-        self._aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
-                          id="qinglian-timers")
         self._add_jobs(self._aps)
         self._aps.start()
 
     def _add_jobs(self, aps) -> None:
-        for job in self.jobs:
-            aps.add_job(_logged(job), "interval", seconds=job.seconds, max_instances=1, coalesce=True, id=job.id)
+        aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
+                    id="qinglian-timers")
+        for job_id, minutes, func in self.jobs:
+            aps.add_job(_logged(job_id, func), "interval", minutes=minutes, max_instances=1, coalesce=True,
+                        id=job_id)
 
     def stop(self) -> None:
         if self._aps is not None:
@@ -132,11 +117,19 @@ class TimerScheduler:
     def run_forever(self) -> None:
         self.run_once()
         aps = BlockingScheduler()
-        aps.add_job(self.run_once, "interval", seconds=self.interval, max_instances=1, coalesce=True,
-                    id="qinglian-timers")
         self._add_jobs(aps)
         log.info("scheduler %s running every %ss", self.owner, self.interval)
         aps.start()
+
+
+def _logged(job_id: str, func):
+    def run():
+        try:
+            result = func()
+            log.info("%s done: %s", job_id, result)
+        except Exception:  # the next run tries again; timers keep firing meanwhile
+            log.exception("%s failed", job_id)
+    return run
 
 
 def heartbeats(db) -> list[dict]:

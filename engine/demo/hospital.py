@@ -28,10 +28,8 @@ def load(engine: Engine, settings: Settings) -> dict:
         imported = load_hospital(conn, engine.clock.now())
     deployed = services.deploy_directory(engine, settings.processes_dir, deployed_by="admin")
     started = []
-    if any(v.process_key == "monthly_report" and v.created for v in deployed):
-        view = engine.start("monthly_report", started_by="jijian", business_key="2026-11 内科",
-                            data={"department": "neike", "department_name": "内科"})
-        started.append(view.id)
+    # No stand-alone monthly report for a department the campaign covers: its campaign report is the one
+    # that counts, and a second would be refused (one monthly report per department and period).
     if (campaign_id := campaign_demo.load(engine)) is not None:
         started.append(campaign_id)
     started += [None] * clues_demo.load(engine, settings)

@@ -17,7 +17,7 @@ from ..errors import Problem
 KINDS = ("text", "textarea", "number", "money", "date", "select", "multiselect", "yesno",
          "person", "department", "departments", "file", "rows")
 ROW_KINDS = frozenset(KINDS) - {"file", "rows"}          # what a repeating row may hold
-TOP_KEYS = {"title", "title_en", "instructions", "instructions_en", "schema", "layout"}
+TOP_KEYS = {"title", "title_en", "instructions", "instructions_en", "schema", "layout", "bulk"}
 ENTRY_KEYS = {"field", "widget", "help", "help_en", "placeholder", "placeholder_en",
               "decimals", "accept", "maxSize", "columns"}
 TEXT_KEYS = ("help", "help_en", "placeholder", "placeholder_en")
@@ -120,6 +120,11 @@ def check_definition(key: str, definition: dict | str | bytes) -> list[Problem]:
         problem("the form needs a `layout` list with one entry per field", "layout")
         return found
     _check_layout(schema, layout, "", False, problem)
+    bulk = definition.get("bulk")
+    if bulk is not None and (not isinstance(bulk, dict) or bulk.get("field") not in schema["properties"]
+                             or "value" not in bulk or set(bulk) - {"field", "value", "label", "label_en"}):
+        problem('`bulk` must be {"field": a field of the schema, "value": the decision given in bulk, '
+                '"label": its name}', "bulk")
     return found
 
 

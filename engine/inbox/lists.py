@@ -17,6 +17,7 @@ from engine.errors import Invalid, Problem
 from engine.inbox import saved_filters
 from engine.org import people as org
 from engine.org.people import Principal
+from engine.runtime import recusal
 from engine.db.schema import TASK_OPEN, human_task, process_instance, process_version
 # web/audit.py still asks this module; the rule itself is engine.permissions'
 
@@ -123,6 +124,11 @@ def _candidate_clause(p: Principal):
 
 
 def _view_condition(p: Principal, view: str):
+    """`_list_condition`, without the instances `p` is recused from (回避: not listed, not counted)."""
+    return sa.and_(_list_condition(p, view), _NOT_RECUSED)
+
+
+def _list_condition(p: Principal, view: str):
     # every branch of an OR repeats TASK_OPEN: each then finds its rows by a partial index
     is_open = TASK_OPEN
     mine = human_task.c.assignee == _USER
@@ -141,6 +147,8 @@ def _view_condition(p: Principal, view: str):
         return sa.and_(is_open, human_task.c.candidate_department.in_(_HEADS))
     raise ValueError(view)
 
+
+_NOT_RECUSED = recusal.not_excluded(human_task.c.instance_id, _USER, _ROLES)
 
 _PROCESS, _PRIORITY, _DEPARTMENT, _LIKE = (sa.bindparam(n) for n in ("w_process", "w_priority", "w_department",
                                                                        "w_like"))
@@ -222,7 +230,7 @@ def counts(conn, p: Principal, *, now: datetime, soon_until: datetime) -> dict[s
     shape = (bool(p.roles), bool(p.heads))
     statement = _COUNTS.get(shape)
     if statement is None:
-        columns = [sa.func.coalesce(sa.func.sum(sa.case((_view_condition(p, v), 1), else_=0)), 0).label(v)
+        columns = [sa.func.coalesce(sa.func.sum(sa.case((_list_condition(p, v), 1), else_=0)), 0).label(v)
                    for v in _count_views(p)]
         # only the rows some list can hold: the indexes find them, instead of a scan of every open task
         statement = _COUNTS[shape] = sa.select(*columns).select_from(human_task).where(_count_condition(p))
@@ -243,7 +251,7 @@ def _count_condition(p: Principal):
     scope = [human_task.c.assignee == _USER, _candidate_clause(p)]
     if p.heads:
         scope.append(human_task.c.candidate_department.in_(_HEADS))
-    return sa.and_(TASK_OPEN, sa.or_(*(sa.and_(TASK_OPEN, s) for s in scope)))
+    return sa.and_(TASK_OPEN, sa.or_(*(sa.and_(TASK_OPEN, s) for s in scope)), _NOT_RECUSED)
 
 
 def processes_in_tasks(conn) -> list[tuple[str, str]]:

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment, department, staff
 from engine.db.transactions import read_transaction, write_transaction
-from engine.errors import Invalid
+from engine.errors import Invalid, NotFound
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
-from engine.permissions import can_start, can_view, can_work, require, require_work
+from engine.permissions import can_start, can_view, can_work, is_recused, require, require_work
 
-COMPLETE, SAVE_DRAFT = "complete", "save_draft"
+COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
 
 
 class FormRejected(Invalid):
@@ -108,15 +108,23 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     `raw`: an HTML post (werkzeug MultiDict, with `files`) or an API body's `data`. NotFound if
     there is no such task, Forbidden if the person may not see or work it, a Conflict if it is no
     longer theirs to complete, `FormRejected` naming each field at fault."""
-    if action not in (COMPLETE, SAVE_DRAFT):
+    if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
     task = engine.task(task_id)
+    with read_transaction(engine.db) as conn:
+        if is_recused(conn, principal, task["instance_id"]):      # 回避: as if there were no such task
+            raise NotFound(f"task {task_id} not found", field="task_id")
     require(can_view(principal, task), "你无权查看此任务")
     require_work(principal, task)
     definition = engine.forms.for_task(task)
     if action == SAVE_DRAFT:
         _save_draft(engine, principal, task, definition, raw)
         return Submitted(task, None)
+    if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
+        with lookups(engine.db, task["instance_id"]) as found:
+            values = validate_submission(definition, raw, lookups=found).values if definition else {}
+        note = raw.get("note", "") if hasattr(raw, "get") else ""
+        return Submitted(engine.resolve(task["id"], user=principal.username, data=values, note=note), None)
     return Submitted(task, _complete(engine, principal, task, definition, raw, files))
 
 
@@ -131,6 +139,8 @@ def _save_draft(engine, principal: Principal, task: dict, definition: dict | Non
 
 
 def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
+    from engine.inbox import signers      # 加签: not while an added signature is pending
+    signers.refuse_while_pending(engine, task["id"])
     with lookups(engine.db, task["instance_id"]) as found:
         submission = validate(definition, raw, files, found)
     if submission.errors:
@@ -147,8 +157,24 @@ def _complete(engine, principal: Principal, task: dict, definition: dict | None,
             names.setdefault(name, []).append(str(stored["id"]))
         return submission.data_with_uploads(names)
 
-    return engine.complete_task(task["id"], user=principal.username, data=submission.data,
-                                prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+    try:
+        return engine.complete_task(task["id"], user=principal.username, data=submission.data,
+                                    prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+    except FormRejected:
+        raise
+    except Invalid as exc:      # a completion guard or a refused file: the form again, with the reason
+        raise FormRejected(Submission({}, {}, refusal_errors(exc, definition), submission.values)) from exc
+
+
+def refusal_errors(exc: Invalid, definition: dict | None) -> dict[str, str]:
+    """An engine refusal as the form's field errors: each problem next to its field when the form has
+    it, the rest (and a refusal naming no field) on the form as a whole."""
+    fields = set((definition or {}).get("schema", {}).get("properties", {}))
+    errors: dict[str, str] = {}
+    for p in exc.problems:
+        key = p.field if p.field and p.field.split("[")[0].split(".")[0] in fields else "_form"
+        errors[key] = f"{errors[key]}；{p.message}" if key in errors and errors[key] != p.message else p.message
+    return errors or {"_form": exc.message}
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,23 @@ from datetime import datetime
 
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, NotFound, Problem
-from engine.inbox import attachments, comments, drafts
+from engine.inbox import attachments, case_panel, comments, drafts, form_values
 from engine.org import people as org
 from engine.org.people import Principal
-from engine.permissions import can_reassign, can_view, can_view_instance, can_work, require, require_work
-from engine.runtime import diagram
+from engine.permissions import (can_delegate, can_reassign, can_view, can_view_instance, can_work, is_recused,
+                                require, require_work)
+from engine.runtime import diagram, elements, recusal
 
 HISTORY = 20        # the task page shows the instance's latest events
 
 
 def viewable(engine, p: Principal, task_id: str) -> dict:
-    """The task, if `p` may see it: NotFound if there is none, Forbidden if they may not."""
+    """The task, if `p` may see it: NotFound if there is none (or `p` is recused from its instance:
+    回避 hides that the task exists), Forbidden if they may not."""
     task = engine.task(task_id)
+    with read_transaction(engine.db) as conn:
+        if is_recused(conn, p, task["instance_id"]):
+            raise NotFound(f"task {task_id} not found", field="task_id")
     require(can_view(p, task), "你无权查看此任务")
     return task
 
@@ -42,6 +47,11 @@ class TaskPage:
     departments: list[dict] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)       # every username's name, for the history
     department_names: dict[str, str] = field(default_factory=dict)
+    values: dict = field(default_factory=dict)                # what the form shows (see `form_values`)
+    targets: list = field(default_factory=list)               # whom `p` may hand it to (handover.Target)
+    can_delegate: bool = False
+    process_name: str | None = None                           # the process's name in its model
+    case: object = None                                       # case_panel.CasePanel
 
 
 def page(engine, p: Principal, task_id: str) -> TaskPage:
@@ -54,10 +64,19 @@ def page(engine, p: Principal, task_id: str) -> TaskPage:
             task, instance, definition, draft, [], can_work(p, task), can_reassign(p, task),
             comments=comments.for_instance(conn, task["instance_id"]),
             files=attachments.for_instance(conn, task["instance_id"]),
-            people=org.list_staff(conn),
+            people=[s for s in org.list_staff(conn) if not recusal.excluded_persons(conn, task["instance_id"])
+                    .excludes(s["username"])],
             departments=org.departments(conn),
             names={r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
             department_names=org.department_names(conn))
+        found.values = (form_values.submitted_values(conn, task) if task["status"] == "completed"
+                        else form_values.starting_values(conn, engine, task, draft))
+        found.can_delegate = can_delegate(p, task) and task.get("delegation") != "pending"
+        if found.can_delegate or found.can_reassign:
+            from engine.inbox import handover       # (handover builds on this room's `viewable`)
+            found.targets = handover.targets(conn, task, exclude=p.username)
+        found.process_name = elements.process_name(conn, engine.registry, task["instance_id"])
+        found.case = case_panel.panel(conn, engine, p, task)
     found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
     return found
 
@@ -139,3 +158,15 @@ def instance_of(engine, p: Principal, instance_id: str):
 def events_of(engine, p: Principal, instance_id: str) -> list[dict]:
     """An instance's history, oldest first, if `p` may see it."""
     return engine.events(instance_of(engine, p, instance_id).id)
+
+
+def declare_conflict(engine, p: Principal, task_id: str, reason: str) -> dict:
+    """自行回避: `p` declares a conflict of interest on a task they see, with a reason; from now on they
+    are kept out of the instance, and the office reassigns the task."""
+    viewable(engine, p, task_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("请填写回避理由", [Problem("请填写回避理由", field="reason", code="required")])
+    if len(reason) > 500:
+        raise Invalid("回避理由过长", [Problem("回避理由不超过500字", field="reason", code="too_long")])
+    return engine.declare_conflict(task_id, user=p.username, reason=reason)

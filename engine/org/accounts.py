@@ -82,12 +82,13 @@ def _attempt(conn, username: str, password: str, now: datetime, address: str | N
     """The principal, or the `AuthenticationFailed` to raise once the failure is committed. Every
     answer takes one argon2 verification, whether or not the name exists or is locked."""
     until = lockout.refusal(conn, username, address, now)
-    row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active)
+    row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active, staff.c.sign_in_method)
                        .where(staff.c.username == username)).one_or_none()
     if until is not None:
         _verify(_DUMMY_HASH, password)
         return AuthenticationFailed(LOCKED, locked_until=until.isoformat())
-    usable = row is not None and row.password_hash and row.active
+    # A person whose one way in is the directory or single sign-on has no password here that counts.
+    usable = row is not None and row.password_hash and row.active and row.sign_in_method == "local"
     if not _verify(row.password_hash if usable else _DUMMY_HASH, password) or not usable:
         return failure(conn, username, address, now)
     if _hasher.check_needs_rehash(row.password_hash):
@@ -203,6 +204,21 @@ def sign_in_for_token(engine, username: str, password: str, address: str | None 
             else:
                 lockout.succeeded(conn, outcome.username, address, now)
                 return issue_token(conn, outcome.username, now)
+    raise outcome
+
+
+def sign_in_to_pages(engine, username: str, password: str, lifetime: timedelta,
+                     address: str | None = None) -> tuple[Principal, str, bool]:
+    """A correct username and password: the person, a new session's secret (at most `lifetime`) and
+    whether an administrator's reset requires a new password first. Every way in then takes
+    `engine.org.signin.second_step` (the second factor, password expiry) before the session counts."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now, address)
+        if not isinstance(outcome, AuthenticationFailed):
+            must_change = conn.execute(sa.select(staff.c.must_change_password)
+                                       .where(staff.c.username == outcome.username)).scalar_one()
+            return outcome, sessions.open_session(conn, outcome.username, now, lifetime), bool(must_change)
     raise outcome
 
 

@@ -4,7 +4,8 @@ every other chain and read by auditors (`administration_page`).
 
 Events: `account_created`, `account_changed` (which fields, before → after), `roles_changed`
 (before → after), `password_changed` (by its owner), `password_reset` (by an administrator: the owner
-must choose a new one at next sign-in). No password or hash is ever in the log.
+must choose a new one at next sign-in), `relation_declared` (two staff related: 回避). No password or
+hash is ever in the log.
 """
 from __future__ import annotations
 

@@ -60,6 +60,27 @@ def principal(conn, username: str) -> Principal | None:
     return principal_from(conn.execute(_PRINCIPAL, {"who": username}).all())
 
 
+def holders_of(conn, role_code: str, department_code: str | None = None) -> list[Principal]:
+    """The active people with the role `role_code` — within `department_code` (its members and its
+    head) when given — as `Principal`s, in department and name order."""
+    q = (sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.locale)
+         .join(staff_role, staff_role.c.username == staff.c.username)
+         .where(staff_role.c.role == role_code, staff.c.active).order_by(staff.c.department, staff.c.username))
+    if department_code is not None:
+        head = sa.select(department.c.head).where(department.c.code == department_code).scalar_subquery()
+        q = q.where(sa.or_(staff.c.department == department_code, staff.c.username == head))
+    rows = conn.execute(q).all()
+    names = [r.username for r in rows]
+    roles: dict[str, set] = {}
+    for r in conn.execute(sa.select(staff_role).where(staff_role.c.username.in_(names or ["-"]))):
+        roles.setdefault(r.username, set()).add(r.role)
+    heads: dict[str, set] = {}
+    for r in conn.execute(sa.select(department.c.code, department.c.head).where(department.c.head.in_(names or ["-"]))):
+        heads.setdefault(r.head, set()).add(r.code)
+    return [Principal(r.username, r.name, r.department, frozenset(roles.get(r.username, ())), r.locale,
+                      frozenset(heads.get(r.username, ()))) for r in rows]
+
+
 # --- departments ----------------------------------------------------------------------------------
 
 def check_department(values: dict) -> list[Problem]:
@@ -121,7 +142,7 @@ def check_staff(conn, values: dict) -> list[Problem]:
     if dept and conn.execute(sa.select(department.c.code).where(department.c.code == dept)).first() is None:
         problems.append(Problem(f"科室 {dept} 不存在", field="department", code="unknown_department"))
     if values.get("position_level", "other") not in POSITION_LEVELS:
-        problems.append(Problem("职级须为 中层 或 其他", field="position_level", code="choice"))
+        problems.append(Problem("职级须为 院领导、中层 或 其他", field="position_level", code="choice"))
     if values.get("locale", "zh") not in LOCALES:
         problems.append(Problem("语言须为 zh 或 en", field="locale", code="choice"))
     known = {c for (c,) in conn.execute(sa.select(role.c.code))}
@@ -278,15 +299,30 @@ def staff_form(eng, username: str | None, *, locale: str) -> dict:
                 "roles": role_names(conn, locale)}
 
 
-def save_person(eng, values: dict, password: str | None = None, *, by: str | None = None) -> None:
-    """Create or update a staff member, and set their password when one is given (a reset by `by`:
-    the owner must choose a new one at next sign-in); `Invalid` else."""
+def save_person(eng, values: dict, password: str | None = None, *, by: str | None = None,
+                creating: bool = False) -> None:
+    """Create (`creating`) or update a staff member, and set their password when one is given (a reset
+    by `by`: the owner must choose a new one at next sign-in); `Invalid` else.
+
+    Creating never touches an existing person: a taken username is a field error. Editing changes
+    only what the form showed: a department the form could not offer (an inactive one) is kept."""
     from engine.org import accounts
     now = eng.clock.now()
+    username = (values.get("username") or "").strip()
     with write_transaction(eng.db) as conn:
+        before = conn.execute(sa.select(staff.c.department).where(staff.c.username == username)).one_or_none()
+        if creating and before is not None:
+            raise Invalid("用户名已被使用", [Problem(f"用户名 {username} 已被使用，请换一个；修改此人请到人员列表中编辑",
+                                                   field="username", code="taken")])
+        if not creating:
+            if before is None:
+                raise NotFound(f"人员 {username} 不存在", field="username")
+            offered = {d["code"] for d in departments(conn)}
+            if not values.get("department") and before.department and before.department not in offered:
+                values = {**values, "department": before.department}
         save_staff(conn, values, now, actor=by)
         if password:
-            accounts.set_password(conn, values["username"], password, now, by=by)
+            accounts.set_password(conn, username, password, now, by=by)
 
 
 def department_page(eng) -> dict:

@@ -80,6 +80,27 @@ def after_first_factor(conn, username: str, now: datetime, policy: Policy, addre
                   must_change=password_due(conn, username, now, policy))
 
 
+def second_step(engine, secret: str, must_change: bool, policy: Policy, address: str | None) -> SignIn:
+    """After any first factor opened the session `secret` (the password form, the directory, OIDC,
+    CAS: `engine.signon.doors`): for a privileged role the session becomes a pending sign-in asking for
+    the second factor (or enrolling one) — its cookie is not handed out before — otherwise it stands,
+    with whether a new password is due first."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        row = sessions.live_row(conn, secret, now)
+        if row is None:
+            raise AuthenticationFailed("登录已超时，请重新登录", expired=True)
+        if needs_second_factor(conn, row.username):
+            enrolled = two_factor.is_enrolled(conn, row.username)
+            stage = TWO_FACTOR if enrolled else ENROL
+            sessions.make_pending(conn, secret, stage, None if enrolled else two_factor.new_secret(),
+                                  now + PENDING_LIFETIME)
+            return SignIn(row.username, secret, stage)
+        lockout.succeeded(conn, row.username, address, now)
+        return SignIn(row.username, secret, must_change="reset" if must_change else password_due(
+            conn, row.username, now, policy))
+
+
 def sign_in_to_pages(engine, username: str, password: str, policy: Policy, address: str | None) -> SignIn:
     """Check a username and password (from client `address`) and take `after_first_factor`, in the
     write that counts the attempt (a failure is recorded, then raised as `AuthenticationFailed`)."""
@@ -133,7 +154,8 @@ def _complete(engine, secret, code, policy: Policy, address, stage: str) -> tupl
             if codes is not None:
                 sessions.end_pending(conn, secret)
                 lockout.succeeded(conn, row.username, address, now)
-                session = sessions.open_session(conn, row.username, now, policy.session_lifetime)
+                session = sessions.open_session(conn, row.username, now, policy.session_lifetime,
+                                                sso_session=row.sso_session)
                 return SignIn(row.username, session, must_change=password_due(conn, row.username, now, policy)), codes
             if lockout.failed(conn, row.username, address, now):
                 sessions.end_pending(conn, secret)

@@ -56,7 +56,8 @@ CATEGORIES = {"职能": "administrative", "职能科室": "administrative", "行
               "临床": "clinical", "临床科室": "clinical", "医技": "medical_technical",
               "医技科室": "medical_technical", "administrative": "administrative", "clinical": "clinical",
               "medical_technical": "medical_technical", "medical-technical": "medical_technical"}
-LEVELS = {"": "other", "中层": "middle_manager", "中层干部": "middle_manager", "其他": "other", "其它": "other",
+LEVELS = {"": "other", "院领导": "hospital_leader", "院级领导": "hospital_leader", "hospital_leader": "hospital_leader",
+          "中层": "middle_manager", "中层干部": "middle_manager", "其他": "other", "其它": "other",
           "普通": "other", "middle_manager": "middle_manager", "other": "other"}
 PARTY = {**dict.fromkeys(("是", "y", "yes", "true", "1", "√", "✓", "党员", "中共党员", "中共预备党员",
                           "预备党员"), True),
@@ -311,7 +312,7 @@ CONVERTERS: dict[str, Callable[[str], object]] = {
     "code": _identifier, "name_zh": _limited(128), "name_en": _limited(128),
     "category": _choice(CATEGORIES, "类别（职能/临床/医技）"), "head": _identifier,
     "username": _identifier, "name": _limited(64), "department": _limited(128),
-    "position_level": _choice(LEVELS, "职级（中层/其他）"), "party_member": _choice(PARTY, "党员标记（是/否）"),
+    "position_level": _choice(LEVELS, "职级（院领导/中层/其他）"), "party_member": _choice(PARTY, "党员标记（是/否）"),
     "roles": lambda t: list(dict.fromkeys(x for x in ROLE_SEPARATORS.split(t) if x)),
     "email": _email, "locale": _choice(LOCALES, "语言（zh/en）"), "password": lambda t: t or None,
 }

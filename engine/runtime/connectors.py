@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from engine.errors import Invalid, Problem
+from engine.runtime import collective
 
 EVENT_TYPES = frozenset({"phase_changed", "milestone"})   # what `record_event` may write
 MAX_CHILDREN = 2000                                       # per operation: a runaway loop stops here
@@ -64,6 +65,7 @@ def builtin() -> Connectors:
     registry.add_service("start_instances", start_instances)
     registry.add_service("record_event", record_event)
     registry.add_guard("children_done", children_done)
+    registry.add_guard(collective.NAME, collective.collective_decision)
     return registry
 
 

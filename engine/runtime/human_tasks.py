@@ -46,6 +46,13 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
                 name = f"{name}：{subject}"[:255]
         except Exception as exc:  # a bad subject must not lose the task: it keeps its plain name
             log.warning("subject of task %s failed: %s", spec.bpmn_id, exc)
+    assignee = None
+    if props.get("assignee"):         # one person by name, e.g. each signer of a 会签 (`signer`)
+        try:
+            value = evaluate(task, props["assignee"])
+            assignee = str(value)[:64] if value not in (None, "") else None
+        except Exception as exc:  # a bad rule must not lose the task: it stays with the lane
+            log.warning("assignee of task %s failed: %s", spec.bpmn_id, exc)
     try:
         priority = int(props.get("priority", DEFAULT_PRIORITY))
     except ValueError:
@@ -54,10 +61,11 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         "id": str(task.id), "instance_id": instance_id, "process_key": process_key,
         "element_id": spec.bpmn_id, "name": name, "lane": lane,
         "candidate_role": rule["role"] if rule else None, "candidate_department": department,
-        "assignee": None, "form_key": props.get("formKey"), "priority": priority, "status": "open",
+        "assignee": assignee, "form_key": props.get("formKey"), "priority": priority, "status": "open",
         "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,
         "remind_at": remind_at, "reminded_at": None, "escalation_level": 0, "next_escalation_at": due.at,
-        "claimed_at": None, "completed_by": None, "completed_at": None, "confidential": confidential,
+        "claimed_at": now if assignee else None, "completed_by": None, "completed_at": None, "confidential": confidential,
+        "owner": None, "delegation": None,
     }
 
 

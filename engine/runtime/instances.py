@@ -85,6 +85,8 @@ class StepOutcome:
     effects: list = field(default_factory=list)         # events written by service tasks (phase changes...)
     completed_by: dict = field(default_factory=dict)    # task id -> user, for human completions
     reopened: set = field(default_factory=set)          # human task ids a retry made ready again (rows exist)
+    assign: dict = field(default_factory=dict)          # task id -> who a reopened task goes to (send back)
+    closed_as: dict = field(default_factory=dict)       # task id -> closing status other than cancelled
     error: Exception | None = None
     recorded: list = field(default_factory=list)        # every event the operation wrote
 

@@ -122,16 +122,19 @@ def _inbox_changes(w: _Write, writes, deleted, outcome: StepOutcome, policy: Tas
             new_human.append(task)
     for tid in deleted:
         if str(tid) in live.human:
-            closed.append((str(tid), "cancelled"))
+            closed.append((str(tid), outcome.closed_as.get(str(tid), "cancelled")))
             live.human.pop(str(tid))
     if closed:
         w.add(CLOSE_HUMAN, [{"k_id": tid, "p_status": status, "p_completed_at": now,
-                             "p_completed_by": outcome.completed_by.get(tid) if status == "completed" else None}
+                             "p_completed_by": outcome.completed_by.get(tid) if status != "cancelled" else None}
                             for tid, status in closed])
     if new_human:
         rows = [human_tasks.new_row(t, live.id, live.version.process_key, live.version.lanes, now, policy,
                                     live.version.confidential)
                 for t in new_human]
+        for r in rows:
+            if r["id"] in outcome.assign:      # sent back or withdrawn: to whom did it before
+                r.update(assignee=outcome.assign[r["id"]], claimed_at=now)
         fresh = [_params(r) for r in rows if r["id"] not in outcome.reopened]
         again = [{"k_id": r["id"], **_params({k: v for k, v in r.items() if k != "id"})}
                  for r in rows if r["id"] in outcome.reopened]     # a failed human task, retried

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as clockmod
 from engine import history
-from engine.runtime import connectors, human_tasks, instances, queries, store
+from engine.runtime import connectors, human_tasks, instances, notes, queries, rewind, store
 from engine.deadlines import periodic_starts as schedules
 from engine.bpmn import spiff
 from engine.db.transactions import read_transaction
@@ -41,8 +41,9 @@ from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import Abort, StepLimits, check_due_dates, retry_failed, run_engine
 
-NOT_COMPARED = {"task_ready": ("due_at",)}
-ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_reassigned", "task_reminded",
+NOT_COMPARED = {"task_ready": ("due_at",), rewind.SENT_BACK: ("target_task",)}
+ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_entrusted", "task_resolved", "task_reassigned",
+              "task_reminded",
               "task_escalated")
 DEADLINE_STEPS = ("task_reminded", "task_escalated")
 REPLAYED_OPERATORS = ("start_instances", "record_event")   # re-run: their effects are checked
@@ -276,6 +277,11 @@ class _Run:
                     break
                 outcome.events.append(history.NewEvent(rec.type, task_id=str(task.id), element_id=rec.element_id,
                                                        data=more))
+        elif kind in notes.TYPES:         # nothing changes in the process: the event itself
+            mapped = self.ids.get(first.task_id)
+            outcome.events.append(history.NewEvent(kind, task_id=mapped, element_id=first.element_id, data=given))
+        elif kind in (rewind.SENT_BACK, rewind.WITHDRAWN):
+            self._rewind(first, given, outcome)
         elif kind == "deadline_recomputed":
             mapped = self.ids.get(first.task_id)
             task = wf.get_task_from_id(UUID(mapped)) if mapped else self._waiting_timer(first.element_id)
@@ -288,6 +294,23 @@ class _Run:
         else:
             raise _Diverged(Divergence(first.seq, kind, f"an operation of type {kind} cannot be replayed"))
         return None
+
+    def _rewind(self, first, given, outcome) -> None:
+        """退回 (from a ready task to the recorded target) or 撤回 (to the withdrawn task itself)."""
+        sent_back = first.type == rewind.SENT_BACK
+        task = self._task(first, ready=sent_back)
+        target = task
+        if sent_back:
+            mapped = self.ids.get(given.get("target_task"))
+            target = self.live.wf.get_task_from_id(UUID(mapped)) if mapped else None
+            if target is None or target.state != TaskState.COMPLETED:
+                raise _Diverged(Divergence(first.seq, first.type, f"task {given.get('to')} is not done in the replay"))
+        outcome.events.append(history.NewEvent(first.type, task_id=str(task.id), element_id=first.element_id,
+                                               data=given))
+        if sent_back:
+            outcome.completed_by[str(task.id)] = first.actor
+        rewind.reset_to(self.sconn, self.live, target, given.get("assignee") if sent_back else first.actor,
+                        outcome, self.replayer.run, closed_as="sent_back" if sent_back else "withdrawn")
 
     def _start(self, first, given, outcome) -> dict:
         loaded = self.version

@@ -27,10 +27,12 @@ from engine.db.transactions import create_db_engine, read_transaction, write_tra
 from engine.deadlines import periodic_starts as schedules, reminders, timers
 from engine.deadlines.due import Deadlines
 from engine.deadlines.notifications import Mailer
+from engine.messages.sender import Sender
 from engine.deadlines.workdays import BEIJING
-from engine.errors import ConcurrentUpdate, NotFound, TaskClaimedByOther, TaskNotReady
+from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import human_tasks, instances, queries, store
+from engine.runtime import assignment, connectors, human_tasks, instances, notes, queries, recusal, rewind, store
+from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
@@ -43,13 +45,16 @@ from engine.sandbox.pool import ScriptPool, shared_pool
 log = logging.getLogger(__name__)
 
 
+_OWNER = object()      # `_set_assignee`: back to the task's owner
+
+
 class Engine:
     """The door into the engine: one method per command or query, each its own transaction."""
 
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock=None, ids=None, *,
                  script_limits: ScriptLimits = ScriptLimits(), cache_size: int = 2000,
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
-                 escalate_after: str = "working_days(2)", mailer=None, max_steps: int = 10_000,
+                 escalate_after: str = "working_days(2)", mailer=None, messenger=None, max_steps: int = 10_000,
                  max_seconds: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
                  connectors: Connectors | None = None, script_pool: ScriptPool | None = None):
         """`connectors`: the service operators and completion guards diagrams may name (default: the
@@ -65,6 +70,7 @@ class Engine:
         self.registry = Registry(db, forms, self.clock, operators=self.connectors)
         self.deadlines = Deadlines(db)
         self.mailer = mailer
+        self.messenger = messenger        # engine.messages.sender.Sender: the outbox to WeCom, DingTalk, SMS, e-mail
         self.script_engine = EngineScripts(self.now, self.connectors,
                                            helpers=script_helpers(self.now, self.deadlines), limits=script_limits,
                                            pool=script_pool)
@@ -72,6 +78,7 @@ class Engine:
         self.uow = UnitOfWork(db, self.registry, self.script_engine, self.policy, self.clock, self.ids,
                               cache_size=cache_size, verify_persistence=verify_persistence,
                               limits=StepLimits(max_steps, max_seconds, monotonic))
+        self.registry.on_decision = _record_decision
         self.registry.on_deployed = lambda conn, key, spec, now: schedules.register(conn, self.deadlines, key,
                                                                                      spec, now)
 
@@ -80,8 +87,8 @@ class Engine:
         return cls(create_db_engine(settings.database_url), FormCatalog(settings.forms_dir), clock, ids,
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
                    cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,
-                   mailer=Mailer.from_settings(settings), max_steps=settings.max_steps,
-                   max_seconds=settings.max_seconds,
+                   mailer=Mailer.from_settings(settings), messenger=Sender.from_settings(settings, clock),
+                   max_steps=settings.max_steps, max_seconds=settings.max_seconds,
                    script_pool=(shared_pool(settings.script_workers, settings.script_memory_mb or None)
                                 if settings.script_workers > 0 else None), **kwargs)
 
@@ -173,6 +180,9 @@ class Engine:
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
+            if getattr(row, "delegation", None) == "pending":
+                raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
+            check_performer(conn, live, task, user)
             submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
@@ -194,29 +204,69 @@ class Engine:
                                           "process_key": view.process_key, "duration_ms": round(seconds * 1000, 1)})
         return view
 
+    def send_back(self, task_id: str, *, user: str, reason: str, to: str | None = None,
+                  prepare: Callable | None = None) -> InstanceView:
+        """退回: return the instance from a ready task to an earlier user task (see rewind)."""
+        return rewind.send_back(self.uow, task_id, user=user, reason=reason, to=to, prepare=prepare)
+
+    def withdraw(self, task_id: str, *, user: str, reason: str = "") -> InstanceView:
+        """撤回: the performer of a completed task takes it back while the next is untouched (see rewind)."""
+        return rewind.withdraw(self.uow, task_id, user=user, reason=reason)
+
+    def note(self, task_id: str, *, user: str, event_type: str, data: dict, open_only: bool = False,
+             within: Callable | None = None) -> InstanceView:
+        """An event about a task that changes nothing in the process (催办, 抄送; see notes)."""
+        return notes.record(self.uow, task_id, user=user, event_type=event_type, data=data, open_only=open_only,
+                            within=within)
+
     def claim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, user, "task_claimed")
 
     def unclaim(self, task_id: str, *, user: str) -> dict:
         return self._set_assignee(task_id, user, None, "task_unclaimed")
 
-    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
-        """Hand a task the user holds to a colleague, with a reason kept in the history."""
+    def transfer(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Hand a task the user holds to a colleague for good (转交), with a reason kept in the history;
+        `Invalid` unless its lane lets the colleague have it."""
         return self._set_assignee(task_id, user, to, "task_delegated", data={"from": user, "to": to, "reason": reason},
-                                  holder=user)
+                                  holder=user, target=to)
 
-    def reassign(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
-        """Give a task to someone else whoever holds it (a department head's decision; the caller checks
-        that `user` may)."""
+    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+        """Delegate a task the user holds (委托, Camunda's delegation): the user stays its owner, the
+        delegate works on it and resolves it, and it comes back to the owner to complete."""
         def check(row):
-            return {"from": row.assignee, "to": to, "reason": reason}
-        return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None)
+            if row.delegation == "pending":
+                raise Conflict("此任务已委托他人办理，待其交回后才能再委托", field="to")
+            return {"from": user, "to": to, "owner": user, "reason": reason}
+        return self._set_assignee(task_id, user, to, "task_entrusted", data=check, holder=user, target=to,
+                                  also={"owner": user, "delegation": "pending"})
+
+    def resolve(self, task_id: str, *, user: str, data: dict | None = None, note: str = "") -> dict:
+        """The delegate hands a delegated task back to its owner, with what they filled in (kept in the
+        history; the owner's form opens with it) and a note."""
+        def check(row):
+            if row.delegation != "pending":
+                raise Conflict("此任务不是委托给你办理的任务", field="task_id")
+            return {"from": user, "to": row.owner, "data": convert(check_data(data)), "note": note}
+        return self._set_assignee(task_id, user, _OWNER, "task_resolved", data=check, holder=user,
+                                  also={"delegation": "resolved"})
+
+    def reassign(self, task_id: str, *, user: str, to: str, reason: str, mode: str | None = None) -> dict:
+        """Give a task to someone else whoever holds it (a department head's decision; the caller checks
+        that `user` may); `Invalid` unless its lane lets them have it. A delegation in course ends.
+        `mode`: a handling mode the domain records with it (e.g. 提级办理), as event data."""
+        def check(row):
+            return {"from": row.assignee, "to": to, "reason": reason, **({"mode": mode} if mode else {})}
+        return self._set_assignee(task_id, user, to, "task_reassigned", data=check, holder=None, target=to,
+                                  also={"owner": None, "delegation": None})
 
     _ANYONE = object()
 
-    def _set_assignee(self, task_id: str, user: str, assignee: str | None, event_type: str, *,
-                      data=None, holder=_ANYONE) -> dict:
-        """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules)."""
+    def _set_assignee(self, task_id: str, user: str, assignee, event_type: str, *,
+                      data=None, holder=_ANYONE, target: str | None = None, also: dict | None = None) -> dict:
+        """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules).
+        `target`: a person the task is handed to, checked against its lane. `assignee` `_OWNER`: back
+        to its owner. `also`: further columns of the inbox row to set."""
         def action(conn, live, outcome):
             row = human_row(conn, live, task_id)
             task = ready_task(live, task_id, row)
@@ -226,15 +276,39 @@ class Engine:
                                              assignee=row.assignee)
                 if assignee is None and row.assignee != user:
                     raise TaskClaimedByOther(f"task {task_id} is not claimed by {user}", assignee=row.assignee)
+                if getattr(row, "delegation", None) == "pending":
+                    raise Conflict("此任务正在委托办理中，须由受托人交回", field="task_id")
             elif holder is not None and row.assignee != holder:
                 raise TaskClaimedByOther(f"task {task_id} is not held by {holder}", assignee=row.assignee)
-            claimed_at = outcome.now if assignee else None
-            conn.execute(human_task.update().where(human_task.c.id == task_id).values(
-                assignee=assignee, claimed_at=claimed_at))
-            live.human[task_id].update(assignee=assignee, claimed_at=claimed_at)
+            if target is not None:
+                assignment.check_target(conn, row, target, user)
+            if assignee is not None and assignee is not _OWNER:
+                check_performer(conn, live, task, assignee, target=assignee != user)
             details = data(row) if callable(data) else (data or {})
+            to = row.owner if assignee is _OWNER else assignee
+            claimed_at = outcome.now if to else None
+            values = {"assignee": to, "claimed_at": claimed_at, **(also or {})}
+            conn.execute(human_task.update().where(human_task.c.id == task_id).values(**values))
+            live.human[task_id].update(values)
             outcome.events.append(history.NewEvent(event_type, task_id=task_id, element_id=task.task_spec.bpmn_id,
                                                    data=details))
+
+        view = self.uow.operate(None, user, action, task_id=task_id)
+        return next(t for t in view.tasks if t["id"] == task_id)
+
+    def declare_conflict(self, task_id: str, *, user: str, reason: str) -> dict:
+        """自行回避: `user` declares a conflict of interest on a task they may work on, with a reason.
+        They are kept out of the instance from now on (a `conflict_declared` event); a task they held
+        goes back to its candidates, for the office to reassign."""
+        def action(conn, live, outcome):
+            row = human_row(conn, live, task_id)
+            task = ready_task(live, task_id, row)
+            recusal.record(conn, live.id, outcome, username=user, kind="declared", reason=reason,
+                           task_id=task_id, element_id=task.task_spec.bpmn_id)
+            if row.assignee == user:
+                conn.execute(human_task.update().where(human_task.c.id == task_id).values(
+                    assignee=None, claimed_at=None))
+                live.human[task_id].update(assignee=None, claimed_at=None)
 
         view = self.uow.operate(None, user, action, task_id=task_id)
         return next(t for t in view.tasks if t["id"] == task_id)
@@ -302,6 +376,8 @@ class Engine:
                 continue
         if self.mailer is not None:
             self.mailer.send_pending(self.db, now)
+        if self.messenger is not None:
+            self.messenger.send_due(self.db, self.clock)
         return len(work)
 
     def recompute_deadline(self, instance_id: str, *, due, provisional: bool, old, task_id: str | None = None,
@@ -369,3 +445,15 @@ class Engine:
 
     def events(self, instance_id: str) -> list[dict]:
         return queries.events(self.db, instance_id)
+
+
+def _record_decision(task, evaluation: dict) -> None:
+    """A business rule task decided: its inputs, the rules that matched and its output go into the
+    instance's chain (the `decision_evaluated` event), in the operation that ran it."""
+    from engine.history import NewEvent
+    try:
+        op = connectors.current()
+    except RuntimeError:          # evaluated outside an engine operation: nothing to record into
+        return
+    op.events.append(NewEvent("decision_evaluated", task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                              data=evaluation))

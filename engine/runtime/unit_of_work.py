@@ -22,7 +22,7 @@ from engine.bpmn import spiff
 from engine.db.schema import human_task, process_instance
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import NotFound, TaskAlreadyCompleted, TaskNotReady
-from engine.runtime import connectors, instances, store
+from engine.runtime import connectors, instances, recusal, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
@@ -178,6 +178,7 @@ class UnitOfWork:
         with op:        # bound until written: due dates and subjects are evaluated while persisting
             outcome.error = self.run(wf)
             outcome.effects.extend(op.events)
+            recusal.sync(conn, live, outcome)
             persist(conn, live, outcome, self.policy, new_row={
                 "id": iid, "process_version_id": loaded.id, "process_key": process_key,
                 "business_key": business_key, "started_by": started_by, "started_at": now,
@@ -236,6 +237,7 @@ class UnitOfWork:
             with op:
                 action(conn, live, outcome)
                 outcome.effects.extend(op.events)
+                recusal.sync(conn, live, outcome)
                 persist(conn, live, outcome, self.policy, final=self.before_commit is None and not op.op.children,
                         also=also)
             started = self._start_children(conn, op, actor)

@@ -179,3 +179,24 @@ def test_the_miwg_reference_diagrams_open_save_back_whole_and_deploy_with_clear_
     # bpmn-js draws only what a pool or the process plane shows: B.1.0 and B.2.0 draw a process of no
     # pool on their collaboration plane, the only shapes it cannot keep. Every other shape is saved.
     assert {name for name, ids in undrawn.items() if ids} <= {"B.1.0.bpmn", "B.2.0.bpmn"}, undrawn
+
+
+def test_the_properties_panel_shows_and_edits_the_clue_safeguards(server, browser, deployed):
+    """Separation of duties on a task, the persons concerned and the quorum on the process."""
+    page = browser.new_page(locale="zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, server, "owner")
+    open_modeler(page, f"{server}/modeler/clue")
+    select(page, "approve_office")
+    assert page.locator("#props input[data-prop=notPerformedBy]").input_value() == "triage"
+    page.fill("#props input[data-prop=notPerformedBy]", "triage,registered")
+    page.locator("#props input[data-prop=notPerformedBy]").dispatch_event("change")
+    shot(page, "modeler-safeguards")
+    task = etree.fromstring(saved_xml(page).encode()).find(f".//{{{BPMN_NS}}}userTask[@id='approve_office']")
+    assert b'name="notPerformedBy" value="triage,registered"' in etree.tostring(task)
+    page.evaluate("() => window.qinglianModeler.get('selection').select(null)")      # the diagram itself
+    page.wait_for_selector("#props[data-element='Collaboration_clue']")
+    assert page.locator("#props input[data-prop=personsConcerned]").input_value() == "person_username,conflicts"
+    assert page.locator("#props input[data-prop=quorum]").input_value() == "3"
+    assert errors == []

@@ -76,3 +76,23 @@ def test_a_report_prints_alone_on_its_page(server, browser, scenario):
         page.click("#export")
     assert download.value.suggested_filename == "outcomes-20261031.xlsx"
     assert not errors, errors
+
+
+def test_the_dashboard_tooltips_show_on_hover_without_breaking_the_csp(server, browser, scenario):
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 1600})
+    errors = _watch(page)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    sign_in(page, server, "jijian")
+    page.goto(f"{server}/reports/{scenario.campaign}/dashboard")
+    page.wait_for_selector("#dashboard[data-ready=true]")
+    for chart, x_index, value in (("chart-overdue", 0, 2), ("chart-disposals", 1, 1.5)):
+        x, y = page.evaluate("([id, xi, v]) => echarts.getInstanceByDom(document.getElementById(id))"
+                             ".convertToPixel({seriesIndex: 0}, [xi, v])", [chart, x_index, value])
+        box = page.locator(f"#{chart}").bounding_box()
+        count = "(id) => echarts.getInstanceByDom(document.getElementById(id)).getZr().storage.getDisplayList().length"
+        before = page.evaluate(count, chart)
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.wait_for_timeout(400)
+        assert page.evaluate(count, chart) > before, chart        # the tooltip is drawn on the chart
+    shot(page, "reports-dashboard-tooltip")
+    assert not errors, errors

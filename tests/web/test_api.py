@@ -20,6 +20,7 @@ pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped p
 API = "/api/v1"
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 NEIKE = {"department": "neike", "department_name": "内科"}
+WAIKE = {"department": "waike", "department_name": "外科"}
 VALID_REPORT = {"month": "2026-09-01", "progress": "完成第三季度廉洁风险排查，共 12 项。",
                 "problems": "个别科室台账不全。", "next_plan": "十月开展专项检查。"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -33,13 +34,14 @@ def tokens(engine, people):
 
 
 @pytest.fixture
-def api(client, tokens):
+def api(client, tokens, engine):
     """`api(method, path, user=None, **kwargs)`: call the API as `user` (anonymous when None)."""
     def call(method: str, path: str, user: str | None = None, *, headers=None, **kwargs):
         headers = dict(headers or {})
         if user is not None:
             headers["Authorization"] = f"Bearer {tokens[user]}"
         return client.open(API + path, method=method, headers=headers, **kwargs)
+    call.engine = engine
     return call
 
 
@@ -207,7 +209,7 @@ def test_a_task_claimed_by_a_colleague_is_a_conflict_for_another_candidate(api, 
     assert assert_error(resp, 409, "task_claimed_by_other")["assignee"] == "neike_head"
 
 
-def test_handing_over_checks_the_colleague_and_the_reason(api, monthly):
+def test_handing_over_checks_the_colleague_and_the_reason(api, monthly, engine):
     task = monthly["task_id"]
     api("POST", f"/tasks/{task}/claim", "neike_head")
     body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "ghost", "reason": " "}),
@@ -217,13 +219,18 @@ def test_handing_over_checks_the_colleague_and_the_reason(api, monthly):
                             json={"to": "neike_head", "reason": "x"}), 422)
     assert body["fields"] == {"to": "不能转交给自己"}
 
-    resp = api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "nurse", "reason": "出差一周"})
-    assert resp.status_code == 200 and resp.get_json()["assignee"] == "nurse"
-    assert api("GET", "/tasks?view=mine", "nurse").get_json()["total"] == 1
-    resp = api("POST", f"/tasks/{task}/unclaim", "nurse")
-    assert resp.status_code == 200 and resp.get_json()["assignee"] is None
-    resp = api("POST", f"/tasks/{task}/reassign", "neike_head", json={"to": "nurse2", "reason": "轮岗"})
-    assert resp.status_code == 200 and resp.get_json()["assignee"] == "nurse2"
+    body = assert_error(api("POST", f"/tasks/{task}/delegate", "neike_head", json={"to": "nurse", "reason": "出差一周"}),
+                        422)                            # a nurse is not in the lane of a head's task
+    assert "不在此任务的办理范围内" in body["fields"]["to"]
+    from engine.org import people as org
+    with write_transaction(engine.db) as conn:          # a second head for 内科's lane: the deputy
+        org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
+                              "roles": ["staff", "department_head"]}, engine.clock.now())
+    resp = api("POST", f"/tasks/{task}/transfer", "neike_head", json={"to": "deputy", "reason": "出差一周"})
+    assert resp.status_code == 200 and resp.get_json()["assignee"] == "deputy"
+    body = assert_error(api("POST", f"/tasks/{task}/reassign", "neike_head", json={"to": "nurse2", "reason": "轮岗"}),
+                        422)
+    assert "不在此任务的办理范围内" in body["fields"]["to"] and api.engine.task(task)["assignee"] == "deputy"
 
 
 # --- bad input is a 4xx with {code, message, fields}, never a 500 -----------------------------------------
@@ -299,10 +306,54 @@ def _claim(api, ids):
     assert api("POST", f"/tasks/{ids['task_id']}/claim", "neike_head").status_code == 200
 
 
+def _with_deputy(api, ids):
+    """A second head for 内科 (the deputy): someone the head's task may be handed to."""
+    from engine.org import people as org
+    engine = api.engine
+    with write_transaction(engine.db) as conn:
+        org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
+                              "roles": ["staff", "department_head"]}, engine.clock.now())
+
+
+def _claim_with_deputy(api, ids):
+    _with_deputy(api, ids)
+    _claim(api, ids)
+
+
 def _second_version(api, ids):
     """A version 2 of the monthly report that only renames its start event: the instance may move."""
     xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")
     assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
+
+
+def _filled(api, ids):
+    """内科's head has filled in the report: the review is the discipline office's ({task} becomes it)."""
+    assert api("POST", f"/tasks/{ids['task_id']}/complete", "neike_head", json={"data": VALID_REPORT}).status_code == 200
+    ids["filled"] = ids["task_id"]
+    ids["task_id"] = api("GET", f"/instances/{ids['instance_id']}", "jijian").get_json()["tasks"][0]["id"]
+
+
+def _filled_untouched(api, ids):
+    _filled(api, ids)
+    ids["task_id"] = ids.pop("filled")
+
+
+def _allow_signers(api, ids):
+    """Version 2 of the monthly report lets the step add the discipline office as a signer (加签)."""
+    xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace(
+        '<spiffworkflow:property name="formKey" value="monthly_report" />',
+        '<spiffworkflow:property name="formKey" value="monthly_report" />'
+        '<spiffworkflow:property name="addSignerCandidates" value="discipline_office" />')
+    assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
+    view = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE}).get_json()
+    ids["task_id"] = view["tasks"][0]["id"]
+
+
+def _signer_added(api, ids):
+    _allow_signers(api, ids)
+    body = {"signer": "jijian", "position": "before", "reason": "请先把关"}
+    resp = api("POST", f"/tasks/{ids['task_id']}/signers", "neike_head", json=body)
+    ids["signature"] = resp.get_json()["signers"][0]["id"]
 
 
 # (method, path, json body, setup, users answered 403, users answered 2xx); {task} and {instance} are filled in.
@@ -323,15 +374,30 @@ MATRIX = [
      ["neike_head", "auditor", "jijian", "admin"]),
     ("POST", "/tasks/{task}/claim", None, None, ["surgeon", "nurse", "auditor", "jijian"], ["neike_head"]),
     ("POST", "/tasks/{task}/unclaim", None, _claim, ["surgeon", "waike_head"], ["neike_head"]),
-    ("POST", "/tasks/{task}/delegate", {"to": "nurse", "reason": "出差"}, _claim, ["surgeon", "auditor", "admin"],
-     ["neike_head"]),
-    ("POST", "/tasks/{task}/reassign", {"to": "nurse", "reason": "轮岗"}, None, ["nurse", "auditor", "jijian"],
+    ("POST", "/tasks/{task}/delegate", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
+     ["surgeon", "auditor", "admin"], ["neike_head"]),
+    ("POST", "/tasks/{task}/transfer", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
+     ["surgeon", "auditor", "admin"], ["neike_head"]),
+    ("POST", "/tasks/{task}/reassign", {"to": "deputy", "reason": "轮岗"}, _with_deputy, ["nurse", "auditor", "jijian"],
      ["neike_head", "admin"]),
+    ("POST", "/tasks/{task}/recuse", {"reason": "申报人是我的近亲属"}, None, ["surgeon", "waike_head", "auditor"],
+     ["neike_head"]),
     ("POST", "/tasks/{task}/complete", {"data": VALID_REPORT}, None, ["surgeon", "nurse", "auditor", "admin"],
      ["neike_head"]),
     ("GET", "/tasks/{task}/comments", None, None, ["surgeon", "waike_head"], ["neike_head", "auditor", "jijian"]),
     ("POST", "/tasks/{task}/comments", {"body": "请按时填报"}, None, ["surgeon", "waike_head"],
      ["neike_head", "jijian", "admin"]),
+    ("POST", "/tasks/{task}/send-back", {"reason": "请补充"}, _filled, ["surgeon", "nurse", "neike_head"], ["jijian"]),
+    ("POST", "/tasks/{task}/withdraw", {}, _filled_untouched, ["surgeon", "waike_head", "jijian"], ["neike_head"]),
+    ("POST", "/tasks/{task}/urge", {"message": "请今日提交"}, None, ["surgeon", "nurse", "waike_head", "auditor"],
+     ["jijian", "neike_head"]),
+    ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
+     ["neike_head", "jijian"]),
+    ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
+    ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
+    ("POST", "/tasks/{task}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"}, _allow_signers,
+     ["surgeon", "nurse", "auditor"], ["neike_head"]),
+    ("POST", "/signatures/{signature}", {"agree": True}, _signer_added, [], ["jijian"]),
 ]
 CASES = [pytest.param(method, path, body, setup, user, expected, id=f"{method} {path} as {user or 'anonymous'}")
          for method, path, body, setup, forbidden, allowed in MATRIX
@@ -345,9 +411,10 @@ def test_who_may_call_what(api, monthly, method, path, body, setup, user, expect
     if body == "deploy":
         body = {"files": [{"name": MONTHLY_REPORT.name,
                            "xml": MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")}]}
-    elif body == "start":
-        body = {"process_key": "monthly_report", "data": NEIKE}
-    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"]), user, json=body)
+    elif body == "start":          # (内科 has its report open already: one per department and period)
+        body = {"process_key": "monthly_report", "data": WAIKE}
+    resp = api(method, path.format(task=monthly["task_id"], instance=monthly["instance_id"],
+                                   signature=monthly.get("signature")), user, json=body)
     if expected == 200:
         assert 200 <= resp.status_code < 300, resp.get_data(as_text=True)
     else:
@@ -358,11 +425,11 @@ def test_every_route_of_the_api_is_in_the_matrix_and_in_the_document(app, client
     documented = {(method.upper(), path.removeprefix(API))
                   for path, operations in client.get(f"{API}/openapi.json").get_json()["paths"].items()
                   for method in operations if method != "parameters"}
-    routed = {(method, re.sub(r"<(\w+)>", r"{\1}", rule.rule).removeprefix(API))
+    routed = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix(API))
               for rule in app.url_map.iter_rules() if rule.rule.startswith(API) and not rule.rule.endswith(".json")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routed == documented
-    in_matrix = {(m, re.sub(r"\{(task|instance)\}", r"{\1_id}", p).replace("/processes/monthly_report",
+    in_matrix = {(m, re.sub(r"\{(task|instance|signature)\}", r"{\1_id}", p).replace("/processes/monthly_report",
                                                                           "/processes/{key}"))
                  for m, p, *_ in MATRIX}
     assert documented - {("POST", "/auth/token")} == in_matrix
@@ -414,6 +481,8 @@ def test_an_api_start_is_checked_by_the_start_form_like_the_page(api, monthly):
     unknown = api("POST", "/instances", "jijian", json={"process_key": "monthly_report",
                                                         "data": {"department": "no_such_department"}})
     assert unknown.status_code == 422 and "department" in unknown.get_json()["fields"]
-    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    twin = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE})
+    assert twin.status_code == 422 and "department" in twin.get_json()["fields"]    # 内科 has its report already
+    ok = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": WAIKE})
     assert ok.status_code == 201, ok.get_json()
-    assert ok.get_json()["tasks"][0]["candidate_department"] == "neike"
+    assert ok.get_json()["tasks"][0]["candidate_department"] == "waike"

@@ -14,6 +14,7 @@ import pytest
 from engine.db.schema import event, metadata
 from tests.web.test_authz import MATRIX, _request, campaign_id, clue_id, ids  # noqa: F401  (fixtures)
 from tests.web.test_pages import report  # noqa: F401  (fixtures)
+from tests.web.test_campaign import campaign_id  # noqa: F401,F811  (fixture)
 from tests.helpers.web import login, post
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
@@ -61,7 +62,7 @@ def test_the_auditor_changes_nothing_on_any_route(app, db, ids, request):
     after_login = _snapshot(db)           # signing in itself records nothing an audit cares about
     refused = []
     for rule, method, path, *_ in MATRIX:
-        if method == "GET" or rule in ("/account/password", "/audit/verify"):   # own password; verifying the chains
+        if method == "GET" or rule in ("/account/password", "/audit/verify"):   # verify: see below
             continue
         status = _request(c, method, path.format(**ids), "auditor").status_code
         refused.append((rule, status))
@@ -99,3 +100,64 @@ def test_the_discipline_office_grants_reporter_access_and_the_grant_is_an_event(
     login(a, "auditor")
     assert "授权给" not in a.get(f"/audit/instances/{iid}").get_data(as_text=True)    # no form for auditors
     assert post(a, f"/audit/instances/{iid}/grants", {"to": "auditor", "reason": "x"}, page="/audit").status_code == 403
+
+
+def test_the_auditor_verifies_the_hash_chains_and_sees_the_last_result_and_digest(app, engine, db, report):
+    c = app.test_client()
+    login(c, "auditor")
+    assert "尚未在此页面验证过" in c.get("/audit").get_data(as_text=True)
+    before = _snapshot(db)
+    resp = post(c, "/audit/verify", page="/audit")
+    assert resp.status_code == 302
+    page = c.get("/audit").get_data(as_text=True)
+    assert "哈希链验证通过" in page                                    # the flash
+    assert "通过：" in page and "未发现断裂" in page
+    with db.connect() as conn:
+        made = conn.execute(sa.select(event.c.type, event.c.actor, event.c.data_json)
+                            .where(event.c.chain == "anchors").order_by(event.c.seq)).all()
+    assert [(e.type, e.actor) for e in made] == [("digest_made", "auditor"), ("chains_verified", "auditor")]
+    root = json.loads(made[0].data_json)["root"]
+    assert root in page                                              # the digest's root, to write down
+    after = _snapshot(db)                  # the auditor's check records itself on the anchors chain, nothing else
+    assert {k for k, v in after.items() if v != before[k]} <= {"event", "chain_head", "web_session"}
+
+
+def test_a_date_range_exports_what_the_auditor_may_see_and_says_how_many_were_left_out(app, engine, db, report,
+                                                                                        campaign_id):
+    from tests.web.test_confidential_listings import _disclose
+    secret = _disclose(app, db)                                  # a confidential disclosure: the office only
+    visible_iid = engine.task(report)["instance_id"]
+    c = app.test_client()
+    login(c, "auditor")
+    page = c.get("/audit/package?from=2026-01-01&to=2027-12-31")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "另有 1 个实例未导出" in text and "1 个属于保密流程" in text
+    resp = c.get("/audit/package.zip?from=2026-01-01&to=2027-12-31")
+    assert resp.status_code == 200 and resp.headers["X-Audit-Left-Out"] == "1"
+    zf = zipfile.ZipFile(io.BytesIO(resp.data))
+    names = zf.namelist()
+    assert f"events/{visible_iid}.json" in names and f"events/{secret}.json" not in names
+    left = json.loads(zf.read("left_out.json"))
+    assert left["count"] == 1 and left["by_reason"] == {"confidential": 1}
+    assert secret not in zf.read("left_out.json").decode() and secret not in zf.read("instances.json").decode()
+
+
+def test_the_timeline_and_heatmap_speak_names_and_statuses_and_hide_spiffworkflow_internals(app, engine, report):
+    iid = engine.task(report)["instance_id"]
+    c = app.test_client()
+    login(c, "auditor")
+    page = c.get(f"/audit/instances/{iid}").get_data(as_text=True)
+    assert "进行中" in page and ">active<" not in page                  # the status in the reader's language
+    assert 'title="fill_report" data-element="fill_report">填报月度工作进展<' in page   # a name; its id a tooltip
+    assert "⏮" not in page and "⏭" not in page and 'data-icon="first"' in page and 'data-icon="last"' in page
+    frames = c.get(f"/audit/instances/{iid}/frames").get_json()
+    shown = {i for f in frames["frames"] for i in f["active"] + f["done"]}
+    assert shown and shown <= set(frames["names"]) and not shown & {"Start", "End"}
+    heat = c.get("/audit/versions/1/heatmap", headers={"Accept": "application/json"}).get_json()
+    assert heat["counts"] and not set(heat["counts"]) & {"Start", "End"}
+    assert not any("BoundaryEvent" in k or k.endswith("EndJoin") for k in heat["counts"])
+    assert set(heat["names"]) == set(heat["counts"])
+    page = c.get("/audit/versions/1/heatmap").get_data(as_text=True)
+    assert 'data-testid="heatmap-legend"' in page and "颜色表示执行次数" in page
+    assert "<td><code>Start</code>" not in page

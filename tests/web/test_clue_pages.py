@@ -15,6 +15,8 @@ from engine.clues.confidential import clue_query_code
 from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
 from tests.web.test_clue_routes import clues, end_of, office, vault  # noqa: F401  (fixtures)
 from tests.helpers.web import csrf, login, post
+from tests.helpers.clues import meeting
+from engine.errors import Forbidden
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
@@ -242,10 +244,16 @@ def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_
     assert resp.status_code == 302
     assert clues.tasks(reg.instance_id)["triage"]["assignee"] == "jj_head"
     assert "提级办理" in c.get("/clues").get_data(as_text=True)
+    [moved] = [e for e in engine.events(reg.instance_id) if e["type"] == "task_reassigned"]
+    assert (moved["data"]["mode"], moved["data"]["reason"]) == ("escalated", "涉及科室负责人")   # data, not a prefix
     early = post(c, f"{path}/review", page=path)
     assert early.status_code == 422 and "只有已办结的线索" in early.get_data(as_text=True)
-    clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实")
-    clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
+    clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())
+    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    with pytest.raises(Forbidden):      # the head proposed it: someone else approves (职责分离)
+        clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
+    engine.reassign(approve, user="admin", to="jijian", reason="负责人提出处置意见，审批另行安排")
+    clues.do(reg.instance_id, "approve_office", user="jijian", office_approved=True, office_comment=None)
     assert post(c, f"{path}/review", page=path).status_code == 302
     with engine.db.connect() as conn:
         from engine.db.schema import process_instance

@@ -16,6 +16,7 @@ from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid
 from engine.db.schema import notification
 from engine.deadlines.workdays import BEIJING
+from tests.helpers.clues import meeting
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
@@ -75,7 +76,7 @@ def clues(engine, office, vault):
             return engine.complete_task(task["id"], user=user, data=data)
 
         def triage(self, iid, disposal, opinion="研判意见"):
-            self.do(iid, "triage", disposal=disposal, opinion=opinion)
+            self.do(iid, "triage", disposal=disposal, opinion=opinion, **meeting())
             self.do(iid, "approve_office", office_approved=True, office_comment=None)
 
         def notify(self, iid, kind, text):
@@ -143,13 +144,16 @@ def test_close_route_runs_to_its_end_and_the_real_name_reporter_is_told_both_tim
     assert row["result"] == "予以了结；了结理由：经了解，所反映问题不属实。"
 
 
-def test_a_rejected_opinion_goes_back_to_triage_and_a_middle_manager_needs_the_leadership_group(clues):
+def test_a_rejected_opinion_goes_back_to_triage_and_a_middle_manager_needs_the_leadership_group(clues, engine):
     reg = clues.register(real_name=False, position_level="middle_manager")
-    clues.do(reg.instance_id, "triage", disposal="transfer", opinion="涉嫌违法，拟移交。")
+    clues.do(reg.instance_id, "triage", disposal="transfer", opinion="涉嫌违法，拟移交。", **meeting())
     clues.do(reg.instance_id, "approve_office", office_approved=False, office_comment="证据不足，请重新研判")
     assert set(clues.tasks(reg.instance_id)) == {"triage"}
     clues.triage(reg.instance_id, "transfer", "涉嫌违法，移交区监委。")
     assert set(clues.tasks(reg.instance_id)) == {"approve_leader"}
+    [decided] = [e for e in engine.events(reg.instance_id) if e["type"] == "decision_evaluated"]   # the DMN table
+    assert decided["data"]["decision"] == "disposal_approver v1" and decided["element_id"] == "decide_approver"
+    assert decided["data"]["output"] == {"needs_leader_approval": True}
     clues.do(reg.instance_id, "approve_leader", leader_approved=True, leader_comment=None)
     assert set(clues.tasks(reg.instance_id)) == {"transfer"}
 

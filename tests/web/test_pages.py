@@ -227,28 +227,39 @@ def test_completing_a_task_discards_its_draft_with_the_completion(client, report
     assert engine.task(report)["status"] == "completed"
 
 
-def test_delegate_needs_a_reason_and_is_recorded(client, report, engine, db):
+def _deputy(engine):
+    """A second head for 内科 (the deputy): someone a head's task may be handed to."""
+    from engine.db.transactions import write_transaction
+    from engine.org import people as org
+    with write_transaction(engine.db) as conn:
+        org.save_staff(conn, {"username": "deputy", "name": "钱副主任", "department": "neike",
+                              "roles": ["staff", "department_head"]}, engine.clock.now(), password_hash=None)
+
+
+def test_transfer_needs_a_reason_and_is_recorded(client, report, engine, db):
+    _deputy(engine)
     login(client, "neike_head")
     post(client, f"/tasks/{report}/claim", page=f"/tasks/{report}")
-    resp = post(client, f"/tasks/{report}/delegate", {"to": "nurse", "reason": ""}, page=f"/tasks/{report}")
-    assert resp.status_code == 422
-    resp = post(client, f"/tasks/{report}/delegate", {"to": "nurse", "reason": "出差一周"}, page=f"/tasks/{report}")
+    resp = post(client, f"/tasks/{report}/transfer", {"to": "deputy", "reason": ""}, page=f"/tasks/{report}")
+    assert resp.status_code == 422 and "请填写原因" in resp.get_data(as_text=True)
+    resp = post(client, f"/tasks/{report}/transfer", {"to": "deputy", "reason": "出差一周"}, page=f"/tasks/{report}")
     assert resp.status_code == 302
-    assert engine.task(report)["assignee"] == "nurse"
+    assert engine.task(report)["assignee"] == "deputy"
     with db.connect() as conn:
         row = conn.execute(sa.select(event.c.data_json).where(event.c.type == "task_delegated")).one()
     assert "出差一周" in row.data_json
 
 
 def test_only_the_department_head_may_reassign(client, report, engine, app):
+    _deputy(engine)
     engine.claim(report, user="neike_head")
     other = app.test_client()
     login(other, "waike_head")
-    resp = post(other, f"/tasks/{report}/reassign", {"to": "nurse2", "reason": "x"})
+    resp = post(other, f"/tasks/{report}/reassign", {"to": "deputy", "reason": "x"})
     assert resp.status_code == 403
     login(client, "neike_head")
-    resp = post(client, f"/tasks/{report}/reassign", {"to": "nurse2", "reason": "轮岗"}, page=f"/tasks/{report}")
-    assert resp.status_code == 302 and engine.task(report)["assignee"] == "nurse2"
+    resp = post(client, f"/tasks/{report}/reassign", {"to": "deputy", "reason": "轮岗"}, page=f"/tasks/{report}")
+    assert resp.status_code == 302 and engine.task(report)["assignee"] == "deputy"
 
 
 def test_comments_and_attachments(client, report, db):

@@ -171,3 +171,30 @@ def test_outcomes_carry_the_seeds_notes_and_the_cut_off_reads_as_of(app, scenari
     text = " ".join(str(v) for row in book.active.iter_rows(values_only=True) for v in row if v)
     assert "“行政处罚”中仅填写对非党员、非公职人员的处理处罚人数" in text and "截至日期" in text
 
+
+
+def test_the_office_reads_and_exports_the_red_envelope_register(app, scenario, engine):
+    """Seed 000's 上缴登记制度: the office sees who handed in what, with its receipt; others may not."""
+    engine.start("gift_handin", started_by="nurse", data={"received_on": "2026-12-09", "giver_kind": "family",
+                                                          "how": "office", "amount": 2000, "giver": "=1+1"})
+    c = signed_in(app, "jijian")
+    page = c.get("/records/gifts?year=2026").get_data(as_text=True)
+    assert "王护士" in page and "患者家属" in page and "2000.00" in page and "待登记" in page
+    book = load_workbook(io.BytesIO(c.get("/records/gifts.xlsx?year=2026").data))
+    assert book.active["A1"].value.endswith("2026年红包上缴登记表") and not str(book.active["F3"].value).startswith("=")
+    assert signed_in(app, "nurse").get("/records/gifts").status_code == 403
+    assert c.get("/records/gifts?year=abc").status_code == 404
+
+
+def test_the_problem_list_shows_each_head_their_own_departments_and_the_office_all(app, scenario, engine):
+    """Seed 004's 问题清单 with 销号管理: a patrol finding entered by the office for 内科."""
+    engine.start("campaign_issue_item", started_by="jijian", data={
+        "source": "patrol", "source_ref": "巡察反馈", "department": "neike", "problem": "采购台账不全",
+        "measure": "补齐台账", "deadline_days": 10})
+    office = signed_in(app, "jijian").get("/records/issues").get_data(as_text=True)
+    assert "巡视巡察反馈" in office and "采购台账不全" in office and "整改中" in office
+    assert "采购台账不全" in signed_in(app, "neike_head").get("/records/issues").get_data(as_text=True)
+    assert "采购台账不全" not in signed_in(app, "waike_head").get("/records/issues").get_data(as_text=True)
+    assert signed_in(app, "nurse").get("/records/issues").status_code == 403
+    book = load_workbook(io.BytesIO(signed_in(app, "jijian").get("/records/issues.xlsx?status=open").data))
+    assert book.active["A1"].value.endswith("问题清单（销号管理）") and book.active["E3"].value == "采购台账不全"

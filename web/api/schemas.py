@@ -279,6 +279,11 @@ class HandoverSchema(Request):
     reason = Text(required=True, validate=length(max=2000))
 
 
+class RecusalSchema(Request):
+    reason = Text(required=True, validate=length(max=500),
+                  metadata={"description": "why the caller must not handle this matter (自行回避)"})
+
+
 class CompleteSchema(Request):
     data = JsonObject(load_default=dict, metadata={"description": "the form's fields, as its definition says"})
 

@@ -12,7 +12,7 @@ from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
 from .schemas import (CommentListSchema, CommentRequestSchema, CommentSchema, CompleteSchema, HandoverSchema,
-                      InstanceSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
+                      InstanceSchema, RecusalSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
 
 bp = api_blueprint("tasks", __name__,
                    "Human tasks: the inbox, claiming, handing over, completing, commenting")
@@ -71,8 +71,19 @@ def unclaim(task_id: str):
 @bp.response(200, TaskSchema)
 @document_errors(400, 404, 409)
 def delegate(body, task_id: str):
-    """Hand a task one holds to a colleague, with a reason (kept in the history)"""
-    return handover.hand_over(engine(), g.api_principal, task_id, "delegate", body["to"], body["reason"])[1]
+    """Delegate a task one holds to a colleague its lane admits, with a reason: one stays its owner,
+    and it comes back once the delegate resolves it (Camunda's delegation)"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.DELEGATE, body["to"], body["reason"])
+
+
+@bp.route("/tasks/<task_id>/transfer", methods=["POST"])
+@token_required()
+@bp.arguments(HandoverSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def transfer(body, task_id: str):
+    """Hand a task one holds for good to a colleague its lane admits, with a reason"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.TRANSFER, body["to"], body["reason"])
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=["POST"])
@@ -81,8 +92,18 @@ def delegate(body, task_id: str):
 @bp.response(200, TaskSchema)
 @document_errors(400, 404, 409)
 def reassign(body, task_id: str):
-    """Give an open task of one's department to someone else, whoever holds it (department heads, admins)"""
-    return handover.hand_over(engine(), g.api_principal, task_id, "reassign", body["to"], body["reason"])[1]
+    """Give an open task of one's department to someone its lane admits, whoever holds it (department heads, admins)"""
+    return handover.hand_over(engine(), g.api_principal, task_id, handover.REASSIGN, body["to"], body["reason"])
+
+
+@bp.route("/tasks/<task_id>/recuse", methods=["POST"])
+@token_required()
+@bp.arguments(RecusalSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def recuse(body, task_id: str):
+    """Declare a conflict of interest on a task (自行回避): the caller is kept out of its instance from now on"""
+    return inbox_tasks.declare_conflict(engine(), g.api_principal, task_id, body["reason"])
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])

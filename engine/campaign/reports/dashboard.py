@@ -53,8 +53,8 @@ def overdue_tasks(conn, campaign_id: str, now: datetime, department_code: str | 
                  days_overdue=(now - r.due_at).days) for r in conn.execute(q.order_by(h.due_at, h.id))]
 
 
-def clue_figures(conn, now: datetime, max_points: int = 60) -> dict:
-    rows = clue_rows(conn, now)
+def clue_figures(conn, now: datetime, max_points: int = 60, viewer=None) -> dict:
+    rows = clue_rows(conn, now, viewer=viewer)
     by_source = Counter(r["source"] for r in rows)
     by_disposal = Counter(r["disposal"] for r in rows if r["disposal"])
     by_form = Counter(r["discipline_form"] for r in rows if r["discipline_form"] in FORMS)

@@ -4,6 +4,12 @@ the money (万元) and goods they handed in; a total row.
 Read from each disclosure's registration task, whose data carries the start form, the campaign it
 belongs to and the engine's on-time verdict. A disclosure counts from the moment it was submitted
 (its instance's start), up to the cut-off. The people are counted once per department.
+
+Red envelopes and gifts handed in through the standing register (红包上缴登记, `engine.records.gifts`)
+between the campaign's start and the cut-off add to the money and goods of their department: they were
+handed in, as the column says (主动上交钱款／财物); they add no person and no issue, as nobody disclosed
+anything. The column stays one column as in the seed, shown as two sub-columns (money 万元, goods
+items) so that the two units never add up.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import sqlalchemy as sa
 
 from engine.campaign.operators import DISCLOSURE, money
 from engine.db.schema import department, process_instance
+from engine.records import gifts
 from engine.runtime import queries
 
 
@@ -43,6 +50,15 @@ def disclosures(conn, campaign_id: str, until: datetime | None = None) -> dict:
         d["money"] += money(data.get("money"))
         d["goods"] += int(data.get("goods_count") or 0)
         d["on_time" if data.get("on_time") else "late"] += 1
+    started = conn.execute(sa.select(process_instance.c.started_at).where(
+        process_instance.c.id == campaign_id)).scalar_one_or_none()
+    if started is not None:
+        for code, handed in gifts.department_totals(conn, started, until).items():
+            code = code or ""
+            d = per.setdefault(code, {"department": code, "name": names.get(code, code or "—"), "people": set(),
+                                      "issues": 0, "money": Decimal("0"), "goods": 0, "on_time": 0, "late": 0})
+            d["money"] += handed["money"]
+            d["goods"] += handed["goods"]
     lines = [dict(d, people=len(d["people"]), money=f"{d['money']:.2f}")
              for d in sorted(per.values(), key=lambda x: x["name"])]
     total = {"people": sum(x["people"] for x in lines), "issues": sum(x["issues"] for x in lines),

@@ -16,15 +16,16 @@ from engine.clues.ledger import clue_rows
 from engine.campaign.reports.common import CampaignRef, cutoff_instant
 
 
-def campaign_clues(conn, camp: CampaignRef, cutoff: date, now: datetime) -> list[dict]:
-    """The ledger rows of the campaign's clues received up to `cutoff`, oldest first."""
+def campaign_clues(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) -> list[dict]:
+    """The ledger rows of the campaign's clues received up to `cutoff`, oldest first (without those
+    `viewer` is recused from)."""
     until = min(now, cutoff_instant(cutoff))
     linked = {c["instance_id"] for m in milestones(conn, camp.id, "clue_backlog") if m["at"] < until
               for c in m.get("clues") or []}
     refs = camp.refs()
     start, last = camp.started_on.isoformat(), cutoff.isoformat()
     rows = []
-    for row in clue_rows(conn, until, as_of=until):
+    for row in clue_rows(conn, until, as_of=until, viewer=viewer):
         if row["received_on"] > last:
             continue
         if row["instance_id"] in linked or row["received_on"] >= start or (row.get("campaign") or "") in refs:

@@ -31,10 +31,10 @@ def _blank(item: str) -> dict:
             "rules": 0}
 
 
-def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime) -> dict:
+def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) -> dict:
     """Rows (one per item, then 以案促改 when any rule was improved) of counts, and the total."""
     until = min(now, cutoff_instant(cutoff))
-    clues = {r["instance_id"]: r for r in campaign_clues(conn, camp, cutoff, now)}
+    clues = {r["instance_id"]: r for r in campaign_clues(conn, camp, cutoff, now, viewer)}
     categories = dict(conn.execute(sa.select(department.c.code, department.c.category)).all())
     items = [str(a.get("area")).strip() for a in camp.launch.get("focus_areas") or [] if str(a.get("area") or "").strip()]
     rows = {item: _blank(item) for item in items}
@@ -51,7 +51,8 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime) -> dict:
         if penalty:
             row["admin_penalty"].add(person)
         if form in FORMS or penalty:
-            level = "middle_manager" if clue["position_level"] == "middle_manager" else "other"
+            # 院领导 count with 中层及以上 (the report's column)
+            level = "middle_manager" if clue["position_level"] in ("middle_manager", "hospital_leader") else "other"
             row["people"][level].add(person)
             category = categories.get(clue["person_department"])
             if category in row["departments"]:

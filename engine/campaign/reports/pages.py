@@ -21,19 +21,21 @@ from engine.org.hospital import hospital_name
 KINDS = ("disclosures", "ledger", "outcomes", "monthly")
 
 
-def _compute(conn, kind: str, camp, cutoff, now, departments):
+def _compute(conn, kind: str, camp, cutoff, now, departments, viewer):
     if kind == "disclosures":
         return disclosures(conn, camp.id, min(now, cutoff_instant(cutoff)))
     if kind == "ledger":
-        return {"rows": campaign_clues(conn, camp, cutoff, now)}
+        return {"rows": campaign_clues(conn, camp, cutoff, now, viewer)}
     if kind == "outcomes":
-        return outcomes(conn, camp, cutoff, now)
+        return outcomes(conn, camp, cutoff, now, viewer)
     return monthly(conn, camp, cutoff, now, departments)
 
 
-def report(eng, campaign_id: str, kind: str, cutoff: str | None, departments: set | None = None) -> dict:
+def report(eng, campaign_id: str, kind: str, cutoff: str | None, departments: set | None = None,
+           viewer=None) -> dict:
     """One report of a campaign up to the cut-off day: `camp`, `cutoff`, `problems` and `report`.
-    `departments` limits the monthly report to those (a department head's); None is every one."""
+    `departments` limits the monthly report to those (a department head's); None is every one.
+    `viewer`: the clues they are recused from (回避) are neither listed nor counted."""
     if kind not in KINDS:
         raise Invalid(f"没有这种报表：{kind}", field="kind")
     now = eng.clock.now()
@@ -51,7 +53,7 @@ def report(eng, campaign_id: str, kind: str, cutoff: str | None, departments: se
                 problems.append(Problem("截至日期不能早于专项整治开始", field="cutoff", code="before_start"))
                 day = today
         return {"camp": camp, "cutoff": day, "problems": problems, "heading": heading(conn, camp),
-                "report": _compute(conn, kind, camp, day, now, departments)}
+                "report": _compute(conn, kind, camp, day, now, departments, viewer)}
 
 
 def heading(conn, camp) -> str:
@@ -67,7 +69,7 @@ def campaign(eng, campaign_id: str):
         return campaign_ref(conn, campaign_id)
 
 
-def dashboard(eng, campaign_id: str, *, campaign_figures: bool, clue_figures: bool) -> dict:
+def dashboard(eng, campaign_id: str, *, campaign_figures: bool, clue_figures: bool, viewer=None) -> dict:
     """The dashboard's figures: the campaign's (progress, overdue) and the clues' (every clue), as asked."""
     now = eng.clock.now()
     out = {}
@@ -76,7 +78,7 @@ def dashboard(eng, campaign_id: str, *, campaign_figures: bool, clue_figures: bo
         if campaign_figures:
             out.update(figures.campaign_figures(conn, campaign_id, now))
         if clue_figures:
-            out["clues"] = figures.clue_figures(conn, now)
+            out["clues"] = figures.clue_figures(conn, now, viewer=viewer)
     return out
 
 

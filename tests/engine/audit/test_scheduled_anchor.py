@@ -10,7 +10,7 @@ import json
 import pytest
 
 from engine.audit import anchor
-from engine.bootstrap import periodic_jobs
+from engine.bootstrap import scheduled_jobs
 from engine.audit import verify as audit
 from engine.config import Settings
 from engine.db.schema import event, process_instance
@@ -37,11 +37,11 @@ def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance
     doomed = engine.start("w1_process", started_by="alice").id
     sink = tmp_path / "anchors" / "digests.jsonl"
     settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(sink), "QINGLIAN_DIGEST_HOURS": "6"})
-    [job] = periodic_jobs(settings, engine)
-    assert job.seconds == 6 * 3600
-    job.run()
+    [(job_id, minutes, run)] = scheduled_jobs(settings, engine)
+    assert (job_id, minutes) == ("qinglian-digest", 6 * 60)
+    run()
     engine.start("w1_process", started_by="alice")
-    job.run()
+    run()
     first, second = sink.read_bytes().splitlines()
     assert json.loads(second)["previous_line_sha256"] == hashlib.sha256(first).hexdigest()
     assert json.loads(first)["verified"] == {"ok": True, "events": json.loads(first)["verified"]["events"],
@@ -59,18 +59,28 @@ def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance
 
 
 def test_no_digest_hours_no_job(engine):
-    assert periodic_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0"}), engine) == []
+    assert scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0"}), engine) == ()
+
+
+def test_the_audit_page_shows_the_scheduled_check_as_the_last_one(app, people, tmp_path):
+    eng = app.extensions["qinglian"]
+    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(tmp_path / "d.jsonl")})
+    [(_, _, run)] = scheduled_jobs(settings, eng)
+    run()
+    auditor = app.test_client()
+    login(auditor, "auditor")
+    page = auditor.get("/audit").get_data(as_text=True)
+    assert "scheduler" in page and "未发现断裂" in page
 
 
 def test_the_audit_page_shows_the_last_verification_and_runs_one(app, people):
     auditor = app.test_client()
     login(auditor, "auditor")
-    assert "尚未校验" in auditor.get("/audit").get_data(as_text=True)
+    assert "尚未在此页面验证过" in auditor.get("/audit").get_data(as_text=True)
     resp = post(auditor, "/audit/verify", page="/audit")          # an auditor may: it writes only its event
     assert resp.status_code == 302
     page = auditor.get("/audit").get_data(as_text=True)
-    assert "校验通过" in page and "周审计" not in page or "auditor" in page
-    assert "尚未校验" not in page
+    assert "未发现断裂" in page and "尚未在此页面验证过" not in page
     nurse = app.test_client()
     login(nurse, "nurse")
     assert post(nurse, "/audit/verify").status_code == 403

@@ -292,9 +292,9 @@ MIWG_EXPECTED = {
     "C.1.0": {"condition_error", "parse_error"}, "C.1.1": {"condition_error", "parse_error"},
     "C.2.0": {"no_executable_process"}, "C.3.0": {"condition_error", "parse_error", "timer_error"},
     "C.4.0": {"condition_error", "parse_error"}, "C.5.0": {"condition_error", "parse_error"},
-    "C.6.0": {"parse_error", "timer_error"}, "C.7.0": {"condition_error", "parse_error"},
-    "C.8.0": {"no_executable_process"}, "C.8.1": {"condition_error", "parse_error"},
-    "C.9.0": {"condition_error", "parse_error", "unresolved_call"},
+    "C.6.0": {"parse_error", "timer_error"}, "C.7.0": {"condition_error", "parse_error", "unknown_decision"},
+    "C.8.0": {"no_executable_process"}, "C.8.1": {"condition_error", "parse_error", "unknown_decision"},
+    "C.9.0": {"condition_error", "parse_error", "unresolved_call", "unknown_decision"},
     "C.9.1": {"timer_error"}, "C.9.2": {"condition_error", "parse_error", "timer_error", "unresolved_call"},
 }
 

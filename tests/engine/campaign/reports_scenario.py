@@ -20,6 +20,7 @@ from engine.org import people as org
 from engine.db.transactions import write_transaction
 from engine.db.schema import human_task
 from engine.deadlines.workdays import BEIJING
+from tests.helpers.clues import meeting
 
 ITEM_A = "重点岗位权力运行方面的问题"
 ITEM_B = "医疗服务方面群众反映强烈的问题"
@@ -98,7 +99,7 @@ class Player:
         return self.engine.complete_task(task["id"], user=user, data=data)
 
     def triage(self, iid: str, disposal: str, leader: bool = False):
-        self.clue(iid, "triage", disposal=disposal, opinion="研判意见")
+        self.clue(iid, "triage", disposal=disposal, opinion="研判意见", **meeting())
         self.clue(iid, "approve_office", "jj_head", office_approved=True, office_comment=None)
         if leader:
             self.clue(iid, "approve_leader", "leader", leader_approved=True, leader_comment=None)

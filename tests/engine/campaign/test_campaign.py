@@ -371,3 +371,20 @@ def test_months_a_stopped_server_slept_through_still_get_their_reports(engine, d
     assert rounds == [end_of(d) for d in ("2023-03-20", "2023-04-20", "2023-05-22", "2023-06-20", "2023-07-20")]
     assert len(children(db, cid, "campaign_monthly_report")) == 10         # 5 rounds × 2 departments
     assert replay.replay(engine, cid).ok
+
+
+def test_a_department_is_marked_overdue_only_for_its_own_late_work(engine, db, clock, hospital, campaign_processes):
+    """Issue 25 item 10: 内科 sent its September report on time; the office's check of it (5 working
+    days) ran late. The office is late, not 内科: its monthly cell is in progress, not overdue."""
+    clock.set(beijing("2021-08-16"))
+    cid = engine.start("campaign", started_by="jijian", business_key="虞二医党〔2021〕13号",
+                       data=launch_data(hospital)).id
+    advance(engine, clock, beijing("2021-09-10"))
+    do(engine, db, "fill_report", hospital[0] + "_head", {"month": "2021-09", "progress": "按计划推进"},
+       department=hospital[0], key="campaign_monthly_report")
+    advance(engine, clock, beijing("2021-09-30"))                   # the check was due on the 17th
+    assert any(t["element_id"] == "review_report" and t["due_at"] < clock.now()
+               for t in open_tasks(db, element="review_report"))
+    grid = grid_now(engine, db, cid)
+    assert cell(grid, hospital[0], "monthly")["state"] == "progress"
+    assert cell(grid, hospital[1], "monthly")["state"] == "overdue"  # its own report is late

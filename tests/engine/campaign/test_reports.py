@@ -156,7 +156,7 @@ def test_dashboard_figures_count_clues_by_source_disposal_form_and_status_and_ov
     assert [(s["name"], s["count"]) for s in clues["sources"]] == [
         ("信访举报", 2), ("检举控告", 1), ("巡视巡察", 1), ("上级纪委监委交办", 1), ("审计发现", 1), ("自行发现", 2)]
     assert [(d["code"], d["count"]) for d in clues["disposals"]] == [
-        ("talk_inquiry", 1), ("verify", 3), ("hold", 0), ("close", 1), ("transfer", 1)]
+        ("talk_inquiry", 1), ("verify", 3), ("hold", 0), ("close", 1), ("transfer", 1), ("report_up", 0)]
     assert [(f["code"], f["count"]) for f in clues["forms"]] == [("first", 1), ("second", 1), ("third", 0), ("fourth", 1)]
     # real-name: 张主任's and 周科长's reporters were told twice; K6's (2 November) nothing yet
     assert clues["feedback"] == {"real_name": 3, "accepted": 2, "accepted_pct": 66.7, "with_result": 2, "told": 2,
@@ -165,7 +165,8 @@ def test_dashboard_figures_count_clues_by_source_disposal_form_and_status_and_ov
     assert status["days"][0] == "2026-09-01" and status["days"][-1] == "2026-12-10"
     day = status["days"].index("2026-10-09")           # K8, K7, K1–K5 received; K1, K4, K5 closed that day
     assert (status["open"][day], status["closed"][day]) == (4, 3)
-    assert (status["open"][-1], status["closed"][-1]) == (2, 6)
+    # K7, assigned by the higher commission, stays open until its result is reported back to it
+    assert (status["open"][-1], status["closed"][-1]) == (3, 5)
     # overdue on 10 December: 检验科's meeting, October report and risk list, and every November report
     # but 内科's; 外科's talk
     assert [(d["name"], d["count"]) for d in camp["overdue"]] == [("检验科", 4), ("外科", 2), ("财务科", 1)]

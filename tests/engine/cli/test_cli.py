@@ -86,6 +86,22 @@ def test_the_same_problems_reach_the_cli_and_the_engine(cli, engine):
         assert f"  - {p}" in r.stderr
 
 
+def test_send_back_and_withdraw_from_the_command_line(cli):
+    cli("deploy", str(DATA / "bpmn" / "send_back.bpmn"))
+    view = json.loads(cli("--json", "start", "send_back", "--as", "nurse").output)
+    draft = view["tasks"][0]["id"]
+    view = json.loads(cli("--json", "complete", draft, "--as", "nurse").output)
+    review = view["tasks"][0]["id"]
+    r = cli("send-back", review, "--as", "neike_head", "--reason", " ", ok=False)
+    assert r.exit_code == 2 and "请填写退回原因" in r.stderr
+    out = cli("send-back", review, "--as", "neike_head", "--reason", "请补充").output
+    assert f"draft ({draft}, nurse)" in out
+    view = json.loads(cli("--json", "complete", draft, "--as", "nurse").output)
+    out = cli("withdraw", draft, "--as", "nurse", "--reason", "漏填").output
+    assert f"draft ({draft}, nurse)" in out
+    assert "task_sent_back" in cli("events", view["id"]).output
+
+
 def test_a_drill_database_starts_its_clock_at_the_chosen_moment(cli):
     """Issue 25 item 9: seed 002's campaign is rehearsed from its first day, 2026-09-28 09:00 Beijing."""
     cli("init-db", "--sandbox", "--at", "2026-09-28T09:00+08:00")

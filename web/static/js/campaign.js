@@ -20,7 +20,8 @@
         var c = window.echarts.init(box);
         c.setOption({
           animation: false,
-          tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
+          // drawn on the canvas: HTML tooltips carry inline styles the CSP refuses
+          tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return v == null ? "—" : v + "%"; } },
           legend: { top: 0 },
           grid: { left: 48, right: 24, top: 36, bottom: 36 },
           xAxis: { type: "category", data: data.days, boundaryGap: false },

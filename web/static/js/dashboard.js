@@ -8,6 +8,9 @@
     if (!box) { return null; }
     var c = window.echarts.init(box);
     option.animation = false;
+    // Tooltips drawn on the canvas ("richText"): ECharts' HTML tooltips carry inline styles, which the
+    // CSP (style-src 'self') refuses, so they never showed and the console filled with errors.
+    if (option.tooltip) { option.tooltip.renderMode = "richText"; }
     c.setOption(option);
     if (onClick) { c.on("click", onClick); }
     window.addEventListener("resize", function () { c.resize(); });

@@ -4,6 +4,34 @@
   var box = document.getElementById("diff");
   if (!box || !window.BpmnJS || !window.QinglianModelerTools) { return; }
   var table = document.getElementById("diff-changes");
+  var en = document.documentElement.lang === "en";
+  // Human labels: the engine's property names and BPMN types as a process owner says them.
+  var PROPS = en ? {} : {
+    name: "名称", formKey: "表单", dueIn: "办理期限", remindBefore: "提前提醒", escalateAfter: "逾期督办间隔",
+    priority: "优先级", subject: "任务对象", role: "角色", department: "科室规则", startableBy: "可发起角色",
+    startForm: "发起表单", confidential: "保密（可见角色）", condition: "条件", timeDuration: "定时时长",
+    timeDate: "定时日期", timeCycle: "定时周期", completionGuard: "完成检查", default: "默认流",
+    serviceTaskOperator: "服务操作", calledElement: "被调用流程", calledDecisionId: "决策表",
+    sourceRef: "起点", targetRef: "终点", documentation: "说明", isExecutable: "可执行",
+  };
+  var LAYOUT_THRESHOLD = 5;      // pixels: a shape nudged by less was only clicked, not moved
+  function typeLabel(type) {
+    var words = (type || "").replace("bpmn:", "").replace(/([a-z])([A-Z])/g, "$1 $2");
+    words = words.charAt(0) + words.slice(1).toLowerCase();
+    var i18n = window.QinglianModelerI18n;
+    return i18n && !en ? i18n.translate(words) : words;
+  }
+  function propLabel(name) { return PROPS[name] ? PROPS[name] + " (" + name + ")" : name; }
+  function moved(a, b, id) {
+    var x = a.get("elementRegistry").get(id), y = b.get("elementRegistry").get(id);
+    if (!x || !y) { return true; }
+    var far = function (p, q) { return Math.abs((p || 0) - (q || 0)) >= LAYOUT_THRESHOLD; };
+    if (x.waypoints || y.waypoints) {
+      var w1 = x.waypoints || [], w2 = y.waypoints || [];
+      return w1.length !== w2.length || w1.some(function (p, i) { return far(p.x, w2[i].x) || far(p.y, w2[i].y); });
+    }
+    return far(x.x, y.x) || far(x.y, y.y) || far(x.width, y.width) || far(x.height, y.height);
+  }
   function open(container, url) {
     var viewer = new window.BpmnJS({ container: container });
     return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); })
@@ -18,7 +46,7 @@
     tr.className = "diff-" + kind;
     tr.dataset.kind = kind;
     tr.dataset.element = id;
-    [label, id + (el && el.name ? " · " + el.name : ""), el ? (el.$type || "").replace("bpmn:", "") : "", detail || ""]
+    [label, el && el.name ? el.name + " (" + id + ")" : id, el ? typeLabel(el.$type) : "", detail || ""]
       .forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
     table.appendChild(tr);
   }
@@ -82,11 +110,16 @@
         var detail = Object.keys(c.attrs).map(function (k) {
           var v = c.attrs[k];
           var show = function (x) { return x === undefined || x === null ? "—" : (typeof x === "object" ? (x.$type || (x.id ? x.id : "…")) : String(x)); };
-          return k + ": " + show(v.oldValue) + " → " + show(v.newValue);
+          return propLabel(k) + ": " + show(v.oldValue) + " → " + show(v.newValue);
         }).join("; ");
         row("changed", table.dataset.changed, id, c.model, detail);
       });
-      Object.keys(changes._layoutChanged).forEach(function (id) { row("layout", table.dataset.layout, id, changes._layoutChanged[id]); });
+      // only a real move, and not again for an element listed as changed already
+      Object.keys(changes._layoutChanged).forEach(function (id) {
+        if (changes._changed[id] || changes._added[id] || changes._removed[id] || !moved(a, b, id)) { return; }
+        mark(b, id, "ql-changed");
+        row("layout", table.dataset.layout, id, changes._layoutChanged[id]);
+      });
       if (!table.children.length) {
         var tr = document.createElement("tr"); var td = document.createElement("td");
         td.colSpan = 4; td.textContent = table.dataset.none; tr.appendChild(td); table.appendChild(tr);

@@ -13,10 +13,29 @@
     var self = this;
     modeler.on("selection.changed", function (e) { self.show(e.newSelection[0]); });
     modeler.on("import.done", function () { self.show(null); });
+    modeler.on("commandStack.changed", function () { self.refresh(); });
     this.show(null);
   }
 
   PropsPanel.prototype.t = function (zh, en) { return this.en ? en : zh; };
+
+  // After an undo or a redo, the panel shows the element's values again (not while one types in it).
+  PropsPanel.prototype.refresh = function () {
+    if (this.el.contains(document.activeElement)) { return; }
+    var registry = this.modeler.get("elementRegistry");
+    var id = this.el.dataset.element;
+    this.show(id ? registry.get(id) : null);
+  };
+
+  // A field's change event also comes when it merely loses the focus: only a new value is a command.
+  function onNewValue(input, onChange) {
+    var applied = input.value;
+    input.addEventListener("change", function () {
+      if (input.value === applied) { return; }
+      applied = input.value;
+      onChange(input.value);
+    });
+  }
 
   PropsPanel.prototype.processOf = function (element) {
     var bo = element.businessObject;
@@ -91,7 +110,7 @@
     input.name = name;
     input.dataset.prop = name;
     input.disabled = !this.editable;
-    input.addEventListener("change", function () { onChange(input.value); });
+    onNewValue(input, onChange);
     return this.field(label, input, hint);
   };
 
@@ -112,7 +131,7 @@
       extra.value = value; extra.textContent = value; extra.selected = true;
       select.appendChild(extra);
     }
-    select.addEventListener("change", function () { onChange(select.value); });
+    onNewValue(select, onChange);
     return this.field(label, select);
   };
 
@@ -157,7 +176,7 @@
     var bo = element.businessObject;
     var type = bo.$type;
     this.el.dataset.element = bo.id || "";
-    this.heading((type || "").replace("bpmn:", "") + (bo.id ? " · " + bo.id : ""));
+    this.header(element, bo);
     var modeling = this.modeler.get("modeling");
     var write = function (name) { return function (v) { self.writeProp(element, bo, name, v); }; };
 
@@ -168,11 +187,17 @@
     if (process) {
       var pp = readProps(process);
       var writeProcess = function (name) { return function (v) { self.writeProp(element === root ? root : element, process, name, v); }; };
-      this.heading(this.t("流程", "Process") + " · " + process.id);
-      this.text(this.t("可发起角色", "Startable by"), pp.startableBy, writeProcess("startableBy"), "startableBy",
-        this.t("角色代码，逗号分隔，如 discipline_office", "role codes, comma-separated"));
+      this.heading(this.t("流程", "Process") + " · " + (process.name ? process.name + " (" + process.id + ")" : process.id));
+      this.roles(this.t("可发起角色", "Startable by"), pp.startableBy, writeProcess("startableBy"), "startableBy");
       this.select(this.t("发起表单", "Start form"), pp.startForm, this.formChoices(), writeProcess("startForm"), "startForm");
-      this.text(this.t("保密（可见角色）", "Confidential (roles)"), pp.confidential, writeProcess("confidential"), "confidential");
+      this.roles(this.t("保密（可见角色）", "Confidential (roles)"), pp.confidential, writeProcess("confidential"), "confidential");
+      this.text(this.t("当事人数据（回避）", "Persons concerned (recusal)"), pp.personsConcerned,
+        writeProcess("personsConcerned"), "personsConcerned",
+        this.t("数据字段名，逗号分隔；其中的人员及其亲属、科室负责人一律回避", "data field names, comma-separated: these people, their relatives and department head are kept out"));
+      this.text(this.t("回避角色数据", "Withheld from roles (data)"), pp.withheldFromRoles,
+        writeProcess("withheldFromRoles"), "withheldFromRoles",
+        this.t("一个数据字段名，其值为须回避的角色代码列表", "one data field holding the role codes kept out"));
+      this.text(this.t("集体研判法定人数", "Collective decision quorum"), pp.quorum, writeProcess("quorum"), "quorum");
     }
     if (type === "bpmn:Lane") {
       var lp = readProps(bo);
@@ -189,7 +214,13 @@
       this.select(this.t("优先级", "Priority"), tp.priority, [["", "—"], ["1", "1"], ["2", "2"], ["3", "3"], ["4", "4"], ["5", "5"]],
         write("priority"), "priority");
       this.text(this.t("任务对象表达式", "Subject"), tp.subject, write("subject"), "subject");
+      this.text(this.t("完成条件", "Completion guard"), tp.completionGuard, write("completionGuard"), "completionGuard",
+        this.t("如 collective_decision（集体研判）", "e.g. collective_decision"));
+      this.text(this.t("职责分离：不得由以下步骤的办理人办理", "Separation of duties: not performed by"), tp.notPerformedBy,
+        write("notPerformedBy"), "notPerformedBy",
+        this.t("步骤编号，逗号分隔，如 register,triage", "step ids, comma-separated, e.g. register,triage"));
     }
+    if (type === "bpmn:BusinessRuleTask") { this.decision(element, bo); }
     var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
     if (timer) { this.timer(element, timer); }
     if (type === "bpmn:SequenceFlow" && bo.sourceRef &&
@@ -199,7 +230,61 @@
   };
 
   PropsPanel.prototype.formChoices = function () {
-    return [["", "—"]].concat(this.options.forms.map(function (k) { return [k, k]; }));
+    return [["", "—"]].concat(this.options.forms.map(function (f) {
+      return typeof f === "string" ? [f, f] : [f.key, f.title + " (" + f.key + ")"];
+    }));
+  };
+
+  // The panel's title: what the element is and its name, the id after them (not `Collaboration_x`).
+  PropsPanel.prototype.header = function (element, bo) {
+    var words = (bo.$type || "").replace("bpmn:", "").replace(/([a-z])([A-Z])/g, "$1 $2");
+    words = words.charAt(0) + words.slice(1).toLowerCase();
+    var kind = this.en || !window.QinglianModelerI18n ? words : window.QinglianModelerI18n.translate(words);
+    var name = bo.name;
+    if (!name && bo.$type === "bpmn:Collaboration") {
+      var p = (bo.participants || []).filter(function (x) { return x.name || (x.processRef && x.processRef.name); })[0];
+      name = p ? (p.name || p.processRef.name) : "";
+    }
+    var h = document.createElement("h3");
+    h.dataset.testid = "props-header";
+    h.textContent = (name ? name + " · " : "") + kind;
+    if (bo.id) {
+      var small = document.createElement("small");
+      small.className = "hint";
+      small.textContent = " " + bo.id;
+      h.appendChild(small);
+    }
+    this.el.appendChild(h);
+  };
+
+  // Roles picked by name (角色名称) with their codes; the comma-separated codes stay editable.
+  PropsPanel.prototype.roles = function (label, value, onChange, name) {
+    var input = this.text(label, value, onChange, name, this.t("角色代码，逗号分隔；或在下方勾选", "role codes, comma-separated; or tick below"));
+    var box = document.createElement("div");
+    box.className = "role-picker";
+    box.dataset.rolesFor = name;
+    var en = this.en;
+    var picked = function () { return input.value.split(",").map(function (c) { return c.trim(); }).filter(Boolean); };
+    this.options.roles.forEach(function (r) {
+      var row = document.createElement("label");
+      var tick = document.createElement("input");
+      tick.type = "checkbox";
+      tick.value = r.code;
+      tick.dataset.role = r.code;
+      tick.checked = picked().indexOf(r.code) >= 0;
+      tick.disabled = input.disabled;
+      tick.addEventListener("change", function () {
+        var codes = picked().filter(function (c) { return c !== r.code; });
+        if (tick.checked) { codes.push(r.code); }
+        input.value = codes.join(",");
+        input.dispatchEvent(new Event("change"));
+      });
+      row.appendChild(tick);
+      row.appendChild(document.createTextNode(" " + (en ? r.name_en : r.name_zh) + " (" + r.code + ")"));
+      box.appendChild(row);
+    });
+    input.parentNode.appendChild(box);
+    return input;
   };
 
   PropsPanel.prototype.roleChoices = function () {
@@ -249,6 +334,30 @@
       modeling.updateProperties(registry.get(gateway.id), { "default": box.checked ? bo : undefined });
     });
     this.field(this.t("默认流", "Default flow"), box);
+  };
+
+  // A business rule task's decision (spiffworkflow:calledDecisionId), picked among the deployed ones.
+  PropsPanel.prototype.decision = function (element, bo) {
+    var moddle = this.modeler.get("moddle");
+    var modeling = this.modeler.get("modeling");
+    var values = (bo.extensionElements && bo.extensionElements.values) || [];
+    var current = values.filter(function (v) { return v.$type === "spiffworkflow:calledDecisionId"; })[0];
+    var choices = [["", "—"]].concat((this.options.decisions || []).map(function (d) {
+      return [d.key, (d.name || d.key) + " (" + d.key + ")"];
+    }));
+    this.heading(this.t("决策表", "Decision table"));
+    this.select(this.t("判定的决策", "Decision"), current ? current.$body : "", choices, function (key) {
+      var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+      ext.values = (ext.values || []).filter(function (v) { return v.$type !== "spiffworkflow:calledDecisionId"; });
+      if (key) {
+        var ref = moddle.createAny("spiffworkflow:calledDecisionId", NS, {});
+        ref.$body = key;
+        ref.$parent = ext;
+        ext.values.push(ref);
+      }
+      ext.$parent = bo;
+      modeling.updateModdleProperties(element, bo, { extensionElements: ext.values.length ? ext : undefined });
+    }, "calledDecisionId");
   };
 
   window.QinglianPropsPanel = PropsPanel;

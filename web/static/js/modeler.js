@@ -13,12 +13,13 @@
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content;
   if (!window.BpmnJS) { el.dataset.ready = "error"; return; }
 
-  var modeler = new window.BpmnJS({
-    container: el,
-    additionalModules: en ? [] : [window.QinglianModelerI18n.module],
-  });
+  var tools = window.QinglianModelerTools;
+  var extra = (en ? [] : [window.QinglianModelerI18n.module]).concat(tools && tools.minimap ? [tools.minimap] : []);
+  var modeler = new window.BpmnJS({ container: el, additionalModules: extra });
   window.qinglianModeler = modeler;
   new window.QinglianPropsPanel(modeler, document.getElementById("props"), options);
+  var toolbar = new window.QinglianModelerToolbar(modeler, document.getElementById("modeler-tools"),
+                                                  document.getElementById("dirty"));
 
   var BLANK = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" ' +
@@ -39,8 +40,10 @@
   function load(xml) {
     clearProblems();
     return modeler.importXML(xml).then(function (result) {
-      modeler.get("canvas").zoom("fit-viewport");
+      toolbar.fit();
+      toolbar.markClean();
       el.dataset.ready = "true";
+      lintSoon();
       if (result.warnings && result.warnings.length) {
         setStatus(t("导入时有 ", "Import warnings: ") + result.warnings.length + t(" 条警告", ""), "warn");
       }
@@ -112,13 +115,37 @@
   }
 
   function lint() {
-    if (!window.QinglianModelerTools) { return Promise.resolve([]); }
-    return window.QinglianModelerTools.lint(modeler.getDefinitions()).then(function (found) {
+    if (!tools) { return Promise.resolve([]); }
+    return tools.lint(modeler.getDefinitions(), en ? "en" : "zh").then(function (found) {
       return found.map(function (f) {
-        return { element_id: f.id, message: f.message + " (bpmnlint: " + f.rule + ")", category: f.category, source: "lint" };
+        return { element_id: f.id, message: f.message, rule: f.rule, category: f.category, source: "lint" };
       });
     });
   }
+
+  // Lint as one draws: a moment after the last change, the count and the list of what bpmnlint finds
+  // (the server's checks run on 校验 and on deploy).
+  var countEl = document.getElementById("lint-count");
+  var lintTimer = null;
+  var lastServer = [];          // the server's findings until the diagram changes again
+  function showCount(found) {
+    var errors = found.filter(function (p) { return p.category !== "warn"; }).length;
+    var notes = found.length - errors;
+    countEl.dataset.errors = String(errors);
+    countEl.dataset.notes = String(notes);
+    countEl.className = "lint-count " + (errors ? "has-errors" : "clean");
+    countEl.textContent = errors || notes
+      ? t(errors + " 个问题，" + notes + " 条提示", errors + " problem(s), " + notes + " note(s)")
+      : t("没有发现问题", "No problems found");
+  }
+  function lintSoon() {
+    if (!options.editable || !countEl) { return; }
+    clearTimeout(lintTimer);
+    lintTimer = setTimeout(function () {
+      lint().then(function (found) { showCount(found); showProblems(lastServer.concat(found)); });
+    }, 250);
+  }
+  modeler.on("commandStack.changed", function () { lastServer = []; lintSoon(); });
 
   // Both checks; resolves to {xml, problems, blocking}.
   function check() {
@@ -127,6 +154,7 @@
       return lint().then(function (lintProblems) {
         return post(el.dataset.validate, { xml: saved.xml, file_name: fileName() }).then(function (res) {
           var server = (res.problems || []).map(function (p) { p.source = "server"; p.category = "error"; return p; });
+          lastServer = server;
           var all = server.concat(lintProblems);
           showProblems(all);
           var blocking = all.filter(function (p) { return p.category !== "warn"; }).length;
@@ -153,6 +181,7 @@
       var note = document.getElementById("note").value;
       return post(el.dataset.deploy, { xml: r.xml, file_name: fileName(), note: note }).then(function (res) {
         if (res.status === 201) {
+          toolbar.markClean();
           setStatus(res.message, "ok");
           var link = document.createElement("a");
           link.href = res.versions_url;
@@ -173,6 +202,7 @@
       return post(el.dataset.draft, { xml: saved.xml, file_name: fileName(), note: document.getElementById("note").value });
     }).then(function (res) {
       setStatus(res.ok ? res.message : (t("草稿未保存：", "Draft not saved: ") + res.message), res.ok ? "ok" : "error");
+      if (res.ok) { toolbar.markClean(); }
       if (!res.ok) { showProblems((res.problems || []).map(function (p) { p.source = "server"; return p; })); }
     });
   }

@@ -1,0 +1,77 @@
+"""验证哈希链 from the audit pages: verify every chain (as `qinglian audit verify` does), anchor a
+digest of every chain's head, and record both on the anchors chain, so that the page shows who checked
+last, when, what was found, and the digest's root to write down.
+
+The check reads in one snapshot; its record (the digest's event and the `chains_verified` event) is
+written in one transaction after it. Checking writes nothing else, so a read-only auditor may run it.
+"""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from engine import history
+from engine.audit import anchor, verify
+from engine.db.schema import event
+from engine.db.transactions import read_transaction, write_transaction
+from engine.org.people import Principal
+
+SHOWN_BREAKS = 20          # the breaks kept in the record; the count is always whole
+
+
+def run(eng, p: Principal) -> dict:
+    """Verify every chain now, anchor a digest, record the result; returns the record."""
+    return _check(eng, p.username)[0]
+
+
+def _check(eng, by: str) -> tuple[dict, dict]:
+    report = verify.verify_report(eng.db)
+    now = eng.clock.now()
+    result = {"ok": report.ok, "events": report.events, "chains": report.chains, "versions": report.versions,
+              "break_count": len(report.breaks), "breaks": [str(b) for b in report.breaks[:SHOWN_BREAKS]]}
+    with write_transaction(eng.db) as conn:
+        digest = anchor.record_digest(conn, now, by=by)
+        result["root"] = digest["root"]
+        history.append_to_chain(conn, anchor.ANCHOR_CHAIN, now,
+                                [history.NewEvent("chains_verified", actor=by, data=result)])
+    return {**result, "at": now, "by": by}, digest
+
+
+def to_sink(eng, sink, *, by: str = "scheduler") -> dict:
+    """The scheduled job (`engine.bootstrap.scheduled_jobs`): the same check, recorded the same way
+    (the audit page shows it as the last check), and its digest appended as one JSON line to `sink`,
+    a file opened for appending only (put it on another machine's share, or make it append-only with
+    `chattr +a`). Each line carries the SHA-256 of the line before it, so a line removed or edited in
+    the file shows too (`qinglian audit verify --against SINK`)."""
+    import hashlib
+    import os
+    from pathlib import Path
+    result, digest = _check(eng, by)
+    path = Path(sink)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = ""
+    if path.exists():
+        lines = path.read_bytes().splitlines()
+        previous = hashlib.sha256(lines[-1]).hexdigest() if lines else ""
+    line = history.canonical_json({"digest": digest, "verified": {"ok": result["ok"], "events": result["events"],
+                                                                  "breaks": result["break_count"]},
+                                   "previous_line_sha256": previous})
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return result
+
+
+def last(eng) -> dict | None:
+    """The latest recorded check (as `run` returns it), or None if the chains were never checked here."""
+    with read_transaction(eng.db) as conn:
+        row = conn.execute(sa.select(event.c.at, event.c.actor, event.c.data_json)
+                           .where(event.c.chain == anchor.ANCHOR_CHAIN, event.c.type == "chains_verified")
+                           .order_by(event.c.seq.desc()).limit(1)).one_or_none()
+    if row is None:
+        return None
+    return {**json.loads(row.data_json), "at": row.at, "by": row.actor}

@@ -1,0 +1,111 @@
+"""The outbox: a notification's messages, written in the notification's own transaction (so a
+completion never waits for WeCom, and a rollback sends nothing), claimed under a lease by a sender,
+marked sent once delivered.
+
+Exactly once: a row is sent only by the sender whose claim (`claimed_by`, `claim_until`) it holds,
+and marked sent in a transaction of its own right after the vendor answers. A sender killed between
+the answer and the mark leaves the row claimed; after the lease another sender sends it again under
+the same `idempotency_key`, which the vendor deduplicates on (SMS `OutId`, WeCom's duplicate check):
+the person receives it once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from engine.db.schema import message_outbox, staff, staff_role
+from engine.messages import preferences
+
+CONFIDENTIAL_TEXT = "您有一项待办"
+MAX_ATTEMPTS = 8
+BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def recipients(conn, *, user: str | None, role: str | None, department: str | None) -> list[str]:
+    """The active people a notification addresses: the user, or the holders of the role (in the department)."""
+    if user:
+        return [user]
+    if not role:
+        return []
+    q = (sa.select(staff.c.username).join(staff_role, staff_role.c.username == staff.c.username)
+         .where(staff_role.c.role == role, staff.c.active))
+    if department:
+        q = q.where(staff.c.department == department)
+    return sorted(conn.execute(q).scalars())
+
+
+def enqueue(conn, notification_id: int, *, to: list[str], title: str, body: str, task_id: str | None,
+            confidential: bool, urgent: bool, now: datetime) -> int:
+    """One outbox row per person and chosen channel. A confidential process's message says only
+    CONFIDENTIAL_TEXT; a message outside urgency waits for the end of its person's quiet hours."""
+    if confidential:
+        title = body = CONFIDENTIAL_TEXT
+    link = f"/tasks/{task_id}" if task_id else "/tasks"
+    rows = []
+    for username, (channels, quiet) in preferences.channels_and_quiet(conn, to).items():
+        due = now if urgent else preferences.after_quiet(now, quiet)
+        rows += [{"notification_id": notification_id, "username": username, "channel": channel,
+                  "idempotency_key": f"qinglian-{notification_id}-{username}-{channel}"[:64],
+                  "title": title, "body": body, "link": link, "urgent": urgent, "next_attempt_at": due,
+                  "created_at": now} for channel in channels]
+    if rows:
+        conn.execute(message_outbox.insert(), rows)
+    return len(rows)
+
+
+def claim(conn, owner: str, now: datetime, lease: timedelta, limit: int) -> list:
+    """Take up to `limit` due rows for `owner` until `now + lease` (a row another sender holds is skipped)."""
+    m = message_outbox.c
+    due = conn.execute(sa.select(m.id).where(m.state == "pending", m.next_attempt_at <= now,
+                                             sa.or_(m.claim_until.is_(None), m.claim_until <= now))
+                       .order_by(m.urgent.desc(), m.next_attempt_at, m.id).limit(limit)).scalars().all()
+    mine = []
+    for row_id in due:
+        taken = conn.execute(message_outbox.update().where(
+            m.id == row_id, m.state == "pending", sa.or_(m.claim_until.is_(None), m.claim_until <= now))
+            .values(claimed_by=owner, claim_until=now + lease)).rowcount
+        if taken:
+            mine.append(row_id)
+    if not mine:
+        return []
+    return conn.execute(sa.select(message_outbox, staff.c.wecom_userid, staff.c.dingtalk_userid, staff.c.phone,
+                                  staff.c.email).join(staff, staff.c.username == m.username)
+                        .where(m.id.in_(mine)).order_by(m.urgent.desc(), m.next_attempt_at, m.id)).all()
+
+
+def mark_sent(conn, row_id: int, owner: str, now: datetime) -> None:
+    conn.execute(message_outbox.update().where(message_outbox.c.id == row_id, message_outbox.c.claimed_by == owner)
+                 .values(state="sent", sent_at=now, claim_until=None, last_error=None,
+                         attempts=message_outbox.c.attempts + 1))
+
+
+def retry_later(conn, row, owner: str, now: datetime, error: str, *, after: timedelta | None = None,
+                counts: bool = True) -> None:
+    """Back off (doubling from BACKOFF) or wait `after`; a row failing MAX_ATTEMPTS times fails for good.
+    A wait that is not the row's fault (`counts=False`: a rate limit) is no attempt."""
+    attempts = row.attempts + (1 if counts else 0)
+    if attempts >= MAX_ATTEMPTS:
+        return fail(conn, row.id, owner, error, attempts=attempts)
+    wait = after or min(BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    conn.execute(message_outbox.update().where(message_outbox.c.id == row.id, message_outbox.c.claimed_by == owner)
+                 .values(attempts=attempts, next_attempt_at=now + wait, claim_until=None, claimed_by=None,
+                         last_error=error[:500]))
+
+
+def fail(conn, row_id: int, owner: str, error: str, *, attempts: int | None = None, state: str = "failed") -> None:
+    """Give a row up: `failed` (admins see it) or `skipped` (its channel is not configured here)."""
+    values = {"state": state, "claim_until": None, "last_error": error[:500]}
+    if attempts is not None:
+        values["attempts"] = attempts
+    conn.execute(message_outbox.update().where(message_outbox.c.id == row_id, message_outbox.c.claimed_by == owner)
+                 .values(**values))
+
+
+def sent_recently(conn, username: str, channel: str, since: datetime) -> list[datetime]:
+    """When the person was sent messages on `channel` since `since` (a vendor's per-person rate limit)."""
+    m = message_outbox.c
+    return list(conn.execute(sa.select(m.sent_at).where(m.username == username, m.channel == channel,
+                                                         m.state == "sent", m.sent_at > since)
+                             .order_by(m.sent_at)).scalars())
