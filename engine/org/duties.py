@@ -11,14 +11,15 @@ administrator can both grant the office's roles and use them.
 
 Whatever the administrator: nobody changes their own roles; a person holds at most one of the three
 administrator roles, and an administrator holds none of the roles that work with the office's
-records (`OFFICE_ROLES`). An account the system itself changes (the demo, the command line) is not
-checked against an actor, but its roles are still checked for these combinations.
+records (`OFFICE_ROLES`). An account the system itself changes (the demo, the command line, the
+directory's sync: an actor who is no member of staff) is not checked against an actor, but its roles
+are still checked for these combinations.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine.db.schema import staff_role
+from engine.db.schema import staff, staff_role
 from engine.errors import Forbidden, Invalid, Problem
 from engine.org.roles import (ADMIN, AUDIT_ADMIN, AUDITOR, DISCIPLINE_OFFICE, LEADERSHIP_GROUP, PRIVILEGED_ROLES,
                               PROCESS_OWNER, SECURITY_ADMIN, TASK_FORCE)
@@ -32,6 +33,10 @@ def roles_of(conn, username: str | None) -> frozenset[str]:
     if not username:
         return frozenset()
     return frozenset(r for (r,) in conn.execute(sa.select(staff_role.c.role).where(staff_role.c.username == username)))
+
+
+def _is_person(conn, actor: str) -> bool:
+    return conn.execute(sa.select(staff.c.username).where(staff.c.username == actor)).first() is not None
 
 
 def combination_problems(codes) -> list[Problem]:
@@ -56,8 +61,8 @@ def check_roles_change(conn, actor: str | None, username: str, before, after) ->
     problems = combination_problems(after)
     if problems:
         raise Invalid("角色组合不符合三员分立要求", problems)
-    if actor is None:
-        return
+    if actor is None or not _is_person(conn, actor):
+        return                          # the system: the demo, the command line, the directory's sync
     if actor == username:
         raise Forbidden("不能更改自己的角色")
     if (before ^ after) & PRIVILEGED_ROLES and SECURITY_ADMIN not in roles_of(conn, actor):
@@ -66,7 +71,7 @@ def check_roles_change(conn, actor: str | None, username: str, before, after) ->
 
 def check_reset(conn, actor: str | None, username: str) -> None:
     """May `actor` set `username`'s password? A privileged person's only by the security administrator."""
-    if actor is None or actor == username:
+    if actor is None or actor == username or not _is_person(conn, actor):
         return
     if roles_of(conn, username) & PRIVILEGED_ROLES and SECURITY_ADMIN not in roles_of(conn, actor):
         raise Forbidden("重置纪检监察室、审计员、流程管理员和管理员的密码须由安全管理员办理")
