@@ -23,11 +23,12 @@ from engine import clock as clockmod
 from engine.db import migrate, prepared
 from engine.org import roles
 from engine.bpmn import spiff  # noqa: F401
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, Settings
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
 from engine.bootstrap import domain_connectors
 from engine.runtime.services import Engine
+from engine.sandbox.pool import shared_pool
 from engine.bpmn.validation import SourceFile
 
 from bench import approval_bench
@@ -141,8 +142,10 @@ def _fresh_engine(url: str, cache_size: int = 2000) -> Engine:
         roles.ensure_builtin_roles(conn)
         roles.add_role(conn, "LaneA", "甲", "Lane A")
         roles.add_role(conn, "LaneB", "乙", "Lane B")
+    settings = Settings.from_env()                       # scripts in worker processes, as in production
+    pool = shared_pool(settings.script_workers, settings.script_memory_mb) if settings.script_workers > 0 else None
     engine = Engine(db, FormCatalog(PROJECT_ROOT / "forms"), clockmod.SystemClock(), cache_size=cache_size,
-                    connectors=domain_connectors())      # the campaign bench deploys processes/
+                    connectors=domain_connectors(), script_pool=pool)   # the campaign bench deploys processes/
     engine.deploy([SourceFile(n, (WORKLOADS / n).read_bytes()) for n in ("w1.bpmn", "w2.bpmn")], deployed_by="bench")
     return engine
 

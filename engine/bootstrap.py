@@ -26,14 +26,22 @@ DOMAINS = (campaign_operators, clue_operators, record_operators)   # each has re
 
 
 def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
-    """The scheduler's periodic jobs besides timers: the staff sync from the hospital's directory
-    every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured)."""
+    """The scheduler's periodic jobs besides timers, as (id, minutes, function): the staff sync from the
+    hospital's directory every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured), and the
+    audit's verification and anchored digest appended to `settings.digest_sink` every
+    `settings.digest_hours` (`docs/security.md`)."""
+    from engine.audit import chain_check
     from engine.signon.ldap import Directory
     from engine.signon.sync import sync_staff
+    jobs = []
     directory = Directory.from_settings(settings)
-    if directory is None or not directory.sync_minutes:
-        return ()
-    return (("qinglian-staff-sync", directory.sync_minutes, lambda: sync_staff(engine, directory)),)
+    if directory is not None and directory.sync_minutes:
+        jobs.append(("qinglian-staff-sync", directory.sync_minutes, lambda: sync_staff(engine, directory)))
+    if settings.digest_hours > 0:
+        sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
+        jobs.append(("qinglian-digest", settings.digest_hours * 60,
+                     lambda: chain_check.to_sink(engine, sink)))
+    return tuple(jobs)
 
 
 def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
@@ -88,3 +96,4 @@ def deploy_directory(engine: Engine, directory: Path, deployed_by: str = "system
     if not files:
         return []
     return engine.deploy(read_sources(files), deployed_by=deployed_by, note="bundled processes")
+

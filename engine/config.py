@@ -9,11 +9,16 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_FORMS_DIR          form definitions (default ./forms)
     QINGLIAN_PROCESSES_DIR      BPMN files deployed by init-db (default ./processes)
     QINGLIAN_SCRIPT_TIMEOUT     seconds a BPMN script may run (default 2)
+    QINGLIAN_SCRIPT_WORKERS     worker processes that run scripts under a hard limit (default 2; 0: in-process)
+    QINGLIAN_SCRIPT_MEMORY_MB   address space of a script worker (default 1024)
     QINGLIAN_CACHE_SIZE         parsed process specs kept in memory (default 2000)
     QINGLIAN_VERIFY_PERSISTENCE 1: check every commit by a cold reload (tests, never production)
     QINGLIAN_REPORTER_KEY       Fernet key for reporters' identities
     QINGLIAN_SECRET_KEY         the session-signing key (default: one kept in the instance folder)
     QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
+    QINGLIAN_DIGEST_SINK        append-only file the scheduler writes anchored digests to (default instance/digests.jsonl)
+    QINGLIAN_DIGEST_HOURS       hours between two scheduled verifications and digests (default 24; 0: none)
+    QINGLIAN_PASSWORD_MAX_AGE_DAYS  days a privileged role's password lasts (default 90; 0: never expires)
     QINGLIAN_LOG_LEVEL          INFO by default
     QINGLIAN_LOG_FORMAT         json (default) or text
     QINGLIAN_METRICS_ALLOW      addresses or networks that may read /metrics (default: loopback only)
@@ -72,6 +77,8 @@ class Settings:
     forms_dir: Path
     processes_dir: Path
     script_timeout_seconds: float = 2.0
+    script_workers: int = 2              # processes running scripts under RLIMIT_CPU/RLIMIT_AS (0: in-process)
+    script_memory_mb: int = 1024
     cache_size: int = 2000
     max_steps: int = 10_000              # engine steps one operation may take (a loop without a wait state)
     max_seconds: float = 10.0            # wall time one operation may take
@@ -82,6 +89,9 @@ class Settings:
     secure_cookies: bool = False
     session_idle_minutes: float = 30.0   # a page session ends after this long without a request
     session_hours: float = 12.0          # …and this long after signing in, however busy
+    digest_sink: Path | None = None      # None: instance_dir / "digests.jsonl"
+    digest_hours: float = 24.0
+    password_max_age_days: float = 90.0  # a privileged role's password must be changed this often (0: never)
     log_level: str = "INFO"
     log_json: bool = True
     metrics_allow: str = ""              # comma-separated IPs or CIDR networks; empty: loopback
@@ -126,6 +136,8 @@ class Settings:
             forms_dir=Path(env.get("QINGLIAN_FORMS_DIR", PROJECT_ROOT / "forms")),
             processes_dir=Path(env.get("QINGLIAN_PROCESSES_DIR", PROJECT_ROOT / "processes")),
             script_timeout_seconds=_number(env, "QINGLIAN_SCRIPT_TIMEOUT", 2.0, float),
+            script_workers=_number(env, "QINGLIAN_SCRIPT_WORKERS", 2, int),
+            script_memory_mb=_number(env, "QINGLIAN_SCRIPT_MEMORY_MB", 1024, int),
             cache_size=_number(env, "QINGLIAN_CACHE_SIZE", 2000, int),
             max_steps=_number(env, "QINGLIAN_MAX_STEPS", 10_000, int),
             max_seconds=_number(env, "QINGLIAN_MAX_SECONDS", 10.0, float),
@@ -136,6 +148,9 @@ class Settings:
             secure_cookies=env.get("QINGLIAN_SECURE_COOKIES", "") == "1",
             session_idle_minutes=_number(env, "QINGLIAN_SESSION_IDLE_MINUTES", 30.0, float),
             session_hours=_number(env, "QINGLIAN_SESSION_HOURS", 12.0, float),
+            password_max_age_days=_number(env, "QINGLIAN_PASSWORD_MAX_AGE_DAYS", 90.0, float),
+            digest_sink=Path(env["QINGLIAN_DIGEST_SINK"]) if env.get("QINGLIAN_DIGEST_SINK") else None,
+            digest_hours=_number(env, "QINGLIAN_DIGEST_HOURS", 24.0, float),
             log_level=env.get("QINGLIAN_LOG_LEVEL", "INFO"),
             log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
             metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),

@@ -114,3 +114,41 @@ def append_to_chain(conn, chain: str, at: datetime, events: Iterable[NewEvent]) 
     else:
         conn.execute(chain_head.update().where(chain_head.c.chain == chain).values(seq=seq, hash=last))
 
+
+
+# --- rows kept beside the instances' chains --------------------------------------------------------
+# Comments, attachments and reporters' identity rows are not events, but each one's digest is: an
+# event of the `records` chain written in the transaction that writes the row. `engine.audit.records`
+# recomputes every digest from the rows, so an edited, deleted or smuggled-in row is found by
+# `audit verify` like an edited event.
+RECORDS_CHAIN = "records"
+
+
+def row_digest(*parts) -> str:
+    """SHA-256 over the canonical JSON of a row's parts (datetimes as ISO text, bytes as their SHA-256)."""
+    def plain(value):
+        if isinstance(value, datetime):
+            return value.isoformat(timespec="microseconds")
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return hashlib.sha256(bytes(value)).hexdigest()
+        return value
+    return hashlib.sha256(canonical_json([plain(p) for p in parts]).encode("utf-8")).hexdigest()
+
+
+def comment_digest(row) -> str:
+    return row_digest(row["instance_id"], row["task_id"], row["author"], row["body"], row["created_at"])
+
+
+def attachment_digest(row, content_sha256: str) -> str:
+    return row_digest(row["instance_id"], row["task_id"], row["field"], row["filename"], row["content_type"],
+                      row["size"], content_sha256, row["uploaded_by"], row["uploaded_at"])
+
+
+def reporter_digest(row) -> str:
+    return row_digest(row["instance_id"], row["name_token"], row["contact_token"], row["created_at"])
+
+
+def record_row(conn, at: datetime, type_: str, *, actor: str | None, instance_id: str, row_id, digest: str) -> None:
+    """Put one stored row under the `records` chain."""
+    append_to_chain(conn, RECORDS_CHAIN, at, [NewEvent(type_, actor=actor, data={
+        "instance_id": instance_id, "row": row_id, "digest": digest})])

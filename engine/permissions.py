@@ -17,12 +17,17 @@ import sqlalchemy as sa
 from engine.db.schema import human_task, process_instance, process_version, recusal
 from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.org.people import Principal
-from engine.org.roles import (ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
-                              PROCESS_OWNER, STAFF, TASK_FORCE)
+from engine.org.roles import (ADMIN, AUDIT_ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
+                              PROCESS_OWNER, SECURITY_ADMIN, STAFF, TASK_FORCE)
 
 # --- role groups -----------------------------------------------------------------------------------
 
 ADMINS = (ADMIN,)
+# Staff records and their roles (三员分立, `engine.org.duties`: the security administrator alone grants
+# the privileged roles and resets a privileged person's password).
+ACCOUNT_ADMINS = (ADMIN, SECURITY_ADMIN)
+# Read the administration log: the auditors of the office, and the audit administrator (安全审计员).
+ADMIN_LOG_READERS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN, SECURITY_ADMIN, AUDIT_ADMIN)
 # The discipline office (纪检监察室): registers and handles clues, launches campaigns, grants access.
 CLUE_OFFICE = (DISCIPLINE_OFFICE,)
 # Read the clue ledger and its reports; auditors read too, the reporter's identity stays masked.
@@ -34,7 +39,7 @@ CAMPAIGN_VIEWERS = (DISCIPLINE_OFFICE, TASK_FORCE, LEADERSHIP_GROUP, AUDITOR, AD
 # Read the audit trail, and see every (non-confidential) task and instance.
 AUDITORS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN)
 # Holding one of these makes a person read-only (no grants, no comments, no claims, nothing written)…
-AUDIT_READ_ONLY = frozenset({AUDITOR})
+AUDIT_READ_ONLY = frozenset({AUDITOR, AUDIT_ADMIN})
 # …unless they also hold one of these explicit write roles. `staff` (everyone's role) does not lift it,
 # nor do task_force or leadership_group: an auditor on a task force is still an auditor.
 WRITE_ROLES = frozenset({DISCIPLINE_OFFICE, DEPARTMENT_HEAD, PROCESS_OWNER, ADMIN})
@@ -91,6 +96,14 @@ def may_edit_processes(p: Principal) -> bool:
 
 def may_administer(p: Principal) -> bool:
     return p.has(*ADMINS)
+
+
+def may_manage_accounts(p: Principal) -> bool:
+    return p.has(*ACCOUNT_ADMINS)
+
+
+def may_read_admin_log(p: Principal) -> bool:
+    return p.has(*ADMIN_LOG_READERS)
 
 
 def is_read_only(p: Principal | None) -> bool:

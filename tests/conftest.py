@@ -150,8 +150,10 @@ def engine(db, clock, forms_dir):
     """An engine with every domain registered (as the app has), that checks after every commit that a
     cold load equals the live workflow."""
     from engine.bootstrap import domain_connectors
+    from engine.sandbox.pool import shared_pool
+    workers = int(os.environ.get("QINGLIAN_TEST_SCRIPT_WORKERS") or 0)   # >0: scripts in worker processes
     return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True,
-                  connectors=domain_connectors())
+                  connectors=domain_connectors(), script_pool=shared_pool(workers) if workers else None)
 
 
 def bpmn(name: str) -> bytes:
@@ -169,6 +171,9 @@ def deploy(engine):
 
 # --- the web app and a small organisation --------------------------------------------------------
 PASSWORD = "correct-horse-7"
+# The authenticator secret every person of PEOPLE holding a privileged role is enrolled with
+# (`tests.helpers.web.login` answers the second step with its current code).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # username, name, department, roles — one person per role the authorization tests need.
 PEOPLE = (
     ("nurse", "王护士", "neike", ["staff"]),
@@ -180,6 +185,8 @@ PEOPLE = (
     ("owner", "孙流程", "jijian", ["staff", "process_owner"]),
     ("auditor", "周审计", "jijian", ["auditor"]),
     ("admin", "吴管理", "xinxi", ["admin"]),
+    ("security", "钱安全", "xinxi", ["staff", "security_admin"]),
+    ("auditadmin", "郑审计", "xinxi", ["staff", "audit_admin"]),
 )
 
 
@@ -193,6 +200,8 @@ def password_hash():
 def people(db, clock, password_hash):
     """Four departments and the people of PEOPLE, all with the password PASSWORD."""
     from engine.org import people as org
+    from engine.org import two_factor
+    from engine.org.roles import PRIVILEGED_ROLES
     now = clock.now()
     with write_transaction(db) as conn:
         for code, name, category in (("neike", "内科", "clinical"), ("waike", "外科", "clinical"),
@@ -201,6 +210,8 @@ def people(db, clock, password_hash):
         for username, name, dept, roles_ in PEOPLE:
             org.save_staff(conn, {"username": username, "name": name, "department": dept, "roles": roles_}, now,
                            password_hash=password_hash)
+            if set(roles_) & PRIVILEGED_ROLES:
+                two_factor.enrol_known_secret(conn, username, TOTP_SECRET)
         for code, head in (("neike", "neike_head"), ("waike", "waike_head")):
             org.save_department(conn, {"code": code, "name_zh": {"neike": "内科", "waike": "外科"}[code],
                                        "category": "clinical", "head": head}, now)

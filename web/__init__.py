@@ -13,6 +13,7 @@ from flask import Flask
 
 from engine import keyfile
 from engine.config import Settings
+from engine.org import signin
 
 from . import errors, formatting, i18n, input_check, observability, proxies, session, vendor
 
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
         # The cookie only names a server-side session (engine.org.sessions), which these limits end.
         SESSION_IDLE_LIMIT=timedelta(minutes=settings.session_idle_minutes),
         SESSION_ABSOLUTE_LIMIT=timedelta(hours=settings.session_hours),
+        SIGN_IN_POLICY=signin.Policy(session_lifetime=timedelta(hours=settings.session_hours),
+                                     password_max_age=(timedelta(days=settings.password_max_age_days)
+                                                       if settings.password_max_age_days > 0 else None)),
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )

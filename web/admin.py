@@ -7,15 +7,16 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.org import hospital as hospital_profile, people as org, relations
-from engine.permissions import ADMINS
+from engine.permissions import ACCOUNT_ADMINS, ADMINS
 from engine.deadlines import calendar_admin
-from engine.errors import Invalid
+from engine.errors import Forbidden, Invalid
 from engine.org.people import DEPARTMENT_CATEGORIES, POSITION_LEVELS
 
 from .session import engine, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = roles_required(*ADMINS)
+accounts_only = roles_required(*ACCOUNT_ADMINS)
 
 
 def _problems(exc: Invalid) -> dict[str, str]:
@@ -23,7 +24,7 @@ def _problems(exc: Invalid) -> dict[str, str]:
 
 
 @bp.get("/staff")
-@admin_only
+@accounts_only
 def staff_list():
     page = org.staff_page(engine(), locale=g.principal.locale, department_code=request.args.get("department") or None,
                           search=(request.args.get("q") or "").strip() or None)
@@ -32,7 +33,7 @@ def staff_list():
 
 @bp.route("/staff/new", methods=["GET", "POST"], defaults={"username": None})
 @bp.route("/staff/<username>", methods=["GET", "POST"])
-@admin_only
+@accounts_only
 def staff_edit(username):
     eng = engine()
     errors, values = {}, {}
@@ -48,6 +49,8 @@ def staff_edit(username):
             org.save_person(eng, values, password, by=g.principal.username, creating=username is None)
         except Invalid as exc:
             errors = _problems(exc)
+        except Forbidden as exc:                 # 三员分立: refused on the same page, the input kept
+            errors = {"roles": _(exc.message)}
         else:
             flash(_("已保存 %(name)s", name=values["name"]), "success")
             return redirect(url_for("admin.staff_list"))

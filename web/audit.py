@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from engine.audit import chain_check, export as audit_export, timeline as audit_timeline
 from engine.org import accounts, admin_log
-from engine.permissions import AUDITORS, OFFICE, is_read_only
+from engine.permissions import ADMIN_LOG_READERS, AUDITORS, OFFICE, is_read_only
 from engine.errors import Conflict, Invalid, NotFound, Problem
 from engine.runtime import migration as instance_migration
 from engine.deadlines.workdays import BEIJING
@@ -30,7 +30,7 @@ AUDIT_ROLES = tuple(sorted(AUDITORS))
 # under a grant of the discipline office (which writes nothing but the audited access event).
 # Verifying the hash chains records only the check itself (on the anchors chain), an auditor's own work.
 PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login", "clues.reveal",
-            "audit.verify_chains"}
+            "audit.verify_chains", "auth.two_factor", "auth.enrol"}
 API_PERSONAL = ("/api/v1/auth/token",)
 
 
@@ -224,7 +224,7 @@ def approve_migration(instance_id: str):
 
 
 @bp.get("/audit/administration")
-@roles_required(*AUDIT_ROLES)
+@roles_required(*ADMIN_LOG_READERS)
 def administration():
     """The administration log: account, role and password changes, newest first (a hash chain)."""
     page = admin_log.administration_page(engine())

@@ -10,6 +10,7 @@ later database against it: each chain must still hold the very same hash at the 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -76,3 +77,24 @@ def check_digest(db: sa.Engine, digest: dict) -> list[ChainBreak]:
 
 def digest_json(digest: dict) -> str:
     return canonical_json(digest)
+
+
+def check_file(db: sa.Engine, text: str) -> list[ChainBreak]:
+    """Check a digest file (`qinglian audit digest`) or a whole sink (one JSON line per scheduled
+    digest: every line's digest, and the lines' own links)."""
+    text = text.strip()
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        whole = None                          # several lines: a sink
+    if isinstance(whole, dict) and "digest" not in whole:
+        return check_digest(db, whole)
+    breaks: list[ChainBreak] = []
+    previous = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = json.loads(line)
+        if entry.get("previous_line_sha256", "") != previous:
+            breaks.append(ChainBreak("sink", number, None, "a line before this one was removed or edited"))
+        previous = hashlib.sha256(line.encode("utf-8")).hexdigest()
+        breaks.extend(check_digest(db, entry["digest"]))
+    return breaks

@@ -22,16 +22,48 @@ SHOWN_BREAKS = 20          # the breaks kept in the record; the count is always 
 
 def run(eng, p: Principal) -> dict:
     """Verify every chain now, anchor a digest, record the result; returns the record."""
+    return _check(eng, p.username)[0]
+
+
+def _check(eng, by: str) -> tuple[dict, dict]:
     report = verify.verify_report(eng.db)
     now = eng.clock.now()
     result = {"ok": report.ok, "events": report.events, "chains": report.chains, "versions": report.versions,
               "break_count": len(report.breaks), "breaks": [str(b) for b in report.breaks[:SHOWN_BREAKS]]}
     with write_transaction(eng.db) as conn:
-        digest = anchor.record_digest(conn, now, by=p.username)
+        digest = anchor.record_digest(conn, now, by=by)
         result["root"] = digest["root"]
         history.append_to_chain(conn, anchor.ANCHOR_CHAIN, now,
-                                [history.NewEvent("chains_verified", actor=p.username, data=result)])
-    return {**result, "at": now, "by": p.username}
+                                [history.NewEvent("chains_verified", actor=by, data=result)])
+    return {**result, "at": now, "by": by}, digest
+
+
+def to_sink(eng, sink, *, by: str = "scheduler") -> dict:
+    """The scheduled job (`engine.bootstrap.scheduled_jobs`): the same check, recorded the same way
+    (the audit page shows it as the last check), and its digest appended as one JSON line to `sink`,
+    a file opened for appending only (put it on another machine's share, or make it append-only with
+    `chattr +a`). Each line carries the SHA-256 of the line before it, so a line removed or edited in
+    the file shows too (`qinglian audit verify --against SINK`)."""
+    import hashlib
+    import os
+    from pathlib import Path
+    result, digest = _check(eng, by)
+    path = Path(sink)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = ""
+    if path.exists():
+        lines = path.read_bytes().splitlines()
+        previous = hashlib.sha256(lines[-1]).hexdigest() if lines else ""
+    line = history.canonical_json({"digest": digest, "verified": {"ok": result["ok"], "events": result["events"],
+                                                                  "breaks": result["break_count"]},
+                                   "previous_line_sha256": previous})
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return result
 
 
 def last(eng) -> dict | None:

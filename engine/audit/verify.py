@@ -16,6 +16,8 @@ from typing import Callable
 import sqlalchemy as sa
 
 from engine.db.transactions import read_transaction
+from engine import history
+from engine.audit.records import verify_records
 from engine.history import GENESIS, REGISTRY_CHAIN, ChainBreak, event_hash
 from engine.db.schema import chain_head, event, process_instance, process_version
 
@@ -81,6 +83,8 @@ def verify_report(db: sa.Engine, instance_id: str | None = None, *, progress: Pr
         report.chains = len(seen | set(heads))
         if check_versions and only is None:
             report.breaks.extend(verify_versions(conn, report))
+        if only is None or history.RECORDS_CHAIN in only:
+            report.breaks.extend(verify_records(conn)[1])
     if progress is not None and total == 0:
         progress(0, 0)
     return report

@@ -28,7 +28,8 @@ def _day(value: str | None, name: str) -> datetime | None:
 @audit.command("verify")
 @click.option("--instance", default=None, help="Only this instance's chain.")
 @click.option("--against", "digest_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Also check an earlier digest (qinglian audit digest).")
+              default=None, help="Also check an earlier digest (qinglian audit digest), or a whole digest "
+                                 "sink (QINGLIAN_DIGEST_SINK).")
 @click.pass_obj
 def verify_cmd(obj, instance, digest_file):
     """Recompute every hash chain (and every deployed version); report each break with its position."""
@@ -41,9 +42,8 @@ def verify_cmd(obj, instance, digest_file):
         report = audit_mod.verify_report(db, instance, progress=progress)
     if digest_file is not None:
         try:
-            digest = json.loads(digest_file.read_text(encoding="utf-8"))
-            report.breaks.extend(audit_anchor.check_digest(db, digest))
-        except (ValueError, AttributeError) as exc:
+            report.breaks.extend(audit_anchor.check_file(db, digest_file.read_text(encoding="utf-8")))
+        except (ValueError, AttributeError, KeyError, TypeError) as exc:
             raise click.BadParameter(str(exc), param_hint="--against") from None
     obj.out(report.to_dict(), lambda r: "\n".join(
         [f"{r['events']} events in {r['chains']} chains, {r['versions']} versions checked: "

@@ -72,8 +72,11 @@ class Reporter:
 
 def store_reporter(conn, vault: ReporterVault, instance_id: str, name: str | None, contact: str | None,
                    now: datetime) -> None:
-    conn.execute(clue_reporter.insert().values(instance_id=instance_id, name_token=vault.seal(name),
-                                               contact_token=vault.seal(contact), created_at=now))
+    row = {"instance_id": instance_id, "name_token": vault.seal(name), "contact_token": vault.seal(contact),
+           "created_at": now}
+    conn.execute(clue_reporter.insert().values(**row))
+    history.record_row(conn, now, "reporter_stored", actor=None, instance_id=instance_id, row_id=instance_id,
+                       digest=history.reporter_digest(row))
 
 
 def has_reporter(conn, instance_id: str) -> bool:

@@ -347,12 +347,17 @@ staff = sa.Table(
     sa.Column("locale", sa.String(8), nullable=False, server_default="zh"),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Unused since revision 0011: failures are counted per name, source and both in `login_attempt`.
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),
     sa.Column("password_changed_at", UTCDateTime),
     # Set when an administrator resets the password: the owner must choose a new one at next sign-in.
     sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32) once enrolled, and the last time
+    # step a code was accepted for, so that no code is accepted twice.
+    sa.Column("totp_secret", sa.String(64)),
+    sa.Column("totp_last_step", sa.BigInteger),
     # The one way in (engine.signon): local (a password here), ldap, oidc or cas.
     sa.Column("sign_in_method", sa.String(8), nullable=False, server_default="local"),
     # Where a message reaches the person (engine.messages): mobile number, WeCom and DingTalk user ids.
@@ -387,14 +392,27 @@ password_history = sa.Table(
     sa.Index("ix_password_history_username", "username"),
 )
 
-# Failed sign-ins under a name that cannot sign in (unknown, inactive, no password), counted and
-# locked like an account's (`staff.failed_logins`) so that the answers do not reveal which names exist.
-login_failure = sa.Table(
-    "login_failure", metadata,
+# Failed sign-ins, counted three ways (`engine.org.lockout`): per name and source address (a row
+# for both), per name (`source` "*") and per source (`username` "*"). The source is a keyed hash.
+login_attempt = sa.Table(
+    "login_attempt", metadata,
     sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(64), primary_key=True),
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A person's single-use recovery codes for two-factor sign-in (only a SHA-256 of each is kept).
+recovery_code = sa.Table(
+    "recovery_code", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+    sa.Index("ix_recovery_code_username", "username"),
 )
 
 # A signed-in page session, kept on the server so that signing out, a password or role change and
@@ -406,6 +424,11 @@ web_session = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_seen_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+    # Set while the person has given their password but not yet their second factor: "two_factor"
+    # (a code is asked) or "enrol" (they set up an authenticator, `enrol_secret`). Such a row signs
+    # nobody in (`engine.org.sessions.session_principal` reads only rows without a stage).
+    sa.Column("stage", sa.String(16)),
+    sa.Column("enrol_secret", sa.String(64)),
     # The portal's own session this one came from ("oidc:<sid>", "cas:<ticket>"): the portal's single
     # logout names it (engine.signon.doors.end_portal_session).
     sa.Column("sso_session", sa.String(255)),

@@ -1,6 +1,6 @@
 """Demo data for `make run`: a small hospital, the bundled processes and a few instances to look at.
 
-The hospital (19 departments, 50 staff) lives in `hospital_data/*.csv` and goes through the same
+The hospital (19 departments, 52 staff) lives in `hospital_data/*.csv` and goes through the same
 importer as a real hospital's files. Loading again changes nothing (`init-db --demo` twice is fine).
 """
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 
 import sqlalchemy as sa
 
+from engine import history
 from engine.errors import Invalid, NotFound, Problem
 from engine.db.schema import attachment
 
@@ -63,6 +64,10 @@ def store(conn, *, instance_id: str, task_id: str | None, filename: str, data: b
         instance_id=instance_id, task_id=task_id, field=field, filename=filename, content_type=content_type,
         size=len(data), sha256=digest, content=data, uploaded_by=user, uploaded_at=now)
         .returning(attachment.c.id)).scalar_one()
+    row = {"instance_id": instance_id, "task_id": task_id, "field": field, "filename": filename,
+           "content_type": content_type, "size": len(data), "uploaded_by": user, "uploaded_at": now}
+    history.record_row(conn, now, "attachment_added", actor=user, instance_id=instance_id, row_id=new_id,
+                       digest=history.attachment_digest(row, digest))
     return {"id": new_id, "filename": filename, "content_type": content_type, "size": len(data), "sha256": digest}
 
 

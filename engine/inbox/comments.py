@@ -5,6 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from engine import history
 from engine.errors import Invalid, Problem
 from engine.db.schema import task_comment
 
@@ -20,8 +21,11 @@ def add(conn, *, instance_id: str, task_id: str | None, author: str, body: str, 
     new_id = conn.execute(task_comment.insert().values(instance_id=instance_id, task_id=task_id, author=author,
                                                        body=body, created_at=now)
                           .returning(task_comment.c.id)).scalar_one()
-    return {"id": new_id, "instance_id": instance_id, "task_id": task_id, "author": author, "body": body,
-            "created_at": now}
+    row = {"id": new_id, "instance_id": instance_id, "task_id": task_id, "author": author, "body": body,
+           "created_at": now}
+    history.record_row(conn, now, "comment_added", actor=author, instance_id=instance_id, row_id=new_id,
+                       digest=history.comment_digest(row))
+    return row
 
 
 def for_instance(conn, instance_id: str) -> list[dict]:

@@ -14,11 +14,10 @@ from engine.db.prepared import Prepared
 from engine.db.transactions import is_sqlite, read_transaction, write_transaction
 from engine.errors import EngineError, Invalid, Problem
 from engine.org.people import Principal, principal, principal_from, principal_query
-from engine.db.schema import api_token, login_failure, password_history, staff
-from engine.org import admin_log, sessions
+from engine.db.schema import api_token, notification, password_history, staff
+from engine.org import admin_log, duties, lockout, sessions
+from engine.org.lockout import LOCKOUT, MAX_FAILURES  # noqa: F401  (the numbers tests and pages name)
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 TOKEN_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 8
 MIN_CLASSES = 3          # of lower case, upper case, digits, other characters
@@ -69,56 +68,38 @@ def check_new_password(username: str, password: str) -> list[Problem]:
     return []
 
 
-def authenticate(db, username: str, password: str, now: datetime) -> Principal:
-    """The principal for a correct username and password. Counts failures and locks the account for
-    LOCKOUT after MAX_FAILURES in a row; owns its transaction so that a failure is recorded even
-    though it raises."""
+def authenticate(db, username: str, password: str, now: datetime, address: str | None = None) -> Principal:
+    """The principal for a correct username and password, from client `address`. Counts failures
+    (`engine.org.lockout`); owns its transaction so that a failure is recorded even though it raises."""
     with write_transaction(db) as conn:
-        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+        outcome = _attempt(conn, (username or "").strip(), password or "", now, address)
     if isinstance(outcome, AuthenticationFailed):
         raise outcome
     return outcome
 
 
-def _attempt(conn, username: str, password: str, now: datetime):
-    row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active,
-                                 staff.c.failed_logins, staff.c.locked_until, staff.c.sign_in_method)
+def _attempt(conn, username: str, password: str, now: datetime, address: str | None):
+    """The principal, or the `AuthenticationFailed` to raise once the failure is committed. Every
+    answer takes one argon2 verification, whether or not the name exists or is locked."""
+    until = lockout.refusal(conn, username, address, now)
+    row = conn.execute(sa.select(staff.c.username, staff.c.password_hash, staff.c.active, staff.c.sign_in_method)
                        .where(staff.c.username == username)).one_or_none()
-    # A person whose one way in is the directory or single sign-on has no password here that counts.
-    if row is None or not row.password_hash or not row.active or row.sign_in_method != "local":
+    if until is not None:
         _verify(_DUMMY_HASH, password)
-        return _unknown_failure(conn, username, now)
-    if row.locked_until is not None and row.locked_until > now:
-        _verify(_DUMMY_HASH, password)          # as slow as any other answer
-        return AuthenticationFailed(LOCKED, locked_until=row.locked_until.isoformat())
-    if not _verify(row.password_hash, password):
-        failures = row.failed_logins + 1
-        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
-        conn.execute(staff.update().where(staff.c.username == row.username)
-                     .values(failed_logins=0 if locked else failures, locked_until=locked))
-        return AuthenticationFailed("用户名或密码错误")
-    updates = {"failed_logins": 0, "locked_until": None}
+        return AuthenticationFailed(LOCKED, locked_until=until.isoformat())
+    # A person whose one way in is the directory or single sign-on has no password here that counts.
+    usable = row is not None and row.password_hash and row.active and row.sign_in_method == "local"
+    if not _verify(row.password_hash if usable else _DUMMY_HASH, password) or not usable:
+        return failure(conn, username, address, now)
     if _hasher.check_needs_rehash(row.password_hash):
-        updates["password_hash"] = hash_password(password)
-    conn.execute(staff.update().where(staff.c.username == row.username).values(**updates))
+        conn.execute(staff.update().where(staff.c.username == row.username)
+                     .values(password_hash=hash_password(password)))
     return principal(conn, row.username)
 
 
-def _unknown_failure(conn, username: str, now: datetime) -> AuthenticationFailed:
-    """Count a failure for a name that cannot sign in exactly as for an account, locking it after
-    MAX_FAILURES: the answers — wrong, then locked — do not tell whether the username exists."""
-    name = username[:64]
-    conn.execute(login_failure.delete().where(login_failure.c.updated_at <= now - LOCKOUT))
-    row = conn.execute(sa.select(login_failure).where(login_failure.c.username == name)).one_or_none()
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        return AuthenticationFailed(LOCKED, locked_until=row.locked_until.isoformat())
-    failures = (row.failed if row is not None and row.locked_until is None else 0) + 1
-    locked = now + LOCKOUT if failures >= MAX_FAILURES else None
-    values = {"failed": 0 if locked else failures, "locked_until": locked, "updated_at": now}
-    if row is None:
-        conn.execute(login_failure.insert().values(username=name, **values))
-    else:
-        conn.execute(login_failure.update().where(login_failure.c.username == name).values(**values))
+def failure(conn, username: str, address: str | None, now: datetime) -> AuthenticationFailed:
+    """Count a failed password; the error to answer with (a lock it sets shows from the next attempt)."""
+    lockout.failed(conn, username, address, now)
     return AuthenticationFailed("用户名或密码错误")
 
 
@@ -136,6 +117,7 @@ def set_password(conn, username: str, new_password: str, now: datetime, *, by: s
     if problems:
         raise Invalid("新密码不符合要求", problems)
     reset = by is not None and by != username
+    duties.check_reset(conn, by, username)
     current = conn.execute(sa.select(staff.c.password_hash).where(staff.c.username == username)).scalar()
     previous = [r for (r,) in conn.execute(sa.select(password_history.c.password_hash)
                                           .where(password_history.c.username == username)
@@ -146,11 +128,22 @@ def set_password(conn, username: str, new_password: str, now: datetime, *, by: s
     if current:
         conn.execute(password_history.insert().values(username=username, password_hash=current, replaced_at=now))
     conn.execute(staff.update().where(staff.c.username == username).values(
-        password_hash=hash_password(new_password), password_changed_at=now, failed_logins=0, locked_until=None,
-        must_change_password=reset))
+        password_hash=hash_password(new_password), password_changed_at=now, must_change_password=reset))
     sessions.end_all(conn, username)
     admin_log.record(conn, now, "password_reset" if reset else "password_changed", actor=by or username,
                      data={"username": username})
+    if reset:
+        _notify_reset(conn, username, by, now)
+
+
+def _notify_reset(conn, username: str, by: str, now: datetime) -> None:
+    """Tell the owner (in the app, and by e-mail where configured: the notification table is the
+    outbox) that an administrator set their password: if they did not ask for it, they report it."""
+    conn.execute(notification.insert().values(
+        kind="password_reset", recipient_user=username, created_at=now,
+        title="你的密码已被管理员重置",
+        body=f"管理员 {by} 重置了你的登录密码，你所有的登录会话均已结束，下次登录须设置新密码。"
+             "如非你本人申请，请立即联系纪检监察室和信息科。"))
 
 
 def change_password(conn, username: str, old_password: str, new_password: str, now: datetime) -> None:
@@ -192,36 +185,40 @@ def revoke_token(conn, token: str) -> None:
 
 # --- the services the sign-in page and the API call -----------------------------------------------
 
-def sign_in(engine, username: str, password: str) -> Principal:
+def sign_in(engine, username: str, password: str, address: str | None = None) -> Principal:
     """`authenticate` at the engine's clock."""
-    return authenticate(engine.db, username, password, engine.clock.now())
+    return authenticate(engine.db, username, password, engine.clock.now(), address)
 
 
-def sign_in_to_pages(engine, username: str, password: str, lifetime: timedelta) -> tuple[Principal, str, bool]:
-    """For a correct username and password: the person, a new server-side session's secret (lasting
-    at most `lifetime`) and whether they must choose a new password first (after a reset)."""
-    now = engine.clock.now()
-    with write_transaction(engine.db) as conn:
-        outcome = _attempt(conn, (username or "").strip(), password or "", now)
-        if not isinstance(outcome, AuthenticationFailed):
-            must_change = conn.execute(sa.select(staff.c.must_change_password)
-                                       .where(staff.c.username == outcome.username)).scalar_one()
-            return outcome, sessions.open_session(conn, outcome.username, now, lifetime), bool(must_change)
-    raise outcome
-
-
-def sign_in_for_token(engine, username: str, password: str) -> tuple[str, datetime]:
+def sign_in_for_token(engine, username: str, password: str, address: str | None = None) -> tuple[str, datetime]:
     """A new API token for a correct username and password, in the write that counts the attempt
-    (a failure is recorded, then raised)."""
+    (a failure is recorded, then raised). A token asks no second factor (a program holds it, and
+    it lasts TOKEN_LIFETIME); it is refused while the password must be changed."""
     now = engine.clock.now()
     with write_transaction(engine.db) as conn:
-        outcome = _attempt(conn, (username or "").strip(), password or "", now)
+        outcome = _attempt(conn, (username or "").strip(), password or "", now, address)
         if not isinstance(outcome, AuthenticationFailed):
             if conn.execute(sa.select(staff.c.must_change_password)
                             .where(staff.c.username == outcome.username)).scalar_one():
                 outcome = AuthenticationFailed("密码已被管理员重置，请先在网页上登录并设置新密码")
             else:
+                lockout.succeeded(conn, outcome.username, address, now)
                 return issue_token(conn, outcome.username, now)
+    raise outcome
+
+
+def sign_in_to_pages(engine, username: str, password: str, lifetime: timedelta,
+                     address: str | None = None) -> tuple[Principal, str, bool]:
+    """A correct username and password: the person, a new session's secret (at most `lifetime`) and
+    whether an administrator's reset requires a new password first. Every way in then takes
+    `engine.org.signin.second_step` (the second factor, password expiry) before the session counts."""
+    now = engine.clock.now()
+    with write_transaction(engine.db) as conn:
+        outcome = _attempt(conn, (username or "").strip(), password or "", now, address)
+        if not isinstance(outcome, AuthenticationFailed):
+            must_change = conn.execute(sa.select(staff.c.must_change_password)
+                                       .where(staff.c.username == outcome.username)).scalar_one()
+            return outcome, sessions.open_session(conn, outcome.username, now, lifetime), bool(must_change)
     raise outcome
 
 

@@ -75,8 +75,9 @@ def preview(conn, plan: ImportPlan) -> Preview:
 
 
 def apply(conn, plan: ImportPlan, now: datetime,
-          progress: Callable[[int, int], None] | None = None) -> Preview:
-    """Write the whole plan in the caller's transaction, or raise `Invalid` with every problem.
+          progress: Callable[[int, int], None] | None = None, *, actor: str | None = None) -> Preview:
+    """Write the whole plan in the caller's transaction, or raise `Invalid` with every problem. Role
+    changes are `actor`'s (`engine.org.duties`: privileged roles only by the security administrator).
 
     Departments first (without heads not yet on file), then staff, then the remaining heads:
     a department's head is a staff member and a staff member's department a department."""
@@ -99,7 +100,7 @@ def apply(conn, plan: ImportPlan, now: datetime,
     hashes: dict[str, str] = {}     # one argon2 hash per distinct initial password (~0.1 s each)
     for w in people:
         if w.action != "unchanged":
-            save_staff(conn, {**w.values, "username": w.key}, now)
+            save_staff(conn, {**w.values, "username": w.key}, now, actor=actor)
         if w.key in passwords:
             pw = passwords[w.key]
             hashes.setdefault(pw, accounts.hash_password(pw))
@@ -299,7 +300,7 @@ def run(eng, token: str) -> None:
     beside it on a database with concurrent writers; SQLite has one writer, there the job reports
     its end only."""
     with read_transaction(eng.db) as conn:
-        row = conn.execute(sa.select(org_import.c.filename, org_import.c.content)
+        row = conn.execute(sa.select(org_import.c.filename, org_import.c.content, org_import.c.owner)
                            .where(org_import.c.token == token)).one()
     step = [0]
 
@@ -315,7 +316,8 @@ def run(eng, token: str) -> None:
     try:
         plan = parse(row.filename, row.content)
         with write_transaction(eng.db) as conn:
-            result = apply(conn, plan, eng.clock.now(), progress=None if is_sqlite(eng.db) else progress)
+            result = apply(conn, plan, eng.clock.now(), progress=None if is_sqlite(eng.db) else progress,
+                           actor=row.owner)
             total = len(plan.departments) + len(plan.staff)
             conn.execute(org_import.update().where(org_import.c.token == token).values(
                 state="done", done=total, total=total, result_json=json.dumps(result.to_dict(), ensure_ascii=False),

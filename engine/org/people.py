@@ -158,7 +158,7 @@ def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None =
 
     Each change is an event of the administration log (by `actor`); a change of roles or a
     deactivation ends the person's sessions and revokes their API tokens."""
-    from engine.org import admin_log, sessions
+    from engine.org import admin_log, duties, sessions
     problems = check_staff(conn, values)
     if problems:
         raise Invalid("人员信息有误", problems)
@@ -182,6 +182,7 @@ def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None =
         old = sorted(r for (r,) in conn.execute(sa.select(staff_role.c.role).where(staff_role.c.username == username)))
         codes = sorted(set(values["roles"] or ()))
         if codes != old:
+            duties.check_roles_change(conn, actor, username, old, codes)
             conn.execute(staff_role.delete().where(staff_role.c.username == username))
             if codes:
                 conn.execute(staff_role.insert(), [{"username": username, "role": c} for c in codes])

@@ -18,6 +18,8 @@ LEADERSHIP_GROUP = "leadership_group"
 PROCESS_OWNER = "process_owner"
 AUDITOR = "auditor"
 ADMIN = "admin"
+SECURITY_ADMIN = "security_admin"
+AUDIT_ADMIN = "audit_admin"
 
 BUILTIN_ROLES = (
     (STAFF, "职工", "Staff"),
@@ -28,7 +30,13 @@ BUILTIN_ROLES = (
     (PROCESS_OWNER, "流程管理员", "Process owner"),
     (AUDITOR, "审计员", "Auditor"),
     (ADMIN, "系统管理员", "Administrator"),
+    (SECURITY_ADMIN, "安全管理员", "Security administrator"),
+    (AUDIT_ADMIN, "安全审计员", "Audit administrator"),
 )
+
+# Who must sign in with a second factor (TOTP) and change their password every so often: the people
+# whose accounts open the office's records or the system (level 3 of 等保 2.0).
+PRIVILEGED_ROLES = frozenset({ADMIN, SECURITY_ADMIN, AUDIT_ADMIN, DISCIPLINE_OFFICE, AUDITOR, PROCESS_OWNER})
 
 
 def ensure_builtin_roles(conn) -> None:

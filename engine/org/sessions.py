@@ -26,13 +26,39 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def open_session(conn, username: str, now: datetime, lifetime: timedelta) -> str:
-    """A new session for `username`, lasting at most `lifetime`: the secret for the cookie."""
+def open_session(conn, username: str, now: datetime, lifetime: timedelta, *, stage: str | None = None,
+                 enrol_secret: str | None = None, sso_session: str | None = None) -> str:
+    """A new session for `username`, lasting at most `lifetime`: the secret for the cookie. With a
+    `stage` it is a pending sign-in (`engine.org.signin`), which signs nobody in."""
     secret = secrets.token_urlsafe(32)
     conn.execute(web_session.delete().where(web_session.c.expires_at <= now))
     conn.execute(web_session.insert().values(id_hash=_digest(secret), username=username, created_at=now,
-                                             last_seen_at=now, expires_at=now + lifetime))
+                                             last_seen_at=now, expires_at=now + lifetime, stage=stage,
+                                             enrol_secret=enrol_secret, sso_session=sso_session))
     return secret
+
+
+def live_row(conn, secret: str, now: datetime):
+    return conn.execute(sa.select(web_session).where(web_session.c.id_hash == _digest(secret),
+                                                     web_session.c.expires_at > now)).one_or_none()
+
+
+def make_pending(conn, secret: str, stage: str, enrol_secret: str | None, expires_at: datetime) -> None:
+    """Turn a just-opened session into a pending sign-in (its cookie not yet handed out)."""
+    conn.execute(web_session.update().where(web_session.c.id_hash == _digest(secret))
+                 .values(stage=stage, enrol_secret=enrol_secret, expires_at=expires_at))
+
+
+def pending_row(conn, secret: str, now: datetime):
+    """The live pending sign-in `secret` names, or None."""
+    return conn.execute(sa.select(web_session).where(
+        web_session.c.id_hash == _digest(secret), web_session.c.stage.is_not(None),
+        web_session.c.expires_at > now)).one_or_none()
+
+
+def end_pending(conn, secret: str) -> None:
+    conn.execute(web_session.delete().where(web_session.c.id_hash == _digest(secret),
+                                            web_session.c.stage.is_not(None)))
 
 
 def end_all(conn, username: str) -> None:
@@ -48,7 +74,8 @@ def session_principal(eng, secret: str | None, *, idle: timedelta) -> Principal 
         return None
     key, now = _digest(secret), eng.clock.now()
     with read_transaction(eng.db) as conn:
-        row = conn.execute(sa.select(web_session).where(web_session.c.id_hash == key)).one_or_none()
+        row = conn.execute(sa.select(web_session).where(web_session.c.id_hash == key,
+                                                        web_session.c.stage.is_(None))).one_or_none()
         if row is not None and _live(row, now, idle) and now - row.last_seen_at < TOUCH:
             return principal(conn, row.username)
     if row is None:

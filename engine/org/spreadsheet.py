@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +20,9 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_COLUMNS = 50
 MAX_UNZIPPED = 100 * 1024 * 1024   # an .xlsx is a zip: refuse a zip bomb before opening it
+# openpyxl reads the whole shared-string table when it opens a workbook, read-only mode too: a 232 kB
+# file whose table unpacks to millions of entries cost 81 s of CPU and 520 MB. Counted before opening.
+MAX_SHARED_STRINGS = 200_000        # 20,000 rows of 10 distinct texts
 HEADER_SEARCH = 5                  # a title row or two may sit above the header row
 
 DEPARTMENT, STAFF = "department", "staff"
@@ -160,10 +164,12 @@ def _read_xlsx(filename: str, data: bytes) -> list[tuple[str, str, list]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             unzipped = sum(i.file_size for i in z.infolist())
-    except zipfile.BadZipFile:
+            if unzipped > MAX_UNZIPPED:
+                _fail(filename, "Excel 文件解压后过大，请删除无关的工作表或另存为 CSV")
+            if _shared_strings(z) > MAX_SHARED_STRINGS:
+                _fail(filename, f"Excel 文件解压后过大（超过 {MAX_SHARED_STRINGS} 个不同的文字），请分批导入或另存为 CSV")
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError):
         _fail(filename, "无法读取该 Excel 文件，请确认是 .xlsx 格式")
-    if unzipped > MAX_UNZIPPED:
-        _fail(filename, "Excel 文件解压后过大，请删除无关的工作表或另存为 CSV")
     try:
         # read_only streams the sheets; data_only takes the values Excel saved, never the formulas.
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -175,6 +181,25 @@ def _read_xlsx(filename: str, data: bytes) -> list[tuple[str, str, list]]:
         raise
     except Exception:   # openpyxl raises many kinds of error on a damaged or foreign file
         _fail(filename, "无法读取该 Excel 文件，请确认是 .xlsx 格式")
+
+
+def _shared_strings(z: zipfile.ZipFile) -> int:
+    """How many entries the workbook's shared-string tables hold, counted while unpacking in chunks
+    (stops counting past the limit)."""
+    count = 0
+    for info in z.infolist():
+        if not info.filename.lower().endswith("sharedstrings.xml"):
+            continue
+        tail = b""
+        with z.open(info) as member:
+            while count <= MAX_SHARED_STRINGS:
+                chunk = member.read(1 << 20)
+                if not chunk:
+                    break
+                text = tail + chunk
+                count += text.count(b"<si>") + text.count(b"<si ") - tail.count(b"<si>") - tail.count(b"<si ")
+                tail = text[-3:]
+    return count
 
 
 def _sheet_rows(filename: str, ws) -> list:

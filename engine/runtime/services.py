@@ -40,6 +40,7 @@ from engine.runtime.stepping import StepLimits
 from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
 from engine.runtime.views import InstanceView, check_data, convert
 from engine.sandbox import ScriptLimits
+from engine.sandbox.pool import ScriptPool, shared_pool
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,11 @@ class Engine:
                  verify_persistence: bool = False, remind_before: str | None = "working_days(2)",
                  escalate_after: str = "working_days(2)", mailer=None, messenger=None, max_steps: int = 10_000,
                  max_seconds: float = 10.0, monotonic: Callable[[], float] = time.monotonic,
-                 connectors: Connectors | None = None):
+                 connectors: Connectors | None = None, script_pool: ScriptPool | None = None):
         """`connectors`: the service operators and completion guards diagrams may name (default: the
         engine's own; engine.bootstrap adds the domains'). `max_steps`/`max_seconds` bound each
-        operation (seconds on `monotonic`)."""
+        operation (seconds on `monotonic`). `script_pool`: worker processes that run scripts under a
+        hard CPU and memory limit (`engine.sandbox.pool`); None runs them in-process."""
         self.db = db
         self.connectors = connectors if connectors is not None else builtin_connectors()
         self.clock = clock or clockmod.SystemClock()
@@ -70,7 +72,8 @@ class Engine:
         self.mailer = mailer
         self.messenger = messenger        # engine.messages.sender.Sender: the outbox to WeCom, DingTalk, SMS, e-mail
         self.script_engine = EngineScripts(self.now, self.connectors,
-                                           helpers=script_helpers(self.now, self.deadlines), limits=script_limits)
+                                           helpers=script_helpers(self.now, self.deadlines), limits=script_limits,
+                                           pool=script_pool)
         self.policy = TaskPolicy(self.script_engine.evaluate, self.deadlines, remind_before, escalate_after)
         self.uow = UnitOfWork(db, self.registry, self.script_engine, self.policy, self.clock, self.ids,
                               cache_size=cache_size, verify_persistence=verify_persistence,
@@ -85,8 +88,9 @@ class Engine:
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
                    cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,
                    mailer=Mailer.from_settings(settings), messenger=Sender.from_settings(settings, clock),
-                   max_steps=settings.max_steps,
-                   max_seconds=settings.max_seconds, **kwargs)
+                   max_steps=settings.max_steps, max_seconds=settings.max_seconds,
+                   script_pool=(shared_pool(settings.script_workers, settings.script_memory_mb or None)
+                                if settings.script_workers > 0 else None), **kwargs)
 
     def now(self):
         return self.clock.now()

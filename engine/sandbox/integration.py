@@ -13,6 +13,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .errors import ScriptError, ScriptForbidden, ScriptLimits, ScriptTooLarge
 from .guards import _text_size
 from .policy import _compiled_or_raise
+from .pool import ScriptPool, needs_worker
 from .scope import _GUARDS, _MAX_DATA_DEPTH, _RESERVED_NAMES, _roll_back_oversized
 from .tracer import _run, _script_line
 
@@ -35,11 +36,15 @@ class SandboxedEnvironment(TaskDataEnvironment):
     """TaskDataEnvironment's semantics (variables land in task data; helpers and callables do
     not; data shadowing a helper is a ValueError), with the code run by the sandbox."""
 
-    def __init__(self, helpers: dict[str, Callable] | None = None, limits: ScriptLimits = ScriptLimits()):
+    def __init__(self, helpers: dict[str, Callable] | None = None, limits: ScriptLimits = ScriptLimits(),
+                 pool: ScriptPool | None = None):
         super().__init__({name: _as_helper(name, fn) for name, fn in (helpers or {}).items()})
         self.limits = limits
+        self.pool = pool          # None: everything in-process, under the trace function only
 
     def evaluate(self, expression, context, external_context=None):
+        if self.pool is not None and needs_worker(expression):
+            return self.pool.run("eval", expression, context, external_context, self.globals, self.limits)
         compiled = _compiled_or_raise(expression, "eval")
         scope = dict(self.globals)
         self._prepare_context(context)
@@ -59,6 +64,10 @@ class SandboxedEnvironment(TaskDataEnvironment):
         return result
 
     def execute(self, script, context, external_context=None):
+        if self.pool is not None:
+            self.check_for_overwrite(context, external_context or {})
+            self.pool.run("exec", script, context, external_context, self.globals, self.limits)
+            return True
         self.check_for_overwrite(context, external_context or {})
         compiled = _compiled_or_raise(script, "exec")
         extras = dict(self.globals)
@@ -126,8 +135,9 @@ class SandboxedScriptEngine(PythonScriptEngine):
     ERROR and the incident names the line; their messages say which limit or rule was hit.
     """
 
-    def __init__(self, helpers: dict[str, Callable] | None = None, limits: ScriptLimits = ScriptLimits()):
-        super().__init__(environment=SandboxedEnvironment(helpers, limits))
+    def __init__(self, helpers: dict[str, Callable] | None = None, limits: ScriptLimits = ScriptLimits(),
+                 pool: ScriptPool | None = None):
+        super().__init__(environment=SandboxedEnvironment(helpers, limits, pool))
         self.limits = limits
 
     def evaluate(self, task, expression, external_context=None):
@@ -153,6 +163,6 @@ class SandboxedScriptEngine(PythonScriptEngine):
         elif isinstance(err, ScriptError) and err.line:
             line = err.line
         else:
-            line = _script_line(err.__traceback__) or 0
+            line = getattr(err, "script_line", None) or _script_line(err.__traceback__) or 0
         lines = script.splitlines()
         return line, lines[line - 1] if 0 < line <= len(lines) else ""

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine.db.schema import department, login_failure, staff, web_session
+from engine.db.schema import department, staff, web_session
 from engine.db.transactions import read_transaction, write_transaction
-from engine.org import accounts, people, sessions
+from engine.org import accounts, lockout, people, sessions
 from engine.org.accounts import LOCKED, AuthenticationFailed
 from engine.org.people import Principal
 from engine.signon.ldap import Directory, Person, roles_of
@@ -22,22 +22,21 @@ NOT_THIS_WAY = "此账号不能用这种方式登录，请联系管理员"
 
 
 def sign_in_with_password(eng, directory: Directory | None, username: str, password: str,
-                          lifetime: timedelta) -> tuple[Principal, str, bool]:
+                          lifetime: timedelta, *, address: str | None = None) -> tuple[Principal, str, bool]:
     """The sign-in page's door: the person, their new session's secret and whether they must choose a
     new password first. `AuthenticationFailed` (one message for every wrong answer) otherwise."""
     username = (username or "").strip()
     with read_transaction(eng.db) as conn:
         method = conn.execute(sa.select(staff.c.sign_in_method).where(staff.c.username == username)).scalar()
     if directory is None or method not in (None, "ldap"):
-        return accounts.sign_in_to_pages(eng, username, password, lifetime)
+        return accounts.sign_in_to_pages(eng, username, password, lifetime, address)
     now = eng.clock.now()
-    _refuse_if_locked(eng, username, now)
+    _refuse_if_locked(eng, username, now, address)
     person = directory.authenticate(username, password)        # outside any transaction: a network call
     with write_transaction(eng.db) as conn:
         if person is None:
-            outcome = accounts._unknown_failure(conn, username, now)
+            outcome = accounts.failure(conn, username, address, now)
         else:
-            conn.execute(login_failure.delete().where(login_failure.c.username == username[:64]))
             apply_person(conn, directory, person, now, actor="ldap")
             who = people.principal(conn, person.username)
             if who is None:
@@ -47,11 +46,11 @@ def sign_in_with_password(eng, directory: Directory | None, username: str, passw
     raise outcome
 
 
-def _refuse_if_locked(eng, username: str, now: datetime) -> None:
-    with read_transaction(eng.db) as conn:
-        until = conn.execute(sa.select(login_failure.c.locked_until)
-                             .where(login_failure.c.username == username[:64])).scalar()
-    if until is not None and until > now:
+def _refuse_if_locked(eng, username: str, now: datetime, address: str | None) -> None:
+    """The lockout of `engine.org.lockout`, before asking the directory."""
+    with write_transaction(eng.db) as conn:             # the refusal sweeps stale counts
+        until = lockout.refusal(conn, username, address, now)
+    if until is not None:
         raise AuthenticationFailed(LOCKED, locked_until=until.isoformat())
 
 

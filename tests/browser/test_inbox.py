@@ -6,6 +6,7 @@ review task. Screenshots go to test-artifacts/ for a person to look at.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -16,18 +17,25 @@ from werkzeug.serving import make_server
 from engine.config import PROJECT_ROOT
 from engine.bpmn.validation import SourceFile
 from tests.conftest import PASSWORD
+from tests.helpers.web import totp_code
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
+_APPS: dict = {}          # the app each running server serves (sign_in answers its second step)
+
+
 @pytest.fixture
 def server(app):
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
+    base = f"http://127.0.0.1:{srv.server_port}"
+    _APPS[base] = app
+    yield base
+    _APPS.pop(base, None)
     srv.shutdown()
 
 
@@ -51,6 +59,10 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r"/(inbox|login/two-factor)$"))
+    if page.url.endswith("/login/two-factor"):       # a privileged role: the authenticator's code
+        page.fill("#code", totp_code(_APPS[base], username))
+        page.click("button[type=submit].primary")
     page.wait_for_url(f"{base}/inbox")
 
 

@@ -10,13 +10,14 @@ FORM = {"name": "王护士", "department": "neike", "position_level": "other", "
 
 
 def test_account_role_and_password_changes_are_chained_events_auditors_read(app, db, people):
-    admin = app.test_client()
+    admin, security = app.test_client(), app.test_client()
     login(admin, "admin")
+    login(security, "security")
     assert post(admin, "/admin/staff/new", {**FORM, "username": "newbie", "name": "新职工", "roles": ["staff"],
                                             "password": "First-pass-77"}, page="/admin/staff/new").status_code == 302
-    assert post(admin, "/admin/staff/nurse", {**FORM, "roles": ["staff", "discipline_office"]},
+    assert post(security, "/admin/staff/nurse", {**FORM, "roles": ["staff", "discipline_office"]},
                 page="/admin/staff/nurse").status_code == 302
-    assert post(admin, "/admin/staff/nurse", {**FORM, "roles": ["staff"], "password": "Reset-by-admin-9"},
+    assert post(security, "/admin/staff/nurse", {**FORM, "roles": ["staff"], "password": "Reset-by-admin-9"},
                 page="/admin/staff/nurse").status_code == 302
 
     auditor = app.test_client()
@@ -24,7 +25,7 @@ def test_account_role_and_password_changes_are_chained_events_auditors_read(app,
     page = auditor.get("/audit/administration").get_data(as_text=True)
     assert "account_created" in page and "newbie" in page
     assert "roles_changed" in page and "discipline_office" in page
-    assert "password_reset" in page and "吴管理" in page          # the administrator, by name
+    assert "password_reset" in page and "钱安全" in page          # the administrator, by name
     assert "Reset-by-admin-9" not in page and "argon2" not in page
     checked, breaks = audit.verify(db, "administration")
     assert checked >= 4 and not breaks

@@ -15,7 +15,7 @@ from tests.helpers.web import csrf, login
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/login", "/login/two-factor", "/login/enrol", "/logout", "/account/locale", "/vendor/<path:name>", "/static/<path:filename>",
           "/report", "/report/status",   # the public reporting page: tested in test_clue_pages.py
           "/login/oidc", "/login/oidc/callback", "/login/oidc/backchannel-logout",
           "/login/cas"}   # single sign-on: tested in test_signon.py

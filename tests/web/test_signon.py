@@ -130,8 +130,12 @@ def test_cas_2_0_is_spoken_too(engine, people, cas):
 def test_a_directory_person_signs_in_on_the_ordinary_form(sso_client):
     resp = sso_client.post("/login", data={"username": "lijun", "password": "Li-jun-2026",
                                            "csrf_token": csrf(sso_client)})
-    assert resp.status_code == 302
-    assert "李军" in sso_client.get("/inbox").get_data(as_text=True)
+    # the directory makes 李军 a discipline-office member: a second factor, enrolled at first sign-in
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login/enrol")
+    assert sso_client.get("/inbox").status_code == 302
+    person = sso_client.application.test_client()
+    assert login(person, "lijun", "Li-jun-2026").status_code == 200          # enrols, shown the recovery codes
+    assert "李军" in person.get("/inbox").get_data(as_text=True)
 
 
 def test_the_sign_in_page_offers_the_portals_configured(sso_client):

@@ -82,7 +82,8 @@ def issue_token(body):
 
     Checks the username and password like the sign-in page: repeated failures lock the account
     for a while. The token lasts `TOKEN_LIFETIME` (12 hours)."""
-    token, expires_at = accounts.sign_in_for_token(engine(), body["username"], body["password"])
+    token, expires_at = accounts.sign_in_for_token(engine(), body["username"], body["password"],
+                                                   request.remote_addr)
     return {"token": token, "expires_at": expires_at}
 
 

@@ -301,3 +301,34 @@ def test_the_demo_hospital_has_every_category_and_every_role_and_loads_twice(tmp
         assert hospital_name(conn) == "清廉示范医院"      # it heads the demo's reports
     assert accounts.authenticate(engine.db, "neike_head", DEMO_PASSWORD, NOW).heads == {"neike"}
     engine.db.dispose()
+
+
+def _shared_strings_bomb(count: int) -> bytes:
+    """A workbook of ~200 kB whose shared-string table unpacks to millions of entries (openpyxl reads
+    the whole table at open, even in read-only mode: 81 s of CPU and 520 MB for such a file)."""
+    book = io.BytesIO()
+    openpyxl.Workbook().save(book)
+    source = zipfile.ZipFile(io.BytesIO(book.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.'
+                                          b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                                          b'Target="sharedStrings.xml"/></Relationships>')
+            if item.filename == "[Content_Types].xml":
+                content = content.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType='
+                                          b'"application/vnd.openxmlformats-officedocument.spreadsheetml.'
+                                          b'sharedStrings+xml"/></Types>')
+            z.writestr(item, content)
+        z.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                   + "<si><t>x</t></si>" * count + "</sst>")
+    return out.getvalue()
+
+
+def test_a_small_file_that_unpacks_to_a_huge_string_table_is_refused_before_it_is_read():
+    bomb = _shared_strings_bomb(4_000_000)
+    assert len(bomb) < 300_000
+    with pytest.raises(Invalid, match="解压后过大"):
+        spreadsheet.parse("组织.xlsx", bomb)
