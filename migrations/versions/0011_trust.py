@@ -1,7 +1,7 @@
 """two-factor sign-in, recovery codes, failed sign-ins counted per name and source
 
 Revision ID: 0011
-Revises: 0015
+Revises: 0012
 Create Date: 2026-12-07 14:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0015'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
