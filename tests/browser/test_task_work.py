@@ -14,6 +14,7 @@ import pytest
 from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from tests.browser.test_inbox import browser, server  # noqa: F401  (fixtures)
+from tests.browser.test_inbox import sign_in as inbox_sign_in
 from tests.conftest import PASSWORD
 from tests.helpers.clues import meeting
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
@@ -60,11 +61,8 @@ def open_page(browser, size, artifacts):
 
 
 def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/inbox")
+    """The browser signs in as test_inbox's helper does (with the second factor for privileged roles)."""
+    inbox_sign_in(page, base, username)
 
 
 def _visible_in_viewport(page, selector: str) -> bool:

@@ -345,7 +345,8 @@ def _allow_signers(api, ids):
         '<spiffworkflow:property name="formKey" value="monthly_report" />'
         '<spiffworkflow:property name="addSignerCandidates" value="discipline_office" />')
     assert api("POST", "/processes", "owner", json={"files": [{"name": MONTHLY_REPORT.name, "xml": xml}]}).status_code == 201
-    view = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE}).get_json()
+    view = api("POST", "/instances", "jijian", json={"process_key": "monthly_report", "data": NEIKE,
+                                                     "business_key": "2026-10 内科"}).get_json()   # next month's
     ids["task_id"] = view["tasks"][0]["id"]
 
 
