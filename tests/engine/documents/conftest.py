@@ -23,5 +23,6 @@ def demo(engine):
         "issues": "2025年收受医药代表购物卡一张", "money": 0.2, "goods_count": 1, "goods_description": "购物卡"})
     return {"settings": settings, "clue": waiting,
             "campaign": next(r.id for r in rows if r.process_key == "campaign"),
-            "monthly_report": next(r.id for r in rows if r.process_key in ("monthly_report", "campaign_monthly_report")),
+            "monthly_report": next(r.id for r in rows if r.process_key in ("monthly_report", "campaign_monthly_report")
+                                   and engine.show(r.id).data.get("department") == "neike"),      # 内科's
             "disclosure": disclosure.id}
