@@ -16,23 +16,31 @@ bp = Blueprint("records", __name__)
 READERS = (DISCIPLINE_OFFICE, AUDITOR)
 
 
-def _page():
+def _year() -> tuple[int | None, str | None]:
+    """The year asked for, or None (every year) with the reason when it is not a year."""
     raw = (request.args.get("year") or "").strip()
     if raw and not (raw.isdigit() and 2000 <= int(raw) <= 2100):
-        abort(404)
-    return gifts.register_page(engine(), year=int(raw) if raw else None, locale=g.principal.locale)
+        return None, _("年度应为 2000 至 2100 之间的四位数字")
+    return (int(raw) if raw else None), None
+
+
+def _page(year: int | None):
+    return gifts.register_page(engine(), year=year, locale=g.principal.locale)
 
 
 @bp.get("/records/gifts")
 @roles_required(*READERS)
 def gift_register():
-    return render_template("records/gifts.html", **_page())
+    """A year that is not one is said next to the field, the typed text kept; every year is shown."""
+    year, problem = _year()
+    return render_template("records/gifts.html", **_page(year), year_error=problem,
+                           year_typed=request.args.get("year", "")), (422 if problem else 200)
 
 
 @bp.get("/records/gifts.xlsx")
 @roles_required(*READERS)
 def gift_register_export():
-    page = _page()
+    page = _page(_year()[0])
     title = _("红包上缴登记表") if page["year"] is None else _("%(y)s年红包上缴登记表", y=page["year"])
     data = gifts.register_workbook(page, page["hospital"] + title)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -52,7 +60,7 @@ def _issue_page():
         abort(403)
     status = request.args.get("status") or None
     if status not in (None, "open", *issues.STATUSES):
-        abort(404)
+        status = None                   # an unknown filter value (a crafted URL): every item
     return issues.register_page(engine(), status=status, departments=departments, locale=p.locale)
 
 

@@ -38,6 +38,8 @@ def test_the_hand_over_offers_only_the_lane_and_finds_people_by_pinyin_initials_
     offers = "".join(part.split("</details>")[0] for part in page.split('<details class="handover" data-kind=')[1:])
     assert 'value="jj_head"' in offers and "钱主任" in offers
     assert 'value="surgeon"' not in offers and 'value="nurse"' not in offers and 'value="jijian"' not in offers
+    copy_to = page[page.index('id="copy-to"'):].split("</select>")[0]     # 抄送: only the roles it names
+    assert 'value="jj_head"' in copy_to and 'value="surgeon"' not in copy_to
     assert [t["username"] for t in client.get(f"/tasks/{triage}/targets?q=qzr").get_json()] == ["jj_head"]
     assert [t["username"] for t in client.get(f"/tasks/{triage}/targets?q=纪检").get_json()] == ["jj_head"]
     assert client.get(f"/tasks/{triage}/targets?q=zys").get_json() == []      # 赵医生: not in the lane

@@ -183,7 +183,9 @@ def test_the_office_reads_and_exports_the_red_envelope_register(app, scenario, e
     book = load_workbook(io.BytesIO(c.get("/records/gifts.xlsx?year=2026").data))
     assert book.active["A1"].value.endswith("2026年红包上缴登记表") and not str(book.active["F3"].value).startswith("=")
     assert signed_in(app, "nurse").get("/records/gifts").status_code == 403
-    assert c.get("/records/gifts?year=abc").status_code == 404
+    bad = c.get("/records/gifts?year=abc")
+    assert bad.status_code == 422 and "年度应为 2000 至 2100 之间的四位数字" in bad.get_data(as_text=True)
+    assert 'value="abc"' in bad.get_data(as_text=True)
 
 
 def test_the_problem_list_shows_each_head_their_own_departments_and_the_office_all(app, scenario, engine):
