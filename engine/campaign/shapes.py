@@ -118,7 +118,7 @@ def shape(data: dict, scope: list[dict], today: date) -> dict:
         for code in t.get("departments") or []:
             if code not in names:
                 continue
-            entry = {"task_no": t["task_no"], "task": t.get("task"), "measure": t.get("measure"),
+            entry = {"task": t.get("task"), "measure": t.get("measure"),
                      "schedule": t.get("schedule"), "target": t.get("target")}
             by_department.setdefault(code, []).append(entry)
             key_work.append({"department": code, "department_name": names[code], "task_no": t["task_no"],
