@@ -146,6 +146,13 @@ def campaign_department_staff(ctx, department: str) -> list[str]:
 
 
 
+def campaign_problems_found(ctx) -> list[dict]:
+    """The problems a department's accepted self-inspection found, each to become an issue item of that
+    department (seed 004: "对查摆出的问题，要建立问题清单，实行销号管理")."""
+    return [{"department": ctx.data.get("department"), "problem": p.get("problem"), "measure": p.get("measure"),
+             "deadline_days": p.get("deadline_days")} for p in ctx.data.get("problems") or []]
+
+
 # --- phase gates --------------------------------------------------------------------------------------
 
 def unfinished(conn, campaign_id: str, phase: Phase) -> list[str]:
@@ -276,6 +283,7 @@ def register(registry: connectors.Connectors) -> None:
     """Add this domain's operators and guards, by the names its BPMN uses (see engine.bootstrap)."""
     registry.add_service("campaign_check_launch", campaign_check_launch)
     registry.add_service("campaign_department_staff", campaign_department_staff)
+    registry.add_service("campaign_problems_found", campaign_problems_found)
     registry.add_guard("campaign_phase_done", campaign_phase_done)
     registry.add_service("campaign_link_clues", campaign_link_clues)
     registry.add_service("campaign_disclosure_window", campaign_disclosure_window)

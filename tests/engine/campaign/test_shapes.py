@@ -254,3 +254,37 @@ def test_seed_002_campaign_entered_while_under_way(engine, db, clock, hospital, 
     engine.complete_task(leader_talk["id"], user="shuji", data={"talk_date": "2021-08-19"})
     c = cell(grid_now(engine, db, cid), "neike", "mobilization")
     assert (c["state"], c["late_entry"]) == ("done", True)
+
+
+# --- item 7: the self-inspection's problems go to the problem list ------------------------------------
+
+def test_seed_004_problems_found_in_self_inspection_are_listed_and_closed_out(engine, db, clock, hospital,
+                                                                             campaign_processes):
+    """Seed 004: "深入自查自纠…对查摆出的问题，要建立问题清单，实行销号管理，明确责任、强化措施，推动问题解决…
+    6月底前全部完成". Once the office accepts 药剂科's self-inspection, each problem it found is an item of
+    the problem list (source 科室自查自纠), rectified by 药剂科 and closed out by the office."""
+    from engine.records import issues
+    clock.set(beijing("2023-03-01"))
+    engine.start("campaign", started_by="jijian", data=seed_004(["yaojike"], key_departments=["yaojike"]))
+    advance(engine, clock, beijing("2023-04-03"))                           # self-inspection from April
+    do(engine, db, "risk_list", "yaojike_head", {
+        "risks": [{"post": "药品采购", "description": "收受回扣", "grade": "一级", "measure": "集体议价",
+                   "owner": "yaojike_1"}],
+        "problems": [{"problem": "药品遴选无会议记录", "measure": "建立遴选会议记录制度", "deadline_days": 10},
+                     {"problem": "医药代表接待未登记", "measure": "实行接待登记", "deadline_days": 5}]},
+       department="yaojike")
+    with db.connect() as conn:
+        assert issues.items(conn, now=clock.now()) == []                  # not before the office accepts it
+    do(engine, db, "review", "jijian", {"accepted": True}, key="campaign_selfcheck_dept")
+    with db.connect() as conn:
+        rows = issues.items(conn, now=clock.now())
+    assert [(r["source"], r["department"], r["problem"], r["status"]) for r in rows] == [
+        ("self_inspection", "yaojike", "药品遴选无会议记录", "rectifying"),
+        ("self_inspection", "yaojike", "医药代表接待未登记", "rectifying")]
+    rectify = open_tasks(db, element="rectify", department="yaojike")
+    assert len(rectify) == 2 and all(t["due_at"] for t in rectify)
+    engine.complete_task(rectify[0]["id"], user="yaojike_head", data={
+        "done": "已建立制度", "evidence": ["1"], "completed_on": "2023-04-10"})
+    do(engine, db, "verify", "jijian", {"verdict": "close"}, key="campaign_issue_item")
+    with db.connect() as conn:
+        assert sorted(r["status"] for r in issues.items(conn, now=clock.now())) == ["closed_out", "rectifying"]
