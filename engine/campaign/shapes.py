@@ -200,7 +200,29 @@ def campaign_meeting_attendance(ctx) -> None:
                                field="makeup", code="not_everyone")])
 
 
+def focus_area_options(conn) -> list[tuple[str, str]]:
+    """The 整治工作项目 (focus areas) of the running campaigns, oldest campaign first, each once: the
+    choices of a clue outcome's 所属整治工作项目 (issue 25 item 10), which 附件4 counts row by row."""
+    from engine.db.schema import process_instance
+    p = process_instance.c
+    ids = conn.execute(sa.select(p.id).where(p.process_key == "campaign", p.status.in_(("active", "error")))
+                       .order_by(p.started_at)).scalars().all()
+    launched: dict[str, list] = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(sa.select(event.c.chain, event.c.data_json).where(
+                event.c.chain.in_(ids[i:i + 500]), event.c.type == "instance_started")):
+            launched[r.chain] = (json.loads(r.data_json).get("data") or {}).get("focus_areas") or []
+    found: dict[str, str] = {}
+    for campaign_id in ids:
+        for row in launched.get(campaign_id, []):
+            area = str((row or {}).get("area") or "").strip()
+            if area:
+                found.setdefault(area, area)
+    return list(found.items())
+
+
 def register(registry) -> None:
+    registry.add_options("campaign_items", focus_area_options)
     registry.add_service("campaign_shape", campaign_shape)
     registry.add_service("campaign_department_headcount", campaign_department_headcount)
     registry.add_service("campaign_department_head", campaign_department_head)

@@ -288,3 +288,24 @@ def test_seed_004_problems_found_in_self_inspection_are_listed_and_closed_out(en
     do(engine, db, "verify", "jijian", {"verdict": "close"}, key="campaign_issue_item")
     with db.connect() as conn:
         assert sorted(r["status"] for r in issues.items(conn, now=clock.now())) == ["closed_out", "rectifying"]
+
+
+# --- item 10: 所属整治工作项目 is one of the campaign's focus areas ---------------------------------------
+
+def test_seed_002_outcome_item_is_chosen_from_the_campaigns_focus_areas(engine, db, clock, hospital,
+                                                                        campaign_processes):
+    """Seed 002 附件4 counts outcomes row by row per 整治工作项目; the outcome names its item from the
+    running campaign's focus areas (a select), so a typed variant cannot open a row of its own."""
+    from engine.forms import MemoryLookups, validate_submission
+    clock.set(beijing("2021-08-16"))
+    areas = ["重点岗位权力运行方面的问题", "医药购销领域的问题"]
+    engine.start("campaign", started_by="jijian", data=launch_data(
+        ["neike"], focus_areas=[{"area": a} for a in areas]))
+    form = engine.forms.for_task({"form_key": "clue_outcome"})
+    assert [o["const"] for o in form["schema"]["properties"]["campaign_item"]["oneOf"]] == areas
+    outcome = {"discipline_form": "first", "measure": "谈话提醒", "publicized": False}
+    ok = validate_submission(form, dict(outcome, campaign_item=areas[1]), lookups=MemoryLookups())
+    assert ok.ok and ok.data["campaign_item"] == "医药购销领域的问题"
+    typed = validate_submission(form, dict(outcome, campaign_item="医药购销方面问题"), lookups=MemoryLookups())
+    assert "campaign_item" in typed.errors
+    assert validate_submission(form, outcome, lookups=MemoryLookups()).ok        # none: 未归类
