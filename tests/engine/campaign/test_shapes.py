@@ -239,7 +239,9 @@ def test_seed_002_campaign_entered_while_under_way(engine, db, clock, hospital, 
     talks = open_tasks(db, element="talk", department="neike")
     risk = open_tasks(db, element="risk_list", department="neike")
     assert len(talks) == 2 and len(risk) == 1
-    assert {t["due_at"] for t in talks + risk} == {None}          # entered late: no deadline to miss
+    office = open_tasks(db, element="set_up_task_force") + open_tasks(db, element="clue_backlog")
+    assert len(office) == 2
+    assert {t["due_at"] for t in talks + risk + office} == {None}  # entered late: no deadline to miss
     advance(engine, clock, beijing("2021-09-20"))                # the September report is late, not the 补录
     assert not {t["id"] for t in talks + risk} & set(escalations(db, "neike"))
     grid = grid_now(engine, db, cid)
