@@ -62,7 +62,7 @@ def launch():
 def show(campaign_id: str):
     with or_404():
         page = campaign_matrix.view(engine(), g.principal, campaign_id)
-    return render_template("campaign/show.html", phases=PHASES, **page)
+    return render_template("campaign/show.html", **page)
 
 
 @bp.get("/campaigns/<campaign_id>/timeline.json")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from engine.campaign.operators import CAMPAIGN, MONTHLY, PHASE_BY_KEY, PHASES, child_departments, launch_data
+from engine.campaign.shapes import KEY_TASK, late_entries, recorded_phases
 from engine.db.schema import department, event, human_task, process_instance, staff
 from engine.campaign.reports.disclosures import disclosures as report_disclosures
 from engine.deadlines.workdays import BEIJING
@@ -27,7 +28,8 @@ from engine.org.people import Principal
 from engine.permissions import OFFICE
 from engine.runtime import queries
 
-COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY)]
+COLUMNS = [(p.code, p.name, p.name_en, p.process_key) for p in PHASES] + [("monthly", "月报", "Monthly", MONTHLY),
+                                                                         ("plan", "重点任务", "Key tasks", KEY_TASK)]
 KEY_TO_COLUMN = {key: code for code, _, _, key in COLUMNS}
 
 
@@ -68,14 +70,22 @@ def milestones(conn, campaign_id: str, kind: str) -> list[dict]:
     return [dict(d, at=r.at) for r in rows if (d := json.loads(r.data_json)).get("kind") == kind]
 
 
+def _phases(conn, campaign_id: str) -> list[str]:
+    """The campaign's phases (its profile's; the four for a campaign launched before profiles)."""
+    found = recorded_phases(conn, campaign_id)
+    return [p.code for p in PHASES] if found is None else found
+
+
 def _children(conn, campaign_id: str) -> list[dict]:
     rows = [dict(r._mapping) for r in conn.execute(sa.select(
         process_instance.c.id, process_instance.c.process_key, process_instance.c.status,
         process_instance.c.started_at, process_instance.c.ended_at)
         .where(process_instance.c.parent_id == campaign_id))]
     depts = child_departments(conn, [r["id"] for r in rows])
+    late = late_entries(conn, [r["id"] for r in rows])
     for r in rows:
         r["department"] = depts.get(r["id"])
+        r["late_entry"] = r["id"] in late
     return rows
 
 
@@ -108,7 +118,8 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
     scope = list(launch.get("departments") or [])
     counts = _task_counts(conn, campaign_id, now)
     cells: dict[tuple, dict] = defaultdict(lambda: {"instances": 0, "completed": 0, "tasks_done": 0,
-                                                    "tasks_open": 0, "overdue": 0, "escalated": 0})
+                                                    "tasks_open": 0, "overdue": 0, "escalated": 0,
+                                                    "late_entry": False})
     for child in _children(conn, campaign_id):
         column = KEY_TO_COLUMN.get(child["process_key"])
         if column is None or child["department"] is None:
@@ -123,6 +134,7 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
         cell["tasks_open"] += c.get("open", 0)
         cell["overdue"] += c.get("overdue", 0)
         cell["escalated"] += c.get("escalated", 0)
+        cell["late_entry"] = cell["late_entry"] or child["late_entry"]
     rows = []
     totals = {code: {"cells": 0, "done": 0, "overdue": 0} for code, *_ in COLUMNS}
     scope.sort(key=lambda code: (depts[code].category, code) if code in depts else ("~", code))
@@ -130,7 +142,8 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
         row = {"department": code, "name": names.get(code, code), "cells": {}}
         for column, *_ in COLUMNS:
             cell = dict(cells.get((code, column)) or {"instances": 0, "completed": 0, "tasks_done": 0,
-                                                      "tasks_open": 0, "overdue": 0, "escalated": 0})
+                                                      "tasks_open": 0, "overdue": 0, "escalated": 0,
+                                                      "late_entry": False})
             cell["state"] = _state(cell)
             tasks = cell["tasks_done"] + cell["tasks_open"]
             cell["percent"] = 100 if cell["state"] == "done" else (round(100 * cell["tasks_done"] / tasks) if tasks else 0)
@@ -142,7 +155,10 @@ def matrix(conn, campaign_id: str, now: datetime) -> dict:
         rows.append(row)
     for t in totals.values():
         t["percent"] = round(100 * t["done"] / t["cells"]) if t["cells"] else 0
-    columns = [{"code": code, "name": name, "name_en": en} for code, name, en, _ in COLUMNS]
+    used = set(_phases(conn, campaign_id)) | {"monthly"}
+    if launch.get("key_tasks"):
+        used.add("plan")
+    columns = [{"code": code, "name": name, "name_en": en} for code, name, en, _ in COLUMNS if code in used]
     return {"columns": columns, "rows": rows, "totals": totals}
 
 
@@ -233,8 +249,9 @@ def obligations(conn, department_codes, now: datetime) -> list[dict]:
         for t in tasks:
             t["subject"] = people.get(members.get(t["id"]), members.get(t["id"]))
             t["overdue"] = bool(t["due_at"] and t["due_at"] < now)
+        used = _phases(conn, c["id"])
         deadlines = [{"phase": p.code, "name": p.name, "name_en": p.name_en, "deadline": c["launch"].get(p.deadline_field)}
-                     for p in PHASES]
+                     for p in PHASES if p.code in used]
         found.append(dict(c, tasks=tasks, deadlines=deadlines,
                           disclosure_deadline=c["launch"].get("disclosure_deadline"),
                           report_day=c["launch"].get("report_day")))
@@ -296,9 +313,43 @@ def view(eng, p: Principal, campaign_id: str) -> dict:
     """A campaign's page: the campaign, its matrix, its statistics, the names of the people in it,
     and its disclosures (附件2) for the discipline office only. `NotFound` for an unknown campaign."""
     with read_transaction(eng.db) as conn:
-        return {"camp": _found(conn, campaign_id), "grid": matrix(conn, campaign_id, eng.clock.now()),
+        camp = _found(conn, campaign_id)
+        used = _phases(conn, campaign_id)
+        return {"camp": camp, "grid": matrix(conn, campaign_id, eng.clock.now()),
+                "phases": [ph for ph in PHASES if ph.code in used],
+                "coverage": coverage(conn, campaign_id),
                 "disclosures": disclosures(conn, campaign_id) if p.has(*OFFICE) else None,
                 "stats": statistics(conn, campaign_id), "names": org.read_directory(conn).names}
+
+
+def coverage(conn, campaign_id: str) -> dict:
+    """Mobilization's reach per department (seed 002: 全员参与、全面覆盖; seed 000: 行风教育100%覆盖): its
+    headcount when the phase began, how many attended the meeting, how many were educated (make-up
+    sessions included; the attendance when not given) and the share; the hospital's total."""
+    children = [c for c in _children(conn, campaign_id) if c["process_key"] == PHASES[0].process_key]
+    data = queries.instance_data(conn, [c["id"] for c in children])
+    names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
+    meetings: dict[str, dict] = {}
+    for chunk in range(0, len(children), 500):
+        ids = [c["id"] for c in children[chunk:chunk + 500]]
+        for e in conn.execute(sa.select(event.c.instance_id, event.c.data_json).where(
+                event.c.chain.in_(ids), event.c.type == "task_completed", event.c.element_id == "meeting")
+                .order_by(event.c.seq)):
+            meetings[e.instance_id] = json.loads(e.data_json).get("data") or {}
+    rows, total = [], {"headcount": 0, "attendance": 0, "trained": 0}
+    for c in sorted(children, key=lambda c: names.get(c["department"], c["department"] or "")):
+        headcount = (data.get(c["id"]) or {}).get("headcount")
+        met = meetings.get(c["id"])
+        attendance = met.get("attendance") if met else None
+        trained = (met.get("trained") if met and met.get("trained") is not None else attendance)
+        row = {"department": c["department"], "name": names.get(c["department"], c["department"]),
+               "headcount": headcount, "attendance": attendance, "trained": trained,
+               "percent": round(100 * trained / headcount) if headcount and trained is not None else None}
+        rows.append(row)
+        for k in total:
+            total[k] += int(row[k] or 0)
+    total["percent"] = round(100 * total["trained"] / total["headcount"]) if total["headcount"] else None
+    return {"rows": rows, "total": total}
 
 
 def timeline_view(eng, campaign_id: str) -> dict:

@@ -53,35 +53,55 @@ PHASE_BY_KEY = {p.process_key: p for p in PHASES}
 DATE_LABELS = {
     "mobilization_deadline": "宣传动员阶段截止", "selfcheck_deadline": "自查自纠阶段截止",
     "rectification_deadline": "集中整治阶段截止", "consolidation_deadline": "巩固提升阶段截止",
-    "disclosure_deadline": "主动说明问题截止",
+    "disclosure_deadline": "主动说明问题截止", "end_date": "专项整治结束日期",
 }
 
 
 # --- launch -----------------------------------------------------------------------------------------
 
 def check_launch(conn, data: dict, today: date) -> list[dict]:
-    """The departments in scope (code and name, in the organisation's order), or `Invalid` naming
-    every field at fault: blank name or 文号, dates missing, in the past or out of phase order, the
-    disclosure deadline after the campaign's end, no department or an unknown one, a bad report day."""
+    """The departments in scope (code and name, in the organisation's order, with their 分管院领导
+    when the launch names one), or `Invalid` naming every field at fault: blank name or 文号, dates
+    missing, in the past or out of phase order, the disclosure deadline after the campaign's end, no
+    department or an unknown one, a bad report day, and what the campaign's shape asks
+    (engine/campaign/shapes.py: the phases its profile uses, 重点责任科室, the work plan).
+
+    Only the phases the profile (decision table `campaign_profile`) uses need a deadline; a campaign
+    without phases needs its end date. A campaign already under way (`under_way`) may give past
+    dates for the phases already done; its end may not be past."""
+    from engine.campaign import shapes
     problems: list[Problem] = []
     for field, label in (("name", "专项整治名称"), ("doc_no", "文号")):
         if not str(data.get(field) or "").strip():
             problems.append(Problem(f"请填写“{label}”", field=field, code="required"))
+    phases = shapes.phases_of(data)
+    if phases is None:
+        problems.append(Problem("未知的专项整治类型", field="profile", code="unknown_profile"))
+        phases = [p.code for p in PHASES]
+    under_way = bool(data.get("under_way"))
+    wanted = [PHASE_BY_CODE[c].deadline_field for c in phases if c in PHASE_BY_CODE]
+    if phases:
+        wanted.append("disclosure_deadline")
+    else:
+        wanted.append("end_date")
+    order = [f for f in wanted if f.endswith("_deadline") and f != "disclosure_deadline"]
+    end_field = order[-1] if order else "end_date"
     dates: dict[str, date] = {}
-    for field, label in DATE_LABELS.items():
+    for field in wanted:
+        label = DATE_LABELS[field]
         try:
             dates[field] = date.fromisoformat(str(data.get(field) or ""))
         except ValueError:
             problems.append(Problem(f"请填写“{label}”，如 2026-08-20", field=field, code="required"))
             continue
-        if dates[field] < today:
-            problems.append(Problem(f"“{label}”不能早于今天（{today.isoformat()}）", field=field, code="past"))
-    order = [p.deadline_field for p in PHASES]
+        if dates[field] < today and (not under_way or field == end_field):
+            hint = "" if under_way else "；已在进行中的专项整治请勾选“专项整治已在进行中”"
+            problems.append(Problem(f"“{label}”不能早于今天（{today.isoformat()}）{hint}", field=field, code="past"))
     for before, after in zip(order, order[1:]):
         if before in dates and after in dates and dates[after] <= dates[before]:
             problems.append(Problem(f"“{DATE_LABELS[after]}”须晚于“{DATE_LABELS[before]}”", field=after,
                                     code="order"))
-    end = dates.get("consolidation_deadline")
+    end = dates.get(end_field)
     if "disclosure_deadline" in dates and end and dates["disclosure_deadline"] > end:
         problems.append(Problem("“主动说明问题截止”不能晚于专项整治结束", field="disclosure_deadline", code="order"))
     try:
@@ -100,10 +120,13 @@ def check_launch(conn, data: dict, today: date) -> list[dict]:
     unknown = [str(c) for c in codes if str(c) not in known]
     if unknown:
         problems.append(Problem(f"找不到科室：{'、'.join(unknown)}", field="departments", code="unknown_department"))
+    names = {c: r.name_zh for c, r in known.items()}
+    problems += shapes.check_shape(data, names, end, today, under_way)
     if problems:
         raise Invalid("专项整治发起信息有误", problems)
     rows = sorted(known.values(), key=lambda r: (r.category, r.code))
-    return [{"department": r.code, "department_name": r.name_zh} for r in rows]
+    leaders = shapes.leaders_of(data)
+    return [{"department": r.code, "department_name": r.name_zh, "leader": leaders.get(r.code)} for r in rows]
 
 
 def campaign_check_launch(ctx) -> list[dict]:
@@ -121,6 +144,13 @@ def campaign_department_staff(ctx, department: str) -> list[str]:
                             .order_by(staff.c.username)).scalars().all()
     return [u for u in rows if u != head]
 
+
+
+def campaign_problems_found(ctx) -> list[dict]:
+    """The problems a department's accepted self-inspection found, each to become an issue item of that
+    department (seed 004: "对查摆出的问题，要建立问题清单，实行销号管理")."""
+    return [{"department": ctx.data.get("department"), "problem": p.get("problem"), "measure": p.get("measure"),
+             "deadline_days": p.get("deadline_days")} for p in ctx.data.get("problems") or []]
 
 
 # --- phase gates --------------------------------------------------------------------------------------
@@ -189,9 +219,11 @@ def campaign_disclosure_window(ctx) -> dict:
 
     A disclosure is accepted while a campaign runs; whether it was on time is decided by the BPMN
     from the campaign's disclosure deadline, never typed by anyone."""
-    row = ctx.conn.execute(sa.select(process_instance.c.id).where(
+    running = ctx.conn.execute(sa.select(process_instance.c.id).where(
         process_instance.c.process_key == CAMPAIGN, process_instance.c.status.in_(("active", "error")))
-        .order_by(process_instance.c.started_at.desc()).limit(1)).scalar_one_or_none()
+        .order_by(process_instance.c.started_at.desc())).scalars().all()
+    # an action plan without a disclosure deadline (seeds 000/001) takes no disclosures
+    row = next((r for r in running if launch_data(ctx.conn, r).get("disclosure_deadline")), None)
     if row is None:
         raise Invalid("目前没有正在进行的专项整治", [Problem("目前没有正在进行的专项整治，无法提交主动说明问题",
                                                     field="issues", code="no_campaign")])
@@ -253,8 +285,11 @@ def register(registry: connectors.Connectors) -> None:
     """Add this domain's operators and guards, by the names its BPMN uses (see engine.bootstrap)."""
     registry.add_service("campaign_check_launch", campaign_check_launch)
     registry.add_service("campaign_department_staff", campaign_department_staff)
+    registry.add_service("campaign_problems_found", campaign_problems_found)
     registry.add_guard("campaign_phase_done", campaign_phase_done)
     registry.add_service("campaign_link_clues", campaign_link_clues)
     registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
     registry.add_service("campaign_statistics", campaign_statistics)
     registry.add_service("monthly_report_unique", monthly_report_unique)
+    from engine.campaign import shapes
+    shapes.register(registry)

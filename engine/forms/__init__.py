@@ -32,6 +32,7 @@ class FormCatalog:
     def __init__(self, forms_dir: Path):
         self.forms_dir = Path(forms_dir)
         self.db = None
+        self.option_sources: dict = {}      # name -> fn(conn) -> [(value, title)], see `with_options`
 
     def attach(self, db) -> None:
         self.db = db
@@ -76,7 +77,23 @@ class FormCatalog:
         created = task.get("created_at")
         if isinstance(created, str):
             created = datetime.fromisoformat(created)
-        return self.get(key, as_of=created)
+        return self.with_options(self.get(key, as_of=created))
+
+    def with_options(self, definition: dict) -> dict:
+        """`definition` with the choices of each select whose layout names `optionsFrom` filled in (as its
+        schema's `oneOf`) from the source of that name — so that the page offers, and the check accepts,
+        only those. A source nobody registered offers nothing."""
+        wanted = [e for e in definition.get("layout") or [] if e.get("optionsFrom")]
+        if not wanted or self.db is None:
+            return definition
+        found = json.loads(json.dumps(definition))
+        with read_transaction(self.db) as conn:
+            for entry in wanted:
+                source = self.option_sources.get(entry["optionsFrom"])
+                pairs = list(source(conn)) if source else []
+                prop = found["schema"]["properties"][entry["field"]]
+                prop["oneOf"] = [{"const": v, "title": t} for v, t in pairs] or [{"const": "", "title": "—"}]
+        return found
 
     def current_version(self, key: str) -> int:
         row = self._row(key)

@@ -19,7 +19,7 @@ KINDS = ("text", "textarea", "number", "money", "date", "select", "multiselect",
 ROW_KINDS = frozenset(KINDS) - {"file", "rows"}          # what a repeating row may hold
 TOP_KEYS = {"title", "title_en", "instructions", "instructions_en", "schema", "layout", "bulk"}
 ENTRY_KEYS = {"field", "widget", "help", "help_en", "placeholder", "placeholder_en",
-              "decimals", "accept", "maxSize", "columns"}
+              "decimals", "accept", "maxSize", "columns", "optionsFrom"}
 TEXT_KEYS = ("help", "help_en", "placeholder", "placeholder_en")
 MB = 1024 * 1024
 DEFAULT_MAX_SIZE = 10 * MB            # per uploaded file, unless the layout says `maxSize`
@@ -292,7 +292,7 @@ KIND_CHECKS = {
     "number": _number_problems,
     "money": lambda p, e: _type(p, "string") + _bounds(p, 2),
     "yesno": lambda p, e: _type(p, "boolean"),
-    "select": lambda p, e: _option_problems(p, "a select"),
+    "select": lambda p, e: _type(p, "string") if e.get("optionsFrom") else _option_problems(p, "a select"),
     "multiselect": lambda p, e: _type(p, "array") + _option_problems(
         p["items"] if isinstance(p.get("items"), dict) else {}, "a multi-select's items"),
     "file": _file_problems,

@@ -170,7 +170,7 @@ def _html_rows(raw, field: Field) -> list[dict]:
         match = name.fullmatch(key)
         if match and match.group(2) in columns:
             got = list(raw.getlist(key))
-            multi = columns[match.group(2)].kind == "multiselect"
+            multi = columns[match.group(2)].kind in ("multiselect", "departments")
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = got if multi else (got or [None])[0]
     return [rows[i] for i in sorted(rows)]
 

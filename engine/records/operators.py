@@ -36,6 +36,22 @@ def records_issue_entry(ctx) -> dict:
     return {"source": ctx.data.get("source") or "other", "entered_by": ctx.actor}
 
 
+def records_issue_list(ctx) -> list[dict]:
+    """The rows of a feedback's problem list (巡视巡察, 审计, 专项检查), each to become one issue item;
+    a department head lists problems of the departments they head only — refused on the row's field."""
+    actor = principal(ctx.conn, ctx.actor)
+    rows = list(ctx.data.get("items") or [])
+    office = actor is not None and DISCIPLINE_OFFICE in actor.roles
+    problems = [Problem(f"第 {i + 1} 行：科室负责人只能为本科室列入问题", field=f"items[{i}].department",
+                        code="not_own_department")
+                for i, row in enumerate(rows) if not office and (actor is None or row.get("department") not in actor.heads)]
+    if problems:
+        raise Invalid("只能为本科室列入问题", problems)
+    return [{"department": r.get("department"), "problem": r.get("problem"), "measure": r.get("measure"),
+             "deadline_days": r.get("deadline_days")} for r in rows]
+
+
 def register(registry: connectors.Connectors) -> None:
     registry.add_service("records_gift_person", records_gift_person)
     registry.add_service("records_issue_entry", records_issue_entry)
+    registry.add_service("records_issue_list", records_issue_list)

@@ -36,12 +36,18 @@ class Connectors:
     def __init__(self) -> None:
         self.services: dict[str, Callable] = {}
         self.guards: dict[str, Callable] = {}
+        self.options: dict[str, Callable] = {}     # name -> fn(conn) -> [(value, title)]: a select's choices
 
     def add_service(self, name: str, fn: Callable) -> None:
         self.services[name] = fn
 
     def add_guard(self, name: str, fn: Callable) -> None:
         self.guards[name] = fn
+
+    def add_options(self, name: str, fn: Callable) -> None:
+        """Choices a form's select names with `optionsFrom` (e.g. the running campaigns' focus areas):
+        `fn(conn)` gives (value, title) pairs, read when the form is shown and when it is checked."""
+        self.options[name] = fn
 
     def call_service(self, name: str, params: dict, task):
         """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able

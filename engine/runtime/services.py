@@ -67,6 +67,7 @@ class Engine:
         self.ids = ids or clockmod.IdSource()
         self.forms = forms
         forms.attach(db)          # forms edited in the browser are versions in this database
+        forms.option_sources = self.connectors.options      # selects whose choices are data (`optionsFrom`)
         self.registry = Registry(db, forms, self.clock, operators=self.connectors)
         self.deadlines = Deadlines(db)
         self.mailer = mailer

@@ -145,3 +145,26 @@ def test_the_campaign_page_reads_in_english_and_the_generic_start_page_offers_th
     post(client, "/account/locale", {"locale": "en", "next": "/inbox"})
     page = client.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
     assert "Phase × department" in page and "Mobilization" in page and "20 Oct 2026" in page
+
+
+def test_an_action_plan_is_launched_from_the_page_with_its_work_plan(client, engine, people, db):
+    """Seed 001: a plan without phases, launched from the same page with its 工作计划表 — a key task with
+    two responsible departments (ticked in its row) becomes tracked work for each of them."""
+    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+    login(client, "jijian")
+    page = client.get("/campaigns/new").get_data(as_text=True)
+    assert 'name="profile"' in page and 'name="key_tasks[0].departments"' in page
+    form = _form(dict(LAUNCH, profile="action_plan", end_date="2026-12-31", mobilization_deadline="",
+                      selfcheck_deadline="", rectification_deadline="", consolidation_deadline="",
+                      disclosure_deadline=""))
+    form.update({"key_tasks[0].task": "（7）分层分级抓好主体责任落实", "key_tasks[0].departments": ["neike", "waike"],
+                 "key_tasks[0].schedule": "2026-11-30", "key_tasks[0].target": "清单化管理",
+                 "yearly_goals[0].year": "2026", "yearly_goals[0].goal": "廉洁医院建设体系成熟定型"})
+    resp = post(client, "/campaigns/new", form, page="/campaigns/new")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "重点任务" in page and "廉洁医院建设体系成熟定型" in page
+    assert "宣传动员" not in page                                     # no phase cards, no phase columns
+    assert page.count('data-state="progress"') == 4                  # 内科 and 外科: monthly report and key task
+    resp = post(client, "/campaigns/new", dict(form, end_date=""), page="/campaigns/new")
+    assert resp.status_code == 422 and "请填写“专项整治结束日期”" in resp.get_data(as_text=True)

@@ -131,6 +131,15 @@ class Player:
         for t in self._open("talk", department):
             self.engine.complete_task(t["id"], user=user, data={"talk_date": "2026-09-29"})
 
+    def leader_talk(self, department: str, user: str, day: str):
+        """逐级谈话: the leader talks to the department's head (the talk names no department: its instance does)."""
+        h = human_task.c
+        with self.engine.db.connect() as conn:
+            tasks = [dict(r) for r in conn.execute(sa.select(human_task).where(
+                h.status == "open", h.element_id == "leader_talk")).mappings()]
+        [task] = [t for t in tasks if self.engine.show(t["instance_id"]).data.get("department") == department]
+        self.engine.complete_task(task["id"], user=user, data={"talk_date": day})
+
     def _open(self, element, department):
         h = human_task.c
         with self.engine.db.connect() as conn:
@@ -162,6 +171,7 @@ def play(engine, vault) -> Scenario:
     p.at("2026-09-29")
     p.do("meeting", "neike_head", "neike", meeting_date="2026-09-29", attendance=3)
     p.talks("neike", "neike_head")
+    p.leader_talk("neike", "leader", "2026-09-29")
     # K2: 外科 surgeon (其他, party member), accusation — verified; its outcome (2nd form) after 31 October
     k["K2"] = p.register("2026-09-29", "赵医生", "waike", "外科医生", "other", True, "accusation", "反映赵医生收受红包")
     # K3: 检验科 technician (其他, not a party member), audit — verified: administrative penalty, item B
@@ -196,6 +206,7 @@ def play(engine, vault) -> Scenario:
     p.do("fill_report", "waike_head", "waike", month="2026-10", progress="召开动员会")      # due 12 Oct: late
     p.at("2026-10-15")
     p.do("talk", "cw_head", "caiwuke", talk_date="2026-10-15")
+    p.leader_talk("caiwuke", "leader", "2026-10-15")
 
     p.at("2026-10-20")                                          # self-inspection since 17 October
     p.do("risk_list", "neike_head", "neike", risks=[

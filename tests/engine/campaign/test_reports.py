@@ -133,12 +133,13 @@ def test_the_monthly_report_sets_what_was_due_in_october_against_what_was_done_a
         # 外科: meeting on the 10th, report on the 14th (late); the talk and the risk list overdue
         ("外科", 4, 2, 50, 2, 1, [("一对一谈心谈话：赵医生", "2026-10-16"), ("填报廉洁风险排查清单", "2026-10-30")],
          {"state": "submitted", "on": "2026-10-14", "late": True}),
-        # 检验科: nothing done (no talks before the meeting)
-        ("检验科", 3, 0, 0, 0, 0, [("填报月度工作进展", "2026-10-12"), ("召开动员部署会", "2026-10-16"),
+        # 检验科: nothing done (its talks did not wait for the meeting: they are due too, and overdue)
+        ("检验科", 5, 0, 0, 0, 0, [("填报月度工作进展", "2026-10-12"), ("召开动员部署会", "2026-10-16"),
+                                 ("一对一谈心谈话：李技师", "2026-10-16"), ("一对一谈心谈话：孙技师", "2026-10-16"),
                                  ("填报廉洁风险排查清单", "2026-10-30")], {"state": "overdue", "on": "2026-10-12"}),
         # 财务科: everything in October, in time
         ("财务科", 4, 4, 100, 4, 4, [], {"state": "submitted", "on": "2026-10-12", "late": False})]
-    assert report["total"] == {"due": 16, "due_done": 11, "done": 8, "in_time": 7, "overdue": 5, "percent": 69}
+    assert report["total"] == {"due": 18, "due_done": 11, "done": 8, "in_time": 7, "overdue": 7, "percent": 61}
     mine = _report(engine, monthly, scenario.campaign, "2026-10-31", departments={"waike"})
     assert [r["name"] for r in mine["rows"]] == ["外科"] and mine["total"]["overdue"] == 2
 
@@ -167,13 +168,14 @@ def test_dashboard_figures_count_clues_by_source_disposal_form_and_status_and_ov
     assert (status["open"][day], status["closed"][day]) == (4, 3)
     # K7, assigned by the higher commission, stays open until its result is reported back to it
     assert (status["open"][-1], status["closed"][-1]) == (3, 5)
-    # overdue on 10 December: 检验科's meeting, October report and risk list, and every November report
-    # but 内科's; 外科's talk
-    assert [(d["name"], d["count"]) for d in camp["overdue"]] == [("检验科", 4), ("外科", 2), ("财务科", 1)]
+    # overdue on 10 December: 检验科's meeting, its two talks (they do not wait for the meeting), October
+    # report and risk list, and every November report but 内科's; 外科's talk
+    assert [(d["name"], d["count"]) for d in camp["overdue"]] == [("检验科", 6), ("外科", 2), ("财务科", 1)]
     assert sorted(t["name"] for t in overdue) == ["一对一谈心谈话：赵医生", "填报月度工作进展"]
     progress = {s["phase"]: dict(zip([d["code"] for d in camp["progress"]["departments"]], s["data"]))
                 for s in camp["progress"]["series"]}
-    assert progress["mobilization"] == {"caiwuke": 100, "neike": 100, "waike": 50, "jianyanke": 0}
+    # 外科: its meeting held; its talk and the leader's talk with its head open (1 of 3)
+    assert progress["mobilization"] == {"caiwuke": 100, "neike": 100, "waike": 33, "jianyanke": 0}
     assert progress["consolidation"] == {"caiwuke": 0, "neike": 100, "waike": 0, "jianyanke": 100}
 
 
@@ -223,4 +225,4 @@ def test_the_workbooks_have_the_seeds_headers_merged_cells_and_totals(engine, sc
     assert [c.value for c in ws[5]] == [2, "外科", 4, 2, "50%", 2, 1,
                                         "一对一谈心谈话：赵医生（2026-10-16到期）；填报廉洁风险排查清单（2026-10-30到期）",
                                         "已报送（2026-10-14），逾期"]
-    assert [c.value for c in ws[8]][:8] == ["合计", None, 16, 11, "69%", 8, 7, "5项"]
+    assert [c.value for c in ws[8]][:8] == ["合计", None, 18, 11, "61%", 8, 7, "7项"]

@@ -55,3 +55,39 @@ def test_a_department_head_enters_the_own_self_inspection_findings_only(deployed
     assert refused.value.problems[0].field == "department"
     assert [r["department"] for r in issues.register_page(engine)["items"]] == ["neike"]
     assert [r["department"] for r in issues.register_page(engine, departments={"waike"})["items"]] == []
+
+
+def test_a_patrols_feedback_is_listed_problem_by_problem_with_its_source(deployed):
+    """Seed 002: "全面梳理…接受上级巡视巡察、督办督导、审计、专项检查等反馈问题的整改落实情况，查漏补缺、
+    逐项销号" — one feedback of three problems becomes three items, each with the feedback as its source,
+    each rectified and closed out on its own."""
+    engine = deployed
+    feedback = {"source": "patrol", "source_ref": "院党委第二巡察组反馈意见", "items": [
+        {"department": "neike", "problem": "处方点评未常态化", "measure": "每月处方点评", "deadline_days": 10},
+        {"department": "waike", "problem": "高值耗材使用登记缺失", "measure": "建立使用登记", "deadline_days": 5},
+        {"department": "neike", "problem": "廉洁谈话记录不全", "measure": "补齐谈话记录", "deadline_days": 5}]}
+    engine.start("issue_list_entry", started_by="jijian", data=feedback)
+    rows = {r["problem"]: r for r in issues.register_page(engine)["items"]}
+    assert sorted((r["source"], r["source_ref"], r["department"], p, r["status"]) for p, r in rows.items()) == [
+        ("patrol", "院党委第二巡察组反馈意见", "neike", "处方点评未常态化", "rectifying"),
+        ("patrol", "院党委第二巡察组反馈意见", "neike", "廉洁谈话记录不全", "rectifying"),
+        ("patrol", "院党委第二巡察组反馈意见", "waike", "高值耗材使用登记缺失", "rectifying")]
+    first = rows["处方点评未常态化"]["id"]
+    engine.complete_task(task(engine, first, "rectify")["id"], user="neike_head", data={
+        "done": "已开展处方点评", "evidence": [], "completed_on": "2026-10-09"})
+    engine.complete_task(task(engine, first, "verify")["id"], user="jijian", data={"verdict": "close"})
+    assert {r["problem"]: r["status"] for r in issues.register_page(engine)["items"]} == {
+        "处方点评未常态化": "closed_out", "高值耗材使用登记缺失": "rectifying", "廉洁谈话记录不全": "rectifying"}
+
+
+def test_a_department_head_lists_a_feedbacks_problems_of_the_own_department_only(deployed):
+    """Seed 002: a head lists the problems of a feedback that concern the departments they head; a row
+    for another department is refused on that row, and nothing is listed."""
+    engine = deployed
+    with pytest.raises(Invalid) as refused:
+        engine.start("issue_list_entry", started_by="neike_head", data={
+            "source": "audit", "source_ref": "2026年内部审计报告", "items": [
+                {"department": "neike", "problem": "差旅报销超标准", "measure": "追回并整改", "deadline_days": 10},
+                {"department": "waike", "problem": "耗材出入库不符", "measure": "盘点", "deadline_days": 10}]})
+    assert [p.field for p in refused.value.problems] == ["items[1].department"]
+    assert issues.register_page(engine)["items"] == []
