@@ -36,12 +36,18 @@ class Connectors:
     def __init__(self) -> None:
         self.services: dict[str, Callable] = {}
         self.guards: dict[str, Callable] = {}
+        # Case views: what a task page's case panel may show beside the process data, by name
+        # (property `caseView`): `fn(conn, engine, viewer, value)` returns a read model, or None.
+        self.views: dict[str, Callable] = {}
 
     def add_service(self, name: str, fn: Callable) -> None:
         self.services[name] = fn
 
     def add_guard(self, name: str, fn: Callable) -> None:
         self.guards[name] = fn
+
+    def add_view(self, name: str, fn: Callable) -> None:
+        self.views[name] = fn
 
     def call_service(self, name: str, params: dict, task):
         """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able
