@@ -184,23 +184,6 @@ def campaign_link_clues(ctx, clues) -> list[dict]:
 
 # --- voluntary disclosure (主动说明问题) -----------------------------------------------------------------
 
-def campaign_disclosure_window(ctx) -> dict:
-    """The running campaign a disclosure belongs to (the latest launched), and the discloser's department.
-
-    A disclosure is accepted while a campaign runs; whether it was on time is decided by the BPMN
-    from the campaign's disclosure deadline, never typed by anyone."""
-    row = ctx.conn.execute(sa.select(process_instance.c.id).where(
-        process_instance.c.process_key == CAMPAIGN, process_instance.c.status.in_(("active", "error")))
-        .order_by(process_instance.c.started_at.desc()).limit(1)).scalar_one_or_none()
-    if row is None:
-        raise Invalid("目前没有正在进行的专项整治", [Problem("目前没有正在进行的专项整治，无法提交主动说明问题",
-                                                    field="issues", code="no_campaign")])
-    launch = launch_data(ctx.conn, row)
-    dept = ctx.conn.execute(sa.select(staff.c.department).where(staff.c.username == ctx.actor)).scalar_one_or_none()
-    return {"id": row, "name": launch.get("name"), "doc_no": launch.get("doc_no"),
-            "disclosure_deadline": launch.get("disclosure_deadline"), "department": dept}
-
-
 # --- one monthly report per department and period ---------------------------------------------------
 
 MONTHLY_KEYS = ("monthly_report", MONTHLY)
@@ -255,6 +238,7 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("campaign_department_staff", campaign_department_staff)
     registry.add_guard("campaign_phase_done", campaign_phase_done)
     registry.add_service("campaign_link_clues", campaign_link_clues)
-    registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
+    from engine.campaign.disclosure import disclosure_window
+    registry.add_service("campaign_disclosure_window", disclosure_window)
     registry.add_service("campaign_statistics", campaign_statistics)
     registry.add_service("monthly_report_unique", monthly_report_unique)
