@@ -182,7 +182,7 @@ def campaign_link_clues(ctx, clues) -> list[dict]:
     return linked
 
 
-# --- voluntary disclosure (主动说明问题) -----------------------------------------------------------------
+# --- voluntary disclosure (主动说明问题): engine/campaign/disclosure.py --------------------------------
 
 # --- one monthly report per department and period ---------------------------------------------------
 
