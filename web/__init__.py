@@ -60,9 +60,10 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     audit.init_app(app)
     api.init_app(app)
     clues.init_app(app, settings)
-    from . import records, reports
+    from . import person_files, records, reports
     app.register_blueprint(reports.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(person_files.bp)
     from . import modeler, modeler_decisions, modeler_forms
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler_forms.bp)

@@ -212,26 +212,7 @@ def campaign_link_clues(ctx, clues) -> list[dict]:
     return linked
 
 
-# --- voluntary disclosure (主动说明问题) -----------------------------------------------------------------
-
-def campaign_disclosure_window(ctx) -> dict:
-    """The running campaign a disclosure belongs to (the latest launched), and the discloser's department.
-
-    A disclosure is accepted while a campaign runs; whether it was on time is decided by the BPMN
-    from the campaign's disclosure deadline, never typed by anyone."""
-    running = ctx.conn.execute(sa.select(process_instance.c.id).where(
-        process_instance.c.process_key == CAMPAIGN, process_instance.c.status.in_(("active", "error")))
-        .order_by(process_instance.c.started_at.desc())).scalars().all()
-    # an action plan without a disclosure deadline (seeds 000/001) takes no disclosures
-    row = next((r for r in running if launch_data(ctx.conn, r).get("disclosure_deadline")), None)
-    if row is None:
-        raise Invalid("目前没有正在进行的专项整治", [Problem("目前没有正在进行的专项整治，无法提交主动说明问题",
-                                                    field="issues", code="no_campaign")])
-    launch = launch_data(ctx.conn, row)
-    dept = ctx.conn.execute(sa.select(staff.c.department).where(staff.c.username == ctx.actor)).scalar_one_or_none()
-    return {"id": row, "name": launch.get("name"), "doc_no": launch.get("doc_no"),
-            "disclosure_deadline": launch.get("disclosure_deadline"), "department": dept}
-
+# --- voluntary disclosure (主动说明问题): engine/campaign/disclosure.py --------------------------------
 
 # --- one monthly report per department and period ---------------------------------------------------
 
@@ -288,7 +269,8 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("campaign_problems_found", campaign_problems_found)
     registry.add_guard("campaign_phase_done", campaign_phase_done)
     registry.add_service("campaign_link_clues", campaign_link_clues)
-    registry.add_service("campaign_disclosure_window", campaign_disclosure_window)
+    from engine.campaign.disclosure import disclosure_window
+    registry.add_service("campaign_disclosure_window", disclosure_window)
     registry.add_service("campaign_statistics", campaign_statistics)
     registry.add_service("monthly_report_unique", monthly_report_unique)
     from engine.campaign import shapes

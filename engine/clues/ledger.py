@@ -205,7 +205,8 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     handler = holder or next((t.completed_by for t in reversed(work) if t.completed_by), None)
     return {
         "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
-        "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
+        "stage": stage, "person_name": d.get("person_name"), "person_username": d.get("person_username"),
+        "person_position": d.get("person_position"),
         "person_department": d.get("person_department"),
         "person_department_name": d.get("person_department_name") or d.get("person_department"),
         "position_level": d.get("position_level"), "party_member": d.get("party_member"),

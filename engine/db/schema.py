@@ -726,3 +726,25 @@ generated_document = sa.Table(
     sa.Column("generated_at", UTCDateTime, nullable=False),
     sa.Index("ix_generated_document_instance", "instance_id"),
 )
+
+# 医德考评 (seed 003: "医德考评实行季度考核记分，年度考核确定等级…进行加减分项目登记和一票否决制"): one
+# row per person and quarter — its 加分/减分 items (JSON: kind, points as text, reason) and the
+# one-vote veto. The score and the grades are computed when read, from the rule in `setting`
+# (engine/records/conduct.py), so the rows keep what was entered, not a derived number. The department
+# is the person's at the time: the score follows the person (一人一档), the department stays history.
+conduct_score = sa.Table(
+    "conduct_score", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff.username"), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("quarter", sa.Integer, nullable=False),
+    sa.Column("department", sa.String(64)),
+    sa.Column("items_json", sa.Text, nullable=False),
+    sa.Column("veto", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("veto_reason", sa.Text),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("entered_by", sa.String(64), nullable=False),
+    sa.Column("entered_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("username", "year", "quarter"),
+    sa.Index("ix_conduct_score_year", "year", "quarter"),
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.org import accounts, hospital, importing as org_import, spreadsheet
-from engine.demo import campaign as campaign_demo, clues as clues_demo
+from engine.demo import campaign as campaign_demo, clues as clues_demo, records as records_demo
 from engine import bootstrap as services
 from engine.config import Settings
 from engine.db.transactions import write_transaction
@@ -33,6 +33,7 @@ def load(engine: Engine, settings: Settings) -> dict:
     if (campaign_id := campaign_demo.load(engine)) is not None:
         started.append(campaign_id)
     started += [None] * clues_demo.load(engine, settings)
+    records_demo.load(engine)
     with engine.db.connect() as conn:
         logins = describe_logins(conn)
     kept = (imported.departments_updated + imported.departments_unchanged,

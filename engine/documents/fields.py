@@ -104,6 +104,8 @@ def provided(engine, conn, kind: Kind) -> dict[str, FieldInfo]:
 def values(conn, fields: dict[str, FieldInfo], data: dict) -> dict[str, str]:
     """The instance's data as the document's text (option titles, dates, department names)."""
     departments = org.department_names(conn)
+    # a person picker holds a username: the document names the person
+    people = org.staff_names(conn, {v for n, v in data.items() if "person" in n and isinstance(v, str) and v})
     out = {}
     for name, info in fields.items():
         if name in STANDARD or name in REPORTER:
@@ -111,6 +113,8 @@ def values(conn, fields: dict[str, FieldInfo], data: dict) -> dict[str, str]:
         value = data.get(name)
         if isinstance(value, str) and "department" in name and value in departments:
             value = departments[value]
+        elif isinstance(value, str) and "person" in name and value in people:
+            value = people[value]
         out[name] = display(value, info.options)
     return out
 

@@ -8,6 +8,10 @@ all of its form's) or `start(form_key): field, …` for the start data:
     start(clue_register): person_name, person_department, party_member, summary; triage: disposal, opinion
 
 A step done several times (sent back and redone) shows each submission, oldest first.
+
+A task may also show a case view a domain registered (`Connectors.add_view`), fed with one item of
+the instance's data — property `caseView`, `name: data_name` — e.g. `records_person_file: person`
+shows the file of the person the instance names (党风廉政意见回复), as far as the viewer may read it.
 """
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ import sqlalchemy as sa
 
 from engine.db.schema import human_task
 from engine.permissions import can_view_instance
-from engine.runtime import elements
+from engine.runtime import elements, queries
 
 CONTEXT = "context"
+VIEW = "caseView"
 
 
 @dataclass
@@ -37,9 +42,10 @@ class Shown:
 class CasePanel:
     business: Shown | None = None
     steps: list[Shown] = field(default_factory=list)
+    views: dict = field(default_factory=dict)             # case view name -> its read model
 
     def __bool__(self) -> bool:
-        return self.business is not None or bool(self.steps)
+        return self.business is not None or bool(self.steps) or bool(self.views)
 
 
 def parse(declared: str | None) -> list[tuple[str, str | None, list[str]]]:
@@ -57,6 +63,16 @@ def parse(declared: str | None) -> list[tuple[str, str | None, list[str]]]:
     return entries
 
 
+def _views(declared: str | None) -> list[tuple[str, str]]:
+    """(view name, data name) per entry of a `caseView` property (`name: data_name; …`)."""
+    found = []
+    for part in (declared or "").split(";"):
+        name, _, item = part.partition(":")
+        if name.strip() and item.strip():
+            found.append((name.strip(), item.strip()))
+    return found
+
+
 def restricted(definition: dict, names: list[str]) -> dict:
     """The form with only the fields `names` (all when empty), in the form's own order."""
     if not names:
@@ -67,11 +83,18 @@ def restricted(definition: dict, names: list[str]) -> dict:
 
 def panel(conn, engine, p, task: dict) -> CasePanel:
     """What the task's `context` declares, if `p` may see its instance (else an empty panel)."""
-    declared = elements.element_properties(conn, engine.registry, task["instance_id"], task["element_id"]).get(CONTEXT)
-    entries = parse(declared)
+    properties = elements.element_properties(conn, engine.registry, task["instance_id"], task["element_id"])
+    entries = parse(properties.get(CONTEXT))
     found = CasePanel()
-    if not entries or not can_view_instance(conn, p, task["instance_id"]):
+    if not (entries or properties.get(VIEW)) or not can_view_instance(conn, p, task["instance_id"]):
         return found
+    for name, item in _views(properties.get(VIEW)):
+        fn = engine.connectors.views.get(name)
+        if fn is not None:
+            value = (queries.instance_data(conn, [task["instance_id"]]).get(task["instance_id"]) or {}).get(item)
+            shown = fn(conn, engine, p, value)
+            if shown is not None:
+                found.views[name] = shown
     done = elements.completions(conn, task["instance_id"])
     rows = {r.id: r for r in conn.execute(sa.select(human_task).where(human_task.c.id.in_(list(done) or ["-"])))}
     for head, form_key, names in entries:

@@ -49,9 +49,18 @@ def records_issue_list(ctx) -> list[dict]:
         raise Invalid("只能为本科室列入问题", problems)
     return [{"department": r.get("department"), "problem": r.get("problem"), "measure": r.get("measure"),
              "deadline_days": r.get("deadline_days")} for r in rows]
+def records_opinion_person(ctx) -> dict:
+    """党风廉政意见回复: the person the Party committee asks about, and their department now."""
+    person = principal(ctx.conn, (ctx.data.get("person") or "").strip())
+    if person is None:
+        raise Invalid("找不到该人员", [Problem("找不到该人员，或该人员已停用", field="person", code="unknown")])
+    return {"username": person.username, "name": person.name, "department": person.department}
 
 
 def register(registry: connectors.Connectors) -> None:
     registry.add_service("records_gift_person", records_gift_person)
     registry.add_service("records_issue_entry", records_issue_entry)
     registry.add_service("records_issue_list", records_issue_list)
+    registry.add_service("records_opinion_person", records_opinion_person)
+    from engine.records.persons import case_view
+    registry.add_view("records_person_file", case_view)

@@ -37,6 +37,9 @@ class Connectors:
         self.services: dict[str, Callable] = {}
         self.guards: dict[str, Callable] = {}
         self.options: dict[str, Callable] = {}     # name -> fn(conn) -> [(value, title)]: a select's choices
+        # Case views: what a task page's case panel may show beside the process data, by name
+        # (property `caseView`): `fn(conn, engine, viewer, value)` returns a read model, or None.
+        self.views: dict[str, Callable] = {}
 
     def add_service(self, name: str, fn: Callable) -> None:
         self.services[name] = fn
@@ -48,6 +51,9 @@ class Connectors:
         """Choices a form's select names with `optionsFrom` (e.g. the running campaigns' focus areas):
         `fn(conn)` gives (value, title) pairs, read when the form is shown and when it is checked."""
         self.options[name] = fn
+
+    def add_view(self, name: str, fn: Callable) -> None:
+        self.views[name] = fn
 
     def call_service(self, name: str, params: dict, task):
         """Run operator `name` for the current operation, on behalf of the Spiff `task`; its JSON-able

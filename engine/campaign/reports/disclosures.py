@@ -3,7 +3,9 @@ the money (万元) and goods they handed in; a total row.
 
 Read from each disclosure's registration task, whose data carries the start form, the campaign it
 belongs to and the engine's on-time verdict. A disclosure counts from the moment it was submitted
-(its instance's start), up to the cut-off. The people are counted once per department.
+(its instance's start), up to the cut-off; one the office recorded afterwards for a paper or in-person
+disclosure counts from the day it was made. The people (the disclosers, also when the office recorded
+it for them) are counted once per department.
 
 Red envelopes and gifts handed in through the standing register (红包上缴登记, `engine.records.gifts`)
 between the campaign's start and the cut-off add to the money and goods of their department: they were
@@ -13,13 +15,14 @@ items) so that the two units never add up.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from engine.campaign.operators import DISCLOSURE, money
 from engine.db.schema import department, process_instance
+from engine.deadlines.workdays import BEIJING
 from engine.records import gifts
 from engine.runtime import queries
 
@@ -32,6 +35,7 @@ def disclosures(conn, campaign_id: str, until: datetime | None = None) -> dict:
     if until is not None:
         q = q.where(process_instance.c.started_at < until)
     starters = dict(conn.execute(q).all())
+    last_day = until.astimezone(BEIJING).date() - timedelta(days=1) if until is not None else None
     names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
     per: dict[str, dict] = {}
     seen = set()
@@ -41,11 +45,16 @@ def disclosures(conn, campaign_id: str, until: datetime | None = None) -> dict:
         data = r.data
         if (data.get("campaign") or {}).get("id") != campaign_id:
             continue
+        # recorded by the office afterwards: it counts from the day it was made (a cut-off before that
+        # day leaves it out), and for the person who made it
+        made_on = (data.get("campaign") or {}).get("disclosed_on")
+        if last_day is not None and made_on and made_on > last_day.isoformat():
+            continue
         seen.add(r.instance_id)
         code = (data.get("campaign") or {}).get("department") or ""
         d = per.setdefault(code, {"department": code, "name": names.get(code, code or "—"), "people": set(),
                                   "issues": 0, "money": Decimal("0"), "goods": 0, "on_time": 0, "late": 0})
-        d["people"].add(starters[r.instance_id])
+        d["people"].add(((data.get("campaign") or {}).get("discloser") or {}).get("username") or starters[r.instance_id])
         d["issues"] += len(data.get("issues") or [])
         d["money"] += money(data.get("money"))
         d["goods"] += int(data.get("goods_count") or 0)

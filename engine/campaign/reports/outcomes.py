@@ -6,7 +6,8 @@ The items are the campaign's `focus_areas` (launch form), in their order, then a
 outcome names, then 未归类 for outcomes naming none. A clue counts once its outcome (处理结果) was
 recorded by the cut-off, with what was recorded then (the `task_completed` event). A person is dealt
 with when given one of the four forms or an administrative penalty; people and departments are
-counted once per row. The consolidation phase's 以案促改 rules are a row of their own.
+counted once per row. The consolidation phase's 以案促改 rules are a row of their own. A voluntary
+disclosure the office registered as qualifying, with a form applied, counts too (`disclosure_forms`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from engine.db.schema import department, event, process_instance
 from engine.campaign.reports.common import CampaignRef, cutoff_instant
+from engine.campaign.reports import disclosure_forms
 from engine.campaign.reports.ledger import campaign_clues
 
 CATEGORIES = ("administrative", "clinical", "medical_technical")
@@ -59,6 +61,13 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) 
                 row["departments"][category].add(clue["person_department"])
         row["publicized"] += bool(submitted.get("publicized"))
         row["rules"] += int(submitted.get("rules_improved") or 0)
+    for d in disclosure_forms.qualified(conn, camp.id, until):
+        row = rows.setdefault(d["item"] or UNFILED, _blank(d["item"] or UNFILED))
+        person = (d["name"], d["department"])
+        row["forms"][d["form"]].add(person)
+        row["people"]["middle_manager" if d["level"] in ("middle_manager", "hospital_leader") else "other"].add(person)
+        if categories.get(d["department"]) in row["departments"]:
+            row["departments"][categories[d["department"]]].add(d["department"])
     reform = _reform(conn, camp, until, categories)
     ordered = [rows[i] for i in items] + [r for k, r in rows.items() if k not in items and k != UNFILED]
     if UNFILED in rows:
