@@ -49,6 +49,8 @@ def records_issue_list(ctx) -> list[dict]:
         raise Invalid("只能为本科室列入问题", problems)
     return [{"department": r.get("department"), "problem": r.get("problem"), "measure": r.get("measure"),
              "deadline_days": r.get("deadline_days")} for r in rows]
+
+
 def records_opinion_person(ctx) -> dict:
     """党风廉政意见回复: the person the Party committee asks about, and their department now."""
     person = principal(ctx.conn, (ctx.data.get("person") or "").strip())
