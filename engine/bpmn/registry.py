@@ -182,6 +182,8 @@ class Registry:
             helper_names=self.helper_names,
             services=self.operators.services if self.operators is not None else (),
             guards=self.operators.guards if self.operators is not None else (),
+            documents=(self.operators.documents() if self.operators is not None
+                       and self.operators.documents is not None else None),
             decisions={key: row.dmn_xml for key, row in decisions.latest(conn).items()},
         )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from engine.bpmn.validation import declared_documents
 from engine.errors import NotFound
 
 DOCUMENTS_DIR = Path(__file__).resolve().parents[2] / "documents"
@@ -42,7 +43,4 @@ def kind(key: str, folder: Path | None = None) -> Kind:
 
 def declared(value: str | None) -> list[str]:
     """The kinds a step's `document` property names: one, or several separated by 、 or commas."""
-    if not value:
-        return []
-    parts = value.replace("，", ",").replace("、", ",").split(",")
-    return [p.strip() for p in parts if p.strip()]
+    return declared_documents(value)

@@ -36,6 +36,12 @@ class Connectors:
     def __init__(self) -> None:
         self.services: dict[str, Callable] = {}
         self.guards: dict[str, Callable] = {}
+        # The official documents (公文) a step may declare (property `document`), by name; None: the
+        # engine was opened without the documents room, and the property is not checked.
+        self.documents: Callable[[], frozenset[str]] | None = None
+
+    def set_documents(self, names: Callable[[], frozenset[str]]) -> None:
+        self.documents = names
 
     def add_service(self, name: str, fn: Callable) -> None:
         self.services[name] = fn
