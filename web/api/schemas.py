@@ -288,6 +288,13 @@ class CompleteSchema(Request):
     data = JsonObject(load_default=dict, metadata={"description": "the form's fields, as its definition says"})
 
 
+class ResolveSchema(Request):
+    data = JsonObject(load_default=dict, metadata={"description": "what the delegate filled in of the task's form "
+                                                                  "(the owner's form opens with it)"})
+    note = Text(load_default="", validate=length(max=2000),
+                metadata={"description": "a note to the owner, kept in the history"})
+
+
 class CommentRequestSchema(Request):
     body = Text(required=True, validate=length(max=10_000))
 
