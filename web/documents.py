@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 
 from engine.clues import letters
 from engine.documents import service
-from engine.errors import Invalid
-from engine.permissions import PROCESS_EDITORS
+from engine.errors import Conflict, Invalid, NotFound
+from engine.permissions import OFFICE, PROCESS_EDITORS
 
 from .clues import vault
 from .formatting import content_disposition
@@ -72,6 +72,36 @@ def of_instance(instance_id: str):
     """The documents of a clue or a campaign (an HTML fragment its page fetches)."""
     docs = service.of_instance(engine(), g.principal, instance_id)
     return render_template("documents/_list.html", docs=docs)
+
+
+# -- the register of 文号 (the discipline office) --------------------------------------------------
+
+@bp.get("/documents/numbers")
+@roles_required(*OFFICE)
+def numbers(kind=None, year=None, refused=None, status: int = 200):
+    """The numbers of one year, per sequence, issued and voided; each issued one can be voided."""
+    found = service.number_register(engine(), g.principal, request.args.get("kind", kind), request.args.get("year", year))
+    status = status if status != 200 else (422 if found.problems else 200)
+    return render_template("documents/numbers.html", found=found, refused=refused), status
+
+
+@bp.post("/documents/numbers/void")
+@roles_required(*OFFICE)
+def void_number():
+    form = request.form
+    try:
+        voided = service.void_number_as(engine(), g.principal, form.get("kind"), form.get("year"), form.get("number"),
+                                        form.get("reason"))
+    except (Invalid, NotFound, Conflict) as exc:
+        problems = exc.problems if isinstance(exc, Invalid) and exc.problems else []
+        said = {p.field or "_": _(p.message) for p in problems} or {exc.details.get("field") or "_": _(exc.message)}
+        refused = {"kind": form.get("kind", ""), "year": form.get("year", ""), "number": form.get("number", ""),
+                   "reason": form.get("reason", ""), "problems": said}
+        code = 422 if isinstance(exc, Invalid) else (404 if isinstance(exc, NotFound) else 409)
+        return numbers(kind=form.get("list_kind") or None, year=form.get("year") if "year" not in said else None,
+                       refused=refused, status=code)
+    flash(_("文号 %(number)s 已作废，仍留在登记中", number=voided["text"]), "success")
+    return redirect(url_for("documents.numbers", kind=form.get("list_kind") or None, year=voided["year"]))
 
 
 # -- templates ----------------------------------------------------------------------------------

@@ -357,6 +357,15 @@ def _delegated_to_deputy(api, ids):
     assert resp.status_code == 200
 
 
+def _numbered(api, ids):
+    """内科's monthly report generated once: 文号 X纪报〔2026〕1号 given out."""
+    from engine.documents import service as documents
+    from engine.org.people import principal
+    with write_transaction(api.engine.db) as conn:
+        head = principal(conn, "neike_head")
+    documents.generate(api.engine, head, ids["task_id"], "月度工作进展报告")
+
+
 def _second_version(api, ids):
     """A version 2 of the monthly report that only renames its start event: the instance may move."""
     xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")
@@ -434,6 +443,9 @@ MATRIX = [
     ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
      ["neike_head", "jijian"]),
     ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
+    ("GET", "/document-numbers", None, None, ["nurse", "auditor", "admin", "neike_head"], ["jijian"]),
+    ("POST", "/document-numbers/报/2026/1/void", {"reason": "重复制发"}, _numbered,
+     ["nurse", "auditor", "admin", "neike_head"], ["jijian"]),
     ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
     ("POST", "/tasks/{task}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"}, _allow_signers,
      ["surgeon", "nurse", "auditor"], ["neike_head"]),
@@ -470,7 +482,8 @@ def test_every_route_of_the_api_is_in_the_matrix_and_in_the_document(app, client
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routed == documented
     in_matrix = {(m, re.sub(r"\{(task|instance|signature)\}", r"{\1_id}", p).replace("/processes/monthly_report",
-                                                                          "/processes/{key}"))
+                                                                          "/processes/{key}")
+                  .replace("/报/2026/1/", "/{kind}/{year}/{number}/"))
                  for m, p, *_ in MATRIX}
     assert documented - {("POST", "/auth/token")} == in_matrix
 
