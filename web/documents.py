@@ -4,10 +4,10 @@ upload. Each route is one call into `engine.documents.service`."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from engine.clues import letters
-from engine.documents import service
+from engine.documents import kinds as document_kinds, service
 from engine.errors import Conflict, Invalid, NotFound
 from engine.permissions import OFFICE, PROCESS_EDITORS
 
@@ -18,6 +18,18 @@ from .session import engine, login_required, roles_required
 bp = Blueprint("documents", __name__)
 EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_UPLOAD = 4 * 1024 * 1024        # the engine's cap is lower; this only bounds what we read
+
+
+@bp.app_template_filter("document_name")
+@bp.app_template_global("document_name")
+def document_name(key: str) -> str:
+    """A document kind as the reader says it: 受理告知书, or its English name on English pages."""
+    if get_locale() is not None and get_locale().language == "en":
+        try:
+            return document_kinds.kind(key).name_en
+        except NotFound:
+            return key
+    return key
 
 
 @bp.get("/tasks/<task_id>/documents")

@@ -22,6 +22,11 @@ class Kind:
     data_forms: tuple[str, ...]     # forms whose fields the process data holds without a step showing them
     raw: dict = field(repr=False, compare=False, hash=False)
 
+    @property
+    def name_en(self) -> str:
+        """The kind's name for English readers (`name_en` in the catalogue)."""
+        return self.raw.get("name_en") or self.key
+
 
 @lru_cache(maxsize=8)
 def _load(folder: Path) -> dict[str, Kind]:
