@@ -101,6 +101,8 @@ def _patterns():
          lambda m: _("%(label)s：%(name)s 应填写以逗号分隔的角色代码；「%(bad)s」不是角色代码。", **m)),
         ("unknown_guard", rf'^{L}: completion guard "(?P<name>.*)" is not one the engine provides \(known: (?P<known>.*)\)\.$',
          lambda m: _("%(label)s：完成检查「%(name)s」不是系统提供的（可用：%(known)s）。", **m)),
+        ("bad_property", rf"^{L}: nameEn must be 1 to 255 characters\.$",
+         lambda m: _("%(label)s：英文名称（nameEn）须为 1 到 255 个字符。", **m)),
         ("unknown_document", rf'^{L}: document "(?P<name>.*)" is not one the engine provides \(known: (?P<known>.*)\)\.$',
          lambda m: _("%(label)s：公文「%(name)s」不是系统提供的（可用：%(known)s）。", **m)),
         ("unknown_service", rf'^{L}: operator "(?P<name>.*)" is not one the engine provides \(known: (?P<known>.*)\)\.$',

@@ -495,6 +495,13 @@ class _Validator:
                 found[name] = roles
         if "receipt" in props:
             found["receipt"] = props["receipt"][0].strip()
+        if "nameEn" in props:                                        # the process's name for English readers
+            value, prop = props["nameEn"]
+            if not value.strip() or len(value.strip()) > 255:
+                self.report("bad_property", f'{label(el)}: nameEn must be 1 to 255 characters.', doc, el,
+                            line=prop.sourceline, field="nameEn")
+            else:
+                found["nameEn"] = value.strip()
         for name in ("personsConcerned", "withheldFromRoles"):      # data names (engine/runtime/recusal.py)
             if name in props:
                 value, prop = props[name]

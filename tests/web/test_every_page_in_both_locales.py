@@ -136,6 +136,11 @@ def _crawl(app, user: str, locale: str):
     return pages
 
 
+# Pages of a person's daily work: there a process is named in English (its BPMN's `nameEn`), so its
+# Chinese name is not data but a leftover.
+NAMED_IN_ENGLISH = re.compile(r"^/(inbox|tasks/\*|start|start/\*|started|started/\*)$")
+
+
 def _english_leftovers(text: str, data: list[str]) -> list[str]:
     for d in [*data, "中文"]:              # (the language switch names Chinese in Chinese)
         if CJK.search(d):
@@ -155,12 +160,17 @@ def _latin_leftovers(text: str, data: list[str]) -> list[str]:
 def test_every_page_a_demo_user_reaches_is_in_their_language(app, demo, locale):
     problems: dict[str, list[str]] = {}
     visited = 0
+    with app.extensions["qinglian"].db.connect() as conn:
+        process_names = set(conn.execute(sa.select(process_version.c.name)).scalars())
     for user in LOGINS:
         pages = _crawl(app, user, locale)
         visited += len(pages)
         for path, html in pages.items():
             text = _visible(html)
-            left = _english_leftovers(text, demo) if locale == "en" else _latin_leftovers(text, demo)
+            data = demo
+            if locale == "en" and NAMED_IN_ENGLISH.match(_shape(path)):
+                data = [d for d in demo if d not in process_names]
+            left = _english_leftovers(text, data) if locale == "en" else _latin_leftovers(text, data)
             known = KNOWN_EN.get(_shape(path), set()) if locale == "en" else set()
             left = {word for word in left if not any(word in k for k in known)}
             if left:
