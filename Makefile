@@ -11,6 +11,8 @@ CHROMIUM := /usr/bin/chromium
 SLAPD := /usr/sbin/slapd
 # LibreOffice headless turns official documents (公文) into PDF; Noto CJK stands in for 仿宋/小标宋.
 SOFFICE := /usr/bin/soffice
+# LibreOffice's UNO binding for Debian's Python: the resident office (engine/documents/office.py).
+UNO := /usr/lib/python3/dist-packages/uno.py
 # pg_dump/pg_restore for `qinglian backup` on PostgreSQL (Debian's client matches server 15)
 PG_CLIENT := /usr/bin/pg_dump
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -50,6 +52,9 @@ $(SLAPD):
 $(SOFFICE):
 	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk >/dev/null
+$(UNO): $(SOFFICE)
+	$(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends python3-uno >/dev/null
 
 install: $(STAMP) $(NODE_STAMP) $(MODELER_TOOLS) $(CATALOGS)
 
@@ -57,7 +62,7 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -o web/translations/messages.pot --no-location --omit-header . >/dev/null
 	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations -l en --no-fuzzy-matching
 
-run: install $(SOFFICE)
+run: install $(SOFFICE) $(UNO)
 	$(QL) init-db --demo
 	@echo ""
 	@echo "  Qinglian is starting: open http://127.0.0.1:5000 and sign in with a demo login above"
@@ -66,10 +71,10 @@ run: install $(SOFFICE)
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
-test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT) $(SOFFICE)
+test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT) $(SOFFICE) $(UNO)
 	$(PY) -m pytest -n auto
 
-bench: install $(SOFFICE)
+bench: install $(SOFFICE) $(UNO)
 	$(PY) -m bench --output bench/results/latest.json
 
 # Production serving: gunicorn (QINGLIAN_WORKERS workers) and a scheduler process; see docs/operations.md.

@@ -1,6 +1,7 @@
 """`make bench`, official documents (公文): rendering a document from a template (target: docx at the
 p95 ≤ 200 ms), generating one through the service (a 文号, the render, the sealing: attachment and
-chain event, one transaction), and its PDF through LibreOffice headless (target ≤ 3 s)."""
+chain event, one transaction), and its PDF through LibreOffice headless (target ≤ 3 s): the first
+PDF of a process (the resident office starting) and the following ones (the office kept running)."""
 from __future__ import annotations
 
 import statistics
@@ -12,7 +13,7 @@ from engine.config import Settings
 from engine.db.schema import human_task
 from engine.db.transactions import read_transaction
 from engine.demo import hospital
-from engine.documents import fields, kinds, pdf, rendering, service, templates
+from engine.documents import fields, kinds, office, pdf, rendering, service, templates
 from engine.org.people import principal
 
 DOCX_P95_MS, PDF_S = 200, 3.0
@@ -54,9 +55,13 @@ def run(fresh_engine, url: str, quick: bool = False) -> dict:
         t0 = time.perf_counter()
         service.generate(engine, head, monthly.id, "月度工作进展报告")
         generate.append(time.perf_counter() - t0)
-    conversions = []
+    conversions, first = [], None
     if pdf.available():
-        for _ in range(2 if quick else 5):
+        office.shutdown()                       # the first conversion starts the resident office
+        t0 = time.perf_counter()
+        pdf.to_pdf(docx)
+        first = time.perf_counter() - t0
+        for _ in range(5 if quick else 20):
             t0 = time.perf_counter()
             pdf.to_pdf(docx)
             conversions.append(time.perf_counter() - t0)
@@ -64,6 +69,10 @@ def run(fresh_engine, url: str, quick: bool = False) -> dict:
     report = {"render_docx_all_14_templates": dict(_ms(render), target_p95_ms=DOCX_P95_MS),
               "generate_monthly_report_service_call": dict(_ms(generate), target_p95_ms=DOCX_P95_MS)}
     if conversions:
+        ordered = sorted(conversions)
         report["pdf_libreoffice"] = {"n": len(conversions), "median_s": round(statistics.median(conversions), 2),
-                                     "max_s": round(max(conversions), 2), "target_s": PDF_S}
+                                     "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+                                     "max_s": round(max(conversions), 2), "target_s": PDF_S,
+                                     "first_with_office_start_s": round(first, 2),
+                                     "resident": office.uno_python() is not None}
     return report

@@ -18,6 +18,7 @@ from engine.records import operators as record_operators
 from engine.db import migrate
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.deadlines import drills
+from engine.documents import kinds as document_kinds
 from engine.org import roles
 from engine.runtime import connectors
 from engine.runtime.services import Engine
@@ -49,6 +50,7 @@ def domain_connectors(domains=DOMAINS) -> connectors.Connectors:
     registry = connectors.builtin()
     for domain in domains:
         domain.register(registry)
+    registry.set_documents(lambda: frozenset(document_kinds.load_kinds()))   # a step's `document` property
     return registry
 
 

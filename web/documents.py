@@ -4,12 +4,12 @@ upload. Each route is one call into `engine.documents.service`."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from engine.clues import letters
-from engine.documents import service
-from engine.errors import Invalid
-from engine.permissions import PROCESS_EDITORS
+from engine.documents import kinds as document_kinds, service
+from engine.errors import Conflict, Invalid, NotFound
+from engine.permissions import OFFICE, PROCESS_EDITORS
 
 from .clues import vault
 from .formatting import content_disposition
@@ -18,6 +18,18 @@ from .session import engine, login_required, roles_required
 bp = Blueprint("documents", __name__)
 EDITORS = tuple(sorted(PROCESS_EDITORS))
 MAX_UPLOAD = 4 * 1024 * 1024        # the engine's cap is lower; this only bounds what we read
+
+
+@bp.app_template_filter("document_name")
+@bp.app_template_global("document_name")
+def document_name(key: str) -> str:
+    """A document kind as the reader says it: 受理告知书, or its English name on English pages."""
+    if get_locale() is not None and get_locale().language == "en":
+        try:
+            return document_kinds.kind(key).name_en
+        except NotFound:
+            return key
+    return key
 
 
 @bp.get("/tasks/<task_id>/documents")
@@ -72,6 +84,36 @@ def of_instance(instance_id: str):
     """The documents of a clue or a campaign (an HTML fragment its page fetches)."""
     docs = service.of_instance(engine(), g.principal, instance_id)
     return render_template("documents/_list.html", docs=docs)
+
+
+# -- the register of 文号 (the discipline office) --------------------------------------------------
+
+@bp.get("/documents/numbers")
+@roles_required(*OFFICE)
+def numbers(kind=None, year=None, refused=None, status: int = 200):
+    """The numbers of one year, per sequence, issued and voided; each issued one can be voided."""
+    found = service.number_register(engine(), g.principal, request.args.get("kind", kind), request.args.get("year", year))
+    status = status if status != 200 else (422 if found.problems else 200)
+    return render_template("documents/numbers.html", found=found, refused=refused), status
+
+
+@bp.post("/documents/numbers/void")
+@roles_required(*OFFICE)
+def void_number():
+    form = request.form
+    try:
+        voided = service.void_number_as(engine(), g.principal, form.get("kind"), form.get("year"), form.get("number"),
+                                        form.get("reason"))
+    except (Invalid, NotFound, Conflict) as exc:
+        problems = exc.problems if isinstance(exc, Invalid) and exc.problems else []
+        said = {p.field or "_": _(p.message) for p in problems} or {exc.details.get("field") or "_": _(exc.message)}
+        refused = {"kind": form.get("kind", ""), "year": form.get("year", ""), "number": form.get("number", ""),
+                   "reason": form.get("reason", ""), "problems": said}
+        code = 422 if isinstance(exc, Invalid) else (404 if isinstance(exc, NotFound) else 409)
+        return numbers(kind=form.get("list_kind") or None, year=form.get("year") if "year" not in said else None,
+                       refused=refused, status=code)
+    flash(_("文号 %(number)s 已作废，仍留在登记中", number=voided["text"]), "success")
+    return redirect(url_for("documents.numbers", kind=form.get("list_kind") or None, year=voided["year"]))
 
 
 # -- templates ----------------------------------------------------------------------------------

@@ -88,6 +88,8 @@ def init_app(app) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.filters["instance_status"] = instance_status
+    app.jinja_env.filters["process_label"] = process_label
+    app.jinja_env.filters["process_option"] = lambda pair: (pair[0], process_label(pair[1]))
 
     @app.context_processor
     def time_helpers():
@@ -113,9 +115,25 @@ def event_label(event_type: str) -> str:
         "task_sent_back": _("退回"), "task_withdrawn": _("撤回"), "task_urged": _("催办"), "task_copied": _("抄送"),
         "copy_read": _("抄送已阅"), "signer_added": _("加签"), "signer_signed": _("加签签署"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
-        "decision_evaluated": _("决策表判定"),
+        "decision_evaluated": _("决策表判定"), "document_generated": _("生成公文"),
+        "document_pdf_stored": _("保存公文 PDF"), "document_number_voided": _("文号作废"),
     }
     return labels.get(event_type, event_type)
+
+
+def process_label(name: str | None) -> str | None:
+    """A process's name as the reader says it: its own (Chinese) name, or on English pages the English
+    name its BPMN gives (property `nameEn`) — looked up once per request."""
+    from flask import g
+    from flask_babel import get_locale
+    locale = get_locale()
+    if not name or locale is None or locale.language != "en":
+        return name
+    names = g.get("_process_names_en")
+    if names is None:
+        infos = current_app.extensions["qinglian"].process_infos().values()
+        names = g._process_names_en = {i.name: i.name_en for i in infos if i.name and i.name_en}
+    return names.get(name, name)
 
 
 def instance_status(status: str) -> str:

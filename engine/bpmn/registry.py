@@ -70,6 +70,7 @@ class ProcessInfo:
     start_form: str | None
     confidential: frozenset[str] | None     # roles that may see its instances, besides their starter
     receipt: str | None = None              # what its starter's receipt tells them (`variable:label, …`)
+    name_en: str | None = None              # its name for English readers (property `nameEn`)
 
     @classmethod
     def from_row(cls, row) -> "ProcessInfo":
@@ -77,7 +78,7 @@ class ProcessInfo:
         confidential = props.get("confidential")
         return cls(row.process_key, row.name, row.version, frozenset(props.get("startableBy", ())),
                    props.get("startForm"), frozenset(confidential) if confidential is not None else None,
-                   props.get("receipt"))
+                   props.get("receipt"), props.get("nameEn"))
 
 
 def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]:
@@ -182,6 +183,8 @@ class Registry:
             helper_names=self.helper_names,
             services=self.operators.services if self.operators is not None else (),
             guards=self.operators.guards if self.operators is not None else (),
+            documents=(self.operators.documents() if self.operators is not None
+                       and self.operators.documents is not None else None),
             decisions={key: row.dmn_xml for key, row in decisions.latest(conn).items()},
         )
 

@@ -76,20 +76,31 @@ def validate_bundle(files: Sequence[SourceFile], *, form_exists: Callable[[str],
                     helper_names: frozenset[str] = DEFAULT_HELPERS,
                     form_problems: Callable[[str], list[Problem]] | None = None,
                     services: Collection[str] = (), guards: Collection[str] = (),
-                    decisions: Mapping[str, str] | None = None) -> ParsedBundle:
+                    decisions: Mapping[str, str] | None = None,
+                    documents: Collection[str] | None = None) -> ParsedBundle:
     """Raise errors.Invalid listing every problem of the bundle; else return the parsed bundle.
 
     `services` and `guards`: the service-task operators and completion guards the engine provides
-    (by name); a diagram naming another one is refused."""
+    (by name); a diagram naming another one is refused. `documents`: the official documents a step
+    may declare (property `document`); None leaves the property unchecked."""
     validator = _Validator(form_exists, role_for_lane, process_deployed,
                            check_expression or restricted_check, helper_names)
     validator.services, validator.guards = frozenset(services), frozenset(guards)
+    validator.documents = frozenset(documents) if documents is not None else None
     validator.form_problems = form_problems or (lambda key: [])
     validator.decisions = dict(decisions or {})
     for key, xml in validator.decisions.items():      # deployed decisions a business rule task may name
         validator.parser.add_dmn_xml(etree.fromstring(xml.encode("utf-8"), bx._hardened_parser()),
                                      filename=f"{key}.dmn")
     return validator.run(files)
+
+
+def declared_documents(value: str | None) -> list[str]:
+    """The documents a step's `document` property names: one, or several separated by 、 or commas."""
+    if not value:
+        return []
+    parts = value.replace("，", ",").replace("、", ",").split(",")
+    return [p.strip() for p in parts if p.strip()]
 
 
 def restricted_check(source: str, mode: str) -> list[tuple[int | None, str]]:
@@ -120,6 +131,7 @@ class _Validator:
         self.helper_names = frozenset(helper_names)
         self.services: frozenset[str] = frozenset()     # operator and guard names the engine provides
         self.guards: frozenset[str] = frozenset()
+        self.documents: frozenset[str] | None = None    # document kinds a step may declare
         self.problems: list[Problem] = []
         self.reported: set[tuple[str | None, str]] = set()   # (element id, code) found by our own checks
         self.docs: dict[str, Document] = {}
@@ -438,6 +450,13 @@ class _Validator:
                 self.report("unknown_guard", f'{label(el)}: completion guard "{name}" is not one the engine '
                             f'provides (known: {", ".join(sorted(self.guards)) or "none"}).', doc, el,
                             line=prop.sourceline, field="completionGuard")
+        if "document" in props and self.documents is not None:
+            value, prop = props["document"]
+            for name in declared_documents(value):
+                if name not in self.documents:
+                    self.report("unknown_document", f'{label(el)}: document "{name}" is not one the engine '
+                                f'provides (known: {"、".join(sorted(self.documents)) or "none"}).', doc, el,
+                                line=prop.sourceline, field="document")
         if "formKey" in props:
             form_key, prop = props["formKey"]
             form_keys.add(form_key)
@@ -476,6 +495,13 @@ class _Validator:
                 found[name] = roles
         if "receipt" in props:
             found["receipt"] = props["receipt"][0].strip()
+        if "nameEn" in props:                                        # the process's name for English readers
+            value, prop = props["nameEn"]
+            if not value.strip() or len(value.strip()) > 255:
+                self.report("bad_property", f'{label(el)}: nameEn must be 1 to 255 characters.', doc, el,
+                            line=prop.sourceline, field="nameEn")
+            else:
+                found["nameEn"] = value.strip()
         for name in ("personsConcerned", "withheldFromRoles"):      # data names (engine/runtime/recusal.py)
             if name in props:
                 value, prop = props[name]

@@ -22,6 +22,8 @@ from engine.org import people as org
 
 STANDARD = {"issuer": "发文机关", "doc_number": "发文字号", "date_cn": "成文日期", "business_key": "编号"}
 REPORTER = {"reporter_name": "举报人姓名", "reporter_contact": "举报人联系方式"}
+TITLES_EN = {"issuer": "Issuing organ", "doc_number": "Document number", "date_cn": "Date of issue (Chinese numerals)",
+             "business_key": "Case number", "reporter_name": "Reporter's name", "reporter_contact": "Reporter's contact"}
 PROPERTY = "document"
 
 
@@ -30,6 +32,7 @@ class FieldInfo:
     name: str
     title: str
     options: dict           # option value -> title, for choice fields
+    title_en: str | None = None
 
 
 def _specs(loaded):
@@ -87,9 +90,9 @@ def _scan(engine, conn, kind: Kind, rows) -> set[str]:
 
 def provided(engine, conn, kind: Kind) -> dict[str, FieldInfo]:
     """Every field a template of `kind` may name."""
-    fields = {n: FieldInfo(n, t, {}) for n, t in STANDARD.items()}
+    fields = {n: FieldInfo(n, t, {}, TITLES_EN[n]) for n, t in STANDARD.items()}
     if kind.to_reporter:
-        fields.update({n: FieldInfo(n, t, {}) for n, t in REPORTER.items()})
+        fields.update({n: FieldInfo(n, t, {}, TITLES_EN[n]) for n, t in REPORTER.items()})
     for key in sorted(_declaring_forms(engine, conn, kind) | set(kind.data_forms)):
         if not engine.forms.exists(key):
             continue
@@ -97,7 +100,7 @@ def provided(engine, conn, kind: Kind) -> dict[str, FieldInfo]:
         for name, prop in props.items():
             options = {o.get("const"): o.get("title", o.get("const")) for o in prop.get("oneOf", ())
                        if isinstance(o, dict) and "const" in o}
-            fields.setdefault(name, FieldInfo(name, prop.get("title", name), options))
+            fields.setdefault(name, FieldInfo(name, prop.get("title", name), options, prop.get("title_en")))
     return fields
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from engine.bpmn.validation import declared_documents
 from engine.errors import NotFound
 
 DOCUMENTS_DIR = Path(__file__).resolve().parents[2] / "documents"
@@ -20,6 +21,11 @@ class Kind:
     to_reporter: bool               # addressed to the reporter: may carry their identity
     data_forms: tuple[str, ...]     # forms whose fields the process data holds without a step showing them
     raw: dict = field(repr=False, compare=False, hash=False)
+
+    @property
+    def name_en(self) -> str:
+        """The kind's name for English readers (`name_en` in the catalogue)."""
+        return self.raw.get("name_en") or self.key
 
 
 @lru_cache(maxsize=8)
@@ -42,7 +48,4 @@ def kind(key: str, folder: Path | None = None) -> Kind:
 
 def declared(value: str | None) -> list[str]:
     """The kinds a step's `document` property names: one, or several separated by 、 or commas."""
-    if not value:
-        return []
-    parts = value.replace("，", ",").replace("、", ",").split(",")
-    return [p.strip() for p in parts if p.strip()]
+    return declared_documents(value)

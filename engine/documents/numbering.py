@@ -90,21 +90,33 @@ def allocate(conn, kind: str, year: int, *, by: str, now: datetime, instance_id:
     return DocumentNumber(kind, year, number, text)
 
 
+MAX_REASON = 500
+
+
 def void(conn, kind: str, year: int, number: int, *, by: str, now: datetime, reason: str) -> dict:
     """Mark a number voided (作废); it stays recorded and is never given out again."""
     if not (reason or "").strip():
         raise Invalid("请填写作废理由", [Problem("请填写作废理由", field="reason", code="required")])
+    if len(reason.strip()) > MAX_REASON:
+        raise Invalid("作废理由不超过 500 字", [Problem("作废理由不超过 500 字", field="reason", code="too_long")])
     row = conn.execute(sa.select(document_number).where(
         document_number.c.kind == kind, document_number.c.year == year, document_number.c.number == number)
         .with_for_update()).one_or_none()
     if row is None:
-        raise NotFound(f"文号 {kind}〔{year}〕{number} 不存在", field="number")
+        raise NotFound("没有给出过这个文号", field="number")
     if row.status == VOIDED:
-        raise Conflict(f"文号 {row.text} 已作废")
+        raise Conflict("这个文号已作废", field="number")
     conn.execute(document_number.update().where(
         document_number.c.kind == kind, document_number.c.year == year, document_number.c.number == number)
         .values(status=VOIDED, voided_by=by, voided_at=now, void_reason=reason.strip()))
     return dict(row._mapping, status=VOIDED, voided_by=by, voided_at=now, void_reason=reason.strip())
+
+
+def sequences(conn) -> list[tuple[str, int]]:
+    """(kind, year) of every sequence that has given out a number, newest year first."""
+    rows = conn.execute(sa.select(document_number.c.kind, document_number.c.year).distinct()
+                        .order_by(document_number.c.year.desc(), document_number.c.kind))
+    return [(r.kind, r.year) for r in rows]
 
 
 def register(conn, kind: str | None = None, year: int | None = None) -> list[dict]:

@@ -15,7 +15,7 @@ from engine.errors import Conflict, NotFound
 from engine.inbox import attachments
 from engine.inbox.tasks import REPORTER_FIELD
 
-GENERATED, PDF_STORED = "document_generated", "document_pdf_stored"
+GENERATED, PDF_STORED, NUMBER_VOIDED = "document_generated", "document_pdf_stored", "document_number_voided"
 FIELD = "document"      # attachment.field of a document's files (REPORTER_FIELD: one naming the reporter)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -84,3 +84,10 @@ def documents(conn, *, instance_ids: list[str] | None = None, document_id: int |
     if document_id is not None:
         q = q.where(generated_document.c.id == document_id)
     return [dict(r._mapping) for r in conn.execute(q.order_by(generated_document.c.id))]
+
+
+def seal_voided_number(conn, voided: dict, *, by: str, now: datetime) -> None:
+    """A voided 文号 given to an instance's document: said on that instance's chain too."""
+    if voided.get("instance_id"):
+        _append(conn, voided["instance_id"], now, history.NewEvent(NUMBER_VOIDED, actor=by, data={
+            "number": voided["text"], "kind": voided["kind"], "year": voided["year"], "reason": voided["void_reason"]}))

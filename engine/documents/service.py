@@ -21,7 +21,7 @@ from engine.history import canonical_json
 from engine.inbox import attachments, drafts
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal
-from engine.permissions import can_view_instance, can_work, may_edit_processes, may_handle_clues, require
+from engine.permissions import OFFICE, can_view_instance, can_work, may_edit_processes, may_handle_clues, require
 
 MASKED = "（举报人信息已隐去）"
 
@@ -197,11 +197,97 @@ def upload_template(engine, p: Principal, kind_key: str, filename: str | None, d
 
 def void_number(engine, by: str, kind: str, year: int, number: int, reason: str) -> dict:
     """Void (作废) a document number: it stays recorded, is never given again, and the administration
-    log says who did it and why (`qinglian void-number`)."""
+    log — and the chain of the instance the number was given to — say who did it and why
+    (`qinglian void-number`; the page and the API go through `void_number_as`)."""
     from engine.org import admin_log
     now = engine.clock.now()
     with write_transaction(engine.db) as conn:
         voided = numbering.void(conn, kind, year, number, by=by, now=now, reason=reason)
         admin_log.record(conn, now, "document_number_voided", actor=by,
                          data={"number": voided["text"], "reason": voided["void_reason"]})
+        sealing.seal_voided_number(conn, voided, by=by, now=now)
     return voided
+
+
+# -- the register of numbers (the discipline office) ----------------------------------------------
+
+def may_void_numbers(p: Principal) -> bool:
+    return p.has(*OFFICE)
+
+
+@dataclass
+class NumberRegister:
+    kind: str | None                      # the sequence shown (函, 告 …), None: every one
+    year: int
+    sequences: list[tuple[str, list[str]]]  # each sequence and the document kinds numbered by it
+    years: list[int]                      # years that have numbers, newest first (and this year)
+    numbers: list[dict]                   # in order of sequence and number
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def _sequences() -> list[tuple[str, list[str]]]:
+    found: dict[str, list[str]] = {}
+    for k in doc_kinds.load_kinds().values():
+        if k.number:
+            found.setdefault(k.number, []).append(k.key)
+    return sorted(found.items())
+
+
+def _whole(raw, field_name: str, message: str, low: int, high: int) -> int:
+    try:
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not low <= value <= high:
+        raise Invalid(message, [Problem(message, field=field_name, code="invalid")])
+    return value
+
+
+def _sequence(raw) -> str:
+    kind = str(raw or "").strip()
+    if kind not in dict(_sequences()):
+        raise Invalid("没有这个文号类别", [Problem("没有这个文号类别", field="kind", code="invalid")])
+    return kind
+
+
+def number_register(engine, p: Principal, kind: str | None = None, year: str | int | None = None, *,
+                    strict: bool = False) -> NumberRegister:
+    """The numbers given out of one year (this year unless `year`), of one sequence or all, issued and
+    voided alike. A bad filter is said by field and the year's whole list shown instead (a page), or
+    refused (`strict`: the API)."""
+    require(may_void_numbers(p), "只有纪检监察室可以查看和作废文号")
+    this_year = engine.clock.now().astimezone(BEIJING).year
+    problems = {}
+    try:
+        chosen_kind = _sequence(kind) if kind else None
+    except Invalid as exc:
+        chosen_kind, problems = None, {**problems, **{q.field: q.message for q in exc.problems}}
+    try:
+        chosen_year = _whole(year, "year", "年度应为 2000 至 2100 之间的四位数字", 2000, 2100) if year else this_year
+    except Invalid as exc:
+        chosen_year, problems = this_year, {**problems, **{q.field: q.message for q in exc.problems}}
+    if problems and strict:
+        raise Invalid(next(iter(problems.values())), [Problem(m, field=f, code="invalid") for f, m in problems.items()])
+    with read_transaction(engine.db) as conn:
+        years = sorted({y for _k, y in numbering.sequences(conn)} | {this_year, chosen_year}, reverse=True)
+        numbers = numbering.register(conn, chosen_kind, chosen_year)
+    return NumberRegister(chosen_kind, chosen_year, _sequences(), years, numbers, problems)
+
+
+def void_number_as(engine, p: Principal, kind, year, number, reason) -> dict:
+    """The discipline office voids a number (the page's and the API's form: values as typed)."""
+    require(may_void_numbers(p), "只有纪检监察室可以作废文号")
+    problems = []
+    parsed = {}
+    for name, parse in (("kind", lambda: _sequence(kind)),
+                        ("year", lambda: _whole(year, "year", "年度应为 2000 至 2100 之间的四位数字", 2000, 2100)),
+                        ("number", lambda: _whole(number, "number", "文号序号应为正整数", 1, 10**9))):
+        try:
+            parsed[name] = parse()
+        except Invalid as exc:
+            problems.extend(exc.problems)
+    if not str(reason or "").strip():
+        problems.append(Problem("请填写作废理由", field="reason", code="required"))
+    if problems:
+        raise Invalid(problems[0].message, problems)
+    return void_number(engine, p.username, parsed["kind"], parsed["year"], parsed["number"], str(reason))

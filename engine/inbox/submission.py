@@ -102,10 +102,13 @@ def validate(definition: dict | None, raw, files, found: FormLookups) -> Submiss
     return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files)
 
 
-def submit(engine, principal: Principal, task_id: str, raw, files=None, *, action: str = COMPLETE) -> Submitted:
-    """Save the form as the person's draft of the task, or complete the task with it.
+def submit(engine, principal: Principal, task_id: str, raw, files=None, *, action: str = COMPLETE,
+           note: str | None = None) -> Submitted:
+    """Save the form as the person's draft of the task, complete the task with it, or (a delegate)
+    resolve the task with it and hand it back to its owner.
 
-    `raw`: an HTML post (werkzeug MultiDict, with `files`) or an API body's `data`. NotFound if
+    `raw`: an HTML post (werkzeug MultiDict, with `files`) or an API body's `data`; `note`: the
+    delegate's note when resolving (an HTML post carries it as its field `note`). NotFound if
     there is no such task, Forbidden if the person may not see or work it, a Conflict if it is no
     longer theirs to complete, `FormRejected` naming each field at fault."""
     if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
@@ -122,8 +125,12 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         return Submitted(task, None)
     if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
         with lookups(engine.db, task["instance_id"]) as found:
-            values = validate_submission(definition, raw, lookups=found).values if definition else {}
-        note = raw.get("note", "") if hasattr(raw, "get") else ""
+            checked = validate(definition, raw, None, found)
+        if "_form" in checked.errors:      # data for a task without a form
+            raise FormRejected(checked)
+        values = checked.values
+        if note is None:
+            note = raw.get("note", "") if hasattr(raw, "getlist") else ""
         return Submitted(engine.resolve(task["id"], user=principal.username, data=values, note=note), None)
     return Submitted(task, _complete(engine, principal, task, definition, raw, files))
 

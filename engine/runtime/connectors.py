@@ -40,6 +40,12 @@ class Connectors:
         # Case views: what a task page's case panel may show beside the process data, by name
         # (property `caseView`): `fn(conn, engine, viewer, value)` returns a read model, or None.
         self.views: dict[str, Callable] = {}
+        # The official documents (公文) a step may declare (property `document`), by name; None: the
+        # engine was opened without the documents room, and the property is not checked.
+        self.documents: Callable[[], frozenset[str]] | None = None
+
+    def set_documents(self, names: Callable[[], frozenset[str]]) -> None:
+        self.documents = names
 
     def add_service(self, name: str, fn: Callable) -> None:
         self.services[name] = fn

@@ -44,7 +44,7 @@ from engine.runtime.stepping import Abort, StepLimits, check_due_dates, retry_fa
 NOT_COMPARED = {"task_ready": ("due_at",), rewind.SENT_BACK: ("target_task",)}
 # Events on an instance's chain that record something beside the workflow: no step to replay.
 RECORDS_ONLY = ("instance_migrated", "migration_requested", "migration_approved", "document_generated",
-                "document_pdf_stored")
+                "document_pdf_stored", "document_number_voided")
 ASSIGNMENT = ("task_claimed", "task_unclaimed", "task_delegated", "task_entrusted", "task_resolved", "task_reassigned",
               "task_reminded",
               "task_escalated")

@@ -42,6 +42,7 @@ def api(client, tokens, engine):
             headers["Authorization"] = f"Bearer {tokens[user]}"
         return client.open(API + path, method=method, headers=headers, **kwargs)
     call.engine = engine
+    call.tokens = tokens
     return call
 
 
@@ -233,6 +234,33 @@ def test_handing_over_checks_the_colleague_and_the_reason(api, monthly, engine):
     assert "不在此任务的办理范围内" in body["fields"]["to"] and api.engine.task(task)["assignee"] == "deputy"
 
 
+def test_a_delegate_resolves_through_the_api_and_the_task_returns_to_its_owner(api, monthly):
+    task = monthly["task_id"]
+    _delegated_to_deputy(api, monthly)
+    filled = {"progress": "副主任代为整理：完成排查 12 项。"}
+    assert_error(api("POST", f"/tasks/{task}/resolve", "deputy", json={"data": "x"}), 422)        # schema
+    assert_error(api("POST", f"/tasks/{task}/resolve", "deputy", json={"data": {}, "note": "x" * 2001}), 422)
+    body = assert_error(api("POST", f"/tasks/{task}/resolve", "neike_head", json={}), 409, "task_claimed_by_other")
+    assert body["assignee"] == "deputy"                                  # the owner waits for the delegate
+    resp = api("POST", f"/tasks/{task}/resolve", "deputy", json={"data": filled, "note": "请主任审定"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert (body["assignee"], body["status"]) == ("neike_head", "open")
+    assert_error(api("POST", f"/tasks/{task}/resolve", "neike_head", json={}), 409)   # nothing delegated now
+    resolved = [e for e in api.engine.events(monthly["instance_id"]) if e["type"] == "task_resolved"]
+    assert [(e["actor"], e["data"]["to"], e["data"]["note"], e["data"]["data"]["progress"]) for e in resolved] == [
+        ("deputy", "neike_head", "请主任审定", filled["progress"])]
+    resp = api("POST", f"/tasks/{task}/complete", "neike_head", json={"data": VALID_REPORT})
+    assert resp.status_code == 200 and api.engine.task(task)["completed_by"] == "neike_head"
+
+
+def test_resolving_a_task_that_was_not_delegated_is_a_conflict(api, monthly):
+    task = monthly["task_id"]
+    _claim(api, monthly)
+    body = assert_error(api("POST", f"/tasks/{task}/resolve", "neike_head", json={}), 409)
+    assert CJK.search(body["message"])
+
+
 # --- bad input is a 4xx with {code, message, fields}, never a 500 -----------------------------------------
 
 def test_malformed_json_is_400(api, people):
@@ -320,6 +348,24 @@ def _claim_with_deputy(api, ids):
     _claim(api, ids)
 
 
+def _delegated_to_deputy(api, ids):
+    """内科's head delegated the report to the deputy (委托), who holds it now and has a token."""
+    _claim_with_deputy(api, ids)
+    with write_transaction(api.engine.db) as conn:
+        api.tokens["deputy"] = accounts.issue_token(conn, "deputy", api.engine.clock.now())[0]
+    resp = api("POST", f"/tasks/{ids['task_id']}/delegate", "neike_head", json={"to": "deputy", "reason": "出差"})
+    assert resp.status_code == 200
+
+
+def _numbered(api, ids):
+    """内科's monthly report generated once: 文号 X纪报〔2026〕1号 given out."""
+    from engine.documents import service as documents
+    from engine.org.people import principal
+    with write_transaction(api.engine.db) as conn:
+        head = principal(conn, "neike_head")
+    documents.generate(api.engine, head, ids["task_id"], "月度工作进展报告")
+
+
 def _second_version(api, ids):
     """A version 2 of the monthly report that only renames its start event: the instance may move."""
     xml = MONTHLY_REPORT.read_text(encoding="utf-8").replace("月报开始", "月报开始 v2")
@@ -377,6 +423,8 @@ MATRIX = [
     ("POST", "/tasks/{task}/unclaim", None, _claim, ["surgeon", "waike_head"], ["neike_head"]),
     ("POST", "/tasks/{task}/delegate", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
      ["surgeon", "auditor", "admin"], ["neike_head"]),
+    ("POST", "/tasks/{task}/resolve", {"note": "已填好"}, _delegated_to_deputy,
+     ["surgeon", "nurse", "auditor", "admin"], ["deputy"]),
     ("POST", "/tasks/{task}/transfer", {"to": "deputy", "reason": "出差"}, _claim_with_deputy,
      ["surgeon", "auditor", "admin"], ["neike_head"]),
     ("POST", "/tasks/{task}/reassign", {"to": "deputy", "reason": "轮岗"}, _with_deputy, ["nurse", "auditor", "jijian"],
@@ -395,6 +443,9 @@ MATRIX = [
     ("POST", "/tasks/{task}/copies", {"to": ["nurse"]}, None, ["surgeon", "waike_head", "auditor"],
      ["neike_head", "jijian"]),
     ("GET", "/copies", None, None, [], ["nurse", "auditor"]),
+    ("GET", "/document-numbers", None, None, ["nurse", "auditor", "admin", "neike_head"], ["jijian"]),
+    ("POST", "/document-numbers/报/2026/1/void", {"reason": "重复制发"}, _numbered,
+     ["nurse", "auditor", "admin", "neike_head"], ["jijian"]),
     ("POST", "/tasks/bulk", {"action": "claim", "task_ids": ["x"]}, None, [], ["nurse", "neike_head"]),
     ("POST", "/tasks/{task}/signers", {"signer": "jijian", "position": "before", "reason": "请先把关"}, _allow_signers,
      ["surgeon", "nurse", "auditor"], ["neike_head"]),
@@ -431,7 +482,8 @@ def test_every_route_of_the_api_is_in_the_matrix_and_in_the_document(app, client
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routed == documented
     in_matrix = {(m, re.sub(r"\{(task|instance|signature)\}", r"{\1_id}", p).replace("/processes/monthly_report",
-                                                                          "/processes/{key}"))
+                                                                          "/processes/{key}")
+                  .replace("/报/2026/1/", "/{kind}/{year}/{number}/"))
                  for m, p, *_ in MATRIX}
     assert documented - {("POST", "/auth/token")} == in_matrix
 

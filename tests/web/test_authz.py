@@ -160,6 +160,8 @@ MATRIX = [
     ("/documents/<int:document_id>.docx", "GET", "/documents/{document}.docx", "surgeon", 404, "neike_head"),
     ("/documents/<int:document_id>.pdf", "GET", "/documents/{document}.pdf", "surgeon", 404, "neike_head"),
     ("/instances/<instance_id>/documents", "GET", "/instances/{instance}/documents", "surgeon", 404, "neike_head"),
+    ("/documents/numbers", "GET", "/documents/numbers", "auditor", 403, "jijian"),
+    ("/documents/numbers/void", "POST", "/documents/numbers/void", "admin", 403, "jijian"),
     ("/modeler/documents", "GET", "/modeler/documents", "jijian", 403, "owner"),
     ("/modeler/documents/<kind>", "GET", "/modeler/documents/月度工作进展报告", "nurse", 403, "owner"),
     ("/modeler/documents/<kind>", "POST", "/modeler/documents/月度工作进展报告", "jijian", 403, "admin"),

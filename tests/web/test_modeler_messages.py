@@ -61,3 +61,19 @@ def test_an_unknown_finding_still_gets_a_sentence_in_chinese(app):
         said = messages.say("parse_error", 'User task "审核" (review): something new went wrong.')
         assert said.startswith("用户任务「审核」（review）：流程图无法解析")
         assert "something new went wrong" in said
+
+
+def test_an_unknown_document_is_refused_at_deploy_in_the_readers_language(client, people):
+    xml = (PROJECT_ROOT / "processes" / "monthly_report.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace('name="document" value="月度工作进展报告"', 'name="document" value="工作总结"')
+    login(client, "owner")
+    token = csrf(client, "/modeler/new")
+    resp = client.post("/modeler/validate", json={"xml": xml, "file_name": "m.bpmn"}, headers={"X-CSRFToken": token})
+    assert resp.status_code == 422
+    said = {p["code"]: p for p in resp.get_json()["problems"]}
+    assert "用户任务「填报月度工作进展」" in said["unknown_document"]["message"]
+    assert "公文「工作总结」不是系统提供的" in said["unknown_document"]["message"]
+    client.post("/account/locale", data={"locale": "en", "csrf_token": token})
+    resp = client.post("/modeler/validate", json={"xml": xml, "file_name": "m.bpmn"}, headers={"X-CSRFToken": token})
+    english = {p["code"]: p["message"] for p in resp.get_json()["problems"]}["unknown_document"]
+    assert "document “工作总结” is not one the engine provides" in english

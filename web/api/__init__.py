@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask_smorest import Api
 
 from ..session import csrf
-from . import approval, auth, instances, processes, tasks
+from . import approval, auth, documents, instances, processes, tasks
 from .auth import SCHEME
 from .base import PREFIX
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (auth.bp, processes.bp, instances.bp, tasks.bp, approval.bp)
+BLUEPRINTS = (auth.bp, processes.bp, instances.bp, tasks.bp, approval.bp, documents.bp)
 
 
 class QinglianApi(Api):

@@ -288,6 +288,13 @@ class CompleteSchema(Request):
     data = JsonObject(load_default=dict, metadata={"description": "the form's fields, as its definition says"})
 
 
+class ResolveSchema(Request):
+    data = JsonObject(load_default=dict, metadata={"description": "what the delegate filled in of the task's form "
+                                                                  "(the owner's form opens with it)"})
+    note = Text(load_default="", validate=length(max=2000),
+                metadata={"description": "a note to the owner, kept in the history"})
+
+
 class CommentRequestSchema(Request):
     body = Text(required=True, validate=length(max=10_000))
 
@@ -358,3 +365,34 @@ class EventSchema(ma.Schema):
 class EventListSchema(ma.Schema):
     items = fields.List(fields.Nested(EventSchema), required=True)
 
+
+
+# -- document numbers (文号) ----------------------------------------------------------------------
+
+class NumberQuerySchema(Request):
+    kind = Text(validate=length(max=32), metadata={"description": "a sequence, e.g. 函 (all when absent)"})
+    year = fields.Integer(validate=between(2000, 2100), metadata={"description": "this year when absent"})
+
+
+class DocumentNumberSchema(ma.Schema):
+    kind = fields.String(required=True, metadata={"description": "the sequence (函, 告, 报 …)"})
+    year = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    text = fields.String(required=True, metadata={"description": "as printed, e.g. X纪函〔2026〕12号"})
+    status = fields.String(required=True, metadata={"description": "issued or voided"})
+    instance_id = fields.String(allow_none=True)
+    issued_by = fields.String(required=True)
+    issued_at = Timestamp(required=True)
+    voided_by = fields.String(allow_none=True)
+    voided_at = Timestamp(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+
+
+class NumberRegisterSchema(ma.Schema):
+    kind = fields.String(allow_none=True)
+    year = fields.Integer(required=True)
+    items = fields.List(fields.Nested(DocumentNumberSchema), required=True)
+
+
+class VoidNumberSchema(Request):
+    reason = Text(required=True, validate=length(max=500), metadata={"description": "why (kept with the number)"})

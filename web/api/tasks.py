@@ -12,7 +12,7 @@ from .auth import token_required
 from .base import api_blueprint
 from .errors import document_errors
 from .schemas import (CommentListSchema, CommentRequestSchema, CommentSchema, CompleteSchema, HandoverSchema,
-                      InstanceSchema, RecusalSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
+                      InstanceSchema, RecusalSchema, ResolveSchema, TaskDetailSchema, TaskPageSchema, TaskQuerySchema, TaskSchema)
 
 bp = api_blueprint("tasks", __name__,
                    "Human tasks: the inbox, claiming, handing over, completing, commenting")
@@ -74,6 +74,23 @@ def delegate(body, task_id: str):
     """Delegate a task one holds to a colleague its lane admits, with a reason: one stays its owner,
     and it comes back once the delegate resolves it (Camunda's delegation)"""
     return handover.hand_over(engine(), g.api_principal, task_id, handover.DELEGATE, body["to"], body["reason"])
+
+
+@bp.route("/tasks/<task_id>/resolve", methods=["POST"])
+@token_required()
+@bp.arguments(ResolveSchema)
+@bp.response(200, TaskSchema)
+@document_errors(400, 404, 409)
+def resolve(body, task_id: str):
+    """Resolve a task delegated to one (委托): it goes back to its owner, with what one filled in and a
+    note, for the owner to complete
+
+    Only the delegate holding it may (others: 403; its owner meanwhile, or anyone while it is not
+    delegated: 409);
+    `data` is taken as far as the form knows it, like a draft, and is checked in full when the owner
+    completes."""
+    return submission.submit(engine(), g.api_principal, task_id, body["data"], action=submission.RESOLVE,
+                             note=body["note"]).task
 
 
 @bp.route("/tasks/<task_id>/transfer", methods=["POST"])

@@ -314,3 +314,22 @@ def test_files_written_by_other_modelers_give_a_bundle_or_clear_problems(path):
 def test_every_miwg_file_is_covered():
     assert {p.stem for p in MIWG.glob("*.bpmn")} == set(MIWG_EXPECTED)
     assert (MIWG / "LICENSE.txt").exists() and (MIWG / "README.md").exists()
+
+
+# -- a process's English name ---------------------------------------------------------------------
+def _named(value: str) -> SourceFile:
+    xml = (DATA.parent.parent / "processes" / "clue_review.bpmn").read_text(encoding="utf-8")
+    assert 'name="nameEn" value="Review of a closed clue"' in xml
+    return SourceFile("clue_review.bpmn", xml.replace('value="Review of a closed clue"', f'value="{value}"').encode())
+
+
+class _AnyRole(dict):
+    def get(self, name, default=None):
+        return name
+
+
+def test_a_process_keeps_its_english_name_and_an_empty_one_is_refused():
+    bundle = validate(_named("Review of a closed clue"), roles=_AnyRole())
+    assert bundle.processes["clue_review"].properties["nameEn"] == "Review of a closed clue"
+    [problem] = [p for p in problems(_named("  "), roles=_AnyRole()) if p.field == "nameEn"]
+    assert problem.code == "bad_property" and problem.element_id == "clue_review"
