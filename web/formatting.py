@@ -113,7 +113,7 @@ def event_label(event_type: str) -> str:
         "task_sent_back": _("退回"), "task_withdrawn": _("撤回"), "task_urged": _("催办"), "task_copied": _("抄送"),
         "copy_read": _("抄送已阅"), "signer_added": _("加签"), "signer_signed": _("加签签署"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
-        "decision_evaluated": _("决策表判定"),
+        "decision_evaluated": _("决策表判定"), "state_saved": _("状态已封存"),
     }
     return labels.get(event_type, event_type)
 
