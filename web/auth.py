@@ -170,17 +170,21 @@ def account_two_factor():
         code = request.form.get("code", "")
         try:
             if action == "renew":
-                codes = authenticator.renew_codes(engine(), g.principal.username, code)
+                codes = authenticator.renew_codes(engine(), g.principal.username, code, request.remote_addr)
                 return render_template("recovery_codes.html", codes=codes, renewed=True,
                                        next=url_for("auth.account_two_factor"))
             if action == "remove":
-                authenticator.remove_own(engine(), g.principal.username, code)
+                authenticator.remove_own(engine(), g.principal.username, code, request.remote_addr)
                 session.clear()
                 flash(_("验证器已移除，你已退出登录；下次登录时请设置新的验证器"), "success")
                 return redirect(url_for("auth.login"))
             errors = {"_": _("未知的操作")}
         except Invalid as exc:
             errors = {action: _(p.message) for p in exc.problems} or {"_": _(exc.message)}
+        except AuthenticationFailed as exc:           # too many wrong codes: signed out, like a lockout
+            session.clear()
+            flash(_(exc.message), "error")
+            return redirect(url_for("auth.login"))
     return render_template("account_two_factor.html", errors=errors, action=action,
                            **authenticator.status(engine(), g.principal.username)), (422 if errors else 200)
 

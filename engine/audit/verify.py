@@ -150,10 +150,10 @@ class _ChainWalker:
 
 
 def verify_states(conn, sealed: dict[str, tuple]) -> list[ChainBreak]:
-    """Each instance's stored state (its workflow JSON, the process data with it, its status, and its
-    unfinished tasks with their data) must
-    be the one the last sealing event of its chain recorded (`history.state_digest`): an instance
-    edited in the database is a break. Instances written before seals existed have none: not flagged."""
+    """Each instance's stored state (its status, its workflow JSON with the process data, and its
+    unfinished tasks with their data) must be the one the last sealing event of its chain recorded
+    (`history.state_digest`): an instance edited in the database is a break. Instances last written
+    before seals existed have none: not flagged."""
     breaks = []
     ids = list(sealed)
     t = instance_task.c

@@ -13,7 +13,6 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from engine import history
-
 from engine.bpmn.registry import LoadedVersion
 from engine.db.schema import human_task, incident, instance_task, timer
 from engine.deadlines.due import timer_definition

@@ -115,6 +115,19 @@ def test_no_one_else_resets_an_authenticator(app, people, db, who, target, messa
     assert _enrolled(db, target) and _log(db, "two_factor_reset") == []
 
 
+def test_wrong_codes_count_as_failed_sign_ins_and_too_many_sign_the_person_out(app, people, db):
+    from engine.org.lockout import MAX_FAILURES
+    c = app.test_client()
+    login(c, "jijian")
+    for _ in range(MAX_FAILURES - 1):
+        assert _act(c, "remove", "000000").status_code == 422
+    resp = _act(c, "remove", "000000")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+    assert "锁定" in c.get("/login").get_data(as_text=True)
+    assert c.get("/inbox").status_code == 302 and _enrolled(db, "jijian")
+    assert _log(db, "two_factor_removed") == []
+
+
 def test_an_auditor_renews_their_own_codes_despite_being_read_only(app, people):
     c = app.test_client()
     login(c, "auditor")

@@ -99,3 +99,13 @@ def test_the_scheduler_runs_it_daily_with_the_configured_period(engine, db, cloc
     assert run()["deleted"]["web_session"] == 0                         # 300 days old, 400 kept
     clock.advance(timedelta(days=200))
     assert run()["deleted"]["web_session"] == 1
+
+
+def test_the_cli_prunes_by_hand_and_refuses_a_short_period(engine, db, forms_dir, tmp_path, zhang, clock):
+    from engine.cli.main import main
+    env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "QINGLIAN_FORMS_DIR": str(forms_dir),
+           "QINGLIAN_PROCESSES_DIR": str(tmp_path / "none")}
+    refused = CliRunner().invoke(main, ["audit", "prune-logs", "--days", "90"], env=env)
+    assert refused.exit_code == 2 and "180" in refused.output
+    done = CliRunner().invoke(main, ["audit", "prune-logs"], env=env, catch_exceptions=False)
+    assert done.exit_code == 0 and "kept 180 days" in done.output and "web_session 0" in done.output
