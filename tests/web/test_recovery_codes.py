@@ -132,3 +132,11 @@ def test_an_auditor_renews_their_own_codes_despite_being_read_only(app, people):
     c = app.test_client()
     login(c, "auditor")
     assert len(_codes(_act(c, "renew", totp_code(app, "auditor")))) == 10
+
+
+def test_the_header_links_the_page_for_those_who_sign_in_with_two_factors(app, people):
+    office, nurse = app.test_client(), app.test_client()
+    login(office, "jijian")
+    login(nurse, "nurse")
+    assert 'href="/account/two-factor"' in office.get("/inbox").get_data(as_text=True)
+    assert 'href="/account/two-factor"' not in nurse.get("/inbox").get_data(as_text=True)
