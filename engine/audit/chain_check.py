@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -20,7 +21,8 @@ from engine.org.people import Principal
 
 log = logging.getLogger(__name__)
 
-SHOWN_BREAKS = 20          # the breaks kept in the record; the count is always whole
+SHOWN_BREAKS = 20
+TIMESTAMPED = "digest_timestamped"     # an anchors-chain event: {root, tsa, token, time, serial} or {root, tsa, error}          # the breaks kept in the record; the count is always whole
 
 
 def run(eng, p: Principal) -> dict:
@@ -71,6 +73,10 @@ def to_sink(eng, sink, *, by: str = "scheduler", tsa_url: str | None = None) -> 
             log.warning("the digest could not be time-stamped at %s: %s", tsa_url, exc)
             entry["timestamp"] = {"tsa": tsa_url, "error": str(exc)}
         result["timestamp"] = entry["timestamp"]
+        # on the anchors chain too, for the audit page: the stamp's time, or why there is none
+        with write_transaction(eng.db) as conn:
+            history.append_to_chain(conn, anchor.ANCHOR_CHAIN, eng.clock.now(), [history.NewEvent(
+                TIMESTAMPED, actor=by, data={"root": digest["root"], **entry["timestamp"]})])
     line = history.canonical_json(entry)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
@@ -87,6 +93,13 @@ def last(eng) -> dict | None:
         row = conn.execute(sa.select(event.c.at, event.c.actor, event.c.data_json)
                            .where(event.c.chain == anchor.ANCHOR_CHAIN, event.c.type == "chains_verified")
                            .order_by(event.c.seq.desc()).limit(1)).one_or_none()
-    if row is None:
-        return None
-    return {**json.loads(row.data_json), "at": row.at, "by": row.actor}
+        if row is None:
+            return None
+        check = {**json.loads(row.data_json), "at": row.at, "by": row.actor}
+        stamp = conn.execute(sa.select(event.c.data_json)
+                             .where(event.c.chain == anchor.ANCHOR_CHAIN, event.c.type == TIMESTAMPED)
+                             .order_by(event.c.seq.desc()).limit(1)).scalar()
+    stamp = json.loads(stamp) if stamp else None
+    if stamp is not None and stamp.get("root") == check.get("root"):
+        check["timestamp"] = {**stamp, "time": datetime.fromisoformat(stamp["time"]) if stamp.get("time") else None}
+    return check

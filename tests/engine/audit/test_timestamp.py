@@ -92,3 +92,13 @@ def test_a_reply_for_another_request_is_refused():
         stop()
     with pytest.raises(timestamp.TimestampError, match="could not be reached"):
         timestamp.stamp("http://127.0.0.1:9/nothing", b"digest")
+
+
+def test_the_audit_page_shows_the_time_stamp_of_the_last_scheduled_digest(app, people, server, tmp_path):
+    from tests.helpers.web import login
+    eng = app.extensions["qinglian"]
+    _digest_job(eng, tmp_path / "d.jsonl", server.url)()
+    auditor = app.test_client()
+    login(auditor, "auditor")
+    page = auditor.get("/audit").get_data(as_text=True)
+    assert 'data-testid="digest-timestamp" class="ok"' in page and f"由 {server.url} 签发（序列号 1）" in page
