@@ -30,8 +30,9 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
     """The scheduler's periodic jobs besides timers, as (id, minutes, function): the staff sync from the
     hospital's directory every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured), and the
     audit's verification and anchored digest appended to `settings.digest_sink` every
-    `settings.digest_hours` (`docs/security.md`)."""
-    from engine.audit import chain_check
+    `settings.digest_hours`, time-stamped by `settings.tsa_url` when set, and the daily log retention
+    job (`settings.log_retention_days`, never below 180; `docs/security.md`)."""
+    from engine.audit import chain_check, retention
     from engine.signon.ldap import Directory
     from engine.signon.sync import sync_staff
     jobs = []
@@ -41,7 +42,9 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
     if settings.digest_hours > 0:
         sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
         jobs.append(("qinglian-digest", settings.digest_hours * 60,
-                     lambda: chain_check.to_sink(engine, sink)))
+                     lambda: chain_check.to_sink(engine, sink, tsa_url=settings.tsa_url)))
+    jobs.append(("qinglian-log-retention", 24 * 60,
+                 lambda: retention.prune(engine, settings.log_retention_days)))
     return tuple(jobs)
 
 

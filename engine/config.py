@@ -14,6 +14,10 @@ not of its kind stops the start with the variable's name (`SettingsError`), not 
     QINGLIAN_CACHE_SIZE         parsed process specs kept in memory (default 2000)
     QINGLIAN_VERIFY_PERSISTENCE 1: check every commit by a cold reload (tests, never production)
     QINGLIAN_REPORTER_KEY       Fernet key for reporters' identities
+    QINGLIAN_VAULT_CIPHER       fernet (default) or sm4 (国密 SM4-GCM) for newly stored reporters' identities
+    QINGLIAN_HASH               sha256 (default) or sm3 (国密 SM3) for new events of the hash chains
+    QINGLIAN_LOG_RETENTION_DAYS days operational logs are kept before the retention job deletes them (default 180; at least 180)
+    QINGLIAN_TSA_URL            an RFC 3161 time-stamp server; each scheduled digest is time-stamped there (none: no stamp)
     QINGLIAN_SECRET_KEY         the session-signing key (default: one kept in the instance folder)
     QINGLIAN_SECURE_COOKIES     1: session cookies only over HTTPS
     QINGLIAN_DIGEST_SINK        append-only file the scheduler writes anchored digests to (default instance/digests.jsonl)
@@ -85,6 +89,10 @@ class Settings:
     verify_persistence: bool = False
     instance_dir: Path = field(default=PROJECT_ROOT / "instance")
     reporter_key: str | None = None      # Fernet key for reporters' identities (QINGLIAN_REPORTER_KEY)
+    vault_cipher: str = "fernet"         # fernet or sm4: how new reporters' identities are sealed
+    hash_algorithm: str = "sha256"       # sha256 or sm3: how new events are hashed (QINGLIAN_HASH)
+    log_retention_days: int = 180        # operational logs older than this are deleted (never below 180)
+    tsa_url: str | None = None           # RFC 3161 time-stamp server for the scheduled digests
     secret_key: str | None = None        # signs sessions; None: a key kept in the instance folder
     secure_cookies: bool = False
     session_idle_minutes: float = 30.0   # a page session ends after this long without a request
@@ -144,6 +152,10 @@ class Settings:
             verify_persistence=env.get("QINGLIAN_VERIFY_PERSISTENCE", "") == "1",
             instance_dir=instance_dir,
             reporter_key=env.get("QINGLIAN_REPORTER_KEY") or None,
+            vault_cipher=_choice(env, "QINGLIAN_VAULT_CIPHER", ("fernet", "sm4")),
+            hash_algorithm=_choice(env, "QINGLIAN_HASH", ("sha256", "sm3")),
+            log_retention_days=_retention_days(env),
+            tsa_url=env.get("QINGLIAN_TSA_URL") or None,
             secret_key=env.get("QINGLIAN_SECRET_KEY") or None,
             secure_cookies=env.get("QINGLIAN_SECURE_COOKIES", "") == "1",
             session_idle_minutes=_number(env, "QINGLIAN_SESSION_IDLE_MINUTES", 30.0, float),
@@ -185,6 +197,25 @@ class Settings:
             dingtalk=_json(env, "QINGLIAN_DINGTALK"),
             sms=_json(env, "QINGLIAN_SMS"),
         )
+
+
+def _choice(env, name: str, allowed: tuple) -> str:
+    """One of `allowed` (the first when unset), case-insensitive."""
+    raw = (env.get(name) or allowed[0]).strip().lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+    return raw
+
+
+MIN_LOG_RETENTION_DAYS = 180      # 等保 2.0 level 3: logs are kept at least six months
+
+
+def _retention_days(env) -> int:
+    days = _number(env, "QINGLIAN_LOG_RETENTION_DAYS", MIN_LOG_RETENTION_DAYS, int)
+    if days < MIN_LOG_RETENTION_DAYS:
+        raise SettingsError(f"QINGLIAN_LOG_RETENTION_DAYS must be at least {MIN_LOG_RETENTION_DAYS} "
+                            f"(logs are kept at least 180 days), not {days}")
+    return days
 
 
 def _number(env, name: str, default, kind):

@@ -19,6 +19,39 @@ from engine.db.schema import chain_head, event
 GENESIS = "0" * 64
 REGISTRY_CHAIN = "registry"
 
+# --- the hash algorithm ----------------------------------------------------------------------------
+# SHA-256 by default; SM3 (国密, GB/T 32905) when QINGLIAN_HASH=sm3. Each event records the algorithm
+# its hash was made with (`event.hash_alg`, NULL for SHA-256: every event written before the setting
+# existed), so one database holds chains of both and `audit verify` reads either.
+SHA256, SM3 = "sha256", "sm3"
+ALGORITHMS = (SHA256, SM3)
+_algorithm = SHA256
+
+
+def use_algorithm(name: str | None) -> None:
+    """Make `name` the algorithm of every event and row digest written from now on (process-wide)."""
+    global _algorithm
+    name = (name or SHA256).lower()
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown hash algorithm {name!r} (sha256 or sm3)")
+    _algorithm = name
+
+
+def algorithm() -> str:
+    return _algorithm
+
+
+def hex_digest(data: bytes, alg: str | None = None) -> str:
+    """The hex digest of `data` under `alg` (None: SHA-256)."""
+    if alg is None or alg == SHA256:
+        return hashlib.sha256(data).hexdigest()
+    if alg == SM3:
+        from cryptography.hazmat.primitives import hashes
+        h = hashes.Hash(hashes.SM3())
+        h.update(data)
+        return h.finalize().hex()
+    raise ValueError(f"unknown hash algorithm {alg!r}")
+
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -37,26 +70,47 @@ class NewEvent:
 
 
 def event_hash(prev_hash: str, chain: str, seq: int, type_: str, at: datetime, actor, task_id,
-               element_id, data_json: str) -> str:
-    content = "\x1f".join([
-        prev_hash, chain, str(seq), type_, at.isoformat(timespec="microseconds"),
-        actor or "", task_id or "", element_id or "", data_json,
-    ])
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+               element_id, data_json: str, alg: str | None = None, state_hash: str | None = None) -> str:
+    """The hash of one event under `alg` (None: SHA-256). An event that seals its instance's stored
+    state (`state_hash`, see `state_digest`) covers it too; one that does not hashes as it always did."""
+    parts = [prev_hash, chain, str(seq), type_, at.isoformat(timespec="microseconds"),
+             actor or "", task_id or "", element_id or "", data_json]
+    if state_hash is not None:
+        parts.append("state:" + state_hash)
+    return hex_digest("\x1f".join(parts).encode("utf-8"), alg)
+
+
+def stored_alg(alg: str | None) -> str | None:
+    """What `event.hash_alg` holds for `alg`: NULL for SHA-256 (as every older row), else its name."""
+    return None if alg in (None, SHA256) else alg
+
+
+def state_digest(workflow_json: str, status: str, frontier: str, alg: str | None = None) -> str:
+    """The digest of an instance's stored state: its status, its workflow (`process_instance.workflow_json`,
+    the process data with it) and its unfinished tasks' rows with their data (`frontier`, see
+    `engine.runtime.store.frontier_text`). The last event of every write carries it."""
+    return hex_digest(f"{status}\x1f{workflow_json}\x1d{frontier}".encode("utf-8"), alg)
 
 
 def chain_rows(chain: str, instance_id: str | None, seq: int, prev_hash: str, at: datetime,
-               events: Iterable[NewEvent]) -> tuple[list[dict], int, str]:
-    """Turn new events into rows continuing a chain whose head is (seq, prev_hash)."""
+               events: Iterable[NewEvent], *, state: tuple[str, str, str] | None = None) -> tuple[list[dict], int, str]:
+    """Turn new events into rows continuing a chain whose head is (seq, prev_hash), hashed with the
+    configured algorithm. `state` (workflow_json, status, frontier): the instance's state after these events,
+    sealed by the last of them."""
     rows = []
-    for ev in events:
+    alg = _algorithm
+    events = list(events)
+    for n, ev in enumerate(events, start=1):
         seq += 1
         data_json = canonical_json(ev.data)
-        h = event_hash(prev_hash, chain, seq, ev.type, at, ev.actor, ev.task_id, ev.element_id, data_json)
+        sealed = state_digest(*state, alg) if state is not None and n == len(events) else None
+        h = event_hash(prev_hash, chain, seq, ev.type, at, ev.actor, ev.task_id, ev.element_id, data_json,
+                       alg, sealed)
         rows.append({
             "chain": chain, "seq": seq, "instance_id": instance_id, "type": ev.type, "at": at,
             "actor": ev.actor, "task_id": ev.task_id, "element_id": ev.element_id,
             "data_json": data_json, "prev_hash": prev_hash, "hash": h,
+            "hash_alg": stored_alg(alg), "state_hash": sealed,
         })
         prev_hash = h
     return rows, seq, prev_hash
@@ -86,7 +140,8 @@ def verify_chain(chain: str, rows: Iterable, head: tuple[int, str] | None = None
         if row.prev_hash != prev_hash:
             breaks.append(ChainBreak(chain, row.seq, row.id, "previous-hash link does not match the preceding event"))
         recomputed = event_hash(row.prev_hash, chain, row.seq, row.type, row.at, row.actor, row.task_id,
-                                row.element_id, row.data_json)
+                                row.element_id, row.data_json, getattr(row, "hash_alg", None),
+                                getattr(row, "state_hash", None))
         if recomputed != row.hash:
             breaks.append(ChainBreak(chain, row.seq, row.id, "content does not match its hash (edited)"))
         prev_hash = row.hash
@@ -124,28 +179,37 @@ def append_to_chain(conn, chain: str, at: datetime, events: Iterable[NewEvent]) 
 RECORDS_CHAIN = "records"
 
 
-def row_digest(*parts) -> str:
-    """SHA-256 over the canonical JSON of a row's parts (datetimes as ISO text, bytes as their SHA-256)."""
+def row_digest(*parts, alg: str | None = None) -> str:
+    """The digest over the canonical JSON of a row's parts (datetimes as ISO text, bytes as their
+    SHA-256): SHA-256 as plain hex, or under SM3 as `sm3:<hex>` (`alg` None: the configured one), so
+    that a recorded digest names its algorithm."""
+    alg = alg or _algorithm
     def plain(value):
         if isinstance(value, datetime):
             return value.isoformat(timespec="microseconds")
         if isinstance(value, (bytes, bytearray, memoryview)):
             return hashlib.sha256(bytes(value)).hexdigest()
         return value
-    return hashlib.sha256(canonical_json([plain(p) for p in parts]).encode("utf-8")).hexdigest()
+    hexed = hex_digest(canonical_json([plain(p) for p in parts]).encode("utf-8"), alg)
+    return hexed if alg == SHA256 else f"{alg}:{hexed}"
 
 
-def comment_digest(row) -> str:
-    return row_digest(row["instance_id"], row["task_id"], row["author"], row["body"], row["created_at"])
+def digest_alg(recorded: str) -> str:
+    """The algorithm a recorded row digest was made with."""
+    return recorded.split(":", 1)[0] if ":" in recorded else SHA256
 
 
-def attachment_digest(row, content_sha256: str) -> str:
+def comment_digest(row, alg: str | None = None) -> str:
+    return row_digest(row["instance_id"], row["task_id"], row["author"], row["body"], row["created_at"], alg=alg)
+
+
+def attachment_digest(row, content_sha256: str, alg: str | None = None) -> str:
     return row_digest(row["instance_id"], row["task_id"], row["field"], row["filename"], row["content_type"],
-                      row["size"], content_sha256, row["uploaded_by"], row["uploaded_at"])
+                      row["size"], content_sha256, row["uploaded_by"], row["uploaded_at"], alg=alg)
 
 
-def reporter_digest(row) -> str:
-    return row_digest(row["instance_id"], row["name_token"], row["contact_token"], row["created_at"])
+def reporter_digest(row, alg: str | None = None) -> str:
+    return row_digest(row["instance_id"], row["name_token"], row["contact_token"], row["created_at"], alg=alg)
 
 
 def record_row(conn, at: datetime, type_: str, *, actor: str | None, instance_id: str, row_id, digest: str) -> None:

@@ -18,7 +18,7 @@ from engine.db.schema import human_task, process_instance, process_version, recu
 from engine.errors import Forbidden, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotReady
 from engine.org.people import Principal
 from engine.org.roles import (ADMIN, AUDIT_ADMIN, AUDITOR, DEPARTMENT_HEAD, DISCIPLINE_OFFICE, LEADERSHIP_GROUP,
-                              PROCESS_OWNER, SECURITY_ADMIN, STAFF, TASK_FORCE)
+                              PRIVILEGED_ROLES, PROCESS_OWNER, SECURITY_ADMIN, STAFF, TASK_FORCE)
 
 # --- role groups -----------------------------------------------------------------------------------
 
@@ -100,6 +100,11 @@ def may_administer(p: Principal) -> bool:
 
 def may_manage_accounts(p: Principal) -> bool:
     return p.has(*ACCOUNT_ADMINS)
+
+
+def signs_in_with_two_factors(p: Principal) -> bool:
+    """Whether the person's roles ask a second factor (their page header links their authenticator page)."""
+    return p.has(*PRIVILEGED_ROLES)
 
 
 def may_read_admin_log(p: Principal) -> bool:

@@ -6,7 +6,7 @@ from datetime import date
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.org import hospital as hospital_profile, people as org, relations
+from engine.org import authenticator, hospital as hospital_profile, people as org, relations
 from engine.permissions import ACCOUNT_ADMINS, ADMINS
 from engine.deadlines import calendar_admin
 from engine.errors import Forbidden, Invalid
@@ -58,6 +58,7 @@ def staff_edit(username):
     return render_template("admin/staff_edit.html", username=username, values=values or form["values"], errors=errors,
                            departments=form["departments"], roles=form["roles"], levels=POSITION_LEVELS,
                            relation_kinds=relations.RELATIONS,
+                           two_factor=authenticator.status(eng, username) if username else None,
                            **(relations.relations_page(eng, username) if username else {"relations": [], "people": []})), \
         (422 if errors else 200)
 
@@ -74,6 +75,20 @@ def relation_add(username):
             flash(_(message), "error")
         return redirect(url_for("admin.staff_edit", username=username))
     flash(_("已登记亲属关系"), "success")
+    return redirect(url_for("admin.staff_edit", username=username))
+
+
+@bp.post("/staff/<username>/two-factor")
+@accounts_only
+def staff_two_factor_reset(username):
+    """The security administrator resets someone's authenticator (lost phone, no recovery code); the
+    engine refuses anyone else (三员分立) and logs it on the administration chain."""
+    try:
+        authenticator.reset_for(engine(), g.principal.username, username)
+    except (Forbidden, Invalid) as exc:          # said on the person's page (NotFound: the 404 page)
+        flash(_(exc.message), "error")
+        return redirect(url_for("admin.staff_edit", username=username))
+    flash(_("已重置 %(username)s 的双因素验证，其所有会话已结束", username=username), "success")
     return redirect(url_for("admin.staff_edit", username=username))
 
 

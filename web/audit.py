@@ -30,7 +30,7 @@ AUDIT_ROLES = tuple(sorted(AUDITORS))
 # under a grant of the discipline office (which writes nothing but the audited access event).
 # Verifying the hash chains records only the check itself (on the anchors chain), an auditor's own work.
 PERSONAL = {"auth.logout", "auth.set_locale", "auth.change_password", "auth.login", "clues.reveal",
-            "audit.verify_chains", "auth.two_factor", "auth.enrol"}
+            "audit.verify_chains", "auth.two_factor", "auth.enrol", "auth.account_two_factor"}
 API_PERSONAL = ("/api/v1/auth/token",)
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from engine.errors import Invalid
-from engine.org import accounts, people, sessions, signin
+from engine.org import accounts, authenticator, people, sessions, signin
 from engine.org import two_factor as engine_two_factor
 from engine.errors import Unavailable
 from engine.org.accounts import AuthenticationFailed
@@ -158,6 +158,35 @@ def change_password():
                 flash(_("密码已修改"), "success")
                 return redirect(url_for("inbox.tasks"))
     return render_template("password.html", errors=errors), (422 if errors else 200)
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def account_two_factor():
+    """One's own authenticator: renew the recovery codes, or remove the authenticator (a new phone);
+    either proven by a current code or an unused recovery code."""
+    errors, action = {}, request.form.get("action")
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        try:
+            if action == "renew":
+                codes = authenticator.renew_codes(engine(), g.principal.username, code, request.remote_addr)
+                return render_template("recovery_codes.html", codes=codes, renewed=True,
+                                       next=url_for("auth.account_two_factor"))
+            if action == "remove":
+                authenticator.remove_own(engine(), g.principal.username, code, request.remote_addr)
+                session.clear()
+                flash(_("验证器已移除，你已退出登录；下次登录时请设置新的验证器"), "success")
+                return redirect(url_for("auth.login"))
+            errors = {"_": _("未知的操作")}
+        except Invalid as exc:
+            errors = {action: _(p.message) for p in exc.problems} or {"_": _(exc.message)}
+        except AuthenticationFailed as exc:           # too many wrong codes: signed out, like a lockout
+            session.clear()
+            flash(_(exc.message), "error")
+            return redirect(url_for("auth.login"))
+    return render_template("account_two_factor.html", errors=errors, action=action,
+                           **authenticator.status(engine(), g.principal.username)), (422 if errors else 200)
 
 
 @bp.post("/account/locale")

@@ -116,7 +116,7 @@ def event_label(event_type: str) -> str:
         "copy_read": _("抄送已阅"), "signer_added": _("加签"), "signer_signed": _("加签签署"),
         "phase_changed": _("阶段变更"), "milestone": _("工作节点"), "instance_migrated": _("迁移到新版本"),
         "decision_evaluated": _("决策表判定"), "document_generated": _("生成公文"),
-        "document_pdf_stored": _("保存公文 PDF"), "document_number_voided": _("文号作废"),
+        "document_pdf_stored": _("保存公文 PDF"), "document_number_voided": _("文号作废"), "state_saved": _("状态已封存"),
     }
     return labels.get(event_type, event_type)
 

@@ -96,5 +96,11 @@ def check_file(db: sa.Engine, text: str) -> list[ChainBreak]:
         if entry.get("previous_line_sha256", "") != previous:
             breaks.append(ChainBreak("sink", number, None, "a line before this one was removed or edited"))
         previous = hashlib.sha256(line.encode("utf-8")).hexdigest()
+        stamped = entry.get("timestamp")
+        if stamped and stamped.get("token"):
+            from engine.audit import timestamp
+            why = timestamp.check_token(stamped, canonical_json(entry["digest"]).encode("utf-8"))
+            if why:
+                breaks.append(ChainBreak("sink", number, None, why))
         breaks.extend(check_digest(db, entry["digest"]))
     return breaks

@@ -8,6 +8,8 @@ written in one transaction after it. Checking writes nothing else, so a read-onl
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -17,7 +19,10 @@ from engine.db.schema import event
 from engine.db.transactions import read_transaction, write_transaction
 from engine.org.people import Principal
 
-SHOWN_BREAKS = 20          # the breaks kept in the record; the count is always whole
+log = logging.getLogger(__name__)
+
+SHOWN_BREAKS = 20
+TIMESTAMPED = "digest_timestamped"     # an anchors-chain event: {root, tsa, token, time, serial} or {root, tsa, error}          # the breaks kept in the record; the count is always whole
 
 
 def run(eng, p: Principal) -> dict:
@@ -38,12 +43,15 @@ def _check(eng, by: str) -> tuple[dict, dict]:
     return {**result, "at": now, "by": by}, digest
 
 
-def to_sink(eng, sink, *, by: str = "scheduler") -> dict:
+def to_sink(eng, sink, *, by: str = "scheduler", tsa_url: str | None = None) -> dict:
     """The scheduled job (`engine.bootstrap.scheduled_jobs`): the same check, recorded the same way
     (the audit page shows it as the last check), and its digest appended as one JSON line to `sink`,
     a file opened for appending only (put it on another machine's share, or make it append-only with
     `chattr +a`). Each line carries the SHA-256 of the line before it, so a line removed or edited in
-    the file shows too (`qinglian audit verify --against SINK`)."""
+    the file shows too (`qinglian audit verify --against SINK`). With `tsa_url` (QINGLIAN_TSA_URL) the
+    digest is time-stamped (RFC 3161, `engine.audit.timestamp`) and the token stored in the same line;
+    a TSA that fails leaves the line without a token but with the reason (and a warning in the log):
+    the digest is never lost for want of a stamp."""
     import hashlib
     import os
     from pathlib import Path
@@ -54,9 +62,22 @@ def to_sink(eng, sink, *, by: str = "scheduler") -> dict:
     if path.exists():
         lines = path.read_bytes().splitlines()
         previous = hashlib.sha256(lines[-1]).hexdigest() if lines else ""
-    line = history.canonical_json({"digest": digest, "verified": {"ok": result["ok"], "events": result["events"],
-                                                                  "breaks": result["break_count"]},
-                                   "previous_line_sha256": previous})
+    entry = {"digest": digest, "verified": {"ok": result["ok"], "events": result["events"],
+                                            "breaks": result["break_count"]},
+             "previous_line_sha256": previous}
+    if tsa_url:
+        from engine.audit import timestamp
+        try:
+            entry["timestamp"] = timestamp.stamp(tsa_url, history.canonical_json(digest).encode("utf-8"))
+        except timestamp.TimestampError as exc:
+            log.warning("the digest could not be time-stamped at %s: %s", tsa_url, exc)
+            entry["timestamp"] = {"tsa": tsa_url, "error": str(exc)}
+        result["timestamp"] = entry["timestamp"]
+        # on the anchors chain too, for the audit page: the stamp's time, or why there is none
+        with write_transaction(eng.db) as conn:
+            history.append_to_chain(conn, anchor.ANCHOR_CHAIN, eng.clock.now(), [history.NewEvent(
+                TIMESTAMPED, actor=by, data={"root": digest["root"], **entry["timestamp"]})])
+    line = history.canonical_json(entry)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         os.write(fd, (line + "\n").encode("utf-8"))
@@ -72,6 +93,13 @@ def last(eng) -> dict | None:
         row = conn.execute(sa.select(event.c.at, event.c.actor, event.c.data_json)
                            .where(event.c.chain == anchor.ANCHOR_CHAIN, event.c.type == "chains_verified")
                            .order_by(event.c.seq.desc()).limit(1)).one_or_none()
-    if row is None:
-        return None
-    return {**json.loads(row.data_json), "at": row.at, "by": row.actor}
+        if row is None:
+            return None
+        check = {**json.loads(row.data_json), "at": row.at, "by": row.actor}
+        stamp = conn.execute(sa.select(event.c.data_json)
+                             .where(event.c.chain == anchor.ANCHOR_CHAIN, event.c.type == TIMESTAMPED)
+                             .order_by(event.c.seq.desc()).limit(1)).scalar()
+    stamp = json.loads(stamp) if stamp else None
+    if stamp is not None and stamp.get("root") == check.get("root"):
+        check["timestamp"] = {**stamp, "time": datetime.fromisoformat(stamp["time"]) if stamp.get("time") else None}
+    return check

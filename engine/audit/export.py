@@ -47,9 +47,12 @@ left_out.json       按日期导出时，因无权查看而未导出的实例数
 SHA256SUMS          以上每个文件的 SHA-256 / SHA-256 of every file above (sha256sum -c SHA256SUMS)
 
 Hash of an event / 事件哈希：
-  sha256( prev_hash US chain US seq US type US at US actor US task_id US element_id US data_json )
+  H( prev_hash US chain US seq US type US at US actor US task_id US element_id US data_json
+     [US "state:" state_hash] )
+  H = SHA-256, or SM3 where the event's hash_alg says "sm3" (国密; QINGLIAN_HASH=sm3);
   US = the unit separator character U+001F; `at` in ISO 8601 with microseconds; empty string for
-  a missing actor/task_id/element_id; prev_hash of the first event = 64 zeros. Each event's
+  a missing actor/task_id/element_id; the state part only on an event with a state_hash (it seals
+  the instance's stored state); prev_hash of the first event = 64 zeros. Each event's
   prev_hash must equal the hash of the event before it.
 """
 
@@ -61,8 +64,11 @@ for path in sorted(pathlib.Path(__file__).parent.glob("events/*.json")):
     for i, e in enumerate(json.loads(path.read_text(encoding="utf-8")), start=1):
         parts = [e["prev_hash"], e["chain"], str(e["seq"]), e["type"], e["at"], e["actor"] or "",
                  e["task_id"] or "", e["element_id"] or "", e["data_json"]]
-        ok = (e["seq"] == i and e["prev_hash"] == prev
-              and hashlib.sha256("\\x1f".join(parts).encode("utf-8")).hexdigest() == e["hash"])
+        if e.get("state_hash"):
+            parts.append("state:" + e["state_hash"])
+        h = hashlib.new(e.get("hash_alg") or "sha256")   # "sm3" needs an OpenSSL with SM3
+        h.update("\\x1f".join(parts).encode("utf-8"))
+        ok = e["seq"] == i and e["prev_hash"] == prev and h.hexdigest() == e["hash"]
         if not ok:
             bad += 1
             print(f"{path.name}: event {e['seq']} does not verify")
@@ -148,7 +154,8 @@ def build_package(engine, *, instance_id: str | None = None, date_from: datetime
             files[f"events/{iid}.json"] = _json([{
                 "chain": e.chain, "seq": e.seq, "type": e.type, "at": e.at.isoformat(timespec="microseconds"),
                 "actor": e.actor, "task_id": e.task_id, "element_id": e.element_id, "data_json": e.data_json,
-                "data": json.loads(e.data_json), "prev_hash": e.prev_hash, "hash": e.hash} for e in evs])
+                "data": json.loads(e.data_json), "prev_hash": e.prev_hash, "hash": e.hash,
+                "hash_alg": e.hash_alg, "state_hash": e.state_hash} for e in evs])
         version_ids = sorted({r.process_version_id for r in rows})
         versions = conn.execute(sa.select(process_version).where(process_version.c.id.in_(version_ids))).all()
         forms = set()

@@ -29,20 +29,24 @@ def verify_records(conn) -> tuple[int, list[ChainBreak]]:
         if kind:
             data = json.loads(data_json)
             recorded[(kind, str(data["row"]))] = (seq, data["digest"])
-    found: dict[tuple[str, str], tuple[str, object]] = {}
+    # key -> (digest under an algorithm, when the row was written); each recorded digest names its own
+    # algorithm (`history.digest_alg`): SHA-256 and SM3 records verify alike.
+    found: dict[tuple[str, str], tuple[object, object]] = {}
     for r in conn.execute(sa.select(task_comment)):
-        found[("comment", str(r.id))] = (history.comment_digest(r._mapping), r.created_at)
+        found[("comment", str(r.id))] = (lambda alg, m=r._mapping: history.comment_digest(m, alg), r.created_at)
     for r in conn.execute(sa.select(attachment)):
         content_hash = hashlib.sha256(bytes(r.content)).hexdigest()
-        found[("attachment", str(r.id))] = (history.attachment_digest(r._mapping, content_hash), r.uploaded_at)
+        found[("attachment", str(r.id))] = (
+            lambda alg, m=r._mapping, c=content_hash: history.attachment_digest(m, c, alg), r.uploaded_at)
     for r in conn.execute(sa.select(clue_reporter)):
-        found[("reporter", str(r.instance_id))] = (history.reporter_digest(r._mapping), r.created_at)
+        found[("reporter", str(r.instance_id))] = (lambda alg, m=r._mapping: history.reporter_digest(m, alg),
+                                                   r.created_at)
     breaks = []
     for key, (seq, digest) in sorted(recorded.items(), key=lambda kv: kv[1][0]):
         row = found.get(key)
         if row is None:
             breaks.append(ChainBreak(history.RECORDS_CHAIN, seq, None, f"the {key[0]} {key[1]} was deleted"))
-        elif row[0] != digest:
+        elif row[0](history.digest_alg(digest)) != digest:
             breaks.append(ChainBreak(history.RECORDS_CHAIN, seq, None,
                                      f"the {key[0]} {key[1]} differs from what was recorded (edited)"))
     for key, (_digest, created) in sorted(found.items()):

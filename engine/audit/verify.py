@@ -19,7 +19,8 @@ from engine.db.transactions import read_transaction
 from engine import history
 from engine.audit.records import verify_records
 from engine.history import GENESIS, REGISTRY_CHAIN, ChainBreak, event_hash
-from engine.db.schema import chain_head, event, process_instance, process_version
+from engine.db.schema import chain_head, event, instance_task, process_instance, process_version
+from engine.runtime import store
 
 BATCH = 5000
 Progress = Callable[[int, int], None]      # (events checked so far, events in all)
@@ -62,7 +63,8 @@ def verify_report(db: sa.Engine, instance_id: str | None = None, *, progress: Pr
             count_q = count_q.where(event.c.chain.in_(only))
         total = conn.execute(count_q).scalar() or 0
         cols = (event.c.id, event.c.chain, event.c.seq, event.c.type, event.c.at, event.c.actor, event.c.task_id,
-                event.c.element_id, event.c.data_json, event.c.prev_hash, event.c.hash)
+                event.c.element_id, event.c.data_json, event.c.prev_hash, event.c.hash, event.c.hash_alg,
+                event.c.state_hash)
         q = sa.select(*cols).order_by(event.c.chain, event.c.seq, event.c.id)
         if only is not None:
             q = q.where(event.c.chain.in_(only))
@@ -81,6 +83,7 @@ def verify_report(db: sa.Engine, instance_id: str | None = None, *, progress: Pr
             if chain not in seen and seq > 0:
                 report.breaks.append(ChainBreak(chain, 1, None, f"all {seq} events of this chain are missing"))
         report.chains = len(seen | set(heads))
+        report.breaks.extend(verify_states(conn, walker.sealed))
         if check_versions and only is None:
             report.breaks.extend(verify_versions(conn, report))
         if only is None or history.RECORDS_CHAIN in only:
@@ -109,6 +112,7 @@ class _ChainWalker:
         self.report, self.heads = report, heads
         self.seen: set[str] = set()
         self.chain = None
+        self.sealed: dict[str, tuple] = {}      # instance chain -> (seq, state hash, alg) of its last seal
 
     def _start(self, chain: str, row) -> None:
         self.finish()
@@ -128,8 +132,10 @@ class _ChainWalker:
         if row.prev_hash != self.prev_hash:
             breaks.append(ChainBreak(chain, row.seq, row.id, "previous-hash link does not match the preceding event"))
         if event_hash(row.prev_hash, chain, row.seq, row.type, row.at, row.actor, row.task_id, row.element_id,
-                      row.data_json) != row.hash:
+                      row.data_json, row.hash_alg, row.state_hash) != row.hash:
             breaks.append(ChainBreak(chain, row.seq, row.id, "content does not match its hash (edited)"))
+        if row.state_hash is not None:
+            self.sealed[chain] = (row.seq, row.state_hash, row.hash_alg)
         self.prev_hash, self.expected, self.last_seq = row.hash, row.seq + 1, row.seq
 
     def finish(self) -> None:
@@ -141,6 +147,32 @@ class _ChainWalker:
                 self.chain, self.last_seq + 1, None,
                 f"chain ends at seq {self.last_seq} but its head says seq {head[0]}: events removed or added at the end"))
         self.chain = None
+
+
+def verify_states(conn, sealed: dict[str, tuple]) -> list[ChainBreak]:
+    """Each instance's stored state (its status, its workflow JSON with the process data, and its
+    unfinished tasks with their data) must be the one the last sealing event of its chain recorded
+    (`history.state_digest`): an instance edited in the database is a break. Instances last written
+    before seals existed have none: not flagged."""
+    breaks = []
+    ids = list(sealed)
+    t = instance_task.c
+    for i in range(0, len(ids), 200):
+        part = ids[i:i + 200]
+        tasks: dict[str, list] = {}
+        for r in conn.execute(sa.select(t.instance_id, t.id, t.state, t.props_json, t.data_json)
+                              .where(t.instance_id.in_(part))):
+            tasks.setdefault(r.instance_id, []).append(r)
+        for row in conn.execute(sa.select(process_instance.c.id, process_instance.c.status,
+                                          process_instance.c.workflow_json)
+                                .where(process_instance.c.id.in_(part))):
+            seq, recorded, alg = sealed[row.id]
+            frontier = store.frontier_text_of_rows(tasks.get(row.id, []))
+            if history.state_digest(row.workflow_json, row.status, frontier, alg) != recorded:
+                breaks.append(ChainBreak(row.id, seq, None,
+                                         "the instance's stored state (data or status) differs from what its "
+                                         "chain sealed (edited in the database)"))
+    return breaks
 
 
 def verify_versions(conn, report: VerifyReport | None = None) -> list[ChainBreak]:

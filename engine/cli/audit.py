@@ -71,6 +71,24 @@ def digest_cmd(obj, out_file):
                       + (f", written to {d['file']}" if d["file"] else ""))
 
 
+@audit.command("prune-logs")
+@click.option("--days", type=int, default=None,
+              help="Keep this many days (at least 180; default QINGLIAN_LOG_RETENTION_DAYS).")
+@click.pass_obj
+def prune_logs_cmd(obj, days):
+    """Delete operational logs (sessions, tokens, sign-in counters, rate limits, delivered messages)
+    older than the retention period; chained events are never deleted. The scheduler runs it daily."""
+    from engine.audit import retention
+    from engine.errors import Invalid
+    try:
+        result = retention.prune(obj.engine, days if days is not None else obj.settings.log_retention_days, by="cli")
+    except Invalid as exc:
+        raise click.BadParameter(str(exc.problems[0].message if exc.problems else exc), param_hint="--days") from None
+    obj.out({"cutoff": result["cutoff"].isoformat(), "days": result["days"], "deleted": result["deleted"]},
+            lambda r: f"kept {r['days']} days (before {r['cutoff']} deleted): "
+                      + ", ".join(f"{k} {v}" for k, v in r["deleted"].items()))
+
+
 @audit.command("replay")
 @click.argument("instance")
 @click.pass_obj

@@ -1,7 +1,8 @@
 """The reporter's identity (举报人信息), kept strictly confidential.
 
 A reporter's name and contact never enter workflow data, task data, events or logs. They are
-encrypted (Fernet, from the `cryptography` package) with a key that lives only in configuration
+encrypted (Fernet, or SM4-GCM with QINGLIAN_VAULT_CIPHER=sm4 — both from the `cryptography`
+package) with a key that lives only in configuration
 (`QINGLIAN_REPORTER_KEY`) and stored in `clue_reporter`, keyed by the clue's instance id, in the
 same transaction that starts the instance. Only the discipline office may reveal them, and every
 reveal is itself an event on the `confidential-access` hash chain.
@@ -10,6 +11,7 @@ A reporter using the public page gets a query code (查询码) instead: only its
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import secrets
@@ -18,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 
 from engine import history, keyfile
@@ -29,39 +32,82 @@ log = logging.getLogger(__name__)
 
 ACCESS_CHAIN = "confidential-access"
 
-class ReporterVault:
-    """Encrypts and decrypts reporters' identities with one key held outside the database."""
+FERNET, SM4 = "fernet", "sm4"
+CIPHERS = (FERNET, SM4)
+_SM4_PREFIX = "sm4:"
+_SM4_AAD = b"qinglian reporter vault"
 
-    def __init__(self, key: str | bytes):
+
+class ReporterVault:
+    """Encrypts and decrypts reporters' identities with one key held outside the database.
+
+    New identities are sealed with `cipher`: Fernet (AES-128-CBC + HMAC-SHA256) or SM4 (国密, GB/T
+    32907) in GCM mode under a 128-bit key derived from the same key by HKDF-SM3. A token names its
+    cipher (`sm4:` + base64 of nonce, ciphertext and tag; a Fernet token has no prefix), so a vault
+    opens both: identities stored before the setting changed stay readable."""
+
+    def __init__(self, key: str | bytes, cipher: str = FERNET):
+        if cipher not in CIPHERS:
+            raise ValueError(f"unknown vault cipher {cipher!r} (fernet or sm4)")
         self._fernet = Fernet(key)
+        self._cipher = cipher
+        self._sm4_key = _derive_sm4_key(key)
 
     def __repr__(self) -> str:           # never show the key in a traceback or a log
-        return "ReporterVault(<key hidden>)"
+        return f"ReporterVault(<key hidden>, {self._cipher})"
 
     def seal(self, value: str | None) -> str | None:
         if value is None or not str(value).strip():
             return None
-        return self._fernet.encrypt(str(value).strip().encode("utf-8")).decode("ascii")
+        plain = str(value).strip().encode("utf-8")
+        if self._cipher == SM4:
+            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+            nonce = secrets.token_bytes(12)
+            enc = Cipher(algorithms.SM4(self._sm4_key), modes.GCM(nonce)).encryptor()
+            enc.authenticate_additional_data(_SM4_AAD)
+            body = enc.update(plain) + enc.finalize()
+            return _SM4_PREFIX + base64.urlsafe_b64encode(nonce + body + enc.tag).decode("ascii")
+        return self._fernet.encrypt(plain).decode("ascii")
 
     def open(self, token: str | None) -> str | None:
         if token is None:
             return None
         try:
+            if token.startswith(_SM4_PREFIX):
+                return self._open_sm4(token[len(_SM4_PREFIX):])
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except InvalidToken:
+        except (InvalidToken, InvalidTag, ValueError):
             raise Forbidden("举报人信息无法解密：密钥与加密时不一致") from None
+
+    def _open_sm4(self, text: str) -> str:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        raw = base64.urlsafe_b64decode(text.encode("ascii"))
+        if len(raw) < 12 + 16:
+            raise ValueError("short SM4 token")
+        nonce, body, tag = raw[:12], raw[12:-16], raw[-16:]
+        dec = Cipher(algorithms.SM4(self._sm4_key), modes.GCM(nonce, tag)).decryptor()
+        dec.authenticate_additional_data(_SM4_AAD)
+        return (dec.update(body) + dec.finalize()).decode("utf-8")
+
+
+def _derive_sm4_key(key: str | bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    material = base64.urlsafe_b64decode(key if isinstance(key, bytes) else key.encode("ascii"))
+    return HKDF(algorithm=hashes.SM3(), length=16, salt=None, info=b"qinglian reporter vault sm4").derive(material)
 
 
 def vault_from_settings(settings) -> ReporterVault:
     """The key from QINGLIAN_REPORTER_KEY; without it, a development key created once in the instance
     folder (owner-only file, never in the database) and a warning in the log."""
+    cipher = getattr(settings, "vault_cipher", FERNET)
     if settings.reporter_key:
-        return ReporterVault(settings.reporter_key)
+        return ReporterVault(settings.reporter_key, cipher)
     path = Path(settings.instance_dir) / "reporter_key"
     key, created = keyfile.read_or_create(path, lambda: Fernet.generate_key().decode("ascii"))
     if created:
         log.warning("QINGLIAN_REPORTER_KEY is not set: created a development key in %s", path)
-    return ReporterVault(key)
+    return ReporterVault(key, cipher)
 
 
 @dataclass(frozen=True)

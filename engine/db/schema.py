@@ -244,6 +244,10 @@ event = sa.Table(
     sa.Column("data_json", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # The algorithm of `hash` (NULL: SHA-256; "sm3": 国密 SM3, QINGLIAN_HASH) and, on the last event of a
+    # write, the digest of the instance's stored state it seals (engine.history.state_digest).
+    sa.Column("hash_alg", sa.String(8)),
+    sa.Column("state_hash", sa.String(64)),
     # An instance's events are its chain (chain = instance_id): queries find them by chain.
     sa.UniqueConstraint("chain", "seq"),
 )

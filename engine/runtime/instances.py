@@ -12,6 +12,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from engine import history
 from engine.bpmn.registry import LoadedVersion
 from engine.db.schema import human_task, incident, instance_task, timer
 from engine.deadlines.due import timer_definition
@@ -33,6 +34,7 @@ class LiveInstance:
     timers: dict = field(default_factory=dict)      # task id -> due datetime
     incidents: dict = field(default_factory=dict)   # task id -> open incident row
     frontier: list = field(default_factory=list)    # unfinished tasks after the last step
+    stored_state: str | None = None                 # SHA-256 state digest of the row as stored (history.state_digest)
 
     @property
     def open_human(self) -> set:
@@ -58,6 +60,7 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
                               script_engine)
     live = LiveInstance(iid, version, wf, snap, row.revision, row.event_seq, row.event_head, row.status,
                         header=header_of(row))
+    live.stored_state = history.state_digest(row.workflow_json, row.status, store.frontier_text(snap))
     live.human = {r.id: dict(r._mapping) for r in conn.execute(
         sa.select(human_task).where(human_task.c.instance_id == iid, human_task.c.status == "open")
         .order_by(human_task.c.created_at, human_task.c.id))}

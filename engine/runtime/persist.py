@@ -259,12 +259,20 @@ def _write_batch(conn, live: LiveInstance, w: _Write, events: list, ended: bool,
                  also) -> None:
     """One batch, instance row first: it is the lock and the optimistic revision check."""
     iid, now = live.id, w.now
-    rows, seq, head = history.chain_rows(iid, iid, live.event_seq, live.event_head, now, events)
+    shell = store.workflow_shell(live.wf)
+    unfinished = store.frontier_text(live.snap)
+    stored = history.state_digest(shell, live.status, unfinished)
+    if not events and stored != live.stored_state:
+        # The stored state changes without an event: a `state_saved` event seals it, so that the chain
+        # covers every state the instance is written with (`engine.audit.verify.verify_states`).
+        events = [history.NewEvent("state_saved", actor=None)]
+    rows, seq, head = history.chain_rows(iid, iid, live.event_seq, live.event_head, now, events,
+                                         state=(shell, live.status, unfinished))
     if ended:
         live.header["ended_at"] = now
     values = {"revision": live.revision + 1, "status": live.status, "updated_at": now,
               "ended_at": live.header.get("ended_at"), "event_seq": seq, "event_head": head,
-              "workflow_json": store.workflow_shell(live.wf)}
+              "workflow_json": shell}
     batch = [(INSERT_INSTANCE, _params({**new_row, **values})) if new_row is not None else
              (UPDATE_INSTANCE, {"k_id": iid, "k_revision": live.revision, **_params(values)})]
     if guard is not None:
@@ -293,6 +301,7 @@ def _write_batch(conn, live: LiveInstance, w: _Write, events: list, ended: bool,
             conn.execute(stmt, params)
     live.revision += 1
     live.event_seq, live.event_head = seq, head
+    live.stored_state = stored
 
 
 def _revision_moved(conn, instance_id: str, revision: int) -> bool:

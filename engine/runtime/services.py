@@ -85,6 +85,7 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock=None, ids=None, **kwargs) -> "Engine":
+        history.use_algorithm(settings.hash_algorithm)      # SHA-256 or SM3 for new events (QINGLIAN_HASH)
         return cls(create_db_engine(settings.database_url), FormCatalog(settings.forms_dir), clock, ids,
                    script_limits=ScriptLimits(timeout_seconds=settings.script_timeout_seconds),
                    cache_size=settings.cache_size, verify_persistence=settings.verify_persistence,

@@ -113,6 +113,22 @@ def diff(wf: BpmnWorkflow, snap: Snapshot) -> tuple[list[TaskWrite], list[UUID],
     return writes, deleted, frontier
 
 
+def frontier_text(snap: Snapshot) -> str:
+    """The stored unfinished tasks — id, state, internal and data JSON, ordered by id — as one text:
+    with the workflow shell, what an instance's state seal covers (`engine.history.state_digest`)."""
+    return "\x1e".join(f"{tid}\x1f{st[0]}\x1f{st[2]}"
+                        for tid, st in sorted(snap.tasks.items(), key=lambda kv: str(kv[0])) if st[2] is not None)
+
+
+def frontier_text_of_rows(rows) -> str:
+    """`frontier_text` from `instance_task` rows (id, state, props_json, data_json), as `audit verify` reads them."""
+    parts = []
+    for r in sorted(rows, key=lambda r: r.id):
+        if not r.state & FINISHED:
+            parts.append(f"{r.id}\x1f{r.state}\x1f{json.loads(r.props_json)['i']}\x00{r.data_json}")
+    return "\x1e".join(parts)
+
+
 def workflow_shell(wf: BpmnWorkflow) -> str:
     """Workflow-level attributes (not tasks, not specs) of the top workflow and its subprocesses."""
 

@@ -50,8 +50,12 @@ def test_every_hash_recomputes_from_the_stored_row(engine, deploy, db):
         rows = conn.execute(sa.select(event).where(event.c.chain == iid).order_by(event.c.seq)).all()
     prev = GENESIS
     for r in rows:
-        content = "\x1f".join([prev, r.chain, str(r.seq), r.type, r.at.isoformat(timespec="microseconds"),
-                               r.actor or "", r.task_id or "", r.element_id or "", r.data_json])
+        parts = [prev, r.chain, str(r.seq), r.type, r.at.isoformat(timespec="microseconds"),
+                 r.actor or "", r.task_id or "", r.element_id or "", r.data_json]
+        if r.state_hash is not None:          # the last event of a write seals the instance's stored state
+            parts.append("state:" + r.state_hash)
+        content = "\x1f".join(parts)
+        assert r.hash_alg is None              # SHA-256 unless QINGLIAN_HASH=sm3
         assert r.prev_hash == prev
         assert r.hash == hashlib.sha256(content.encode()).hexdigest()
         prev = r.hash

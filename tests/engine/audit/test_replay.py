@@ -100,7 +100,8 @@ def _rewrite(db, iid, change):
         prev = GENESIS
         for r in rows:
             data_json = change(r) or r.data_json
-            h = event_hash(prev, r.chain, r.seq, r.type, r.at, r.actor, r.task_id, r.element_id, data_json)
+            h = event_hash(prev, r.chain, r.seq, r.type, r.at, r.actor, r.task_id, r.element_id, data_json,
+                           r.hash_alg, r.state_hash)
             conn.execute(event.update().where(event.c.id == r.id).values(data_json=data_json, prev_hash=prev, hash=h))
             prev = h
         conn.execute(process_instance.update().where(process_instance.c.id == iid).values(event_head=prev))

@@ -99,7 +99,8 @@ def test_a_whole_chain_rewritten_passes_verify_but_not_an_earlier_digest(engine,
         prev = GENESIS
         for r in conn.execute(sa.select(event).where(event.c.chain == iid).order_by(event.c.seq)).all():
             actor = "mallory" if r.actor == "bob" else r.actor
-            h = event_hash(prev, iid, r.seq, r.type, r.at, actor, r.task_id, r.element_id, r.data_json)
+            h = event_hash(prev, iid, r.seq, r.type, r.at, actor, r.task_id, r.element_id, r.data_json,
+                           r.hash_alg, r.state_hash)
             conn.execute(event.update().where(event.c.id == r.id).values(actor=actor, prev_hash=prev, hash=h))
             prev = h
         conn.execute(process_instance.update().where(process_instance.c.id == iid).values(event_head=prev))
