@@ -29,8 +29,10 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
     """The scheduler's periodic jobs besides timers, as (id, minutes, function): the staff sync from the
     hospital's directory every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured), and the
     audit's verification and anchored digest appended to `settings.digest_sink` every
-    `settings.digest_hours` (`docs/security.md`)."""
+    `settings.digest_hours` (`docs/security.md`), and process analytics catching up with the event log
+    every `settings.analytics_minutes` (`docs/audit.md`)."""
     from engine.audit import chain_check
+    from engine.audit.analytics import service as analytics
     from engine.signon.ldap import Directory
     from engine.signon.sync import sync_staff
     jobs = []
@@ -41,6 +43,8 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
         sink = settings.digest_sink or settings.instance_dir / "digests.jsonl"
         jobs.append(("qinglian-digest", settings.digest_hours * 60,
                      lambda: chain_check.to_sink(engine, sink)))
+    if settings.analytics_minutes > 0:
+        jobs.append(("qinglian-analytics", settings.analytics_minutes, lambda: analytics.refresh(engine)))
     return tuple(jobs)
 
 
