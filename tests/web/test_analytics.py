@@ -18,7 +18,8 @@ from tests.helpers.web import login
 
 
 def _deploy(engine, *, name: str = "Fill") -> int:
-    xml = bpmn("w1.bpmn").replace(b'name="Fill"', f'name="{name}"'.encode())
+    """W1 with its diagram drawn (steps `fill`, `review`), its first step named `name`."""
+    xml = bpmn("w1_drawn.bpmn").replace(b'name="Fill"', f'name="{name}"'.encode())
     engine.deploy([SourceFile("w1.bpmn", xml)], deployed_by="owner")
     with engine.db.connect() as conn:
         return conn.execute(sa.select(sa.func.max(process_version.c.id))).scalar()
