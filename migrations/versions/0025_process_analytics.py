@@ -26,7 +26,8 @@ def upgrade() -> None:
     sa.Column('cycle_s', sa.Float(), nullable=False),
     sa.Column('wait_s', sa.Float(), nullable=False),
     sa.Column('work_s', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('version_id', 'day', 'element_id', 'department', name=op.f('pk_analytics_step'))
+    sa.PrimaryKeyConstraint('version_id', 'element_id', 'department', 'day', name=op.f('pk_analytics_step')),
+    sqlite_with_rowid=False
     )
     op.create_table('analytics_duration',
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -36,7 +37,8 @@ def upgrade() -> None:
     sa.Column('bucket', sa.Integer(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.Column('seconds', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('version_id', 'day', 'element_id', 'measure', 'bucket', name=op.f('pk_analytics_duration'))
+    sa.PrimaryKeyConstraint('version_id', 'element_id', 'measure', 'bucket', 'day', name=op.f('pk_analytics_duration')),
+    sqlite_with_rowid=False
     )
     op.create_table('analytics_variant',
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -44,7 +46,8 @@ def upgrade() -> None:
     sa.Column('variant', sa.String(length=64), nullable=False),
     sa.Column('steps_json', sa.Text(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('version_id', 'day', 'variant', name=op.f('pk_analytics_variant'))
+    sa.PrimaryKeyConstraint('version_id', 'variant', 'day', name=op.f('pk_analytics_variant')),
+    sqlite_with_rowid=False
     )
     op.create_table('analytics_instance',
     sa.Column('instance_id', sa.String(length=36), nullable=False),
