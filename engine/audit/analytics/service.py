@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from engine.audit import visibility
 from engine.audit.timeline import element_names
-from engine.db.schema import analytics_instance, process_instance, process_version, recusal
+from engine.db.schema import process_instance, process_version, recusal
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.org import people as org
@@ -28,11 +28,13 @@ ROUNDS = 1000      # a refresh stops after this many batches (the next run goes 
 def refresh(eng, rounds: int = ROUNDS) -> int:
     """Fold every event written since the last run into the summaries, batch by batch (each batch one
     transaction); how many instances were brought up to date."""
-    total = 0
+    began, total = eng.clock.now(), 0
     for _ in range(rounds):
         try:
             with write_transaction(eng.db) as conn:
                 n = summary.refresh(conn)
+                if not n:
+                    summary.mark_current(conn, began)
         except Conflict:          # another scheduler is doing it
             break
         if not n:
@@ -83,27 +85,18 @@ def _recused(conn, p: Principal, version_id: int) -> set[str]:
                                           recusal.c.role.in_(sorted(p.roles) or [""])))).scalars())
 
 
-def _pending(conn, version_id: int) -> int:
-    """Instances of the version with events not yet in the summaries."""
-    pi, ai = process_instance.c, analytics_instance.c
-    return conn.execute(sa.select(sa.func.count())
-                        .select_from(process_instance.outerjoin(analytics_instance, ai.instance_id == pi.id))
-                        .where(pi.process_version_id == version_id,
-                               sa.or_(ai.instance_id.is_(None), pi.event_seq > ai.seq_done))).scalar()
-
-
 def page(eng, p: Principal, version_id: int, day_from: date | None = None, day_to: date | None = None) -> dict:
     """A process version `p` may read, its figures over the days [day_from, day_to] (completion day of
     a step, end day of an instance; Beijing), the names of its elements and of the departments, and
-    how many instances the summaries have not caught up with yet."""
+    the moment the summaries were last complete (every event written before it counted; None: never)."""
     with read_transaction(eng.db, snapshot=True) as conn:
         v = _readable(conn, p, version_id)
         recused = _recused(conn, p, version_id)
         minus = summary.contribution(conn, recused) if recused else None
         found = figs.figures(conn, version_id, day_from, day_to, minus)
-        pending = _pending(conn, version_id)
+        as_of = summary.current_as_of(conn)
         depts = org.departments(conn, active_only=False)
     known = element_names(v.bpmn_xml)
     found["steps"] = {k: s for k, s in found["steps"].items() if k in known}
-    return {"version": v, "figures": found, "names": known, "pending": pending,
+    return {"version": v, "figures": found, "names": known, "as_of": as_of,
             "departments": {d["code"]: d for d in depts}}

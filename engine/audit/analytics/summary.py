@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from engine.db.schema import (analytics_duration, analytics_instance, analytics_step, analytics_variant, event,
-                              process_instance, staff)
+                              process_instance, setting, staff)
 from engine.db.upsert import add_to
 from engine.errors import Conflict
 
 from . import fold
 
 BATCH = 500
+CURRENT_AS_OF = "analytics_current_as_of"      # setting: the summaries hold every event written before it
 TYPES = ("task_ready", "task_claimed", "task_completed", *fold.DROPPED)
 
 
@@ -160,3 +162,16 @@ def clear(conn) -> None:
     """Empty the summaries and every watermark."""
     for table in (analytics_step, analytics_duration, analytics_variant, analytics_instance):
         conn.execute(table.delete())
+    conn.execute(setting.delete().where(setting.c.key == CURRENT_AS_OF))
+
+
+def mark_current(conn, as_of: datetime) -> None:
+    """Record that the summaries hold every event written before `as_of` (a refresh that began then
+    found nothing left)."""
+    if not conn.execute(setting.update().where(setting.c.key == CURRENT_AS_OF).values(value=as_of.isoformat())).rowcount:
+        conn.execute(setting.insert().values(key=CURRENT_AS_OF, value=as_of.isoformat()))
+
+
+def current_as_of(conn) -> datetime | None:
+    value = conn.execute(sa.select(setting.c.value).where(setting.c.key == CURRENT_AS_OF)).scalar()
+    return datetime.fromisoformat(value) if value else None
