@@ -162,3 +162,14 @@ def test_a_reader_recused_from_an_instance_reads_figures_without_it(db, engine, 
     assert sorted(v["steps"] for v in mine["variants"]) == [["fill"], ["fill", "fill", "review"]]
     theirs = service.page(engine, _who(db, "auditor"), w1)["figures"]       # others still see it all
     assert theirs["steps"]["fill"]["completed"] == 4
+
+
+def test_the_scheduler_keeps_the_summaries_current(db, engine, w1):
+    from engine.bootstrap import scheduled_jobs
+    from engine.config import Settings
+    jobs = scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0", "QINGLIAN_ANALYTICS_MINUTES": "2"}), engine)
+    [(job_id, minutes, run)] = jobs
+    assert (job_id, minutes) == ("qinglian-analytics", 2)
+    log.the_log(db, w1)
+    assert run() == 4 and run() == 0
+    assert service.page(engine, _who(db, "owner"), w1)["figures"]["finished"] == 3

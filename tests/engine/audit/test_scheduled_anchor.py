@@ -36,7 +36,8 @@ def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance
     deploy("w1.bpmn")
     doomed = engine.start("w1_process", started_by="alice").id
     sink = tmp_path / "anchors" / "digests.jsonl"
-    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(sink), "QINGLIAN_DIGEST_HOURS": "6"})
+    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(sink), "QINGLIAN_DIGEST_HOURS": "6",
+                                  "QINGLIAN_ANALYTICS_MINUTES": "0"})
     [(job_id, minutes, run)] = scheduled_jobs(settings, engine)
     assert (job_id, minutes) == ("qinglian-digest", 6 * 60)
     run()
@@ -59,12 +60,13 @@ def test_the_scheduled_job_appends_verified_digests_that_find_a_deleted_instance
 
 
 def test_no_digest_hours_no_job(engine):
-    assert scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0"}), engine) == ()
+    assert scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0", "QINGLIAN_ANALYTICS_MINUTES": "0"}),
+                          engine) == ()
 
 
 def test_the_audit_page_shows_the_scheduled_check_as_the_last_one(app, people, tmp_path):
     eng = app.extensions["qinglian"]
-    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(tmp_path / "d.jsonl")})
+    settings = Settings.from_env({"QINGLIAN_DIGEST_SINK": str(tmp_path / "d.jsonl"), "QINGLIAN_ANALYTICS_MINUTES": "0"})
     [(_, _, run)] = scheduled_jobs(settings, eng)
     run()
     auditor = app.test_client()
