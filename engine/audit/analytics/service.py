@@ -28,18 +28,22 @@ ROUNDS = 1000      # a refresh stops after this many batches (the next run goes 
 def refresh(eng, rounds: int = ROUNDS) -> int:
     """Fold every event written since the last run into the summaries, batch by batch (each batch one
     transaction); how many instances were brought up to date."""
-    began, total = eng.clock.now(), 0
+    began, total, after = eng.clock.now(), 0, ""
     for _ in range(rounds):
         try:
             with write_transaction(eng.db) as conn:
-                n = summary.refresh(conn)
-                if not n:
+                n, last = summary.refresh(conn, limit=summary.BATCH, after=after)
+                if last is None and not after:       # nothing left anywhere: complete as of the start
                     summary.mark_current(conn, began)
         except Conflict:          # another scheduler is doing it
             break
-        if not n:
-            break
+        if last is None:
+            if not after:
+                break
+            after = ""            # once more from the first id: instances that grew meanwhile
+            continue
         total += n
+        after = last
     return total
 
 

@@ -98,18 +98,19 @@ def departments(conn, usernames) -> dict[str, str]:
     return out
 
 
-def refresh(conn, limit: int = BATCH) -> int:
-    """Fold into the summaries the events of up to `limit` instances written since their watermark;
-    how many instances were brought up to date (0: the summaries are current)."""
+def refresh(conn, limit: int = BATCH, after: str = "") -> tuple[int, str | None]:
+    """Fold into the summaries the events of up to `limit` instances (ids after `after`, in id order)
+    written since their watermark; how many instances were brought up to date, and the last id to go
+    on after (None: none is left after `after`)."""
     pi, ai = process_instance.c, analytics_instance.c
     rows = conn.execute(
         sa.select(pi.id, pi.process_version_id, pi.event_seq, pi.status, pi.ended_at, ai.seq_done,
                   ai.variant_done, ai.instance_id.label("known"))
         .select_from(process_instance.outerjoin(analytics_instance, ai.instance_id == pi.id))
-        .where(sa.or_(ai.instance_id.is_(None), pi.event_seq > ai.seq_done))
+        .where(pi.id > after, sa.or_(ai.instance_id.is_(None), pi.event_seq > ai.seq_done))
         .order_by(pi.id).limit(limit)).all()
     if not rows:
-        return 0
+        return 0, None
     evts = _events(conn, {r.id: r.event_seq for r in rows})
     facts = {r.id: fold.steps(evts.get(r.id, [])) for r in rows}
     depts = departments(conn, {f.actor for fs in facts.values() for f in fs})
@@ -136,7 +137,7 @@ def refresh(conn, limit: int = BATCH) -> int:
     if fresh:
         conn.execute(analytics_instance.insert(), fresh)       # a concurrent insert of one of them fails
     deltas.write(conn)
-    return len(rows)
+    return len(rows), rows[-1].id
 
 
 def contribution(conn, instance_ids) -> Deltas:

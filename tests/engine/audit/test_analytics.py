@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from engine.audit.analytics import service
+from engine.audit.analytics import service, summary
 from engine.db.schema import (analytics_duration, analytics_instance, analytics_step, analytics_variant,
                               process_version, recusal)
 from engine.db.transactions import read_transaction, write_transaction
@@ -92,6 +92,15 @@ def test_incremental_summaries_equal_a_full_recomputation(db, engine, w1):
     incremental = _tables(db)
     assert service.rebuild(engine) == 4
     assert _tables(db) == incremental
+
+
+def test_a_refresh_in_batches_of_one_counts_the_same(db, engine, w1, monkeypatch):
+    log.the_log(db, w1)
+    service.refresh(engine)
+    whole = _tables(db)
+    monkeypatch.setattr(summary, "BATCH", 1)
+    assert service.rebuild(engine) == 4
+    assert _tables(db) == whole
 
 
 def test_an_engine_run_is_counted_as_its_events_say(db, engine, clock, w1):
