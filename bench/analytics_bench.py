@@ -106,6 +106,11 @@ def run(fresh_engine, url: str, quick: bool = False) -> dict:
     t0 = time.perf_counter()
     folded = service.refresh(eng)
     refresh_s = time.perf_counter() - t0
+    if eng.db.dialect.name == "postgresql":
+        # what autovacuum does within a minute of a bulk load: without statistics the planner takes the
+        # 80,000 summary rows for 60 and sorts them on disk (measured: the page at 0.4 s instead of 0.1 s)
+        with eng.db.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     auditor = Principal("bench-auditor", "审计", None, frozenset({"auditor"}))
     recused = Principal("bench-recused", "回避", None, frozenset({"auditor"}))
     with write_transaction(eng.db) as conn:
