@@ -16,3 +16,11 @@ def add_to(conn, table: sa.Table, rows: list[dict], counters: tuple[str, ...]) -
         index_elements=[c.name for c in table.primary_key.columns],
         set_={c: table.c[c] + insert.excluded[c] for c in counters})
     conn.execute(stmt, rows)
+
+
+def put(conn, table: sa.Table, row: dict) -> None:
+    """The row inserted, or the row with its key given the other values (last writer wins)."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    keys = [c.name for c in table.primary_key.columns]
+    conn.execute(insert.values(**row).on_conflict_do_update(
+        index_elements=keys, set_={c: insert.excluded[c] for c in row if c not in keys}))

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from engine.db.schema import (analytics_duration, analytics_instance, analytics_step, analytics_variant, event,
                               process_instance, setting, staff)
-from engine.db.upsert import add_to
+from engine.db.upsert import add_to, put
 from engine.errors import Conflict
 
 from . import fold
@@ -60,16 +60,17 @@ class Deltas:
         v[1] += 1
 
     def write(self, conn) -> None:
+        """Added to the tables in key order (two refreshes at once lock rows in the same order: no deadlock)."""
         add_to(conn, analytics_step, [
             {"version_id": k[0], "day": k[1], "element_id": k[2], "department": k[3], "completed": v[0],
              "with_due": v[1], "overdue": v[2], "cycle_s": v[3], "wait_s": v[4], "work_s": v[5]}
-            for k, v in self.steps.items()], ("completed", "with_due", "overdue", "cycle_s", "wait_s", "work_s"))
+            for k, v in sorted(self.steps.items())], ("completed", "with_due", "overdue", "cycle_s", "wait_s", "work_s"))
         add_to(conn, analytics_duration, [
             {"version_id": k[0], "day": k[1], "element_id": k[2], "measure": k[3], "bucket": k[4], "n": v[0],
-             "seconds": v[1]} for k, v in self.durations.items()], ("n", "seconds"))
+             "seconds": v[1]} for k, v in sorted(self.durations.items())], ("n", "seconds"))
         add_to(conn, analytics_variant, [
             {"version_id": k[0], "day": k[1], "variant": k[2], "steps_json": v[0], "n": v[1]}
-            for k, v in self.variants.items()], ("n",))
+            for k, v in sorted(self.variants.items())], ("n",))
 
 
 def _events(conn, heads: dict[str, int]) -> dict[str, list[dict]]:
@@ -135,7 +136,10 @@ def refresh(conn, limit: int = BATCH, after: str = "") -> tuple[int, str | None]
             if conn.execute(stmt, m).rowcount != 1:
                 raise Conflict("analytics: another refresh moved these watermarks first")
     if fresh:
-        conn.execute(analytics_instance.insert(), fresh)       # a concurrent insert of one of them fails
+        try:
+            conn.execute(analytics_instance.insert(), fresh)
+        except sa.exc.IntegrityError:
+            raise Conflict("analytics: another refresh counted these instances first") from None
     deltas.write(conn)
     return len(rows), rows[-1].id
 
@@ -169,8 +173,7 @@ def clear(conn) -> None:
 def mark_current(conn, as_of: datetime) -> None:
     """Record that the summaries hold every event written before `as_of` (a refresh that began then
     found nothing left)."""
-    if not conn.execute(setting.update().where(setting.c.key == CURRENT_AS_OF).values(value=as_of.isoformat())).rowcount:
-        conn.execute(setting.insert().values(key=CURRENT_AS_OF, value=as_of.isoformat()))
+    put(conn, setting, {"key": CURRENT_AS_OF, "value": as_of.isoformat()})
 
 
 def current_as_of(conn) -> datetime | None:
