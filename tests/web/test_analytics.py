@@ -42,6 +42,7 @@ def test_the_owner_reads_the_figures_of_a_version(app, w1):
     assert "已完成 3 个实例，共 3 种路径" in page
     assert "填写 → 填写 → Review" in page                    # a variant, by the diagram's names
     assert "内科" in page and "50%" in page                   # the department's overdue rate
+    assert "按环节和科室" in page and "(1/2)" in page          # and per step and department
     overlay = c.get(f"/analytics/versions/{w1}", headers={"Accept": "application/json"}).get_json()
     assert overlay["xml"].startswith("<?xml")
     assert overlay["overlays"]["fill"] == {"level": 4, "label": "中位 2.0 小时 · P90 6.0 小时 · 超期 50%"}
@@ -88,8 +89,10 @@ def test_the_export_holds_the_figures_with_formulas_neutralised(app, engine, db,
     assert fill[2:6] == (4, 2.0, 6.0, 3.0) and fill[-1] == 50.0
     variants = list(wb.worksheets[2].iter_rows(values_only=True))
     assert any(r[1].startswith("'=HYPERLINK") and r[3] == 1 for r in variants[1:])
-    depts = {r[0]: r[1:] for r in wb.worksheets[1].iter_rows(values_only=True)}
+    rows = list(wb.worksheets[1].iter_rows(values_only=True))
+    depts = {r[0]: r[1:5] for r in rows}
     assert depts["外科"] == (2, 2, 1, 50.0)
+    assert ("'=HYPERLINK(\"http://x\")", "外科", 2, 2, 1, 50.0) in rows       # per step and department
 
 
 @pytest.mark.parametrize("username,status", [("nurse", 403), ("neike_head", 403), ("security", 403),

@@ -38,12 +38,13 @@ def _rate(part: int, whole: int) -> float | None:
 def figures(conn, version_id: int, day_from: date | None = None, day_to: date | None = None,
             minus: Deltas | None = None) -> dict:
     """Per step: completed tasks, overdue ones (of those with a due time), the median, 90th percentile
-    and mean of cycle, waiting and working seconds; per department: completed and overdue; the
-    variants of the instances that ended in the range, most frequent first."""
+    and mean of cycle, waiting and working seconds; per department, and per step and department:
+    completed and overdue; the variants of the instances that ended in the range, most frequent first."""
     minus = minus or Deltas()
     s = analytics_step.c
     steps: dict[str, list] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0, 0.0])
     depts: dict[str, list] = defaultdict(lambda: [0, 0, 0])
+    pairs: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
     for r in conn.execute(sa.select(s.element_id, s.department, sa.func.sum(s.completed), sa.func.sum(s.with_due),
                                     sa.func.sum(s.overdue), sa.func.sum(s.cycle_s), sa.func.sum(s.wait_s),
                                     sa.func.sum(s.work_s))
@@ -51,10 +52,12 @@ def figures(conn, version_id: int, day_from: date | None = None, day_to: date | 
                           .group_by(s.element_id, s.department)):
         _add(steps[r[0]], r[2:], 1)
         _add(depts[r[1]], r[2:5], 1)
+        _add(pairs[(r[0], r[1])], r[2:5], 1)
     for key, v in minus.steps.items():
         if _keep(key, version_id, day_from, day_to):
             _add(steps[key[2]], v, -1)
             _add(depts[key[3]], v[:3], -1)
+            _add(pairs[(key[2], key[3])], v[:3], -1)
     d = analytics_duration.c
     hist: dict[tuple, dict[int, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     for r in conn.execute(sa.select(d.element_id, d.measure, d.bucket, sa.func.sum(d.n), sa.func.sum(d.seconds))
@@ -77,12 +80,16 @@ def figures(conn, version_id: int, day_from: date | None = None, day_to: date | 
     ranked = sorted((v for v in variants.values() if v[1] > 0), key=lambda v: (-v[1], v[0]))
     return {
         "steps": {el: _step(v, hist, el) for el, v in steps.items() if v[0] > 0},
-        "departments": {dept: {"completed": int(v[0]), "with_due": int(v[1]), "overdue": int(v[2]),
-                               "overdue_rate": _rate(v[2], v[1])} for dept, v in depts.items() if v[0] > 0},
+        "departments": {dept: _counts(v) for dept, v in depts.items() if v[0] > 0},
+        "step_departments": {pair: _counts(v) for pair, v in sorted(pairs.items()) if v[0] > 0},
         "variants": [{"steps": json.loads(j), "n": n, "share": _rate(n, finished)} for j, n in ranked[:TOP_VARIANTS]],
         "variant_count": len(ranked),
         "finished": finished,
     }
+
+
+def _counts(v: list) -> dict:
+    return {"completed": int(v[0]), "with_due": int(v[1]), "overdue": int(v[2]), "overdue_rate": _rate(v[2], v[1])}
 
 
 def _add(into: list, values, sign: int) -> None:

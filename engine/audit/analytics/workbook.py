@@ -38,6 +38,11 @@ def build(page: dict, labels: dict, title: str) -> bytes:
     for code, d in sorted(f["departments"].items()):
         depts.append([cell(labels["department_name"](code)), d["completed"], d["with_due"], d["overdue"],
                       _percent(d["overdue_rate"])])
+    depts.append([])
+    depts.append(cells(labels["step_departments_header"]))
+    for (element, code), d in f["step_departments"].items():
+        depts.append([cell(labels["step_name"](element)), cell(labels["department_name"](code)), d["completed"],
+                      d["with_due"], d["overdue"], _percent(d["overdue_rate"])])
     variants = wb.create_sheet(labels["variants_sheet"])
     variants.append(cells(labels["variants_header"]))
     for i, v in enumerate(f["variants"], start=1):

@@ -55,6 +55,8 @@ def test_each_figure_of_a_hand_made_log(db, engine, clock, w1):
         "neike": {"completed": 2, "with_due": 2, "overdue": 1, "overdue_rate": 0.5},
         "waike": {"completed": 2, "with_due": 2, "overdue": 1, "overdue_rate": 0.5},
         "jijian": {"completed": 2, "with_due": 0, "overdue": 0, "overdue_rate": None}}
+    assert f["step_departments"][("fill", "waike")] == {"completed": 2, "with_due": 2, "overdue": 1, "overdue_rate": 0.5}
+    assert f["step_departments"][("review", "jijian")]["completed"] == 2 and len(f["step_departments"]) == 3
     assert f["finished"] == 3 and f["variant_count"] == 3
     assert sorted((v["steps"], v["n"]) for v in f["variants"]) == [
         (["fill"], 1), (["fill", "fill", "review"], 1), (["fill", "review"], 1)]
@@ -168,6 +170,7 @@ def test_a_reader_recused_from_an_instance_reads_figures_without_it(db, engine, 
     assert fill["cycle"] == {"mean": 3 * HOUR, "median": 2 * HOUR, "p90": 6 * HOUR}
     assert mine["steps"]["review"]["completed"] == 1
     assert mine["departments"]["neike"] == {"completed": 1, "with_due": 1, "overdue": 0, "overdue_rate": 0.0}
+    assert mine["step_departments"][("fill", "neike")]["overdue"] == 0
     assert sorted(v["steps"] for v in mine["variants"]) == [["fill"], ["fill", "fill", "review"]]
     theirs = service.page(engine, _who(db, "auditor"), w1)["figures"]       # others still see it all
     assert theirs["steps"]["fill"]["completed"] == 4
