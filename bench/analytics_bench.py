@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
