@@ -30,9 +30,11 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
     """The scheduler's periodic jobs besides timers, as (id, minutes, function): the staff sync from the
     hospital's directory every QINGLIAN_LDAP_SYNC_MINUTES (when a directory is configured), and the
     audit's verification and anchored digest appended to `settings.digest_sink` every
-    `settings.digest_hours`, time-stamped by `settings.tsa_url` when set, and the daily log retention
-    job (`settings.log_retention_days`, never below 180; `docs/security.md`)."""
+    `settings.digest_hours`, time-stamped by `settings.tsa_url` when set, the daily log retention
+    job (`settings.log_retention_days`, never below 180; `docs/security.md`), and process analytics
+    catching up with the event log every `settings.analytics_minutes` (`docs/audit.md`)."""
     from engine.audit import chain_check, retention
+    from engine.audit.analytics import service as analytics
     from engine.signon.ldap import Directory
     from engine.signon.sync import sync_staff
     jobs = []
@@ -45,6 +47,8 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> tuple:
                      lambda: chain_check.to_sink(engine, sink, tsa_url=settings.tsa_url)))
     jobs.append(("qinglian-log-retention", 24 * 60,
                  lambda: retention.prune(engine, settings.log_retention_days)))
+    if settings.analytics_minutes > 0:
+        jobs.append(("qinglian-analytics", settings.analytics_minutes, lambda: analytics.refresh(engine)))
     return tuple(jobs)
 
 

@@ -99,6 +99,7 @@ class Settings:
     session_hours: float = 12.0          # …and this long after signing in, however busy
     digest_sink: Path | None = None      # None: instance_dir / "digests.jsonl"
     digest_hours: float = 24.0
+    analytics_minutes: float = 5.0       # how often the scheduler folds new events into process analytics (0: never)
     password_max_age_days: float = 90.0  # a privileged role's password must be changed this often (0: never)
     log_level: str = "INFO"
     log_json: bool = True
@@ -163,6 +164,7 @@ class Settings:
             password_max_age_days=_number(env, "QINGLIAN_PASSWORD_MAX_AGE_DAYS", 90.0, float),
             digest_sink=Path(env["QINGLIAN_DIGEST_SINK"]) if env.get("QINGLIAN_DIGEST_SINK") else None,
             digest_hours=_number(env, "QINGLIAN_DIGEST_HOURS", 24.0, float),
+            analytics_minutes=_number(env, "QINGLIAN_ANALYTICS_MINUTES", 5.0, float),
             log_level=env.get("QINGLIAN_LOG_LEVEL", "INFO"),
             log_json=env.get("QINGLIAN_LOG_FORMAT", "json") == "json",
             metrics_allow=env.get("QINGLIAN_METRICS_ALLOW", ""),

@@ -30,6 +30,8 @@ ACCOUNT_ADMINS = (ADMIN, SECURITY_ADMIN)
 ADMIN_LOG_READERS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN, SECURITY_ADMIN, AUDIT_ADMIN)
 # The discipline office (纪检监察室): registers and handles clues, launches campaigns, grants access.
 CLUE_OFFICE = (DISCIPLINE_OFFICE,)
+# Process analytics (流程分析): the auditors and the process owners.
+ANALYTICS_READERS = (AUDITOR, DISCIPLINE_OFFICE, ADMIN, PROCESS_OWNER)
 # Read the clue ledger and its reports; auditors read too, the reporter's identity stays masked.
 CLUE_READERS = (DISCIPLINE_OFFICE, LEADERSHIP_GROUP, AUDITOR)
 # Work with clues day to day: the menu shows them the ledger.
@@ -88,6 +90,10 @@ def may_see_campaign_menu(p: Principal) -> bool:
 
 def may_audit(p: Principal) -> bool:
     return p.has(*AUDITORS)
+
+
+def may_read_analytics(p: Principal) -> bool:
+    return p.has(*ANALYTICS_READERS)
 
 
 def may_edit_processes(p: Principal) -> bool:

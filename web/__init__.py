@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, engine=None, *, testing: bool =
     app.register_blueprint(messages.bp)
     from . import documents
     app.register_blueprint(documents.bp)
+    from . import analytics
+    app.register_blueprint(analytics.bp)
     return app
 
 

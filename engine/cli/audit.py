@@ -89,6 +89,18 @@ def prune_logs_cmd(obj, days):
                       + ", ".join(f"{k} {v}" for k, v in r["deleted"].items()))
 
 
+@audit.command("analytics")
+@click.option("--rebuild", is_flag=True, help="Empty the summaries and fold the whole event log again.")
+@click.pass_obj
+def analytics_cmd(obj, rebuild):
+    """Fold the events written since the last run into the process analytics (the scheduler does it
+    every QINGLIAN_ANALYTICS_MINUTES); with --rebuild, recompute them from the whole log."""
+    from engine.audit.analytics import service as analytics
+    n = analytics.rebuild(obj.engine) if rebuild else analytics.refresh(obj.engine)
+    obj.out({"instances": n, "rebuilt": rebuild},
+            lambda d: f"{'rebuilt from' if d['rebuilt'] else 'brought up to date'} {d['instances']} instances")
+
+
 @audit.command("replay")
 @click.argument("instance")
 @click.pass_obj

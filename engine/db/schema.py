@@ -752,3 +752,57 @@ conduct_score = sa.Table(
     sa.UniqueConstraint("username", "year", "quarter"),
     sa.Index("ix_conduct_score_year", "year", "quarter"),
 )
+
+# --- process analytics (engine.audit.analytics): summaries of the event log, kept incrementally ------
+# Completed human tasks per process version, step, department and day of completion (Beijing): how
+# many, how many late, and the summed cycle, waiting and working seconds. The key's order is the page's
+# GROUP BY (the day last, filtered while reading).
+analytics_step = sa.Table(
+    "analytics_step", metadata,
+    sa.Column("version_id", sa.Integer, primary_key=True),
+    sa.Column("element_id", sa.String(255), primary_key=True),
+    sa.Column("department", sa.String(64), primary_key=True),      # '' when nobody's department is known
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("completed", sa.Integer, nullable=False),
+    sa.Column("with_due", sa.Integer, nullable=False),
+    sa.Column("overdue", sa.Integer, nullable=False),
+    sa.Column("cycle_s", sa.Float, nullable=False),
+    sa.Column("wait_s", sa.Float, nullable=False),
+    sa.Column("work_s", sa.Float, nullable=False),
+    sqlite_with_rowid=False,     # SQLite: rows kept in key order, so the page's GROUP BY reads them without sorting
+)
+
+# The same tasks' durations as histograms (log buckets, engine.audit.analytics.fold.bucket): the
+# medians and 90th percentiles are read from them; `seconds` sums the durations in the bucket.
+analytics_duration = sa.Table(
+    "analytics_duration", metadata,
+    sa.Column("version_id", sa.Integer, primary_key=True),
+    sa.Column("element_id", sa.String(255), primary_key=True),
+    sa.Column("measure", sa.String(8), primary_key=True),         # cycle | wait | work
+    sa.Column("bucket", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sqlite_with_rowid=False,     # SQLite: rows kept in key order, so the page's GROUP BY reads them without sorting
+)
+
+# Finished instances per version, day they ended and variant (the sequence of steps completed).
+analytics_variant = sa.Table(
+    "analytics_variant", metadata,
+    sa.Column("version_id", sa.Integer, primary_key=True),
+    sa.Column("variant", sa.String(64), primary_key=True),          # SHA-256 of steps_json
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("steps_json", sa.Text, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,     # SQLite: rows kept in key order, so the page's GROUP BY reads them without sorting
+)
+
+# The watermark, per instance: the last event of its chain already in the summaries, and whether its
+# variant is counted (once, when it has ended).
+analytics_instance = sa.Table(
+    "analytics_instance", metadata,
+    sa.Column("instance_id", ID, primary_key=True),
+    sa.Column("version_id", sa.Integer, nullable=False),
+    sa.Column("seq_done", sa.Integer, nullable=False),
+    sa.Column("variant_done", sa.Boolean, nullable=False, server_default=sa.false()),
+)

@@ -119,3 +119,12 @@ def test_at_is_refused_without_a_drill_database(cli):
     assert r.exit_code == 2 and "--sandbox" in r.output
     bad = cli("init-db", "--sandbox", "--at", "28/9", ok=False)
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
+
+
+def test_audit_analytics_brings_the_summaries_up_to_date_and_rebuilds_them(cli):
+    cli("deploy", str(DATA / "bpmn" / "w1.bpmn"))
+    view = json.loads(cli("--json", "start", "w1_process", "--as", "alice").output)
+    cli("complete", view["tasks"][0]["id"], "--as", "alice", "--data", '{"approved": false}')
+    assert "brought up to date 1 instances" in cli("audit", "analytics").output
+    assert json.loads(cli("--json", "audit", "analytics").output) == {"instances": 0, "rebuilt": False}
+    assert "rebuilt from 1 instances" in cli("audit", "analytics", "--rebuild").output

@@ -125,8 +125,8 @@ def test_the_sync_runs_on_the_scheduler_every_configured_minutes(engine, db, dep
     settings = Settings.from_env({"QINGLIAN_LDAP_URL": slapd.url, "QINGLIAN_LDAP_BIND_DN": SERVICE_DN,
                                   "QINGLIAN_LDAP_BIND_PASSWORD": SERVICE_PASSWORD, "QINGLIAN_LDAP_BASE_DN": BASE,
                                   "QINGLIAN_LDAP_DEPARTMENTS": '{"NK01": "neike"}', "QINGLIAN_LDAP_SYNC_MINUTES": "30",
-                                  "QINGLIAN_DIGEST_HOURS": "0"})
-    assert [j[0] for j in scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0"}), engine)] == [
+                                  "QINGLIAN_DIGEST_HOURS": "0", "QINGLIAN_ANALYTICS_MINUTES": "0"})
+    assert [j[0] for j in scheduled_jobs(Settings.from_env({"QINGLIAN_DIGEST_HOURS": "0", "QINGLIAN_ANALYTICS_MINUTES": "0"}), engine)] == [
         "qinglian-log-retention"]
     jobs = [j for j in scheduled_jobs(settings, engine) if j[0] == "qinglian-staff-sync"]
     aps = BackgroundScheduler()

@@ -1,4 +1,6 @@
-// Heatmap of a process version: each element coloured by how often it ran, with its count and mean time.
+// A process version's diagram with figures on its elements: the audit heatmap (each element coloured by
+// how often it ran, with its count and mean time), or, when the page sends `overlays` (process
+// analytics), each element's colour level and label as the server worked them out.
 (function () {
   "use strict";
   var el = document.getElementById("heatmap-diagram");
@@ -10,6 +12,18 @@
       return viewer.importXML(data.xml).then(function () {
         var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry"), overlays = viewer.get("overlays");
         canvas.zoom("fit-viewport");
+        if (data.overlays) {
+          Object.keys(data.overlays).forEach(function (id) {
+            if (!registry.get(id)) { return; }
+            canvas.addMarker(id, "ql-heat-" + data.overlays[id].level);
+            var label = document.createElement("span");
+            label.className = "ql-heat-badge";
+            label.textContent = data.overlays[id].label;
+            overlays.add(id, { position: { bottom: 0, left: 0 }, html: label });
+          });
+          el.dataset.ready = "true";
+          return;
+        }
         var max = 0;
         Object.keys(data.counts).forEach(function (id) { max = Math.max(max, data.counts[id]); });
         Object.keys(data.counts).forEach(function (id) {
