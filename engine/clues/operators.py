@@ -1,9 +1,12 @@
 """Service-task operators and completion guards of the clue processes (added to an engine's registry
 by `register`, called from the composition root, engine/bootstrap.py).
 
-- `clue_months_after(date, months)`: the date `months` calendar months after `date` (today in Beijing
-  when None), e.g. the disposal opinion due one month after receipt, or the review date of a held
-  clue (暂存待查). The periods themselves are parameters in the BPMN, not here.
+- `clue_months_after(date, months, shift)`: the date `months` calendar months after `date` (today in
+  Beijing when None), e.g. the disposal opinion due one month after receipt, or the review date of a
+  held clue (暂存待查). The periods themselves are parameters in the BPMN, not here. `shift` =
+  "next_working_day" moves a day that is not a working day (a holiday, a weekend) to the next
+  working day on the hospital's calendar, as Chinese administrative practice does for a time limit
+  ending on a holiday (the triage's one month: 09-07 → 10-07, inside National Day → 10-08).
 - guard `clue_reply_dates`: a written reply cannot arrive before the letter was sent, nor in the future.
 - guard `clue_outcome_rules`: 行政处罚 is for non-party staff; party discipline (第二、三种形态) for
   party members.
@@ -15,6 +18,7 @@ from datetime import date
 
 from engine.runtime import connectors
 from engine.errors import Invalid, Problem
+from engine.deadlines.due import hospital_calendar
 from engine.deadlines.workdays import BEIJING
 
 
@@ -25,7 +29,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def months_after(ctx, date=None, months=1) -> str:
+def months_after(ctx, date=None, months=1, shift=None) -> str:
+    if shift not in (None, "next_working_day"):
+        raise Invalid("顺延规则有误", [Problem("shift 只能为 next_working_day", field="shift")])
     try:
         start = _parse(date) if date else ctx.now.astimezone(BEIJING).date()
         n = int(months)
@@ -33,7 +39,10 @@ def months_after(ctx, date=None, months=1) -> str:
         raise Invalid("日期或月数有误", [Problem("日期格式应为 2026-09-28，月数须为整数", field="date")]) from None
     if not 0 < n <= 120:
         raise Invalid("月数超出范围", [Problem("月数须在 1–120 之间", field="months")])
-    return add_months(start, n).isoformat()
+    due = add_months(start, n)
+    if shift == "next_working_day":
+        due = hospital_calendar(ctx.conn).next_working_day(due)
+    return due.isoformat()
 
 
 def _parse(value) -> date:

@@ -293,3 +293,18 @@ def test_months_after_keeps_the_day_or_takes_the_months_last_day():
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
     assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
+
+
+def test_a_triage_deadline_falling_in_national_day_moves_to_the_next_working_day(clues):
+    # received 2026-09-07: one month later is 10-07, the last day of the National Day holiday; the
+    # office has until the end of Thursday 10-08, the first working day after it
+    reg = clues.register(real_name=False, received_on="2026-09-07")
+    triage = clues.tasks(reg.instance_id)["triage"]
+    assert datetime.fromisoformat(triage["due_at"]) == end_of("2026-10-08")
+    assert clues.row(reg.instance_id)["received_on"] == "2026-09-07"
+
+
+def test_a_triage_deadline_on_a_working_day_stays_where_it_falls(clues):
+    # received on 09-28: due on Wednesday 10-28, a working day, where it stays
+    reg = clues.register(real_name=False, received_on="2026-09-28")
+    assert datetime.fromisoformat(clues.tasks(reg.instance_id)["triage"]["due_at"]) == end_of("2026-10-28")
