@@ -43,9 +43,10 @@ CHANNELS = {"phone": "电话", "email": "电子邮件", "letter": "信件", "vis
             "survey": "出院满意度调查"}
 # What the office's form holds that is workflow data (the reporter's identity is not).
 CLUE_FIELDS = ("person_name", "person_position", "person_department", "position_level", "party_member",
+               "public_employee",
                "summary", "source", "channel", "received_on", "real_name", "person_username", "report_back_due_on")
 # What the staff record says of a person concerned who works here: never retyped per clue.
-SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member")
+SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member", "public_employee")
 POSITION_LEVELS = {"hospital_leader": "院领导", "middle_manager": "中层", "other": "其他"}
 REPORTER_FIELDS = ("reporter_name", "reporter_contact")
 
@@ -113,12 +114,14 @@ def subject_from_staff(conn, fields: dict) -> dict:
     username = (fields.get("person_username") or "").strip() or None
     if username is None:
         return {**fields, "person_username": None}
-    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member)
+    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member,
+                                 staff.c.public_employee)
                        .where(staff.c.username == username)).one_or_none()
     if row is None:
         return {**fields, "person_username": username, "_unknown_person": True}
     return {**fields, "person_username": username, "person_name": row.name, "person_department": row.department,
-            "position_level": row.position_level, "party_member": row.party_member}
+            "position_level": row.position_level, "party_member": row.party_member,
+            "public_employee": row.public_employee}
 
 
 def _check(fields: dict, reporter_name, reporter_contact) -> list[Problem]:
@@ -238,7 +241,8 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
                         ).scalar_one_or_none()
     person = None
     if dept:
-        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member)
+        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member,
+                                         staff.c.public_employee)
                                .where(staff.c.name == data["person_name"], staff.c.department == dept)).all()
         person = matches[0] if len(matches) == 1 else None
     summary = f"时间：{data['happened']}；地点：{data['place']}；事实：{data['facts']}"
@@ -246,6 +250,7 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
             "person_department": dept or data["person_department"],
             "position_level": person.position_level if person else "other",
             "party_member": person.party_member if person else None,
+            "public_employee": person.public_employee if person else None,
             "person_username": person.username if person else None,
             "summary": summary, "source": "petition", "channel": "web", "received_on": today,
             "real_name": bool(data["real_name"])}

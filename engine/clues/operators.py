@@ -8,14 +8,15 @@ by `register`, called from the composition root, engine/bootstrap.py).
   working day on the hospital's calendar, as Chinese administrative practice does for a time limit
   ending on a holiday (the triage's one month: 09-07 → 10-07, inside National Day → 10-08).
 - guard `clue_reply_dates`: a written reply cannot arrive before the letter was sent, nor in the future.
-- guard `clue_outcome_rules`: 行政处罚 is for non-party staff; party discipline (第二、三种形态) for
-  party members.
+- guard `clue_outcome_rules`: the four forms only for party members and public employees (seed 002
+  附件4's notes, encoded once in `engine.clues.four_forms`).
 """
 from __future__ import annotations
 
 import calendar
 from datetime import date
 
+from engine.clues import four_forms
 from engine.runtime import connectors
 from engine.errors import Invalid, Problem
 from engine.deadlines.due import hospital_calendar
@@ -68,14 +69,10 @@ def reply_dates(ctx) -> None:
 
 
 def outcome_rules(ctx) -> None:
-    party = ctx.data.get("party_member")
-    problems = []
-    if party and (ctx.submitted.get("admin_penalty") or "").strip():
-        problems.append(Problem("行政处罚只适用于非党员；党员请选择“四种形态”", field="admin_penalty"))
-    if party is False and ctx.submitted.get("discipline_form") in ("second", "third"):
-        problems.append(Problem("第二、三种形态（党纪处分）只适用于党员；非党员请填写行政处罚", field="discipline_form"))
-    if problems:
-        raise Invalid("处理结果有误", problems)
+    found = four_forms.problems(ctx.data.get("party_member"), ctx.data.get("public_employee"),
+                                ctx.submitted.get("discipline_form"), ctx.submitted.get("admin_penalty"))
+    if found:
+        raise Invalid("处理结果有误", found)
 
 
 def register(registry: connectors.Connectors) -> None:

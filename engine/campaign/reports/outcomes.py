@@ -1,6 +1,8 @@
 """附件4 专项整治情况汇总表: per campaign item (整治工作项目), the departments involved by category,
 the people dealt with (中层 / 其他), the four forms (第一至第四种形态), administrative penalties,
-issues publicly reported (通报) and rules improved (完善制度); a total row.
+issues publicly reported (通报) and rules improved (完善制度); a total row. Where a handling counts
+(the four forms for party members and public employees, 行政处罚 only for staff who are neither) is
+the seed's note 2, applied by `engine.clues.four_forms.counted`.
 
 The items are the campaign's `focus_areas` (launch form), in their order, then any other item an
 outcome names, then 未归类 for outcomes naming none. A clue counts once its outcome (处理结果) was
@@ -18,9 +20,10 @@ import sqlalchemy as sa
 from engine.db.schema import department, event, process_instance
 from engine.campaign.reports.common import CampaignRef, cutoff_instant
 from engine.campaign.reports.ledger import campaign_clues
+from engine.clues import four_forms
 
 CATEGORIES = ("administrative", "clinical", "medical_technical")
-FORMS = ("first", "second", "third", "fourth")
+FORMS = four_forms.FORMS
 UNFILED = "未归类"
 REFORM = "以案促改（完善制度）"
 
@@ -44,13 +47,14 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) 
         item = str(submitted.get("campaign_item") or "").strip() or UNFILED
         row = rows.setdefault(item, _blank(item))
         person = (clue["person_name"] or "", clue["person_department"] or "")
-        form = submitted.get("discipline_form")
-        penalty = bool(str(submitted.get("admin_penalty") or "").strip())
-        if form in FORMS:
-            row["forms"][form].add(person)
-        if penalty:
+        # the rule of the seed's notes (four forms / 行政处罚), encoded once in engine.clues.four_forms
+        handled = four_forms.counted(clue["party_member"], clue.get("public_employee"),
+                                     submitted.get("discipline_form"), submitted.get("admin_penalty"))
+        if handled.form is not None:
+            row["forms"][handled.form].add(person)
+        if handled.admin_penalty:
             row["admin_penalty"].add(person)
-        if form in FORMS or penalty:
+        if handled.dealt_with:
             # 院领导 count with 中层及以上 (the report's column)
             level = "middle_manager" if clue["position_level"] in ("middle_manager", "hospital_leader") else "other"
             row["people"][level].add(person)
