@@ -82,6 +82,8 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
     data = {k: fields.get(k) for k in CLUE_FIELDS}
     data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
     data["letter_received_on"] = None   # an inquiry letter's receipt, once recorded (the reply runs from it)
+    data["round_number"] = 1            # 回头看 may reopen the clue: a later disposal round (engine.clues.rounds)
+    data["reopened_on"] = None          # the day a later round began (its triage runs a month from it)
     with engine.db.connect() as conn:
         data["office_department"] = office_department(conn)
         names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
@@ -285,26 +287,33 @@ class CluePage:
     duplicates: list[dict]          # other clues about the same person or matter
     can_reveal: bool                # the office: may reveal, and grant others access
     can_reveal_reporter: bool       # the office, or someone it granted access to this clue's reporter
+    reviews: list[dict] = field(default_factory=list)   # 回头看 findings the office may reopen the clue on
 
 
 def show(engine, principal: Principal, instance_id: str) -> CluePage:
+    from engine.clues import rounds
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
+        instance_id = rounds.line_of(conn, instance_id)
         found = clue(engine, instance_id, conn, principal)
+        current = found["current_instance_id"]       # the latest disposal round (回头看 may reopen a clue)
+        every_round = [r["instance_id"] for r in found["rounds"]] or [instance_id]
         has_reporter = confidential.has_reporter(conn, instance_id)
         names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
-        recused = excluded_persons(conn, instance_id)
+        recused = excluded_persons(conn, current)
         people = [(p["username"], p["name"]) for p in org.list_staff(conn) if not recused.excludes(p["username"])]
         step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
-                                       .where(human_task.c.instance_id == instance_id)).all())
+                                       .where(human_task.c.instance_id.in_(every_round))).all())
         every = ledger.clue_rows(conn, now, viewer=principal)
         granted = may_handle_clues(principal) or reporter_access.has_reporter_grant(conn, instance_id,
                                                                                     principal.username)
+        reviews = rounds.reviews_that_may_reopen(conn, instance_id) if may_handle_clues(principal) else []
     others = [r for r in possible_duplicates(every, found["person_name"], found["summary"], limit=6)
               if r["instance_id"] != instance_id][:5]
-    return CluePage(found, engine.show(instance_id).tasks, list(reversed(engine.events(instance_id))), has_reporter,
+    history = sorted((e for iid in every_round for e in engine.events(iid)), key=lambda e: (e["at"], e["seq"]), reverse=True)
+    return CluePage(found, engine.show(current).tasks, history, has_reporter,
                     names, people, step_names, others, may_handle_clues(principal),
-                    may_reveal_reporter(principal, granted=granted))
+                    may_reveal_reporter(principal, granted=granted), reviews)
 
 
 def reveal(engine, vault: confidential.ReporterVault, principal: Principal, instance_id: str):

@@ -1,6 +1,7 @@
 """The clue ledger (问题线索台帐): a view over the `clue` process instances, never a second copy.
 
-Each clue is one row from registration to close; its data come from the instance's workflow data
+Each clue is one row from registration to close — and on through the rounds 回头看 reopens it for
+(engine.clues.rounds: the row then shows the latest round, its number, and each round's result); its data come from the instance's workflow data
 (the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
 tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history
 (the `mode` of their events).
@@ -15,11 +16,11 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from engine.clues import intake
+from engine.clues import intake, rounds
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
 from engine.org.people import department_names, staff_names
-from engine.db.schema import event, human_task, process_instance
+from engine.db.schema import clue_round, event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
 from engine.org.people import Principal
 from engine.runtime import queries, recusal
@@ -121,11 +122,15 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
     closed if they ended before it, their data as of their last task completed before it, their
     tasks open unless completed before it."""
-    q = sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
-                  process_instance.c.started_at, process_instance.c.ended_at
-                  ).where(process_instance.c.process_key == intake.PROCESS_KEY)
+    columns = (process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
+               process_instance.c.started_at, process_instance.c.ended_at)
+    # one line per clue: a round reopened by 回头看 is shown on its first round's line
+    q = sa.select(*columns).where(process_instance.c.process_key == intake.PROCESS_KEY,
+                                  process_instance.c.id.not_in(rounds.later_rounds()))
     if instance_ids is not None:
-        q = q.where(process_instance.c.id.in_(list(instance_ids)))
+        wanted = list(instance_ids)
+        q = q.where(sa.or_(process_instance.c.id.in_(wanted), process_instance.c.id.in_(
+            sa.select(clue_round.c.line_id).where(clue_round.c.instance_id.in_(wanted)))))
     if as_of is not None:
         q = q.where(process_instance.c.started_at < as_of)
     if viewer is not None:
@@ -133,9 +138,19 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
     if as_of is not None:
         instances = [_instance_as_of(i, as_of) for i in instances]
-    ids = [r.id for r in instances]
-    if not ids:
+    if not instances:
         return []
+    later = rounds.rounds_of(conn, [i.id for i in instances], before=as_of)
+    round_ids = [r.instance_id for rs in later.values() for r in rs]
+    if viewer is not None and round_ids:
+        # kept out of any round (a conflict declared in round 2): kept out of the line
+        out = recusal.excluded_instances(conn, viewer, round_ids)
+        instances = [i for i in instances if not any(r.instance_id in out for r in later.get(i.id, []))]
+    by_id = {i.id: i for i in instances}
+    if round_ids:
+        for r in conn.execute(sa.select(*columns).where(process_instance.c.id.in_(round_ids))):
+            by_id[r.id] = _instance_as_of(r, as_of) if as_of is not None else r
+    ids = list(by_id)
     data = queries.instance_data(conn, ids, until=as_of)
     waiting = {} if as_of is not None else queries.waiting_elements(conn, ids)
     tasks: dict[str, list] = {}
@@ -165,7 +180,13 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     rows = []
     today = now.astimezone(BEIJING).date()
     for i in instances:
-        row = _row(i, data.get(i.id, {}), tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
+        def row_of(x):
+            return _row(x, data.get(x.id, {}), tasks.get(x.id, []), waiting.get(x.id, []), modes.get(x.id, []),
+                        now, today)
+        row = row_of(i)
+        if later.get(i.id):
+            row = _with_rounds(row, [row_of(by_id[r.instance_id]) for r in later[i.id] if r.instance_id in by_id],
+                               later[i.id])
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
@@ -173,6 +194,34 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     for r in rows:
         r["handler_name"] = names.get(r["handler"], r["handler"]) if r["handler"] else None
     return rows
+
+
+def _with_rounds(first: dict, later: list[dict], info: list) -> dict:
+    """The line of a clue reopened by 回头看: its latest round as the row (status, stage, result,
+    tasks), on the first round's line (instance, business key, date received), with every round's
+    result kept in `rounds` and the round's number in `round`."""
+    if not later:
+        return first
+    current = later[-1]
+    rounds_ = [{"round": 1, "instance_id": first["instance_id"], "result": first["result"],
+                "closed_on": first["closed_on"], "reopened_on": None, "reason": None}]
+    for r, meta in zip(later, info):
+        rounds_.append({"round": meta.number, "instance_id": r["instance_id"], "result": r["result"],
+                        "closed_on": r["closed_on"], "reopened_on": meta.reopened_on, "reason": meta.reason})
+    return {**current, "instance_id": first["instance_id"], "business_key": first["business_key"],
+            "received_on": first["received_on"], "current_instance_id": current["instance_id"],
+            "round": len(rounds_), "rounds": rounds_,
+            "handling_modes": list(dict.fromkeys([*first["handling_modes"], *current["handling_modes"]])),
+            "result": rounds_text(rounds_)}
+
+
+def rounds_text(rounds_: list[dict]) -> str:
+    """附件3's 处置方式及结果 of a reopened clue: each round's result, the earlier ones kept."""
+    parts = []
+    for r in rounds_:
+        head = f"第{r['round']}轮" if r["round"] == 1 else f"第{r['round']}轮（{r['reopened_on']}回头看重新处置）"
+        parts.append(f"{head}：{r['result'] or '办理中'}")
+    return "\n".join(parts)
 
 
 def _instance_as_of(i, as_of: datetime):
@@ -204,7 +253,8 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     holder = next((t.assignee for t in reversed(work) if t.status == "open" and t.assignee), None)
     handler = holder or next((t.completed_by for t in reversed(work) if t.completed_by), None)
     return {
-        "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
+        "instance_id": i.id, "current_instance_id": i.id, "round": 1, "rounds": [],
+        "business_key": i.business_key, "status": "closed" if closed else "open",
         "stage": stage, "person_name": d.get("person_name"), "person_position": d.get("person_position"),
         "person_department": d.get("person_department"),
         "person_department_name": d.get("person_department_name") or d.get("person_department"),

@@ -41,8 +41,13 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) 
     categories = dict(conn.execute(sa.select(department.c.code, department.c.category)).all())
     items = [str(a.get("area")).strip() for a in camp.launch.get("focus_areas") or [] if str(a.get("area") or "").strip()]
     rows = {item: _blank(item) for item in items}
-    done = _completed(conn, list(clues), "outcome", until)
-    for iid, submitted in done:
+    # a clue reopened by 回头看 counts with its latest round's outcome (the rounds are in order)
+    line_of = {r["instance_id"]: (iid, r["round"]) for iid, c in clues.items() for r in c["rounds"]}
+    latest: dict[str, dict] = {}
+    found = _completed(conn, [*clues, *(r for r in line_of if r not in clues)], "outcome", until)
+    for rid, submitted in sorted(found, key=lambda f: line_of.get(f[0], (f[0], 1))[1]):
+        latest[line_of.get(rid, (rid, 1))[0]] = submitted
+    for iid, submitted in latest.items():
         clue = clues[iid]
         item = str(submitted.get("campaign_item") or "").strip() or UNFILED
         row = rows.setdefault(item, _blank(item))
