@@ -1,6 +1,6 @@
 """The discipline office's clue pages: the ledger (问题线索台帐) and its Excel export, registering a
-clue with the duplicate hint, one clue with its history, revealing a reporter (audited), recording a
-handling mode (提级/交叉/联合办理) and selecting a closed clue for 回头看."""
+clue with the duplicate hint, one clue with its history, revealing a reporter (audited), selecting a
+closed clue for 回头看 and reopening it for a new disposal round on the review's finding."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
@@ -128,7 +128,7 @@ def show(instance_id: str, reporter=None, values=None):
     return render_template("clues/show.html", clue=found.clue, tasks=found.tasks, history=found.history,
                            has_reporter=found.has_reporter, reporter=reporter, names=found.names,
                            step_names=found.step_names, people=found.people, duplicates=found.duplicates,
-                           modes=clues_ledger.HANDLING_MODES, can_reveal=found.can_reveal,
+                           can_reveal=found.can_reveal,
                            can_reveal_reporter=found.can_reveal_reporter, reviews=found.reviews,
                            values=values or {})
 
@@ -146,19 +146,6 @@ def _refused(instance_id: str, exc: Invalid, values=None):
     for p in exc.problems or [Problem(exc.message)]:
         flash(f"{labels[p.field]}：{_(p.message)}" if p.field in labels else _(p.message), "error")
     return show(instance_id, values=values), 422
-
-
-@bp.post("/clues/<instance_id>/handling")
-@roles_required(*OFFICE)
-def handling(instance_id: str):
-    """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it."""
-    try:
-        mode, target = clues_intake.record_handling(engine(), g.principal, instance_id, request.form.get("mode", ""),
-                                                    request.form.get("to", ""), request.form.get("reason", ""))
-    except Invalid as exc:
-        return _refused(instance_id, exc)
-    flash(_("已记录%(mode)s，任务改由 %(name)s 办理", mode=mode, name=target.name), "success")
-    return redirect(url_for("clues.show", instance_id=instance_id))
 
 
 @bp.post("/clues/<instance_id>/reopen")

@@ -14,7 +14,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from engine.inbox import attachments
-from engine.inbox.handover import checked_target
 from engine.inbox.submission import FormRejected, lookups
 from engine.clues import confidential, ledger, reporter_access
 from engine.errors import Invalid, NotFound, Problem
@@ -82,6 +81,7 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
     data = {k: fields.get(k) for k in CLUE_FIELDS}
     data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
     data["letter_received_on"] = None   # an inquiry letter's receipt, once recorded (the reply runs from it)
+    data["handling_mode"] = "self"      # 本级办理 until the triage decides 提级/交叉/联合办理
     data["round_number"] = 1            # 回头看 may reopen the clue: a later disposal round (engine.clues.rounds)
     data["reopened_on"] = None          # the day a later round began (its triage runs a month from it)
     with engine.db.connect() as conn:
@@ -325,26 +325,6 @@ def reveal(engine, vault: confidential.ReporterVault, principal: Principal, inst
         granted = not office and reporter_access.has_reporter_grant(conn, instance_id, principal.username)
         require(may_reveal_reporter(principal, granted=granted), "只有纪检监察室可以查看举报人信息")
         return confidential.reveal_reporter(conn, vault, principal, instance_id, engine.clock.now(), granted=not office)
-
-
-def record_handling(engine, principal: Principal, instance_id: str, mode: str, to: str, reason: str) -> tuple[str, Principal]:
-    """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it, with
-    the mode and the reason in the history (a reassignment). Returns the mode's name and the person."""
-    require(may_handle_clues(principal), "只有纪检监察室可以改变线索的办理方式")
-    clue(engine, instance_id, viewer=principal)
-    problems = []
-    if mode not in ledger.HANDLING_MODES:
-        problems.append(Problem("请选择办理方式", field="mode"))
-    open_tasks = [t for t in engine.show(instance_id).tasks if t["element_id"] != "acceptance_notice"]
-    if not open_tasks:
-        problems.append(Problem("该线索当前没有可改派的任务", field="mode"))
-    if problems:
-        raise Invalid("办理方式有误", problems)
-    target = checked_target(engine, principal, to, reason)
-    label = ledger.HANDLING_MODES[mode]
-    engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
-                    reason=(reason or "").strip(), mode=mode)
-    return label, target
 
 
 def start_review(engine, principal: Principal, instance_id: str):

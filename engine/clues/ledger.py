@@ -30,7 +30,8 @@ DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "
 FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
          "fourth": "第四种形态"}
 CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
-# Handling modes (办理方式), recorded as the `mode` of a reassignment's event (older ones: the reason's prefix).
+# Handling modes (办理方式): the triage's `handling_mode`, each with steps of its own in the clue process
+# (older clues: the `mode` of a reassignment's event, or the reason's prefix).
 HANDLING_MODES = {"escalated": "提级办理", "cross": "交叉办理", "joint": "联合办理"}
 # The stage a clue is in, by the element of its open task (or waiting timer).
 STAGES = {
@@ -41,6 +42,9 @@ STAGES = {
     "outcome": "处理结果", "result_notice": "处理结果告知",
     "report_up": "报告上级纪委", "report_up_receipt": "等待上级纪委回执", "report_up_result": "等待上级纪委办理结果",
     "report_back": "待回复上级",
+    "escalate_report": "提级报送上级纪委", "escalate_receipt": "等待上级纪委回执", "escalate_result": "上级纪委提级办理中",
+    "cross_send": "移交交叉办理", "cross_receipt": "等待交叉办理回执", "cross_result": "交叉办理中",
+    "joint_team": "组建联合办理组", "joint_result": "联合办理中",
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
 # 可查性: the office's rating at triage of how far a clue can be verified (seed 002: "确定一批可查性较强…").
@@ -232,6 +236,8 @@ def _instance_as_of(i, as_of: datetime):
 
 
 def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: datetime, today: date) -> dict:
+    if d.get("handling_mode") in HANDLING_MODES and HANDLING_MODES[d["handling_mode"]] not in modes:
+        modes = [HANDLING_MODES[d["handling_mode"]], *modes]
     open_tasks = [t for t in tasks if t.status == "open"]
     closed = i.status in ("completed", "cancelled")
     received = _date(d.get("received_on")) or i.started_at.astimezone(BEIJING).date()
@@ -271,6 +277,9 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
         "report_back_due": report_back.due_at.isoformat() if report_back is not None and report_back.due_at else
         ("—" if report_back is not None else None),
         "reported_back_on": d.get("reported_back_on"), "handler": handler,
+        "handling_mode": d.get("handling_mode") if d.get("handling_mode") in HANDLING_MODES else None,
+        "handled_by": d.get("mode_handled_by"), "mode_sent_on": d.get("mode_sent_on"),
+        "mode_receipt_on": d.get("mode_receipt_on"), "mode_result_on": d.get("mode_result_on"),
         "verifiability": d.get("verifiability"), "verifiability_name": VERIFIABILITY.get(d.get("verifiability"), ""),
         "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
@@ -308,6 +317,13 @@ def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
             parts.append(f"上级纪委办理结果：{d['up_result']}")
     if d.get("reported_back_on"):
         parts.append(f"已于{d['reported_back_on']}向上级纪委报告办理结果")
+    if d.get("handling_mode") in HANDLING_MODES and d.get("mode_handled_by"):
+        parts.append(("报送" if d["handling_mode"] == "escalated" else "移交" if d["handling_mode"] == "cross" else
+                      "联合") + d["mode_handled_by"] + (f"（{d['mode_team']}）" if d.get("mode_team") else ""))
+        if d.get("mode_receipt_on"):
+            parts.append("已回执")
+        if d.get("mode_result"):
+            parts.append(f"办理结果：{d['mode_result']}")
     if d.get("disposal") == "transfer" and d.get("receiving_authority"):
         parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
     if d.get("discipline_form"):

@@ -8,6 +8,7 @@ by `register`, called from the composition root, engine/bootstrap.py).
   working day on the hospital's calendar, as Chinese administrative practice does for a time limit
   ending on a holiday (the triage's one month: 09-07 → 10-07, inside National Day → 10-08).
 - guard `clue_reply_dates`: a written reply cannot arrive before the letter was sent, nor in the future.
+- guard `clue_mode_dates`: 提级/交叉/联合办理's receipt and result come after the sending, not in the future.
 - guard `clue_outcome_rules`: the four forms only for party members and public employees (seed 002
   附件4's notes, encoded once in `engine.clues.four_forms`).
 """
@@ -68,6 +69,23 @@ def reply_dates(ctx) -> None:
         raise Invalid("回复日期有误", problems)
 
 
+def mode_dates(ctx) -> None:
+    """提级/交叉/联合办理: a receipt or result cannot come before the clue was sent, nor in the future."""
+    today = ctx.now.astimezone(BEIJING).date().isoformat()
+    sent = ctx.data.get("mode_sent_on")
+    problems = []
+    for name in ("mode_sent_on", "mode_receipt_on", "mode_result_on"):
+        value = ctx.submitted.get(name)
+        if not value:
+            continue
+        if str(value) > today:
+            problems.append(Problem("日期不能晚于今天", field=name))
+        elif name != "mode_sent_on" and sent and str(value) < str(sent):
+            problems.append(Problem("日期不能早于报送（移交）日期", field=name))
+    if problems:
+        raise Invalid("日期有误", problems)
+
+
 def outcome_rules(ctx) -> None:
     found = four_forms.problems(ctx.data.get("party_member"), ctx.data.get("public_employee"),
                                 ctx.submitted.get("discipline_form"), ctx.submitted.get("admin_penalty"))
@@ -80,3 +98,4 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("clue_months_after", months_after)
     registry.add_guard("clue_reply_dates", reply_dates)
     registry.add_guard("clue_outcome_rules", outcome_rules)
+    registry.add_guard("clue_mode_dates", mode_dates)
