@@ -23,7 +23,7 @@ from engine.deadlines.workdays import BEIJING
 from engine.forms import MemoryLookups, validate_submission
 from engine.org import people as org
 from engine.org.people import Principal
-from engine.org.roles import DISCIPLINE_OFFICE
+from engine.org.roles import DISCIPLINE_OFFICE, LEADERSHIP_GROUP
 from engine.permissions import may_handle_clues, may_reveal_reporter, require
 from engine.runtime.recusal import excluded_persons
 from engine.text import hidden_characters
@@ -42,10 +42,11 @@ CHANNELS = {"phone": "电话", "email": "电子邮件", "letter": "信件", "vis
             "survey": "出院满意度调查"}
 # What the office's form holds that is workflow data (the reporter's identity is not).
 CLUE_FIELDS = ("person_name", "person_position", "person_department", "position_level", "party_member",
-               "public_employee",
+               "public_employee", "subject_in_leadership_group",
                "summary", "source", "channel", "received_on", "real_name", "person_username", "report_back_due_on")
 # What the staff record says of a person concerned who works here: never retyped per clue.
-SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member", "public_employee")
+SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member", "public_employee",
+                      "subject_in_leadership_group")
 POSITION_LEVELS = {"hospital_leader": "院领导", "middle_manager": "中层", "other": "其他"}
 REPORTER_FIELDS = ("reporter_name", "reporter_contact")
 
@@ -111,19 +112,23 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
 
 
 def subject_from_staff(conn, fields: dict) -> dict:
-    """`fields` with the person concerned's name, department, level and party membership taken from
-    the staff record when they work here (`person_username`): the record wins over anything typed."""
+    """`fields` with the person concerned's name, department, level, party membership, public
+    employment and membership of the leadership group taken from the staff record when they work
+    here (`person_username`): the record wins over anything typed. A member of the leadership group
+    is not judged by the group: the clue goes to the higher commission like a 院领导's."""
     username = (fields.get("person_username") or "").strip() or None
     if username is None:
-        return {**fields, "person_username": None}
+        return {**fields, "person_username": None, "subject_in_leadership_group": False}
     row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member,
                                  staff.c.public_employee)
                        .where(staff.c.username == username)).one_or_none()
     if row is None:
         return {**fields, "person_username": username, "_unknown_person": True}
+    in_group = conn.execute(sa.select(staff_role.c.role).where(
+        staff_role.c.username == username, staff_role.c.role == LEADERSHIP_GROUP)).first() is not None
     return {**fields, "person_username": username, "person_name": row.name, "person_department": row.department,
             "position_level": row.position_level, "party_member": row.party_member,
-            "public_employee": row.public_employee}
+            "public_employee": row.public_employee, "subject_in_leadership_group": in_group}
 
 
 def _check(fields: dict, reporter_name, reporter_contact) -> list[Problem]:
@@ -253,6 +258,7 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
             "position_level": person.position_level if person else "other",
             "party_member": person.party_member if person else None,
             "public_employee": person.public_employee if person else None,
+            "subject_in_leadership_group": False,
             "person_username": person.username if person else None,
             "summary": summary, "source": "petition", "channel": "web", "received_on": today,
             "real_name": bool(data["real_name"])}

@@ -117,7 +117,9 @@ def reopen(engine, principal: Principal, line_id: str, review_instance_id: str, 
     now = engine.clock.now()
     today = intake.today(engine)
     carried = sorted({(r["username"] or "", r["role"] or "", r["kind"]) for r in kept_out})
-    start = {k: data.get(k) for k in (*intake.CLUE_FIELDS, *CARRIED) if k in data}
+    start = {"handling_mode": "self", "subject_in_leadership_group": False,    # clues from before these were data
+             **{k: data.get(k) for k in (*intake.CLUE_FIELDS, *CARRIED) if k in data}}
+    start["handling_mode"] = "self"         # who handles the new round is decided at its triage
     start.update(round_number=number, reopened_on=today, clue_line_id=line_id, review_instance_id=review_instance_id,
                  reopen_reason=reason, letter_received_on=None,
                  recusals_carried=[{"person": u or None, "role": r or None, "kind": k} for u, r, k in carried])

@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('staff', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('public_employee', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN: a batch copy of staff would trip SQLite's foreign keys from the tables naming it.
+    op.add_column('staff', sa.Column('public_employee', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('clue_round',
     sa.Column('instance_id', sa.String(length=36), nullable=False),
     sa.Column('line_id', sa.String(length=36), nullable=False),
