@@ -1,10 +1,11 @@
 """The clue ledger (问题线索台帐): a view over the `clue` process instances, never a second copy.
 
-Each clue is one row from registration to close — and on through the rounds 回头看 reopens it for
-(engine.clues.rounds: the row then shows the latest round, its number, and each round's result); its data come from the instance's workflow data
-(the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
-tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history
-(the `mode` of their events).
+Each clue is one row from registration to close, and on through the rounds 回头看 reopens it for
+(engine.clues.rounds: the row then shows the latest round, its number, and each round's result). Its
+data come from the instance's workflow data (the frontier tasks' data while it runs, the workflow's
+data once it ended), its stage from its open tasks and waiting timer, its handling mode
+(提级/交叉/联合办理) from the triage's `handling_mode` (older clues: the `mode` of a reassignment's
+event in their history).
 No reporter identity is ever read here.
 """
 from __future__ import annotations
