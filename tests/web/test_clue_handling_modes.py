@@ -123,3 +123,21 @@ def test_a_clue_handled_here_takes_its_disposal_route_and_the_old_reassignment_d
     assert "提级/交叉/联合办理" not in c.get(f"/clues/{reg.instance_id}").get_data(as_text=True)
     assert post(c, f"/clues/{reg.instance_id}/handling", {"mode": "escalated", "to": "jj_head", "reason": "x"}
                 ).status_code in (404, 405)
+
+
+def test_the_triage_page_offers_the_modes_and_a_submitted_mode_takes_its_steps(app, clues):
+    reg = clues.register(real_name=False)
+    triage = clues.tasks(reg.instance_id)["triage"]["id"]
+    c = app.test_client()
+    login(c, "jijian")
+    page = c.get(f"/tasks/{triage}").get_data(as_text=True)
+    assert "办理方式" in page and "提级办理（上级纪委监委办理）" in page and "联合办理（与其他单位联合）" in page
+    form = {"disposal": "verify", "handling_mode": "joint", "opinion": "联合区卫生健康局纪检组办理",
+            "meeting_date": "2026-09-28", "action": "complete"}
+    for n, person in enumerate(("jijian", "jj_head", "leader")):
+        form[f"participants[{n}].person"] = person
+        form[f"participants[{n}].opinion"] = "同意"
+    resp = post(c, f"/tasks/{triage}", form, page=f"/tasks/{triage}")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
+    assert set(clues.tasks(reg.instance_id)) == {"joint_team"}
