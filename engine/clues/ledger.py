@@ -190,8 +190,8 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
                         now, today)
         row = row_of(i)
         if later.get(i.id):
-            row = _with_rounds(row, [row_of(by_id[r.instance_id]) for r in later[i.id] if r.instance_id in by_id],
-                               later[i.id])
+            later_rows = [row_of(by_id[r.instance_id]) for r in later[i.id] if r.instance_id in by_id]
+            row = rounds.line_row(row, later_rows, later[i.id])
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
@@ -199,34 +199,6 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     for r in rows:
         r["handler_name"] = names.get(r["handler"], r["handler"]) if r["handler"] else None
     return rows
-
-
-def _with_rounds(first: dict, later: list[dict], info: list) -> dict:
-    """The line of a clue reopened by 回头看: its latest round as the row (status, stage, result,
-    tasks), on the first round's line (instance, business key, date received), with every round's
-    result kept in `rounds` and the round's number in `round`."""
-    if not later:
-        return first
-    current = later[-1]
-    rounds_ = [{"round": 1, "instance_id": first["instance_id"], "result": first["result"],
-                "closed_on": first["closed_on"], "reopened_on": None, "reason": None}]
-    for r, meta in zip(later, info):
-        rounds_.append({"round": meta.number, "instance_id": r["instance_id"], "result": r["result"],
-                        "closed_on": r["closed_on"], "reopened_on": meta.reopened_on, "reason": meta.reason})
-    return {**current, "instance_id": first["instance_id"], "business_key": first["business_key"],
-            "received_on": first["received_on"], "current_instance_id": current["instance_id"],
-            "round": len(rounds_), "rounds": rounds_,
-            "handling_modes": list(dict.fromkeys([*first["handling_modes"], *current["handling_modes"]])),
-            "result": rounds_text(rounds_)}
-
-
-def rounds_text(rounds_: list[dict]) -> str:
-    """附件3's 处置方式及结果 of a reopened clue: each round's result, the earlier ones kept."""
-    parts = []
-    for r in rounds_:
-        head = f"第{r['round']}轮" if r["round"] == 1 else f"第{r['round']}轮（{r['reopened_on']}回头看重新处置）"
-        parts.append(f"{head}：{r['result'] or '办理中'}")
-    return "\n".join(parts)
 
 
 def _instance_as_of(i, as_of: datetime):
