@@ -62,7 +62,7 @@ def may_read_clues(p: Principal) -> bool:
 
 
 def may_handle_clues(p: Principal) -> bool:
-    """Register a clue, record its handling mode, select it for review, grant access to its reporter."""
+    """Register a clue, select it for review and reopen it, grant access to its reporter."""
     return p.has(*CLUE_OFFICE)
 
 

@@ -41,7 +41,8 @@ def staff_edit(username):
         values = {"username": username or request.form.get("username", "").strip(),
                   "name": request.form.get("name", ""), "department": request.form.get("department") or None,
                   "position_level": request.form.get("position_level", "other"),
-                  "party_member": request.form.get("party_member") == "1", "email": request.form.get("email") or None,
+                  "party_member": request.form.get("party_member") == "1",
+                  "public_employee": request.form.get("public_employee") == "1", "email": request.form.get("email") or None,
                   "locale": request.form.get("locale", "zh"), "active": request.form.get("active") == "1",
                   "roles": request.form.getlist("roles")}
         password = request.form.get("password", "")

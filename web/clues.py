@@ -1,6 +1,6 @@
 """The discipline office's clue pages: the ledger (问题线索台帐) and its Excel export, registering a
-clue with the duplicate hint, one clue with its history, revealing a reporter (audited), recording a
-handling mode (提级/交叉/联合办理) and selecting a closed clue for 回头看."""
+clue with the duplicate hint, one clue with its history, revealing a reporter (audited), selecting a
+closed clue for 回头看 and reopening it for a new disposal round on the review's finding."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from engine import permissions
 from engine.clues import (confidential, export as clues_export, intake as clues_intake, ledger as clues_ledger,
-                          quarterly as clues_quarterly)
+                          quarterly as clues_quarterly, rounds as clues_rounds)
 from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
 from engine.inbox.submission import FormRejected
@@ -123,13 +123,14 @@ def create():
 
 @bp.get("/clues/<instance_id>")
 @roles_required(*READERS)
-def show(instance_id: str, reporter=None):
+def show(instance_id: str, reporter=None, values=None):
     found = clues_intake.show(engine(), g.principal, instance_id)
     return render_template("clues/show.html", clue=found.clue, tasks=found.tasks, history=found.history,
                            has_reporter=found.has_reporter, reporter=reporter, names=found.names,
                            step_names=found.step_names, people=found.people, duplicates=found.duplicates,
-                           modes=clues_ledger.HANDLING_MODES, can_reveal=found.can_reveal,
-                           can_reveal_reporter=found.can_reveal_reporter)
+                           can_reveal=found.can_reveal,
+                           can_reveal_reporter=found.can_reveal_reporter, reviews=found.reviews,
+                           values=values or {})
 
 
 @bp.post("/clues/<instance_id>/reporter")
@@ -138,24 +139,26 @@ def reveal(instance_id: str):
     return show(instance_id, reporter=clues_intake.reveal(engine(), vault(), g.principal, instance_id))
 
 
-def _refused(instance_id: str, exc: Invalid):
-    """The clue page again, status 422, with each field's problem."""
-    labels = {"to": _("承办人"), "reason": _("原因"), "mode": _("办理方式")}
+def _refused(instance_id: str, exc: Invalid, values=None):
+    """The clue page again, status 422, with each field's problem (and what was typed)."""
+    labels = {"to": _("承办人"), "reason": _("原因"), "mode": _("办理方式"),
+              "review_instance_id": _("回头看发现的问题")}
     for p in exc.problems or [Problem(exc.message)]:
         flash(f"{labels[p.field]}：{_(p.message)}" if p.field in labels else _(p.message), "error")
-    return show(instance_id), 422
+    return show(instance_id, values=values), 422
 
 
-@bp.post("/clues/<instance_id>/handling")
+@bp.post("/clues/<instance_id>/reopen")
 @roles_required(*OFFICE)
-def handling(instance_id: str):
-    """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it."""
+def reopen(instance_id: str):
+    """回头看 found a problem: the clue's next disposal round, on the same ledger line."""
+    values = {k: request.form.get(k, "") for k in ("review_instance_id", "reason")}
     try:
-        mode, target = clues_intake.record_handling(engine(), g.principal, instance_id, request.form.get("mode", ""),
-                                                    request.form.get("to", ""), request.form.get("reason", ""))
+        started = clues_rounds.reopen(engine(), g.principal, instance_id, values["review_instance_id"],
+                                      values["reason"])
     except Invalid as exc:
-        return _refused(instance_id, exc)
-    flash(_("已记录%(mode)s，任务改由 %(name)s 办理", mode=mode, name=target.name), "success")
+        return _refused(instance_id, exc, values)
+    flash(_("已开启第%(n)s轮处置", n=started.data.get("round_number")), "success")
     return redirect(url_for("clues.show", instance_id=instance_id))
 
 

@@ -14,7 +14,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from engine.inbox import attachments
-from engine.inbox.handover import checked_target
 from engine.inbox.submission import FormRejected, lookups
 from engine.clues import confidential, ledger, reporter_access
 from engine.errors import Invalid, NotFound, Problem
@@ -24,7 +23,7 @@ from engine.deadlines.workdays import BEIJING
 from engine.forms import MemoryLookups, validate_submission
 from engine.org import people as org
 from engine.org.people import Principal
-from engine.org.roles import DISCIPLINE_OFFICE
+from engine.org.roles import DISCIPLINE_OFFICE, LEADERSHIP_GROUP
 from engine.permissions import may_handle_clues, may_reveal_reporter, require
 from engine.runtime.recusal import excluded_persons
 from engine.text import hidden_characters
@@ -43,9 +42,11 @@ CHANNELS = {"phone": "电话", "email": "电子邮件", "letter": "信件", "vis
             "survey": "出院满意度调查"}
 # What the office's form holds that is workflow data (the reporter's identity is not).
 CLUE_FIELDS = ("person_name", "person_position", "person_department", "position_level", "party_member",
+               "public_employee", "subject_in_leadership_group",
                "summary", "source", "channel", "received_on", "real_name", "person_username", "report_back_due_on")
 # What the staff record says of a person concerned who works here: never retyped per clue.
-SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member")
+SUBJECT_FROM_STAFF = ("person_name", "person_department", "position_level", "party_member", "public_employee",
+                      "subject_in_leadership_group")
 POSITION_LEVELS = {"hospital_leader": "院领导", "middle_manager": "中层", "other": "其他"}
 REPORTER_FIELDS = ("reporter_name", "reporter_contact")
 
@@ -81,6 +82,9 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
     data = {k: fields.get(k) for k in CLUE_FIELDS}
     data["conflicts"] = []          # people the person concerned declares conflicts with (回避)
     data["letter_received_on"] = None   # an inquiry letter's receipt, once recorded (the reply runs from it)
+    data["handling_mode"] = "self"      # 本级办理 until the triage decides 提级/交叉/联合办理
+    data["round_number"] = 1            # 回头看 may reopen the clue: a later disposal round (engine.clues.rounds)
+    data["reopened_on"] = None          # the day a later round began (its triage runs a month from it)
     with engine.db.connect() as conn:
         data["office_department"] = office_department(conn)
         names = dict(conn.execute(sa.select(department.c.code, department.c.name_zh)).all())
@@ -108,17 +112,23 @@ def register(engine, vault: confidential.ReporterVault, fields: dict, *, started
 
 
 def subject_from_staff(conn, fields: dict) -> dict:
-    """`fields` with the person concerned's name, department, level and party membership taken from
-    the staff record when they work here (`person_username`): the record wins over anything typed."""
+    """`fields` with the person concerned's name, department, level, party membership, public
+    employment and membership of the leadership group taken from the staff record when they work
+    here (`person_username`): the record wins over anything typed. A member of the leadership group
+    is not judged by the group: the clue goes to the higher commission like a 院领导's."""
     username = (fields.get("person_username") or "").strip() or None
     if username is None:
-        return {**fields, "person_username": None}
-    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member)
+        return {**fields, "person_username": None, "subject_in_leadership_group": False}
+    row = conn.execute(sa.select(staff.c.name, staff.c.department, staff.c.position_level, staff.c.party_member,
+                                 staff.c.public_employee)
                        .where(staff.c.username == username)).one_or_none()
     if row is None:
         return {**fields, "person_username": username, "_unknown_person": True}
+    in_group = conn.execute(sa.select(staff_role.c.role).where(
+        staff_role.c.username == username, staff_role.c.role == LEADERSHIP_GROUP)).first() is not None
     return {**fields, "person_username": username, "person_name": row.name, "person_department": row.department,
-            "position_level": row.position_level, "party_member": row.party_member}
+            "position_level": row.position_level, "party_member": row.party_member,
+            "public_employee": row.public_employee, "subject_in_leadership_group": in_group}
 
 
 def _check(fields: dict, reporter_name, reporter_contact) -> list[Problem]:
@@ -238,7 +248,8 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
                         ).scalar_one_or_none()
     person = None
     if dept:
-        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member)
+        matches = conn.execute(sa.select(staff.c.username, staff.c.position_level, staff.c.party_member,
+                                         staff.c.public_employee)
                                .where(staff.c.name == data["person_name"], staff.c.department == dept)).all()
         person = matches[0] if len(matches) == 1 else None
     summary = f"时间：{data['happened']}；地点：{data['place']}；事实：{data['facts']}"
@@ -246,6 +257,8 @@ def public_report_fields(conn, data: dict, today: str) -> dict:
             "person_department": dept or data["person_department"],
             "position_level": person.position_level if person else "other",
             "party_member": person.party_member if person else None,
+            "public_employee": person.public_employee if person else None,
+            "subject_in_leadership_group": False,
             "person_username": person.username if person else None,
             "summary": summary, "source": "petition", "channel": "web", "received_on": today,
             "real_name": bool(data["real_name"])}
@@ -280,26 +293,33 @@ class CluePage:
     duplicates: list[dict]          # other clues about the same person or matter
     can_reveal: bool                # the office: may reveal, and grant others access
     can_reveal_reporter: bool       # the office, or someone it granted access to this clue's reporter
+    reviews: list[dict] = field(default_factory=list)   # 回头看 findings the office may reopen the clue on
 
 
 def show(engine, principal: Principal, instance_id: str) -> CluePage:
+    from engine.clues import rounds
     now = engine.clock.now()
     with read_transaction(engine.db) as conn:
+        instance_id = rounds.line_of(conn, instance_id)
         found = clue(engine, instance_id, conn, principal)
+        current = found["current_instance_id"]       # the latest disposal round (回头看 may reopen a clue)
+        every_round = [r["instance_id"] for r in found["rounds"]] or [instance_id]
         has_reporter = confidential.has_reporter(conn, instance_id)
         names = {r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)}
-        recused = excluded_persons(conn, instance_id)
+        recused = excluded_persons(conn, current)
         people = [(p["username"], p["name"]) for p in org.list_staff(conn) if not recused.excludes(p["username"])]
         step_names = dict(conn.execute(sa.select(human_task.c.element_id, human_task.c.name)
-                                       .where(human_task.c.instance_id == instance_id)).all())
+                                       .where(human_task.c.instance_id.in_(every_round))).all())
         every = ledger.clue_rows(conn, now, viewer=principal)
         granted = may_handle_clues(principal) or reporter_access.has_reporter_grant(conn, instance_id,
                                                                                     principal.username)
+        reviews = rounds.reviews_that_may_reopen(conn, instance_id) if may_handle_clues(principal) else []
     others = [r for r in possible_duplicates(every, found["person_name"], found["summary"], limit=6)
               if r["instance_id"] != instance_id][:5]
-    return CluePage(found, engine.show(instance_id).tasks, list(reversed(engine.events(instance_id))), has_reporter,
+    history = sorted((e for iid in every_round for e in engine.events(iid)), key=lambda e: (e["at"], e["seq"]), reverse=True)
+    return CluePage(found, engine.show(current).tasks, history, has_reporter,
                     names, people, step_names, others, may_handle_clues(principal),
-                    may_reveal_reporter(principal, granted=granted))
+                    may_reveal_reporter(principal, granted=granted), reviews)
 
 
 def reveal(engine, vault: confidential.ReporterVault, principal: Principal, instance_id: str):
@@ -311,26 +331,6 @@ def reveal(engine, vault: confidential.ReporterVault, principal: Principal, inst
         granted = not office and reporter_access.has_reporter_grant(conn, instance_id, principal.username)
         require(may_reveal_reporter(principal, granted=granted), "只有纪检监察室可以查看举报人信息")
         return confidential.reveal_reporter(conn, vault, principal, instance_id, engine.clock.now(), granted=not office)
-
-
-def record_handling(engine, principal: Principal, instance_id: str, mode: str, to: str, reason: str) -> tuple[str, Principal]:
-    """提级办理 / 交叉办理 / 联合办理: the clue's open task goes to the person who now handles it, with
-    the mode and the reason in the history (a reassignment). Returns the mode's name and the person."""
-    require(may_handle_clues(principal), "只有纪检监察室可以改变线索的办理方式")
-    clue(engine, instance_id, viewer=principal)
-    problems = []
-    if mode not in ledger.HANDLING_MODES:
-        problems.append(Problem("请选择办理方式", field="mode"))
-    open_tasks = [t for t in engine.show(instance_id).tasks if t["element_id"] != "acceptance_notice"]
-    if not open_tasks:
-        problems.append(Problem("该线索当前没有可改派的任务", field="mode"))
-    if problems:
-        raise Invalid("办理方式有误", problems)
-    target = checked_target(engine, principal, to, reason)
-    label = ledger.HANDLING_MODES[mode]
-    engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
-                    reason=(reason or "").strip(), mode=mode)
-    return label, target
 
 
 def start_review(engine, principal: Principal, instance_id: str):

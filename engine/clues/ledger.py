@@ -1,9 +1,11 @@
 """The clue ledger (问题线索台帐): a view over the `clue` process instances, never a second copy.
 
-Each clue is one row from registration to close; its data come from the instance's workflow data
-(the frontier tasks' data while it runs, the workflow's data once it ended), its stage from its open
-tasks and waiting timer, its handling mode (提级/交叉/联合办理) from the reassignments in its history
-(the `mode` of their events).
+Each clue is one row from registration to close, and on through the rounds 回头看 reopens it for
+(engine.clues.rounds: the row then shows the latest round, its number, and each round's result). Its
+data come from the instance's workflow data (the frontier tasks' data while it runs, the workflow's
+data once it ended), its stage from its open tasks and waiting timer, its handling mode
+(提级/交叉/联合办理) from the triage's `handling_mode` (older clues: the `mode` of a reassignment's
+event in their history).
 No reporter identity is ever read here.
 """
 from __future__ import annotations
@@ -15,11 +17,11 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from engine.clues import intake
+from engine.clues import intake, rounds
 from engine.db.transactions import read_transaction
 from engine.errors import Invalid, Problem
 from engine.org.people import department_names, staff_names
-from engine.db.schema import event, human_task, process_instance
+from engine.db.schema import clue_round, event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
 from engine.org.people import Principal
 from engine.runtime import queries, recusal
@@ -29,7 +31,8 @@ DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "
 FORMS = {"none": "不予处理", "first": "第一种形态", "second": "第二种形态", "third": "第三种形态",
          "fourth": "第四种形态"}
 CONCLUSIONS = {"substantiated": "反映属实", "partly": "部分属实", "unsubstantiated": "反映不实"}
-# Handling modes (办理方式), recorded as the `mode` of a reassignment's event (older ones: the reason's prefix).
+# Handling modes (办理方式): the triage's `handling_mode`, each with steps of its own in the clue process
+# (older clues: the `mode` of a reassignment's event, or the reason's prefix).
 HANDLING_MODES = {"escalated": "提级办理", "cross": "交叉办理", "joint": "联合办理"}
 # The stage a clue is in, by the element of its open task (or waiting timer).
 STAGES = {
@@ -40,6 +43,9 @@ STAGES = {
     "outcome": "处理结果", "result_notice": "处理结果告知",
     "report_up": "报告上级纪委", "report_up_receipt": "等待上级纪委回执", "report_up_result": "等待上级纪委办理结果",
     "report_back": "待回复上级",
+    "escalate_report": "提级报送上级纪委", "escalate_receipt": "等待上级纪委回执", "escalate_result": "上级纪委提级办理中",
+    "cross_send": "移交交叉办理", "cross_receipt": "等待交叉办理回执", "cross_result": "交叉办理中",
+    "joint_team": "组建联合办理组", "joint_result": "联合办理中",
 }
 STATUSES = {"open": "办理中", "closed": "已办结"}
 # 可查性: the office's rating at triage of how far a clue can be verified (seed 002: "确定一批可查性较强…").
@@ -121,11 +127,15 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     `as_of`: the ledger as it stood at that moment (a report's cut-off): clues registered before it,
     closed if they ended before it, their data as of their last task completed before it, their
     tasks open unless completed before it."""
-    q = sa.select(process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
-                  process_instance.c.started_at, process_instance.c.ended_at
-                  ).where(process_instance.c.process_key == intake.PROCESS_KEY)
+    columns = (process_instance.c.id, process_instance.c.business_key, process_instance.c.status,
+               process_instance.c.started_at, process_instance.c.ended_at)
+    # one line per clue: a round reopened by 回头看 is shown on its first round's line
+    q = sa.select(*columns).where(process_instance.c.process_key == intake.PROCESS_KEY,
+                                  process_instance.c.id.not_in(rounds.later_rounds()))
     if instance_ids is not None:
-        q = q.where(process_instance.c.id.in_(list(instance_ids)))
+        wanted = list(instance_ids)
+        q = q.where(sa.or_(process_instance.c.id.in_(wanted), process_instance.c.id.in_(
+            sa.select(clue_round.c.line_id).where(clue_round.c.instance_id.in_(wanted)))))
     if as_of is not None:
         q = q.where(process_instance.c.started_at < as_of)
     if viewer is not None:
@@ -133,9 +143,19 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     instances = conn.execute(q.order_by(process_instance.c.started_at, process_instance.c.id)).all()
     if as_of is not None:
         instances = [_instance_as_of(i, as_of) for i in instances]
-    ids = [r.id for r in instances]
-    if not ids:
+    if not instances:
         return []
+    later = rounds.rounds_of(conn, [i.id for i in instances], before=as_of)
+    round_ids = [r.instance_id for rs in later.values() for r in rs]
+    if viewer is not None and round_ids:
+        # kept out of any round (a conflict declared in round 2): kept out of the line
+        out = recusal.excluded_instances(conn, viewer, round_ids)
+        instances = [i for i in instances if not any(r.instance_id in out for r in later.get(i.id, []))]
+    by_id = {i.id: i for i in instances}
+    if round_ids:
+        for r in conn.execute(sa.select(*columns).where(process_instance.c.id.in_(round_ids))):
+            by_id[r.id] = _instance_as_of(r, as_of) if as_of is not None else r
+    ids = list(by_id)
     data = queries.instance_data(conn, ids, until=as_of)
     waiting = {} if as_of is not None else queries.waiting_elements(conn, ids)
     tasks: dict[str, list] = {}
@@ -165,7 +185,13 @@ def clue_rows(conn, now: datetime, query: LedgerQuery | None = None, *, instance
     rows = []
     today = now.astimezone(BEIJING).date()
     for i in instances:
-        row = _row(i, data.get(i.id, {}), tasks.get(i.id, []), waiting.get(i.id, []), modes.get(i.id, []), now, today)
+        def row_of(x):
+            return _row(x, data.get(x.id, {}), tasks.get(x.id, []), waiting.get(x.id, []), modes.get(x.id, []),
+                        now, today)
+        row = row_of(i)
+        if later.get(i.id):
+            later_rows = [row_of(by_id[r.instance_id]) for r in later[i.id] if r.instance_id in by_id]
+            row = rounds.line_row(row, later_rows, later[i.id])
         if query is None or query.matches(row):
             rows.append(row)
     rows.sort(key=lambda r: (r["received_on"], r["business_key"] or ""))
@@ -183,6 +209,8 @@ def _instance_as_of(i, as_of: datetime):
 
 
 def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: datetime, today: date) -> dict:
+    if d.get("handling_mode") in HANDLING_MODES and HANDLING_MODES[d["handling_mode"]] not in modes:
+        modes = [HANDLING_MODES[d["handling_mode"]], *modes]
     open_tasks = [t for t in tasks if t.status == "open"]
     closed = i.status in ("completed", "cancelled")
     received = _date(d.get("received_on")) or i.started_at.astimezone(BEIJING).date()
@@ -204,23 +232,28 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     holder = next((t.assignee for t in reversed(work) if t.status == "open" and t.assignee), None)
     handler = holder or next((t.completed_by for t in reversed(work) if t.completed_by), None)
     return {
-        "instance_id": i.id, "business_key": i.business_key, "status": "closed" if closed else "open",
+        "instance_id": i.id, "current_instance_id": i.id, "round": 1, "rounds": [],
+        "business_key": i.business_key, "status": "closed" if closed else "open",
         "stage": stage, "person_name": d.get("person_name"), "person_username": d.get("person_username"),
         "person_position": d.get("person_position"),
         "person_department": d.get("person_department"),
         "person_department_name": d.get("person_department_name") or d.get("person_department"),
         "position_level": d.get("position_level"), "party_member": d.get("party_member"),
+        "public_employee": d.get("public_employee"),
         "summary": d.get("summary"), "source": d.get("source"), "source_name": intake.SOURCES.get(d.get("source"), ""),
         "channel_name": intake.CHANNELS.get(d.get("channel"), ""), "received_on": received.isoformat(),
         "real_name": bool(d.get("real_name")), "disposal": d.get("disposal"),
         "disposal_name": DISPOSALS.get(d.get("disposal"), ""),
-        "discipline_form": d.get("discipline_form"), "result": disposal_and_result(d, modes),
+        "discipline_form": d.get("discipline_form"), "admin_penalty": d.get("admin_penalty"), "result": disposal_and_result(d, modes),
         "handling_modes": modes, "days_open": (ended - received).days, "overdue": overdue,
         "feedback": _feedback(d, tasks, now), "reply_late": d.get("reply_late"),
         "campaign": d.get("campaign"), "jurisdiction": d.get("jurisdiction") or "hospital",
         "report_back_due": report_back.due_at.isoformat() if report_back is not None and report_back.due_at else
         ("—" if report_back is not None else None),
         "reported_back_on": d.get("reported_back_on"), "handler": handler,
+        "handling_mode": d.get("handling_mode") if d.get("handling_mode") in HANDLING_MODES else None,
+        "handled_by": d.get("mode_handled_by"), "mode_sent_on": d.get("mode_sent_on"),
+        "mode_receipt_on": d.get("mode_receipt_on"), "mode_result_on": d.get("mode_result_on"),
         "verifiability": d.get("verifiability"), "verifiability_name": VERIFIABILITY.get(d.get("verifiability"), ""),
         "closed_on": i.ended_at.astimezone(BEIJING).date().isoformat() if closed and i.ended_at else None,
     }
@@ -258,6 +291,13 @@ def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
             parts.append(f"上级纪委办理结果：{d['up_result']}")
     if d.get("reported_back_on"):
         parts.append(f"已于{d['reported_back_on']}向上级纪委报告办理结果")
+    if d.get("handling_mode") in HANDLING_MODES and d.get("mode_handled_by"):
+        parts.append(("报送" if d["handling_mode"] == "escalated" else "移交" if d["handling_mode"] == "cross" else
+                      "联合") + d["mode_handled_by"] + (f"（{d['mode_team']}）" if d.get("mode_team") else ""))
+        if d.get("mode_receipt_on"):
+            parts.append("已回执")
+        if d.get("mode_result"):
+            parts.append(f"办理结果：{d['mode_result']}")
     if d.get("disposal") == "transfer" and d.get("receiving_authority"):
         parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
     if d.get("discipline_form"):

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from engine.clues import intake, ledger
+from engine.clues import four_forms, intake, ledger
 from engine.db.transactions import read_transaction
 from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
@@ -63,6 +63,9 @@ def statistics(rows: list[dict], quarter: Quarter) -> dict:
     """The quarter's figures from ledger rows."""
     first, last = quarter.first_day.isoformat(), quarter.last_day.isoformat()
     received = [r for r in rows if first <= r["received_on"] <= last]
+    # where each handling counts: seed 002 附件4's rule, once (engine.clues.four_forms)
+    handled = [four_forms.counted(r["party_member"], r["public_employee"], r["discipline_form"], r["admin_penalty"])
+               for r in received]
     return {
         "quarter": quarter,
         "received": len(received),
@@ -71,8 +74,9 @@ def statistics(rows: list[dict], quarter: Quarter) -> dict:
                         for code, name in ledger.DISPOSALS.items()},
         "undecided": sum(1 for r in received if not r["disposal"]),
         "closed": sum(1 for r in received if r["status"] == "closed"),
-        "forms": {name: sum(1 for r in received if r["discipline_form"] == code)
+        "forms": {name: sum(1 for r in handled if r.form == code)
                   for code, name in ledger.FORMS.items() if code != "none"},
+        "admin_penalty": sum(1 for r in handled if r.admin_penalty),
         "reported_back": sum(1 for r in received if r["reported_back_on"]),
         "assigned": sum(1 for r in received if r["source"] == "assigned"),
         "feedback": ledger.feedback_rate(received),
@@ -102,6 +106,7 @@ def workbook(figures: dict, *, filled_by: str) -> bytes:
     rows += [(f"处置方式：{name}", n) for name, n in figures["by_disposal"].items()]
     rows += [("尚未研判", figures["undecided"]), ("已办结", figures["closed"])]
     rows += [(f"运用“四种形态”：{name}", n) for name, n in figures["forms"].items()]
+    rows += [("行政处罚（非党员、非公职人员）", figures["admin_penalty"])]
     rows += [("上级交办", figures["assigned"]), ("已向上级报告结果", figures["reported_back"])]
     fb = figures["feedback"]
     rows += [("实名举报", fb["real_name"]), ("已受理告知", fb["accepted"]),

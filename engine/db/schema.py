@@ -347,6 +347,9 @@ staff = sa.Table(
     sa.Column("department", sa.String(64), sa.ForeignKey("department.code")),
     sa.Column("position_level", sa.String(32), nullable=False, server_default="other"),
     sa.Column("party_member", sa.Boolean, nullable=False, server_default=sa.false()),
+    # 公职人员: a public employee (seed 002 附件4's notes: 政务处分 and the four forms apply to them,
+    # 行政处罚 counts only staff who are neither party members nor public employees).
+    sa.Column("public_employee", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("email", sa.String(255)),
     sa.Column("locale", sa.String(8), nullable=False, server_default="zh"),
     sa.Column("password_hash", sa.String(255)),
@@ -599,6 +602,21 @@ recusal = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_recusal_instance", "instance_id"),
     sa.Index("ix_recusal_username", "username"),
+)
+
+# 回头看 reopened a clue: each later disposal round is an instance of the clue process, a line of the
+# ledger groups them under the first round's instance (`line_id`). Round 1 has no row.
+clue_round = sa.Table(
+    "clue_round", metadata,
+    sa.Column("instance_id", ID, primary_key=True),
+    sa.Column("line_id", ID, nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("review_instance_id", ID, nullable=False),
+    sa.Column("reason", sa.String(2000), nullable=False),
+    sa.Column("reopened_by", sa.String(64), nullable=False),
+    sa.Column("reopened_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("line_id", "round"),
+    sa.Index("ix_clue_round_line", "line_id"),
 )
 
 # Declared relations between staff (配偶, 近亲属, …): each keeps the other out of instances about them.

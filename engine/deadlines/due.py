@@ -90,6 +90,12 @@ def _traced(at: datetime | None, seen: list, slack: timedelta = timedelta(0)) ->
     return Due(at, any(d.provisional for d in seen))
 
 
+def hospital_calendar(conn) -> WorkCalendar:
+    """The official calendar with the hospital's overrides, read on `conn` (e.g. an operation's)."""
+    return WorkCalendar({r.day: r.working for r in conn.execute(
+        sa.select(calendar_override.c.day, calendar_override.c.working))})
+
+
 class Deadlines:
     """The calendar (official + overrides from the database) and due computations on it."""
 
@@ -104,9 +110,7 @@ class Deadlines:
         with self._lock:
             if self._calendar is None or time.monotonic() - self._loaded > self.ttl:
                 with self.db.connect() as conn:
-                    overrides = {r.day: r.working for r in conn.execute(
-                        sa.select(calendar_override.c.day, calendar_override.c.working))}
-                self._calendar = WorkCalendar(overrides)
+                    self._calendar = hospital_calendar(conn)
                 self._loaded = time.monotonic()
             return self._calendar
 

@@ -128,7 +128,7 @@ def _check(conn, plan: ImportPlan):
                   department.c.head, department.c.active))}
     db_staff = {r.username: dict(r._mapping) for r in conn.execute(
         sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.position_level,
-                  staff.c.party_member, staff.c.email, staff.c.locale, staff.c.active, staff.c.password_hash))}
+                  staff.c.party_member, staff.c.public_employee, staff.c.email, staff.c.locale, staff.c.active, staff.c.password_hash))}
     db_roles: dict[str, set] = {}
     for r in conn.execute(sa.select(staff_role)):
         db_roles.setdefault(r.username, set()).add(r.role)
@@ -165,7 +165,7 @@ def _check(conn, plan: ImportPlan):
     for username, r in file_staff.items():
         old = db_staff.get(username)
         kept = {k: v for k, v in (old or {}).items() if k not in ("username", "password_hash")}
-        values = {"department": None, "position_level": "other", "party_member": False, "email": None,
+        values = {"department": None, "position_level": "other", "party_member": False, "public_employee": False, "email": None,
                   "locale": "zh", "active": True, **kept, **r.values}
         values.pop("username")
         dept = values["department"]

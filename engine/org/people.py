@@ -165,9 +165,12 @@ def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None =
     username = values["username"].strip()
     row = {"name": values["name"].strip(), "department": values.get("department") or None,
            "position_level": values.get("position_level", "other"),
-           "party_member": bool(values.get("party_member")), "email": (values.get("email") or None),
+           "party_member": bool(values.get("party_member")),
+           "public_employee": bool(values.get("public_employee")), "email": (values.get("email") or None),
            "locale": values.get("locale", "zh"), "active": values.get("active", True)}
     before = conn.execute(sa.select(*(staff.c[k] for k in row)).where(staff.c.username == username)).one_or_none()
+    if before is not None and "public_employee" not in values:
+        row["public_employee"] = before.public_employee     # a caller that does not know the flag keeps it
     if before is not None:
         conn.execute(staff.update().where(staff.c.username == username).values(**row))
         changed = {k: [before._mapping[k], v] for k, v in row.items() if before._mapping[k] != v}
@@ -214,7 +217,7 @@ def staff_names(conn, usernames) -> dict[str, str]:
 def list_staff(conn, *, department_code: str | None = None, search: str | None = None,
                active_only: bool = True, limit: int = 500) -> list[dict]:
     q = sa.select(staff.c.username, staff.c.name, staff.c.department, staff.c.position_level,
-                  staff.c.party_member, staff.c.active, staff.c.email).order_by(staff.c.department, staff.c.username)
+                  staff.c.party_member, staff.c.public_employee, staff.c.active, staff.c.email).order_by(staff.c.department, staff.c.username)
     if active_only:
         q = q.where(staff.c.active)
     if department_code:

@@ -42,6 +42,7 @@ COLUMNS = {
         "department": ("科室", "所在科室", "科室代码", "科室名称", "department"),
         "position_level": ("职级", "position_level", "level"),
         "party_member": ("党员", "是否党员", "政治面貌", "party_member"),
+        "public_employee": ("公职人员", "是否公职人员", "public_employee"),
         "roles": ("角色", "roles"),
         "email": ("邮箱", "电子邮箱", "email", "e-mail"),
         "locale": ("语言", "locale"),
@@ -62,6 +63,8 @@ LEVELS = {"": "other", "院领导": "hospital_leader", "院级领导": "hospital
 PARTY = {**dict.fromkeys(("是", "y", "yes", "true", "1", "√", "✓", "党员", "中共党员", "中共预备党员",
                           "预备党员"), True),
          **dict.fromkeys(("", "否", "n", "no", "false", "0", "×", "群众", "非党员", "共青团员", "团员"), False)}
+YES_NO = {**dict.fromkeys(("是", "y", "yes", "true", "1", "√", "✓", "公职人员"), True),
+          **dict.fromkeys(("", "否", "n", "no", "false", "0", "×", "非公职人员"), False)}
 LOCALES = {"": "zh", "zh": "zh", "中文": "zh", "en": "en", "英文": "en", "english": "en"}
 IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -313,6 +316,7 @@ CONVERTERS: dict[str, Callable[[str], object]] = {
     "category": _choice(CATEGORIES, "类别（职能/临床/医技）"), "head": _identifier,
     "username": _identifier, "name": _limited(64), "department": _limited(128),
     "position_level": _choice(LEVELS, "职级（院领导/中层/其他）"), "party_member": _choice(PARTY, "党员标记（是/否）"),
+    "public_employee": _choice(YES_NO, "公职人员标记（是/否）"),
     "roles": lambda t: list(dict.fromkeys(x for x in ROLE_SEPARATORS.split(t) if x)),
     "email": _email, "locale": _choice(LOCALES, "语言（zh/en）"), "password": lambda t: t or None,
 }

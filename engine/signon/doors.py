@@ -95,6 +95,7 @@ def apply_person(conn, directory: Directory, person: Person, now: datetime, *, a
               "email": person.email, "roles": roles_of(person, directory.group_roles), "active": True}
     if before is not None:
         values.update(position_level=before.position_level, party_member=before.party_member,
+                      public_employee=before.public_employee,
                       locale=before.locale, active=before.active)
     roles_before = people.get_staff(conn, person.username)["roles"] if before is not None else None
     people.save_staff(conn, values, now, actor=actor)

@@ -98,7 +98,7 @@ def test_a_fresh_talk_opens_empty_and_a_completed_one_shows_its_record(server, o
 
 
 def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_page, clues, engine):
-    reg = clues.register(real_name=False, party_member=True, summary="反映刘某收受患者红包两千元。")
+    reg = clues.register(real_name=False, party_member=False, public_employee=False, summary="反映刘某收受患者红包两千元。")
     clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实", **meeting())
     page = open_page()
     sign_in(page, server, "jj_head")
@@ -120,7 +120,8 @@ def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_p
     page.fill("[name=admin_penalty]", "罚款五千元")
     page.check("[name=publicized][value=false]")
     page.click("button[value=complete]")
-    assert "行政处罚只适用于非党员" in page.content() and "输入有误" not in page.content()
+    # seed 002 附件4: the four forms are not for staff who are neither party members nor public employees
+    assert "四种形态只适用于党员和公职人员" in page.content() and "输入有误" not in page.content()
     assert page.input_value("[name=admin_penalty]") == "罚款五千元"
     page.shot("item3-guard-refusal")
 

@@ -97,7 +97,7 @@ MATRIX = [
     ("/clues/new", "POST", "/clues/new", "admin", 403, "jijian"),
     ("/clues/<instance_id>", "GET", "/clues/{clue}", "neike_head", 403, "auditor"),
     ("/clues/<instance_id>/reporter", "POST", "/clues/{clue}/reporter", "admin", 403, "jijian"),
-    ("/clues/<instance_id>/handling", "POST", "/clues/{clue}/handling", "owner", 403, "jijian"),
+    ("/clues/<instance_id>/reopen", "POST", "/clues/{clue}/reopen", "owner", 403, "jijian"),
     ("/clues/<instance_id>/review", "POST", "/clues/{clue}/review", "neike_head", 403, "jijian"),
     ("/reports", "GET", "/reports", "nurse", 403, "jijian"),
     ("/reports/<campaign_id>/<kind>", "GET", "/reports/{campaign}/outcomes", "neike_head", 403, "auditor"),

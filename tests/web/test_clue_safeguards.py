@@ -83,6 +83,19 @@ def test_a_clue_about_the_director_goes_up_and_no_leadership_group_member_sees_i
     assert any(e["data"].get("role") == "leadership_group" for e in withheld)
 
 
+def test_a_clue_about_a_leadership_group_member_who_is_not_a_hospital_leader_also_goes_up(app, clues, leaders):
+    # 郑书记 (leader) sits in the leadership group without being 院领导 on the staff record
+    reg = clues.register(person_username="leader", person_name="", position_level="other", real_name=False)
+    assert set(clues.tasks(reg.instance_id)) == {"report_up"}
+    row = clues.row(reg.instance_id)
+    assert (row["person_name"], row["jurisdiction"]) == ("郑书记", "higher")
+    for user in LEADERSHIP:
+        c = app.test_client()
+        login(c, user)
+        assert c.get(f"/clues/{reg.instance_id}").status_code == 404, user
+        assert reg.business_key not in c.get("/clues").get_data(as_text=True), user
+
+
 def test_the_proposer_of_a_disposal_cannot_approve_it(app, clues):
     reg = clues.register(real_name=False)
     clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())

@@ -104,7 +104,7 @@ def test_a_refused_attachment_is_said_next_to_the_upload_on_the_task_page(client
 
 
 def test_a_completion_guard_refusal_is_shown_next_to_its_field_with_the_input_kept(client, clues, engine):
-    reg = clues.register(real_name=False, party_member=True)
+    reg = clues.register(real_name=False, party_member=False, public_employee=False)
     clues.triage(reg.instance_id, "verify")
     clues.do(reg.instance_id, "verify_plan", verify_plan="p", verify_team="t")
     clues.do(reg.instance_id, "approve_plan", plan_approved=True, plan_comment=None)
@@ -118,7 +118,7 @@ def test_a_completion_guard_refusal_is_shown_next_to_its_field_with_the_input_ke
                                                "action": "complete"}, page=f"/tasks/{outcome}")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "行政处罚只适用于非党员" in page and "输入有误" not in page
+    assert "四种形态只适用于党员和公职人员" in page and "输入有误" not in page
     assert "罚款五千元" in page and "诫勉谈话" in page                # the input is kept
     assert engine.task(outcome)["status"] == "open"
 
@@ -127,7 +127,8 @@ def test_a_completion_guard_refusal_is_shown_next_to_its_field_with_the_input_ke
                                                "admin_penalty": "罚款五千元", "publicized": "false", "rules_improved": "0",
                                                "action": "complete"}, page=f"/tasks/{outcome}")
     page = resp.get_data(as_text=True)
-    assert "Administrative penalties apply only to non-party members" in page and "行政处罚只适用于非党员" not in page
+    assert "The four forms apply only to party members and public employees" in page
+    assert "四种形态只适用于党员和公职人员" not in page
 
 
 def _token(client, task_id):

@@ -1,6 +1,8 @@
 """附件4 专项整治情况汇总表: per campaign item (整治工作项目), the departments involved by category,
 the people dealt with (中层 / 其他), the four forms (第一至第四种形态), administrative penalties,
-issues publicly reported (通报) and rules improved (完善制度); a total row.
+issues publicly reported (通报) and rules improved (完善制度); a total row. Where a handling counts
+(the four forms for party members and public employees, 行政处罚 only for staff who are neither) is
+the seed's note 2, applied by `engine.clues.four_forms.counted`.
 
 The items are the campaign's `focus_areas` (launch form), in their order, then any other item an
 outcome names, then 未归类 for outcomes naming none. A clue counts once its outcome (处理结果) was
@@ -20,9 +22,10 @@ from engine.db.schema import department, event, process_instance
 from engine.campaign.reports.common import CampaignRef, cutoff_instant
 from engine.campaign.reports import disclosure_forms
 from engine.campaign.reports.ledger import campaign_clues
+from engine.clues import four_forms
 
 CATEGORIES = ("administrative", "clinical", "medical_technical")
-FORMS = ("first", "second", "third", "fourth")
+FORMS = four_forms.FORMS
 UNFILED = "未归类"
 REFORM = "以案促改（完善制度）"
 
@@ -40,19 +43,25 @@ def outcomes(conn, camp: CampaignRef, cutoff: date, now: datetime, viewer=None) 
     categories = dict(conn.execute(sa.select(department.c.code, department.c.category)).all())
     items = [str(a.get("area")).strip() for a in camp.launch.get("focus_areas") or [] if str(a.get("area") or "").strip()]
     rows = {item: _blank(item) for item in items}
-    done = _completed(conn, list(clues), "outcome", until)
-    for iid, submitted in done:
+    # a clue reopened by 回头看 counts with its latest round's outcome (the rounds are in order)
+    line_of = {r["instance_id"]: (iid, r["round"]) for iid, c in clues.items() for r in c["rounds"]}
+    latest: dict[str, dict] = {}
+    found = _completed(conn, [*clues, *(r for r in line_of if r not in clues)], "outcome", until)
+    for rid, submitted in sorted(found, key=lambda f: line_of.get(f[0], (f[0], 1))[1]):
+        latest[line_of.get(rid, (rid, 1))[0]] = submitted
+    for iid, submitted in latest.items():
         clue = clues[iid]
         item = str(submitted.get("campaign_item") or "").strip() or UNFILED
         row = rows.setdefault(item, _blank(item))
         person = (clue["person_name"] or "", clue["person_department"] or "")
-        form = submitted.get("discipline_form")
-        penalty = bool(str(submitted.get("admin_penalty") or "").strip())
-        if form in FORMS:
-            row["forms"][form].add(person)
-        if penalty:
+        # the rule of the seed's notes (four forms / 行政处罚), encoded once in engine.clues.four_forms
+        handled = four_forms.counted(clue["party_member"], clue.get("public_employee"),
+                                     submitted.get("discipline_form"), submitted.get("admin_penalty"))
+        if handled.form is not None:
+            row["forms"][handled.form].add(person)
+        if handled.admin_penalty:
             row["admin_penalty"].add(person)
-        if form in FORMS or penalty:
+        if handled.dealt_with:
             # 院领导 count with 中层及以上 (the report's column)
             level = "middle_manager" if clue["position_level"] in ("middle_manager", "hospital_leader") else "other"
             row["people"][level].add(person)
