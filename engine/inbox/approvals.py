@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from engine.db.transactions import read_transaction
 from engine.inbox import copies, send_back, signers, urging
 from engine.org.people import Principal
+from engine.runtime.views import HumanTask
 
 
 @dataclass
@@ -19,9 +20,9 @@ class Panel:
     signers: list[dict] = field(default_factory=list)
 
 
-def panel(engine, p: Principal, task: dict) -> Panel:
+def panel(engine, p: Principal, task: HumanTask) -> Panel:
     with read_transaction(engine.db) as conn:
-        urges = urging.counts(conn, [task["id"]]).get(task["id"], 0)
-    sent = copies.of_task(engine, task["id"])
+        urges = urging.counts(conn, [task.id]).get(task.id, 0)
+    sent = copies.of_task(engine, task.id)
     return Panel(urges, sent, urging.can_urge(p, task), copies.can_copy(p, task), send_back.can_withdraw(p, task),
-                 signers.of_task(engine, task["id"]))
+                 signers.of_task(engine, task.id))

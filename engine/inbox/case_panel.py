@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from engine.db.schema import human_task
 from engine.permissions import can_view_instance
 from engine.runtime import elements, queries
+from engine.runtime.views import HumanTask
 
 CONTEXT = "context"
 VIEW = "caseView"
@@ -81,25 +82,25 @@ def restricted(definition: dict, names: list[str]) -> dict:
     return {**definition, "layout": layout}
 
 
-def panel(conn, engine, p, task: dict) -> CasePanel:
+def panel(conn, engine, p, task: HumanTask) -> CasePanel:
     """What the task's `context` declares, if `p` may see its instance (else an empty panel)."""
-    properties = elements.element_properties(conn, engine.registry, task["instance_id"], task["element_id"])
+    properties = elements.element_properties(conn, engine.registry, task.instance_id, task.element_id)
     entries = parse(properties.get(CONTEXT))
     found = CasePanel()
-    if not (entries or properties.get(VIEW)) or not can_view_instance(conn, p, task["instance_id"]):
+    if not (entries or properties.get(VIEW)) or not can_view_instance(conn, p, task.instance_id):
         return found
     for name, item in _views(properties.get(VIEW)):
         fn = engine.connectors.views.get(name)
         if fn is not None:
-            value = (queries.instance_data(conn, [task["instance_id"]]).get(task["instance_id"]) or {}).get(item)
+            value = (queries.instance_data(conn, [task.instance_id]).get(task.instance_id) or {}).get(item)
             shown = fn(conn, engine, p, value)
             if shown is not None:
                 found.views[name] = shown
-    done = elements.completions(conn, task["instance_id"])
+    done = elements.completions(conn, task.instance_id)
     rows = {r.id: r for r in conn.execute(sa.select(human_task).where(human_task.c.id.in_(list(done) or ["-"])))}
     for head, form_key, names in entries:
         if head == "start":
-            started = elements.last_event_data(conn, task["instance_id"], None, "instance_started") or {}
+            started = elements.last_event_data(conn, task.instance_id, None, "instance_started") or {}
             definition = engine.forms.get(form_key) if form_key else None
             if definition is not None:
                 found.business = Shown(definition.get("title", ""), restricted(definition, names),
@@ -107,9 +108,9 @@ def panel(conn, engine, p, task: dict) -> CasePanel:
             continue
         for task_id, completion in done.items():
             row = rows.get(task_id)
-            if completion["element_id"] != head or task_id == task["id"] or row is None:
+            if completion["element_id"] != head or task_id == task.id or row is None:
                 continue
-            definition = engine.forms.for_task(dict(row._mapping))
+            definition = engine.forms.for_task(row)
             if definition is not None:
                 found.steps.append(Shown(row.name, restricted(definition, names), completion["data"],
                                          completion["actor"], completion["at"]))

@@ -27,6 +27,7 @@ from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import require, require_work
 from engine.runtime import notes
+from engine.runtime.views import HumanTask
 
 POSITIONS = ("before", "after")
 MAX_TEXT = 2000
@@ -82,7 +83,7 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
     stored = None
     if position == "after" and not problems:
         definition = engine.forms.for_task(task)
-        with submission.lookups(engine.db, task["instance_id"]) as found:
+        with submission.lookups(engine.db, task.instance_id) as found:
             checked = submission.validate(definition, raw, None, found)
         if checked.errors:
             raise submission.FormRejected(checked)
@@ -123,7 +124,7 @@ def mine(engine, p: Principal) -> list[dict]:
 @dataclass
 class SignaturePage:
     signature: dict
-    task: dict
+    task: HumanTask
     instance: object
     definition: dict | None
 

@@ -241,7 +241,7 @@ def test_only_a_closed_clue_can_be_reviewed(app, clues, engine):
     early = post(c, f"{path}/review", page=path)
     assert early.status_code == 422 and "只有已办结的线索" in early.get_data(as_text=True)
     clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())
-    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    approve = clues.tasks(reg.instance_id)["approve_office"].id
     with pytest.raises(Forbidden):      # the head proposed it: someone else approves (职责分离)
         clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
     with pytest.raises(Invalid):        # …but not a clerk outside the approval's lane (the office's head)
