@@ -36,7 +36,7 @@ def load(engine) -> str | None:
     for code in ("neike", "waike", "erke", "jianyanke"):
         task = _open(engine, "meeting", code)
         if task:
-            headcount = engine.show(engine.task(task)["instance_id"]).data.get("headcount") or 1
+            headcount = engine.show(engine.task(task).instance_id).data.get("headcount") or 1
             engine.complete_task(task, user=heads[code], data={"meeting_date": day(0), "attendance": headcount,
                                                                 "trained": headcount, "summary": "传达专项整治工作方案"})
     for talk in _all_open(engine, "talk", "waike"):
