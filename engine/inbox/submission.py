@@ -110,12 +110,15 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     longer theirs to complete, `FormRejected` naming each field at fault."""
     if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
-    task = engine.task(task_id)
-    with read_transaction(engine.db) as conn:
+    from engine.inbox import signers      # 加签: not while an added signature is pending
+    with read_transaction(engine.db) as conn:      # every check's reads in one transaction
+        task = engine.task(task_id, conn)
         if is_recused(conn, principal, task["instance_id"]):      # 回避: as if there were no such task
             raise NotFound(f"task {task_id} not found", field="task_id")
-    require(can_view(principal, task), "你无权查看此任务")
-    require_work(principal, task)
+        require(can_view(principal, task), "你无权查看此任务")
+        require_work(principal, task)
+        if action == COMPLETE:
+            signers.refuse_while_pending(engine, task_id, conn)
     definition = engine.forms.for_task(task)
     if action == SAVE_DRAFT:
         _save_draft(engine, principal, task, definition, raw)
@@ -139,8 +142,6 @@ def _save_draft(engine, principal: Principal, task: dict, definition: dict | Non
 
 
 def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
-    from engine.inbox import signers      # 加签: not while an added signature is pending
-    signers.refuse_while_pending(engine, task["id"])
     with lookups(engine.db, task["instance_id"]) as found:
         submission = validate(definition, raw, files, found)
     if submission.errors:

@@ -434,8 +434,9 @@ class Engine:
     def show(self, instance_id: str) -> InstanceView:
         return queries.show(self.db, instance_id)
 
-    def task(self, task_id: str) -> dict:
-        return queries.task(self.db, task_id)
+    def task(self, task_id: str, conn=None) -> dict:
+        """One inbox row; read in `conn`, the caller's read transaction, when given."""
+        return queries.task(self.db, task_id, conn)
 
     def list_tasks(self, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[dict]:
         return queries.list_tasks(self.db, user=user, status=status, limit=limit)
