@@ -127,7 +127,9 @@ def require(allowed: bool, message: str) -> None:
 # --- human tasks -----------------------------------------------------------------------------------
 
 def is_candidate(p: Principal, task: dict) -> bool:
-    if not task.get("candidate_role") or task["candidate_role"] not in p.roles:
+    if not task.get("candidate_role"):       # a task in no lane: its instance's starter only
+        return task.get("candidate_user") is not None and task["candidate_user"] == p.username
+    if task["candidate_role"] not in p.roles:
         return False
     dept = task.get("candidate_department")
     return dept is None or dept == p.department or dept in p.heads
