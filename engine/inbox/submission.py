@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment, department, staff
 from engine.db.transactions import read_transaction, write_transaction
-from engine.errors import Invalid, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
@@ -189,7 +189,24 @@ def start(engine, principal: Principal, process_key: str, raw, *, business_key: 
     """Start the latest version of a process `principal` may start, with its start form's data (files
     are not taken here: they go with the first task). `refused`: what the caller found wrong with the
     request itself, shown with the form's own errors; `FormRejected` if there is any, or if the
-    process's own checks (a service task) refuse the data."""
+    process's own checks (a service task) refuse the data. Checked like `start_with_data`: against
+    the latest version this node knows, verified by the start's write."""
+    return _checked(lambda: _start(engine, principal, process_key, raw, business_key, refused), process_key)
+
+
+def _checked(attempt, process_key: str):
+    """`attempt()`, again while a version deployed meanwhile (on another node) makes the checks it
+    made stale: they are then made against the new version."""
+    from engine.runtime.instances import StaleVersion
+    for n in range(3):
+        try:
+            return attempt()
+        except StaleVersion:
+            if n == 2:
+                raise Conflict(f"流程 {process_key} 正在发布新版本，请稍后重试", field="process_key") from None
+
+
+def _start(engine, principal: Principal, process_key: str, raw, business_key, refused) -> Started:
     info = engine.process_info(process_key)
     require(can_start(principal, info), "你无权发起此流程")
     definition = engine.forms.get(info.start_form) if info.start_form else None
@@ -205,7 +222,7 @@ def start(engine, principal: Principal, process_key: str, raw, *, business_key: 
         raise FormRejected(Submission({}, {}, errors, values))
     try:
         view = engine.start(process_key, started_by=principal.username,
-                            business_key=business_key or data.get("name") or None, data=data)
+                            business_key=business_key or data.get("name") or None, data=data, checked=info.version)
     except Invalid as exc:
         errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
         raise FormRejected(Submission({}, {}, errors, values)) from exc
@@ -218,7 +235,15 @@ def start_with_data(engine, principal: Principal, process_key: str, *, version: 
     """Start an instance with data as given (the API's start, for callers its role group admits),
     checked by the latest version's start form like the page's start (`FormRejected` naming each
     field). A confidential process only by the roles its `startableBy` names: its dedicated page keeps
-    what is confidential out of the workflow data."""
+    what is confidential out of the workflow data.
+
+    The checks are those of the latest version as this node knows it (no query); the start's write
+    verifies it is still the latest, else the start is checked again against the new one."""
+    return _checked(lambda: _start_with_data(engine, principal, process_key, version, business_key, data),
+                    process_key)
+
+
+def _start_with_data(engine, principal: Principal, process_key: str, version, business_key, data):
     info = engine.process_info(process_key)
     require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
     definition = engine.forms.get(info.start_form) if info.start_form else None
@@ -232,4 +257,4 @@ def start_with_data(engine, principal: Principal, process_key: str, *, version: 
             raise FormRejected(checked)
         data = {**(data or {}), **checked.data}
     return engine.start(process_key, started_by=principal.username, version=version, business_key=business_key,
-                        data=data)
+                        data=data, checked=info.version if version is None else None)
