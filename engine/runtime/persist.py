@@ -222,6 +222,7 @@ def _open_incident(w: _Write, task, err) -> None:
 def _status(live: LiveInstance, frontier) -> bool:
     """The instance's status after the operation; whether it ended just now."""
     live.frontier = frontier
+    store.remember_frontier(live.wf, frontier)
     old = live.status
     if live.incidents:
         live.status = "error"

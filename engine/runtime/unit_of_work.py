@@ -127,11 +127,13 @@ class UnitOfWork:
 
     def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
         """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
-        return run_engine(wf, self.limits, first=first, submitted=submitted) or check_due_dates(wf, self.policy)
+        with store.walking_recent(wf):        # a long instance costs what a short one does
+            return run_engine(wf, self.limits, first=first, submitted=submitted) or check_due_dates(wf, self.policy)
 
     def retry(self, wf, failed: list, data: dict) -> Exception | None:
         """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
-        return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy)
+        with store.walking_recent(wf):
+            return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy)
 
     # -- a new instance ---------------------------------------------------------------------------
     def start(self, process_key: str, started_by: str, version: int | None, business_key: str | None,
