@@ -203,7 +203,7 @@ def _checked(attempt, process_key: str):
             return attempt()
         except StaleVersion:
             if n == 2:
-                raise Conflict(f"流程 {process_key} 正在发布新版本，请稍后重试", field="process_key") from None
+                raise Conflict("此流程正在发布新版本，请稍后重试", field="process_key") from None
 
 
 def _start(engine, principal: Principal, process_key: str, raw, business_key, refused) -> Started:
