@@ -36,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.documents_only:
         import tempfile
-        from bench import documents_bench, engine_bench
+        from bench import documents_bench
         with tempfile.TemporaryDirectory() as tmp:
             report = {"documents_sqlite": documents_bench.run(engine_bench._fresh_engine,
                                                               f"sqlite:///{Path(tmp) / 'documents.db'}",

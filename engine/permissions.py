@@ -138,7 +138,9 @@ def require(allowed: bool, message: str) -> None:
 # --- human tasks -----------------------------------------------------------------------------------
 
 def is_candidate(p: Principal, task) -> bool:
-    if not task.candidate_role or task.candidate_role not in p.roles:
+    if not task.candidate_role:       # a task in no lane: its instance's starter only
+        return task.candidate_user is not None and task.candidate_user == p.username
+    if task.candidate_role not in p.roles:
         return False
     dept = task.candidate_department
     return dept is None or dept == p.department or dept in p.heads
@@ -195,9 +197,15 @@ def require_work(p: Principal, task) -> None:
 def is_recused(conn, p: Principal, instance_id: str) -> bool:
     """回避: `p` (or one of their roles) is kept out of the instance (engine/runtime/recusal.py) — then
     no page, list, count, search or export shows them anything of it, whatever else they hold."""
-    return conn.execute(sa.select(recusal.c.id).where(
-        recusal.c.instance_id == instance_id,
-        sa.or_(recusal.c.username == p.username, recusal.c.role.in_(sorted(p.roles) or [""]))).limit(1)).first() is not None
+    return conn.execute(_RECUSED, {"p_instance": instance_id, "p_user": p.username,
+                                   "p_roles": sorted(p.roles) or [""]}).first() is not None
+
+
+# built once: asked before every action on a task or instance
+_RECUSED = sa.select(recusal.c.id).where(
+    recusal.c.instance_id == sa.bindparam("p_instance"),
+    sa.or_(recusal.c.username == sa.bindparam("p_user"),
+           recusal.c.role.in_(sa.bindparam("p_roles", expanding=True)))).limit(1)
 
 
 def can_view_instance(conn, p: Principal, instance_id: str) -> bool:

@@ -95,6 +95,13 @@ def process_infos(conn, keys: list[str] | None = None) -> dict[str, ProcessInfo]
     return {r.process_key: ProcessInfo.from_row(r) for r in rows}
 
 
+# The latest version of one process, with its id (what `Registry.latest_info` remembers).
+_LATEST_INFO = Prepared(sa.select(process_version.c.id, process_version.c.process_key, process_version.c.name,
+                                  process_version.c.version, process_version.c.meta_json)
+                        .where(process_version.c.process_key == sa.bindparam("p_key"))
+                        .order_by(process_version.c.version.desc()).limit(1))
+
+
 class Registry:
     def __init__(self, db: sa.Engine, forms: FormCatalog, clock, cache_size: int = 256, operators=None):
         """`operators`: what the engine provides beyond scripts — anything with `services` and `guards`
@@ -107,6 +114,7 @@ class Registry:
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[int, int]] = {}          # key -> (id, number) last resolved as latest
         self._numbered: dict[tuple[str, int], int] = {}        # (key, number) -> id
+        self._infos: dict[int, ProcessInfo] = {}                # version id -> its ProcessInfo (never changes)
         self.on_deployed = None     # hook(conn, key, spec, now) run in the deploy transaction
         self.on_decision = None     # hook(task, evaluation) when a business rule task decides
         self.operators = operators
@@ -230,6 +238,28 @@ class Registry:
             return None
         version_id, number = hit
         return version_id, (_STILL_LATEST, {"p_key": process_key, "p_version": number})
+
+    def latest_info(self, conn_source, process_key: str) -> ProcessInfo | None:
+        """The ProcessInfo of the latest version this node has seen (no query when it has seen one);
+        else read (with `conn_source()`, a read transaction's context) and remembered as the latest.
+        A start checked against it passes its number to `Engine.start(checked=…)`, whose write
+        batch verifies it is still the latest."""
+        with self._lock:
+            hit = self._latest.get(process_key)
+            info = self._infos.get(hit[0]) if hit is not None else None
+        if info is not None:
+            return info
+        with conn_source() as conn:
+            rows = _LATEST_INFO.fetch(conn, {"p_key": process_key})
+        if not rows:
+            return None
+        row = rows[0]
+        info = ProcessInfo.from_row(row)
+        with self._lock:
+            self._infos[row.id] = info
+            self._numbered[(process_key, row.version)] = row.id
+            self._latest[process_key] = (row.id, row.version)
+        return info
 
     def forget_latest(self, process_key: str) -> None:
         with self._lock:

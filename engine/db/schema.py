@@ -148,6 +148,9 @@ human_task = sa.Table(
     sa.Column("lane", sa.String(255)),
     sa.Column("candidate_role", sa.String(64)),
     sa.Column("candidate_department", sa.String(64)),
+    # the one person who may take up a task that has no candidate role: a task in no lane goes to
+    # the instance's starter (docs/bpmn-support.md)
+    sa.Column("candidate_user", sa.String(64)),
     sa.Column("assignee", sa.String(64)),
     sa.Column("form_key", sa.String(255)),
     sa.Column("priority", sa.Integer, nullable=False),
@@ -189,6 +192,7 @@ def _partial(name: str, *columns, where) -> sa.Index:
 
 
 _partial("ix_human_task_open_inbox", _h.candidate_role, _h.candidate_department, where=TASK_OPEN)
+_partial("ix_human_task_open_candidate_user", _h.candidate_user, where=sa.and_(TASK_OPEN, _h.candidate_user.is_not(None)))
 _partial("ix_human_task_held", _h.assignee, _h.status, where=_h.assignee.is_not(None))
 _partial("ix_human_task_done", _h.completed_by, _h.completed_at, where=_h.completed_by.is_not(None))
 _partial("ix_human_task_open_due", _h.due_at, where=sa.and_(TASK_OPEN, _h.due_at.is_not(None)))

@@ -117,10 +117,14 @@ def _values(p: Principal, now: datetime, soon_until: datetime) -> dict:
 
 
 def _candidate_clause(p: Principal):
+    # a task in no lane has one candidate, its instance's starter (`candidate_user`)
+    starter = sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_user == _USER,
+                      human_task.c.candidate_role.is_(None))
     if not p.roles:
-        return sa.false()
-    return sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(_ROLES),
-                   sa.or_(human_task.c.candidate_department.is_(None), human_task.c.candidate_department.in_(_DEPTS)))
+        return starter
+    return sa.or_(sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(_ROLES),
+                          sa.or_(human_task.c.candidate_department.is_(None),
+                                 human_task.c.candidate_department.in_(_DEPTS))), starter)
 
 
 def _view_condition(p: Principal, view: str):

@@ -39,15 +39,22 @@ def candidate_roles(live, task_id: str) -> list[str]:
     return [r.strip() for r in text.split(",") if r.strip()]
 
 
+_PENDING = sa.select(added_signer).where(added_signer.c.task_id == sa.bindparam("p_task"),
+                                         added_signer.c.status == "pending")   # built once: every completion
+
+
 def pending_before(conn, task_id: str) -> list:
-    return conn.execute(sa.select(added_signer).where(
-        added_signer.c.task_id == task_id, added_signer.c.status == "pending")).all()
+    return conn.execute(_PENDING, {"p_task": task_id}).all()
 
 
-def refuse_while_pending(engine, task_id: str) -> None:
-    """A task whose added signature is pending cannot be completed (Conflict naming who)."""
-    with read_transaction(engine.db) as conn:
+def refuse_while_pending(engine, task_id: str, conn=None) -> None:
+    """A task whose added signature is pending cannot be completed (Conflict naming who); read in
+    `conn`, the caller's read transaction, when given."""
+    if conn is not None:
         rows = pending_before(conn, task_id)
+    else:
+        with read_transaction(engine.db) as own:
+            rows = pending_before(own, task_id)
     if rows:
         raise Conflict(f"加签人 {'、'.join(r.signer for r in rows)} 尚未签署，暂不能提交", code="signature_pending")
 

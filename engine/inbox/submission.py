@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from engine.db.schema import attachment, department, staff
 from engine.db.transactions import read_transaction, write_transaction
-from engine.errors import Invalid, NotFound
+from engine.errors import Conflict, Invalid, NotFound
 from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
@@ -114,12 +114,15 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     longer theirs to complete, `FormRejected` naming each field at fault."""
     if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
-    task = engine.task(task_id)
-    with read_transaction(engine.db) as conn:
+    from engine.inbox import signers      # 加签: not while an added signature is pending
+    with read_transaction(engine.db) as conn:      # every check's reads in one transaction
+        task = engine.task(task_id, conn)
         if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
             raise NotFound(f"task {task_id} not found", field="task_id")
-    require(can_view(principal, task), "你无权查看此任务")
-    require_work(principal, task)
+        require(can_view(principal, task), "你无权查看此任务")
+        require_work(principal, task)
+        if action == COMPLETE:
+            signers.refuse_while_pending(engine, task_id, conn)
     definition = engine.forms.for_task(task)
     if action == SAVE_DRAFT:
         _save_draft(engine, principal, task, definition, raw)
@@ -147,8 +150,6 @@ def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict 
 
 
 def _complete(engine, principal: Principal, task: HumanTask, definition: dict | None, raw, files):
-    from engine.inbox import signers      # 加签: not while an added signature is pending
-    signers.refuse_while_pending(engine, task.id)
     with lookups(engine.db, task.instance_id) as found:
         submission = validate(definition, raw, files, found)
     if submission.errors:
@@ -196,7 +197,24 @@ def start(engine, principal: Principal, process_key: str, raw, *, business_key: 
     """Start the latest version of a process `principal` may start, with its start form's data (files
     are not taken here: they go with the first task). `refused`: what the caller found wrong with the
     request itself, shown with the form's own errors; `FormRejected` if there is any, or if the
-    process's own checks (a service task) refuse the data."""
+    process's own checks (a service task) refuse the data. Checked like `start_with_data`: against
+    the latest version this node knows, verified by the start's write."""
+    return _checked(lambda: _start(engine, principal, process_key, raw, business_key, refused), process_key)
+
+
+def _checked(attempt, process_key: str):
+    """`attempt()`, again while a version deployed meanwhile (on another node) makes the checks it
+    made stale: they are then made against the new version."""
+    from engine.runtime.instances import StaleVersion
+    for n in range(3):
+        try:
+            return attempt()
+        except StaleVersion:
+            if n == 2:
+                raise Conflict("此流程正在发布新版本，请稍后重试", field="process_key") from None
+
+
+def _start(engine, principal: Principal, process_key: str, raw, business_key, refused) -> Started:
     info = engine.process_info(process_key)
     require(can_start(principal, info), "你无权发起此流程")
     definition = engine.forms.get(info.start_form) if info.start_form else None
@@ -212,7 +230,7 @@ def start(engine, principal: Principal, process_key: str, raw, *, business_key: 
         raise FormRejected(Submission({}, {}, errors, values))
     try:
         view = engine.start(process_key, started_by=principal.username,
-                            business_key=business_key or data.get("name") or None, data=data)
+                            business_key=business_key or data.get("name") or None, data=data, checked=info.version)
     except Invalid as exc:
         errors = {p.field or "_form": p.message for p in exc.problems} or {"_form": exc.message}
         raise FormRejected(Submission({}, {}, errors, values)) from exc
@@ -225,7 +243,15 @@ def start_with_data(engine, principal: Principal, process_key: str, *, version: 
     """Start an instance with data as given (the API's start, for callers its role group admits),
     checked by the latest version's start form like the page's start (`FormRejected` naming each
     field). A confidential process only by the roles its `startableBy` names: its dedicated page keeps
-    what is confidential out of the workflow data."""
+    what is confidential out of the workflow data.
+
+    The checks are those of the latest version as this node knows it (no query); the start's write
+    verifies it is still the latest, else the start is checked again against the new one."""
+    return _checked(lambda: _start_with_data(engine, principal, process_key, version, business_key, data),
+                    process_key)
+
+
+def _start_with_data(engine, principal: Principal, process_key: str, version, business_key, data):
     info = engine.process_info(process_key)
     require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
     definition = engine.forms.get(info.start_form) if info.start_form else None
@@ -239,4 +265,4 @@ def start_with_data(engine, principal: Principal, process_key: str, *, version: 
             raise FormRejected(checked)
         data = {**(data or {}), **checked.data}
     return engine.start(process_key, started_by=principal.username, version=version, business_key=business_key,
-                        data=data)
+                        data=data, checked=info.version if version is None else None)

@@ -16,9 +16,12 @@ DEFAULT_PRIORITY = 3
 
 
 def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime, policy: TaskPolicy,
-            confidential: str | None = None) -> dict:
+            confidential: str | None = None, starter: str | None = None) -> dict:
     """The inbox row for a task that just became READY: its due date, reminder and department follow
-    `policy` (expressions evaluated in the sandbox, the hospital's calendar, the default reminder lead)."""
+    `policy` (expressions evaluated in the sandbox, the hospital's calendar, the default reminder lead).
+
+    A task in no lane has no candidate role: the instance's starter (`starter`) is its one candidate,
+    as in other BPMN engines, so that someone can always act on it (docs/bpmn-support.md)."""
     evaluate = policy.evaluate
     spec = task.task_spec
     props = spiff.task_properties(task)
@@ -61,6 +64,7 @@ def new_row(task, instance_id: str, process_key: str, lanes: dict, now: datetime
         "id": str(task.id), "instance_id": instance_id, "process_key": process_key,
         "element_id": spec.bpmn_id, "name": name, "lane": lane,
         "candidate_role": rule["role"] if rule else None, "candidate_department": department,
+        "candidate_user": starter if rule is None else None,
         "assignee": assignee, "form_key": props.get("formKey"), "priority": priority, "status": "open",
         "created_at": now, "due_at": due.at, "due_rule": due.rule, "due_provisional": due.provisional,
         "remind_at": remind_at, "reminded_at": None, "escalation_level": 0, "next_escalation_at": due.at,

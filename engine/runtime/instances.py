@@ -71,6 +71,7 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
             sa.select(incident).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
                                       incident.c.task_id.is_not(None)))}
     live.frontier = [t for t in store.all_tasks(wf) if t.state & store.FRONTIER]
+    store.remember_frontier(wf, live.frontier)
     return live
 
 

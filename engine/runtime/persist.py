@@ -130,7 +130,7 @@ def _inbox_changes(w: _Write, writes, deleted, outcome: StepOutcome, policy: Tas
                             for tid, status in closed])
     if new_human:
         rows = [human_tasks.new_row(t, live.id, live.version.process_key, live.version.lanes, now, policy,
-                                    live.version.confidential)
+                                    live.version.confidential, live.header.get("started_by"))
                 for t in new_human]
         for r in rows:
             if r["id"] in outcome.assign:      # sent back or withdrawn: to whom did it before
@@ -222,6 +222,7 @@ def _open_incident(w: _Write, task, err) -> None:
 def _status(live: LiveInstance, frontier) -> bool:
     """The instance's status after the operation; whether it ended just now."""
     live.frontier = frontier
+    store.remember_frontier(live.wf, frontier)
     old = live.status
     if live.incidents:
         live.status = "error"

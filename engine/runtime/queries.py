@@ -49,11 +49,17 @@ def show(db, instance_id: str) -> InstanceView:
                         row.started_at, row.ended_at, tasks, waiting, incidents, convert(data))
 
 
-def task(db, task_id: str) -> HumanTask:
-    """One inbox row (any status)."""
+_TASK = sa.select(human_task).where(human_task.c.id == sa.bindparam("p_id"))   # built once: asked on every action
+
+
+def task(db, task_id: str, conn=None) -> HumanTask:
+    """One inbox row (any status); in the caller's transaction `conn` when given."""
     check_uuid(task_id, "task_id")
-    with read_transaction(db) as conn:
-        row = conn.execute(sa.select(human_task).where(human_task.c.id == task_id)).one_or_none()
+    if conn is not None:
+        row = conn.execute(_TASK, {"p_id": task_id}).one_or_none()
+    else:
+        with read_transaction(db) as own:
+            row = own.execute(_TASK, {"p_id": task_id}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} not found", field="task_id")
     return HumanTask.of(row)

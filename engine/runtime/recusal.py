@@ -53,10 +53,13 @@ class Exclusions:
         return bool(self.usernames or self.roles)
 
 
+# built once: asked inside every completion
+_EXCLUDED = sa.select(recusal.c.username, recusal.c.role).where(recusal.c.instance_id == sa.bindparam("p_instance"))
+
+
 def excluded_persons(conn, instance_id: str) -> Exclusions:
     """Who is kept out of the instance (hand-over and candidate lists ask this)."""
-    rows = conn.execute(sa.select(recusal.c.username, recusal.c.role)
-                        .where(recusal.c.instance_id == instance_id)).all()
+    rows = conn.execute(_EXCLUDED, {"p_instance": instance_id}).all()
     return Exclusions(frozenset(r.username for r in rows if r.username),
                       frozenset(r.role for r in rows if r.role))
 

@@ -134,8 +134,7 @@ class Engine:
 
     def process_info(self, process_key: str):
         """The latest version's own properties (start roles, start form, confidentiality), or NotFound."""
-        with read_transaction(self.db) as conn:
-            info = process_infos(conn, [process_key]).get(process_key)
+        info = self.registry.latest_info(lambda: read_transaction(self.db), process_key)
         if info is None:
             raise NotFound(f"process {process_key} is not deployed", field="process_key")
         return info
@@ -147,10 +146,15 @@ class Engine:
     # -- instances ----------------------------------------------------------------------------
     def start(self, process_key: str, *, started_by: str, version: int | None = None,
               business_key: str | None = None, data: dict | None = None, _period=None,
-              within: Callable | None = None) -> InstanceView:
+              within: Callable | None = None, checked: int | None = None) -> InstanceView:
         """Start an instance. `within(conn, instance_id)` runs in the same transaction once the
-        instance is written (e.g. to store what must stay out of the workflow data)."""
+        instance is written (e.g. to store what must stay out of the workflow data). `checked`: the
+        number of the latest version the caller checked the start against (`process_info`); if
+        another is the latest by the time of the write, nothing is written and `StaleVersion` is
+        raised, for the caller to check again."""
         data = check_data(data)
+        if checked is not None and version is None:
+            return self._start_checked(process_key, checked, started_by, business_key, data, within)
         before = None
         if _period is not None:
             def before(conn):
@@ -167,6 +171,18 @@ class Engine:
                     self.registry.forget_latest(process_key)
             return self.uow.start(process_key, started_by, version, business_key, data, period=_period,
                                   before=before, within=within)
+
+    def _start_checked(self, process_key: str, checked: int, started_by: str, business_key, data: dict,
+                       within) -> InstanceView:
+        hint = self.registry.latest_hint(process_key)
+        if hint is None or hint[1][1]["p_version"] != checked:
+            raise instances.StaleVersion()
+        with clockmod.using(self.clock, self.ids):
+            try:
+                return self.uow.start(process_key, started_by, None, business_key, data, hint=hint, within=within)
+            except instances.StaleVersion:     # a later version was deployed meanwhile
+                self.registry.forget_latest(process_key)
+                raise
 
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None,
                       prepare: Callable | None = None, also: list | None = None) -> InstanceView:
@@ -436,8 +452,9 @@ class Engine:
     def show(self, instance_id: str) -> InstanceView:
         return queries.show(self.db, instance_id)
 
-    def task(self, task_id: str) -> HumanTask:
-        return queries.task(self.db, task_id)
+    def task(self, task_id: str, conn=None) -> HumanTask:
+        """One inbox row; read in `conn`, the caller's read transaction, when given."""
+        return queries.task(self.db, task_id, conn)
 
     def list_tasks(self, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[HumanTask]:
         return queries.list_tasks(self.db, user=user, status=status, limit=limit)

@@ -10,6 +10,8 @@ re-converted.
 from __future__ import annotations
 
 import json
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -83,13 +85,13 @@ def diff(wf: BpmnWorkflow, snap: Snapshot) -> tuple[list[TaskWrite], list[UUID],
     """
     writes: list[TaskWrite] = []
     frontier: list[Task] = []
-    seen: set[UUID] = set()
+    seen = 0
     stored = snap.tasks
     for task in all_tasks(wf):
         state = task._state
         if state & NOT_STORED:
             continue
-        seen.add(task.id)
+        seen += 1
         old = stored.get(task.id)
         finished = bool(state & FINISHED)
         if not finished or state == TaskState.ERROR:
@@ -103,7 +105,10 @@ def diff(wf: BpmnWorkflow, snap: Snapshot) -> tuple[list[TaskWrite], list[UUID],
             continue
         writes.append(TaskWrite(task, _task_row(task, internal_json, data_json), old is None))
         stored[task.id] = (state, task.last_state_change, fingerprint)
-    deleted = [tid for tid in stored if tid not in seen]
+    deleted = []
+    if seen != len(stored):       # every task seen is stored now: any other stored id left the tree
+        present = {t.id for t in all_tasks(wf) if not t._state & NOT_STORED}
+        deleted = [tid for tid in stored if tid not in present]
     for tid in deleted:
         del stored[tid]
     for w in writes:
@@ -287,3 +292,60 @@ def _predict_future(task: Task) -> None:
         if child._state & NOT_STORED:
             task.workflow._remove_task(child.id)
     task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
+
+
+# -- long instances stay flat ------------------------------------------------------------------------
+# SpiffWorkflow walks its whole task tree from the root at every engine step, so an instance that
+# loops (W2: 500 passes of a user task) costs more with every pass. Everything unfinished hangs
+# below a recent ancestor of the frontier: while an operation runs the engine, the workflow's root
+# is that ancestor, and finished history above it is not walked. The tree and the rows are not
+# changed — parents, history, send-back targets and replay see every task.
+KEEP = 40            # ancestors kept above the frontier: a split, a join's branches, a send-back target
+_FRONTIERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def remember_frontier(wf, frontier: list) -> None:
+    """The unfinished stored tasks after the last write (persist, load)."""
+    _FRONTIERS[wf] = list(frontier)
+
+
+def _iteration_root(wf):
+    """A finished ancestor at least KEEP levels above every unfinished task, or None."""
+    frontier = _FRONTIERS.get(wf)
+    if not frontier or wf.subprocesses:
+        return None
+    for t in frontier:        # an operation may have reset or removed tasks since: then walk it all
+        if wf.tasks.get(t.id) is not t or t._state & FINISHED and t._state != TaskState.ERROR:
+            return None
+    root = frontier[0]
+    for _ in range(KEEP):
+        root = root.parent
+        if root is None or root.parent is None:
+            return None
+    if not root._state & FINISHED:
+        return None
+    for t in frontier[1:]:    # every unfinished task must hang below it
+        up = t
+        for _ in range(3 * KEEP):
+            up = up.parent
+            if up is None or up is root:
+                break
+        if up is not root:
+            return None
+    return root
+
+
+@contextmanager
+def walking_recent(wf):
+    """While the block runs the engine, SpiffWorkflow walks the tree from a recent ancestor of the
+    frontier instead of the root (see KEEP)."""
+    root = _iteration_root(wf)
+    if root is None:
+        yield
+        return
+    whole = wf.task_tree
+    wf.task_tree = root
+    try:
+        yield
+    finally:
+        wf.task_tree = whole

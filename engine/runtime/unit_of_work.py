@@ -127,14 +127,16 @@ class UnitOfWork:
 
     def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
         """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
-        known = ready_human(wf)
-        return (run_engine(wf, self.limits, first=first, submitted=submitted)
-                or check_due_dates(wf, self.policy, known))
+        with store.walking_recent(wf):        # a long instance costs what a short one does
+            known = ready_human(wf)
+            return (run_engine(wf, self.limits, first=first, submitted=submitted)
+                    or check_due_dates(wf, self.policy, known))
 
     def retry(self, wf, failed: list, data: dict) -> Exception | None:
         """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
-        known = ready_human(wf)
-        return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy, known)
+        with store.walking_recent(wf):
+            known = ready_human(wf)
+            return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy, known)
 
     # -- a new instance ---------------------------------------------------------------------------
     def start(self, process_key: str, started_by: str, version: int | None, business_key: str | None,

@@ -77,6 +77,7 @@ class HumanTask:
     confidential: str | None = None   # roles that may see a confidential process's task, comma-separated
     owner: str | None = None          # a delegated task returns to this person
     delegation: str | None = None     # pending while with the delegate, resolved once back
+    candidate_user: str | None = None  # a task in no lane: the instance's starter, its only candidate
 
     @classmethod
     def of(cls, r) -> HumanTask:
