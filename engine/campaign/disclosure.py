@@ -48,6 +48,12 @@ def _named(c: dict) -> str:
     return f"《{c['name']}》" + (f"（{c['doc_no']}）" if c.get("doc_no") else "")
 
 
+def campaign_options(conn) -> list[tuple[str, str]]:
+    """The disclosure form's choice of campaign (`optionsFrom: disclosure_campaigns`): those taking
+    disclosures, newest first; an ended one is marked (only the office may file under it)."""
+    return [(c["id"], _named(c) + ("" if c["running"] else "（已结束）")) for c in campaigns(conn, running_only=False)]
+
+
 def disclosure_window(ctx) -> dict:
     """The campaign a disclosure belongs to (id None: none), the discloser and their department then,
     and the day it was made. Refusals name the field."""
@@ -84,12 +90,12 @@ def disclosure_window(ctx) -> dict:
         if chosen is None:
             listed = "、".join(_named(c) for c in running) or "无"
             raise Invalid("找不到所填的专项整治", [Problem(
-                f"找不到“{ref}”；正在进行的专项整治：{listed}（请填写文号或名称）", field="campaign_ref", code="unknown")])
+                f"找不到“{ref}”；正在进行的专项整治：{listed}（请从列表中选择）", field="campaign_ref", code="unknown")])
     elif len(running) == 1:
         chosen = running[0]
     elif len(running) > 1:
         raise Invalid("请选择所属专项整治", [Problem(
-            f"目前有 {len(running)} 项专项整治正在进行，请填写本次说明所属的专项整治（文号或名称）："
+            f"目前有 {len(running)} 项专项整治正在进行，请选择本次说明所属的专项整治："
             + "、".join(_named(c) for c in running), field="campaign_ref", code="choose_campaign")])
     elif not office:
         raise Invalid("目前没有正在进行的专项整治", [Problem("目前没有正在进行的专项整治，无法提交主动说明问题",

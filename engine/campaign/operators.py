@@ -269,8 +269,9 @@ def register(registry: connectors.Connectors) -> None:
     registry.add_service("campaign_problems_found", campaign_problems_found)
     registry.add_guard("campaign_phase_done", campaign_phase_done)
     registry.add_service("campaign_link_clues", campaign_link_clues)
-    from engine.campaign.disclosure import disclosure_window
+    from engine.campaign.disclosure import campaign_options, disclosure_window
     registry.add_service("campaign_disclosure_window", disclosure_window)
+    registry.add_options("disclosure_campaigns", campaign_options)
     registry.add_service("campaign_statistics", campaign_statistics)
     registry.add_service("monthly_report_unique", monthly_report_unique)
     from engine.campaign import shapes

@@ -2,6 +2,8 @@
 department matrix with its chart data and drill-down, and a department head's obligations."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -113,6 +115,20 @@ def test_a_staff_member_discloses_through_the_start_page_and_only_the_office_see
     login(office, "jijian")
     page = office.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
     assert "主动说明问题情况汇总" in page and "0.20" in page
+
+
+def test_the_discloser_picks_the_campaign_from_a_list_not_by_typing_its_number(client, engine, campaign_id):
+    """Seed 002's disclosure belongs to one campaign: the start page lists the campaigns taking
+    disclosures to choose from; a value that is none of them is refused on the field, input kept."""
+    login(client, "nurse")
+    page = client.get("/start/campaign_disclosure").get_data(as_text=True)
+    assert re.search(r'<select[^>]*name="campaign_ref"', page) and f'value="{campaign_id}"' in page
+    bad = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包", "campaign_ref": "随便写的"},
+               page="/start/campaign_disclosure")
+    assert bad.status_code == 422 and "收受患者红包" in bad.get_data(as_text=True)
+    ok = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包", "campaign_ref": campaign_id},
+              page="/start/campaign_disclosure")
+    assert ok.status_code == 302
 
 
 def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, people, db):
