@@ -21,12 +21,12 @@ from engine.bpmn import spiff
 from engine.db.schema import added_signer
 from engine.db.transactions import read_transaction
 from engine.deadlines import notifications
-from engine.errors import Conflict, Invalid, NotFound, Problem
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.inbox import drafts
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import require, require_work
-from engine.runtime import notes
+from engine.runtime import notes, separation
 
 POSITIONS = ("before", "after")
 MAX_TEXT = 2000
@@ -100,12 +100,18 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
         if row.confidential and not who.has(*row.confidential.split(",")):
             raise Invalid("此流程保密", [Problem(f"此流程保密，不能加签 {who.name}", field="signer",
                                                  code="confidential")])
+        try:            # the signer co-signs the step: recusal and separation of duties apply to them too
+            separation.check_performer(conn, live, live.wf.get_task_from_id(UUID(task_id)), who.username,
+                                       target=True)
+        except Forbidden as exc:
+            raise Invalid("不能加签此人", [Problem(exc.message, field="signer", code="separation")]) from None
         now = engine.clock.now()
         conn.execute(added_signer.insert().values(
             instance_id=live.id, task_id=task_id, signer=who.username, position=position, added_by=p.username,
             reason=reason, status="pending", submission_json=stored, created_at=now))
         notifications.add(conn, kind="signature", now=now, user=who.username, instance_id=live.id, task_id=task_id,
-                          title=f"加签：{row.name}", body=f"{p.name}请你加签「{row.name}」：{reason}")
+                          title=f"加签：{row.name}", body=f"{p.name}请你加签「{row.name}」：{reason}",
+                          confidential=row.confidential is not None, link="/signatures")
     engine.note(task_id, user=p.username, event_type=notes.SIGNER_ADDED, open_only=True, within=write,
                 data={"signer": who.username, "position": position, "reason": reason})
     return {"task_id": task_id, "signers": of_task(engine, task_id)}
@@ -164,7 +170,7 @@ def sign(engine, p: Principal, signature_id: int, agree: bool, opinion: str | No
             raise Conflict("此加签已处理", code="already_signed")
         notifications.add(conn, kind="signature", now=now, user=row.added_by, instance_id=live.id,
                           task_id=row.task_id, title=f"加签已{'同意' if agree else '不同意'}",
-                          body=f"{p.name}：{opinion or '同意'}")
+                          body=f"{p.name}：{opinion or '同意'}", confidential=_row.confidential is not None)
     engine.note(row.task_id, user=p.username, event_type=notes.SIGNER_SIGNED, open_only=True, within=write,
                 data={"signature": signature_id, "agree": agree, "opinion": opinion, "position": row.position})
     if row.position == "after" and agree and row.submission_json:
