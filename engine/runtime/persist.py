@@ -89,7 +89,10 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, policy: TaskPolicy, 
     _incidents(w, writes, outcome)
     ended = _status(live, frontier)
     events = _history(w, outcome, frontier, ended)
-    tell_starter = ended and live.header.get("started_by") not in (None, outcome.actor)
+    # the result goes to whoever started the instance; an instance another one started (a department's
+    # part of a campaign phase) reports to its parent, not to the person who set the parent going
+    tell_starter = ended and not live.header.get("parent_id") and live.header.get("started_by") not in (
+        None, outcome.actor)
     announce = bool(w.new_tasks) or tell_starter
     _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final and not announce,
                  also=also)
