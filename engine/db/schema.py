@@ -286,6 +286,8 @@ notification = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("emailed_at", UTCDateTime),
+    # Where it leads, when not to its task's page (a copy, the signatures asked of one, a result).
+    sa.Column("link", sa.Text),
     sa.Index("ix_notification_user", "recipient_user"),
     sa.Index("ix_notification_role", "recipient_role", "recipient_department"),
 )
