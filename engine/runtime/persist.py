@@ -153,8 +153,9 @@ def _inbox_changes(w: _Write, writes, deleted, outcome: StepOutcome, policy: Tas
             w.add(INSERT_HUMAN, fresh)
         if again:
             w.add(REOPEN_HUMAN, again)
+        # a task for someone in particular (its assignee, or its lane's role), not taken by oneself
         w.new_tasks += [r for r in rows if (r["id"] not in outcome.reopened or r["id"] in outcome.assign)
-                        and not (r["assignee"] and r["assignee"] == outcome.actor)]
+                        and (r["assignee"] or r["candidate_role"]) and r["assignee"] != outcome.actor]
         for r in rows:
             live.human[r["id"]] = r
             w.effects.append(history.NewEvent("task_ready", task_id=r["id"], element_id=r["element_id"], data={
