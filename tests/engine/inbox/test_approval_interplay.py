@@ -97,3 +97,15 @@ def test_audit_replay_of_an_instance_that_went_through_every_operation(engine, d
     env = {"DATABASE_URL": db.url.render_as_string(hide_password=False), "QINGLIAN_FORMS_DIR": str(forms_dir)}
     out = CliRunner().invoke(main, ["audit", "replay", view.id], env=env, catch_exceptions=False)
     assert out.exit_code == 0 and "every recorded state reached" in out.output, out.output
+
+
+def test_a_send_back_does_not_reach_into_a_call_activity_and_says_so(engine, deploy, people):
+    deploy("call_activity.bpmn")                       # main: call_sub (sub_task inside) → after
+    view = engine.start("main", started_by="nurse")
+    view = engine.complete_task(view.tasks[0]["id"], user="nurse", data={"answer": 41})
+    [after] = view.tasks
+    with pytest.raises(Conflict, match="没有可退回的上一步"):
+        engine.send_back(after["id"], user="jijian", reason="再答一次")
+    assert engine.task(after["id"])["status"] == "open"
+    view = engine.complete_task(after["id"], user="jijian", data={})
+    assert view.status == "completed" and view.data["y"] == 42 and replay(engine, view.id).ok
