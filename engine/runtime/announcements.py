@@ -36,7 +36,8 @@ def new_tasks(conn, live, rows: list[dict], now: datetime) -> None:
 
 
 def result(conn, live, now: datetime) -> None:
-    """The end of an instance, told to its starter (a person: not the scheduler)."""
+    """The end of an instance, told to its starter (messages reach only active staff: an instance the
+    scheduler started has no one to tell)."""
     starter = live.header.get("started_by")
     if not starter or live.status not in _ENDINGS:
         return
