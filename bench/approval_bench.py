@@ -19,16 +19,16 @@ PAIRS = 15
 def send_back_w2(engine, pairs: int = PAIRS) -> dict:
     view = engine.start("w2_process", started_by="bench")
     for _ in range(499):
-        view = engine.complete_task(view.tasks[0]["id"], user="bench")
+        view = engine.complete_task(view.tasks[0].id, user="bench")
     assert view.data["counter"] == 499
     back_ms, complete_ms = [], []
     for _ in range(pairs):
         t0 = time.perf_counter()
-        view = engine.send_back(view.tasks[0]["id"], user="approver", reason="bench")
+        view = engine.send_back(view.tasks[0].id, user="approver", reason="bench")
         back_ms.append((time.perf_counter() - t0) * 1000)
         assert view.data["counter"] == 498
         t0 = time.perf_counter()
-        view = engine.complete_task(view.tasks[0]["id"], user="bench")
+        view = engine.complete_task(view.tasks[0].id, user="bench")
         complete_ms.append((time.perf_counter() - t0) * 1000)
         assert view.data["counter"] == 499
     back, complete = statistics.median(back_ms), statistics.median(complete_ms)

@@ -153,14 +153,14 @@ def _fresh_engine(url: str, cache_size: int = 2000) -> Engine:
 def ours_w1(engine: Engine, n: int) -> dict:
     gc.collect()
     t0 = time.perf_counter()
-    task_ids = [engine.start("w1_process", started_by="bench").tasks[0]["id"] for _ in range(n)]
+    task_ids = [engine.start("w1_process", started_by="bench").tasks[0].id for _ in range(n)]
     t1 = time.perf_counter()
     for tid in task_ids:
         engine.complete_task(tid, user="bench", data={"approved": True})
     t2 = time.perf_counter()
     # what a completion writes, counted on further completions outside the timed ones (counting
     # re-reads every parameter: it would slow down what is being timed)
-    sample = [engine.start("w1_process", started_by="bench").tasks[0]["id"] for _ in range(min(n, 100))]
+    sample = [engine.start("w1_process", started_by="bench").tasks[0].id for _ in range(min(n, 100))]
     counter = WriteCounter(engine.db)
     with counter.counting():
         for tid in sample:
@@ -174,7 +174,7 @@ def ours_w1(engine: Engine, n: int) -> dict:
 
 def ours_w1_cold(engine: Engine, n: int) -> dict:
     """Completions when no node has the instance cached (restart, or another node served it)."""
-    task_ids = [engine.start("w1_process", started_by="bench").tasks[0]["id"] for _ in range(n)]
+    task_ids = [engine.start("w1_process", started_by="bench").tasks[0].id for _ in range(n)]
     engine.cache.clear()
     size, engine.cache.size = engine.cache.size, 0
     t0 = time.perf_counter()
@@ -193,11 +193,11 @@ def ours_w2(engine: Engine) -> tuple[dict[int, float], dict[int, int], float]:
         [task] = view.tasks
         if step in (10, 250, 500):      # rows counted on these steps, timed on the others (see ours_w1)
             with counter.counting():
-                view = engine.complete_task(task["id"], user="bench")
+                view = engine.complete_task(task.id, user="bench")
             rows[step] = counter.rows
             continue
         t0 = time.perf_counter()
-        view = engine.complete_task(task["id"], user="bench")
+        view = engine.complete_task(task.id, user="bench")
         costs[step] = (time.perf_counter() - t0) * 1000
     counter.detach()
     assert view.status == "completed" and view.data["counter"] == 500

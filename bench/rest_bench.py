@@ -60,7 +60,7 @@ def _w1_engine(url: str):
     from bench.engine_bench import _fresh_engine
     engine = _fresh_engine(url)
     for _ in range(20):
-        engine.complete_task(engine.start("w1_process", started_by="bench", data=W1_DATA).tasks[0]["id"],
+        engine.complete_task(engine.start("w1_process", started_by="bench", data=W1_DATA).tasks[0].id,
                              user="bench")
     return engine
 
@@ -71,7 +71,7 @@ def in_process_w1(engine, n: int) -> tuple[list[float], list[float]]:
     starts, completes, ids = [], [], []
     for _ in range(n):
         t0 = time.perf_counter()
-        ids.append(engine.start("w1_process", started_by="bench", data=W1_DATA).tasks[0]["id"])
+        ids.append(engine.start("w1_process", started_by="bench", data=W1_DATA).tasks[0].id)
         starts.append(time.perf_counter() - t0)
     for tid in ids:
         t0 = time.perf_counter()

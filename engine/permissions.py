@@ -126,56 +126,56 @@ def require(allowed: bool, message: str) -> None:
 
 # --- human tasks -----------------------------------------------------------------------------------
 
-def is_candidate(p: Principal, task: dict) -> bool:
-    if not task.get("candidate_role") or task["candidate_role"] not in p.roles:
+def is_candidate(p: Principal, task) -> bool:
+    if not task.candidate_role or task.candidate_role not in p.roles:
         return False
-    dept = task.get("candidate_department")
+    dept = task.candidate_department
     return dept is None or dept == p.department or dept in p.heads
 
 
-def can_view(p: Principal, task: dict) -> bool:
-    if task.get("confidential"):     # a confidential process: its holder and the roles it names only
-        return (task.get("assignee") == p.username or task.get("completed_by") == p.username
-                or p.has(*task["confidential"].split(",")))
-    return (task.get("assignee") == p.username or task.get("completed_by") == p.username
-            or is_candidate(p, task) or task.get("candidate_department") in p.heads
+def can_view(p: Principal, task) -> bool:
+    if task.confidential:     # a confidential process: its holder and the roles it names only
+        return (task.assignee == p.username or task.completed_by == p.username
+                or p.has(*task.confidential.split(",")))
+    return (task.assignee == p.username or task.completed_by == p.username
+            or is_candidate(p, task) or task.candidate_department in p.heads
             or sees_every_task(p))
 
 
-def may_receive(p: Principal, task: dict) -> bool:
+def may_receive(p: Principal, task) -> bool:
     """May be handed the task (delegated, transferred, reassigned): a person it may go to by its lane —
     the lane's role within the department its rule names — and, for a confidential process, one of
     the roles that may see it."""
     if not is_candidate(p, task):
         return False
-    return not task.get("confidential") or p.has(*task["confidential"].split(","))
+    return not task.confidential or p.has(*task.confidential.split(","))
 
 
-def can_work(p: Principal, task: dict) -> bool:
+def can_work(p: Principal, task) -> bool:
     """May claim or complete it now."""
-    if task.get("status") != "open":
+    if task.status != "open":
         return False
-    return task.get("assignee") == p.username or (task.get("assignee") is None and is_candidate(p, task))
+    return task.assignee == p.username or (task.assignee is None and is_candidate(p, task))
 
 
-def can_reassign(p: Principal, task: dict) -> bool:
-    return task.get("status") == "open" and (task.get("candidate_department") in p.heads or may_administer(p))
+def can_reassign(p: Principal, task) -> bool:
+    return task.status == "open" and (task.candidate_department in p.heads or may_administer(p))
 
 
-def can_delegate(p: Principal, task: dict) -> bool:
+def can_delegate(p: Principal, task) -> bool:
     """Only the holder hands an open task on (a department head reassigns instead)."""
-    return task.get("status") == "open" and task.get("assignee") == p.username
+    return task.status == "open" and task.assignee == p.username
 
 
-def require_work(p: Principal, task: dict) -> None:
+def require_work(p: Principal, task) -> None:
     """`can_work`, saying why not: a task no longer open, or held by a colleague, is a conflict
     (the state changed under the caller); a task outside the person's duties is forbidden."""
-    if task.get("status") == "completed":
-        raise TaskAlreadyCompleted("此任务已经完成", completed_by=task.get("completed_by"))
-    if task.get("status") != "open":
+    if task.status == "completed":
+        raise TaskAlreadyCompleted("此任务已经完成", completed_by=task.completed_by)
+    if task.status != "open":
         raise TaskNotReady("此任务已不在办理中")
-    if task.get("assignee") not in (None, p.username) and is_candidate(p, task):
-        raise TaskClaimedByOther("此任务已由他人认领", assignee=task["assignee"])
+    if task.assignee not in (None, p.username) and is_candidate(p, task):
+        raise TaskClaimedByOther("此任务已由他人认领", assignee=task.assignee)
     require(can_work(p, task), "此任务不在你的职责范围内")
 
 
@@ -208,7 +208,7 @@ def can_view_instance(conn, p: Principal, instance_id: str) -> bool:
     if sees_every_task(p):
         return True
     rows = conn.execute(sa.select(human_task).where(human_task.c.instance_id == instance_id)).all()
-    return any(can_view(p, dict(r._mapping)) for r in rows)
+    return any(can_view(p, r) for r in rows)
 
 
 def may_list_instance(p: Principal, started_by: str | None, meta_json: str | None) -> bool:

@@ -67,7 +67,7 @@ def _handover(task_id: str, kind: str):
     except Invalid as exc:          # the refusal next to the field, with what was chosen and typed
         return show(task_id, status=422, refused={"form": kind, "errors": _problems(exc),
                                                   "values": {"to": to, "reason": reason}})
-    name = handover.target_name(engine(), task["assignee"])
+    name = handover.target_name(engine(), task.assignee)
     if kind == handover.DELEGATE:
         flash(_("已委托 %(name)s 办理，办完后任务会交回给你", name=name), "success")
     else:
@@ -157,7 +157,7 @@ def submit(task_id: str):
     if action == submission.RESOLVE:
         flash(_("已办完并交回委托人"), "success")
         return redirect(url_for("inbox.tasks"))
-    flash(_("任务“%(name)s”已完成", name=done.task["name"]), "success")
+    flash(_("任务“%(name)s”已完成", name=done.task.name), "success")
     return redirect(url_for("inbox.tasks"))
 
 

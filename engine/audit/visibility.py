@@ -46,7 +46,7 @@ def visible(conn, p: Principal, rows) -> set[str]:
             undecided.append(r.id)
     if undecided:
         for t in conn.execute(sa.select(human_task).where(human_task.c.instance_id.in_(undecided))):
-            if t.instance_id not in seen and can_view(p, dict(t._mapping)):
+            if t.instance_id not in seen and can_view(p, t):
                 seen.add(t.instance_id)
     return seen - recusal.excluded_instances(conn, p, seen)      # 回避: never shown to those recused
 

@@ -28,12 +28,24 @@ class Context:
         return self._engine
 
     def out(self, value, human=None) -> None:
+        value = plain(value)
         if self.as_json:
             click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
         elif human is not None:
             click.echo(human(value) if callable(human) else human)
         else:
             click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def plain(value):
+    """The engine's answers (views, tasks, incidents) as the JSON shapes the command line prints."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 def _json_arg(text: str | None, name: str) -> dict | None:
@@ -199,7 +211,7 @@ def tasks(obj: Context, user, status):
 def claim(obj: Context, task, user):
     """Claim TASK for yourself."""
     row = obj.engine.claim(task, user=user)
-    obj.out(row, f"claimed {row['name']} ({task}) for {user}")
+    obj.out(row, f"claimed {row.name} ({task}) for {user}")
 
 
 @main.command()
@@ -209,7 +221,7 @@ def claim(obj: Context, task, user):
 def unclaim(obj: Context, task, user):
     """Give TASK back to its candidates."""
     row = obj.engine.unclaim(task, user=user)
-    obj.out(row, f"released {row['name']} ({task})")
+    obj.out(row, f"released {row.name} ({task})")
 
 
 @main.command()

@@ -321,14 +321,14 @@ def record_handling(engine, principal: Principal, instance_id: str, mode: str, t
     problems = []
     if mode not in ledger.HANDLING_MODES:
         problems.append(Problem("请选择办理方式", field="mode"))
-    open_tasks = [t for t in engine.show(instance_id).tasks if t["element_id"] != "acceptance_notice"]
+    open_tasks = [t for t in engine.show(instance_id).tasks if t.element_id != "acceptance_notice"]
     if not open_tasks:
         problems.append(Problem("该线索当前没有可改派的任务", field="mode"))
     if problems:
         raise Invalid("办理方式有误", problems)
     target = checked_target(engine, principal, to, reason)
     label = ledger.HANDLING_MODES[mode]
-    engine.reassign(open_tasks[0]["id"], user=principal.username, to=target.username,
+    engine.reassign(open_tasks[0].id, user=principal.username, to=target.username,
                     reason=(reason or "").strip(), mode=mode)
     return label, target
 

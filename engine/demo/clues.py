@@ -33,8 +33,8 @@ def load(engine, settings) -> int:
                "participants": [{"person": p, "opinion": "同意"} for p in (HEAD, CLERK, "jiwei_shuji")]}
 
     def step(view, element, data):
-        task = next(t for t in engine.show(view).tasks if t["element_id"] == element)
-        engine.complete_task(task["id"], user=HEAD if element.startswith("approve") else CLERK, data=data)
+        task = next(t for t in engine.show(view).tasks if t.element_id == element)
+        engine.complete_task(task.id, user=HEAD if element.startswith("approve") else CLERK, data=data)
 
     reg = clues_intake.register
     waiting = reg(engine, vault, clue(20, person_name="李建国", person_position="采购中心主任", person_department="caigou",

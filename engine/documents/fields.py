@@ -19,6 +19,7 @@ from engine.documents.kinds import Kind, declared
 from engine.documents.numbering import hospital
 from engine.documents.rendering import chinese_numeral_date, display
 from engine.org import people as org
+from engine.runtime.views import HumanTask
 
 STANDARD = {"issuer": "发文机关", "doc_number": "发文字号", "date_cn": "成文日期", "business_key": "编号"}
 REPORTER = {"reporter_name": "举报人姓名", "reporter_contact": "举报人联系方式"}
@@ -49,10 +50,10 @@ def step_documents(spec_bundle, element_id: str) -> list[str]:
     return []
 
 
-def task_documents(engine, conn, task: dict) -> list[str]:
+def task_documents(engine, conn, task: HumanTask) -> list[str]:
     version_id = conn.execute(sa.select(process_instance.c.process_version_id)
-                              .where(process_instance.c.id == task["instance_id"])).scalar_one()
-    return step_documents(engine.registry.load(conn, version_id), task["element_id"])
+                              .where(process_instance.c.id == task.instance_id)).scalar_one()
+    return step_documents(engine.registry.load(conn, version_id), task.element_id)
 
 
 # (kind, the latest versions' SHA-256) -> the forms of the processes declaring it: a deployed version

@@ -51,7 +51,7 @@ def for_task(engine, p: Principal, task_id: str) -> list[StepDocument]:
         declared = doc_fields.task_documents(engine, conn, task)
         if not declared:
             return []
-        done = [d for d in sealing.documents(conn, instance_ids=[task["instance_id"]]) if _visible(p, d)]
+        done = [d for d in sealing.documents(conn, instance_ids=[task.instance_id]) if _visible(p, d)]
     out = []
     catalogue = doc_kinds.load_kinds()
     for key in declared:
@@ -70,12 +70,12 @@ def generate(engine, p: Principal, task_id: str, kind_key: str, *, reporter: Rep
     task = viewable(engine, p, task_id)
     require(can_work(p, task), "此任务不在你的职责范围内，不能生成公文")
     kind = doc_kinds.kind(kind_key)
-    instance = engine.show(task["instance_id"])
+    instance = engine.show(task.instance_id)
     now = engine.clock.now()
     with write_transaction(engine.db) as conn:
         if kind.key not in doc_fields.task_documents(engine, conn, task):
             raise Invalid(f"此步骤不生成“{kind.key}”", [Problem("此步骤不生成该公文", field="kind", code="not_declared")])
-        opened = task["created_at"]
+        opened = task.created_at
         opened = datetime.fromisoformat(opened) if isinstance(opened, str) else opened
         template_version, template = templates.current(conn, kind, as_of=opened)
         draft = drafts.load(conn, task_id, p.username)

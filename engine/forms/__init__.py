@@ -68,15 +68,12 @@ class FormCatalog:
             raise NotFound(f"{what} not found", field="form_key")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def for_task(self, task: dict) -> dict | None:
-        """The definition a human task renders and validates against: the version of its opening."""
-        key = task.get("form_key")
-        if not key:
+    def for_task(self, task) -> dict | None:
+        """The definition a human task (the runtime's `HumanTask`: its `form_key` and `created_at`)
+        renders and validates against: the version of its opening."""
+        if not task.form_key:
             return None
-        created = task.get("created_at")
-        if isinstance(created, str):
-            created = datetime.fromisoformat(created)
-        return self.get(key, as_of=created)
+        return self.get(task.form_key, as_of=task.created_at)
 
     def current_version(self, key: str) -> int:
         row = self._row(key)

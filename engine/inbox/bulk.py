@@ -53,7 +53,7 @@ def run(engine, p: Principal, action: str, task_ids) -> list[Result]:
     for task_id in ids:
         name = None
         try:
-            name = inbox_tasks.viewable(engine, p, task_id)["name"]
+            name = inbox_tasks.viewable(engine, p, task_id).name
             if action == "claim":
                 inbox_tasks.claim_checked(engine, p, task_id)
             elif action == "release":

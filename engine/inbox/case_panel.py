@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from engine.db.schema import human_task
 from engine.permissions import can_view_instance
 from engine.runtime import elements
+from engine.runtime.views import HumanTask
 
 CONTEXT = "context"
 
@@ -65,18 +66,18 @@ def restricted(definition: dict, names: list[str]) -> dict:
     return {**definition, "layout": layout}
 
 
-def panel(conn, engine, p, task: dict) -> CasePanel:
+def panel(conn, engine, p, task: HumanTask) -> CasePanel:
     """What the task's `context` declares, if `p` may see its instance (else an empty panel)."""
-    declared = elements.element_properties(conn, engine.registry, task["instance_id"], task["element_id"]).get(CONTEXT)
+    declared = elements.element_properties(conn, engine.registry, task.instance_id, task.element_id).get(CONTEXT)
     entries = parse(declared)
     found = CasePanel()
-    if not entries or not can_view_instance(conn, p, task["instance_id"]):
+    if not entries or not can_view_instance(conn, p, task.instance_id):
         return found
-    done = elements.completions(conn, task["instance_id"])
+    done = elements.completions(conn, task.instance_id)
     rows = {r.id: r for r in conn.execute(sa.select(human_task).where(human_task.c.id.in_(list(done) or ["-"])))}
     for head, form_key, names in entries:
         if head == "start":
-            started = elements.last_event_data(conn, task["instance_id"], None, "instance_started") or {}
+            started = elements.last_event_data(conn, task.instance_id, None, "instance_started") or {}
             definition = engine.forms.get(form_key) if form_key else None
             if definition is not None:
                 found.business = Shown(definition.get("title", ""), restricted(definition, names),
@@ -84,9 +85,9 @@ def panel(conn, engine, p, task: dict) -> CasePanel:
             continue
         for task_id, completion in done.items():
             row = rows.get(task_id)
-            if completion["element_id"] != head or task_id == task["id"] or row is None:
+            if completion["element_id"] != head or task_id == task.id or row is None:
                 continue
-            definition = engine.forms.for_task(dict(row._mapping))
+            definition = engine.forms.for_task(row)
             if definition is not None:
                 found.steps.append(Shown(row.name, restricted(definition, names), completion["data"],
                                          completion["actor"], completion["at"]))

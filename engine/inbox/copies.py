@@ -19,24 +19,25 @@ from engine.org.people import Principal, principal
 from engine.org.roles import DISCIPLINE_OFFICE
 from engine.permissions import can_work, is_read_only, require
 from engine.runtime import notes
+from engine.runtime.views import HumanTask
 
 MAX_RECIPIENTS = 20
 MAX_MESSAGE = 500
 
 
-def can_copy(p: Principal, task: dict) -> bool:
+def can_copy(p: Principal, task: HumanTask) -> bool:
     if is_read_only(p):
         return False
-    return (can_work(p, task) or task.get("completed_by") == p.username or p.has(DISCIPLINE_OFFICE)
-            or task.get("candidate_department") in p.heads)
+    return (can_work(p, task) or task.completed_by == p.username or p.has(DISCIPLINE_OFFICE)
+            or task.candidate_department in p.heads)
 
 
-def _may_read(who: Principal, task: dict) -> bool:
-    confidential = task.get("confidential")
+def _may_read(who: Principal, task: HumanTask) -> bool:
+    confidential = task.confidential
     return not confidential or who.has(*confidential.split(","))
 
 
-def _recipients(conn, p: Principal, task: dict, usernames) -> list[Principal]:
+def _recipients(conn, p: Principal, task: HumanTask, usernames) -> list[Principal]:
     names = list(dict.fromkeys(u.strip() for u in usernames or () if u and u.strip()))
     problems, found = [], []
     if not names:
@@ -106,7 +107,7 @@ def mine(engine, p: Principal, limit: int = 200) -> list[dict]:
 @dataclass
 class CopyPage:
     copy: dict
-    task: dict
+    task: HumanTask
     instance: object           # InstanceView
     definition: dict | None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from engine.runtime import elements, queries
 from engine.runtime.views import convert
+from engine.runtime.views import HumanTask
 
 PREFILL = "prefill"
 
@@ -43,24 +44,24 @@ def mapped(declared: str | None, data: dict) -> dict:
     return values
 
 
-def starting_values(conn, engine, task: dict, draft: tuple | None) -> dict:
+def starting_values(conn, engine, task: HumanTask, draft: tuple | None) -> dict:
     """An open task's form values: the person's draft, else what a delegate handed back with it, else
     the fields its process maps into it."""
     if draft:
         return draft[0]
-    if task.get("delegation") == "resolved":        # back from a delegate: what they filled in
-        handed_back = elements.last_event_data(conn, task["instance_id"], task["id"], "task_resolved")
+    if task.delegation == "resolved":        # back from a delegate: what they filled in
+        handed_back = elements.last_event_data(conn, task.instance_id, task.id, "task_resolved")
         if handed_back and handed_back.get("data"):
             return handed_back["data"]
-    declared = elements.element_properties(conn, engine.registry, task["instance_id"],
-                                           task["element_id"]).get(PREFILL)
+    declared = elements.element_properties(conn, engine.registry, task.instance_id,
+                                           task.element_id).get(PREFILL)
     if not declared:
         return {}
-    own = queries.data_of_tasks(conn, [task["id"]]).get(task["id"], {})
+    own = queries.data_of_tasks(conn, [task.id]).get(task.id, {})
     return convert(mapped(declared, own))
 
 
-def submitted_values(conn, task: dict) -> dict:
+def submitted_values(conn, task: HumanTask) -> dict:
     """What a completed task was completed with, as its completion event records it ({} if none)."""
-    done = elements.completions(conn, task["instance_id"]).get(task["id"])
+    done = elements.completions(conn, task.instance_id).get(task.id)
     return done["data"] if done else {}

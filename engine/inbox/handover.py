@@ -23,6 +23,7 @@ from engine.org import people as org
 from engine.org.people import Principal
 from engine.permissions import can_delegate, can_reassign, may_receive, require
 from engine.runtime import recusal
+from engine.runtime.views import HumanTask
 
 DELEGATE, TRANSFER, REASSIGN = "delegate", "transfer", "reassign"
 
@@ -46,15 +47,15 @@ def initials(name: str) -> str:
     return "".join(s[:1] for s in lazy_pinyin(name or "", style=Style.FIRST_LETTER)).lower()
 
 
-def targets(conn, task: dict, exclude: str | None = None) -> list[Target]:
+def targets(conn, task: HumanTask, exclude: str | None = None) -> list[Target]:
     """The people `task` may be handed to (not `exclude`, who hands it over)."""
-    if not task.get("candidate_role"):
+    if not task.candidate_role:
         return []
     names = org.department_names(conn)
-    recused = recusal.excluded_persons(conn, task["instance_id"])          # 回避: never offered
+    recused = recusal.excluded_persons(conn, task.instance_id)          # 回避: never offered
     return [Target(p.username, p.name, p.department, names.get(p.department, "") if p.department else "",
                    initials(p.name))
-            for p in org.holders_of(conn, task["candidate_role"], task.get("candidate_department"))
+            for p in org.holders_of(conn, task.candidate_role, task.candidate_department)
             if p.username != exclude and may_receive(p, task) and not recused.excludes(p)]
 
 
@@ -65,7 +66,7 @@ def targets_for(engine, p: Principal, task_id: str, query: str = "") -> list[Tar
         return [t for t in targets(conn, task, exclude=p.username) if t.matches(query)]
 
 
-def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) -> dict:
+def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) -> HumanTask:
     """Delegate or transfer (by the holder) or reassign (by the department head) a task `p` may see,
     with a reason; `Invalid` naming the field at fault (the engine refuses anyone the task may not go
     to). Returns the task as it stands after."""
@@ -73,14 +74,14 @@ def hand_over(eng, p: Principal, task_id: str, kind: str, to: str, reason: str) 
     target = checked_target(eng, p, to, reason)
     to, reason = target.username, (reason or "").strip()
     with read_transaction(eng.db) as conn:
-        if recusal.excluded_persons(conn, task["instance_id"]).excludes(target):     # 回避
+        if recusal.excluded_persons(conn, task.instance_id).excludes(target):     # 回避
             raise Invalid("转交信息有误", [Problem("该同事须回避此事项，不能接手", field="to", code="recused")])
     if kind == REASSIGN:
         require(can_reassign(p, task), "只有本科室负责人可以改派")
-        return eng.reassign(task["id"], user=p.username, to=to, reason=reason)
+        return eng.reassign(task.id, user=p.username, to=to, reason=reason)
     require(can_delegate(p, task), "只能转交自己已认领的任务")
     act = eng.delegate if kind == DELEGATE else eng.transfer
-    return act(task["id"], user=p.username, to=to, reason=reason)
+    return act(task.id, user=p.username, to=to, reason=reason)
 
 
 def target_name(eng, username: str) -> str:

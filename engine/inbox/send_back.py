@@ -7,6 +7,7 @@ from engine.inbox import drafts
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal
 from engine.permissions import require, require_work
+from engine.runtime.views import HumanTask
 
 MAX_REASON = 2000
 
@@ -35,15 +36,15 @@ def send_back(engine, p: Principal, task_id: str, reason: str | None, to: str | 
                             prepare=keep_previous)
 
 
-def can_withdraw(p: Principal, task: dict) -> bool:
+def can_withdraw(p: Principal, task: HumanTask) -> bool:
     """Whether the page offers 撤回: `p` completed the task (the engine checks the rest)."""
-    return task.get("status") == "completed" and task.get("completed_by") == p.username
+    return task.status == "completed" and task.completed_by == p.username
 
 
 def withdraw(engine, p: Principal, task_id: str, reason: str | None = None):
     """撤回: the performer of a completed task takes it back while the next step is untouched."""
     task = viewable(engine, p, task_id)
-    if task.get("status") == "open":
+    if task.status == "open":
         raise Conflict("此任务尚未完成，无需撤回", code="not_completed")
     require(can_withdraw(p, task), "只能撤回自己已完成的任务")
     return engine.withdraw(task_id, user=p.username, reason=_reason(reason, required=False))

@@ -27,6 +27,7 @@ from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import require, require_work
 from engine.runtime import notes, separation
+from engine.runtime.views import HumanTask
 
 POSITIONS = ("before", "after")
 MAX_TEXT = 2000
@@ -86,7 +87,7 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
     stored = checked = None
     if position == "after":
         definition = engine.forms.for_task(task)
-        with submission.lookups(engine.db, task["instance_id"]) as found:
+        with submission.lookups(engine.db, task.instance_id) as found:
             checked = submission.validate(definition, raw, None, found)
         if checked.errors or problems:      # the form comes back as typed, with every fault at its field
             raise _kept(checked, problems)
@@ -148,7 +149,7 @@ def mine(engine, p: Principal) -> list[dict]:
 @dataclass
 class SignaturePage:
     signature: dict
-    task: dict
+    task: HumanTask
     instance: object
     definition: dict | None
 

@@ -21,6 +21,7 @@ from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
 from engine.permissions import can_start, can_view, can_work, is_recused, require, require_work
+from engine.runtime.views import HumanTask
 
 COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
 
@@ -37,7 +38,7 @@ class FormRejected(Invalid):
 
 @dataclass(frozen=True)
 class Submitted:
-    task: dict                  # the task as it was submitted
+    task: HumanTask                  # the task as it was submitted
     instance: object | None     # the instance after the completion (InstanceView); None for a draft
 
 
@@ -112,7 +113,7 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         raise ValueError(action)
     task = engine.task(task_id)
     with read_transaction(engine.db) as conn:
-        if is_recused(conn, principal, task["instance_id"]):      # 回避: as if there were no such task
+        if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
             raise NotFound(f"task {task_id} not found", field="task_id")
     require(can_view(principal, task), "你无权查看此任务")
     require_work(principal, task)
@@ -121,27 +122,27 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         _save_draft(engine, principal, task, definition, raw)
         return Submitted(task, None)
     if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
-        with lookups(engine.db, task["instance_id"]) as found:
+        with lookups(engine.db, task.instance_id) as found:
             values = validate_submission(definition, raw, lookups=found).values if definition else {}
         note = raw.get("note", "") if hasattr(raw, "get") else ""
-        return Submitted(engine.resolve(task["id"], user=principal.username, data=values, note=note), None)
+        return Submitted(engine.resolve(task.id, user=principal.username, data=values, note=note), None)
     return Submitted(task, _complete(engine, principal, task, definition, raw, files))
 
 
-def _save_draft(engine, principal: Principal, task: dict, definition: dict | None, raw) -> None:
+def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict | None, raw) -> None:
     """What the user typed, valid or not (files are not kept in a draft), in one write."""
     with write_transaction(engine.db) as conn:
         values = {}
         if definition is not None:
-            with lookups(engine.db, task["instance_id"], conn) as found:
+            with lookups(engine.db, task.instance_id, conn) as found:
                 values = validate_submission(definition, raw, lookups=found).values
-        drafts.save(conn, task["id"], principal.username, values, engine.clock.now())
+        drafts.save(conn, task.id, principal.username, values, engine.clock.now())
 
 
-def _complete(engine, principal: Principal, task: dict, definition: dict | None, raw, files):
+def _complete(engine, principal: Principal, task: HumanTask, definition: dict | None, raw, files):
     from engine.inbox import signers      # 加签: not while an added signature is pending
-    signers.refuse_while_pending(engine, task["id"])
-    with lookups(engine.db, task["instance_id"]) as found:
+    signers.refuse_while_pending(engine, task.id)
+    with lookups(engine.db, task.instance_id) as found:
         submission = validate(definition, raw, files, found)
     if submission.errors:
         raise FormRejected(submission)
@@ -152,14 +153,14 @@ def _complete(engine, principal: Principal, task: dict, definition: dict | None,
         in the form data."""
         now, names = engine.clock.now(), {}
         for name, upload in uploads:
-            stored = attachments.store(conn, instance_id=instance_id, task_id=task["id"], filename=upload.filename,
+            stored = attachments.store(conn, instance_id=instance_id, task_id=task.id, filename=upload.filename,
                                        data=upload.data, user=principal.username, now=now, field=name)
             names.setdefault(name, []).append(str(stored["id"]))
         return submission.data_with_uploads(names)
 
     try:
-        return engine.complete_task(task["id"], user=principal.username, data=submission.data,
-                                    prepare=store_files if uploads else None, also=[drafts.discarding(task["id"])])
+        return engine.complete_task(task.id, user=principal.username, data=submission.data,
+                                    prepare=store_files if uploads else None, also=[drafts.discarding(task.id)])
     except FormRejected:
         raise
     except Invalid as exc:      # a completion guard or a refused file: the form again, with the reason
@@ -180,7 +181,7 @@ def refusal_errors(exc: Invalid, definition: dict | None) -> dict[str, str]:
 @dataclass(frozen=True)
 class Started:
     instance: object                # InstanceView
-    first_task: dict | None         # the first of its tasks the starter may work, to go on with
+    first_task: HumanTask | None         # the first of its tasks the starter may work, to go on with
 
 
 def start(engine, principal: Principal, process_key: str, raw, *, business_key: str | None = None,

@@ -5,7 +5,7 @@ Completing (and saving a draft) is `submission`'s; handing over is `handover`'s.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from engine.db.transactions import read_transaction, write_transaction
@@ -16,6 +16,7 @@ from engine.org.people import Principal
 from engine.permissions import (can_delegate, can_reassign, can_view, can_view_instance, can_work, is_recused,
                                 may_handle_clues, require, require_work)
 from engine.runtime import diagram, elements, recusal
+from engine.runtime.views import HumanTask
 
 HISTORY = 20        # the task page shows the instance's latest events
 # Files of a generated document addressed to the reporter (engine.documents.sealing): they carry the
@@ -27,12 +28,12 @@ def _may_see_file(p: Principal, meta: dict) -> bool:
     return meta.get("field") != REPORTER_FIELD or may_handle_clues(p)
 
 
-def viewable(engine, p: Principal, task_id: str) -> dict:
+def viewable(engine, p: Principal, task_id: str) -> HumanTask:
     """The task, if `p` may see it: NotFound if there is none (or `p` is recused from its instance:
     回避 hides that the task exists), Forbidden if they may not."""
     task = engine.task(task_id)
     with read_transaction(engine.db) as conn:
-        if is_recused(conn, p, task["instance_id"]):
+        if is_recused(conn, p, task.instance_id):
             raise NotFound(f"task {task_id} not found", field="task_id")
     require(can_view(p, task), "你无权查看此任务")
     return task
@@ -41,7 +42,7 @@ def viewable(engine, p: Principal, task_id: str) -> dict:
 @dataclass
 class TaskPage:
     """What the task page shows."""
-    task: dict
+    task: HumanTask
     instance: object                # InstanceView
     definition: dict | None         # the form, as of the task's opening
     draft: tuple[dict, datetime] | None
@@ -63,44 +64,44 @@ class TaskPage:
 
 def page(engine, p: Principal, task_id: str) -> TaskPage:
     task = viewable(engine, p, task_id)
-    instance = engine.show(task["instance_id"])
+    instance = engine.show(task.instance_id)
     definition = engine.forms.for_task(task)
     with read_transaction(engine.db) as conn:
         draft = drafts.load(conn, task_id, p.username)
         found = TaskPage(
             task, instance, definition, draft, [], can_work(p, task), can_reassign(p, task),
-            comments=comments.for_instance(conn, task["instance_id"]),
-            files=[f for f in attachments.for_instance(conn, task["instance_id"]) if _may_see_file(p, f)],
-            people=[s for s in org.list_staff(conn) if not recusal.excluded_persons(conn, task["instance_id"])
+            comments=comments.for_instance(conn, task.instance_id),
+            files=[f for f in attachments.for_instance(conn, task.instance_id) if _may_see_file(p, f)],
+            people=[s for s in org.list_staff(conn) if not recusal.excluded_persons(conn, task.instance_id)
                     .excludes(s["username"])],
             departments=org.departments(conn),
             names={r["username"]: r["name"] for r in org.list_staff(conn, active_only=False)},
             department_names=org.department_names(conn))
-        found.values = (form_values.submitted_values(conn, task) if task["status"] == "completed"
+        found.values = (form_values.submitted_values(conn, task) if task.status == "completed"
                         else form_values.starting_values(conn, engine, task, draft))
-        found.can_delegate = can_delegate(p, task) and task.get("delegation") != "pending"
+        found.can_delegate = can_delegate(p, task) and task.delegation != "pending"
         if found.can_delegate or found.can_reassign:
             from engine.inbox import handover       # (handover builds on this room's `viewable`)
             found.targets = handover.targets(conn, task, exclude=p.username)
-        found.process_name = elements.process_name(conn, engine.registry, task["instance_id"])
+        found.process_name = elements.process_name(conn, engine.registry, task.instance_id)
         found.case = case_panel.panel(conn, engine, p, task)
-    found.history = list(reversed(engine.events(task["instance_id"])[-HISTORY:]))
+    found.history = list(reversed(engine.events(task.instance_id)[-HISTORY:]))
     return found
 
 
-def claim(engine, p: Principal, task_id: str) -> dict:
+def claim(engine, p: Principal, task_id: str) -> HumanTask:
     task = viewable(engine, p, task_id)
     require(can_work(p, task), "此任务不在你的职责范围内")
     return engine.claim(task_id, user=p.username)
 
 
-def claim_checked(engine, p: Principal, task_id: str) -> dict:
+def claim_checked(engine, p: Principal, task_id: str) -> HumanTask:
     """`claim`, saying why not as the API does: a task no longer open or held by a colleague is a conflict."""
     require_work(p, viewable(engine, p, task_id))
     return engine.claim(task_id, user=p.username)
 
 
-def unclaim(engine, p: Principal, task_id: str) -> dict:
+def unclaim(engine, p: Principal, task_id: str) -> HumanTask:
     viewable(engine, p, task_id)
     return engine.unclaim(task_id, user=p.username)
 
@@ -108,7 +109,7 @@ def unclaim(engine, p: Principal, task_id: str) -> dict:
 def comment(engine, p: Principal, task_id: str, body: str) -> dict:
     task = viewable(engine, p, task_id)
     with write_transaction(engine.db) as conn:
-        return comments.add(conn, instance_id=task["instance_id"], task_id=task_id, author=p.username,
+        return comments.add(conn, instance_id=task.instance_id, task_id=task_id, author=p.username,
                             body=body, now=engine.clock.now())
 
 
@@ -116,7 +117,7 @@ def comments_of(engine, p: Principal, task_id: str) -> list[dict]:
     """The comment thread of the task's instance."""
     task = viewable(engine, p, task_id)
     with read_transaction(engine.db) as conn:
-        return comments.for_instance(conn, task["instance_id"])
+        return comments.for_instance(conn, task.instance_id)
 
 
 def attach(engine, p: Principal, task_id: str, filename: str | None, data: bytes) -> dict:
@@ -125,7 +126,7 @@ def attach(engine, p: Principal, task_id: str, filename: str | None, data: bytes
     if not filename:
         raise Invalid("请选择文件", [Problem("请选择文件", field="file")])
     with write_transaction(engine.db) as conn:
-        return attachments.store(conn, instance_id=task["instance_id"], task_id=task_id, filename=filename,
+        return attachments.store(conn, instance_id=task.instance_id, task_id=task_id, filename=filename,
                                  data=data, user=p.username, now=engine.clock.now())
 
 
@@ -149,7 +150,7 @@ def instance_diagram(engine, p: Principal, instance_id: str) -> dict:
 def detail(engine, p: Principal, task_id: str) -> dict:
     """The task with its form definition and what `p` may do with it (the API's answer)."""
     task = viewable(engine, p, task_id)
-    return {**task, "form": engine.forms.for_task(task), "can_work": can_work(p, task),
+    return {**asdict(task), "form": engine.forms.for_task(task), "can_work": can_work(p, task),
             "can_reassign": can_reassign(p, task)}
 
 

@@ -3,6 +3,8 @@ open task — a notification with the urger's message, an event in the instance'
 count of urges shown on the task."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import sqlalchemy as sa
 
 from engine.db.schema import task_urge
@@ -14,22 +16,23 @@ from engine.org.people import Principal
 from engine.org.roles import DISCIPLINE_OFFICE
 from engine.permissions import require
 from engine.runtime import notes
+from engine.runtime.views import HumanTask
 
 MAX_MESSAGE = 500
 DEFAULT_MESSAGE = "请尽快办理"
 
 
-def can_urge(p: Principal, task: dict) -> bool:
+def can_urge(p: Principal, task: HumanTask) -> bool:
     """The office, or the head of the task's department; never the holder themself."""
-    return (task.get("status") == "open" and task.get("assignee") != p.username
-            and (p.has(DISCIPLINE_OFFICE) or (task.get("candidate_department") in p.heads)))
+    return (task.status == "open" and task.assignee != p.username
+            and (p.has(DISCIPLINE_OFFICE) or (task.candidate_department in p.heads)))
 
 
 def urge(engine, p: Principal, task_id: str, message: str | None = None) -> dict:
     """Urge the holder of an open task (or, while unclaimed, its candidates). Answers the task with
     its `urges` count."""
     task = viewable(engine, p, task_id)
-    if task.get("status") != "open":
+    if task.status != "open":
         raise TaskNotReady("此任务已不在办理中，无需催办")
     require(can_urge(p, task), "只有纪检监察室或本科室负责人可以催办")
     message = (message or "").strip() or DEFAULT_MESSAGE
@@ -46,8 +49,8 @@ def urge(engine, p: Principal, task_id: str, message: str | None = None) -> dict
         conn.execute(task_urge.insert().values(instance_id=live.id, task_id=task_id, urged_by=p.username,
                                                message=message, urged_at=now))
     engine.note(task_id, user=p.username, event_type=notes.URGED, open_only=True, within=write,
-                data={"message": message, "holder": task.get("assignee")})
-    return {**engine.task(task_id), "urges": urge_count(engine, task_id)}
+                data={"message": message, "holder": task.assignee})
+    return {**asdict(engine.task(task_id)), "urges": urge_count(engine, task_id)}
 
 
 def urge_count(engine, task_id: str) -> int:

@@ -7,11 +7,6 @@ from engine.org.people import principal
 from engine.permissions import may_receive
 
 
-def row_dict(row) -> dict:
-    """An inbox row (the unit of work's cached row or a database row) as a dict."""
-    return dict(row._mapping) if hasattr(row, "_mapping") else dict(vars(row))
-
-
 def check_target(conn, row, to: str, user: str) -> None:
     """`Invalid` on the field `to` unless `to` may be handed the task of the inbox `row`."""
     target = principal(conn, to) if to else None
@@ -19,6 +14,6 @@ def check_target(conn, row, to: str, user: str) -> None:
         raise Invalid("请选择在职的同事", [Problem("请选择在职的同事", field="to", code="unknown_staff")])
     if target.username == user:
         raise Invalid("不能转交给自己", [Problem("不能转交给自己", field="to", code="self")])
-    if not may_receive(target, row_dict(row)):
+    if not may_receive(target, row):
         raise Invalid("此任务不能交给该同事", [Problem(
             "该同事不在此任务的办理范围内（岗位或科室不符），不能接收此任务", field="to", code="not_a_candidate")])

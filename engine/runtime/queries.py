@@ -15,7 +15,7 @@ from engine.bpmn import spiff
 from engine.db.schema import event, human_task, incident, instance_task, process_instance, process_version
 from engine.db.transactions import read_transaction
 from engine.errors import NotFound
-from engine.runtime.views import InstanceView, check_uuid, convert, incident_dict, task_dict
+from engine.runtime.views import HumanTask, Incident, InstanceView, check_uuid, convert
 
 _FRONTIER_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
 
@@ -29,13 +29,13 @@ def show(db, instance_id: str) -> InstanceView:
                            .where(process_instance.c.id == instance_id)).one_or_none()
         if row is None:
             raise NotFound(f"instance {instance_id} not found", field="instance_id")
-        tasks = [task_dict(r) for r in conn.execute(
+        tasks = [HumanTask.of(r) for r in conn.execute(
             sa.select(human_task).where(human_task.c.instance_id == instance_id, human_task.c.status == "open")
             .order_by(human_task.c.created_at, human_task.c.id))]
         c = instance_task.c
         frontier = conn.execute(sa.select(c.id, c.spec_name, c.state, c.data_json).where(
             c.instance_id == instance_id, c.state.in_(_FRONTIER_STATES)).order_by(c.seq)).all()
-        incidents = [incident_dict(r) for r in conn.execute(
+        incidents = [Incident.of(r) for r in conn.execute(
             sa.select(incident).where(incident.c.instance_id == instance_id, incident.c.resolved_at.is_(None)))]
     data: dict = {}
     if row.status in ("completed", "cancelled"):
@@ -49,17 +49,17 @@ def show(db, instance_id: str) -> InstanceView:
                         row.started_at, row.ended_at, tasks, waiting, incidents, convert(data))
 
 
-def task(db, task_id: str) -> dict:
+def task(db, task_id: str) -> HumanTask:
     """One inbox row (any status)."""
     check_uuid(task_id, "task_id")
     with read_transaction(db) as conn:
         row = conn.execute(sa.select(human_task).where(human_task.c.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} not found", field="task_id")
-    return task_dict(row)
+    return HumanTask.of(row)
 
 
-def list_tasks(db, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[dict]:
+def list_tasks(db, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[HumanTask]:
     """Inbox rows by status (and assignee), the most urgent first."""
     q = sa.select(human_task).where(human_task.c.status == status)
     if user:
@@ -67,15 +67,15 @@ def list_tasks(db, *, user: str | None = None, status: str = "open", limit: int 
     q = q.order_by(human_task.c.due_at.is_(None), human_task.c.due_at, human_task.c.priority,
                    human_task.c.created_at).limit(limit)
     with read_transaction(db) as conn:
-        return [task_dict(r) for r in conn.execute(q)]
+        return [HumanTask.of(r) for r in conn.execute(q)]
 
 
-def incidents(db, *, open_only: bool = True) -> list[dict]:
+def incidents(db, *, open_only: bool = True) -> list[Incident]:
     q = sa.select(incident).order_by(incident.c.id)
     if open_only:
         q = q.where(incident.c.resolved_at.is_(None))
     with read_transaction(db) as conn:
-        return [incident_dict(r) for r in conn.execute(q)]
+        return [Incident.of(r) for r in conn.execute(q)]
 
 
 def events(db, instance_id: str) -> list[dict]:

@@ -38,7 +38,7 @@ from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import StepLimits
 from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
-from engine.runtime.views import InstanceView, check_data, convert
+from engine.runtime.views import HumanTask, Incident, InstanceView, check_data, convert
 from engine.sandbox import ScriptLimits
 from engine.sandbox.pool import ScriptPool, shared_pool
 
@@ -220,19 +220,19 @@ class Engine:
         return notes.record(self.uow, task_id, user=user, event_type=event_type, data=data, open_only=open_only,
                             within=within)
 
-    def claim(self, task_id: str, *, user: str) -> dict:
+    def claim(self, task_id: str, *, user: str) -> HumanTask:
         return self._set_assignee(task_id, user, user, "task_claimed")
 
-    def unclaim(self, task_id: str, *, user: str) -> dict:
+    def unclaim(self, task_id: str, *, user: str) -> HumanTask:
         return self._set_assignee(task_id, user, None, "task_unclaimed")
 
-    def transfer(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+    def transfer(self, task_id: str, *, user: str, to: str, reason: str) -> HumanTask:
         """Hand a task the user holds to a colleague for good (转交), with a reason kept in the history;
         `Invalid` unless its lane lets the colleague have it."""
         return self._set_assignee(task_id, user, to, "task_delegated", data={"from": user, "to": to, "reason": reason},
                                   holder=user, target=to)
 
-    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> dict:
+    def delegate(self, task_id: str, *, user: str, to: str, reason: str) -> HumanTask:
         """Delegate a task the user holds (委托, Camunda's delegation): the user stays its owner, the
         delegate works on it and resolves it, and it comes back to the owner to complete."""
         def check(row):
@@ -242,7 +242,7 @@ class Engine:
         return self._set_assignee(task_id, user, to, "task_entrusted", data=check, holder=user, target=to,
                                   also={"owner": user, "delegation": "pending"})
 
-    def resolve(self, task_id: str, *, user: str, data: dict | None = None, note: str = "") -> dict:
+    def resolve(self, task_id: str, *, user: str, data: dict | None = None, note: str = "") -> HumanTask:
         """The delegate hands a delegated task back to its owner, with what they filled in (kept in the
         history; the owner's form opens with it) and a note."""
         def check(row):
@@ -252,7 +252,7 @@ class Engine:
         return self._set_assignee(task_id, user, _OWNER, "task_resolved", data=check, holder=user,
                                   also={"delegation": "resolved"})
 
-    def reassign(self, task_id: str, *, user: str, to: str, reason: str, mode: str | None = None) -> dict:
+    def reassign(self, task_id: str, *, user: str, to: str, reason: str, mode: str | None = None) -> HumanTask:
         """Give a task to someone else whoever holds it (a department head's decision; the caller checks
         that `user` may); `Invalid` unless its lane lets them have it. A delegation in course ends.
         `mode`: a handling mode the domain records with it (e.g. 提级办理), as event data."""
@@ -264,7 +264,7 @@ class Engine:
     _ANYONE = object()
 
     def _set_assignee(self, task_id: str, user: str, assignee, event_type: str, *,
-                      data=None, holder=_ANYONE, target: str | None = None, also: dict | None = None) -> dict:
+                      data=None, holder=_ANYONE, target: str | None = None, also: dict | None = None) -> HumanTask:
         """Change who holds a task. `holder`: who must hold it now (None: anyone; default: claim rules).
         `target`: a person the task is handed to, checked against its lane. `assignee` `_OWNER`: back
         to its owner. `also`: further columns of the inbox row to set."""
@@ -295,9 +295,9 @@ class Engine:
                                                    data=details))
 
         view = self.uow.operate(None, user, action, task_id=task_id)
-        return next(t for t in view.tasks if t["id"] == task_id)
+        return next(t for t in view.tasks if t.id == task_id)
 
-    def declare_conflict(self, task_id: str, *, user: str, reason: str) -> dict:
+    def declare_conflict(self, task_id: str, *, user: str, reason: str) -> HumanTask:
         """自行回避: `user` declares a conflict of interest on a task they may work on, with a reason.
         They are kept out of the instance from now on (a `conflict_declared` event); a task they held
         goes back to its candidates, for the office to reassign."""
@@ -312,7 +312,7 @@ class Engine:
                 live.human[task_id].update(assignee=None, claimed_at=None)
 
         view = self.uow.operate(None, user, action, task_id=task_id)
-        return next(t for t in view.tasks if t["id"] == task_id)
+        return next(t for t in view.tasks if t.id == task_id)
 
     def retry(self, instance_id: str, *, user: str, data: dict | None = None) -> InstanceView:
         """Re-run the failed tasks of an instance in error, after merging `data` into their input."""
@@ -435,13 +435,13 @@ class Engine:
     def show(self, instance_id: str) -> InstanceView:
         return queries.show(self.db, instance_id)
 
-    def task(self, task_id: str) -> dict:
+    def task(self, task_id: str) -> HumanTask:
         return queries.task(self.db, task_id)
 
-    def list_tasks(self, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[dict]:
+    def list_tasks(self, *, user: str | None = None, status: str = "open", limit: int = 200) -> list[HumanTask]:
         return queries.list_tasks(self.db, user=user, status=status, limit=limit)
 
-    def incidents(self, *, open_only: bool = True) -> list[dict]:
+    def incidents(self, *, open_only: bool = True) -> list[Incident]:
         return queries.incidents(self.db, open_only=open_only)
 
     def events(self, instance_id: str) -> list[dict]:

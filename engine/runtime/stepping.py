@@ -169,14 +169,22 @@ def run_engine(wf, limits: StepLimits = StepLimits(), *, first: Callable[[], obj
         del wf.refresh_timers
 
 
-def check_due_dates(wf, policy) -> Exception | None:
+def ready_human(wf) -> frozenset:
+    """The ids of the human tasks ready now (whose inbox rows, and due dates, already exist)."""
+    return frozenset(t.id for t in wf.get_tasks(state=TaskState.READY, manual=True))
+
+
+def check_due_dates(wf, policy, known: frozenset = frozenset()) -> Exception | None:
     """A ready human task's due date is computed when its inbox row is written, after stepping; an
     expression that cannot be evaluated there (e.g. `working_days_from(letter_sent_on, 15)` before
-    the letter's date is in the data) would fail the whole write. Evaluate each ready human task's
-    `dueIn` now, and put a task whose expression fails in ERROR, so it becomes an incident on its
+    the letter's date is in the data) would fail the whole write. Evaluate the `dueIn` of each human
+    task that became ready in this operation (not those of `known`, ready before it: their dates are
+    set) now, and put a task whose expression fails in ERROR, so it becomes an incident on its
     element that retry resumes (with the missing data)."""
     now = clockmod.current_clock().now()
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        if task.id in known:
+            continue
         due_in = spiff.task_properties(task).get("dueIn")
         if not due_in:
             continue

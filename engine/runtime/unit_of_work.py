@@ -26,8 +26,8 @@ from engine.runtime import connectors, instances, recusal, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
-from engine.runtime.stepping import StepLimits, _Operation, check_due_dates, retry_failed, run_engine
-from engine.runtime.views import InstanceView, check_data, check_uuid, convert, view_of
+from engine.runtime.stepping import StepLimits, _Operation, check_due_dates, ready_human, retry_failed, run_engine
+from engine.runtime.views import HumanTask, InstanceView, check_data, check_uuid, convert, view_of
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +127,14 @@ class UnitOfWork:
 
     def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
         """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
-        return run_engine(wf, self.limits, first=first, submitted=submitted) or check_due_dates(wf, self.policy)
+        known = ready_human(wf)
+        return (run_engine(wf, self.limits, first=first, submitted=submitted)
+                or check_due_dates(wf, self.policy, known))
 
     def retry(self, wf, failed: list, data: dict) -> Exception | None:
         """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
-        return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy)
+        known = ready_human(wf)
+        return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy, known)
 
     # -- a new instance ---------------------------------------------------------------------------
     def start(self, process_key: str, started_by: str, version: int | None, business_key: str | None,
@@ -312,20 +315,15 @@ class UnitOfWork:
 
 
 # -- what an action on a task checks first ----------------------------------------------------------
-def human_row(conn, live, task_id: str):
+def human_row(conn, live, task_id: str) -> HumanTask:
     """The inbox row of a task: from the live instance when open, else from the database."""
     cached = live.human.get(task_id)
     if cached is not None:
-        return _Row(cached)
+        return HumanTask.of(cached)
     row = conn.execute(sa.select(human_task).where(human_task.c.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} not found", field="task_id")
-    return row
-
-
-class _Row:
-    def __init__(self, d: dict):
-        self.__dict__.update(d)
+    return HumanTask.of(row)
 
 
 def ready_task(live, task_id: str, row):

@@ -133,7 +133,7 @@ def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_p
 
 def test_a_hand_over_finds_the_lane_by_pinyin_and_a_delegation_comes_back(server, open_page, clues, engine):
     reg = clues.register(real_name=False)
-    triage = clues.tasks(reg.instance_id)["triage"]["id"]
+    triage = clues.tasks(reg.instance_id)["triage"].id
     engine.claim(triage, user="jijian")
     page = open_page()
     sign_in(page, server, "jijian")
@@ -167,7 +167,7 @@ def test_a_hand_over_finds_the_lane_by_pinyin_and_a_delegation_comes_back(server
     fill_meeting(page, ("jijian", "jj_head", "leader"))      # 集体研判: the owner records the meeting
     page.click("button[value=complete]")
     page.wait_for_url(f"{server}/inbox")
-    assert engine.task(triage)["completed_by"] == "jijian"
+    assert engine.task(triage).completed_by == "jijian"
 
 
 def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, engine, people, clock):
@@ -175,7 +175,7 @@ def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, eng
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
                         data={"department": "neike", "department_name": "内科"})
     task = view.tasks[0]
-    clock.set(datetime.fromisoformat(task["due_at"]) - timedelta(hours=1))
+    clock.set(task.due_at - timedelta(hours=1))
     engine.sweep_deadlines()
     page = open_page()
     sign_in(page, server, "neike_head")

@@ -52,7 +52,7 @@ def monthly(engine, people):
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes())], deployed_by="owner")
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科", data=NEIKE)
     (task,) = view.tasks
-    return {"instance_id": view.id, "task_id": task["id"]}
+    return {"instance_id": view.id, "task_id": task.id}
 
 
 def assert_error(resp, status: int, code: str | None = None) -> dict:
@@ -230,7 +230,7 @@ def test_handing_over_checks_the_colleague_and_the_reason(api, monthly, engine):
     assert resp.status_code == 200 and resp.get_json()["assignee"] == "deputy"
     body = assert_error(api("POST", f"/tasks/{task}/reassign", "neike_head", json={"to": "nurse2", "reason": "轮岗"}),
                         422)
-    assert "不在此任务的办理范围内" in body["fields"]["to"] and api.engine.task(task)["assignee"] == "deputy"
+    assert "不在此任务的办理范围内" in body["fields"]["to"] and api.engine.task(task).assignee == "deputy"
 
 
 # --- bad input is a 4xx with {code, message, fields}, never a 500 -----------------------------------------

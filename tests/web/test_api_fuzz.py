@@ -47,7 +47,7 @@ def world(engine, people):
     def token(username: str) -> str:
         with write_transaction(engine.db) as conn:
             return accounts.issue_token(conn, username, engine.clock.now())[0]
-    return {"token": token, "ids": {"key": "monthly_report", "instance_id": view.id, "task_id": view.tasks[0]["id"],
+    return {"token": token, "ids": {"key": "monthly_report", "instance_id": view.id, "task_id": view.tasks[0].id,
                                    "signature_id": 1}}
 
 

@@ -15,8 +15,8 @@ def _filled(app, report, engine):
     head = app.test_client()
     login(head, "neike_head")
     assert post(head, f"/tasks/{report}", VALID_REPORT, page=f"/tasks/{report}").status_code == 302
-    view = engine.show(engine.task(report)["instance_id"])
-    return head, view.tasks[0]["id"]
+    view = engine.show(engine.task(report).instance_id)
+    return head, view.tasks[0].id
 
 
 def test_the_office_sends_a_report_back_and_its_author_finds_it_with_reason_and_previous_text(app, report, engine):
@@ -25,12 +25,12 @@ def test_the_office_sends_a_report_back_and_its_author_finds_it_with_reason_and_
     login(office, "jijian")
     refused = post(office, f"/tasks/{review}/send-back", {"reason": "  "}, page=f"/tasks/{review}")
     assert refused.status_code == 422 and "请填写退回原因" in refused.get_data(as_text=True)
-    assert engine.task(review)["status"] == "open"
+    assert engine.task(review).status == "open"
     done = post(office, f"/tasks/{review}/send-back", {"reason": "进展写得太笼统"}, page=f"/tasks/{review}")
     assert done.status_code == 302
-    assert engine.task(review)["status"] == "sent_back"
+    assert engine.task(review).status == "sent_back"
     again = engine.task(report)
-    assert again["status"] == "open" and again["assignee"] == "neike_head"
+    assert again.status == "open" and again.assignee == "neike_head"
     page = head.get(f"/tasks/{report}").get_data(as_text=True)
     assert "进展写得太笼统" in page and 'data-testid="sent-back"' in page
     assert "完成了全科廉洁教育" in page            # the previous submission, as the draft
@@ -40,8 +40,8 @@ def test_the_office_sends_a_report_back_and_its_author_finds_it_with_reason_and_
 def test_the_author_withdraws_while_the_review_is_untouched_but_not_after(app, report, engine):
     head, review = _filled(app, report, engine)
     resp = post(head, f"/tasks/{report}/withdraw", {}, page=f"/tasks/{report}")
-    assert resp.status_code == 302 and engine.task(report)["status"] == "open"
-    assert engine.task(review)["status"] == "withdrawn"
+    assert resp.status_code == 302 and engine.task(report).status == "open"
+    assert engine.task(review).status == "withdrawn"
     head2, review2 = _filled(app, report, engine)
     office = app.test_client()
     login(office, "jijian")
@@ -109,7 +109,7 @@ def test_bulk_from_the_inbox_reports_each_task(app, report, engine):
     text = resp.get_data(as_text=True)
     assert "失败 1 个" in text and "不允许批量" in text
     resp = post(head, "/inbox/bulk", {"action": "claim", "task_ids": [report]}, follow_redirects=True)
-    assert "成功 1 个" in resp.get_data(as_text=True) and engine.task(report)["assignee"] == "neike_head"
+    assert "成功 1 个" in resp.get_data(as_text=True) and engine.task(report).assignee == "neike_head"
 
 
 def test_the_api_bulk_completes_reviews_with_their_forms_decision(app, report, engine, tokens):
@@ -120,7 +120,7 @@ def test_the_api_bulk_completes_reviews_with_their_forms_decision(app, report, e
     assert resp.status_code == 200
     items = resp.get_json()["items"]
     assert [i["ok"] for i in items] == [True, False] and items[1]["code"]
-    assert engine.show(engine.task(review)["instance_id"]).data["accepted"] is True
+    assert engine.show(engine.task(review).instance_id).data["accepted"] is True
 
 
 def test_adding_a_signer_where_the_step_allows_none_is_refused_on_the_page(app, report, engine):

@@ -26,7 +26,7 @@ def _snapshot(db) -> dict:
 
 
 def test_the_auditor_reads_every_audit_page_and_replays(app, engine, report):
-    iid = engine.task(report)["instance_id"]
+    iid = engine.task(report).instance_id
     c = app.test_client()
     login(c, "auditor")
     assert "审计" in c.get("/inbox").get_data(as_text=True)            # the nav link
@@ -38,7 +38,7 @@ def test_the_auditor_reads_every_audit_page_and_replays(app, engine, report):
     assert "发起流程" in page and "任务到达" in page and 'id="step-slider"' in page
     frames = c.get(f"/audit/instances/{iid}/frames").get_json()
     assert len(frames["frames"]) == len(engine.events(iid)) and frames["xml"].startswith("<?xml")
-    assert frames["frames"][-1]["active"] == [engine.task(report)["element_id"]]
+    assert frames["frames"][-1]["active"] == [engine.task(report).element_id]
     page = c.get(f"/audit/instances/{iid}/replay").get_data(as_text=True)
     assert "一致：每个记录的状态都已重现" in page
     assert c.get(f"/audit/instances/{iid}/replay", headers={"Accept": "application/json"}).get_json()["ok"]
@@ -84,7 +84,7 @@ def test_the_auditor_token_reads_the_api_but_cannot_write(app, ids):
 
 
 def test_the_discipline_office_grants_reporter_access_and_the_grant_is_an_event(app, engine, db, report):
-    iid = engine.task(report)["instance_id"]
+    iid = engine.task(report).instance_id
     c = app.test_client()
     login(c, "jijian")
     resp = post(c, f"/audit/instances/{iid}/grants", {"to": "auditor", "reason": ""}, page="/audit")
@@ -126,7 +126,7 @@ def test_a_date_range_exports_what_the_auditor_may_see_and_says_how_many_were_le
                                                                                         campaign_id):
     from tests.web.test_confidential_listings import _disclose
     secret = _disclose(app, db)                                  # a confidential disclosure: the office only
-    visible_iid = engine.task(report)["instance_id"]
+    visible_iid = engine.task(report).instance_id
     c = app.test_client()
     login(c, "auditor")
     page = c.get("/audit/package?from=2026-01-01&to=2027-12-31")
@@ -144,7 +144,7 @@ def test_a_date_range_exports_what_the_auditor_may_see_and_says_how_many_were_le
 
 
 def test_the_timeline_and_heatmap_speak_names_and_statuses_and_hide_spiffworkflow_internals(app, engine, report):
-    iid = engine.task(report)["instance_id"]
+    iid = engine.task(report).instance_id
     c = app.test_client()
     login(c, "auditor")
     page = c.get(f"/audit/instances/{iid}").get_data(as_text=True)

@@ -169,14 +169,14 @@ def ids(report, engine, db):
     from engine.inbox import attachments
     from engine.db.transactions import write_transaction
     with write_transaction(db) as conn:
-        att = attachments.store(conn, instance_id=task["instance_id"], task_id=report, filename="a.pdf",
+        att = attachments.store(conn, instance_id=task.instance_id, task_id=report, filename="a.pdf",
                                 data=b"%PDF", user="neike_head", now=engine.clock.now())
     from engine.documents import service as documents
     from engine.org.people import principal
     with write_transaction(db) as conn:
         head = principal(conn, "neike_head")
     made = documents.generate(engine, head, report, "月度工作进展报告")
-    return {"task": report, "instance": task["instance_id"], "attachment": att["id"], "document": made["id"]}
+    return {"task": report, "instance": task.instance_id, "attachment": att["id"], "document": made["id"]}
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_a_reminder_rings_the_bell_and_leads_to_its_task(client, engine, report,
     login(client, "neike_head")
     page = client.get("/inbox").get_data(as_text=True)
     assert 'data-testid="bell"' in page and 'data-testid="bell-count"' not in page
-    due = datetime.fromisoformat(engine.task(report)["due_at"])
+    due = engine.task(report).due_at
     clock.set(due - timedelta(hours=1))                  # the reminder is due before the deadline
     assert engine.sweep_deadlines() >= 1
     login(client, "neike_head")                          # (a day later: signed out for being idle)
@@ -36,7 +36,7 @@ def test_a_reminder_rings_the_bell_and_leads_to_its_task(client, engine, report,
 
 
 def test_another_persons_notification_cannot_be_opened(client, engine, report, clock, app):
-    clock.set(datetime.fromisoformat(engine.task(report)["due_at"]) - timedelta(hours=1))
+    clock.set(engine.task(report).due_at - timedelta(hours=1))
     engine.sweep_deadlines()
     login(client, "neike_head")
     nid = re.search(r'action="/notifications/(\d+)"', client.get("/notifications").get_data(as_text=True)).group(1)

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
 def test_the_office_approval_shows_the_clue_and_the_proposed_disposal(client, clues):
     reg = clues.register(real_name=False, summary="反映刘某收受患者红包两千元。")
     clues.do(reg.instance_id, "triage", disposal="verify", opinion="线索具体，建议初步核实", **meeting())
-    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    approve = clues.tasks(reg.instance_id)["approve_office"].id
     login(client, "jj_head")
     page = client.get(f"/tasks/{approve}").get_data(as_text=True)
     panel = page[page.index('data-testid="case-panel"'):page.index('class="card task-form"')]
@@ -26,7 +26,7 @@ def test_the_office_approval_shows_the_clue_and_the_proposed_disposal(client, cl
 
 def test_a_step_that_declares_no_context_shows_no_panel(client, clues):
     reg = clues.register(real_name=True)
-    notice = clues.tasks(reg.instance_id)["acceptance_notice"]["id"]
+    notice = clues.tasks(reg.instance_id)["acceptance_notice"].id
     login(client, "jijian")
     assert 'data-testid="case-panel"' not in client.get(f"/tasks/{notice}").get_data(as_text=True)
 
@@ -37,11 +37,11 @@ def test_the_leadership_sees_the_office_opinion_too_but_a_clinician_sees_nothing
     clues.do(reg.instance_id, "approve_office", user="jj_head", office_approved=True, office_comment="同意，报领导小组")
     tasks = clues.tasks(reg.instance_id)
     login(client, "leader")
-    page = client.get(f"/tasks/{tasks['approve_leader']['id']}").get_data(as_text=True)
+    page = client.get(f"/tasks/{tasks['approve_leader'].id}").get_data(as_text=True)
     assert "建议初步核实" in page and "同意，报领导小组" in page
     other = app.test_client()
     login(other, "surgeon")
-    resp = other.get(f"/tasks/{tasks['approve_leader']['id']}")
+    resp = other.get(f"/tasks/{tasks['approve_leader'].id}")
     assert resp.status_code == 403 and "建议初步核实" not in resp.get_data(as_text=True)
 
 

@@ -53,7 +53,7 @@ def _texts(resp) -> str:
 def _pages(clue, engine):
     tasks = engine.show(clue.instance_id).tasks
     paths = ["/inbox", "/inbox?view=claimable", "/clues", f"/clues/{clue.instance_id}", "/clues/export.xlsx",
-             f"/instances/{clue.instance_id}/diagram"] + [f"/tasks/{t['id']}" for t in tasks]
+             f"/instances/{clue.instance_id}/diagram"] + [f"/tasks/{t.id}" for t in tasks]
     return paths
 
 
@@ -78,7 +78,7 @@ def test_no_page_export_or_api_response_shows_the_reporter_to_any_role(app, clue
         tokens = {u: accounts.issue_token(conn, u, engine.clock.now())[0] for u in EVERYONE}
     tasks = engine.show(clue.instance_id).tasks
     api_paths = [f"/api/v1/instances/{clue.instance_id}", f"/api/v1/instances/{clue.instance_id}/events",
-                 "/api/v1/tasks", "/api/v1/tasks?view=claimable"] + [f"/api/v1/tasks/{t['id']}" for t in tasks]
+                 "/api/v1/tasks", "/api/v1/tasks?view=claimable"] + [f"/api/v1/tasks/{t.id}" for t in tasks]
     for user in EVERYONE:
         c = app.test_client()
         login(c, user)
@@ -119,7 +119,7 @@ def test_the_person_concerned_cannot_reach_the_clue_at_all(app, clue, engine):
     assert c.get(f"/clues/{clue.instance_id}").status_code == 403
     assert c.get("/clues/export.xlsx").status_code == 403
     for t in engine.show(clue.instance_id).tasks:
-        assert c.get(f"/tasks/{t['id']}").status_code in (403, 404)
+        assert c.get(f"/tasks/{t.id}").status_code in (403, 404)
     assert c.get(f"/instances/{clue.instance_id}/diagram").status_code == 404
 
 

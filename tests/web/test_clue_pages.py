@@ -242,14 +242,14 @@ def test_escalated_handling_is_recorded_as_a_reassignment_and_a_closed_clue_can_
     assert missing.status_code == 422 and "请选择在职的同事" in missing.get_data(as_text=True)
     resp = post(c, f"{path}/handling", {"mode": "escalated", "to": "jj_head", "reason": "涉及科室负责人"}, page=path)
     assert resp.status_code == 302
-    assert clues.tasks(reg.instance_id)["triage"]["assignee"] == "jj_head"
+    assert clues.tasks(reg.instance_id)["triage"].assignee == "jj_head"
     assert "提级办理" in c.get("/clues").get_data(as_text=True)
     [moved] = [e for e in engine.events(reg.instance_id) if e["type"] == "task_reassigned"]
     assert (moved["data"]["mode"], moved["data"]["reason"]) == ("escalated", "涉及科室负责人")   # data, not a prefix
     early = post(c, f"{path}/review", page=path)
     assert early.status_code == 422 and "只有已办结的线索" in early.get_data(as_text=True)
     clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())
-    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    approve = clues.tasks(reg.instance_id)["approve_office"].id
     with pytest.raises(Forbidden):      # the head proposed it: someone else approves (职责分离)
         clues.do(reg.instance_id, "approve_office", office_approved=True, office_comment=None)
     with pytest.raises(Invalid):        # …but not a clerk outside the approval's lane (the office's head)

@@ -67,13 +67,13 @@ def clues(engine, office, vault):
                                          reporter_contact=contact)
 
         def tasks(self, iid):
-            return {t["element_id"]: t for t in engine.show(iid).tasks}
+            return {t.element_id: t for t in engine.show(iid).tasks}
 
         def do(self, iid, element, user=None, **data):
             task = self.tasks(iid)[element]
             user = user or ("jj_head" if element in ("approve_office", "approve_plan") else
                             "leader" if element == "approve_leader" else "jijian")
-            return engine.complete_task(task["id"], user=user, data=data)
+            return engine.complete_task(task.id, user=user, data=data)
 
         def triage(self, iid, disposal, opinion="研判意见"):
             self.do(iid, "triage", disposal=disposal, opinion=opinion, **meeting())
@@ -99,11 +99,11 @@ def test_a_real_name_clue_received_on_28_september_gets_its_acceptance_notice_du
     tasks = clues.tasks(reg.instance_id)
     assert set(tasks) == {"triage", "acceptance_notice"}
     # 09-29, 09-30, (国庆 10-01..07), 10-08, 10-09, Saturday 10-10 (调休), 10-12..16, 10-19..23
-    assert datetime.fromisoformat(tasks["acceptance_notice"]["due_at"]) == end_of("2026-10-23")
+    assert tasks["acceptance_notice"].due_at == end_of("2026-10-23")
     # the disposal opinion is due one month after receipt
-    assert datetime.fromisoformat(tasks["triage"]["due_at"]) == end_of("2026-10-28")
-    assert tasks["triage"]["candidate_role"] == "discipline_office"
-    assert tasks["triage"]["candidate_department"] == "jijian"
+    assert tasks["triage"].due_at == end_of("2026-10-28")
+    assert tasks["triage"].candidate_role == "discipline_office"
+    assert tasks["triage"].candidate_department == "jijian"
 
 
 def test_an_anonymous_clue_has_no_notice_to_give(clues):
@@ -178,7 +178,7 @@ def test_the_written_reply_is_due_15_working_days_after_the_letter_and_a_reply_o
     reg = clues.register(real_name=False)
     _letter(clues, reg.instance_id)
     reply = clues.tasks(reg.instance_id)["inquiry_reply"]
-    assert datetime.fromisoformat(reply["due_at"]) == end_of("2026-10-23")
+    assert reply.due_at == end_of("2026-10-23")
     clock.set(end_of("2026-10-26"))
     clues.do(reg.instance_id, "inquiry_reply", reply_received_on="2026-10-26", reply_summary="书面说明", reply_files=[])
     row = clues.row(reg.instance_id)
@@ -265,7 +265,7 @@ def test_a_held_clue_comes_back_to_triage_at_its_review_date(clues, engine, cloc
 def test_a_handling_mode_is_a_reassignment_with_its_reason_and_shows_in_the_ledger(clues, engine):
     reg = clues.register(real_name=False)
     triage = clues.tasks(reg.instance_id)["triage"]
-    engine.reassign(triage["id"], user="jijian", to="jj_head", reason="提级办理：涉及科室负责人")
+    engine.reassign(triage.id, user="jijian", to="jj_head", reason="提级办理：涉及科室负责人")
     row = clues.row(reg.instance_id)
     assert row["handling_modes"] == ["提级办理"]
     reassigned = [e for e in engine.events(reg.instance_id) if e["type"] == "task_reassigned"]
@@ -278,11 +278,11 @@ def test_a_closed_clue_is_reviewed_in_a_clue_review(clues, engine):
     view = engine.start("clue_review", started_by="jijian", data={
         "clue_instance_id": reg.instance_id, "office_department": "jijian"})
     [task] = view.tasks
-    engine.complete_task(task["id"], user="jijian", data={"review_findings": "处置恰当", "review_problem": False,
+    engine.complete_task(task.id, user="jijian", data={"review_findings": "处置恰当", "review_problem": False,
                                                           "review_follow_up": None})
     [confirm] = engine.show(view.id).tasks
-    assert confirm["candidate_role"] == "department_head"
-    done = engine.complete_task(confirm["id"], user="jj_head", data={"review_confirmed": True, "review_comment": None})
+    assert confirm.candidate_role == "department_head"
+    done = engine.complete_task(confirm.id, user="jj_head", data={"review_confirmed": True, "review_comment": None})
     assert done.status == "completed"
 
 

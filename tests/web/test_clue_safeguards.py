@@ -48,7 +48,7 @@ def test_a_clue_about_the_director_goes_up_and_no_leadership_group_member_sees_i
     assert set(tasks) == {"report_up"}                  # not decided here: sent to the higher commission
     row = clues.row(reg.instance_id)
     assert (row["person_name"], row["position_level"], row["disposal"]) == ("王院长", "hospital_leader", "report_up")
-    task_id = tasks["report_up"]["id"]
+    task_id = tasks["report_up"].id
     for user in LEADERSHIP:
         c = app.test_client()
         login(c, user)
@@ -86,17 +86,17 @@ def test_a_clue_about_the_director_goes_up_and_no_leadership_group_member_sees_i
 def test_the_proposer_of_a_disposal_cannot_approve_it(app, clues):
     reg = clues.register(real_name=False)
     clues.do(reg.instance_id, "triage", user="jj_head", disposal="close", opinion="不属实", **meeting())
-    approve = clues.tasks(reg.instance_id)["approve_office"]["id"]
+    approve = clues.tasks(reg.instance_id)["approve_office"].id
     c = app.test_client()
     login(c, "jj_head")
     resp = post(c, f"/tasks/{approve}", {"office_approved": "true", "action": "complete"}, page=f"/tasks/{approve}")
     assert resp.status_code == 403 and "职责分离" in resp.get_data(as_text=True)
-    assert clues.tasks(reg.instance_id)["approve_office"]["status"] == "open"
+    assert clues.tasks(reg.instance_id)["approve_office"].status == "open"
 
 
 def test_a_triage_without_a_quorum_is_refused_on_the_participants_field_with_the_input_kept(app, clues):
     reg = clues.register(real_name=False)
-    triage = clues.tasks(reg.instance_id)["triage"]["id"]
+    triage = clues.tasks(reg.instance_id)["triage"].id
     c = app.test_client()
     login(c, "jijian")
     resp = post(c, f"/tasks/{triage}", {"disposal": "close", "opinion": "经了解不属实，拟予了结。",
@@ -114,7 +114,7 @@ def test_a_clue_assigned_by_the_higher_commission_waits_in_the_report_back_list_
     reg = clues.register(source="assigned", real_name=False, report_back_due_on="2026-11-30")
     clues.triage(reg.instance_id, "close", "经了解不属实，予以了结。")
     report_back = clues.tasks(reg.instance_id)["report_back"]
-    assert report_back["due_at"].startswith("2026-11-30T16:00")      # 24:00 Beijing time of 11-30
+    assert report_back.due_at.isoformat().startswith("2026-11-30T16:00")      # 24:00 Beijing time of 11-30
     c = app.test_client()
     login(c, "jijian")
     assert reg.business_key in c.get("/clues?awaiting_higher=1").get_data(as_text=True)
@@ -145,7 +145,7 @@ def test_the_quarterly_statistics_count_the_quarter_and_leave_out_what_the_reade
 
 def test_the_ledger_names_the_handler_and_the_office_s_rating_of_verifiability(app, clues, engine):
     reg = clues.register(real_name=False)
-    engine.claim(clues.tasks(reg.instance_id)["triage"]["id"], user="jijian")
+    engine.claim(clues.tasks(reg.instance_id)["triage"].id, user="jijian")
     assert clues.row(reg.instance_id)["handler"] == "jijian"
     clues.do(reg.instance_id, "triage", disposal="verify", opinion="有具体线索，拟初核。", verifiability="high", **meeting())
     row = clues.row(reg.instance_id)
@@ -166,8 +166,8 @@ def test_the_written_reply_runs_from_the_day_the_person_received_the_letter(clue
     from tests.web.test_clue_routes import end_of
     reg = clues.register(real_name=False)
     _letter_received(clues, reg.instance_id, "2026-10-09")
-    due = clues.tasks(reg.instance_id)["inquiry_reply"]["due_at"]
-    assert due > end_of("2026-10-23").isoformat()       # 15 working days from sending would end on 10-23
+    due = clues.tasks(reg.instance_id)["inquiry_reply"].due_at
+    assert due > end_of("2026-10-23")       # 15 working days from sending would end on 10-23
     clock.set(end_of("2026-10-26"))
     clues.do(reg.instance_id, "inquiry_reply", reply_received_on="2026-10-26", reply_summary="书面说明",
              signed_off_by="内科党支部书记 张明华", reply_files=[])

@@ -23,8 +23,8 @@ def clue(engine, people, app):
         "party_member": True, "summary": "反映刘某收受患者红包。", "source": "petition", "channel": "letter",
         "received_on": "2026-09-25", "real_name": True}, started_by="jijian", reporter_name="张三",
         reporter_contact="13900001111")
-    task = next(t for t in engine.show(registered.instance_id).tasks if t["element_id"] == "acceptance_notice")
-    return registered.instance_id, task["id"]
+    task = next(t for t in engine.show(registered.instance_id).tasks if t.element_id == "acceptance_notice")
+    return registered.instance_id, task.id
 
 
 def test_the_office_generates_the_acceptance_notice_previews_and_downloads_it(app, clue):

@@ -20,8 +20,8 @@ def triage(clues, engine):
     """A confidential clue's 分析研判, claimed by 陈纪检 of the discipline office."""
     reg = clues.register(real_name=False)
     task = clues.tasks(reg.instance_id)["triage"]
-    engine.claim(task["id"], user="jijian")
-    return task["id"]
+    engine.claim(task.id, user="jijian")
+    return task.id
 
 
 def test_the_engine_refuses_to_hand_a_confidential_clue_to_a_clinician_in_any_way(engine, triage):
@@ -29,7 +29,7 @@ def test_the_engine_refuses_to_hand_a_confidential_clue_to_a_clinician_in_any_wa
         with pytest.raises(Invalid) as refused:
             act(triage, user="jijian", to="surgeon", reason="请协助")
         assert refused.value.problems[0].field == "to" and "不在此任务的办理范围内" in refused.value.problems[0].message
-        assert engine.task(triage)["assignee"] == "jijian"
+        assert engine.task(triage).assignee == "jijian"
 
 
 def test_the_hand_over_offers_only_the_lane_and_finds_people_by_pinyin_initials_or_department(client, triage):
@@ -60,7 +60,7 @@ def test_a_delegated_task_comes_back_to_its_owner_who_completes_it(client, app, 
     resp = post(client, f"/tasks/{triage}/delegate", {"to": "jj_head", "reason": "请主任先研判"}, page=f"/tasks/{triage}")
     assert resp.status_code == 302
     task = engine.task(triage)
-    assert (task["assignee"], task["owner"], task["delegation"]) == ("jj_head", "jijian", "pending")
+    assert (task.assignee, task.owner, task.delegation) == ("jj_head", "jijian", "pending")
     with pytest.raises(Conflict):          # the delegate resolves; only the owner completes
         engine.complete_task(triage, user="jj_head", data={"disposal": "verify", "opinion": "x"})
 
@@ -72,7 +72,7 @@ def test_a_delegated_task_comes_back_to_its_owner_who_completes_it(client, app, 
                 page=f"/tasks/{triage}")
     assert resp.status_code == 302
     task = engine.task(triage)
-    assert (task["assignee"], task["delegation"], task["status"]) == ("jijian", "resolved", "open")
+    assert (task.assignee, task.delegation, task.status) == ("jijian", "resolved", "open")
 
     page = client.get(f"/tasks/{triage}").get_data(as_text=True)
     assert "建议初步核实" in page and 'data-testid="resolved"' in page
@@ -81,8 +81,8 @@ def test_a_delegated_task_comes_back_to_its_owner_who_completes_it(client, app, 
                                                  for k, v in (("person", who), ("opinion", "同意"))}}
     resp = post(client, f"/tasks/{triage}", {"disposal": "verify", "opinion": "建议初步核实", "action": "complete",
                                              **meeting}, page=f"/tasks/{triage}")
-    assert resp.status_code == 302 and engine.task(triage)["completed_by"] == "jijian"
-    kinds = [e["type"] for e in engine.events(task["instance_id"])]
+    assert resp.status_code == 302 and engine.task(triage).completed_by == "jijian"
+    kinds = [e["type"] for e in engine.events(task.instance_id)]
     assert kinds.index("task_entrusted") < kinds.index("task_resolved") < kinds.index("task_completed")
 
 
@@ -91,7 +91,7 @@ def test_a_plain_transfer_stays_with_the_colleague(client, engine, triage):
     assert post(client, f"/tasks/{triage}/transfer", {"to": "jj_head", "reason": "休假"},
                 page=f"/tasks/{triage}").status_code == 302
     task = engine.task(triage)
-    assert (task["assignee"], task["owner"], task["delegation"]) == ("jj_head", None, None)
+    assert (task.assignee, task.owner, task.delegation) == ("jj_head", None, None)
 
 
 def test_a_refused_attachment_is_said_next_to_the_upload_on_the_task_page(client, triage):
@@ -111,7 +111,7 @@ def test_a_completion_guard_refusal_is_shown_next_to_its_field_with_the_input_ke
     clues.do(reg.instance_id, "gather_evidence", evidence=[{"item": "i", "finding": "f", "done_on": None}],
              evidence_files=[])
     clues.do(reg.instance_id, "verify_report", verify_conclusion="partly", verify_report="r", report_files=[])
-    outcome = clues.tasks(reg.instance_id)["outcome"]["id"]
+    outcome = clues.tasks(reg.instance_id)["outcome"].id
     login(client, "jijian")
     resp = post(client, f"/tasks/{outcome}", {"discipline_form": "first", "measure": "诫勉谈话",
                                                "admin_penalty": "罚款五千元", "publicized": "false", "rules_improved": "0",
@@ -120,7 +120,7 @@ def test_a_completion_guard_refusal_is_shown_next_to_its_field_with_the_input_ke
     assert resp.status_code == 422
     assert "行政处罚只适用于非党员" in page and "输入有误" not in page
     assert "罚款五千元" in page and "诫勉谈话" in page                # the input is kept
-    assert engine.task(outcome)["status"] == "open"
+    assert engine.task(outcome).status == "open"
 
     client.post("/account/locale", data={"locale": "en", "csrf_token": _token(client, outcome)})
     resp = post(client, f"/tasks/{outcome}", {"discipline_form": "first", "measure": "诫勉谈话",

@@ -27,7 +27,7 @@ def _monthly(engine):
     from engine.bpmn.validation import SourceFile
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes())], deployed_by="owner")
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科", data=NEIKE)
-    return view.tasks[0]["id"]
+    return view.tasks[0].id
 
 
 def _metric(text: str, name: str, **labels) -> float:

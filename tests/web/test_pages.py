@@ -27,7 +27,7 @@ def report(engine, people):
     engine.deploy([SourceFile(src.name, src.read_bytes())], deployed_by="owner")
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
                         data={"department": "neike", "department_name": "内科"})
-    return view.tasks[0]["id"]
+    return view.tasks[0].id
 
 
 VALID_REPORT = {"month": "2026-09-01", "progress": "完成了全科廉洁教育", "action": "complete"}
@@ -126,7 +126,7 @@ def test_the_task_reaches_exactly_the_head_of_the_department(client, report, app
 def test_deadline_is_shown_the_chinese_way(client, report, engine):
     login(client, "neike_head")
     task = engine.task(report)
-    assert task["due_at"]
+    assert task.due_at
     page = client.get("/inbox?view=claimable").get_data(as_text=True)
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 (24:00|\d\d:\d\d)", page)
 
@@ -189,18 +189,18 @@ def test_claim_then_complete_with_field_errors_then_valid(client, report, engine
     page = client.get(f"/tasks/{report}")
     assert page.status_code == 200
     assert post(client, f"/tasks/{report}/claim", page=f"/tasks/{report}").status_code == 302
-    assert engine.task(report)["assignee"] == "neike_head"
+    assert engine.task(report).assignee == "neike_head"
 
     bad = post(client, f"/tasks/{report}", {"month": "2026-13-45", "progress": "", "problems": "有一些问题",
                                              "action": "complete"}, page=f"/tasks/{report}")
     text = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert 'aria-invalid="true"' in text and "有一些问题" in text        # errors shown, typing kept
-    assert engine.task(report)["status"] == "open"
+    assert engine.task(report).status == "open"
 
     ok = post(client, f"/tasks/{report}", VALID_REPORT, page=f"/tasks/{report}")
     assert ok.status_code == 302
-    assert engine.task(report)["status"] == "completed"
+    assert engine.task(report).status == "completed"
 
     reviewer = app.test_client()
     login(reviewer, "jijian")
@@ -211,7 +211,7 @@ def test_claim_then_complete_with_field_errors_then_valid(client, report, engine
 def test_a_draft_is_kept_for_its_author(client, report, engine):
     login(client, "neike_head")
     post(client, f"/tasks/{report}", {"progress": "写了一半", "action": "draft"}, page=f"/tasks/{report}")
-    assert engine.task(report)["status"] == "open"
+    assert engine.task(report).status == "open"
     assert "写了一半" in client.get(f"/tasks/{report}").get_data(as_text=True)
 
 
@@ -224,7 +224,7 @@ def test_completing_a_task_discards_its_draft_with_the_completion(client, report
     assert post(client, f"/tasks/{report}", VALID_REPORT, page=f"/tasks/{report}").status_code == 302
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(task_draft)).scalar() == 0
-    assert engine.task(report)["status"] == "completed"
+    assert engine.task(report).status == "completed"
 
 
 def _deputy(engine):
@@ -244,7 +244,7 @@ def test_transfer_needs_a_reason_and_is_recorded(client, report, engine, db):
     assert resp.status_code == 422 and "请填写原因" in resp.get_data(as_text=True)
     resp = post(client, f"/tasks/{report}/transfer", {"to": "deputy", "reason": "出差一周"}, page=f"/tasks/{report}")
     assert resp.status_code == 302
-    assert engine.task(report)["assignee"] == "deputy"
+    assert engine.task(report).assignee == "deputy"
     with db.connect() as conn:
         row = conn.execute(sa.select(event.c.data_json).where(event.c.type == "task_delegated")).one()
     assert "出差一周" in row.data_json
@@ -259,7 +259,7 @@ def test_only_the_department_head_may_reassign(client, report, engine, app):
     assert resp.status_code == 403
     login(client, "neike_head")
     resp = post(client, f"/tasks/{report}/reassign", {"to": "deputy", "reason": "轮岗"}, page=f"/tasks/{report}")
-    assert resp.status_code == 302 and engine.task(report)["assignee"] == "deputy"
+    assert resp.status_code == 302 and engine.task(report).assignee == "deputy"
 
 
 def test_comments_and_attachments(client, report, db):
@@ -296,7 +296,7 @@ def test_a_completion_with_a_file_that_fails_to_commit_leaves_no_file_and_keeps_
     engine.before_commit = None
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(attachment)).scalar() == 0
-    assert engine.task(report)["status"] == "open"
+    assert engine.task(report).status == "open"
     assert "草稿" in client.get(page).get_data(as_text=True)         # the draft is still there
 
 

@@ -32,7 +32,7 @@ def test_starting_sends_the_task_to_the_chosen_departments_head(client, report, 
         row = conn.execute(sa.select(process_instance).where(process_instance.c.business_key == "2026-10 外科")).one()
     view = engine.show(row.id)
     assert view.data["department"] == "waike" and view.started_by == "jijian"
-    assert view.tasks[0]["candidate_department"] == "waike"
+    assert view.tasks[0].candidate_department == "waike"
 
 
 def test_a_missing_department_is_named_and_nothing_starts(client, report, db):

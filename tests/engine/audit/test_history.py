@@ -18,9 +18,9 @@ pytestmark = pytest.mark.both_databases
 def _run_w1(engine, deploy):
     deploy("w1.bpmn")
     view = engine.start("w1_process", started_by="alice", data={"amount": 3})
-    view = engine.complete_task(view.tasks[0]["id"], user="alice", data={"approved": True})
-    engine.claim(view.tasks[0]["id"], user="bob")
-    view = engine.complete_task(view.tasks[0]["id"], user="bob", data={"comment": "同意"})
+    view = engine.complete_task(view.tasks[0].id, user="alice", data={"approved": True})
+    engine.claim(view.tasks[0].id, user="bob")
+    view = engine.complete_task(view.tasks[0].id, user="bob", data={"comment": "同意"})
     return view.id
 
 

@@ -28,10 +28,10 @@ def test_user_tasks_claims_and_a_boundary_timer_replay_to_the_same_states(engine
     deploy("w1.bpmn")
     view = engine.start("w1_process", started_by="alice", data={"amount": 3})
     clock.advance(timedelta(minutes=5))
-    view = engine.complete_task(view.tasks[0]["id"], user="alice", data={"approved": True})
-    engine.claim(view.tasks[0]["id"], user="bob")
+    view = engine.complete_task(view.tasks[0].id, user="alice", data={"approved": True})
+    engine.claim(view.tasks[0].id, user="bob")
     clock.advance(timedelta(hours=1))
-    engine.complete_task(view.tasks[0]["id"], user="bob", data={"comment": "同意"})
+    engine.complete_task(view.tasks[0].id, user="bob", data={"comment": "同意"})
     result = _ok(engine, view.id)
     assert result.operations == 4
 
@@ -45,7 +45,7 @@ def test_timers_fired_by_the_scheduler_replay_at_their_recorded_clock(engine, de
     assert engine.fire_due_timers() == 1       # the interrupting deadline: the task is cancelled
     _ok(engine, view.id)
     gw = engine.start("timers", started_by="alice")
-    engine.complete_task(gw.tasks[0]["id"], user="alice")
+    engine.complete_task(gw.tasks[0].id, user="alice")
     _ok(engine, gw.id)
 
 
@@ -57,11 +57,11 @@ def test_event_gateway_call_activity_and_multi_instance_replay(engine, deploy, c
     clock.advance(timedelta(hours=2))
     engine.fire_due_timers()
     main = engine.start("main", started_by="alice")
-    view = engine.complete_task(main.tasks[0]["id"], user="alice", data={"answer": 41})
-    engine.complete_task(view.tasks[0]["id"], user="alice")
+    view = engine.complete_task(main.tasks[0].id, user="alice", data={"answer": 41})
+    engine.complete_task(view.tasks[0].id, user="alice")
     mi = engine.start("parallel_mi", started_by="alice", data={"reviewers": ["ann", "bob", "cid"], "reviews": {}})
     for n, task in enumerate(reversed(mi.tasks)):     # out of order, as people do
-        view = engine.complete_task(task["id"], user=f"u{n}", data={"verdict": f"ok-{n}"})
+        view = engine.complete_task(task.id, user=f"u{n}", data={"verdict": f"ok-{n}"})
     for iid in (ebg.id, main.id, mi.id):
         _ok(engine, iid)
 
@@ -81,8 +81,8 @@ def test_a_campaign_like_parent_replays_without_starting_its_children_again(engi
     with db.connect() as conn:
         children = conn.execute(sa.select(process_instance.c.id).where(process_instance.c.parent_id == view.id)).scalars().all()
     for cid in children:
-        engine.complete_task(engine.show(cid).tasks[0]["id"], user="someone")
-    engine.complete_task(view.tasks[0]["id"], user="jijian")
+        engine.complete_task(engine.show(cid).tasks[0].id, user="someone")
+    engine.complete_task(view.tasks[0].id, user="jijian")
     with db.connect() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar()
     _ok(engine, view.id)
@@ -111,8 +111,8 @@ def test_a_forged_input_is_named_at_the_first_event_that_no_longer_follows(engin
     deploy("parallel_mi.bpmn")
     mi = engine.start("parallel_mi", started_by="alice", data={"reviewers": ["ann", "bob"], "reviews": {}})
     for task in mi.tasks:
-        view = engine.complete_task(task["id"], user="ann", data={"verdict": "ok"})
-    engine.complete_task(view.tasks[0]["id"], user="ann")
+        view = engine.complete_task(task.id, user="ann", data={"verdict": "ok"})
+    engine.complete_task(view.tasks[0].id, user="ann")
     forged_seq = [e["seq"] for e in engine.events(mi.id) if e["type"] == "instance_started"][0]
 
     def change(r):

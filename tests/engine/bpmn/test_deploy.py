@@ -46,11 +46,11 @@ def test_running_instances_stay_on_their_version(engine, deploy):
     engine.deploy([SourceFile("w1.bpmn", changed)], deployed_by="owner")
     new = engine.start("w1_process", started_by="alice")
     assert (old.version, new.version) == (1, 2)
-    assert (old.tasks[0]["name"], new.tasks[0]["name"]) == ("Fill", "Fill in")
+    assert (old.tasks[0].name, new.tasks[0].name) == ("Fill", "Fill in")
     engine.cache.clear()
     engine.registry._cache.clear()
-    view = engine.complete_task(old.tasks[0]["id"], user="alice", data={"approved": True})
-    assert view.version == 1 and view.tasks[0]["name"] == "Review"
+    view = engine.complete_task(old.tasks[0].id, user="alice", data={"approved": True})
+    assert view.version == 1 and view.tasks[0].name == "Review"
     pinned = engine.start("w1_process", started_by="alice", version=1)
     assert pinned.version == 1
 

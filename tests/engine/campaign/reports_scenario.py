@@ -20,6 +20,7 @@ from engine.org import people as org
 from engine.db.transactions import write_transaction
 from engine.db.schema import human_task
 from engine.deadlines.workdays import BEIJING
+from engine.runtime.views import HumanTask
 from tests.helpers.clues import meeting
 
 ITEM_A = "重点岗位权力运行方面的问题"
@@ -95,8 +96,8 @@ class Player:
                                      reporter_contact=reporter[1]).instance_id
 
     def clue(self, iid: str, element: str, user: str = "jijian", **data):
-        [task] = [t for t in self.engine.show(iid).tasks if t["element_id"] == element]
-        return self.engine.complete_task(task["id"], user=user, data=data)
+        [task] = [t for t in self.engine.show(iid).tasks if t.element_id == element]
+        return self.engine.complete_task(task.id, user=user, data=data)
 
     def triage(self, iid: str, disposal: str, leader: bool = False):
         self.clue(iid, "triage", disposal=disposal, opinion="研判意见", **meeting())
@@ -129,13 +130,13 @@ class Player:
 
     def talks(self, department: str, user: str):
         for t in self._open("talk", department):
-            self.engine.complete_task(t["id"], user=user, data={"talk_date": "2026-09-29"})
+            self.engine.complete_task(t.id, user=user, data={"talk_date": "2026-09-29"})
 
     def _open(self, element, department):
         h = human_task.c
         with self.engine.db.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.select(human_task).where(
-                h.status == "open", h.element_id == element, h.candidate_department == department)).mappings()]
+            return [HumanTask.of(r) for r in conn.execute(sa.select(human_task).where(
+                h.status == "open", h.element_id == element, h.candidate_department == department))]
 
 
 def play(engine, vault) -> Scenario:

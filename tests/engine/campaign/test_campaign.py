@@ -18,6 +18,7 @@ from engine.org.people import principal
 from engine.db.schema import human_task, notification, process_instance
 from engine.bpmn.validation import SourceFile
 from engine.deadlines.workdays import BEIJING
+from engine.runtime.views import HumanTask
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
@@ -92,7 +93,7 @@ def open_tasks(db, *, element: str | None = None, department: str | None = None,
     if key:
         q = q.where(h.process_key == key)
     with db.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q.order_by(h.created_at, h.id))]
+        return [HumanTask.of(r) for r in conn.execute(q.order_by(h.created_at, h.id))]
 
 
 def children(db, campaign_id: str, key: str | None = None) -> list:
@@ -117,7 +118,7 @@ def do(engine, db, element: str, user: str, data: dict | None = None, *, departm
        key: str | None = None):
     """Complete the first open task `element` (of `department`), claiming it as `user`."""
     task = open_tasks(db, element=element, department=department, key=key)[0]
-    return engine.complete_task(task["id"], user=user, data=data or {})
+    return engine.complete_task(task.id, user=user, data=data or {})
 
 
 def phases(engine, campaign_id: str) -> list[str]:
@@ -125,7 +126,7 @@ def phases(engine, campaign_id: str) -> list[str]:
 
 
 def department_of(engine, task: dict) -> str:
-    return engine.show(task["instance_id"]).data["department"]
+    return engine.show(task.instance_id).data["department"]
 
 
 def cell(grid: dict, department: str, column: str) -> dict:
@@ -186,11 +187,11 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     assert phases(engine, cid) == ["mobilization"]
     assert len(children(db, cid, "campaign_mobilization_dept")) == 12      # one small instance per department
     meetings = open_tasks(db, element="meeting")
-    assert sorted(t["candidate_department"] for t in meetings) == sorted(hospital)
-    assert {t["due_at"] for t in meetings} == {end_of("2021-08-20")}       # 宣传动员阶段（8月20日前）
+    assert sorted(t.candidate_department for t in meetings) == sorted(hospital)
+    assert {t.due_at for t in meetings} == {end_of("2021-08-20")}       # 宣传动员阶段（8月20日前）
     reports = open_tasks(db, element="fill_report", key="campaign_monthly_report")
     assert len(reports) == 12                                   # the 12th of September is a Sunday: the 13th
-    assert {t["due_at"] for t in reports} == {end_of("2021-09-13")}
+    assert {t.due_at for t in reports} == {end_of("2021-09-13")}
 
     # 1. mobilization: the task force is set up; eleven departments meet and talk to every member of
     # staff; 财务科 holds its meeting but not its talks
@@ -202,7 +203,7 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
         assert len(talks) == 2                                  # one record per staff member but the head
         if code != "caiwuke":
             for talk in talks:
-                engine.complete_task(talk["id"], user=f"{code}_head", data={"talk_date": "2021-08-19"})
+                engine.complete_task(talk.id, user=f"{code}_head", data={"talk_date": "2021-08-19"})
     grid = grid_now(engine, db, cid)
     assert cell(grid, "neike", "mobilization")["state"] == "done"
     c = cell(grid, "caiwuke", "mobilization")
@@ -215,11 +216,11 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     advance(engine, clock, beijing("2021-08-21", 8))
     assert phases(engine, cid) == ["mobilization", "selfcheck"]
     talks = open_tasks(db, element="talk", department="caiwuke")
-    assert sorted(t["name"] for t in talks) == ["一对一谈心谈话：财务科职工1", "一对一谈心谈话：财务科职工2"]
+    assert sorted(t.name for t in talks) == ["一对一谈心谈话：财务科职工1", "一对一谈心谈话：财务科职工2"]
     assert len(escalations(db, "caiwuke")) == 2
     assert cell(grid_now(engine, db, cid), "caiwuke", "mobilization")["state"] == "overdue"
     assert len(open_tasks(db, element="risk_list")) == 12 and \
-        {t["due_at"] for t in open_tasks(db, element="risk_list")} == {end_of("2021-08-31")}
+        {t.due_at for t in open_tasks(db, element="risk_list")} == {end_of("2021-08-31")}
 
     # 2. self-inspection: risk lists graded 一级/二级/三级; 内科's is returned with comments once
     for code in hospital:
@@ -228,11 +229,11 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
              "owner": f"{code}_head"}]}, department=code)
     for task in open_tasks(db, element="review", key="campaign_selfcheck_dept"):
         returned = department_of(engine, task) == "neike"
-        engine.complete_task(task["id"], user="jijian", data={"accepted": not returned,
+        engine.complete_task(task.id, user="jijian", data={"accepted": not returned,
                                                               "review_comment": "请补充处方环节的风险" if returned else None})
     [again] = open_tasks(db, element="risk_list")
-    assert again["candidate_department"] == "neike"
-    engine.complete_task(again["id"], user="neike_head", data={"risks": [
+    assert again.candidate_department == "neike"
+    engine.complete_task(again.id, user="neike_head", data={"risks": [
         {"post": "处方", "description": "大处方", "grade": "二级", "measure": "处方点评", "owner": "neike_1"}]})
     do(engine, db, "review", "jijian", {"accepted": True}, key="campaign_selfcheck_dept")
 
@@ -275,13 +276,13 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
         "reminder_talks": [{"department": "caiwuke", "person": "caiwuke_head", "content": "谈心谈话滞后"}]})
     assert len(children(db, cid, "campaign_issue_item")) == 2
     [rectify] = open_tasks(db, element="rectify", department="waike")
-    assert rectify["due_at"] == engine.deadlines.calendar().add_working_days(beijing("2021-09-15", 10), 5).due
+    assert rectify.due_at == engine.deadlines.calendar().add_working_days(beijing("2021-09-15", 10), 5).due
     do(engine, db, "rectify", "neike_head", {"done": "已开展处方点评", "evidence": ["1"], "completed_on": "2021-09-20"},
        department="neike")
     do(engine, db, "verify", "jijian", {"verdict": "close"}, key="campaign_issue_item")
-    advance(engine, clock, rectify["due_at"] + timedelta(days=2))        # 外科's item is overdue: escalated
+    advance(engine, clock, rectify.due_at + timedelta(days=2))        # 外科's item is overdue: escalated
     [rectify] = open_tasks(db, element="rectify", department="waike")
-    assert rectify["escalation_level"] >= 1 and rectify["id"] in escalations(db, "waike")
+    assert rectify.escalation_level >= 1 and rectify.id in escalations(db, "waike")
     with pytest.raises(Invalid) as exc:
         do(engine, db, "close_rectification", "jijian")
     assert "外科" in exc.value.problems[0].message
@@ -310,7 +311,7 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     advance(engine, clock, beijing("2021-12-20"))
     do(engine, db, "close_consolidation", "jijian")
     assert phases(engine, cid) == ["mobilization", "selfcheck", "rectification", "consolidation", "ended"]
-    rounds = sorted({r["due_at"] for r in open_tasks(db, element="fill_report", key="campaign_monthly_report")})
+    rounds = sorted({r.due_at for r in open_tasks(db, element="fill_report", key="campaign_monthly_report")})
     assert rounds == [end_of("2021-09-13"), end_of("2021-10-12"), end_of("2021-11-12"), end_of("2021-12-13")]
     assert engine.show(cid).status == "completed"
     # unfinished department work was never cancelled: it is still open, and overdue
@@ -324,7 +325,7 @@ def test_seed_002_calendar_for_a_12_department_hospital(engine, db, clock, hospi
     from engine.runtime import replay
     result = replay.replay(engine, cid)
     assert result.ok, result.divergence
-    talks = open_tasks(db, element="talk", department="caiwuke")[0]["instance_id"]
+    talks = open_tasks(db, element="talk", department="caiwuke")[0].instance_id
     result = replay.replay(engine, talks)          # reminded and escalated while overdue
     assert result.ok, result.divergence
 
@@ -341,7 +342,7 @@ def test_seed_004_march_to_december_with_reports_by_the_20th(engine, db, clock, 
     cid = view.id
     seen = []
     for month in range(3, 13):
-        seen.append(open_tasks(db, element="fill_report", key="campaign_monthly_report")[-1]["due_at"])
+        seen.append(open_tasks(db, element="fill_report", key="campaign_monthly_report")[-1].due_at)
         advance(engine, clock, beijing(f"2023-{month:02d}-25"))
     # each month by the 20th, moved to the next working day: 20 May and 20 August 2023 are weekends
     assert seen == [end_of(d) for d in ("2023-03-20", "2023-04-20", "2023-05-22", "2023-06-20", "2023-07-20",
@@ -354,7 +355,7 @@ def test_seed_004_march_to_december_with_reports_by_the_20th(engine, db, clock, 
     assert fired == {"deadline_mobilization": end_of("2023-03-31").isoformat(),
                      "deadline_selfcheck": end_of("2023-06-30").isoformat(),
                      "deadline_rectification": end_of("2023-10-31").isoformat()}
-    assert {t["due_at"] for t in open_tasks(db, element="risk_list")} == {end_of("2023-06-30")}
+    assert {t.due_at for t in open_tasks(db, element="risk_list")} == {end_of("2023-06-30")}
 
 
 def test_months_a_stopped_server_slept_through_still_get_their_reports(engine, db, clock, hospital,
@@ -367,7 +368,7 @@ def test_months_a_stopped_server_slept_through_still_get_their_reports(engine, d
         disclosure_deadline="2023-06-30", report_day=20)).id
     # the server is down from early March until 25 June: the April and May report days pass unseen
     advance(engine, clock, beijing("2023-06-25"))
-    rounds = sorted({r["due_at"] for r in open_tasks(db, element="fill_report", key="campaign_monthly_report")})
+    rounds = sorted({r.due_at for r in open_tasks(db, element="fill_report", key="campaign_monthly_report")})
     assert rounds == [end_of(d) for d in ("2023-03-20", "2023-04-20", "2023-05-22", "2023-06-20", "2023-07-20")]
     assert len(children(db, cid, "campaign_monthly_report")) == 10         # 5 rounds × 2 departments
     assert replay.replay(engine, cid).ok
@@ -383,7 +384,7 @@ def test_a_department_is_marked_overdue_only_for_its_own_late_work(engine, db, c
     do(engine, db, "fill_report", hospital[0] + "_head", {"month": "2021-09", "progress": "按计划推进"},
        department=hospital[0], key="campaign_monthly_report")
     advance(engine, clock, beijing("2021-09-30"))                   # the check was due on the 17th
-    assert any(t["element_id"] == "review_report" and t["due_at"] < clock.now()
+    assert any(t.element_id == "review_report" and t.due_at < clock.now()
                for t in open_tasks(db, element="review_report"))
     grid = grid_now(engine, db, cid)
     assert cell(grid, hospital[0], "monthly")["state"] == "progress"

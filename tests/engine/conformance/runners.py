@@ -237,12 +237,12 @@ class EngineRun:
 
     def _complete(self, step: Complete) -> None:
         for task in self.engine.show(self.view.id).tasks:
-            if task["element_id"] != step.element:
+            if task.element_id != step.element:
                 continue
-            data = self._task_data(task["id"])
+            data = self._task_data(task.id)
             if all(data.get(k) == v for k, v in step.where.items()):
                 given = step.data(data) if callable(step.data) else step.data
-                self.view = self.engine.complete_task(task["id"], user="conformance", data=given)
+                self.view = self.engine.complete_task(task.id, user="conformance", data=given)
                 return
         raise LookupError(f"no ready task {step.element} {step.where or ''}")
 
@@ -285,6 +285,6 @@ class EngineRun:
         view = self.engine.show(self.view.id)       # from the database alone
         out = Outcome(view.status, self._path(), _data(view.data))
         if view.incidents:
-            out.error_element = view.incidents[0]["element_id"]
-            out.error = view.incidents[0]["message"]
+            out.error_element = view.incidents[0].element_id
+            out.error = view.incidents[0].message
         return out

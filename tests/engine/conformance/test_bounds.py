@@ -29,7 +29,7 @@ _SCRIPT = textwrap.dedent("""
     engine = Engine(create_db_engine(url), FormCatalog(forms), FixedClock(START), IdSource(seed=1))
     engine.deploy([SourceFile("busy_loop.bpmn", open(diagram, "rb").read())], deployed_by="admin")
     view = engine.start("busy_loop", started_by="conformance", data={"n": 1})
-    print(json.dumps({"status": view.status, "incidents": [i["element_id"] for i in view.incidents]}))
+    print(json.dumps({"status": view.status, "incidents": [i.element_id for i in view.incidents]}))
 """)
 
 

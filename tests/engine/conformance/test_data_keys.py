@@ -13,7 +13,7 @@ pytestmark = pytest.mark.both_databases
 def _reviews_done(engine, view):
     for verdict in ("no", "yes"):
         task = engine.show(view.id).tasks[0]
-        view = engine.complete_task(task["id"], user="jijian", data={"verdict": verdict})
+        view = engine.complete_task(task.id, user="jijian", data={"verdict": verdict})
     return view
 
 

@@ -51,7 +51,7 @@ def _work(engine, n: int) -> None:
     for i in range(n):
         view = engine.start("monthly_report", started_by="jijian", business_key=f"2026-{i:02d} 内科", data=NEIKE)
         if i % 2:
-            engine.complete_task(view.tasks[0]["id"], user="neike_head", data=VALID_REPORT)
+            engine.complete_task(view.tasks[0].id, user="neike_head", data=VALID_REPORT)
 
 
 def _counts(url: str) -> dict:
@@ -90,9 +90,9 @@ def test_a_backup_taken_while_instances_are_worked_on_restores_with_a_verified_a
     from engine.bootstrap import open_engine
     restored_engine = open_engine(Settings.from_env({"DATABASE_URL": target_url}), clock=engine.clock)
     try:
-        fill_in = next(t for t in restored_engine.list_tasks(status="open") if t["candidate_role"] != "discipline_office")
-        restored_engine.complete_task(fill_in["id"], user="neike_head", data=VALID_REPORT)
-        assert fill_in["id"] not in {t["id"] for t in restored_engine.list_tasks(status="open")}
+        fill_in = next(t for t in restored_engine.list_tasks(status="open") if t.candidate_role != "discipline_office")
+        restored_engine.complete_task(fill_in.id, user="neike_head", data=VALID_REPORT)
+        assert fill_in.id not in {t.id for t in restored_engine.list_tasks(status="open")}
     finally:
         restored_engine.db.dispose()
 

@@ -103,7 +103,7 @@ def test_a_database_from_the_first_release_with_data_at_every_step_upgrades_inta
     engine.deploy([SourceFile(MONTHLY_REPORT.name, MONTHLY_REPORT.read_bytes()),
                    SourceFile("wait_timer.bpmn", bpmn("wait_timer.bpmn"))], deployed_by="owner")
     report = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科", data=NEIKE)
-    engine.complete_task(report.tasks[0]["id"], user="neike_head", data=VALID_REPORT)
+    engine.complete_task(report.tasks[0].id, user="neike_head", data=VALID_REPORT)
     waiting = engine.start("wait_timer", started_by="jijian")
     clue = clues.register(reporter=("张三", "13900001111"))
     TimerScheduler(engine, owner="sched-ref").run_once()
@@ -137,8 +137,8 @@ def test_a_database_from_the_first_release_with_data_at_every_step_upgrades_inta
     from engine.runtime.services import Engine
     from engine.bootstrap import domain_connectors
     after = Engine(old_db, FormCatalog(config.PROJECT_ROOT / "forms"), clock, connectors=domain_connectors())
-    review = next(t for t in after.list_tasks(status="open") if t["instance_id"] == report.id)
-    after.complete_task(review["id"], user="jijian", data={"accepted": True})
+    review = next(t for t in after.list_tasks(status="open") if t.instance_id == report.id)
+    after.complete_task(review.id, user="jijian", data={"accepted": True})
     assert after.show(report.id).status == "completed"
     clock.advance(timedelta(days=30))
     assert TimerScheduler(after, owner="sched-new").run_once() >= 1

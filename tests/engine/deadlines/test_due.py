@@ -32,11 +32,11 @@ def test_a_reply_is_due_15_working_days_later_across_national_day(engine, deploy
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
     [task] = view.tasks
-    due = datetime.fromisoformat(task["due_at"])
+    due = task.due_at
     # 09-29, 09-30, (国庆 10-01..07), 10-08, 10-09, Saturday 10-10 (调休), 10-12..16, 10-19..23
     assert due == _beijing("2026-10-23") == _expected_15()
-    assert task["due_provisional"] is False and task["due_rule"] == "working_days(15)"
-    assert (task["candidate_role"], task["candidate_department"]) == ("staff", "neike")
+    assert task.due_provisional is False and task.due_rule == "working_days(15)"
+    assert (task.candidate_role, task.candidate_department) == ("staff", "neike")
     with db.connect() as conn:
         [t] = conn.execute(sa.select(timer)).all()
     assert t.element_id == "late" and t.due_at == due     # the boundary timer counts the same working days
@@ -52,15 +52,15 @@ def test_the_reply_timer_fires_on_the_16th_working_day_not_before(engine, deploy
     assert engine.fire_due_timers() == 1
     fired = [e for e in engine.events(view.id) if e["type"] == "timer_fired"]
     assert [e["element_id"] for e in fired] == ["late"] and fired[0]["data"]["due_at"] == due.isoformat()
-    assert [t["element_id"] for t in engine.show(view.id).tasks] == ["reply"]   # the reply is still awaited
+    assert [t.element_id for t in engine.show(view.id).tasks] == ["reply"]   # the reply is still awaited
 
 
 def test_reminder_then_escalation_each_sent_once(engine, deploy, clock, db):
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
     [task] = view.tasks
-    due = datetime.fromisoformat(task["due_at"])
-    remind_at = datetime.fromisoformat(task["remind_at"])
+    due = task.due_at
+    remind_at = task.remind_at
     assert START < remind_at < due
     clock.set(remind_at - timedelta(seconds=1))
     engine.sweep_deadlines()
@@ -90,7 +90,7 @@ def test_reminder_then_escalation_each_sent_once(engine, deploy, clock, db):
 def test_notifications_have_an_unread_count_per_person(engine, deploy, clock, db):
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    clock.set(datetime.fromisoformat(view.tasks[0]["remind_at"]))
+    clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()
     assert notifications.unread_count(db, "zhang", ["staff"], "neike") == 1
     assert notifications.unread_count(db, "li", ["staff"], "waike") == 0      # another department
@@ -103,8 +103,8 @@ def test_notifications_have_an_unread_count_per_person(engine, deploy, clock, db
 def test_a_claimed_task_reminds_its_assignee(engine, deploy, clock, db):
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    engine.claim(view.tasks[0]["id"], user="zhang")
-    clock.set(datetime.fromisoformat(view.tasks[0]["remind_at"]))
+    engine.claim(view.tasks[0].id, user="zhang")
+    clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()
     with db.connect() as conn:
         assert conn.execute(sa.select(notification.c.recipient_user).where(
@@ -114,11 +114,11 @@ def test_a_claimed_task_reminds_its_assignee(engine, deploy, clock, db):
 def test_an_override_moves_open_deadlines_and_records_it(engine, deploy, db):
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    before = datetime.fromisoformat(view.tasks[0]["due_at"])
+    before = view.tasks[0].due_at
     closure = date(2026, 9, 29)          # a Tuesday: the hospital is closed (e.g. a power cut)
     calendar_admin.set_override(engine, closure, False, "停电", "admin")
     assert calendar_admin.refresh(engine, only_provisional=False) == 2        # the task and its timer
-    after = datetime.fromisoformat(engine.task(view.tasks[0]["id"])["due_at"])
+    after = engine.task(view.tasks[0].id).due_at
     assert after > before
     with db.connect() as conn:
         assert conn.execute(sa.select(timer.c.due_at)).scalar() == after
@@ -140,15 +140,15 @@ def test_a_deadline_in_an_unknown_year_is_provisional_and_recomputed(engine, dep
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
     [task] = view.tasks
-    assert task["due_provisional"] is True
+    assert task.due_provisional is True
     # 12-29, 12-30, 12-31, then 2027 on weekdays only: 01-01 counts (unknown holiday) ... 15th is 01-18
-    assert datetime.fromisoformat(task["due_at"]) == _beijing("2027-01-18")
+    assert task.due_at == _beijing("2027-01-18")
     with db.connect() as conn:
         assert conn.execute(sa.select(timer.c.provisional)).scalar() is True
     calendar_admin.set_override(engine, date(2027, 1, 1), False, "元旦 (announced)", "admin")
     assert calendar_admin.refresh(engine) == 2                      # only provisional ones
-    assert datetime.fromisoformat(engine.task(task["id"])["due_at"]) == _beijing("2027-01-19")
-    assert engine.task(task["id"])["due_provisional"] is True         # 2027 is still not official
+    assert engine.task(task.id).due_at == _beijing("2027-01-19")
+    assert engine.task(task.id).due_provisional is True         # 2027 is still not official
     assert [e["data"]["provisional"] for e in engine.events(view.id) if e["type"] == "deadline_recomputed"] \
         == [True, True]
 
@@ -158,7 +158,7 @@ def _overdue_kinds(engine, clock, db, xml: bytes, data: dict) -> list:
     engine.deploy([SourceFile("deadline_task.bpmn", xml)], deployed_by="admin")
     view = engine.start("deadline_task", started_by="office", data=data)
     [task] = view.tasks
-    clock.set(datetime.fromisoformat(task["due_at"]) + timedelta(days=10))
+    clock.set(task.due_at + timedelta(days=10))
     engine.fire_due_timers()
     engine.sweep_deadlines()
     engine.sweep_deadlines()

@@ -52,10 +52,10 @@ def test_the_second_escalation_comes_two_working_days_after_the_first(engine, de
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
     [task] = view.tasks
-    assert datetime.fromisoformat(task["due_at"]) == _end_of("2026-11-25")
+    assert task.due_at == _end_of("2026-11-25")
     clock.set(_end_of("2026-11-25") + timedelta(minutes=1))
     engine.sweep_deadlines()
     with db.connect() as conn:
-        row = conn.execute(sa.select(human_task).where(human_task.c.id == task["id"])).one()
+        row = conn.execute(sa.select(human_task).where(human_task.c.id == task.id)).one()
     assert row.escalation_level == 1
     assert row.next_escalation_at == _end_of("2026-11-27")

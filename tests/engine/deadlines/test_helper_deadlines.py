@@ -66,9 +66,9 @@ def test_an_acceptance_notice_into_an_unknown_year_is_provisional_with_its_rule(
     counts as a weekday, so the notice is due at the end of 2027-01-05 — provisionally."""
     clock.set(RECEIVED)
     task = _start(engine, "working_days_from(received_on, 15)", received_on="2026-12-15")
-    assert datetime.fromisoformat(task["due_at"]) == _end_of("2027-01-05")
-    assert task["due_provisional"] is True
-    assert task["due_rule"] == 'working_days_from("2026-12-15", 15)'
+    assert task.due_at == _end_of("2027-01-05")
+    assert task.due_provisional is True
+    assert task.due_rule == 'working_days_from("2026-12-15", 15)'
 
 
 def test_calendar_refresh_moves_it_once_2027_is_published(engine, clock, calendar_2027_published):
@@ -76,10 +76,10 @@ def test_calendar_refresh_moves_it_once_2027_is_published(engine, clock, calenda
     task = _start(engine, "working_days_from(received_on, 15)", received_on="2026-12-15")
     calendar_2027_published()
     assert calendar_admin.refresh(engine) == 1
-    after = engine.task(task["id"])
-    assert datetime.fromisoformat(after["due_at"]) == _end_of("2027-01-06")      # 1 January not counted
-    assert after["due_provisional"] is False
-    [event] = [e for e in engine.events(task["instance_id"]) if e["type"] == "deadline_recomputed"]
+    after = engine.task(task.id)
+    assert after.due_at == _end_of("2027-01-06")      # 1 January not counted
+    assert after.due_provisional is False
+    [event] = [e for e in engine.events(task.instance_id) if e["type"] == "deadline_recomputed"]
     assert event["data"]["old"] == _end_of("2027-01-05").isoformat() and event["data"]["provisional"] is False
 
 
@@ -88,9 +88,9 @@ def test_a_hospital_override_moves_it_too(engine, clock):
     task = _start(engine, "working_days_from(received_on, 15)", received_on="2026-12-15")
     calendar_admin.set_override(engine, date(2026, 12, 31), False, "年终盘点", "admin")
     assert calendar_admin.refresh(engine, only_provisional=False) == 1
-    after = engine.task(task["id"])
-    assert datetime.fromisoformat(after["due_at"]) == _end_of("2027-01-06")
-    assert after["due_provisional"] is True                  # 2027 is still not published
+    after = engine.task(task.id)
+    assert after.due_at == _end_of("2027-01-06")
+    assert after.due_provisional is True                  # 2027 is still not published
 
 
 def test_with_2027_published_it_is_due_on_6_january_and_not_provisional(engine, clock,
@@ -98,8 +98,8 @@ def test_with_2027_published_it_is_due_on_6_january_and_not_provisional(engine, 
     calendar_2027_published()
     clock.set(RECEIVED)
     task = _start(engine, "working_days_from(received_on, 15)", received_on="2026-12-15")
-    assert datetime.fromisoformat(task["due_at"]) == _end_of("2027-01-06")
-    assert task["due_provisional"] is False
+    assert task.due_at == _end_of("2027-01-06")
+    assert task.due_provisional is False
     assert calendar_admin.refresh(engine, only_provisional=False) == 0
 
 
@@ -114,16 +114,16 @@ def test_with_2027_published_it_is_due_on_6_january_and_not_provisional(engine, 
 def test_every_deadline_helper_keeps_its_rule_and_flag(engine, clock, due, data, rule):
     clock.set(RECEIVED)
     task = _start(engine, due, **data)
-    assert task["due_rule"] == rule
-    assert task["due_provisional"] is True                   # each reaches into 2027
+    assert task.due_rule == rule
+    assert task.due_provisional is True                   # each reaches into 2027
     assert calendar_admin.refresh(engine) == 0               # recomputing it gives the same moment
 
 
 def test_a_deadline_not_made_by_a_calendar_helper_has_no_rule(engine, clock):
     clock.set(RECEIVED)
     task = _start(engine, "end_of_day(received_on)", received_on="2026-12-31")
-    assert datetime.fromisoformat(task["due_at"]) == _end_of("2026-12-31")
-    assert task["due_rule"] is None and task["due_provisional"] is False
+    assert task.due_at == _end_of("2026-12-31")
+    assert task.due_rule is None and task.due_provisional is False
 
 
 _TIMER_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>

@@ -39,7 +39,7 @@ def test_reminders_are_emailed_once_to_the_configured_mailbox(engine, deploy, cl
                            {"staff@neike": "neike@hospital.test", "department_head": "heads@hospital.test"})
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    clock.set(datetime.fromisoformat(view.tasks[0]["remind_at"]))
+    clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()
     engine.sweep_deadlines()
     subjects = [str(make_header(decode_header(m["Subject"]))) for m in inbox.messages]
@@ -58,7 +58,7 @@ def test_an_unreachable_smtp_server_keeps_the_mail_for_later(engine, deploy, clo
     engine.mailer = Mailer("127.0.0.1", dead_port, "q@h.test", {"staff@neike": "neike@hospital.test"})
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    clock.set(datetime.fromisoformat(view.tasks[0]["remind_at"]))
+    clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()                       # the server is down: nothing sent, nothing lost
     engine.mailer = Mailer("127.0.0.1", port, "q@h.test", {"staff@neike": "neike@hospital.test"})
     engine.sweep_deadlines()

@@ -33,7 +33,7 @@ def test_each_month_on_the_12th_one_instance_is_started_moved_off_holidays(engin
     [key] = _starts(db)
     assert key == "monthly_cycle-2026-10"
     [task] = engine.list_tasks()
-    assert task["element_id"] == "report"                      # started past its timer start event
+    assert task.element_id == "report"                      # started past its timer start event
     with db.connect() as conn:
         nxt = conn.execute(sa.select(process_schedule.c.next_at)).scalar()
     expected = engine.deadlines.calendar().next_working_day(date(2026, 11, 12))

@@ -26,13 +26,13 @@ def test_boundary_timers_are_indexed_with_their_due_times(engine, deploy, db, cl
 def test_non_interrupting_timer_runs_its_path_and_keeps_the_task(engine, deploy, db, clock):
     deploy("timers.bpmn")
     view = engine.start("timers", started_by="alice")
-    work = view.tasks[0]["id"]
+    work = view.tasks[0].id
     clock.advance(timedelta(minutes=9, seconds=59))
     assert engine.fire_due_timers() == 0                      # never early
     clock.advance(timedelta(seconds=2))
     assert engine.fire_due_timers() == 1
     view = engine.show(view.id)
-    assert [t["id"] for t in view.tasks] == [work]             # the user task is still open
+    assert [t.id for t in view.tasks] == [work]             # the user task is still open
     assert [e for e in _types(engine, view.id) if e == "timer_fired"] == ["timer_fired"]
     assert [el for el, _ in _timers(db)] == ["deadline"]
     assert engine.fire_due_timers() == 0                      # fired once, not again
@@ -44,12 +44,12 @@ def test_non_interrupting_timer_runs_its_path_and_keeps_the_task(engine, deploy,
 def test_interrupting_timer_cancels_the_task_and_escalates(engine, deploy, db, clock):
     deploy("timers.bpmn")
     view = engine.start("timers", started_by="alice")
-    work = view.tasks[0]["id"]
+    work = view.tasks[0].id
     clock.advance(timedelta(hours=2))
     assert engine.fire_due_timers() == 2                      # both timers overdue: one transaction
     view = engine.show(view.id)
-    assert [t["element_id"] for t in view.tasks] == ["escalated"]
-    assert engine.task(work)["status"] == "cancelled"
+    assert [t.element_id for t in view.tasks] == ["escalated"]
+    assert engine.task(work).status == "cancelled"
     events = engine.events(view.id)
     fired = [(e["element_id"], e["data"]["due_at"]) for e in events if e["type"] == "timer_fired"]
     start = clock.now() - timedelta(hours=2)
@@ -62,7 +62,7 @@ def test_interrupting_timer_cancels_the_task_and_escalates(engine, deploy, db, c
 def test_a_completed_task_takes_its_timers_with_it(engine, deploy, db, clock):
     deploy("timers.bpmn")
     view = engine.start("timers", started_by="alice")
-    engine.complete_task(view.tasks[0]["id"], user="alice")
+    engine.complete_task(view.tasks[0].id, user="alice")
     assert _timers(db) == []
     clock.advance(timedelta(days=1))
     assert engine.fire_due_timers() == 0

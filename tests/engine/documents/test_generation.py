@@ -27,7 +27,7 @@ def _who(engine, username):
 
 
 def _task(engine, instance_id, element):
-    return next(t for t in engine.show(instance_id).tasks if t["element_id"] == element)
+    return next(t for t in engine.show(instance_id).tasks if t.element_id == element)
 
 
 @pytest.fixture
@@ -38,10 +38,10 @@ def reporter(demo):
 def test_the_acceptance_notice_is_numbered_sealed_and_names_the_reporter_for_the_office(engine, demo, reporter):
     office = _who(engine, "jijian_clerk")
     task = _task(engine, demo["clue"], "acceptance_notice")
-    step = service.for_task(engine, office, task["id"])
+    step = service.for_task(engine, office, task.id)
     assert [(d.kind, d.numbered, d.to_reporter, d.generated) for d in step] == [("受理告知书", True, True, [])]
 
-    made = service.generate(engine, office, task["id"], "受理告知书", reporter=reporter)
+    made = service.generate(engine, office, task.id, "受理告知书", reporter=reporter)
     assert made["number"] == "X纪告〔2026〕1号" and made["version"] == 1 and made["template_version"] == 1
     _meta, docx = service.docx_file(engine, office, made["id"])
     text = rendering.text_of(docx)
@@ -60,15 +60,15 @@ def test_the_acceptance_notice_is_numbered_sealed_and_names_the_reporter_for_the
     assert chained["reporter_viewed"][2] == {"instance_id": demo["clue"], "document": "受理告知书"}
     assert verify.verify(engine.db)[1] == []
 
-    again = service.generate(engine, office, task["id"], "受理告知书", reporter=reporter)
+    again = service.generate(engine, office, task.id, "受理告知书", reporter=reporter)
     assert (again["version"], again["number"]) == (2, "X纪告〔2026〕2号")
-    assert [d["version"] for d in service.for_task(engine, office, task["id"])[0].generated] == [2, 1]
+    assert [d["version"] for d in service.for_task(engine, office, task.id)[0].generated] == [2, 1]
 
 
 def test_a_document_naming_the_reporter_is_hidden_from_everyone_outside_the_office(engine, demo, reporter):
     office = _who(engine, "jijian_clerk")
     task = _task(engine, demo["clue"], "acceptance_notice")
-    made = service.generate(engine, office, task["id"], "受理告知书", reporter=reporter)
+    made = service.generate(engine, office, task.id, "受理告知书", reporter=reporter)
     auditor = _who(engine, "shenji")
     assert service.for_instances(engine, auditor, [demo["clue"]]) == []
     with pytest.raises(NotFound):
@@ -86,9 +86,9 @@ def test_outside_the_office_the_reporter_source_reveals_nothing(engine, demo, re
 def test_only_whoever_may_work_the_step_generates_and_only_the_documents_it_declares(engine, demo, reporter):
     task = _task(engine, demo["clue"], "acceptance_notice")
     with pytest.raises(Forbidden):
-        service.generate(engine, _who(engine, "neike_head"), task["id"], "受理告知书", reporter=reporter)
+        service.generate(engine, _who(engine, "neike_head"), task.id, "受理告知书", reporter=reporter)
     with pytest.raises(Invalid) as refused:
-        service.generate(engine, _who(engine, "jijian_clerk"), task["id"], "移送函", reporter=reporter)
+        service.generate(engine, _who(engine, "jijian_clerk"), task.id, "移送函", reporter=reporter)
     assert refused.value.problems[0].field == "kind"
 
 
@@ -101,12 +101,12 @@ def test_an_open_task_keeps_the_template_version_it_opened_with(engine, demo, re
     saved = service.upload_template(engine, owner, "受理告知书", "新版.docx",
                                     _edited(templates.shipped(kind), "已依规受理", "已依规受理（新版）"), note="措辞调整")
     assert saved.version == 2
-    kept = service.generate(engine, office, opened["id"], "受理告知书", reporter=reporter)
+    kept = service.generate(engine, office, opened.id, "受理告知书", reporter=reporter)
     assert kept["template_version"] == 1
     assert "（新版）" not in rendering.text_of(service.docx_file(engine, office, kept["id"])[1])
 
     later = engine.start("clue", started_by="jijian_clerk", data={**engine.show(demo["clue"]).data})
-    fresh = service.generate(engine, office, _task(engine, later.id, "acceptance_notice")["id"], "受理告知书",
+    fresh = service.generate(engine, office, _task(engine, later.id, "acceptance_notice").id, "受理告知书",
                              reporter=reporter)
     assert fresh["template_version"] == 2
     assert "已依规受理（新版）" in rendering.text_of(service.docx_file(engine, office, fresh["id"])[1])
@@ -127,11 +127,11 @@ def _edited(docx: bytes, old: str, new: str) -> bytes:
 def test_the_audit_package_holds_the_documents_but_only_the_hashes_of_one_naming_the_reporter(engine, demo, reporter):
     from engine.audit import export
     office = _who(engine, "jijian_clerk")
-    notice = service.generate(engine, office, _task(engine, demo["clue"], "acceptance_notice")["id"], "受理告知书",
+    notice = service.generate(engine, office, _task(engine, demo["clue"], "acceptance_notice").id, "受理告知书",
                               reporter=reporter)
-    monthly = next(t for t in engine.list_tasks(limit=500) if t["element_id"] == "fill_report"
-                   and t["instance_id"] == demo["monthly_report"])
-    report = service.generate(engine, _who(engine, monthly["candidate_department"] + "_head"), monthly["id"],
+    monthly = next(t for t in engine.list_tasks(limit=500) if t.element_id == "fill_report"
+                   and t.instance_id == demo["monthly_report"])
+    report = service.generate(engine, _who(engine, monthly.candidate_department + "_head"), monthly.id,
                               "月度工作进展报告")
     for iid, made, named in ((demo["clue"], notice, False), (demo["monthly_report"], report, True)):
         data, _sha, summary = export.build_package(engine, instance_id=iid)

@@ -30,7 +30,7 @@ FORM_TASK = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _open_task(engine, instance_id):
-    return next(t for t in engine.show(instance_id).tasks if t["status"] == "open")
+    return next(t for t in engine.show(instance_id).tasks if t.status == "open")
 
 
 def test_a_new_form_version_leaves_a_task_already_open_on_its_old_version(engine, clock):
@@ -45,8 +45,8 @@ def test_a_new_form_version_leaves_a_task_already_open_on_its_old_version(engine
     clock.advance(timedelta(minutes=5))
     new_task = _open_task(engine, engine.start("selfcheck", started_by="owner").id)
 
-    assert engine.forms.for_task(engine.task(old_task["id"]))["title"] == "廉洁风险自查表"      # still version 1
-    assert engine.forms.for_task(engine.task(new_task["id"]))["title"] == "廉洁风险自查表（2027 版）"
+    assert engine.forms.for_task(engine.task(old_task.id))["title"] == "廉洁风险自查表"      # still version 1
+    assert engine.forms.for_task(engine.task(new_task.id))["title"] == "廉洁风险自查表（2027 版）"
     assert engine.forms.get("all_kinds", version=1)["title"] == "廉洁风险自查表"
     assert [v.version for v in engine.forms.version_list("all_kinds")] == [1, 2]
     # saving the same content again makes no new version
@@ -79,7 +79,7 @@ def test_the_task_page_renders_the_form_version_the_task_opened_with(app, engine
     preview = client.post("/modeler/forms/preview", json={"key": "all_kinds", "definition": json.dumps(edited)},
                           headers={"X-CSRFToken": csrf(client, "/modeler/forms/all_kinds")})
     assert preview.get_json()["ok"] and 'name="summary"' in preview.get_json()["html"]
-    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "新版自查表" not in page
 
 

@@ -43,7 +43,7 @@ def _deploy(engine, *, guard: bool):
 def _start(engine):
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
                         data={"department": "neike", "department_name": "内科"})
-    return view.tasks[0]["id"]
+    return view.tasks[0].id
 
 
 def _head(db):
@@ -74,7 +74,7 @@ def test_a_completion_refused_by_its_guard_stores_no_file_and_keeps_the_draft(en
     with pytest.raises(Invalid, match="签字"):
         submission.submit(engine, head, task_id, _post("完成了全科廉洁教育"), _pdf())
     assert _stored(db) == before and before[0] == [] and len(before[1]) == 1
-    assert engine.task(task_id)["status"] == "open"
+    assert engine.task(task_id).status == "open"
 
 
 def test_a_completion_whose_commit_fails_stores_no_file_and_keeps_the_draft(engine, db, people):
@@ -89,7 +89,7 @@ def test_a_completion_whose_commit_fails_stores_no_file_and_keeps_the_draft(engi
         submission.submit(engine, head, task_id, _post("完成了全科廉洁教育"), _pdf())
     engine.before_commit = None
     files, kept = _stored(db)
-    assert files == [] and len(kept) == 1 and engine.task(task_id)["status"] == "open"
+    assert files == [] and len(kept) == 1 and engine.task(task_id).status == "open"
 
 
 def test_a_completion_stores_its_file_completes_the_task_and_discards_the_draft_together(engine, db, people):
@@ -99,7 +99,7 @@ def test_a_completion_stores_its_file_completes_the_task_and_discards_the_draft_
     done = submission.submit(engine, head, task_id, _post("已签字：完成了全科廉洁教育"), _pdf())
     files, kept = _stored(db)
     assert [(f.task_id, f.filename) for f in files] == [(task_id, "会议记录.pdf")] and kept == []
-    assert engine.task(task_id)["status"] == "completed"
+    assert engine.task(task_id).status == "completed"
     assert done.instance.data["attachments"] == [str(files[0].id)]
     # the next report's file gets an id of its own
     submission.submit(engine, head, _start(engine), _post("已签字"), _pdf())

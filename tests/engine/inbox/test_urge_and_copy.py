@@ -37,52 +37,52 @@ def _notes(db, kind):
 
 
 def test_the_office_urges_the_holder_with_a_message_and_the_urges_are_counted(engine, task, db):
-    engine.claim(task["id"], user="neike_head")
-    done = urging.urge(engine, who(engine, "jijian"), task["id"], "月报明天截止，请今日提交")
+    engine.claim(task.id, user="neike_head")
+    done = urging.urge(engine, who(engine, "jijian"), task.id, "月报明天截止，请今日提交")
     assert done["urges"] == 1
     [note] = _notes(db, "urge")
     assert note.recipient_user == "neike_head" and "月报明天截止" in note.body and "陈纪检" in note.body
-    assert urging.urge(engine, who(engine, "jijian"), task["id"], "")["urges"] == 2   # a default message
-    events = [e for e in engine.events(task["instance_id"]) if e["type"] == "task_urged"]
+    assert urging.urge(engine, who(engine, "jijian"), task.id, "")["urges"] == 2   # a default message
+    events = [e for e in engine.events(task.instance_id) if e["type"] == "task_urged"]
     assert [e["data"]["message"] for e in events] == ["月报明天截止，请今日提交", "请尽快办理"]
-    assert replay(engine, task["instance_id"]).ok
+    assert replay(engine, task.instance_id).ok
 
 
 def test_only_the_office_or_the_department_head_urges_and_only_open_tasks(engine, task):
     with pytest.raises(Forbidden):
-        urging.urge(engine, who(engine, "nurse"), task["id"], "快点")
+        urging.urge(engine, who(engine, "nurse"), task.id, "快点")
     with pytest.raises(Forbidden):
-        urging.urge(engine, who(engine, "waike_head"), task["id"], "快点")
-    unclaimed = urging.urge(engine, who(engine, "neike_head"), task["id"], "请本科室尽快填报")
+        urging.urge(engine, who(engine, "waike_head"), task.id, "快点")
+    unclaimed = urging.urge(engine, who(engine, "neike_head"), task.id, "请本科室尽快填报")
     assert unclaimed["urges"] == 1
     with pytest.raises(Invalid):
-        urging.urge(engine, who(engine, "jijian"), task["id"], "长" * 501)
-    engine.complete_task(task["id"], user="neike_head", data={"month": "2026-09-01", "progress": "完成"})
+        urging.urge(engine, who(engine, "jijian"), task.id, "长" * 501)
+    engine.complete_task(task.id, user="neike_head", data={"month": "2026-09-01", "progress": "完成"})
     with pytest.raises(TaskNotReady):
-        urging.urge(engine, who(engine, "jijian"), task["id"], "快点")
+        urging.urge(engine, who(engine, "jijian"), task.id, "快点")
 
 
 def test_a_copy_reaches_a_colleague_read_only_and_its_reading_is_the_receipt(engine, task, db):
-    engine.claim(task["id"], user="neike_head")
+    engine.claim(task.id, user="neike_head")
     head = who(engine, "neike_head")
     with pytest.raises(Invalid) as refused:
-        copies.copy(engine, head, task["id"], ["ghost", "neike_head"])
+        copies.copy(engine, head, task.id, ["ghost", "neike_head"])
     assert {p.code for p in refused.value.problems} == {"unknown_staff", "self"}
-    sent = copies.copy(engine, head, task["id"], ["nurse", "surgeon"], "请知悉本月整改情况")
+    sent = copies.copy(engine, head, task.id, ["nurse", "surgeon"], "请知悉本月整改情况")
     assert [(c["recipient"], c["read_at"]) for c in sent] == [("nurse", None), ("surgeon", None)]
     nurse = who(engine, "nurse")
     [mine] = copies.mine(engine, nurse)
-    assert mine["message"] == "请知悉本月整改情况" and mine["task"]["name"] == task["name"]
+    assert mine["message"] == "请知悉本月整改情况" and mine["task"].name == task.name
     page = copies.open_copy(engine, nurse, mine["id"])
-    assert page.copy["read_at"] is not None and page.instance.id == task["instance_id"]
+    assert page.copy["read_at"] is not None and page.instance.id == task.instance_id
     copies.open_copy(engine, nurse, mine["id"])           # a second reading is no second receipt
-    types = [e["type"] for e in engine.events(task["instance_id"])]
+    types = [e["type"] for e in engine.events(task.instance_id)]
     assert types.count("task_copied") == 1 and types.count("copy_read") == 1
     with pytest.raises(NotFound):                         # another person's copy
         copies.open_copy(engine, who(engine, "surgeon"), mine["id"])
-    assert replay(engine, task["instance_id"]).ok
+    assert replay(engine, task.instance_id).ok
 
 
 def test_a_colleague_who_may_not_work_the_task_cannot_copy_it(engine, task):
     with pytest.raises(Forbidden):
-        copies.copy(engine, who(engine, "auditor"), task["id"], ["nurse"])
+        copies.copy(engine, who(engine, "auditor"), task.id, ["nurse"])

@@ -41,8 +41,8 @@ def test_a_reminder_reaches_the_role_on_wecom_with_a_deep_link_to_the_task(engin
     engine.messenger = _sender(vendors)
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="office", data={"department": "neike"})
-    task_id = view.tasks[0]["id"]
-    clock.set(datetime.fromisoformat(view.tasks[0]["remind_at"]))
+    task_id = view.tasks[0].id
+    clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()
     engine.sweep_deadlines()
     got = {(r["to"], r["url"]) for r in vendors.vendors.received}

@@ -28,8 +28,8 @@ def hand_in(engine, user: str, **data):
 
 
 def register(engine, iid: str, receipt: str):
-    [task] = [t for t in engine.show(iid).tasks if t["element_id"] == "register"]
-    engine.complete_task(task["id"], user="jijian", data={"receipt_no": receipt, "checked": True})
+    [task] = [t for t in engine.show(iid).tasks if t.element_id == "register"]
+    engine.complete_task(task.id, user="jijian", data={"receipt_no": receipt, "checked": True})
 
 
 def test_a_nurse_hands_in_a_red_envelope_and_the_office_registers_it_with_a_receipt(engine, scenario):

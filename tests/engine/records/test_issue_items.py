@@ -25,7 +25,7 @@ def enter(engine, user: str, **data):
 
 
 def task(engine, iid: str, element: str) -> dict:
-    [t] = [t for t in engine.show(iid).tasks if t["element_id"] == element]
+    [t] = [t for t in engine.show(iid).tasks if t.element_id == element]
     return t
 
 
@@ -33,14 +33,14 @@ def test_a_patrol_finding_is_rectified_by_its_department_and_closed_out_by_the_o
     engine = deployed
     iid = enter(engine, "jijian").id
     rectify = task(engine, iid, "rectify")
-    assert rectify["candidate_department"] == "neike" and rectify["due_at"] is not None
+    assert rectify.candidate_department == "neike" and rectify.due_at is not None
     [row] = issues.register_page(engine)["items"]
     assert (row["source"], row["status"], row["department_name"]) == ("patrol", "rectifying", "内科")
-    engine.claim(rectify["id"], user="neike_head")
-    engine.complete_task(rectify["id"], user="neike_head", data={
+    engine.claim(rectify.id, user="neike_head")
+    engine.complete_task(rectify.id, user="neike_head", data={
         "done": "已补齐台账", "evidence": [], "completed_on": "2026-12-01"})
     assert issues.register_page(engine)["items"][0]["status"] == "verifying"
-    engine.complete_task(task(engine, iid, "verify")["id"], user="jijian", data={"verdict": "close",
+    engine.complete_task(task(engine, iid, "verify").id, user="jijian", data={"verdict": "close",
                                                                                  "verify_comment": "核验属实"})
     [row] = issues.register_page(engine)["items"]
     assert row["status"] == "closed_out" and row["closed_at"] is not None

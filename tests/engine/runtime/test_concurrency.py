@@ -75,14 +75,14 @@ def _in_thread(call):
 def test_two_completions_of_one_task_commit_exactly_once(db, clock, forms_dir, deploy):
     deploy("w1.bpmn")
     a, b = _node(db, clock, forms_dir, 1), _node(db, clock, forms_dir, 2)
-    task_id = a.start("w1_process", started_by="alice").tasks[0]["id"]
+    task_id = a.start("w1_process", started_by="alice").tasks[0].id
     b.show  # node b knows nothing of the instance yet: it will load it from the database
     with Held(a, lambda: a.complete_task(task_id, user="alice", data={"approved": True})) as held:
         t, box = _in_thread(lambda: b.complete_task(task_id, user="bob", data={"approved": False}))
         time.sleep(0.3)            # b is now waiting for the instance lock held by a
         assert t.is_alive(), "the second completion did not wait for the first"
     t.join(30)
-    assert held.error is None and held.result.tasks[0]["element_id"] == "review"
+    assert held.error is None and held.result.tasks[0].element_id == "review"
     assert isinstance(box.get("error"), TaskAlreadyCompleted) and isinstance(box["error"], Conflict)
     _assert_consistent(db, task_id, completed_by="alice", completions=1)
 
@@ -91,7 +91,7 @@ def test_completions_of_two_tasks_of_one_instance_are_serialised_not_lost(db, cl
     deploy("parallel.bpmn")
     a, b = _node(db, clock, forms_dir, 1), _node(db, clock, forms_dir, 2)
     view = a.start("parallel", started_by="alice")
-    by_el = {t["element_id"]: t["id"] for t in view.tasks}
+    by_el = {t.element_id: t.id for t in view.tasks}
     with Held(a, lambda: a.complete_task(by_el["task_a"], user="ann", data={"a": 1})) as held:
         t, box = _in_thread(lambda: b.complete_task(by_el["task_b"], user="bob", data={"b": 2}))
         time.sleep(0.3)
@@ -99,7 +99,7 @@ def test_completions_of_two_tasks_of_one_instance_are_serialised_not_lost(db, cl
     t.join(30)
     assert held.error is None and "error" not in box
     final = box["result"]
-    assert [x["element_id"] for x in final.tasks] == ["final"]
+    assert [x.element_id for x in final.tasks] == ["final"]
     assert final.data["a"] == 1 and final.data["b"] == 2            # neither update was lost
     with db.connect() as conn:
         rev = conn.execute(sa.select(process_instance.c.revision)).scalar()
@@ -117,9 +117,9 @@ def test_a_stale_writer_gets_a_conflict_and_writes_nothing(db, clock, forms_dir,
     with write_transaction(db) as conn:
         row = lock_instance(conn, view.id)
         stale = instances.load(conn, row, engine.registry.load(conn, row.process_version_id), engine.script_engine)
-    engine.complete_task(view.tasks[0]["id"], user="alice", data={"approved": True})
+    engine.complete_task(view.tasks[0].id, user="alice", data={"approved": True})
     before = _snapshot(db)
-    task = stale.wf.get_task_from_id(__import__("uuid").UUID(view.tasks[0]["id"]))
+    task = stale.wf.get_task_from_id(__import__("uuid").UUID(view.tasks[0].id))
     task.data.update({"approved": False})
     task.run()
     stale.wf.do_engine_steps()

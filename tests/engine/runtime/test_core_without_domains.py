@@ -27,8 +27,8 @@ def test_an_engine_without_domains_deploys_and_runs_a_plain_process_to_its_end(c
     core.deploy([SourceFile("parallel.bpmn", bpmn("parallel.bpmn"))], deployed_by="admin")
     view = core.start("parallel", started_by="alice")
     for name in ("Task A", "Task B", "Final"):
-        task = next(t for t in core.show(view.id).tasks if t["name"] == name)
-        view = core.complete_task(task["id"], user="alice")
+        task = next(t for t in core.show(view.id).tasks if t.name == name)
+        view = core.complete_task(task.id, user="alice")
     assert view.status == "completed"
     assert "campaign_statistics" not in core.connectors.services
 

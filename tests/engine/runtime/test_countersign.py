@@ -24,8 +24,8 @@ def _deploy(engine, rule):
 
 
 def _sign(engine, view, who, agree, note=""):
-    task = next(t for t in view.tasks if t["assignee"] == who)
-    return engine.complete_task(task["id"], user=who, data={"opinion": {"agree": agree, "note": note, "by": who}})
+    task = next(t for t in view.tasks if t.assignee == who)
+    return engine.complete_task(task.id, user=who, data={"opinion": {"agree": agree, "note": note, "by": who}})
 
 
 def _statuses(db, instance_id):
@@ -37,14 +37,14 @@ def _statuses(db, instance_id):
 def test_countersign_every_signer_gets_a_task_and_all_opinions_reach_the_next_step(engine, deploy, db):
     _deploy(engine, ALL)
     view = engine.start("countersign", started_by="jijian", data={"signers": ["wang", "li", "zhao"]})
-    assert sorted(t["assignee"] for t in view.tasks) == ["li", "wang", "zhao"]
-    assert {t["name"] for t in view.tasks} == {"会签：wang", "会签：li", "会签：zhao"}
+    assert sorted(t.assignee for t in view.tasks) == ["li", "wang", "zhao"]
+    assert {t.name for t in view.tasks} == {"会签：wang", "会签：li", "会签：zhao"}
     view = _sign(engine, view, "li", True, "同意")
     engine.cache.clear()
     view = _sign(engine, engine.show(view.id), "wang", True, "同意，注意时限")
     view = _sign(engine, view, "zhao", True)
     [decide] = view.tasks
-    assert decide["element_id"] == "decide"
+    assert decide.element_id == "decide"
     assert [o["by"] for o in view.data["opinions"]] == ["li", "wang", "zhao"]   # in the order they signed
     assert view.data["opinions"][1]["note"] == "同意，注意时限"
     assert replay(engine, view.id).ok
@@ -54,7 +54,7 @@ def test_countersign_ends_at_the_first_refusal(engine, deploy, db):
     _deploy(engine, ALL)
     view = engine.start("countersign", started_by="jijian", data={"signers": ["wang", "li", "zhao"]})
     view = _sign(engine, view, "li", False, "证据不足")
-    assert [t["element_id"] for t in view.tasks] == ["decide"]
+    assert [t.element_id for t in view.tasks] == ["decide"]
     assert _statuses(db, view.id) == [("li", "completed"), ("wang", "cancelled"), ("zhao", "cancelled")]
 
 
@@ -62,9 +62,9 @@ def test_or_sign_one_approval_suffices(engine, deploy, db):
     _deploy(engine, ANY)
     view = engine.start("countersign", started_by="jijian", data={"signers": ["wang", "li"]})
     view = _sign(engine, view, "wang", False)
-    assert len(view.tasks) == 1 and view.tasks[0]["assignee"] == "li"
+    assert len(view.tasks) == 1 and view.tasks[0].assignee == "li"
     view = _sign(engine, view, "li", True)
-    assert [t["element_id"] for t in view.tasks] == ["decide"]
+    assert [t.element_id for t in view.tasks] == ["decide"]
     assert replay(engine, view.id).ok
 
 
@@ -76,6 +76,6 @@ def test_a_ratio_passes_once_enough_signers_approve(engine, deploy, db):
     view = _sign(engine, view, "c", True)
     engine.cache.clear()
     view = _sign(engine, engine.show(view.id), "d", True)          # 3 of 5 approve: 60 %
-    assert [t["element_id"] for t in view.tasks] == ["decide"]
+    assert [t.element_id for t in view.tasks] == ["decide"]
     assert _statuses(db, view.id)[-1] == ("e", "cancelled")
     assert replay(engine, view.id).ok

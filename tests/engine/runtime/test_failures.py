@@ -24,14 +24,14 @@ def _types(engine, view) -> list[str]:
 
 def _complete_first(engine, view, data=None):
     [first] = view.tasks
-    return engine.complete_task(first["id"], user="alice", data=data or {})
+    return engine.complete_task(first.id, user="alice", data=data or {})
 
 
 def _failed(engine, view, element: str) -> dict:
     """The instance is in error with one open incident on `element`, and was never recorded done."""
     assert view.status == "error", view
     [inc] = view.incidents
-    assert inc["element_id"] == element
+    assert inc.element_id == element
     assert engine.show(view.id).status == "error"
     types = _types(engine, view)
     assert "instance_errored" in types and "instance_completed" not in types
@@ -43,7 +43,7 @@ def test_a_standard_loop_whose_condition_names_missing_data_ends_in_an_incident(
     deploy("loop_condition_missing.bpmn")
     view = engine.start("loop_condition_missing", started_by="alice")
     inc = _failed(engine, view, "count")
-    assert "finished" in inc["message"]
+    assert "finished" in inc.message
 
 
 def test_a_sequential_multi_instance_without_its_input_collection_ends_in_an_incident(engine, deploy):
@@ -51,9 +51,9 @@ def test_a_sequential_multi_instance_without_its_input_collection_ends_in_an_inc
     view = engine.start("mi_sequential_missing_input", started_by="alice")
     view = _complete_first(engine, view)
     inc = _failed(engine, view, "each")
-    assert "input" in inc["message"].lower() and "items" in inc["message"]
+    assert "input" in inc.message.lower() and "items" in inc.message
     view = engine.retry(view.id, user="operator", data={"items": [1, 2]})
-    assert view.status == "active" and [t["element_id"] for t in view.tasks] == ["after"]
+    assert view.status == "active" and [t.element_id for t in view.tasks] == ["after"]
     assert replay.replay(engine, view.id).ok
 
 
@@ -62,9 +62,9 @@ def test_a_script_that_does_not_set_its_declared_output_ends_in_an_incident_not_
     view = engine.start("data_output_missing", started_by="alice")
     view = _complete_first(engine, view)
     inc = _failed(engine, view, "compute")
-    assert "total" in inc["message"]                         # the declared output it did not set
+    assert "total" in inc.message                         # the declared output it did not set
     view = engine.retry(view.id, user="operator", data={"total": 5})
-    assert view.status == "active" and [t["element_id"] for t in view.tasks] == ["after"]
+    assert view.status == "active" and [t.element_id for t in view.tasks] == ["after"]
 
 
 # -- 2. no exception escapes the engine ----------------------------------------------------------------
@@ -73,14 +73,14 @@ def test_iterating_a_missing_parallel_loop_input_is_an_incident_on_the_multi_ins
     view = engine.start("mi_parallel_missing_input", started_by="alice")
     view = _complete_first(engine, view)
     inc = _failed(engine, view, "each")
-    assert "TypeError" in inc["message"]
+    assert "TypeError" in inc.message
 
 
 def test_a_missing_loop_input_right_after_the_start_is_an_incident_not_a_lost_instance(engine, deploy):
     deploy("mi_at_start_missing_input.bpmn")
     view = engine.start("mi_at_start_missing_input", started_by="alice", data={"items": None})
     inc = _failed(engine, view, "each")
-    assert "TypeError" in inc["message"]
+    assert "TypeError" in inc.message
     view = engine.retry(view.id, user="operator", data={"items": ["a", "b"]})
     assert view.status == "active" and view.data["results"] == ["a", "b"]
     assert replay.replay(engine, view.id).ok           # the failure and the retry replay alike
@@ -91,20 +91,20 @@ def test_a_correlation_expression_naming_missing_data_is_an_incident_on_the_thro
     view = engine.start("correlation_name_error", started_by="alice", data={"amount": 3})
     view = _complete_first(engine, view)
     inc = _failed(engine, view, "send")
-    assert "order_id" in inc["message"]
+    assert "order_id" in inc.message
 
 
 def test_a_failing_post_script_of_a_user_task_is_an_incident_and_a_retry_gives_the_task_back(engine, deploy):
     deploy("post_script_fails.bpmn")
     view = engine.start("post_script_fails", started_by="alice", data={"amount": 6})
     [review] = view.tasks
-    view = engine.complete_task(review["id"], user="alice", data={"parts": 0})
+    view = engine.complete_task(review.id, user="alice", data={"parts": 0})
     inc = _failed(engine, view, "review")
-    assert "ZeroDivisionError" in inc["message"] and engine.task(review["id"])["status"] == "cancelled"
+    assert "ZeroDivisionError" in inc.message and engine.task(review.id).status == "cancelled"
     view = engine.retry(view.id, user="operator", data={"parts": 2})
-    assert [(t["id"], t["status"]) for t in view.tasks] == [(review["id"], "open")]   # its inbox row, again
-    view = engine.complete_task(review["id"], user="alice", data={})
-    assert [t["element_id"] for t in view.tasks] == ["after"] and view.data["share"] == 3
+    assert [(t.id, t.status) for t in view.tasks] == [(review.id, "open")]   # its inbox row, again
+    view = engine.complete_task(review.id, user="alice", data={})
+    assert [t.element_id for t in view.tasks] == ["after"] and view.data["share"] == 3
     assert replay.replay(engine, view.id).ok
 
 
@@ -115,10 +115,10 @@ def test_a_user_task_that_must_write_a_data_object_it_was_not_given_is_refused_w
         _complete_first(engine, view)
     [problem] = refused.value.problems
     assert (problem.element_id, problem.field) == ("write", "report_obj")
-    assert engine.show(view.id).tasks[0]["element_id"] == "write"       # nothing was written
+    assert engine.show(view.id).tasks[0].element_id == "write"       # nothing was written
     assert _types(engine, view) == ["instance_started", "task_ready"]
     view = _complete_first(engine, engine.show(view.id), {"report_obj": "all clear"})
-    assert [t["element_id"] for t in view.tasks] == ["after"]
+    assert [t.element_id for t in view.tasks] == ["after"]
 
 
 # -- 3. every operation is bounded -----------------------------------------------------------------------
@@ -137,8 +137,8 @@ def test_a_script_gateway_script_loop_without_a_wait_state_stops_at_the_step_bou
     view = engine.start("busy_loop", started_by="alice", data={"limit": 10**9})
     assert view.status == "error"
     [inc] = view.incidents
-    assert "40 engine steps" in inc["message"]
-    assert all(element in inc["message"] for element in ("bump", "more", "note"))
+    assert "40 engine steps" in inc.message
+    assert all(element in inc.message for element in ("bump", "more", "note"))
     assert 0 < view.data["n"] < 40
     assert replay.replay(engine, view.id).ok           # the replay stops at the same bound
 
@@ -148,7 +148,7 @@ def test_an_operation_stops_at_the_wall_time_bound_on_the_injected_clock(bounded
     engine = bounded("busy_loop.bpmn", max_seconds=5, monotonic=lambda: float(next(ticks)))
     view = engine.start("busy_loop", started_by="alice", data={"limit": 10**9})
     [inc] = view.incidents
-    assert "5 s" in inc["message"] and "bump" in inc["message"]
+    assert "5 s" in inc.message and "bump" in inc.message
 
 
 def test_a_loop_that_ends_within_the_bound_runs_to_its_wait_state(bounded):
@@ -162,7 +162,7 @@ def test_a_call_activity_recursing_for_ever_at_run_time_ends_with_an_incident_na
     view = engine.start("recurses_when_asked", started_by="alice", data={"depth": 3, "forever": True})
     assert view.status == "error"
     [inc] = view.incidents
-    assert "again" in inc["message"] and "60 engine steps" in inc["message"]
+    assert "again" in inc.message and "60 engine steps" in inc.message
 
 
 def test_a_due_date_that_cannot_be_computed_at_start_is_an_incident_on_the_task(engine, deploy):
@@ -170,10 +170,10 @@ def test_a_due_date_that_cannot_be_computed_at_start_is_an_incident_on_the_task(
     deploy("due_fails.bpmn")
     view = engine.start("due_fails", started_by="alice")
     inc = _failed(engine, view, "reply")
-    assert "letter_sent_on" in inc["message"]
+    assert "letter_sent_on" in inc.message
     # the office records the letter's date and retries: the task reaches the inbox with its due date
     view = engine.retry(view.id, user="operator", data={"letter_sent_on": "2026-10-09"})
     assert view.status == "active" and not view.incidents
     [task] = view.tasks
-    assert task["element_id"] == "reply" and task["due_at"] is not None
+    assert task.element_id == "reply" and task.due_at is not None
     assert replay.replay(engine, view.id).ok           # the failure and the retry replay alike

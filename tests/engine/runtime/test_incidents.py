@@ -13,9 +13,9 @@ def test_a_failing_script_puts_the_instance_in_error_with_an_incident(engine, de
     view = engine.start("failing", started_by="alice", data={"amount": 5, "divisor": 0})
     assert view.status == "error" and view.tasks == []
     [inc] = view.incidents
-    assert inc["element_id"] == "calc" and inc["script_line"] == 2
-    assert "division by zero" in inc["message"]
-    assert [i["instance_id"] for i in engine.incidents()] == [view.id]
+    assert inc.element_id == "calc" and inc.script_line == 2
+    assert "division by zero" in inc.message
+    assert [i.instance_id for i in engine.incidents()] == [view.id]
     assert "instance_errored" in [e["type"] for e in engine.events(view.id)]
 
 
@@ -26,13 +26,13 @@ def test_retry_with_corrected_data_resumes_and_resolves_the_incident(engine, dep
     view = engine.retry(view.id, user="operator", data={"divisor": 2})
     assert view.status == "active" and view.incidents == []
     [check] = view.tasks
-    assert check["element_id"] == "check" and view.data["share"] == 5
+    assert check.element_id == "check" and view.data["share"] == 5
     assert engine.incidents() == []
     [resolved] = engine.incidents(open_only=False)
-    assert resolved["resolved_by"] == "operator"
+    assert resolved.resolved_by == "operator"
     types = [e["type"] for e in engine.events(view.id)]
     assert types.index("instance_errored") < types.index("instance_retried")
-    assert engine.complete_task(check["id"], user="alice").status == "completed"
+    assert engine.complete_task(check.id, user="alice").status == "completed"
 
 
 def test_retry_without_a_fix_fails_again_and_keeps_one_open_incident(engine, deploy):
@@ -54,8 +54,8 @@ def test_a_sandbox_escape_is_stopped_and_reported(engine, deploy):
     view = engine.start("escape", started_by="alice")
     assert view.status == "error"
     [inc] = view.incidents
-    assert inc["element_id"] == "evil"
-    assert "__class__" in inc["message"] or "not allowed" in inc["message"].lower()
+    assert inc.element_id == "evil"
+    assert "__class__" in inc.message or "not allowed" in inc.message.lower()
     assert "leak" not in view.data
 
 
@@ -64,8 +64,8 @@ def test_a_runaway_loop_is_stopped_with_a_clear_incident(db, forms_dir, clock, d
     view = engine.start("runaway", started_by="alice")
     assert view.status == "error"
     [inc] = view.incidents
-    assert inc["element_id"] == "evil"
-    assert "time" in inc["message"].lower() and "limit" in inc["message"].lower()
+    assert inc.element_id == "evil"
+    assert "time" in inc.message.lower() and "limit" in inc.message.lower()
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def two_step(engine):
 
 
 def _fill_task(engine, instance_id):
-    return next(t for t in engine.show(instance_id).tasks if t["element_id"] == "fill" and t["status"] == "open")
+    return next(t for t in engine.show(instance_id).tasks if t.element_id == "fill" and t.status == "open")
 
 
 def test_an_instance_moves_to_a_version_that_changes_only_what_lies_ahead(engine, two_step, db):
@@ -130,8 +130,8 @@ def test_an_instance_moves_to_a_version_that_changes_only_what_lies_ahead(engine
 
     instance_migration.migrate(engine, inst.id, actor="owner")
     assert engine.show(inst.id).version == 2
-    engine.complete_task(_fill_task(engine, inst.id)["id"], user="owner")
-    assert [t["element_id"] for t in engine.show(inst.id).tasks if t["status"] == "open"] == ["check"]  # the new step
+    engine.complete_task(_fill_task(engine, inst.id).id, user="owner")
+    assert [t.element_id for t in engine.show(inst.id).tasks if t.status == "open"] == ["check"]  # the new step
     with db.connect() as conn:
         moved = conn.execute(sa.select(event.c.actor, event.c.data_json).where(
             event.c.chain == inst.id, event.c.type == "instance_migrated")).one()
@@ -146,7 +146,7 @@ def test_an_instance_moves_to_a_version_that_changes_only_what_lies_ahead(engine
 def test_an_unsafe_migration_is_refused_with_the_reason_and_changes_nothing(engine, two_step, db):
     two_step()
     inst = engine.start("two_step", started_by="owner")
-    engine.complete_task(_fill_task(engine, inst.id)["id"], user="owner")
+    engine.complete_task(_fill_task(engine, inst.id).id, user="owner")
     two_step(insert_check=True)
     with db.connect() as conn:
         before = conn.execute(sa.select(process_instance.c.revision, process_instance.c.event_seq)
@@ -159,7 +159,7 @@ def test_an_unsafe_migration_is_refused_with_the_reason_and_changes_nothing(engi
         after = conn.execute(sa.select(process_instance.c.revision, process_instance.c.event_seq)
                              .where(process_instance.c.id == inst.id)).one()
     assert after == before and engine.show(inst.id).version == 1
-    engine.complete_task(next(t for t in engine.show(inst.id).tasks if t["status"] == "open")["id"], user="owner")
+    engine.complete_task(next(t for t in engine.show(inst.id).tasks if t.status == "open").id, user="owner")
     assert engine.show(inst.id).status == "completed"              # it finishes on its own version
 
 

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.both_databases
 
 def _complete(engine, clock, view, name, data):
     clock.advance(timedelta(hours=1))
-    task = next(t for t in engine.show(view.id).tasks if t["name"] == name)
-    return engine.complete_task(task["id"], user="alice", data=data)
+    task = next(t for t in engine.show(view.id).tasks if t.name == name)
+    return engine.complete_task(task.id, user="alice", data=data)
 
 
 def test_instance_data_now_and_as_it_stood_at_each_cut_off(engine, deploy, clock, db):

@@ -40,7 +40,7 @@ def test_a_service_task_starts_one_child_instance_per_department_in_the_same_com
     assert child.data["deadline"] == "2026-09-30"
     # the child's department task is due 2 working days after the date given (National Day lies between)
     work = child.tasks[0]
-    due = datetime.fromisoformat(work["due_at"]).astimezone(BEIJING)
+    due = work.due_at.astimezone(BEIJING)
     assert due == datetime(2026, 10, 10, 0, 0, tzinfo=BEIJING)   # 10-08 and 10-09 are the two working days
     started = [e for e in engine.events(child.id) if e["type"] == "instance_started"]
     assert started[0]["data"]["parent_id"] == view.id
@@ -59,18 +59,18 @@ def test_closing_is_refused_while_department_work_is_open_and_names_it(engine, d
     view = _start(engine)
     close = view.tasks[0]
     with pytest.raises(Invalid) as refused:
-        engine.complete_task(close["id"], user="jijian")
+        engine.complete_task(close.id, user="jijian")
     assert "work neike" in refused.value.problems[0].message and "2" in refused.value.problems[0].message
     for child in _children(engine.db, view.id):
-        engine.complete_task(engine.show(child.id).tasks[0]["id"], user="someone")
-    done = engine.complete_task(close["id"], user="jijian")
+        engine.complete_task(engine.show(child.id).tasks[0].id, user="someone")
+    done = engine.complete_task(close.id, user="jijian")
     assert done.status == "completed"
 
 
 def test_the_due_time_is_the_end_of_the_deadline_day_in_beijing(engine, deploy):
     deploy("spawner.bpmn")
     close = _start(engine).tasks[0]
-    assert datetime.fromisoformat(close["due_at"]) == datetime(2026, 9, 30, 16, 0, tzinfo=timezone.utc)
+    assert close.due_at == datetime(2026, 9, 30, 16, 0, tzinfo=timezone.utc)
 
 
 def test_a_failing_child_start_leaves_nothing_behind(engine, deploy, db):
@@ -97,22 +97,22 @@ def test_within_runs_in_the_transaction_and_its_failure_rolls_the_start_back(eng
     with pytest.raises(Invalid):
         engine.start("parallel", started_by="a", within=refuse)
     with pytest.raises(Invalid):
-        engine.complete_task(view.tasks[0]["id"], user="a", prepare=refuse)
+        engine.complete_task(view.tasks[0].id, user="a", prepare=refuse)
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(process_instance)).scalar() == 1
-    assert engine.show(view.id).tasks[0]["status"] == "open"
+    assert engine.show(view.id).tasks[0].status == "open"
 
 
 def test_prepare_writes_in_the_completion_before_the_task_runs_and_its_data_is_submitted(engine, deploy, db):
     deploy("parallel.bpmn")
     view = engine.start("parallel", started_by="a")
-    task_id = view.tasks[0]["id"]
+    task_id = view.tasks[0].id
 
     def prepare(conn, iid):      # a write of its own, then data naming it
         conn.execute(event.delete().where(event.c.id == -1))
         return {"receipt": iid[:8], "note": "prepared"}
     done = engine.complete_task(task_id, user="a", data={"note": "typed", "kept": 1}, prepare=prepare)
-    assert [t["status"] for t in done.tasks if t["id"] == task_id] == []
+    assert [t.status for t in done.tasks if t.id == task_id] == []
     completed = [e for e in engine.events(view.id) if e["type"] == "task_completed"]
     assert [e["data"]["data"] for e in completed] == [{"note": "prepared", "kept": 1, "receipt": view.id[:8]}]
 
@@ -146,8 +146,8 @@ def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_on
         for role in ("auditor", "admin", "department_head"):
             assert not permissions.can_view_instance(conn, who("x", "staff", role), view.id)
     assert permissions.can_start(who("nurse", "staff"), info)
-    task = engine.task(view.tasks[0]["id"])
-    assert task["confidential"] == "discipline_office"
+    task = engine.task(view.tasks[0].id)
+    assert task.confidential == "discipline_office"
     assert permissions.can_view(who("jijian", "staff", "discipline_office"), task)
     for role in ("auditor", "admin", "LaneA"):
         assert not permissions.can_view(who("x", "staff", role), task)

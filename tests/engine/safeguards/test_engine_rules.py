@@ -35,7 +35,7 @@ def _who(db, username):
 
 
 def _task(engine, view, element):
-    return next(t for t in engine.show(view.id).tasks if t["element_id"] == element)
+    return next(t for t in engine.show(view.id).tasks if t.element_id == element)
 
 
 def _inbox(engine, db, username, view="claimable"):
@@ -54,12 +54,12 @@ def test_the_person_concerned_and_their_head_never_see_the_review(engine, db, re
     draft = _task(engine, review, "draft")
     for person in (nurse2, head):
         with pytest.raises(Exception) as found:
-            inbox_tasks.page(engine, person, draft["id"])
+            inbox_tasks.page(engine, person, draft.id)
         assert found.type.__name__ == "NotFound"
         with read_transaction(db) as conn:
             assert not can_view_instance(conn, person, review.id)
     with pytest.raises(Forbidden):      # whatever door: the engine itself refuses the claim
-        engine.claim(draft["id"], user="nurse2")
+        engine.claim(draft.id, user="nurse2")
     events = [e for e in engine.events(review.id) if e["type"] == "recusal_recorded"]
     assert {(e["data"].get("person"), e["data"]["kind"]) for e in events} == {("nurse2", "concerned"),
                                                                               ("neike_head", "related")}
@@ -72,18 +72,18 @@ def test_a_declared_relative_is_kept_out_and_cannot_be_handed_the_task(engine, d
     deploy("contract_review.bpmn")
     view = engine.start("contract_review", started_by="jijian", data={"requester": "nurse2", "conflicts": []})
     draft = _task(engine, view, "draft")
-    engine.claim(draft["id"], user="nurse")
+    engine.claim(draft.id, user="nurse")
     with pytest.raises(Invalid) as refused:
-        handover.hand_over(engine, _who(db, "nurse"), draft["id"], "delegate", "surgeon", "出差")
+        handover.hand_over(engine, _who(db, "nurse"), draft.id, "delegate", "surgeon", "出差")
     assert refused.value.problems[0].field == "to"
     with pytest.raises(Forbidden):
-        engine.delegate(draft["id"], user="nurse", to="surgeon", reason="出差")
-    assert _task(engine, view, "draft")["assignee"] == "nurse"
+        engine.delegate(draft.id, user="nurse", to="surgeon", reason="出差")
+    assert _task(engine, view, "draft").assignee == "nurse"
 
 
 def test_a_person_named_later_by_the_data_is_kept_out_from_then_on(engine, db, review):
     draft = _task(engine, review, "draft")
-    engine.complete_task(draft["id"], user="nurse", data={"conflicts": ["surgeon"]})
+    engine.complete_task(draft.id, user="nurse", data={"conflicts": ["surgeon"]})
     with read_transaction(db) as conn:
         assert recusal.excluded_persons(conn, review.id).excludes("surgeon")
     page, counts = _inbox(engine, db, "surgeon")
@@ -93,49 +93,49 @@ def test_a_person_named_later_by_the_data_is_kept_out_from_then_on(engine, db, r
 def test_self_declared_conflict_takes_the_person_off_the_task_with_a_reason(engine, db, review):
     draft = _task(engine, review, "draft")
     nurse = _who(db, "nurse")
-    inbox_tasks.claim(engine, nurse, draft["id"])
+    inbox_tasks.claim(engine, nurse, draft.id)
     with pytest.raises(Invalid) as refused:
-        inbox_tasks.declare_conflict(engine, nurse, draft["id"], "  ")
+        inbox_tasks.declare_conflict(engine, nurse, draft.id, "  ")
     assert refused.value.problems[0].field == "reason"
-    task = inbox_tasks.declare_conflict(engine, nurse, draft["id"], "申请人是我的表妹")
-    assert task["assignee"] is None
+    task = inbox_tasks.declare_conflict(engine, nurse, draft.id, "申请人是我的表妹")
+    assert task.assignee is None
     declared = [e for e in engine.events(review.id) if e["type"] == "conflict_declared"]
     assert declared[-1]["actor"] == "nurse" and declared[-1]["data"]["reason"] == "申请人是我的表妹"
     page, _ = _inbox(engine, db, "nurse")
     assert page.rows == []
     with pytest.raises(Forbidden):
-        engine.claim(draft["id"], user="nurse")
+        engine.claim(draft.id, user="nurse")
 
 
 def test_whoever_drafted_the_opinion_may_not_approve_it(engine, db, review):
-    engine.complete_task(_task(engine, review, "draft")["id"], user="nurse", data={})
-    engine.complete_task(_task(engine, review, "decide")["id"], user="surgeon", data={
+    engine.complete_task(_task(engine, review, "draft").id, user="nurse", data={})
+    engine.complete_task(_task(engine, review, "decide").id, user="surgeon", data={
         "meeting_date": "2026-09-28", "conclusion": "同意签订",
         "participants": [{"person": "nurse", "opinion": "同意"}, {"person": "surgeon", "opinion": "同意"}]})
     approve = _task(engine, review, "approve")
     with pytest.raises(Forbidden) as refused:
-        inbox_tasks.claim(engine, _who(db, "nurse"), approve["id"])
+        inbox_tasks.claim(engine, _who(db, "nurse"), approve.id)
     assert "提出审查意见" in refused.value.message
     with pytest.raises(Forbidden):
-        engine.complete_task(approve["id"], user="nurse", data={})
-    engine.claim(approve["id"], user="surgeon")
+        engine.complete_task(approve.id, user="nurse", data={})
+    engine.claim(approve.id, user="surgeon")
     with pytest.raises(Forbidden):      # nor handed to them
-        engine.reassign(approve["id"], user="admin", to="nurse", reason="人手不够")
-    assert engine.complete_task(approve["id"], user="surgeon", data={}).status == "completed"
+        engine.reassign(approve.id, user="admin", to="nurse", reason="人手不够")
+    assert engine.complete_task(approve.id, user="surgeon", data={}).status == "completed"
 
 
 def test_a_collective_decision_without_quorum_is_refused_on_the_participants_field(engine, db, review):
-    engine.complete_task(_task(engine, review, "draft")["id"], user="nurse", data={})
+    engine.complete_task(_task(engine, review, "draft").id, user="nurse", data={})
     decide = _task(engine, review, "decide")
     with pytest.raises(Invalid) as refused:
-        engine.complete_task(decide["id"], user="surgeon", data={
+        engine.complete_task(decide.id, user="surgeon", data={
             "meeting_date": "2026-09-28", "conclusion": "同意签订",
             "participants": [{"person": "surgeon", "opinion": "同意"}]})
     problems = {p.field: p.code for p in refused.value.problems}
     assert problems == {"participants": "quorum"}
-    assert _task(engine, review, "decide")["status"] == "open"
+    assert _task(engine, review, "decide").status == "open"
     with pytest.raises(Invalid) as refused:
-        engine.complete_task(decide["id"], user="surgeon", data={
+        engine.complete_task(decide.id, user="surgeon", data={
             "meeting_date": "2026-09-28", "conclusion": "",
             "participants": [{"person": "surgeon", "opinion": "同意"}, {"person": "nurse2", "opinion": "同意"}]})
     assert {p.field: p.code for p in refused.value.problems} == {"participants": "recused", "conclusion": "required"}

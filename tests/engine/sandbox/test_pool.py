@@ -42,7 +42,7 @@ def test_a_c_level_overrun_is_stopped_becomes_an_incident_while_the_server_answe
     view = outcome["view"]
     assert view.status == "error" and view.tasks == []
     [incident] = view.incidents
-    assert incident["element_id"] == "compare" and "time limit" in incident["message"]
+    assert incident.element_id == "compare" and "time limit" in incident.message
     assert pool.replaced == 1
     # the replaced worker runs the next script as usual
     assert engine.start("deep_compare", started_by="alice", data={"depth": 3}).status == "active"
