@@ -32,8 +32,8 @@ def _more(page) -> None:
 
 def test_a_report_sent_back_reaches_its_author_with_the_reason_and_their_text(server, open_page, engine, people):
     view = _monthly(engine)
-    report = view.tasks[0]["id"]
-    review = engine.complete_task(report, user="neike_head", data=FILLED).tasks[0]["id"]
+    report = view.tasks[0].id
+    review = engine.complete_task(report, user="neike_head", data=FILLED).tasks[0].id
     office = open_page()
     sign_in(office, server, "jijian")
     office.goto(f"{server}/tasks/{review}")
@@ -58,7 +58,7 @@ def test_a_report_sent_back_reaches_its_author_with_the_reason_and_their_text(se
 def test_a_signer_added_after_agrees_and_the_holders_form_is_submitted(server, open_page, engine, deploy, people):
     deploy("approval_rules.bpmn")
     view = engine.start("approval_rules", started_by="jijian")
-    review = engine.complete_task(view.tasks[0]["id"], user="jijian", data={}).tasks[0]["id"]
+    review = engine.complete_task(view.tasks[0].id, user="jijian", data={}).tasks[0].id
     engine.claim(review, user="neike_head")
     head = open_page()
     sign_in(head, server, "neike_head")
@@ -85,7 +85,7 @@ def test_a_signer_added_after_agrees_and_the_holders_form_is_submitted(server, o
     colleague.click("button:has-text('签署')")
     colleague.wait_for_url(f"{server}/signatures")
     task = engine.task(review)
-    assert task["status"] == "completed" and task["completed_by"] == "neike_head"
+    assert task.status == "completed" and task.completed_by == "neike_head"
     head.goto(f"{server}/tasks/{review}")
     assert "同意，注意时限" in head.locator("[data-testid=signers]").inner_text()
 
@@ -94,26 +94,26 @@ def test_bulk_approval_reports_the_task_a_colleague_finished_meanwhile(server, o
     reviews = []
     for month in (7, 8, 9):
         view = _monthly(engine, month=month)
-        reviews.append(engine.complete_task(view.tasks[0]["id"], user="neike_head", data=FILLED).tasks[0])
+        reviews.append(engine.complete_task(view.tasks[0].id, user="neike_head", data=FILLED).tasks[0])
     page = open_page()
     sign_in(page, server, "jijian")
     page.goto(f"{server}/inbox?view=claimable")
     for r in reviews:
-        page.check(f"input[name=task_ids][value='{r['id']}']")
+        page.check(f"input[name=task_ids][value='{r.id}']")
     page.select_option("#bulk-action", "complete")
-    engine.complete_task(reviews[1]["id"], user="jijian", data={"accepted": True})    # done meanwhile
+    engine.complete_task(reviews[1].id, user="jijian", data={"accepted": True})    # done meanwhile
     page.click("button:has-text('批量执行')")
     page.wait_for_url(f"{server}/inbox")
     text = page.content()
     assert "成功 2 个，失败 1 个" in text
-    assert f"任务“{reviews[1]['name']}”" in text                    # the failure on its own line
+    assert f"任务“{reviews[1].name}”" in text                    # the failure on its own line
     page.shot("approval-bulk-partial")
-    assert all(engine.task(r["id"])["status"] == "completed" for r in reviews)
+    assert all(engine.task(r.id).status == "completed" for r in reviews)
 
 
 def test_an_urge_rings_the_holders_bell_and_leads_to_the_task(server, open_page, engine, people):
     view = _monthly(engine)
-    report = view.tasks[0]["id"]
+    report = view.tasks[0].id
     engine.claim(report, user="neike_head")
     office = open_page()
     sign_in(office, server, "jijian")

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.both_databases
 def review(engine, deploy, people):
     deploy("approval_rules.bpmn")          # review: notPerformedBy="draft"; candidates heads and the office
     view = engine.start("approval_rules", started_by="jijian")
-    view = engine.complete_task(view.tasks[0]["id"], user="jijian", data={})
-    engine.claim(view.tasks[0]["id"], user="neike_head")
-    return view.tasks[0]["id"]
+    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
+    engine.claim(view.tasks[0].id, user="neike_head")
+    return view.tasks[0].id
 
 
 def test_the_task_page_offers_both_kinds_of_signer_among_the_steps_candidates(app, review):
@@ -45,7 +45,7 @@ def test_a_signer_after_agrees_and_the_task_is_submitted_for_the_holder(app, rev
     login(head, "neike_head")
     resp = post(head, f"/tasks/{review}/signers", {"signer": "waike_head", "reason": "请外科主任会签",
                                                    "position": "after"}, page=f"/tasks/{review}")
-    assert resp.status_code == 302 and engine.task(review)["status"] == "open"
+    assert resp.status_code == 302 and engine.task(review).status == "open"
     [pending] = signers.of_task(engine, review)
     assert pending["position"] == "after" and pending["status"] == "pending"
     assert "后加签" in head.get(f"/tasks/{review}").get_data(as_text=True)
@@ -54,4 +54,4 @@ def test_a_signer_after_agrees_and_the_task_is_submitted_for_the_holder(app, rev
     assert post(other, f"/signatures/{pending['id']}", {"agree": "yes", "opinion": "同意"},
                 page=f"/signatures/{pending['id']}").status_code == 302
     task = engine.task(review)
-    assert task["status"] == "completed" and task["completed_by"] == "neike_head"
+    assert task.status == "completed" and task.completed_by == "neike_head"

@@ -71,7 +71,7 @@ def test_a_result_on_the_bell_leads_to_the_starters_page_of_the_instance(
     deploy("send_back.bpmn")
     view = engine.start("send_back", started_by="nurse", business_key="2026-031")
     for user in ("nurse", "neike_head", "jijian", "jijian"):
-        view = engine.complete_task(view.tasks[0]["id"], user=user, data={})
+        view = engine.complete_task(view.tasks[0].id, user=user, data={})
     login(client, "nurse")
     listing = client.get("/notifications").get_data(as_text=True)
     assert "已办结：处置意见审批" in listing and "办结" in listing

@@ -33,7 +33,7 @@ def test_a_new_task_reaches_its_candidates_channels_linked_to_the_task_and_stays
         engine, deploy, db, reachable):
     deploy("deadline_task.bpmn")
     view = engine.start("deadline_task", started_by="jijian", data={"department": "neike"})
-    task_id = view.tasks[0]["id"]
+    task_id = view.tasks[0].id
     rows = _outbox(db, notification_id=_outbox(db)[0].notification_id)
     assert {(r.username, r.channel) for r in rows} >= {("nurse", "wecom"), ("neike_head", "wecom")}
     assert "surgeon" not in {r.username for r in rows}                      # another department's staff
@@ -46,38 +46,38 @@ def test_a_task_sent_back_reaches_its_earlier_performer_but_a_withdrawn_one_does
         engine, deploy, db, reachable):
     deploy("send_back.bpmn")
     view = engine.start("send_back", started_by="nurse")
-    view = engine.complete_task(view.tasks[0]["id"], user="nurse", data={})
+    view = engine.complete_task(view.tasks[0].id, user="nurse", data={})
     review = view.tasks[0]
-    view = engine.complete_task(review["id"], user="neike_head", data={})
+    view = engine.complete_task(review.id, user="neike_head", data={})
     before = len(_outbox(db, username="neike_head"))
-    engine.send_back(view.tasks[0]["id"], user="jijian", reason="依据不充分")
+    engine.send_back(view.tasks[0].id, user="jijian", reason="依据不充分")
     [back] = _outbox(db, username="neike_head")[before:]
-    assert back.title == "新待办：科室审核" and back.link == f"/tasks/{review['id']}"
-    view = engine.complete_task(review["id"], user="neike_head", data={})
+    assert back.title == "新待办：科室审核" and back.link == f"/tasks/{review.id}"
+    view = engine.complete_task(review.id, user="neike_head", data={})
     before = len(_outbox(db))
-    engine.withdraw(review["id"], user="neike_head")
+    engine.withdraw(review.id, user="neike_head")
     assert _outbox(db)[before:] == []
 
 
 def test_an_urge_reaches_the_holders_channels_with_the_urgers_message(engine, deploy, db, reachable):
     deploy("send_back.bpmn")
     view = engine.start("send_back", started_by="nurse")
-    view = engine.complete_task(view.tasks[0]["id"], user="nurse", data={})
+    view = engine.complete_task(view.tasks[0].id, user="nurse", data={})
     review = view.tasks[0]
-    engine.claim(review["id"], user="neike_head")
-    urging.urge(engine, who(engine, "jijian"), review["id"], "今天下班前请审核")
+    engine.claim(review.id, user="neike_head")
+    urging.urge(engine, who(engine, "jijian"), review.id, "今天下班前请审核")
     [row] = _outbox(db, username="neike_head", title="催办：科室审核")
-    assert "今天下班前请审核" in row.body and row.link == f"/tasks/{review['id']}" and row.channel == "wecom"
+    assert "今天下班前请审核" in row.body and row.link == f"/tasks/{review.id}" and row.channel == "wecom"
 
 
 def test_a_confidential_process_says_only_that_there_is_a_task_in_every_message(engine, deploy, db, reachable):
     deploy("approval_rules.bpmn")
     view = engine.start("approval_rules", started_by="jijian")
-    view = engine.complete_task(view.tasks[0]["id"], user="jijian", data={})
+    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
     review = view.tasks[0]
-    engine.claim(review["id"], user="neike_head")
-    urging.urge(engine, who(engine, "jijian"), review["id"], "某某主任收受回扣一案请尽快审核")
-    engine.complete_task(review["id"], user="neike_head", data={})          # the end, told to its starter
+    engine.claim(review.id, user="neike_head")
+    urging.urge(engine, who(engine, "jijian"), review.id, "某某主任收受回扣一案请尽快审核")
+    engine.complete_task(review.id, user="neike_head", data={})          # the end, told to its starter
     rows = _outbox(db)
     assert {r.username for r in rows} == {"neike_head", "jijian"}
     assert all(r.title == r.body == "您有一项待办" for r in rows)
@@ -88,7 +88,7 @@ def test_the_result_reaches_the_starter_on_the_bell_and_channels_linked_to_their
     deploy("send_back.bpmn")
     view = engine.start("send_back", started_by="nurse", business_key="2026-031")
     for user in ("nurse", "neike_head", "jijian", "jijian"):
-        view = engine.complete_task(view.tasks[0]["id"], user=user, data={})
+        view = engine.complete_task(view.tasks[0].id, user=user, data={})
     assert view.status == "completed"
     [row] = _outbox(db, username="nurse", channel="wecom", title="已办结：处置意见审批")
     assert row.body == "你发起的「处置意见审批」（2026-031）已办结。" and row.link == f"/started/{view.id}"
