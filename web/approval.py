@@ -27,6 +27,16 @@ def approval_panel(task: dict):
     return approvals.panel(engine(), g.principal, task)
 
 
+@bp.app_template_global()
+def signer_choices(people: list, task, panel) -> list:
+    """Whom the holder may add as a signer: colleagues holding a role the step names, and within a
+    confidential process's roles (the engine refuses anyone else)."""
+    allowed = set(panel.signer_roles)
+    confidential = set(task.confidential.split(",")) if task.confidential else None
+    return [p for p in people if p["username"] != g.principal.username and allowed & set(p["roles"])
+            and (confidential is None or confidential & set(p["roles"]))]
+
+
 def _refused(task_id: str, exc):
     problems = getattr(exc, "problems", None) or []
     for message in dict.fromkeys([p.message for p in problems] or [exc.message]):

@@ -29,6 +29,8 @@ def index():
 def open_one(notification_id: int):
     """Mark it read and go to its task (or back to the list if it names none)."""
     found = notices.open_one(engine(), g.principal, notification_id)
+    if (found.get("link") or "").startswith("/") and not found["link"].startswith("//"):
+        return redirect(found["link"])          # a copy, the signatures asked of one, a result
     if found.get("task_id"):
         return redirect(url_for("tasks.show", task_id=found["task_id"]))
     return redirect(url_for("notices.index"))

@@ -496,6 +496,9 @@ main.add_command(_approval.send_back_cmd)
 main.add_command(_approval.withdraw_cmd)
 main.add_command(_approval.urge_cmd)
 main.add_command(_approval.copy_cmd)
+main.add_command(_approval.add_signer_cmd)
+main.add_command(_approval.sign_cmd)
+main.add_command(_approval.bulk_cmd)
 
 if __name__ == "__main__":
     main()

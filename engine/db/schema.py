@@ -294,6 +294,8 @@ notification = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("emailed_at", UTCDateTime),
+    # Where it leads, when not to its task's page (a copy, the signatures asked of one, a result).
+    sa.Column("link", sa.Text),
     sa.Index("ix_notification_user", "recipient_user"),
     sa.Index("ix_notification_role", "recipient_role", "recipient_department"),
 )
@@ -358,6 +360,9 @@ staff = sa.Table(
     sa.Column("locale", sa.String(8), nullable=False, server_default="zh"),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Who deactivated the account (an administrator, or `ldap-sync` when the directory no longer had the
+    # person); cleared when it is active again. The sync re-activates only what the sync deactivated.
+    sa.Column("deactivated_by", sa.String(64)),
     # Unused since revision 0011: failures are counted per name, source and both in `login_attempt`.
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),

@@ -19,26 +19,33 @@ from engine.messages import outbox
 
 log = logging.getLogger(__name__)
 
+# A new task's message goes to the person's channels only: the inbox lists the task already, so the
+# bell leaves it out.
+NEW_TASK = "task_ready"
+
 
 def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
         role: str | None = None, department: str | None = None, instance_id: str | None = None,
-        task_id: str | None = None, confidential: bool = False, urgent: bool | None = None) -> None:
+        task_id: str | None = None, confidential: bool = False, urgent: bool | None = None,
+        link: str | None = None) -> None:
     """Keep a notification and, in the same transaction, its messages to each person's channels
     (`engine.messages.outbox`): a confidential process's say only "您有一项待办"; an escalation is
-    urgent (it ignores quiet hours) unless told otherwise."""
+    urgent (it ignores quiet hours) unless told otherwise. The messages link to the task page (or to
+    `link`)."""
     notification_id = conn.execute(notification.insert().values(
         kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
-        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now)).inserted_primary_key[0]
+        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now,
+        link=link)).inserted_primary_key[0]
     outbox.enqueue(conn, notification_id, to=outbox.recipients(conn, user=user, role=role, department=department),
                    title=title, body=body, task_id=task_id, confidential=confidential,
-                   urgent=kind == "escalation" if urgent is None else urgent, now=now)
+                   urgent=kind == "escalation" if urgent is None else urgent, now=now, link=link)
 
 
 def _mine(user: str, roles: list[str], department: str | None):
     n = notification.c
     by_role = sa.and_(n.recipient_role.in_(roles or ["-"]),
                       sa.or_(n.recipient_department.is_(None), n.recipient_department == department))
-    return sa.or_(n.recipient_user == user, by_role)
+    return sa.and_(sa.or_(n.recipient_user == user, by_role), n.kind != NEW_TASK)
 
 
 def for_user(db, user: str, roles: list[str], department: str | None = None, limit: int = 50) -> list[dict]:

@@ -65,5 +65,5 @@ def run(engine, p: Principal, action: str, task_ids) -> list[Result]:
             message = "；".join(dict.fromkeys(exc.submission.errors.values())) or "表单未通过检查"
             results.append(Result(task_id, False, "form_rejected", message, name))
         except EngineError as exc:
-            results.append(Result(task_id, False, exc.code, exc.message, name))
+            results.append(Result(task_id, False, exc.to_dict()["code"], exc.message, name))   # the precise code
     return results

@@ -72,10 +72,12 @@ def copy(engine, p: Principal, task_id: str, to, message: str | None = None) -> 
     def write(conn, live, row) -> None:
         now = engine.clock.now()
         for who in people:
-            conn.execute(task_copy.insert().values(instance_id=live.id, task_id=task_id, recipient=who.username,
-                                                   sent_by=p.username, message=message, created_at=now))
+            copy_id = conn.execute(task_copy.insert().values(
+                instance_id=live.id, task_id=task_id, recipient=who.username, sent_by=p.username, message=message,
+                created_at=now)).inserted_primary_key[0]
             notifications.add(conn, kind="copy", now=now, user=who.username, instance_id=live.id, task_id=task_id,
-                              title=f"抄送：{row.name}", body=f"{p.name}抄送给你：{message or row.name}")
+                              title=f"抄送：{row.name}", body=f"{p.name}抄送给你：{message or row.name}",
+                              confidential=row.confidential is not None, link=f"/copies/{copy_id}")
     engine.note(task_id, user=p.username, event_type=notes.COPIED, within=write,
                 data={"to": [w.username for w in people], "message": message})
     return of_task(engine, task_id)

@@ -21,12 +21,12 @@ from engine.bpmn import spiff
 from engine.db.schema import added_signer
 from engine.db.transactions import read_transaction
 from engine.deadlines import notifications
-from engine.errors import Conflict, Invalid, NotFound, Problem
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.inbox import drafts
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
 from engine.permissions import require, require_work
-from engine.runtime import notes
+from engine.runtime import notes, separation
 from engine.runtime.views import HumanTask
 
 POSITIONS = ("before", "after")
@@ -34,8 +34,12 @@ MAX_TEXT = 2000
 
 
 def candidate_roles(live, task_id: str) -> list[str]:
-    task = live.wf.get_task_from_id(UUID(task_id))
-    text = str(spiff.task_properties(task).get("addSignerCandidates", ""))
+    return roles_of(spiff.task_properties(live.wf.get_task_from_id(UUID(task_id))))
+
+
+def roles_of(properties: dict) -> list[str]:
+    """The roles a step's `addSignerCandidates` names (none: 加签 is not allowed there)."""
+    text = str(properties.get("addSignerCandidates", ""))
     return [r.strip() for r in text.split(",") if r.strip()]
 
 
@@ -87,13 +91,13 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
         problems.append(Problem("请选择在职的同事", field="signer", code="unknown_staff"))
     elif who.username == p.username:
         problems.append(Problem("不能给自己加签", field="signer", code="self"))
-    stored = None
-    if position == "after" and not problems:
+    stored = checked = None
+    if position == "after":
         definition = engine.forms.for_task(task)
         with submission.lookups(engine.db, task.instance_id) as found:
             checked = submission.validate(definition, raw, None, found)
-        if checked.errors:
-            raise submission.FormRejected(checked)
+        if checked.errors or problems:      # the form comes back as typed, with every fault at its field
+            raise _kept(checked, problems)
         stored = json.dumps(checked.data, ensure_ascii=False, default=str)
     if problems:
         raise Invalid("加签信息有误", problems)
@@ -108,15 +112,36 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
         if row.confidential and not who.has(*row.confidential.split(",")):
             raise Invalid("此流程保密", [Problem(f"此流程保密，不能加签 {who.name}", field="signer",
                                                  code="confidential")])
+        try:            # the signer co-signs the step: recusal and separation of duties apply to them too
+            separation.check_performer(conn, live, live.wf.get_task_from_id(UUID(task_id)), who.username,
+                                       target=True)
+        except Forbidden as exc:
+            raise Invalid("不能加签此人", [Problem(exc.message, field="signer", code="separation")]) from None
         now = engine.clock.now()
         conn.execute(added_signer.insert().values(
             instance_id=live.id, task_id=task_id, signer=who.username, position=position, added_by=p.username,
             reason=reason, status="pending", submission_json=stored, created_at=now))
         notifications.add(conn, kind="signature", now=now, user=who.username, instance_id=live.id, task_id=task_id,
-                          title=f"加签：{row.name}", body=f"{p.name}请你加签「{row.name}」：{reason}")
-    engine.note(task_id, user=p.username, event_type=notes.SIGNER_ADDED, open_only=True, within=write,
-                data={"signer": who.username, "position": position, "reason": reason})
+                          title=f"加签：{row.name}", body=f"{p.name}请你加签「{row.name}」：{reason}",
+                          confidential=row.confidential is not None, link="/signatures")
+    try:
+        engine.note(task_id, user=p.username, event_type=notes.SIGNER_ADDED, open_only=True, within=write,
+                    data={"signer": who.username, "position": position, "reason": reason})
+    except Invalid as exc:
+        if checked is None:
+            raise
+        raise _kept(checked, exc.problems) from None
     return {"task_id": task_id, "signers": of_task(engine, task_id)}
+
+
+def _kept(checked, problems: list[Problem]):
+    """A 后加签 refused: the holder's form as typed, with the form's and the 加签's faults at their fields."""
+    from engine.forms.submission import Submission
+    from engine.inbox.submission import FormRejected
+    errors = {**checked.errors, **{p.field or "_form": p.message for p in problems}}
+    rejected = FormRejected(Submission({}, {}, errors, checked.values))
+    rejected.problems = list(problems) + [p for p in rejected.problems if p.field not in {q.field for q in problems}]
+    return rejected
 
 
 def mine(engine, p: Principal) -> list[dict]:
@@ -172,7 +197,7 @@ def sign(engine, p: Principal, signature_id: int, agree: bool, opinion: str | No
             raise Conflict("此加签已处理", code="already_signed")
         notifications.add(conn, kind="signature", now=now, user=row.added_by, instance_id=live.id,
                           task_id=row.task_id, title=f"加签已{'同意' if agree else '不同意'}",
-                          body=f"{p.name}：{opinion or '同意'}")
+                          body=f"{p.name}：{opinion or '同意'}", confidential=_row.confidential is not None)
     engine.note(row.task_id, user=p.username, event_type=notes.SIGNER_SIGNED, open_only=True, within=write,
                 data={"signature": signature_id, "agree": agree, "opinion": opinion, "position": row.position})
     if row.position == "after" and agree and row.submission_json:

@@ -44,7 +44,8 @@ def urge(engine, p: Principal, task_id: str, message: str | None = None) -> dict
         to = {"user": row.assignee} if row.assignee else {"role": row.candidate_role,
                                                            "department": row.candidate_department}
         notifications.add(conn, kind="urge", now=now, instance_id=live.id, task_id=task_id,
-                          title=f"催办：{row.name}", body=f"{p.name}催办任务「{row.name}」：{message}", **to)
+                          title=f"催办：{row.name}", body=f"{p.name}催办任务「{row.name}」：{message}",
+                          confidential=row.confidential is not None, urgent=False, **to)
         conn.execute(task_urge.insert().values(instance_id=live.id, task_id=task_id, urged_by=p.username,
                                                message=message, urged_at=now))
     engine.note(task_id, user=p.username, event_type=notes.URGED, open_only=True, within=write,

@@ -37,12 +37,12 @@ def recipients(conn, *, user: str | None, role: str | None, department: str | No
 
 
 def enqueue(conn, notification_id: int, *, to: list[str], title: str, body: str, task_id: str | None,
-            confidential: bool, urgent: bool, now: datetime) -> int:
+            confidential: bool, urgent: bool, now: datetime, link: str | None = None) -> int:
     """One outbox row per person and chosen channel. A confidential process's message says only
     CONFIDENTIAL_TEXT; a message outside urgency waits for the end of its person's quiet hours."""
     if confidential:
         title = body = CONFIDENTIAL_TEXT
-    link = f"/tasks/{task_id}" if task_id else "/tasks"
+    link = link or (f"/tasks/{task_id}" if task_id else "/tasks")
     rows = []
     for username, (channels, quiet) in preferences.channels_and_quiet(conn, to).items():
         due = now if urgent else preferences.after_quiet(now, quiet)

@@ -172,7 +172,9 @@ def save_staff(conn, values: dict, now: datetime, *, password_hash: str | None =
     if before is not None and "public_employee" not in values:
         row["public_employee"] = before.public_employee     # a caller that does not know the flag keeps it
     if before is not None:
-        conn.execute(staff.update().where(staff.c.username == username).values(**row))
+        stamp = {"deactivated_by": actor} if before.active and not row["active"] else \
+            {"deactivated_by": None} if row["active"] else {}
+        conn.execute(staff.update().where(staff.c.username == username).values(**row, **stamp))
         changed = {k: [before._mapping[k], v] for k, v in row.items() if before._mapping[k] != v}
         if changed:
             admin_log.record(conn, now, "account_changed", actor=actor, data={"username": username, "changed": changed})

@@ -76,7 +76,7 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
 
 
 def header_of(row) -> dict:
-    return {k: getattr(row, k) for k in ("process_key", "business_key", "started_by", "started_at", "ended_at")}
+    return {k: getattr(row, k) for k in ("process_key", "business_key", "started_by", "started_at", "ended_at", "parent_id")}
 
 
 @dataclass

@@ -19,7 +19,7 @@ from engine.db.prepared import GuardFailed, Prepared, PreparedInsert, run_all
 from engine.db.schema import event, human_task, incident, instance_task, process_instance, timer
 from engine.deadlines.due import timer_definition, timer_due
 from engine.errors import ConcurrentUpdate, Invalid, Problem
-from engine.runtime import human_tasks, store
+from engine.runtime import announcements, human_tasks, store
 from engine.runtime.instances import LiveInstance, StaleVersion, StepOutcome, is_timer
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.stepping import describe
@@ -63,6 +63,7 @@ class _Write:
     statements: list = field(default_factory=list)   # (statement, params), executed in order after the instance row
     fired: list = field(default_factory=list)        # timers that fired: inputs too, recorded before their effects
     effects: list = field(default_factory=list)      # tasks ready/cancelled, incidents, end
+    new_tasks: list = field(default_factory=list)    # inbox rows to announce to whoever will work them
 
     def add(self, statement, params) -> None:
         self.statements.append((statement, params))
@@ -88,7 +89,17 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, policy: TaskPolicy, 
     _incidents(w, writes, outcome)
     ended = _status(live, frontier)
     events = _history(w, outcome, frontier, ended)
-    _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final, also=also)
+    # the result goes to whoever started the instance; an instance another one started (a department's
+    # part of a campaign phase) reports to its parent, not to the person who set the parent going
+    tell_starter = ended and not live.header.get("parent_id") and live.header.get("started_by") not in (
+        None, outcome.actor)
+    announce = bool(w.new_tasks) or tell_starter
+    _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final and not announce,
+                 also=also)
+    if announce:        # after the batch: the rows they name exist, and a stale writer has stopped
+        announcements.new_tasks(conn, live, w.new_tasks, w.now)
+        if tell_starter:
+            announcements.result(conn, live, w.now)
 
 
 def _task_rows(w: _Write, writes, deleted) -> None:
@@ -142,6 +153,9 @@ def _inbox_changes(w: _Write, writes, deleted, outcome: StepOutcome, policy: Tas
             w.add(INSERT_HUMAN, fresh)
         if again:
             w.add(REOPEN_HUMAN, again)
+        # a task for someone in particular (its assignee, or its lane's role), not taken by oneself
+        w.new_tasks += [r for r in rows if (r["id"] not in outcome.reopened or r["id"] in outcome.assign)
+                        and (r["assignee"] or r["candidate_role"]) and r["assignee"] != outcome.actor]
         for r in rows:
             live.human[r["id"]] = r
             w.effects.append(history.NewEvent("task_ready", task_id=r["id"], element_id=r["element_id"], data={

@@ -334,7 +334,7 @@ class _Run:
         self.live = instances.LiveInstance(row.id, loaded, wf, store.Snapshot(), 0, 0, history.GENESIS, "active",
                                            header={"process_key": row.process_key, "business_key": row.business_key,
                                                    "started_by": row.started_by, "started_at": first.at,
-                                                   "ended_at": None})
+                                                   "ended_at": None, "parent_id": row.parent_id})
         outcome.error = self.replayer.run(wf)
         return {"id": row.id, "process_version_id": loaded.id, "process_key": row.process_key,
                 "business_key": row.business_key, "started_by": row.started_by, "started_at": first.at,

@@ -31,7 +31,7 @@ from engine.messages.sender import Sender
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import assignment, connectors, human_tasks, instances, notes, queries, recusal, rewind, store
+from engine.runtime import assignment, connectors, human_tasks, instances, notes, queries, recusal, rewind, signatures, store
 from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
@@ -201,6 +201,7 @@ class Engine:
             if getattr(row, "delegation", None) == "pending":
                 raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
             check_performer(conn, live, task, user)
+            signatures.refuse_while_pending(conn, task_id)
             submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):

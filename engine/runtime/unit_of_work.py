@@ -178,7 +178,7 @@ class UnitOfWork:
                                       **({"parent_id": parent_id} if parent_id else {})})])
         live = LiveInstance(iid, loaded, wf, store.Snapshot(), 0, 0, history.GENESIS, "active", header={
             "process_key": process_key, "business_key": business_key, "started_by": started_by,
-            "started_at": now, "ended_at": None})
+            "started_at": now, "ended_at": None, "parent_id": parent_id})
         op = self._operation(conn, live, started_by, now)
         with op:        # bound until written: due dates and subjects are evaluated while persisting
             outcome.error = self.run(wf)

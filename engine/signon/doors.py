@@ -83,9 +83,16 @@ def end_portal_session(eng, portal_sessions: list[str]) -> int:
         return conn.execute(web_session.delete().where(web_session.c.sso_session.in_(keys))).rowcount
 
 
+DIRECTORY_SYNC = "ldap-sync"     # the actor of the staff sync's changes (engine.signon.sync)
+
+
 def apply_person(conn, directory: Directory, person: Person, now: datetime, *, actor: str) -> str | None:
     """Create or update the staff member `person` describes (name, department, mailbox, mobile, roles):
-    'created', 'changed' or None. Each change is an event of the administration log."""
+    'created', 'changed', 'reactivated' or None. Each change is an event of the administration log.
+
+    A person the sync deactivated because the directory no longer had them is active again once the
+    directory has them again (a returning member of staff); one an administrator deactivated stays
+    inactive — the directory does not overrule the hospital's decision."""
     before = conn.execute(sa.select(staff).where(staff.c.username == person.username)).one_or_none()
     if before is not None and before.sign_in_method != "ldap":
         return None                     # a local break-glass account of the same name is not the directory's
@@ -93,16 +100,19 @@ def apply_person(conn, directory: Directory, person: Person, now: datetime, *, a
     known = set(conn.execute(sa.select(department.c.code)).scalars())
     values = {"username": person.username, "name": person.name, "department": dept if dept in known else None,
               "email": person.email, "roles": roles_of(person, directory.group_roles), "active": True}
+    returning = before is not None and not before.active and before.deactivated_by == DIRECTORY_SYNC
     if before is not None:
         values.update(position_level=before.position_level, party_member=before.party_member,
                       public_employee=before.public_employee,
-                      locale=before.locale, active=before.active)
+                      locale=before.locale, active=before.active or returning)
     roles_before = people.get_staff(conn, person.username)["roles"] if before is not None else None
     people.save_staff(conn, values, now, actor=actor)
     conn.execute(staff.update().where(staff.c.username == person.username)
                  .values(sign_in_method="ldap", phone=person.phone))
     if before is None:
         return "created"
+    if returning:
+        return "reactivated"
     was = (before.name, before.department, before.email, before.phone)
     now_ = (values["name"], values["department"], values["email"], person.phone)
     return "changed" if was != now_ or roles_before != values["roles"] else None

@@ -64,3 +64,18 @@ def test_a_discloser_gets_a_receipt_and_finds_her_disclosure_again_with_its_on_t
     login(other, "nurse2")
     assert "收受患者红包" not in other.get("/started").get_data(as_text=True)
     assert other.get(resp.headers["Location"]).status_code == 404
+
+
+def test_a_result_on_the_bell_leads_to_the_starters_page_of_the_instance(
+        client, app, engine, deploy, people):
+    deploy("send_back.bpmn")
+    view = engine.start("send_back", started_by="nurse", business_key="2026-031")
+    for user in ("nurse", "neike_head", "jijian", "jijian"):
+        view = engine.complete_task(view.tasks[0].id, user=user, data={})
+    login(client, "nurse")
+    listing = client.get("/notifications").get_data(as_text=True)
+    assert "已办结：处置意见审批" in listing and "办结" in listing
+    nid = re.search(r'action="/notifications/(\d+)"', listing).group(1)
+    resp = post(client, f"/notifications/{nid}", page="/notifications")
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/started/{view.id}"
+    assert client.get(resp.headers["Location"]).status_code == 200

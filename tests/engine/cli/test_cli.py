@@ -102,6 +102,46 @@ def test_send_back_and_withdraw_from_the_command_line(cli):
     assert "task_sent_back" in cli("events", view["id"]).output
 
 
+def test_a_signer_is_added_and_signs_from_the_command_line(cli, people):
+    cli("deploy", str(DATA / "bpmn" / "send_back.bpmn"))
+    view = json.loads(cli("--json", "start", "send_back", "--as", "nurse").output)
+    view = json.loads(cli("--json", "complete", view["tasks"][0]["id"], "--as", "nurse").output)
+    review = view["tasks"][0]["id"]
+    cli("claim", review, "--as", "neike_head")
+    r = cli("add-signer", review, "--as", "neike_head", "--signer", "nurse2", "--position", "before",
+            "--reason", "请把关", ok=False)
+    assert r.exit_code == 2 and "不在此步骤允许的范围内" in r.stderr         # nurse2 is no candidate
+    added = json.loads(cli("--json", "add-signer", review, "--as", "neike_head", "--signer", "jijian",
+                           "--position", "before", "--reason", "请纪检监察室先把关").output)
+    [signature] = added["signers"]
+    r = cli("complete", review, "--as", "neike_head", ok=False)
+    assert r.exit_code == 3 and "尚未签署" in r.stderr
+    r = cli("sign", str(signature["id"]), "--as", "jijian", "--disagree", ok=False)
+    assert r.exit_code == 2 and "请写明意见" in r.stderr
+    out = cli("sign", str(signature["id"]), "--as", "jijian", "--agree", "--opinion", "同意").output
+    assert f"{signature['id']}  jijian  before  signed  同意" in out
+    cli("complete", review, "--as", "neike_head")
+
+
+@pytest.mark.real_forms
+def test_bulk_from_the_command_line_reports_each_task_and_exits_3_when_one_fails(cli, people):
+    from engine.config import PROJECT_ROOT
+    cli("deploy", str(PROJECT_ROOT / "processes" / "monthly_report.bpmn"))
+    reviews = []
+    for month in (8, 9):
+        view = json.loads(cli("--json", "start", "monthly_report", "--as", "jijian", "--business-key",
+                              f"2026-0{month} 内科", "--data", '{"department": "neike", "department_name": "内科"}').output)
+        view = json.loads(cli("--json", "complete", view["tasks"][0]["id"], "--as", "neike_head", "--data",
+                              '{"month": "2026-09-01", "progress": "完成了全科廉洁教育"}').output)
+        reviews.append(view["tasks"][0]["id"])
+    out = cli("bulk", "claim", *reviews, "--as", "jijian").output
+    assert out.count("  ok  ") == 2
+    r = cli("bulk", "complete", reviews[0], "nope", "--as", "jijian", ok=False)
+    assert r.exit_code == 3 and f"{reviews[0]}  ok" in r.output and "nope  refused: " in r.output
+    out = cli("bulk", "release", reviews[1], "--as", "jijian").output
+    assert f"{reviews[1]}  ok" in out
+
+
 def test_a_drill_database_starts_its_clock_at_the_chosen_moment(cli):
     """Issue 25 item 9: seed 002's campaign is rehearsed from its first day, 2026-09-28 09:00 Beijing."""
     cli("init-db", "--sandbox", "--at", "2026-09-28T09:00+08:00")

@@ -42,8 +42,9 @@ def test_reminders_are_emailed_once_to_the_configured_mailbox(engine, deploy, cl
     clock.set(view.tasks[0].remind_at)
     engine.sweep_deadlines()
     engine.sweep_deadlines()
-    assert len(inbox.messages) == 1
-    msg = inbox.messages[0]
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in inbox.messages]
+    assert subjects == ["新待办：书面回复函询", "任务即将到期：书面回复函询"]    # the new task, then its reminder
+    msg = inbox.messages[1]
     assert msg["To"] == "neike@hospital.test" and msg["From"] == "qinglian@hospital.test"
     assert "书面回复函询" in str(make_header(decode_header(msg["Subject"])))
     assert "到期" in msg.get_payload(decode=True).decode("utf-8")
@@ -61,4 +62,4 @@ def test_an_unreachable_smtp_server_keeps_the_mail_for_later(engine, deploy, clo
     engine.sweep_deadlines()                       # the server is down: nothing sent, nothing lost
     engine.mailer = Mailer("127.0.0.1", port, "q@h.test", {"staff@neike": "neike@hospital.test"})
     engine.sweep_deadlines()
-    assert len(inbox.messages) == 1
+    assert len(inbox.messages) == 2                 # the new task's and the reminder, each once

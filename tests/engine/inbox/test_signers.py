@@ -78,3 +78,20 @@ def test_a_step_without_candidates_refuses(engine, deploy, people):
     engine.claim(view.tasks[0].id, user="nurse")
     with pytest.raises(Conflict, match="不允许加签"):
         signers.add(engine, who(engine, "nurse"), view.tasks[0].id, "jijian", "before", "x")
+
+
+def test_a_signer_who_drafted_the_opinion_is_refused_by_separation_of_duties(engine, deploy, people):
+    deploy("approval_rules.bpmn")          # review: notPerformedBy="draft", candidates heads and the office
+    view = engine.start("approval_rules", started_by="jijian")
+    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
+    review = view.tasks[0]
+    engine.claim(review.id, user="neike_head")
+    head = who(engine, "neike_head")
+    with pytest.raises(Invalid) as refused:
+        signers.add(engine, head, review.id, "jijian", "before", "请纪检监察室把关")
+    [problem] = refused.value.problems
+    assert problem.field == "signer" and problem.code == "separation"
+    assert "已办理「拟定处置意见」" in problem.message and "职责分离" in problem.message
+    assert signers.of_task(engine, review.id) == []
+    signers.add(engine, head, review.id, "waike_head", "before", "请外科主任把关")
+    assert [s["signer"] for s in signers.of_task(engine, review.id)] == ["waike_head"]

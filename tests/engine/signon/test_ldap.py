@@ -115,6 +115,35 @@ def test_the_sync_creates_changes_and_disables_but_never_deletes(engine, db, clo
         admin.unbind()
 
 
+def test_a_person_returning_to_the_directory_is_active_again_unless_an_administrator_deactivated_them(
+        engine, db, clock, departments, directory, slapd):
+    sync_staff(engine, directory)
+    admin = slapd.admin()
+    lijun = (f"uid=lijun,ou=people,{BASE}", ["inetOrgPerson"],
+             {"uid": "lijun", "cn": "李军", "sn": "李", "departmentNumber": "JJ01", "userPassword": "Li-jun-2026"})
+    admin.delete(lijun[0])
+    try:
+        clock.set(clock.now() + timedelta(hours=1))
+        assert sync_staff(engine, directory).disabled == 1
+        assert _staff(db, "lijun").active is False and _staff(db, "lijun").deactivated_by == "ldap-sync"
+    finally:
+        admin.add(*lijun)                                                  # back from a year abroad
+    clock.set(clock.now() + timedelta(hours=1))
+    report = sync_staff(engine, directory)
+    assert (report.created, report.changed, report.disabled, report.reactivated) == (0, 0, 0, 1)
+    assert _staff(db, "lijun").active is True and _staff(db, "lijun").deactivated_by is None
+    who, _, _ = doors.sign_in_with_password(engine, directory, "lijun", "Li-jun-2026", HOURS)
+    assert who.username == "lijun"
+    # an administrator's deactivation holds, though the directory still has the person
+    with write_transaction(db) as conn:
+        org.save_staff(conn, {**org.get_staff(conn, "wanghong"), "active": False}, clock.now(), actor="admin")
+    assert sync_staff(engine, directory) == type(report)(0, 0, 0, 0)
+    assert _staff(db, "wanghong").active is False and _staff(db, "wanghong").deactivated_by == "admin"
+    with pytest.raises(AuthenticationFailed):
+        doors.sign_in_with_password(engine, directory, "wanghong", "Wang-hong-2026", HOURS)
+    admin.unbind()
+
+
 def test_the_sync_runs_on_the_scheduler_every_configured_minutes(engine, db, departments, slapd):
     from apscheduler.schedulers.background import BackgroundScheduler
 

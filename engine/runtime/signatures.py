@@ -1,0 +1,18 @@
+"""加签 at the engine's door: a task whose added signature (`added_signer`, written by
+`engine.inbox.signers`) is pending cannot be completed — whichever door the completion came by (the
+page, the API, bulk work, or the command line's plain `complete`)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine.db.schema import added_signer
+from engine.errors import Conflict
+
+
+def refuse_while_pending(conn, task_id: str) -> None:
+    """Conflict naming who has not signed yet."""
+    waiting = conn.execute(sa.select(added_signer.c.signer).where(
+        added_signer.c.task_id == task_id, added_signer.c.status == "pending")
+        .order_by(added_signer.c.id)).scalars().all()
+    if waiting:
+        raise Conflict(f"加签人 {'、'.join(waiting)} 尚未签署，暂不能提交", code="signature_pending")
