@@ -85,17 +85,17 @@ def stored_alg(alg: str | None) -> str | None:
     return None if alg in (None, SHA256) else alg
 
 
-def state_digest(workflow_json: str, status: str, frontier: str, alg: str | None = None) -> str:
-    """The digest of an instance's stored state: its status, its workflow (`process_instance.workflow_json`,
-    the process data with it) and its unfinished tasks' rows with their data (`frontier`, see
+def state_digest(workflow: str, status: str, frontier: str, alg: str | None = None) -> str:
+    """The digest of an instance's stored state: its status, its stored workflow (opaque text here, the
+    process data with it) and its unfinished tasks' rows with their data (`frontier`, see
     `engine.runtime.store.frontier_text`). The last event of every write carries it."""
-    return hex_digest(f"{status}\x1f{workflow_json}\x1d{frontier}".encode("utf-8"), alg)
+    return hex_digest(f"{status}\x1f{workflow}\x1d{frontier}".encode("utf-8"), alg)
 
 
 def chain_rows(chain: str, instance_id: str | None, seq: int, prev_hash: str, at: datetime,
                events: Iterable[NewEvent], *, state: tuple[str, str, str] | None = None) -> tuple[list[dict], int, str]:
     """Turn new events into rows continuing a chain whose head is (seq, prev_hash), hashed with the
-    configured algorithm. `state` (workflow_json, status, frontier): the instance's state after these events,
+    configured algorithm. `state` (stored workflow, status, frontier): the instance's state after these events,
     sealed by the last of them."""
     rows = []
     alg = _algorithm

@@ -19,8 +19,8 @@ from engine.db.transactions import read_transaction
 from engine import history
 from engine.audit.records import verify_records
 from engine.history import GENESIS, REGISTRY_CHAIN, ChainBreak, event_hash
-from engine.db.schema import chain_head, event, instance_task, process_instance, process_version
-from engine.runtime import store
+from engine.db.schema import chain_head, event, process_instance, process_version
+from engine.runtime import queries
 
 BATCH = 5000
 Progress = Callable[[int, int], None]      # (events checked so far, events in all)
@@ -156,20 +156,11 @@ def verify_states(conn, sealed: dict[str, tuple]) -> list[ChainBreak]:
     before seals existed have none: not flagged."""
     breaks = []
     ids = list(sealed)
-    t = instance_task.c
     for i in range(0, len(ids), 200):
-        part = ids[i:i + 200]
-        tasks: dict[str, list] = {}
-        for r in conn.execute(sa.select(t.instance_id, t.id, t.state, t.props_json, t.data_json)
-                              .where(t.instance_id.in_(part))):
-            tasks.setdefault(r.instance_id, []).append(r)
-        for row in conn.execute(sa.select(process_instance.c.id, process_instance.c.status,
-                                          process_instance.c.workflow_json)
-                                .where(process_instance.c.id.in_(part))):
-            seq, recorded, alg = sealed[row.id]
-            frontier = store.frontier_text_of_rows(tasks.get(row.id, []))
-            if history.state_digest(row.workflow_json, row.status, frontier, alg) != recorded:
-                breaks.append(ChainBreak(row.id, seq, None,
+        for iid, (status, workflow, frontier) in queries.stored_states(conn, ids[i:i + 200]).items():
+            seq, recorded, alg = sealed[iid]
+            if history.state_digest(workflow, status, frontier, alg) != recorded:
+                breaks.append(ChainBreak(iid, seq, None,
                                          "the instance's stored state (data or status) differs from what its "
                                          "chain sealed (edited in the database)"))
     return breaks

@@ -27,7 +27,7 @@ from pathlib import Path
 BRIDGE = Path(__file__).with_name("office_bridge.py")
 LENGTH = struct.Struct(">I")
 START_SECONDS = 60
-# Where Debian's `python3-uno` is importable; QINGLIAN_UNO_PYTHON names another.
+# Where Debian's `python3-uno` is importable.
 UNO_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 
 
@@ -51,7 +51,7 @@ def uno_python() -> str | None:
     global _uno_python
     if _uno_python is False:
         found = None
-        for candidate in filter(None, (os.environ.get("QINGLIAN_UNO_PYTHON"), *UNO_PYTHONS)):
+        for candidate in UNO_PYTHONS:
             if Path(candidate).exists():
                 try:
                     ok = subprocess.run([candidate, "-c", "import uno"], capture_output=True, timeout=30).returncode == 0

@@ -228,3 +228,18 @@ def task_data(conn, ids: Iterable[str], spec_names: Iterable[str] | None = None,
         for r in conn.execute(q.order_by(c.instance_id, c.seq)):
             found.append(TaskData(r.instance_id, r.id, r.spec_name, r.state, spiff.loads(r.data_json)))
     return found
+
+
+def stored_states(conn, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+    """What the chain's state seal covers (`history.state_digest`), per instance of `ids`: its status,
+    its stored workflow and its unfinished tasks' rows with their data, as stored now."""
+    from engine.runtime import store
+    ids = list(ids)
+    t = instance_task.c
+    tasks: dict[str, list] = {}
+    for r in conn.execute(sa.select(t.instance_id, t.id, t.state, t.props_json, t.data_json)
+                          .where(t.instance_id.in_(ids))):
+        tasks.setdefault(r.instance_id, []).append(r)
+    p = process_instance.c
+    return {row.id: (row.status, row.workflow_json, store.frontier_text_of_rows(tasks.get(row.id, [])))
+            for row in conn.execute(sa.select(p.id, p.status, p.workflow_json).where(p.id.in_(ids)))}

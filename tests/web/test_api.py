@@ -251,7 +251,7 @@ def test_a_delegate_resolves_through_the_api_and_the_task_returns_to_its_owner(a
     assert [(e["actor"], e["data"]["to"], e["data"]["note"], e["data"]["data"]["progress"]) for e in resolved] == [
         ("deputy", "neike_head", "请主任审定", filled["progress"])]
     resp = api("POST", f"/tasks/{task}/complete", "neike_head", json={"data": VALID_REPORT})
-    assert resp.status_code == 200 and api.engine.task(task)["completed_by"] == "neike_head"
+    assert resp.status_code == 200 and api.engine.task(task).completed_by == "neike_head"
 
 
 def test_resolving_a_task_that_was_not_delegated_is_a_conflict(api, monthly):

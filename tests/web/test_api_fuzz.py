@@ -48,10 +48,10 @@ def world(engine, people):
         with write_transaction(engine.db) as conn:
             return accounts.issue_token(conn, username, engine.clock.now())[0]
     return {"token": token, "ids": {"key": "monthly_report", "instance_id": view.id, "task_id": view.tasks[0].id,
-                                   "signature_id": 1}}
+                                   "signature_id": 1, "kind": "受理告知书", "year": 2026, "number": 1}}
 
 
-OPERATIONS = 29     # the document's operations; test_api.py checks that each route is documented
+OPERATIONS = 32     # the document's operations; test_api.py checks that each route is documented
 # Checks whose verdict is not about this API: a schema-valid request may still be refused for what it
 # means (BPMN that does not parse, form data the form rejects); and a negative case that drops the
 # Authorization header gets it back from us, so "accepted" would be a false alarm.

@@ -78,7 +78,7 @@ def test_the_quarterly_figures_count_each_handling_where_the_seed_s_notes_put_it
 
 def test_the_outcome_form_shows_the_refusal_next_to_the_field_with_the_input_kept(app, clues, staff):
     reg = _to_outcome(clues, "hugong")
-    task = clues.tasks(reg.instance_id)["outcome"]["id"]
+    task = clues.tasks(reg.instance_id)["outcome"].id
     c = app.test_client()
     login(c, "jijian")
     resp = post(c, f"/tasks/{task}", {"discipline_form": "first", "measure": "谈话提醒（测试）", "publicized": "false",

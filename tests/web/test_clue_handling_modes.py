@@ -34,7 +34,7 @@ def test_an_escalated_clue_goes_to_the_higher_commission_and_the_leadership_grou
     _decide(clues, reg.instance_id, "escalated")
     tasks = clues.tasks(reg.instance_id)
     assert set(tasks) == {"escalate_report"}            # no approval by the leadership group
-    task_id = tasks["escalate_report"]["id"]
+    task_id = tasks["escalate_report"].id
     assert leader.get(f"/clues/{reg.instance_id}").status_code == 404
     assert reg.business_key not in leader.get("/clues").get_data(as_text=True)
     assert leader.get(f"/tasks/{task_id}").status_code == 404
@@ -127,7 +127,7 @@ def test_a_clue_handled_here_takes_its_disposal_route_and_the_old_reassignment_d
 
 def test_the_triage_page_offers_the_modes_and_a_submitted_mode_takes_its_steps(app, clues):
     reg = clues.register(real_name=False)
-    triage = clues.tasks(reg.instance_id)["triage"]["id"]
+    triage = clues.tasks(reg.instance_id)["triage"].id
     c = app.test_client()
     login(c, "jijian")
     page = c.get(f"/tasks/{triage}").get_data(as_text=True)

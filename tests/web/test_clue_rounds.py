@@ -24,11 +24,11 @@ pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
 def _review(engine, iid, *, problem=True, confirmed=True):
     view = engine.start("clue_review", started_by="jijian", data={"clue_instance_id": iid, "office_department": "jijian"})
     [task] = view.tasks
-    engine.complete_task(task["id"], user="jijian", data={
+    engine.complete_task(task.id, user="jijian", data={
         "review_findings": "了结依据不足，患者家属提供了新的转账记录" if problem else "处置恰当",
         "review_problem": problem, "review_follow_up": "重新研判" if problem else None})
     [confirm] = engine.show(view.id).tasks
-    engine.complete_task(confirm["id"], user="jj_head", data={"review_confirmed": confirmed, "review_comment": None})
+    engine.complete_task(confirm.id, user="jj_head", data={"review_confirmed": confirmed, "review_comment": None})
     return view.id
 
 
@@ -67,7 +67,7 @@ def test_a_review_finding_reopens_the_clue_in_a_new_round_on_the_same_ledger_lin
     # the new round is decided collectively again, due one month from the reopening
     tasks = clues.tasks(row["current_instance_id"])
     assert set(tasks) == {"triage"}
-    assert datetime.fromisoformat(tasks["triage"]["due_at"]) == end_of("2026-10-28")
+    assert datetime.fromisoformat(tasks["triage"].due_at) == end_of("2026-10-28")
     # the decision is in the new round's hash chain, with who took it
     [started] = [e for e in engine.events(row["current_instance_id"]) if e["type"] == "instance_started"]
     assert started["actor"] == "jijian"
@@ -134,7 +134,7 @@ def test_a_refused_reopening_says_why_next_to_the_field_and_keeps_the_reason(app
 def test_whoever_was_kept_out_of_the_first_round_is_kept_out_of_the_next(clues, engine, db):
     reg = clues.register(real_name=False)
     triage = clues.tasks(reg.instance_id)["triage"]
-    engine.declare_conflict(triage["id"], user="owner", reason="与被反映人系同学")
+    engine.declare_conflict(triage.id, user="owner", reason="与被反映人系同学")
     clues.triage(reg.instance_id, "close", "不属实")
     review = _review(engine, reg.instance_id)
     view = rounds.reopen(engine, _office(db), reg.instance_id, review, "发现新证据")

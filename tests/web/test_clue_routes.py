@@ -301,11 +301,11 @@ def test_a_triage_deadline_falling_in_national_day_moves_to_the_next_working_day
     # office has until the end of Thursday 10-08, the first working day after it
     reg = clues.register(real_name=False, received_on="2026-09-07")
     triage = clues.tasks(reg.instance_id)["triage"]
-    assert datetime.fromisoformat(triage["due_at"]) == end_of("2026-10-08")
+    assert triage.due_at == end_of("2026-10-08")
     assert clues.row(reg.instance_id)["received_on"] == "2026-09-07"
 
 
 def test_a_triage_deadline_on_a_working_day_stays_where_it_falls(clues):
     # received on 09-28: due on Wednesday 10-28, a working day, where it stays
     reg = clues.register(real_name=False, received_on="2026-09-28")
-    assert datetime.fromisoformat(clues.tasks(reg.instance_id)["triage"]["due_at"]) == end_of("2026-10-28")
+    assert clues.tasks(reg.instance_id)["triage"].due_at == end_of("2026-10-28")

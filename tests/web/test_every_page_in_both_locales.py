@@ -44,6 +44,7 @@ LATIN_OK = {"PDF", "Word", "Excel", "BPMN", "DMN", "API", "REST", "CSV", "LDAP",
 KNOWN_EN = {
     "/clues": {"等待函询回复", "已办结", "待报送", "了结理由"},           # ledger stage/result text (engine/clues/ledger.py)
     "/clues/*": {"回头看", "已办结", "了结理由"},
+    "/records/people/*": {"待报送", "已办结", "了结理由"},    # a clue's ledger stage in the office's view of a file
     "/reports/*/monthly": {"工作进展月报", "年", "月"},         # report titles (engine/campaign/reports)
     "/reports/*/disclosures": {"情况汇总表", "有关人员", "附件"},
     "/reports/*/ledger": {"问题线索台帐", "附件"},

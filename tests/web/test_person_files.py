@@ -93,10 +93,10 @@ def test_the_opinion_check_shows_the_persons_file_in_the_case_panel_and_she_neve
     """党风廉政意见回复: the office checks 王护士's file on the task page; she cannot open the task."""
     iid = engine.start("integrity_opinion", started_by="jijian", data={
         "person": "nurse", "requested_by": "医院党委", "purpose": "appointment"}).id
-    [check] = [t for t in engine.show(iid).tasks if t["element_id"] == "check"]
-    status, html = page(app.test_client(), "jijian", f"/tasks/{check['id']}")
+    [check] = [t for t in engine.show(iid).tasks if t.element_id == "check"]
+    status, html = page(app.test_client(), "jijian", f"/tasks/{check.id}")
     assert status == 200 and 'data-testid="case-person-file"' in html and "反映王护士收受患者家属购物卡" in html
-    assert page(app.test_client(), "nurse", f"/tasks/{check['id']}")[0] in (403, 404)
+    assert page(app.test_client(), "nurse", f"/tasks/{check.id}")[0] in (403, 404)
 
 
 def test_the_file_and_the_scores_in_english_show_chinese_only_in_the_data(client, db, people):

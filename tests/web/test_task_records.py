@@ -35,7 +35,7 @@ def test_a_talk_opens_with_its_own_record_only_and_a_completed_talk_shows_what_i
         client, engine, db, campaign):
     login(client, "neike_head")
     meeting = _open(db, "meeting")[0]
-    resp = post(client, f"/tasks/{meeting}", {"meeting_date": "2026-09-28", "attendance": "12",
+    resp = post(client, f"/tasks/{meeting}", {"meeting_date": "2026-09-28", "attendance": "3",
                                                "summary": "动员会要点：廉洁从业九项准则", "action": "complete"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     first, second, *_ = _open(db, "talk")

@@ -51,7 +51,7 @@ def test_a_chain_begun_under_sha256_and_continued_under_sm3_verifies_and_an_edit
     view = engine.start("w1_process", started_by="alice", data={"amount": 3})      # SHA-256
     history.use_algorithm("sm3")
     try:
-        view = engine.complete_task(view.tasks[0]["id"], user="alice", data={"approved": True})
+        view = engine.complete_task(view.tasks[0].id, user="alice", data={"approved": True})
     finally:
         history.use_algorithm("sha256")
     rows = _events(db, view.id)

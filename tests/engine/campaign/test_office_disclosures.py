@@ -37,8 +37,8 @@ def disclose(engine, user, **data):
 
 
 def register(engine, iid, **data):
-    [task] = [t for t in engine.show(iid).tasks if t["element_id"] == "register"]
-    engine.complete_task(task["id"], user="jijian", data={"received": True, "handling": "批评教育", **data})
+    [task] = [t for t in engine.show(iid).tasks if t.element_id == "register"]
+    engine.complete_task(task.id, user="jijian", data={"received": True, "handling": "批评教育", **data})
     engine.clock.set(engine.clock.now() + timedelta(minutes=5))     # a report counts what was done before now
 
 

@@ -53,24 +53,24 @@ def test_seed_004_only_the_key_departments_report_monthly_with_a_statistics_tabl
     assert phases(engine, cid) == ["mobilization"]
     assert len(children(db, cid, "campaign_mobilization_dept")) == 4        # every department is mobilized
     reports = open_tasks(db, element="fill_report", key="campaign_monthly_report")
-    assert sorted(t["candidate_department"] for t in reports) == ["jianyanke", "yaojike"]
-    assert {t["due_at"] for t in reports} == {end_of("2023-03-20")}
+    assert sorted(t.candidate_department for t in reports) == ["jianyanke", "yaojike"]
+    assert {t.due_at for t in reports} == {end_of("2023-03-20")}
     # the statistics table is structured: numbers, refused when not
     task = reports[0]
     with db.connect() as conn:
-        head = principal(conn, f"{task['candidate_department']}_head")
+        head = principal(conn, f"{task.candidate_department}_head")
     with pytest.raises(FormRejected) as exc:
-        submit(engine, head, task["id"], {"month": "2023-03-01", "progress": "开展药品耗材采购自查",
+        submit(engine, head, task.id, {"month": "2023-03-01", "progress": "开展药品耗材采购自查",
                                           "stat_problems_found": "三个"})
     assert "stat_problems_found" in exc.value.submission.errors
-    submit(engine, head, task["id"], {"month": "2023-03-01", "progress": "开展药品耗材采购自查",
+    submit(engine, head, task.id, {"month": "2023-03-01", "progress": "开展药品耗材采购自查",
                                       "stat_problems_found": 3, "stat_problems_fixed": 1, "stat_clues_received": 0,
                                       "stat_people_trained": 42})
-    report = engine.show(task["instance_id"]).data
+    report = engine.show(task.instance_id).data
     assert report["stat_problems_found"] == 3 and report["stat_people_trained"] == 42
     advance(engine, clock, beijing("2023-07-01", 8))                        # self-inspection ended with June
     assert phases(engine, cid) == ["mobilization", "selfcheck", "rectification"]
-    assert {t["candidate_department"] for t in open_tasks(db, element="fill_report", key="campaign_monthly_report")} \
+    assert {t.candidate_department for t in open_tasks(db, element="fill_report", key="campaign_monthly_report")} \
         == {"yaojike", "jianyanke"}
     # March to June, and July's round started once June's report day had passed: two departments each
     assert len(children(db, cid, "campaign_monthly_report")) == 2 * 5
@@ -113,25 +113,25 @@ def test_seed_001_action_plan_has_no_phases_and_its_key_tasks_become_tracked_wor
     assert phases(engine, cid) == []                                # no phase at all
     assert children(db, cid, "campaign_mobilization_dept") == []
     work = open_tasks(db, element="carry_out", key="campaign_key_task")
-    assert sorted((t["candidate_department"], t["name"], t["due_at"]) for t in work) == [
+    assert sorted((t.candidate_department, t.name, t.due_at) for t in work) == [
         ("caiwuke", "落实重点任务：(10)抓实关键权力运行监督", end_of("2024-11-30")),
         ("yaojike", "落实重点任务：(10)抓实关键权力运行监督", end_of("2024-11-30")),
         ("yiwuke", "落实重点任务：(3)全面执行“九项准则”", end_of("2024-09-30"))]
     # the monthly report: from the departments the plan names, by the 12th, against their key tasks
     reports = open_tasks(db, element="fill_report", key="campaign_monthly_report")
-    assert sorted(t["candidate_department"] for t in reports) == ["caiwuke", "yaojike", "yiwuke"]
-    assert {t["due_at"] for t in reports} == {end_of("2024-08-12")}
-    report = next(t for t in reports if t["candidate_department"] == "yiwuke")
+    assert sorted(t.candidate_department for t in reports) == ["caiwuke", "yaojike", "yiwuke"]
+    assert {t.due_at for t in reports} == {end_of("2024-08-12")}
+    report = next(t for t in reports if t.candidate_department == "yiwuke")
     opening = form_opening(engine, report)
     assert [t["task"] for t in opening["key_tasks"]] == ["(3)全面执行“九项准则”"]
     assert opening["key_tasks"][0]["target"] == "医务人员全员培训"
-    done = engine.complete_task(report["id"], user="yiwuke_head", data={
+    done = engine.complete_task(report.id, user="yiwuke_head", data={
         "month": "2024-08-01", "progress": "九项准则培训两场",
         "key_tasks": [{"task": "(3)全面执行“九项准则”", "progress": "已完成全院培训两场，覆盖 80%"}]})
     assert done.data["key_tasks"][0]["progress"] == "已完成全院培训两场，覆盖 80%"
     # a key task is carried out with its evidence; the matrix counts it in the plan column
-    task = next(t for t in work if t["candidate_department"] == "yiwuke")
-    engine.complete_task(task["id"], user="yiwuke_head", data={"result": "纳入岗前教育", "target_met": True,
+    task = next(t for t in work if t.candidate_department == "yiwuke")
+    engine.complete_task(task.id, user="yiwuke_head", data={"result": "纳入岗前教育", "target_met": True,
                                                               "completed_on": "2024-09-20"})
     grid = grid_now(engine, db, cid)
     assert [c["code"] for c in grid["columns"]] == ["monthly", "plan"]
@@ -191,19 +191,19 @@ def test_seed_002_talks_level_by_level_and_meeting_attendance_against_headcount(
     # the talks are open before any meeting is held
     assert len(open_tasks(db, element="talk", department="neike")) == 2
     leader_talks = open_tasks(db, element="leader_talk")
-    assert sorted((t["name"], t["assignee"]) for t in leader_talks) == [
+    assert sorted((t.name, t.assignee) for t in leader_talks) == [
         ("分管院领导与科室负责人谈心谈话：内科主任", "shuji"),
         ("分管院领导与科室负责人谈心谈话：外科主任", None)]          # none named for 外科: the group's to claim
     # attendance: more than the headcount is refused; fewer needs the make-up arrangement
     [meeting] = open_tasks(db, element="meeting", department="neike")
     with pytest.raises(Invalid) as exc:
-        engine.complete_task(meeting["id"], user="neike_head", data={"meeting_date": "2021-08-18", "attendance": 5})
+        engine.complete_task(meeting.id, user="neike_head", data={"meeting_date": "2021-08-18", "attendance": 5})
     assert (exc.value.problems[0].field, exc.value.problems[0].message) == \
         ("attendance", "参会人数（5）超过本科室在岗人数（3）")
     with pytest.raises(Invalid) as exc:
-        engine.complete_task(meeting["id"], user="neike_head", data={"meeting_date": "2021-08-18", "attendance": 2})
+        engine.complete_task(meeting.id, user="neike_head", data={"meeting_date": "2021-08-18", "attendance": 2})
     assert exc.value.problems[0].field == "makeup"
-    engine.complete_task(meeting["id"], user="neike_head", data={
+    engine.complete_task(meeting.id, user="neike_head", data={
         "meeting_date": "2021-08-18", "attendance": 2, "makeup": "职工2 夜班，8月19日补学", "trained": 3})
     do(engine, db, "meeting", "waike_head", {"meeting_date": "2021-08-18", "attendance": 3}, department="waike")
     with db.connect() as conn:
@@ -213,10 +213,10 @@ def test_seed_002_talks_level_by_level_and_meeting_attendance_against_headcount(
     assert reach["total"]["percent"] == 100                      # seed 000: 行风教育实现100%覆盖
     # 内科's mobilization is done only when the leader has talked to its head too
     for talk in open_tasks(db, element="talk", department="neike"):
-        engine.complete_task(talk["id"], user="neike_head", data={"talk_date": "2021-08-19"})
+        engine.complete_task(talk.id, user="neike_head", data={"talk_date": "2021-08-19"})
     assert cell(grid_now(engine, db, cid), "neike", "mobilization")["state"] == "progress"
-    neike_leader = next(t for t in leader_talks if t["assignee"] == "shuji")
-    engine.complete_task(neike_leader["id"], user="shuji", data={"talk_date": "2021-08-19", "summary": "压实第一责任人责任"})
+    neike_leader = next(t for t in leader_talks if t.assignee == "shuji")
+    engine.complete_task(neike_leader.id, user="shuji", data={"talk_date": "2021-08-19", "summary": "压实第一责任人责任"})
     assert cell(grid_now(engine, db, cid), "neike", "mobilization")["state"] == "done"
 
 
@@ -241,9 +241,9 @@ def test_seed_002_campaign_entered_while_under_way(engine, db, clock, hospital, 
     assert len(talks) == 2 and len(risk) == 1
     office = open_tasks(db, element="set_up_task_force") + open_tasks(db, element="clue_backlog")
     assert len(office) == 2
-    assert {t["due_at"] for t in talks + risk + office} == {None}  # entered late: no deadline to miss
+    assert {t.due_at for t in talks + risk + office} == {None}  # entered late: no deadline to miss
     advance(engine, clock, beijing("2021-09-20"))                # the September report is late, not the 补录
-    assert not {t["id"] for t in talks + risk} & set(escalations(db, "neike"))
+    assert not {t.id for t in talks + risk} & set(escalations(db, "neike"))
     grid = grid_now(engine, db, cid)
     c = cell(grid, "neike", "mobilization")
     assert (c["state"], c["late_entry"]) == ("progress", True)
@@ -251,9 +251,9 @@ def test_seed_002_campaign_entered_while_under_way(engine, db, clock, hospital, 
     # the records entered afterwards (补录) complete the phase's work as usual
     do(engine, db, "meeting", "neike_head", {"meeting_date": "2021-08-18", "attendance": 3}, department="neike")
     for talk in talks:
-        engine.complete_task(talk["id"], user="neike_head", data={"talk_date": "2021-08-19"})
-    [leader_talk] = [t for t in open_tasks(db, element="leader_talk") if t["instance_id"] == talks[0]["instance_id"]]
-    engine.complete_task(leader_talk["id"], user="shuji", data={"talk_date": "2021-08-19"})
+        engine.complete_task(talk.id, user="neike_head", data={"talk_date": "2021-08-19"})
+    [leader_talk] = [t for t in open_tasks(db, element="leader_talk") if t.instance_id == talks[0].instance_id]
+    engine.complete_task(leader_talk.id, user="shuji", data={"talk_date": "2021-08-19"})
     c = cell(grid_now(engine, db, cid), "neike", "mobilization")
     assert (c["state"], c["late_entry"]) == ("done", True)
 
@@ -284,8 +284,8 @@ def test_seed_004_problems_found_in_self_inspection_are_listed_and_closed_out(en
         ("self_inspection", "yaojike", "药品遴选无会议记录", "rectifying"),
         ("self_inspection", "yaojike", "医药代表接待未登记", "rectifying")]
     rectify = open_tasks(db, element="rectify", department="yaojike")
-    assert len(rectify) == 2 and all(t["due_at"] for t in rectify)
-    engine.complete_task(rectify[0]["id"], user="yaojike_head", data={
+    assert len(rectify) == 2 and all(t.due_at for t in rectify)
+    engine.complete_task(rectify[0].id, user="yaojike_head", data={
         "done": "已建立制度", "evidence": ["1"], "completed_on": "2023-04-10"})
     do(engine, db, "verify", "jijian", {"verdict": "close"}, key="campaign_issue_item")
     with db.connect() as conn:
@@ -303,7 +303,7 @@ def test_seed_002_outcome_item_is_chosen_from_the_campaigns_focus_areas(engine, 
     areas = ["重点岗位权力运行方面的问题", "医药购销领域的问题"]
     engine.start("campaign", started_by="jijian", data=launch_data(
         ["neike"], focus_areas=[{"area": a} for a in areas]))
-    form = engine.forms.for_task({"form_key": "clue_outcome"})
+    form = engine.forms.with_options(engine.forms.get("clue_outcome"))
     assert [o["const"] for o in form["schema"]["properties"]["campaign_item"]["oneOf"]] == areas
     outcome = {"discipline_form": "first", "measure": "谈话提醒", "publicized": False}
     ok = validate_submission(form, dict(outcome, campaign_item=areas[1]), lookups=MemoryLookups())

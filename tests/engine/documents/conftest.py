@@ -25,8 +25,8 @@ def demo(engine):
         "person": "neike_nurse1", "requested_by": "医院党委", "request_no": "院党委〔2026〕3号", "purpose": "award"}).id
     for element, data in (("check", {"findings": "档案中无问题线索", "pending_clue": False}),
                           ("reply", {"conclusion": "no_problem", "opinion": "同意", "replied_on": "2026-09-28"})):
-        [task] = [t for t in engine.show(opinion).tasks if t["element_id"] == element]
-        engine.complete_task(task["id"], user="jijian", data=data)
+        [task] = [t for t in engine.show(opinion).tasks if t.element_id == element]
+        engine.complete_task(task.id, user="jijian", data=data)
     return {"settings": settings, "clue": waiting, "opinion": opinion,
             "campaign": next(r.id for r in rows if r.process_key == "campaign"),
             "monthly_report": next(r.id for r in rows if r.process_key in ("monthly_report", "campaign_monthly_report")

@@ -73,9 +73,9 @@ def test_a_patrols_feedback_is_listed_problem_by_problem_with_its_source(deploye
         ("patrol", "院党委第二巡察组反馈意见", "neike", "廉洁谈话记录不全", "rectifying"),
         ("patrol", "院党委第二巡察组反馈意见", "waike", "高值耗材使用登记缺失", "rectifying")]
     first = rows["处方点评未常态化"]["id"]
-    engine.complete_task(task(engine, first, "rectify")["id"], user="neike_head", data={
+    engine.complete_task(task(engine, first, "rectify").id, user="neike_head", data={
         "done": "已开展处方点评", "evidence": [], "completed_on": "2026-10-09"})
-    engine.complete_task(task(engine, first, "verify")["id"], user="jijian", data={"verdict": "close"})
+    engine.complete_task(task(engine, first, "verify").id, user="jijian", data={"verdict": "close"})
     assert {r["problem"]: r["status"] for r in issues.register_page(engine)["items"]} == {
         "处方点评未常态化": "closed_out", "高值耗材使用登记缺失": "rectifying", "廉洁谈话记录不全": "rectifying"}
 

@@ -117,25 +117,25 @@ def test_the_party_committee_asks_for_an_integrity_opinion_and_the_office_checks
     from engine.permissions import can_view_instance
     iid = engine.start("integrity_opinion", started_by="jijian", data={
         "person": "nurse", "requested_by": "医院党委", "request_no": "院党委〔2026〕12号", "purpose": "award"}).id
-    [check] = [t for t in engine.show(iid).tasks if t["element_id"] == "check"]
+    [check] = [t for t in engine.show(iid).tasks if t.element_id == "check"]
     with engine.db.connect() as conn:
         panel = case_panel.panel(conn, engine, who(engine, "jijian"), check)
         assert not can_view_instance(conn, who(engine, "nurse"), iid)
     shown = panel.views["records_person_file"]
     assert shown["person"]["name"] == "王护士" and [c["summary"] for c in shown["clues"]] == ["反映王护士态度问题"]
     assert panel.business.data["request_no"] == "院党委〔2026〕12号"
-    engine.complete_task(check["id"], user="jijian", data={"findings": "有一件线索正在办理", "pending_clue": True})
-    [reply] = [t for t in engine.show(iid).tasks if t["element_id"] == "reply"]
+    engine.complete_task(check.id, user="jijian", data={"findings": "有一件线索正在办理", "pending_clue": True})
+    [reply] = [t for t in engine.show(iid).tasks if t.element_id == "reply"]
     from engine.inbox import drafts
     from engine.documents import service as documents
     reply_data = {"conclusion": "pending", "opinion": "暂缓至线索办结后回复", "replied_on": "2026-12-10"}
     with write_transaction(engine.db) as conn:
-        drafts.save(conn, reply["id"], "jijian", reply_data, engine.clock.now())
-    sealed = documents.generate(engine, who(engine, "jijian"), reply["id"], "党风廉政意见回复")
+        drafts.save(conn, reply.id, "jijian", reply_data, engine.clock.now())
+    sealed = documents.generate(engine, who(engine, "jijian"), reply.id, "党风廉政意见回复")
     _, docx = documents.docx_file(engine, who(engine, "jijian"), sealed["id"])
     text = docx_text(docx)
     assert "院党委〔2026〕12号" in text and "王护士" in text and "暂缓至线索办结后回复" in text
-    engine.complete_task(reply["id"], user="jijian", data=reply_data)
+    engine.complete_task(reply.id, user="jijian", data=reply_data)
     assert engine.show(iid).status == "completed"
 
 

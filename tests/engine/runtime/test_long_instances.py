@@ -20,7 +20,7 @@ PASSES = 3 * store.KEEP        # far beyond the ancestors the engine walks
 def _loop(engine, passes: int):
     view = engine.start("w2_process", started_by="nurse")
     for _ in range(passes):
-        view = engine.complete_task(view.tasks[0]["id"], user="nurse")
+        view = engine.complete_task(view.tasks[0].id, user="nurse")
     return view
 
 
@@ -44,9 +44,9 @@ def test_every_pass_of_a_long_loop_is_kept_and_replayed(engine, deploy, db):
 def test_a_long_loop_runs_to_its_end_after_a_send_back(engine, deploy):
     deploy("w2.bpmn")
     view = _loop(engine, PASSES)
-    view = engine.send_back(view.tasks[0]["id"], user="nurse", reason="再核一遍")
+    view = engine.send_back(view.tasks[0].id, user="nurse", reason="再核一遍")
     assert view.data["counter"] == PASSES - 1
-    view = engine.complete_task(view.tasks[0]["id"], user="nurse")
+    view = engine.complete_task(view.tasks[0].id, user="nurse")
     assert view.data["counter"] == PASSES
     result = replay(engine, view.id)
     assert result.ok, str(result.divergence)
