@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from fnmatch import fnmatch
 from collections import Counter, deque
 from urllib.parse import urlsplit
 
@@ -172,7 +173,7 @@ def test_every_page_a_demo_user_reaches_is_in_their_language(app, demo, locale):
             if locale == "en" and NAMED_IN_ENGLISH.match(_shape(path)):
                 data = [d for d in demo if d not in process_names]
             left = _english_leftovers(text, data) if locale == "en" else _latin_leftovers(text, data)
-            known = KNOWN_EN.get(_shape(path), set()) if locale == "en" else set()
+            known = set().union(*(v for k, v in KNOWN_EN.items() if fnmatch(_shape(path), k))) if locale == "en" else set()
             left = {word for word in left if not any(word in k for k in known)}
             if left:
                 problems.setdefault(_shape(path), sorted(set(left))[:12])
