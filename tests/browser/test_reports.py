@@ -42,9 +42,9 @@ def test_the_dashboard_draws_every_chart_and_a_click_opens_the_list_behind_it(se
     for chart in ("progress", "overdue", "sources", "disposals", "status", "forms", "feedback"):
         assert page.locator(f"#chart-{chart} canvas").count() >= 1, chart
     shot(page, "reports-dashboard")
-    _click_item(page, "chart-overdue", 0, 2)                     # 检验科: 4 overdue tasks
+    _click_item(page, "chart-overdue", 0, 2)                     # 检验科: 6 overdue tasks (talks too)
     page.wait_for_url("**/overdue?department=jianyanke")
-    assert page.locator("#overdue-list tbody tr").count() == 4 and "召开动员部署会" in page.content()
+    assert page.locator("#overdue-list tbody tr").count() == 6 and "召开动员部署会" in page.content()
     page.go_back()
     page.wait_for_selector("#dashboard[data-ready=true]")
     _click_item(page, "chart-disposals", 1, 1.5)                 # 初步核实: three clues

@@ -79,7 +79,7 @@ def test_a_fresh_talk_opens_empty_and_a_completed_one_shows_its_record(server, o
     page.goto(f"{server}/inbox?view=claimable")
     page.click("text=召开动员部署会")
     page.fill("[name=meeting_date]", "2026-09-28")
-    page.fill("[name=attendance]", "12")
+    page.fill("[name=attendance]", "3")
     page.fill("[name=summary]", "动员会要点：九项准则")
     page.click("button[value=complete]")
     page.wait_for_url(f"{server}/inbox")
@@ -102,7 +102,7 @@ def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_p
     clues.do(reg.instance_id, "triage", disposal="verify", opinion="建议初步核实", **meeting())
     page = open_page()
     sign_in(page, server, "jj_head")
-    page.goto(f"{server}/tasks/{clues.tasks(reg.instance_id)['approve_office']['id']}")
+    page.goto(f"{server}/tasks/{clues.tasks(reg.instance_id)['approve_office'].id}")
     panel = page.locator("[data-testid=case-panel]")
     assert panel.is_visible() and "反映刘某收受患者红包两千元。" in panel.inner_text()
     assert "建议初步核实" in panel.inner_text()
@@ -114,7 +114,7 @@ def test_refusals_stay_on_the_page_and_the_approver_sees_the_case(server, open_p
     clues.do(reg.instance_id, "gather_evidence", evidence=[{"item": "i", "finding": "f", "done_on": None}],
              evidence_files=[])
     clues.do(reg.instance_id, "verify_report", verify_conclusion="partly", verify_report="r", report_files=[])
-    page.goto(f"{server}/tasks/{clues.tasks(reg.instance_id)['outcome']['id']}")
+    page.goto(f"{server}/tasks/{clues.tasks(reg.instance_id)['outcome'].id}")
     page.select_option("[name=discipline_form]", "first")
     page.fill("[name=measure]", "诫勉谈话")
     page.fill("[name=admin_penalty]", "罚款五千元")
@@ -184,7 +184,7 @@ def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, eng
     page.shot("item6-bell")
     page.click("[data-testid=bell]")
     page.locator("[data-testid=notification] button").first.click()
-    page.wait_for_url(f"{server}/tasks/{task['id']}")
+    page.wait_for_url(f"{server}/tasks/{task.id}")
     assert page.locator("[data-testid=bell-count]").count() == 0
 
 
@@ -221,7 +221,7 @@ def test_the_task_diagram_zooms_fits_and_opens_full_screen(server, open_page, en
                         data={"department": "neike", "department_name": "内科"})
     page = open_page()
     sign_in(page, server, "neike_head")
-    page.goto(f"{server}/tasks/{view.tasks[0]['id']}")
+    page.goto(f"{server}/tasks/{view.tasks[0].id}")
     page.wait_for_selector("#diagram[data-ready=true]")
     assert page.inner_text("[data-testid=process-name]") == "月度工作进展报告"      # its name, not `monthly_report v1`
     fitted = float(page.get_attribute("#diagram", "data-zoom"))
