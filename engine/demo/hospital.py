@@ -20,7 +20,8 @@ DEMO_PASSWORD = "qinglian2026"
 DEMO_HOSPITAL = "清廉示范医院"
 HOSPITAL = Path(__file__).parent / "hospital_data"
 # One person per role, to try the application from each side.
-DEMO_LOGINS = ("admin", "jijian", "neike_head", "neike_nurse1", "shuji", "yiwu_head", "liucheng", "shenji")
+DEMO_LOGINS = ("admin", "jijian", "neike_head", "neike_nurse1", "shuji", "yiwu_head", "liucheng", "shenji",
+               "anquan", "shenjiguan")
 
 
 def load(engine: Engine, settings: Settings) -> dict:
