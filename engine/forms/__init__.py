@@ -76,6 +76,11 @@ class FormCatalog:
             return None
         return self.with_options(self.get(task.form_key, as_of=task.created_at))
 
+    def for_start(self, key: str) -> dict:
+        """The definition a start form renders and validates against: the current version, with its
+        data-driven choices (`with_options`)."""
+        return self.with_options(self.get(key))
+
     def with_options(self, definition: dict) -> dict:
         """`definition` with the choices of each select whose layout names `optionsFrom` filled in (as its
         schema's `oneOf`) from the source of that name — so that the page offers, and the check accepts,

@@ -217,7 +217,7 @@ def _checked(attempt, process_key: str):
 def _start(engine, principal: Principal, process_key: str, raw, business_key, refused) -> Started:
     info = engine.process_info(process_key)
     require(can_start(principal, info), "你无权发起此流程")
-    definition = engine.forms.with_options(engine.forms.get(info.start_form)) if info.start_form else None
+    definition = engine.forms.for_start(info.start_form) if info.start_form else None
     errors, values, data = dict(refused or {}), {}, {}
     if definition is not None:
         with lookups(engine.db) as found:
@@ -254,7 +254,7 @@ def start_with_data(engine, principal: Principal, process_key: str, *, version: 
 def _start_with_data(engine, principal: Principal, process_key: str, version, business_key, data):
     info = engine.process_info(process_key)
     require(info.confidential is None or can_start(principal, info), "此流程含保密信息，只能通过其专用页面发起")
-    definition = engine.forms.with_options(engine.forms.get(info.start_form)) if info.start_form else None
+    definition = engine.forms.for_start(info.start_form) if info.start_form else None
     if definition is not None:      # the start form's checks, as on the page; other keys pass as given
         with lookups(engine.db) as found:
             own = set(definition.get("schema", {}).get("properties", {}))

@@ -5,19 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.audit.analytics import service
 from tests.browser.test_inbox import browser, server, shot, sign_in  # noqa: F401  (fixtures)
 from tests.browser.test_reports import _watch
-from tests.helpers import analytics_log as log
-from tests.web.test_analytics import _deploy
-
-
-@pytest.fixture
-def w1(engine, db, people):
-    vid = _deploy(engine, name="填写")
-    log.the_log(db, vid)
-    service.refresh(engine)
-    return vid
+from tests.web.test_analytics import w1  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("size", [(1366, 900), (390, 844)], ids=["desktop", "phone"])

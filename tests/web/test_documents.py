@@ -10,6 +10,7 @@ import pytest
 from engine import bootstrap as services, config
 from engine.clues import intake as clues_intake
 from tests.helpers.web import login, post
+from tests.helpers.docx import with_text
 
 pytestmark = pytest.mark.real_forms
 
@@ -69,27 +70,15 @@ def test_an_unknown_placeholder_is_refused_on_the_template_page_with_the_field_n
     login(c, "owner")
     assert "受理告知书" in c.get("/modeler/documents").text
     data = templates.shipped(kinds.kind("受理告知书"))
-    bad = _with_text(data, "{{ reporter_name }}", "{{ reporter_salary }}")
+    bad = with_text(data, "{{ reporter_name }}", "{{ reporter_salary }}")
     answer = post(c, "/modeler/documents/受理告知书", {"template": (io.BytesIO(bad), "新版.docx"), "note": "试"},
                   page="/modeler/documents", content_type="multipart/form-data")
     assert answer.status_code == 422
     assert "reporter_salary" in answer.text and "不是流程提供的字段" in answer.text
-    ok = post(c, "/modeler/documents/受理告知书", {"template": (io.BytesIO(_with_text(data, "已依规受理", "已受理")), "新版.docx")},
+    ok = post(c, "/modeler/documents/受理告知书", {"template": (io.BytesIO(with_text(data, "已依规受理", "已受理")), "新版.docx")},
               page="/modeler/documents", content_type="multipart/form-data")
     assert ok.status_code == 302
     assert "v2" in c.get("/modeler/documents/受理告知书").text
     nurse = app.test_client()
     login(nurse, "nurse")
     assert nurse.get("/modeler/documents").status_code == 403
-
-
-def _with_text(docx: bytes, old: str, new: str) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(docx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "word/document.xml":
-                data = data.decode("utf-8").replace(old, new).encode("utf-8")
-            dst.writestr(name, data)
-    return out.getvalue()

@@ -17,6 +17,7 @@ from engine.db.transactions import read_transaction
 from engine.documents import kinds, rendering, service, templates
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.org.people import principal
+from tests.helpers.docx import with_text
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
@@ -99,7 +100,7 @@ def test_an_open_task_keeps_the_template_version_it_opened_with(engine, demo, re
     opened = _task(engine, demo["clue"], "acceptance_notice")
     clock.advance(timedelta(hours=1))
     saved = service.upload_template(engine, owner, "受理告知书", "新版.docx",
-                                    _edited(templates.shipped(kind), "已依规受理", "已依规受理（新版）"), note="措辞调整")
+                                    with_text(templates.shipped(kind), "已依规受理", "已依规受理（新版）"), note="措辞调整")
     assert saved.version == 2
     kept = service.generate(engine, office, opened.id, "受理告知书", reporter=reporter)
     assert kept["template_version"] == 1
@@ -110,18 +111,6 @@ def test_an_open_task_keeps_the_template_version_it_opened_with(engine, demo, re
                              reporter=reporter)
     assert fresh["template_version"] == 2
     assert "已依规受理（新版）" in rendering.text_of(service.docx_file(engine, office, fresh["id"])[1])
-
-
-def _edited(docx: bytes, old: str, new: str) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(docx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "word/document.xml":
-                data = data.decode("utf-8").replace(old, new).encode("utf-8")
-            dst.writestr(name, data)
-    return out.getvalue()
 
 
 def test_the_audit_package_holds_the_documents_but_only_the_hashes_of_one_naming_the_reporter(engine, demo, reporter):
