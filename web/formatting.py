@@ -91,6 +91,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["instance_status"] = instance_status
     app.jinja_env.filters["process_label"] = process_label
     app.jinja_env.filters["words"] = words
+    app.jinja_env.globals["step_label"] = step_label
     app.jinja_env.filters["month"] = month
     app.jinja_env.filters["process_option"] = lambda pair: (pair[0], process_label(pair[1]))
 
@@ -167,6 +168,18 @@ def month(value, locale: str | None = None) -> str:
     if (locale or select_locale()) == "en":
         return f"{_EN_MONTHS[value.month - 1]} {value.year}"
     return f"{value.year}年{value.month}月"
+
+
+def step_label(name: str | None, process_key: str | None) -> str | None:
+    """A step of a process (a task, an event, a gateway) as the reader says it: the name its model
+    gives, or on English pages the catalogue's English for that name in that process (context
+    `process:<key>`) — the shipped processes' steps have one; a step a hospital added or renamed has
+    none, and shows the name it was given."""
+    from flask_babel import get_locale, pgettext
+    locale = get_locale()
+    if not name or not process_key or locale is None or locale.language != "en":
+        return name
+    return pgettext(f"process:{process_key}", name)
 
 
 def instance_status(status: str) -> str:
