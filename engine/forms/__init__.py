@@ -20,7 +20,8 @@ from .lookups import AttachmentMeta, Lookups, MemoryLookups
 from .submission import Submission, Upload, validate_submission, values_from_data
 
 __all__ = ["FormCatalog", "KINDS", "Field", "check_definition", "fields", "hidden_from", "shown_to",
-           "AttachmentMeta", "Lookups", "MemoryLookups", "Submission", "Upload", "validate_submission", "values_from_data"]
+           "AttachmentMeta", "Lookups", "MemoryLookups", "Submission", "Upload", "validate_submission",
+           "values_from_data"]
 
 FORM_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 

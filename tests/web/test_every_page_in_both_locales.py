@@ -159,7 +159,8 @@ def _shipped_steps() -> set[str]:
     found = set()
     for path in (PROJECT_ROOT / "processes").glob("*.bpmn"):
         xml = path.read_text(encoding="utf-8")
-        found.update(html.unescape(n) for n in re.findall(rf'<bpmn:(?:{"|".join(FLOW_NODES)})\b[^>]*\bname="([^"]+)"', xml))
+        nodes = re.findall(rf'<bpmn:(?:{"|".join(FLOW_NODES)})\b[^>]*\bname="([^"]+)"', xml)
+        found.update(html.unescape(n) for n in nodes)
     return found
 
 
