@@ -93,14 +93,16 @@ def lookups(db, instance_id: str = "", conn=None):
         yield FormLookups(_Reads(db, stack, conn), instance_id)
 
 
-def validate(definition: dict | None, raw, files, found: FormLookups) -> Submission:
-    """An HTML post (with `getlist`, and its files) or an API body's `data` against the form.
+def validate(definition: dict | None, raw, files, found: FormLookups, roles=None) -> Submission:
+    """An HTML post (with `getlist`, and its files) or an API body's `data` against the form, from a
+    person holding `roles` (a field meant for other roles refuses a value).
     A task without a form takes nothing: a post's fields are ignored, an API body must be empty."""
     if definition is None:
         if not hasattr(raw, "getlist") and raw not in (None, {}):
             return Submission({}, {}, {"_form": "此任务没有表单，不接受数据"}, {})
         return Submission({}, {}, {}, {})
-    return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files)
+    return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files,
+                               roles=roles)
 
 
 def submit(engine, principal: Principal, task_id: str, raw, files=None, *, action: str = COMPLETE,
@@ -129,7 +131,7 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         return Submitted(task, None)
     if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
         with lookups(engine.db, task.instance_id) as found:
-            checked = validate(definition, raw, None, found)
+            checked = validate(definition, raw, None, found, principal.roles)
         if "_form" in checked.errors:      # data for a task without a form
             raise FormRejected(checked)
         values = checked.values
@@ -151,7 +153,7 @@ def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict 
 
 def _complete(engine, principal: Principal, task: HumanTask, definition: dict | None, raw, files):
     with lookups(engine.db, task.instance_id) as found:
-        submission = validate(definition, raw, files, found)
+        submission = validate(definition, raw, files, found, principal.roles)
     if submission.errors:
         raise FormRejected(submission)
     uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
@@ -221,7 +223,7 @@ def _start(engine, principal: Principal, process_key: str, raw, business_key, re
     errors, values, data = dict(refused or {}), {}, {}
     if definition is not None:
         with lookups(engine.db) as found:
-            checked = validate_submission(definition, raw, lookups=found, files=None)
+            checked = validate_submission(definition, raw, lookups=found, files=None, roles=principal.roles)
         values = checked.values
         errors.update(checked.errors)
         if checked.ok:
@@ -260,7 +262,7 @@ def _start_with_data(engine, principal: Principal, process_key: str, version, bu
             own = set(definition.get("schema", {}).get("properties", {}))
             given = {k: v for k, v in data.items() if k in own} if isinstance(data, dict) else data
             checked = validate_submission(definition, given if given is not None else {}, lookups=found,
-                                          files=None)
+                                          files=None, roles=principal.roles)
         if not checked.ok:
             raise FormRejected(checked)
         data = {**(data or {}), **checked.data}

@@ -127,6 +127,33 @@ def test_the_discloser_picks_the_campaign_from_a_list_not_by_typing_its_number(c
     assert ok.status_code == 302
 
 
+def test_only_the_discipline_office_sees_the_discloser_and_the_day_on_the_disclosure_form(client, campaign_id):
+    """说明人 and 说明日期 are the office's, for a paper disclosure it records on someone's behalf: a
+    member of staff sees neither; the office sees both."""
+    login(client, "nurse")
+    page = client.get("/start/campaign_disclosure").get_data(as_text=True)
+    assert "说明的问题" in page and "说明人（" not in page and "说明日期（" not in page
+    assert 'name="person"' not in page and 'name="disclosed_on"' not in page
+    office = client.application.test_client()
+    login(office, "jijian")
+    page = office.get("/start/campaign_disclosure").get_data(as_text=True)
+    assert "说明人（纪检监察室代为登记时选择）" in page and 'name="person"' in page and 'name="disclosed_on"' in page
+
+
+def test_a_discloser_sent_by_staff_is_refused_on_its_field_with_the_input_kept(client, engine, campaign_id, db):
+    login(client, "nurse")
+    resp = post(client, "/start/campaign_disclosure",
+                {"issues[0].summary": "收受患者红包", "person": "nurse2", "disclosed_on": "2026-10-01"},
+                page="/start/campaign_disclosure")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "收受患者红包" in page
+    assert page.count("此项仅限指定角色填写，你无权填写") == 2        # one for each field, named in the summary
+    assert "说明人（纪检监察室代为登记时选择）：此项仅限" in page
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(process_instance).where(
+            process_instance.c.process_key == "campaign_disclosure")).scalar() == 0
+
+
 def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, people, db, shipped):
     login(client, "nurse")
     resp = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包"},
