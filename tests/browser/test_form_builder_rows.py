@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from engine.bpmn.validation import SourceFile
 from engine.config import PROJECT_ROOT
+from tests.engine.forms.test_versions import FORM_TASK
 from tests.browser.test_inbox import browser, server, shot, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.real_forms
@@ -79,6 +81,21 @@ def test_a_rows_field_gets_its_columns_added_reordered_edited_and_removed_in_the
             page.locator("li[data-field=risks] li[data-column]").all()] == ["level", "point"]
     shot(page, "form-builder-02-rows-saved")
 
+    bpmn = FORM_TASK.replace(b'value="all_kinds"', b'value="risk_table"').replace(
+        b'name="LaneA"', 'name="纪检监察室"'.encode())                       # the discipline office's task
+    engine.deploy([SourceFile("risks.bpmn", bpmn)], deployed_by="owner")
+    instance = engine.start("selfcheck", started_by="jijian")
+    task = next(t for t in engine.show(instance.id).tasks if t.status == "open")
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    sign_in(page, server, "jijian")
+    page.goto(f"{server}/tasks/{task.id}")                                 # a task using the built form
+    page.click("[data-add-row]")
+    assert page.locator("fieldset.row").count() == 2
+    assert page.locator("[name='risks[1].point']").count() == 1 and page.locator("select[name='risks[1].level']").count() == 1
+    assert [e.get_attribute("name") for e in page.locator("fieldset.row").first.locator("[name]").all()] == [
+        "risks[0].level", "risks[0].point"]                             # the columns in the builder's order
+    shot(page, "form-builder-03-rows-on-a-task")
+
 
 def test_a_shipped_form_with_rows_opens_with_its_columns_and_round_trips_unchanged(server, browser, engine, people):
     shipped = json.loads((PROJECT_ROOT / "forms" / "campaign_risk_list.json").read_text(encoding="utf-8"))
@@ -100,7 +117,7 @@ def test_a_shipped_form_with_rows_opens_with_its_columns_and_round_trips_unchang
     options = page.locator("li[data-field=risks] li[data-column=grade] textarea[data-prop=options]")
     options.dispatch_event("change")
     assert _definition(page) == shipped                                   # options keep their English titles
-    shot(page, "form-builder-03-shipped-rows")
+    shot(page, "form-builder-04-shipped-rows")
     with page.expect_navigation():
         page.click("[data-testid=save-form]")
     assert engine.forms.get("campaign_risk_list") == shipped
