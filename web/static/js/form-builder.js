@@ -251,7 +251,9 @@
     var add = el("div", { className: "fb-add" });
     var key = el("input", { type: "text", placeholder: level.columns ? t("列标识，如 point", "column key, e.g. point")
       : t("字段标识，如 summary", "field key, e.g. summary"), "data-testid": id + "-new-key" });
+    key.setAttribute("aria-label", key.placeholder);
     var kind = kindSelect(level.kinds, level.kinds[0], { "data-testid": id + "-new-kind" });
+    kind.setAttribute("aria-label", t("类型", "Kind"));
     var button = el("button", { type: "button", "data-testid": id + "-add" }, level.columns ? t("添加列", "Add column") : t("添加字段", "Add field"));
     button.addEventListener("click", function () {
       var name = key.value.trim();
