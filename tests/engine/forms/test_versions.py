@@ -75,7 +75,7 @@ def test_the_task_page_renders_the_form_version_the_task_opened_with(app, engine
     assert resp.status_code == 302 and engine.forms.current_version("all_kinds") == 2
     bad = client.post("/modeler/forms/all_kinds", data={"csrf_token": csrf(client, "/modeler/forms/all_kinds"),
                                                        "definition": "{not json"})
-    assert bad.status_code == 422 and "not valid JSON" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "不是有效的 JSON" in bad.get_data(as_text=True)
     preview = client.post("/modeler/forms/preview", json={"key": "all_kinds", "definition": json.dumps(edited)},
                           headers={"X-CSRFToken": csrf(client, "/modeler/forms/all_kinds")})
     assert preview.get_json()["ok"] and 'name="summary"' in preview.get_json()["html"]
