@@ -22,6 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 
@@ -46,6 +47,11 @@ def pytest_configure(config):
     # Keys, default database and logs of every app, CLI and subprocess the tests start go to a
     # temporary instance folder, never into the checkout.
     os.environ["QINGLIAN_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="qinglian-instance-")
+    # argon2id as in the product, at the smallest cost, for thousands of sign-ins
+    # (tests/engine/org/test_password_hash.py checks the product's own parameters).
+    from argon2 import PasswordHasher
+    from engine.org import accounts
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     config._qinglian_started = time.time()
 
 
@@ -258,11 +264,32 @@ def people(db, clock, password_hash):
     return {p[0]: p for p in PEOPLE}
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app a test process builds: each test has
+    an app of its own, and compiling the pages' templates again for each was most of a page test's
+    time. (Jinja checks each template's source against the checksum kept with its code.)"""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(engine):
     from engine.config import Settings
     from web import create_app
-    return create_app(Settings.from_env(), engine=engine, testing=True, secret_key="test-secret")
+    app = create_app(Settings.from_env(), engine=engine, testing=True, secret_key="test-secret")
+    app.jinja_env.bytecode_cache = _TEMPLATES
+    return app
 
 
 @pytest.fixture

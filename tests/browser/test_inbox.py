@@ -7,9 +7,7 @@ review task. Screenshots go to test-artifacts/ for a person to look at.
 from __future__ import annotations
 
 import re
-import shutil
 import threading
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -23,7 +21,6 @@ from tests.helpers.web import totp_code
 
 pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 _APPS: dict = {}          # the app each running server serves (sign_in answers its second step)
@@ -41,14 +38,29 @@ def server(app):
     srv.shutdown()
 
 
+class _Pages:
+    """The shared Chromium as a test sees it: each `new_page` opens in a fresh context (no cookies or
+    storage from another test), closed when the test ends."""
+
+    def __init__(self, chromium):
+        self._chromium = chromium
+        self._pages = []
+
+    def new_page(self, **options):
+        page = self._chromium.new_page(**options)
+        self._pages.append(page)
+        return page
+
+    def close(self) -> None:
+        for page in self._pages:
+            page.context.close()
+
+
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield b
-        b.close()
+def browser(chromium):
+    pages = _Pages(chromium)
+    yield pages
+    pages.close()
 
 
 def shot(page, name: str) -> None:

@@ -55,7 +55,7 @@ def test_the_auditor_reads_every_audit_page_and_replays(app, engine, report):
 
 
 def test_the_auditor_changes_nothing_on_any_route(app, db, ids, request):
-    ids = {**ids, "campaign": request.getfixturevalue("campaign_id"), "clue": request.getfixturevalue("clue_id")}
+    ids.update(campaign=request.getfixturevalue("campaign_id"), clue=request.getfixturevalue("clue_id"))
     before = _snapshot(db)
     c = app.test_client()
     login(c, "auditor")
@@ -65,7 +65,7 @@ def test_the_auditor_changes_nothing_on_any_route(app, db, ids, request):
         # their own password and authenticator are theirs; verify: see below
         if method == "GET" or rule in ("/account/password", "/account/two-factor", "/audit/verify"):
             continue
-        status = _request(c, method, path.format(**ids), "auditor").status_code
+        status = _request(c, method, path.format_map(ids), "auditor").status_code
         refused.append((rule, status))
     assert all(status == 403 for _, status in refused), refused
     assert _snapshot(db) == after_login

@@ -176,20 +176,41 @@ MATRIX = [
 ]
 
 
+class _Ids(dict):
+    """The ids a route's path names (`path.format_map(ids)`); the attachment and the document are made
+    only for a path that names them."""
+
+    def __init__(self, make: dict, **known):
+        super().__init__(**known)
+        self._make = make
+
+    def __missing__(self, key):
+        if key not in self._make:
+            raise KeyError(key)
+        self[key] = value = self._make[key]()
+        return value
+
+
 @pytest.fixture
 def ids(report, engine, db):
     task = engine.task(report)
-    from engine.inbox import attachments
-    from engine.db.transactions import write_transaction
-    with write_transaction(db) as conn:
-        att = attachments.store(conn, instance_id=task.instance_id, task_id=report, filename="a.pdf",
-                                data=b"%PDF", user="neike_head", now=engine.clock.now())
-    from engine.documents import service as documents
-    from engine.org.people import principal
-    with write_transaction(db) as conn:
-        head = principal(conn, "neike_head")
-    made = documents.generate(engine, head, report, "月度工作进展报告")
-    return {"task": report, "instance": task.instance_id, "attachment": att["id"], "document": made["id"]}
+
+    def attachment():
+        from engine.inbox import attachments
+        from engine.db.transactions import write_transaction
+        with write_transaction(db) as conn:
+            return attachments.store(conn, instance_id=task.instance_id, task_id=report, filename="a.pdf",
+                                     data=b"%PDF", user="neike_head", now=engine.clock.now())["id"]
+
+    def document():
+        from engine.documents import service as documents
+        from engine.org.people import principal
+        from engine.db.transactions import write_transaction
+        with write_transaction(db) as conn:
+            head = principal(conn, "neike_head")
+        return documents.generate(engine, head, report, "月度工作进展报告")["id"]
+
+    return _Ids({"attachment": attachment, "document": document}, task=report, instance=task.instance_id)
 
 
 @pytest.fixture
@@ -214,10 +235,10 @@ def _request(client, method: str, path: str, user: str | None):
 @pytest.mark.parametrize("rule,method,path,wrong,wrong_status,right", MATRIX, ids=[f"{m} {r}" for r, m, *_ in MATRIX])
 def test_route(app, ids, request, rule, method, path, wrong, wrong_status, right):
     if "{campaign}" in path:
-        ids = dict(ids, campaign=request.getfixturevalue("campaign_id"))
+        ids["campaign"] = request.getfixturevalue("campaign_id")
     if "{clue}" in path:
-        ids = {**ids, "clue": request.getfixturevalue("clue_id")}
-    path = path.format(**ids)
+        ids["clue"] = request.getfixturevalue("clue_id")
+    path = path.format_map(ids)
     anon = app.test_client()
     resp = _request(anon, method, path, None)
     assert resp.status_code == 302 and "/login" in resp.headers["Location"], "anonymous must sign in"
@@ -246,8 +267,9 @@ def test_every_page_route_is_in_the_matrix(app):
 def test_a_file_of_one_instance_cannot_be_fetched_by_a_stranger(app, ids, db):
     c = app.test_client()
     login(c, "nurse2")                                   # same department, but not a candidate
+    path = f"/attachments/{ids['attachment']}"
     with db.connect() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(attachment)).scalar()
-    assert c.get(f"/attachments/{ids['attachment']}").status_code == 404
+    assert c.get(path).status_code == 404
     with db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(attachment)).scalar() == before >= 1

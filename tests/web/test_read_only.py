@@ -30,7 +30,7 @@ def _snapshot(db) -> dict:
 
 
 def test_an_auditor_who_is_also_staff_changes_nothing_on_any_page(app, db, clock, password_hash, ids, request):
-    ids = {**ids, "campaign": request.getfixturevalue("campaign_id"), "clue": request.getfixturevalue("clue_id")}
+    ids.update(campaign=request.getfixturevalue("campaign_id"), clue=request.getfixturevalue("clue_id"))
     _hire(db, clock, password_hash, "auditor_staff", ["staff", "auditor"])
     c = app.test_client()
     login(c, "auditor_staff")
@@ -40,7 +40,7 @@ def test_an_auditor_who_is_also_staff_changes_nothing_on_any_page(app, db, clock
         # their own password and authenticator are theirs; verify records only itself
         if method == "GET" or rule in ("/account/password", "/account/two-factor", "/audit/verify"):
             continue
-        refused.append((rule, _request(c, method, path.format(**ids), "auditor_staff").status_code))
+        refused.append((rule, _request(c, method, path.format_map(ids), "auditor_staff").status_code))
     assert all(status == 403 for _, status in refused), refused
     assert _snapshot(db) == before
 
