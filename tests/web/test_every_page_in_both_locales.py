@@ -145,9 +145,9 @@ def _crawl(app, user: str, locale: str):
 # shipped process is named in English (its BPMN's `nameEn`), so its Chinese name is not data but a leftover.
 NAMED_IN_ENGLISH = re.compile(r"^/(inbox|tasks/\*|start|start/\*|started|started/\*|audit(/.*)?|modeler(/.*)?|"
                               r"analytics(/.*)?)$")
-# The audit desk's and the analyses' pages: there a shipped process's steps are named in English too (the
-# catalogue's, by process key), so their Chinese names are leftovers.
-STEPS_IN_ENGLISH = re.compile(r"^/(audit|analytics)(/.*)?$")
+# The inbox, the task pages, the audit desk and the analyses: there a shipped process's steps are named
+# in English too (the catalogue's, by process key), so their Chinese names are leftovers.
+STEPS_IN_ENGLISH = re.compile(r"^/(inbox|tasks/\*|audit(/.*)?|analytics(/.*)?)$")
 FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
               "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask", "sendTask", "receiveTask",
               "callActivity", "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
