@@ -1,11 +1,10 @@
 """Submitting a form: a task's, from the task page or the API alike (save it as a draft, or complete
 the task with it), or a process's start form.
 
-A completion is one write: the form is validated first (its lookups — staff, departments, the
-instance's attachments — in one read, opened only if the form asks one), then its new files are
-stored, the task is completed and the person's draft discarded in the completion's own
-transaction. A refused completion (a completion guard, a conflict, a failing commit) leaves no file
-behind and the draft as it was.
+A completion is one transaction: who may work the task and the form (its lookups — staff,
+departments, the instance's attachments) are checked first in it, then its new files are stored,
+the task is completed and the person's draft discarded. A refused completion (a completion guard,
+a conflict, a failing commit) leaves no file behind and the draft as it was.
 """
 from __future__ import annotations
 
