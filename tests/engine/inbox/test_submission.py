@@ -138,6 +138,16 @@ def test_a_form_at_fault_is_refused_with_what_was_typed_and_stores_nothing(engin
     assert _stored(db) == ([], [])
 
 
+def test_after_a_refused_form_the_task_is_completed_with_the_corrected_one(engine, db, people):
+    task_id = _deploy(engine, guard=False)
+    head = _head(db)
+    with pytest.raises(submission.FormRejected):
+        submission.submit(engine, head, task_id, MultiDict([("progress", "完成")]))
+    done = submission.submit(engine, head, task_id, _post("完成了全科廉洁教育"))
+    assert done.instance.data["progress"] == "完成了全科廉洁教育"
+    assert engine.task(task_id).status == "completed" and engine.task(task_id).completed_by == "neike_head"
+
+
 def test_only_the_person_whose_task_it_is_may_submit_it(engine, db, people):
     task_id = _deploy(engine, guard=False)
     with read_transaction(db) as conn:
