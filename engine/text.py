@@ -36,3 +36,35 @@ def cells(values) -> list:
 def hidden_characters(text: str) -> bool:
     """True when the text holds a bidi-override or zero-width character, or a control character."""
     return bool(HIDDEN.search(text) or CONTROL.search(text))
+
+
+class Words(str):
+    """The product's own words composed by the engine — a ledger stage, a clue's result, an option's
+    note — as Chinese text that remembers how it was composed, so that a page can say it in the
+    reader's language (the web's `words` filter) while an export, an official document or a JSON
+    answer reads the Chinese it is.
+
+    `msgid` is a Chinese message of the web's catalogue with `%(name)s` placeholders; each parameter
+    is data (a `str` or number, shown as it is) or `Words` again (said in the reader's language too).
+    `Words.joined` strings several together with a separator of the language (、 ；or a new line)."""
+
+    msgid: str
+    params: dict
+    parts: tuple
+    sep: str
+
+    def __new__(cls, msgid: str, **params):
+        self = super().__new__(cls, msgid % params if params else msgid)
+        self.msgid, self.params, self.parts, self.sep = msgid, params, (), ""
+        return self
+
+    @classmethod
+    def joined(cls, parts, sep: str) -> "Words":
+        """Several pieces (words or data) in a row: 、 lists, ；clauses, a new line items."""
+        parts = tuple(parts)
+        self = str.__new__(cls, sep.join(parts))
+        self.msgid, self.params, self.parts, self.sep = "", {}, parts, sep
+        return self
+
+    def __reduce__(self):                 # copied or pickled: the Chinese text it reads as
+        return (str, (str(self),))

@@ -8,8 +8,8 @@ runs on SQLite and on PostgreSQL; its ids end in `[sqlite]` and `[postgresql]`.
 SQLite: each test gets its own database file, copied from a template migrated once per session.
 PostgreSQL (127.0.0.1:5432; base URL QINGLIAN_TEST_PG_URL, default database `test`): each pytest-xdist
 worker has a database of its own (`test_gw0`, `test_gw1`, …, created when missing), migrated once per
-session and emptied after each test. Before and after each test we check that no table holds rows it
-should not — a test that leaks state fails loudly instead of skewing the next one.
+session and emptied after each test. Before each test we check that no table holds rows — a test that
+leaks state fails loudly instead of skewing the next one.
 
 Nothing is written into the checkout: the instance folder (keys, default database) is a temporary one.
 """
@@ -69,8 +69,31 @@ def sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template.db"
     db = create_db_engine(f"sqlite:///{path}")
     migrate.upgrade(db)
+    _seed(db)
     db.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def shipped_template(sqlite_template, tmp_path_factory) -> Path:
+    """The SQLite template with the shipped processes/ deployed (see `shipped`)."""
+    from engine.bootstrap import deploy_directory, domain_connectors
+    path = tmp_path_factory.mktemp("db") / "shipped.db"
+    shutil.copy(sqlite_template, path)
+    db = create_db_engine(f"sqlite:///{path}")
+    engine = Engine(db, FormCatalog(ROOT / "forms"), FixedClock(START), IdSource(seed=11),
+                    connectors=domain_connectors())
+    deploy_directory(engine, ROOT / "processes", deployed_by="owner")
+    db.dispose()
+    return path
+
+
+def _seed(db) -> None:
+    """What every test's database holds: the built-in roles and two lane roles of the test diagrams."""
+    with write_transaction(db) as conn:
+        roles.ensure_builtin_roles(conn)
+        roles.add_role(conn, "LaneA", "甲岗", "Lane A")
+        roles.add_role(conn, "LaneB", "乙岗", "Lane B")
 
 
 def _ensure_pg_database(url: str) -> None:
@@ -93,44 +116,51 @@ def pg_engine():
     with db.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
+        # A test database need not survive a power cut: commits (and the scheduler processes a test
+        # starts, which connect to the same database) do not wait for the WAL to reach the disk.
+        conn.exec_driver_sql(f'ALTER DATABASE "{db.url.database}" SET synchronous_commit = off')
+    db.dispose()                      # new connections take the database's setting
     migrate.upgrade(db)
     yield db
     db.dispose()
 
 
-def _row_counts(db) -> dict[str, int]:
+def _tables_with_rows(db) -> list[str]:
+    """The tables that hold a row, in one round trip."""
+    probes = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
+                                for t in metadata.sorted_tables)
     with db.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in metadata.sorted_tables}
+        return list(conn.exec_driver_sql(probes).scalars())
 
 
 def _empty_pg(db) -> None:
-    names = ", ".join(t.name for t in metadata.sorted_tables)
-    with db.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    names = ", ".join(_tables_with_rows(db))
+    if names:
+        with db.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
 def db(request, tmp_path, sqlite_template):
+    """A database of the test's own: a fresh copy of the SQLite template, or the worker's PostgreSQL
+    database, which must be empty when the test starts (a test that leaks rows past its end — a thread
+    still writing, say — fails the next one loudly) and is emptied after it."""
     if request.param == "sqlite":
         path = tmp_path / "qinglian.db"
-        shutil.copy(sqlite_template, path)
+        shipped = "shipped" in request.fixturenames
+        shutil.copy(request.getfixturevalue("shipped_template") if shipped else sqlite_template, path)
         engine = create_db_engine(f"sqlite:///{path}")
+        engine.qinglian_shipped = shipped
     else:
         engine = request.getfixturevalue("pg_engine")
-    leftovers = {k: v for k, v in _row_counts(engine).items() if v}
-    assert not leftovers, f"a previous test left rows behind: {leftovers}"
-    with write_transaction(engine) as conn:
-        roles.ensure_builtin_roles(conn)
-        roles.add_role(conn, "LaneA", "甲岗", "Lane A")
-        roles.add_role(conn, "LaneB", "乙岗", "Lane B")
+        leftovers = _tables_with_rows(engine)
+        assert not leftovers, f"a previous test left rows behind in {leftovers}"
+        _seed(engine)
     yield engine
     if request.param == "sqlite":
         engine.dispose()
     else:
         _empty_pg(engine)
-        leftovers = {k: v for k, v in _row_counts(engine).items() if v}
-        assert not leftovers, f"rows left behind after the test: {leftovers}"
 
 
 @pytest.fixture
@@ -154,6 +184,16 @@ def engine(db, clock, forms_dir):
     workers = int(os.environ.get("QINGLIAN_TEST_SCRIPT_WORKERS") or 0)   # >0: scripts in worker processes
     return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True,
                   connectors=domain_connectors(), script_pool=shared_pool(workers) if workers else None)
+
+
+@pytest.fixture
+def shipped(db, engine):
+    """The shipped processes/ deployed by the process owner at START, as `make run` deploys them (for a
+    test marked `real_forms`). On SQLite the test's database is a copy of a template that already holds
+    them — deploying them was the slowest part of many tests' set-up; on PostgreSQL they are deployed now."""
+    if not getattr(db, "qinglian_shipped", False):      # PostgreSQL, or asked for in the test's body
+        from engine.bootstrap import deploy_directory
+        deploy_directory(engine, ROOT / "processes", deployed_by="owner")
 
 
 def bpmn(name: str) -> bytes:

@@ -16,7 +16,7 @@ from engine.audit.analytics import service, workbook
 from engine.errors import Invalid, NotFound, Problem
 from engine.permissions import ANALYTICS_READERS
 
-from .formatting import content_disposition, day
+from .formatting import content_disposition, day, step_label
 from .i18n import select_locale
 from .session import engine, roles_required
 
@@ -62,7 +62,8 @@ def _department_name(page: dict):
 
 
 def _step_name(page: dict):
-    return lambda element: page["names"].get(element) or element
+    key = page["version"].process_key
+    return lambda element: step_label(page["names"].get(element), key) or element
 
 
 def _overlays(page: dict) -> dict:

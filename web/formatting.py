@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from engine.deadlines.workdays import BEIJING
 from engine.inbox import lists
+from engine.text import Words
 
 from .i18n import select_locale
 
@@ -89,6 +90,9 @@ def init_app(app) -> None:
     app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.filters["instance_status"] = instance_status
     app.jinja_env.filters["process_label"] = process_label
+    app.jinja_env.filters["words"] = words
+    app.jinja_env.globals["step_label"] = step_label
+    app.jinja_env.filters["month"] = month
     app.jinja_env.filters["process_option"] = lambda pair: (pair[0], process_label(pair[1]))
 
     @app.context_processor
@@ -134,6 +138,48 @@ def process_label(name: str | None) -> str | None:
         infos = current_app.extensions["qinglian"].process_infos().values()
         names = g._process_names_en = {i.name: i.name_en for i in infos if i.name and i.name_en}
     return names.get(name, name)
+
+
+# How an English reader strings pieces together where Chinese uses 、 and ；.
+_EN_SEPARATORS = {"、": ", ", "；": "; ", "，": ", "}
+
+
+def words(value, locale: str | None = None):
+    """The engine's `Words` said in the reader's language (through the catalogue, each piece of data
+    as it is); any other value unchanged."""
+    if not isinstance(value, Words):
+        return value
+    if (locale or select_locale()) != "en":
+        return str(value)
+    if value.parts:
+        sep = _EN_SEPARATORS.get(value.sep, value.sep)
+        return sep.join(str(words(p, locale)) for p in value.parts)
+    from flask_babel import gettext as _
+    params = {k: words(v, locale) for k, v in value.params.items()}
+    return _(value.msgid, **params) if params else _(value.msgid)
+
+
+def month(value, locale: str | None = None) -> str:
+    """A month (any day of it, a `date` or ISO text): 2026年10月 / Oct 2026."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if (locale or select_locale()) == "en":
+        return f"{_EN_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.year}年{value.month}月"
+
+
+def step_label(name: str | None, process_key: str | None) -> str | None:
+    """A step of a process (a task, an event, a gateway) as the reader says it: the name its model
+    gives, or on English pages the catalogue's English for that name in that process (context
+    `process:<key>`) — the shipped processes' steps have one; a step a hospital added or renamed has
+    none, and shows the name it was given."""
+    from flask_babel import get_locale, pgettext
+    locale = get_locale()
+    if not name or not process_key or locale is None or locale.language != "en":
+        return name
+    return pgettext(f"process:{process_key}", name)
 
 
 def instance_status(status: str) -> str:

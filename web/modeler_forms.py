@@ -12,6 +12,7 @@ from engine.permissions import PROCESS_EDITORS
 from engine.errors import Invalid, NotFound
 from engine.forms import FORM_KEY, check_definition
 
+from . import form_messages
 from .session import engine, roles_required
 
 bp = Blueprint("modeler_forms", __name__, url_prefix="/modeler/forms")
@@ -59,7 +60,7 @@ def save(key: str):
     try:
         saved = eng.forms.save(key, text, saved_by=g.principal.username, now=eng.clock.now(), note=note)
     except Invalid as exc:
-        return edit(key, text, [str(p) for p in exc.problems] or [exc.message], 422)
+        return edit(key, text, [form_messages.say(p) for p in exc.problems] or [exc.message], 422)
     flash(_("已保存为表单 %(key)s 第 %(n)s 版；已打开的任务仍使用原版本", key=key, n=saved.version), "ok")
     return redirect(url_for("modeler_forms.edit", key=key))
 
@@ -74,7 +75,7 @@ def preview():
     key = body.get("key") if isinstance(body.get("key"), str) and FORM_KEY.match(body["key"]) else "form"
     problems = check_definition(key, text)
     if problems:
-        return jsonify(ok=False, problems=[str(p) for p in problems])
+        return jsonify(ok=False, problems=[form_messages.say(p) for p in problems])
     html = render_template("modeler/_form_preview.html", definition=json.loads(text), values={}, errors={},
                            **_choices())
     return jsonify(ok=True, problems=[], html=html)

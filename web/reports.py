@@ -21,11 +21,14 @@ from .session import engine, login_required
 
 bp = Blueprint("reports", __name__)
 
+# kind: (its name in the list, the end of its official title, its attachment's number in seed 002).
+# The official title (the campaign's heading, then these words) stays Chinese in the Excel file;
+# the page says it in the reader's language (`_page_title`).
 KINDS = {
-    "disclosures": ("附件2 主动说明问题情况汇总表", "有关人员主动说明问题情况汇总表"),
-    "ledger": ("附件3 问题线索台帐", "问题线索台帐"),
-    "outcomes": ("附件4 专项整治情况汇总表", "情况汇总表"),
-    "monthly": ("月度工作进展报告", "工作进展月报"),
+    "disclosures": ("附件2 主动说明问题情况汇总表", "有关人员主动说明问题情况汇总表", 2),
+    "ledger": ("附件3 问题线索台帐", "问题线索台帐", 3),
+    "outcomes": ("附件4 专项整治情况汇总表", "情况汇总表", 4),
+    "monthly": ("月度工作进展报告", "工作进展月报", None),
 }
 # 附件2–4 hold clue and disclosure figures: the roles that may read the clue ledger. The monthly
 # report is campaign work: the campaign's viewers, and department heads for their own departments.
@@ -107,9 +110,20 @@ def show(campaign_id: str, kind: str):
     args = {"cutoff": cutoff.isoformat(), "filled_by": sign.filled_by, "phone": sign.phone, "reviewer": sign.reviewer}
     return render_template(f"reports/{kind}.html", camp=camp, kind=kind, titles=KINDS, report=report,
                            cutoff=cutoff, sign=sign, problems=problems, args=args,
-                           title=f"{heading}{KINDS[kind][1]}",
+                           title=_page_title(kind, heading),
                            export=url_for("reports.export", campaign_id=campaign_id, kind=kind, **args),
                            report_text=workbooks.report_text), (422 if problems else 200)
+
+
+def _page_title(kind: str, heading: str) -> str:
+    """A report's title on its page: the campaign's heading (data), then what the report is."""
+    if kind == "disclosures":
+        return _("%(heading)s有关人员主动说明问题情况汇总表", heading=heading)
+    if kind == "ledger":
+        return _("%(heading)s问题线索台帐", heading=heading)
+    if kind == "outcomes":
+        return _("%(heading)s情况汇总表", heading=heading)
+    return _("%(heading)s工作进展月报", heading=heading)
 
 
 @bp.get("/reports/<campaign_id>/<kind>.xlsx")

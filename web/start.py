@@ -38,7 +38,7 @@ def index():
 def form(key: str, values=None, errors=None, business_key: str = "", status: int = 200):
     eng = engine()
     info = _startable_or_403(key)
-    definition = eng.forms.for_start(info.start_form) if info.start_form else None
+    definition = eng.forms.for_start(info.start_form, roles=g.principal.roles) if info.start_form else None
     return render_template("start.html", info=info, definition=definition, values=values or {},
                            errors=errors or {}, business_key=business_key, attachment_names={},
                            **org.choices(eng)), status

@@ -25,6 +25,7 @@ from engine.deadlines.workdays import BEIJING
 from engine.errors import Invalid, Problem
 from engine.org.people import principal
 from engine.org.roles import DISCIPLINE_OFFICE
+from engine.text import Words
 
 
 def campaigns(conn, *, running_only: bool) -> list[dict]:
@@ -50,8 +51,10 @@ def _named(c: dict) -> str:
 
 def campaign_options(conn) -> list[tuple[str, str]]:
     """The disclosure form's choice of campaign (`optionsFrom: disclosure_campaigns`): those taking
-    disclosures, newest first; an ended one is marked (only the office may file under it)."""
-    return [(c["id"], _named(c) + ("" if c["running"] else "（已结束）")) for c in campaigns(conn, running_only=False)]
+    disclosures, newest first; an ended one is marked (only the office may file under it), in `Words`
+    a page says in the reader's language."""
+    return [(c["id"], _named(c) if c["running"] else Words("%(campaign)s（已结束）", campaign=_named(c)))
+            for c in campaigns(conn, running_only=False)]
 
 
 def disclosure_window(ctx) -> dict:

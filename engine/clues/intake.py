@@ -345,4 +345,4 @@ def start_review(engine, principal: Principal, instance_id: str):
                         business_key=f"{found['business_key']} 回头看",
                         data={"clue_instance_id": instance_id, "clue_business_key": found["business_key"],
                               "person_name": found["person_name"], "summary": found["summary"],
-                              "disposal_result": found["result"], "office_department": office})
+                              "disposal_result": str(found["result"]), "office_department": office})

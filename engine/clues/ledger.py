@@ -25,6 +25,7 @@ from engine.db.schema import clue_round, event, human_task, process_instance
 from engine.deadlines.workdays import BEIJING
 from engine.org.people import Principal
 from engine.runtime import queries, recusal
+from engine.text import Words
 
 DISPOSALS = {"talk_inquiry": "谈话函询", "verify": "初步核实", "hold": "暂存待查", "close": "予以了结",
              "transfer": "移交", "report_up": "报告上级纪委"}
@@ -218,13 +219,14 @@ def _row(i, d: dict, tasks: list, waiting: list[str], modes: list[str], now: dat
     stage_elements = [t.element_id for t in open_tasks if t.element_id != "acceptance_notice"] + \
         [w for w in waiting if w in STAGES]
     if closed:
-        stage = "已办结"
+        stage = Words("已办结")
     elif stage_elements:
-        stage = "、".join(dict.fromkeys(STAGES.get(e, e) for e in stage_elements))
+        named = {STAGES.get(e, e): e in STAGES for e in stage_elements}       # each stage once
+        stage = Words.joined([Words(label) if known else label for label, known in named.items()], "、")
     elif open_tasks:
-        stage = "受理告知"
+        stage = Words("受理告知")
     else:
-        stage = "办理中"
+        stage = Words("办理中")
     overdue = [t.name for t in open_tasks if t.due_at is not None and t.due_at < now]
     report_back = next((t for t in open_tasks if t.element_id == "report_back"), None)
     # 承办人 (seed 002: "专人管理"): who holds the clue's open work, else who last did a step of it
@@ -266,50 +268,56 @@ def _date(value) -> date | None:
         return None
 
 
-def disposal_and_result(d: dict, modes: list[str] = ()) -> str:
-    """附件3's 处置方式及结果, in words: the disposal, what it found, and the outcome."""
-    parts = []
+def disposal_and_result(d: dict, modes: list[str] = ()) -> Words:
+    """附件3's 处置方式及结果, in words: the disposal, what it found, and the outcome (Chinese text, which
+    a page says in the reader's language: `Words`)."""
+    parts: list = []
     if d.get("disposal"):
-        parts.append(DISPOSALS[d["disposal"]] if d["disposal"] in DISPOSALS else d["disposal"])
+        parts.append(Words(DISPOSALS[d["disposal"]]) if d["disposal"] in DISPOSALS else d["disposal"])
     if modes:
-        parts.append("、".join(modes))
+        parts.append(Words.joined([Words(m) for m in modes], "、"))
     if d.get("disposal") == "talk_inquiry" and d.get("inquiry_method"):
-        parts.append("谈话" if d["inquiry_method"] == "talk" else "函询")
+        parts.append(Words("谈话" if d["inquiry_method"] == "talk" else "函询"))
         if d.get("reply_late"):
-            parts.append("逾期回复")
+            parts.append(Words("逾期回复"))
     if d.get("evaluation"):
-        parts.append({"close": "说明清楚，予以了结", "remind": "提醒谈话", "again": "再次函询"}.get(d["evaluation"], "转初步核实"))
+        parts.append(Words({"close": "说明清楚，予以了结", "remind": "提醒谈话", "again": "再次函询"}
+                           .get(d["evaluation"], "转初步核实")))
     if d.get("verify_conclusion"):
-        parts.append(CONCLUSIONS.get(d["verify_conclusion"], d["verify_conclusion"]))
+        conclusion = d["verify_conclusion"]
+        parts.append(Words(CONCLUSIONS[conclusion]) if conclusion in CONCLUSIONS else conclusion)
     if d.get("disposal") == "close" and d.get("closed_reason"):
-        parts.append(f"了结理由：{d['closed_reason']}")
+        parts.append(Words("了结理由：%(reason)s", reason=d["closed_reason"]))
     if d.get("disposal") == "report_up":
-        parts.append(f"报送{d['sent_to']}" if d.get("sent_to") else "待报送")
+        parts.append(Words("报送%(to)s", to=d["sent_to"]) if d.get("sent_to") else Words("待报送"))
         if d.get("up_receipt_on"):
-            parts.append("已回执")
+            parts.append(Words("已回执"))
         if d.get("up_result"):
-            parts.append(f"上级纪委办理结果：{d['up_result']}")
+            parts.append(Words("上级纪委办理结果：%(result)s", result=d["up_result"]))
     if d.get("reported_back_on"):
-        parts.append(f"已于{d['reported_back_on']}向上级纪委报告办理结果")
+        parts.append(Words("已于%(day)s向上级纪委报告办理结果", day=d["reported_back_on"]))
     if d.get("handling_mode") in HANDLING_MODES and d.get("mode_handled_by"):
-        parts.append(("报送" if d["handling_mode"] == "escalated" else "移交" if d["handling_mode"] == "cross" else
-                      "联合") + d["mode_handled_by"] + (f"（{d['mode_team']}）" if d.get("mode_team") else ""))
+        verb = {"escalated": "报送", "cross": "移交"}.get(d["handling_mode"], "联合")
+        if d.get("mode_team"):
+            parts.append(Words(verb + "%(by)s（%(team)s）", by=d["mode_handled_by"], team=d["mode_team"]))
+        else:
+            parts.append(Words(verb + "%(by)s", by=d["mode_handled_by"]))
         if d.get("mode_receipt_on"):
-            parts.append("已回执")
+            parts.append(Words("已回执"))
         if d.get("mode_result"):
-            parts.append(f"办理结果：{d['mode_result']}")
+            parts.append(Words("办理结果：%(result)s", result=d["mode_result"]))
     if d.get("disposal") == "transfer" and d.get("receiving_authority"):
-        parts.append(f"移交{d['receiving_authority']}" + ("（已回执）" if d.get("receipt_on") else ""))
+        parts.append(Words("移交%(to)s（已回执）" if d.get("receipt_on") else "移交%(to)s", to=d["receiving_authority"]))
     if d.get("discipline_form"):
-        form = FORMS.get(d["discipline_form"], d["discipline_form"])
-        parts.append(f"{form}（{d['measure']}）" if d.get("measure") else form)
+        form = Words(FORMS[d["discipline_form"]]) if d["discipline_form"] in FORMS else d["discipline_form"]
+        parts.append(Words("%(form)s（%(measure)s）", form=form, measure=d["measure"]) if d.get("measure") else form)
     if d.get("admin_penalty"):
-        parts.append(f"行政处罚：{d['admin_penalty']}")
+        parts.append(Words("行政处罚：%(penalty)s", penalty=d["admin_penalty"]))
     if d.get("publicized"):
-        parts.append("已通报")
+        parts.append(Words("已通报"))
     if d.get("rules_improved"):
-        parts.append(f"完善制度{d['rules_improved']}项")
-    return "；".join(parts)
+        parts.append(Words("完善制度%(n)s项", n=d["rules_improved"]))
+    return Words.joined(parts, "；")
 
 
 def _feedback(d: dict, tasks: list, now: datetime) -> dict:

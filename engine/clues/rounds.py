@@ -26,6 +26,7 @@ from engine.errors import Conflict, Invalid, NotFound, Problem
 from engine.org.people import Principal
 from engine.permissions import may_handle_clues, require
 from engine.runtime import queries
+from engine.text import Words
 
 # What a new round takes from the clue as registered, besides intake.CLUE_FIELDS (the rest is decided again).
 CARRIED = ("conflicts", "office_department", "person_department_name", "feedback_required", "withheld_from_roles",
@@ -83,13 +84,15 @@ def line_row(first: dict, later: list[dict], info: list[Round]) -> dict:
             "result": rounds_text(rounds_)}
 
 
-def rounds_text(rounds_: list[dict]) -> str:
-    """附件3's 处置方式及结果 of a reopened clue: each round's result, the earlier ones kept."""
+def rounds_text(rounds_: list[dict]) -> Words:
+    """附件3's 处置方式及结果 of a reopened clue: each round's result, the earlier ones kept (`Words`)."""
     parts = []
     for r in rounds_:
-        head = f"第{r['round']}轮" if r["round"] == 1 else f"第{r['round']}轮（{r['reopened_on']}回头看重新处置）"
-        parts.append(f"{head}：{r['result'] or '办理中'}")
-    return "\n".join(parts)
+        result = r["result"] or Words("办理中")
+        parts.append(Words("第%(n)s轮：%(result)s", n=r["round"], result=result) if r["round"] == 1 else
+                     Words("第%(n)s轮（%(day)s回头看重新处置）：%(result)s", n=r["round"], day=r["reopened_on"],
+                           result=result))
+    return Words.joined(parts, "\n")
 
 
 def later_rounds() -> sa.Select:

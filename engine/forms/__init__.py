@@ -15,12 +15,13 @@ from pathlib import Path
 from engine.db.transactions import read_transaction, write_transaction
 from ..errors import Invalid, NotFound, Problem
 from . import versions
-from .definition import KINDS, Field, check_definition, fields
+from .definition import KINDS, Field, check_definition, fields, hidden_from, shown_to
 from .lookups import AttachmentMeta, Lookups, MemoryLookups
 from .submission import Submission, Upload, validate_submission, values_from_data
 
-__all__ = ["FormCatalog", "KINDS", "Field", "check_definition", "fields", "AttachmentMeta", "Lookups",
-           "MemoryLookups", "Submission", "Upload", "validate_submission", "values_from_data"]
+__all__ = ["FormCatalog", "KINDS", "Field", "check_definition", "fields", "hidden_from", "shown_to",
+           "AttachmentMeta", "Lookups", "MemoryLookups", "Submission", "Upload", "validate_submission",
+           "values_from_data"]
 
 FORM_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
@@ -72,17 +73,20 @@ class FormCatalog:
             raise NotFound(f"{what} not found", field="form_key")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def for_task(self, task, conn=None) -> dict | None:
+    def for_task(self, task, conn=None, *, roles=None) -> dict | None:
         """The definition a human task (the runtime's `HumanTask`: its `form_key` and `created_at`)
-        renders and validates against: the version of its opening (read in `conn` when given)."""
+        renders and validates against: the version of its opening (read in `conn` when given); given
+        `roles`, as a person holding them sees it (`shown_to`)."""
         if not task.form_key:
             return None
-        return self.with_options(self.get(task.form_key, as_of=task.created_at, conn=conn), conn)
+        definition = self.with_options(self.get(task.form_key, as_of=task.created_at, conn=conn), conn)
+        return definition if roles is None else shown_to(definition, roles)
 
-    def for_start(self, key: str) -> dict:
+    def for_start(self, key: str, *, roles=None) -> dict:
         """The definition a start form renders and validates against: the current version, with its
-        data-driven choices (`with_options`)."""
-        return self.with_options(self.get(key))
+        data-driven choices (`with_options`); given `roles`, as a person holding them sees it (`shown_to`)."""
+        definition = self.with_options(self.get(key))
+        return definition if roles is None else shown_to(definition, roles)
 
     def with_options(self, definition: dict, conn=None) -> dict:
         """`definition` with the choices of each select whose layout names `optionsFrom` filled in (as its

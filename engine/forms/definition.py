@@ -19,7 +19,7 @@ KINDS = ("text", "textarea", "number", "money", "date", "select", "multiselect",
 ROW_KINDS = frozenset(KINDS) - {"file", "rows"}          # what a repeating row may hold
 TOP_KEYS = {"title", "title_en", "instructions", "instructions_en", "schema", "layout", "bulk"}
 ENTRY_KEYS = {"field", "widget", "help", "help_en", "placeholder", "placeholder_en",
-              "decimals", "accept", "maxSize", "columns", "optionsFrom"}
+              "decimals", "accept", "maxSize", "columns", "optionsFrom", "roles"}
 TEXT_KEYS = ("help", "help_en", "placeholder", "placeholder_en")
 MB = 1024 * 1024
 DEFAULT_MAX_SIZE = 10 * MB            # per uploaded file, unless the layout says `maxSize`
@@ -27,6 +27,7 @@ DEFAULT_MAX_TOTAL = 50 * MB           # all files of one submission
 DEFAULT_ACCEPT = (".pdf", ".ofd", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".txt",
                   ".jpg", ".jpeg", ".png")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+ROLE = re.compile(r"[A-Za-z0-9_.-]{1,64}")        # a role code (engine.org.roles), as lanes name them
 META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
@@ -52,6 +53,11 @@ class Field:
         return source.get("oneOf", [])
 
     @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles the field is shown to (its layout entry's `roles`); empty: everyone."""
+        return tuple(self.entry.get("roles") or ())
+
+    @property
     def accept(self) -> tuple[str, ...]:
         return tuple(self.entry.get("accept") or DEFAULT_ACCEPT)
 
@@ -74,6 +80,23 @@ def _fields(schema: dict, layout: list) -> list[Field]:
         columns = tuple(_fields(prop["items"], entry["columns"])) if kind == "rows" else ()
         found.append(Field(name, kind, prop, entry, name in required, columns))
     return found
+
+
+def hidden_from(definition: dict, roles) -> set[str]:
+    """The fields of a definition a person holding `roles` (role codes) is not shown: those whose
+    layout entry names `roles` of which they hold none."""
+    held = set(roles)
+    return {e["field"] for e in definition.get("layout") or []
+            if isinstance(e, dict) and e.get("roles") and not held & set(e["roles"])}
+
+
+def shown_to(definition: dict, roles) -> dict:
+    """`definition` as a person holding `roles` fills it in: the fields meant for other roles left
+    out of its layout (their schema kept, so that a refusal can still name them)."""
+    hidden = hidden_from(definition, roles)
+    if not hidden:
+        return definition
+    return {**definition, "layout": [e for e in definition["layout"] if e.get("field") not in hidden]}
 
 
 def check_definition(key: str, definition: dict | str | bytes) -> list[Problem]:
@@ -154,6 +177,9 @@ def _check_layout(schema: dict, layout: list, prefix: str, in_rows: bool, proble
         seen.add(name)
         for extra in sorted(entry.keys() - ENTRY_KEYS):
             problem(f'unknown layout key "{extra}" (known: {", ".join(sorted(ENTRY_KEYS))})', path)
+        if "roles" in entry:
+            for message in _roles_problems(entry["roles"], in_rows, name in schema.get("required", [])):
+                problem(message, path)
         widget, prop = entry.get("widget"), props[name]
         if widget not in KINDS:
             problem(f'unknown widget "{widget}"; use one of {", ".join(KINDS)}', path)
@@ -179,6 +205,16 @@ def _check_layout(schema: dict, layout: list, prefix: str, in_rows: bool, proble
     for name in props:
         if name not in seen:
             problem(f'"{name}" is not in the layout, so nobody could fill it in', prefix + name)
+
+
+def _roles_problems(roles, in_rows: bool, required: bool) -> list[str]:
+    if in_rows:
+        return ["`roles` applies to a whole field, not to a column of a repeating row"]
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and ROLE.fullmatch(r) for r in roles):
+        return ['`roles` must be a list of role codes, e.g. ["discipline_office"]']
+    if required:
+        return ["a field shown only to some roles cannot be required (the others could never submit the form)"]
+    return []
 
 
 def _schema_field(path) -> str | None:

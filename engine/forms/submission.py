@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from ..errors import Invalid, Problem
 from .cleaning import FieldError, blank, clean, required_message
-from .definition import DEFAULT_MAX_TOTAL, MB, Field, check_definition, fields
+from .definition import DEFAULT_MAX_TOTAL, MB, Field, check_definition, fields, hidden_from
 from .lookups import Lookups
 
 FORM = "_form"             # error key for the submission as a whole
@@ -117,14 +117,20 @@ def _validator(schema: dict) -> Draft202012Validator:
     return hit
 
 
+NOT_YOURS = "此项仅限指定角色填写，你无权填写"
+
+
 def validate_submission(definition: dict, raw, *, lookups: Lookups, files=None,
-                        max_total: int = DEFAULT_MAX_TOTAL) -> Submission:
+                        max_total: int = DEFAULT_MAX_TOTAL, roles=None) -> Submission:
     """Validate `raw` (an HTML post with `getlist`, or a JSON object) against a form definition.
 
     `files` is the post's file part (werkzeug's `request.files`); `max_total` caps all its files.
+    `roles`: the submitter's role codes; a value for a field meant for other roles (layout `roles`)
+    is refused at that field. None: the caller checks who may fill what (a service of the engine).
     """
     _check_once(definition)
     form = fields(definition)
+    hidden = hidden_from(definition, roles) if roles is not None else set()
     html = hasattr(raw, "getlist")
     errors: dict[str, str] = {}
     if not html and not isinstance(raw, Mapping):
@@ -135,6 +141,10 @@ def validate_submission(definition: dict, raw, *, lookups: Lookups, files=None,
     data, values, uploads, budget = {}, {}, {}, _Budget(max_total)
     for field in form:
         value = _read(raw, field, html)
+        if field.name in hidden:         # not on this person's page: nothing to read, a value is refused
+            if not blank(value):
+                errors[field.name] = NOT_YOURS
+            continue
         if field.kind == "rows":
             data[field.name], values[field.name] = _rows(field, value, lookups, errors)
             continue

@@ -95,7 +95,7 @@ def add(engine, p: Principal, task_id: str, signer: str | None, position: str | 
     if position == "after":
         definition = engine.forms.for_task(task)
         with submission.lookups(engine.db, task.instance_id) as found:
-            checked = submission.validate(definition, raw, None, found)
+            checked = submission.validate(definition, raw, None, found, p.roles)
         if checked.errors or problems:      # the form comes back as typed, with every fault at its field
             raise _kept(checked, problems)
         stored = json.dumps(checked.data, ensure_ascii=False, default=str)

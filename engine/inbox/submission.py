@@ -92,14 +92,16 @@ def lookups(db, instance_id: str = "", conn=None):
         yield FormLookups(_Reads(db, stack, conn), instance_id)
 
 
-def validate(definition: dict | None, raw, files, found: FormLookups) -> Submission:
-    """An HTML post (with `getlist`, and its files) or an API body's `data` against the form.
+def validate(definition: dict | None, raw, files, found: FormLookups, roles=None) -> Submission:
+    """An HTML post (with `getlist`, and its files) or an API body's `data` against the form, from a
+    person holding `roles` (a field meant for other roles refuses a value).
     A task without a form takes nothing: a post's fields are ignored, an API body must be empty."""
     if definition is None:
         if not hasattr(raw, "getlist") and raw not in (None, {}):
             return Submission({}, {}, {"_form": "此任务没有表单，不接受数据"}, {})
         return Submission({}, {}, {}, {})
-    return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files)
+    return validate_submission(definition, raw if raw is not None else {}, lookups=found, files=files,
+                               roles=roles)
 
 
 def submit(engine, principal: Principal, task_id: str, raw, files=None, *, action: str = COMPLETE,
@@ -124,7 +126,7 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         return Submitted(task, None)
     if action == RESOLVE:       # a delegate hands the task back: what they filled in goes with it
         with lookups(engine.db, task.instance_id) as found:
-            checked = validate(definition, raw, None, found)
+            checked = validate(definition, raw, None, found, principal.roles)
         if "_form" in checked.errors:      # data for a task without a form
             raise FormRejected(checked)
         values = checked.values
@@ -165,7 +167,7 @@ def _complete(engine, principal: Principal, task_id: str, raw, files) -> Submitt
         if "submission" not in checked:      # once (a retry under the lock finds the files read)
             checked["definition"] = definition = engine.forms.for_task(task, conn)
             with lookups(engine.db, task.instance_id, conn) as found:
-                checked["submission"] = validate(definition, raw, files, found)
+                checked["submission"] = validate(definition, raw, files, found, principal.roles)
         submission = checked["submission"]
         if submission.errors:
             raise FormRejected(submission)
@@ -244,7 +246,7 @@ def _start(engine, principal: Principal, process_key: str, raw, business_key, re
     errors, values, data = dict(refused or {}), {}, {}
     if definition is not None:
         with lookups(engine.db) as found:
-            checked = validate_submission(definition, raw, lookups=found, files=None)
+            checked = validate_submission(definition, raw, lookups=found, files=None, roles=principal.roles)
         values = checked.values
         errors.update(checked.errors)
         if checked.ok:
@@ -283,7 +285,7 @@ def _start_with_data(engine, principal: Principal, process_key: str, version, bu
             own = set(definition.get("schema", {}).get("properties", {}))
             given = {k: v for k, v in data.items() if k in own} if isinstance(data, dict) else data
             checked = validate_submission(definition, given if given is not None else {}, lookups=found,
-                                          files=None)
+                                          files=None, roles=principal.roles)
         if not checked.ok:
             raise FormRejected(checked)
         data = {**(data or {}), **checked.data}

@@ -65,7 +65,7 @@ class TaskPage:
 def page(engine, p: Principal, task_id: str) -> TaskPage:
     task = viewable(engine, p, task_id)
     instance = engine.show(task.instance_id)
-    definition = engine.forms.for_task(task)
+    definition = engine.forms.for_task(task, roles=p.roles)
     with read_transaction(engine.db) as conn:
         draft = drafts.load(conn, task_id, p.username)
         found = TaskPage(
@@ -150,7 +150,7 @@ def instance_diagram(engine, p: Principal, instance_id: str) -> dict:
 def detail(engine, p: Principal, task_id: str) -> dict:
     """The task with its form definition and what `p` may do with it (the API's answer)."""
     task = viewable(engine, p, task_id)
-    return {**asdict(task), "form": engine.forms.for_task(task), "can_work": can_work(p, task),
+    return {**asdict(task), "form": engine.forms.for_task(task, roles=p.roles), "can_work": can_work(p, task),
             "can_reassign": can_reassign(p, task)}
 
 

@@ -12,7 +12,6 @@ import json
 import pytest
 from lxml import etree
 
-from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from tests.browser.test_inbox import browser, server, shot, sign_in  # noqa: F401  (fixtures)
 from tests.conftest import DATA as DATA_DIR
@@ -25,8 +24,8 @@ DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 
 
 @pytest.fixture
-def deployed(engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def deployed(engine, people, shipped):
+    """The shipped processes, deployed by the process owner."""
 
 
 def open_modeler(page, url: str) -> None:

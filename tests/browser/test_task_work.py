@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import bootstrap as services
-from engine.config import PROJECT_ROOT
 from tests.browser.test_inbox import browser, server  # noqa: F401  (fixtures)
 from tests.browser.test_inbox import sign_in as inbox_sign_in
 from tests.conftest import PASSWORD
@@ -71,8 +69,7 @@ def _visible_in_viewport(page, selector: str) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
 
 
-def test_a_fresh_talk_opens_empty_and_a_completed_one_shows_its_record(server, open_page, engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_a_fresh_talk_opens_empty_and_a_completed_one_shows_its_record(server, open_page, engine, people, shipped):
     engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH))
     page = open_page()
     sign_in(page, server, "neike_head")
@@ -171,8 +168,7 @@ def test_a_hand_over_finds_the_lane_by_pinyin_and_a_delegation_comes_back(server
     assert engine.task(triage).completed_by == "jijian"
 
 
-def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, engine, people, clock):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, engine, people, clock, shipped):
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
                         data={"department": "neike", "department_name": "内科"})
     task = view.tasks[0]
@@ -188,8 +184,7 @@ def test_the_bell_counts_a_reminder_and_leads_to_the_task(server, open_page, eng
     assert page.locator("[data-testid=bell-count]").count() == 0
 
 
-def test_the_inbox_works_one_handed_on_a_phone(server, open_page, engine, people, size):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_the_inbox_works_one_handed_on_a_phone(server, open_page, engine, people, size, shipped):
     engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH))
     page = open_page()
     sign_in(page, server, "neike_head")
@@ -215,8 +210,7 @@ def test_the_inbox_works_one_handed_on_a_phone(server, open_page, engine, people
     page.shot("item12-task-page")
 
 
-def test_the_task_diagram_zooms_fits_and_opens_full_screen(server, open_page, engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_the_task_diagram_zooms_fits_and_opens_full_screen(server, open_page, engine, people, shipped):
     view = engine.start("monthly_report", started_by="jijian", business_key="2026-09 内科",
                         data={"department": "neike", "department_name": "内科"})
     page = open_page()

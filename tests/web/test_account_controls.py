@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import staff
@@ -15,7 +14,6 @@ from engine.org import lockout
 from tests.conftest import PASSWORD
 from tests.helpers.web import csrf, login
 
-pytestmark = pytest.mark.both_databases
 
 
 def _client(app, address: str):

@@ -8,7 +8,6 @@ import pytest
 from engine.inbox import signers
 from tests.helpers.web import login, post
 
-pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from engine.forms import FormCatalog
 from engine.org import accounts
 from engine.runtime.services import Engine
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 API = "/api/v1"
 MONTHLY_REPORT = (config.PROJECT_ROOT / "processes" / "monthly_report.bpmn").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from tests.helpers.web import login, post
 from tests.web.test_api import tokens  # noqa: F401  (fixture)
 from tests.web.test_pages import VALID_REPORT, report  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def _filled(app, report, engine):

@@ -193,11 +193,9 @@ def ids(report, engine, db):
 
 
 @pytest.fixture
-def clue_id(engine, app, people) -> str:
+def clue_id(engine, app, people, shipped) -> str:
     """An anonymous clue (the clue pages' routes need one)."""
-    from engine import config, bootstrap as services
     from engine.clues import intake as clues_intake
-    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="owner")
     fields = {"person_name": "刘某", "person_position": None, "person_department": "neike", "position_level": "other",
               "party_member": True, "summary": "反映刘某收受红包", "source": "petition", "channel": "letter",
               "received_on": "2026-09-28", "real_name": False}

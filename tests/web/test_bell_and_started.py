@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import bootstrap as services
-from engine.config import PROJECT_ROOT
 from engine.deadlines.workdays import BEIJING
 from tests.helpers.web import login, post
 from tests.web.test_pages import report  # noqa: F401  (fixture)
 from tests.web.test_task_records import LAUNCH
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def test_a_reminder_rings_the_bell_and_leads_to_its_task(client, engine, report, clock):
@@ -45,8 +43,7 @@ def test_another_persons_notification_cannot_be_opened(client, engine, report, c
     assert post(other, f"/notifications/{nid}", page="/notifications").status_code == 404
 
 
-def test_a_discloser_gets_a_receipt_and_finds_her_disclosure_again_with_its_on_time_result(client, engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_a_discloser_gets_a_receipt_and_finds_her_disclosure_again_with_its_on_time_result(client, engine, people, shipped):
     engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH))
     login(client, "nurse")
     form = client.get("/start/campaign_disclosure").get_data(as_text=True)

@@ -7,7 +7,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from engine import bootstrap as services
 from engine.config import PROJECT_ROOT
 from engine.db.schema import process_instance
 from tests.helpers.web import login, post
@@ -21,9 +20,8 @@ LAUNCH = {"name": "医疗服务行业腐败问题专项整治", "doc_no": "清�
 
 
 @pytest.fixture
-def campaign_id(engine, people):
+def campaign_id(engine, people, shipped):
     """A campaign over 内科 and 外科, launched on Monday 28 September 2026 (the test clock)."""
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
     return engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH)).id
 
 
@@ -34,8 +32,7 @@ def _form(data: dict) -> dict:
     return form
 
 
-def test_the_discipline_office_launches_a_campaign_and_sees_its_matrix(client, engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_the_discipline_office_launches_a_campaign_and_sees_its_matrix(client, engine, people, shipped):
     login(client, "jijian")
     page = client.get("/campaigns/new").get_data(as_text=True)
     assert "参与科室" in page and 'name="departments" value="neike"' in page
@@ -49,8 +46,7 @@ def test_the_discipline_office_launches_a_campaign_and_sees_its_matrix(client, e
     assert data["days"] == ["2026-09-28"] and [s["phase"] for s in data["series"]] == ["mobilization"]
 
 
-def test_a_launch_with_a_past_date_shows_the_error_next_to_the_field_and_starts_nothing(client, engine, people, db):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_a_launch_with_a_past_date_shows_the_error_next_to_the_field_and_starts_nothing(client, engine, people, db, shipped):
     login(client, "jijian")
     resp = post(client, "/campaigns/new", _form(dict(LAUNCH, mobilization_deadline="2026-09-01", departments=[])),
                 page="/campaigns/new")
@@ -131,8 +127,34 @@ def test_the_discloser_picks_the_campaign_from_a_list_not_by_typing_its_number(c
     assert ok.status_code == 302
 
 
-def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, people, db):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_only_the_discipline_office_sees_the_discloser_and_the_day_on_the_disclosure_form(client, campaign_id):
+    """说明人 and 说明日期 are the office's, for a paper disclosure it records on someone's behalf: a
+    member of staff sees neither; the office sees both."""
+    login(client, "nurse")
+    page = client.get("/start/campaign_disclosure").get_data(as_text=True)
+    assert "说明的问题" in page and "说明人（" not in page and "说明日期（" not in page
+    assert 'name="person"' not in page and 'name="disclosed_on"' not in page
+    office = client.application.test_client()
+    login(office, "jijian")
+    page = office.get("/start/campaign_disclosure").get_data(as_text=True)
+    assert "说明人（纪检监察室代为登记时选择）" in page and 'name="person"' in page and 'name="disclosed_on"' in page
+
+
+def test_a_discloser_sent_by_staff_is_refused_on_its_field_with_the_input_kept(client, engine, campaign_id, db):
+    login(client, "nurse")
+    resp = post(client, "/start/campaign_disclosure",
+                {"issues[0].summary": "收受患者红包", "person": "nurse2", "disclosed_on": "2026-10-01"},
+                page="/start/campaign_disclosure")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "收受患者红包" in page
+    assert page.count("此项仅限指定角色填写，你无权填写") == 2        # one for each field, named in the summary
+    assert "说明人（纪检监察室代为登记时选择）：此项仅限" in page
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(process_instance).where(
+            process_instance.c.process_key == "campaign_disclosure")).scalar() == 0
+
+
+def test_a_disclosure_without_a_running_campaign_is_refused(client, engine, people, db, shipped):
     login(client, "nurse")
     resp = post(client, "/start/campaign_disclosure", {"issues[0].summary": "收受患者红包"},
                 page="/start/campaign_disclosure")
@@ -163,10 +185,9 @@ def test_the_campaign_page_reads_in_english_and_the_generic_start_page_offers_th
     assert "Phase × department" in page and "Mobilization" in page and "20 Oct 2026" in page
 
 
-def test_an_action_plan_is_launched_from_the_page_with_its_work_plan(client, engine, people, db):
+def test_an_action_plan_is_launched_from_the_page_with_its_work_plan(client, engine, people, db, shipped):
     """Seed 001: a plan without phases, launched from the same page with its 工作计划表 — a key task with
     two responsible departments (ticked in its row) becomes tracked work for each of them."""
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
     login(client, "jijian")
     page = client.get("/campaigns/new").get_data(as_text=True)
     assert 'name="profile"' in page and 'name="key_tasks[0].departments"' in page

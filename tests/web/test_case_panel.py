@@ -8,7 +8,7 @@ from tests.helpers.clues import meeting
 from tests.helpers.web import login
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def test_the_office_approval_shows_the_clue_and_the_proposed_disposal(client, clues):

@@ -14,7 +14,7 @@ from tests.helpers.web import login, post
 from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 OUTCOME = {"discipline_form": "first", "measure": "谈话提醒", "admin_penalty": None, "publicized": False,
            "rules_improved": 0, "campaign": None}

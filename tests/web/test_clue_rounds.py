@@ -18,7 +18,7 @@ from tests.helpers.web import login, post
 from tests.web.test_clue_confidentiality import app  # noqa: F401  (fixture)
 from tests.web.test_clue_routes import clues, end_of, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def _review(engine, iid, *, problem=True, confirmed=True):

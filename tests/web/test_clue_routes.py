@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from engine import config, bootstrap as services
 from engine.clues import intake as clues_intake, ledger as clues_ledger
 from engine.org import people as org
 from engine.clues.confidential import ReporterVault
@@ -52,9 +51,8 @@ def office(people, db, clock, password_hash):
 
 
 @pytest.fixture
-def clues(engine, office, vault):
+def clues(engine, office, vault, shipped):
     """The bundled processes deployed; `clues.register(**fields)` registers a clue as the office."""
-    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="admin")
 
     class Helper:
         def register(self, *, reporter=("张三", "13900001111"), **over):

@@ -14,7 +14,7 @@ from engine.db.transactions import read_transaction, write_transaction
 from tests.helpers.web import csrf, login, post
 from tests.web.test_documents import clue  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -7,7 +7,6 @@ import zipfile
 
 import pytest
 
-from engine import bootstrap as services, config
 from engine.clues import intake as clues_intake
 from tests.helpers.web import login, post
 from tests.helpers.docx import with_text
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.real_forms
 
 
 @pytest.fixture
-def clue(engine, people, app):
-    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="admin")
+def clue(engine, people, app, shipped):
     vault = app.extensions["qinglian_reporter_vault"]
     registered = clues_intake.register(engine, vault, {
         "person_name": "刘某", "person_position": "医生", "person_department": "neike", "position_level": "other",

@@ -11,7 +11,7 @@ from engine.deadlines.workdays import BEIJING
 from tests.helpers.web import login
 from tests.web.test_pages import report  # noqa: F401  (fixture)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def _due(db, task_id, moment):

@@ -12,7 +12,7 @@ from engine.errors import Conflict, Invalid
 from tests.helpers.web import login, post
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 @pytest.fixture

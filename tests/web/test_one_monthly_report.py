@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import bootstrap as services
-from engine.config import PROJECT_ROOT
 from engine.db.schema import human_task
 from tests.helpers.web import login, post
 from tests.web.test_task_records import LAUNCH
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 
 def _reports(db, department):
@@ -22,8 +20,7 @@ def _reports(db, department):
             human_task.c.candidate_department == department)).scalars().all()
 
 
-def test_a_second_monthly_report_for_a_department_is_refused(client, engine, people, db):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def test_a_second_monthly_report_for_a_department_is_refused(client, engine, people, db, shipped):
     engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH))
     assert _reports(db, "neike") == ["campaign_monthly_report"]
     login(client, "jijian")

@@ -8,7 +8,6 @@ import pytest
 from cryptography.fernet import Fernet
 from openpyxl import Workbook
 
-from engine import config, bootstrap as services
 from engine.clues import intake as clues_intake
 from engine.clues.confidential import ReporterVault
 from tests.helpers.web import csrf, login
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.real_forms
 
 
 @pytest.fixture
-def clue_about_nurse(engine, people):
-    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="admin")
+def clue_about_nurse(engine, people, shipped):
     return clues_intake.register(engine, ReporterVault(Fernet.generate_key()), {
         "person_username": "nurse", "person_name": "王护士", "person_department": "neike",
         "position_level": "other", "party_member": False, "summary": "反映王护士收受患者家属购物卡",

@@ -14,7 +14,6 @@ from engine.org.admin_log import ADMIN_CHAIN
 from tests.conftest import PASSWORD
 from tests.helpers.web import csrf, login, totp_code
 
-pytestmark = pytest.mark.both_databases
 
 PAGE = "/account/two-factor"
 

@@ -5,13 +5,10 @@ themselves, and holds none of the office's roles; the audit administrator reads 
 log and changes nothing. A reset tells the account's owner."""
 from __future__ import annotations
 
-import pytest
-
 from engine.deadlines import notifications
 from engine.org import people as org
 from tests.helpers.web import login, post
 
-pytestmark = pytest.mark.both_databases
 
 NURSE = {"name": "王护士", "department": "neike", "position_level": "other", "locale": "zh", "active": "1"}
 JIJIAN = {**NURSE, "name": "陈纪检", "department": "jijian"}

@@ -2,13 +2,10 @@
 what was typed kept; editing is its own action and keeps what its form could not show."""
 from __future__ import annotations
 
-import pytest
-
 from engine.org import people as org
 from engine.db.transactions import read_transaction, write_transaction
 from tests.helpers.web import login, post
 
-pytestmark = pytest.mark.both_databases
 
 NEW = {"name": "王新护士", "department": "waike", "position_level": "other", "roles": ["staff"], "active": "1",
        "locale": "zh", "email": "new@example.org"}

@@ -10,7 +10,6 @@ from engine.db.transactions import write_transaction
 from engine.org import accounts
 from tests.conftest import DATA
 
-pytestmark = pytest.mark.both_databases
 
 API = "/api/v1"
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import bootstrap as services
-from engine.config import PROJECT_ROOT
 from engine.db.schema import human_task
 from tests.helpers.web import login, post
 
-pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
+pytestmark = pytest.mark.real_forms
 
 LAUNCH = {"name": "医疗服务行业腐败问题专项整治", "doc_no": "清廉医〔2026〕9号", "departments": ["neike"],
           "mobilization_deadline": "2026-10-20", "selfcheck_deadline": "2026-10-31",
@@ -20,8 +18,7 @@ LAUNCH = {"name": "医疗服务行业腐败问题专项整治", "doc_no": "清�
 
 
 @pytest.fixture
-def campaign(engine, people):
-    services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="owner")
+def campaign(engine, people, shipped):
     return engine.start("campaign", started_by="jijian", business_key=LAUNCH["doc_no"], data=dict(LAUNCH))
 
 

@@ -15,7 +15,6 @@ from engine.org.lockout import MAX_FAILURES
 from tests.conftest import PASSWORD
 from tests.helpers.web import csrf, login, totp_code
 
-pytestmark = pytest.mark.both_databases
 
 
 def _password(c, username: str):

@@ -61,10 +61,10 @@ def monthly(conn, camp: CampaignRef, cutoff: date, now: datetime, departments=No
     total = {k: sum(r[k] for r in rows) for k in ("due", "due_done", "done", "in_time")}
     total["overdue"] = sum(len(r["overdue"]) for r in rows)
     total["percent"] = round(100 * total["due_done"] / total["due"]) if total["due"] else None
-    plan = [{"name": p.name, "deadline": camp.launch.get(p.deadline_field)} for p in PHASES
-            if first.isoformat() <= (camp.launch.get(p.deadline_field) or "") < after.isoformat()]
-    return {"month": f"{first.year}年{first.month}月", "first": first.isoformat(), "rows": rows, "total": total,
-            "plan": plan}
+    plan = [{"phase": p.code, "name": p.name, "name_en": p.name_en, "deadline": camp.launch.get(p.deadline_field)}
+            for p in PHASES if first.isoformat() <= (camp.launch.get(p.deadline_field) or "") < after.isoformat()]
+    # the month as a date (its first day): the page and the workbook each write it in their language
+    return {"month": first, "first": first.isoformat(), "rows": rows, "total": total, "plan": plan}
 
 
 def _midnight(day: date) -> datetime:

@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from engine.campaign.reports.common import Signature
-from engine.text import cell, cells
+from engine.text import Words, cell, cells
 
 NOTE = "说明：统计口径为专项整治工作启动以来截至填报日期的累计数据。"
 # Seed 002 附件4's own notes, word for word.
@@ -151,13 +151,13 @@ def _pct(value) -> str:
     return "—" if value is None else f"{value}%"
 
 
-def report_text(report: dict) -> str:
-    """A department's own monthly report, in words."""
+def report_text(report: dict) -> Words | str:
+    """A department's own monthly report, in words (`Words`: the page says them in the reader's language)."""
     state = report["state"]
     if state == "submitted":
-        return f"已报送（{report['on']}）" + ("，逾期" if report.get("late") else "")
+        return Words("已报送（%(on)s），逾期" if report.get("late") else "已报送（%(on)s）", on=report["on"])
     if state == "overdue":
-        return f"逾期未报（{report['on']}到期）"
+        return Words("逾期未报（%(on)s到期）", on=report["on"])
     if state == "pending":
-        return f"未到期（{report['on']}）"
+        return Words("未到期（%(on)s）", on=report["on"])
     return "—"

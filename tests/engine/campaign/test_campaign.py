@@ -9,9 +9,7 @@ import sqlalchemy as sa
 
 from engine.campaign import matrix as campaign_matrix
 from engine.org import people as org
-from engine import bootstrap as services
 from engine import permissions
-from engine.config import PROJECT_ROOT
 from engine.db.transactions import write_transaction
 from engine.errors import Invalid
 from engine.org.people import principal
@@ -68,9 +66,8 @@ def hospital(db, clock, password_hash):
 
 
 @pytest.fixture
-def campaign_processes(engine):
+def campaign_processes(engine, shipped):
     """The bundled processes (campaign and monthly report ones), deployed as `make run` does."""
-    return services.deploy_directory(engine, PROJECT_ROOT / "processes", deployed_by="admin")
 
 
 def launch_data(departments, **dates) -> dict:

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from engine import config, bootstrap as services
 from engine.campaign.reports.outcomes import outcomes
 from engine.campaign.reports import disclosures as annex2
 from engine.campaign.reports.common import campaign_ref
@@ -112,9 +111,8 @@ def test_with_two_campaigns_running_the_discloser_names_the_one_it_belongs_to(en
     assert engine.show(iid).data["on_time"] is True
 
 
-def test_outside_any_campaign_the_office_still_records_a_disclosure(engine, people):
+def test_outside_any_campaign_the_office_still_records_a_disclosure(engine, people, shipped):
     """No campaign runs: a staff member is told so; the office records one, which belongs to none."""
-    services.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="admin")
     with pytest.raises(Invalid) as refused:
         disclose(engine, "nurse")
     assert refused.value.problems[0].code == "no_campaign"

@@ -51,7 +51,7 @@ def _scheduler_process(db, owner):
 
 
 def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, deploy):
-    n = 5000 if db.dialect.name == "postgresql" else 1000
+    n = 1500 if db.dialect.name == "postgresql" else 1000       # several 200-timer batches each
     deploy("wait_timer.bpmn")
     _start_many(drill, n)
     drills.advance_clock(db, "2h")
@@ -71,7 +71,7 @@ def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, d
 
 
 def test_a_killed_scheduler_loses_nothing(db, drill, deploy):
-    n = 1500
+    n = 800
     deploy("wait_timer.bpmn")
     _start_many(drill, n)
     drills.advance_clock(db, "2h")

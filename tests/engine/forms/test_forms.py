@@ -130,6 +130,12 @@ MISTAKES = [
     ("a pattern that is no regular expression", lambda d: props(d)["contact_phone"].update(pattern="[0-9"),
      "contact_phone"),
     ("a form without a title", lambda d: d.pop("title"), "title"),
+    ("roles that are not a list of role codes", lambda d: entry(d, "contact_phone").update(roles="discipline_office"),
+     "contact_phone"),
+    ("a required field shown only to some roles", lambda d: entry(d, "summary").update(roles=["discipline_office"]),
+     "summary"),
+    ("roles on a column of repeating rows", lambda d: risk_columns(d)[3].update(roles=["discipline_office"]),
+     "risks[].owner"),
 ]
 
 
@@ -483,3 +489,26 @@ def test_the_review_decision_is_a_select_shown_by_its_label(render):
     html = render("{{ forms.form_fields(d, {'accepted': 'false'}) }}{{ forms.form_view(d, {'accepted': False}) }}",
                   d=definition)
     assert '<option value="false" selected>退回修改</option>' in html and "<dd>退回修改</dd>" in html
+
+
+# -- fields for some roles only ---------------------------------------------------------------------------
+OFFICE_ONLY = mutated(lambda d: entry(d, "contact_phone").update(roles=["discipline_office"]))
+
+
+def test_a_field_for_some_roles_is_left_out_of_everyone_elses_form():
+    from engine.forms import shown_to
+    assert check_definition("self_inspection", OFFICE_ONLY) == []
+    names = lambda d: [e["field"] for e in d["layout"]]           # noqa: E731
+    assert "contact_phone" not in names(shown_to(OFFICE_ONLY, {"staff", "department_head"}))
+    assert "contact_phone" in names(shown_to(OFFICE_ONLY, {"staff", "discipline_office"}))
+    assert shown_to(ALL_KINDS, {"staff"}) is ALL_KINDS
+
+
+def test_a_value_for_a_field_of_other_roles_is_refused_at_that_field_and_the_rest_kept():
+    sub = submit(post(), definition=OFFICE_ONLY, roles={"staff"})
+    assert sub.errors == {"contact_phone": "此项仅限指定角色填写，你无权填写"}
+    assert sub.values["summary"] == "已完成全科自查。"
+    assert submit(post(drop=("contact_phone",)), definition=OFFICE_ONLY, roles={"staff"}).ok
+    assert submit(post(), definition=OFFICE_ONLY, roles={"discipline_office"}).data["contact_phone"] == "0838-1234567"
+    api = submit({**submit(post()).data, "contact_phone": "0838-1234567"}, definition=OFFICE_ONLY, roles={"staff"})
+    assert api.errors == {"contact_phone": "此项仅限指定角色填写，你无权填写"}

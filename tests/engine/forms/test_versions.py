@@ -69,18 +69,27 @@ def test_the_task_page_renders_the_form_version_the_task_opened_with(app, engine
     client = app.test_client()
     login(client, "owner")
     clock.advance(timedelta(minutes=1))
-    edited = dict(engine.forms.get("all_kinds"), title="新版自查表")
+    edited = json.loads(json.dumps(engine.forms.get("all_kinds")))
+    edited["title"] = "新版自查表"
+    edited["schema"]["properties"]["summary"]["title"] = "新版自查情况"
     resp = client.post("/modeler/forms/all_kinds", data={"csrf_token": csrf(client, "/modeler/forms/all_kinds"),
                                                         "definition": json.dumps(edited, ensure_ascii=False)})
     assert resp.status_code == 302 and engine.forms.current_version("all_kinds") == 2
     bad = client.post("/modeler/forms/all_kinds", data={"csrf_token": csrf(client, "/modeler/forms/all_kinds"),
                                                        "definition": "{not json"})
-    assert bad.status_code == 422 and "not valid JSON" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "不是有效的 JSON" in bad.get_data(as_text=True)
     preview = client.post("/modeler/forms/preview", json={"key": "all_kinds", "definition": json.dumps(edited)},
                           headers={"X-CSRFToken": csrf(client, "/modeler/forms/all_kinds")})
     assert preview.get_json()["ok"] and 'name="summary"' in preview.get_json()["html"]
-    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert "新版自查表" not in page
+    from engine.db.transactions import write_transaction
+    from engine.org import people as org
+    with write_transaction(engine.db) as conn:           # a member of staff on the task's lane opens it
+        org.save_staff(conn, dict(org.get_staff(conn, "nurse"), roles=["staff", "LaneA"]), clock.now())
+    nurse = app.test_client()
+    login(nurse, "nurse")
+    page = nurse.get(f"/tasks/{task.id}")
+    assert page.status_code == 200
+    assert "自查情况" in page.get_data(as_text=True) and "新版自查情况" not in page.get_data(as_text=True)
 
 
 def _json(client, path, body):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine import bootstrap, config
 from engine.errors import Invalid
 from engine.records import issues
 
@@ -13,8 +12,7 @@ pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
 
 
 @pytest.fixture
-def deployed(engine, people):
-    bootstrap.deploy_directory(engine, config.PROJECT_ROOT / "processes", deployed_by="admin")
+def deployed(engine, people, shipped):
     return engine
 
 
