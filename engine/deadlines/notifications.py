@@ -36,7 +36,7 @@ def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | No
         kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
         instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now,
         link=link)).inserted_primary_key[0]
-    outbox.enqueue(conn, notification_id, to=outbox.recipients(conn, user=user, role=role, department=department),
+    outbox.enqueue(conn, notification_id, to=outbox.reach(conn, user=user, role=role, department=department),
                    title=title, body=body, task_id=task_id, confidential=confidential,
                    urgent=kind == "escalation" if urgent is None else urgent, now=now, link=link)
 

@@ -47,21 +47,24 @@ class FormCatalog:
         path = self._path(key)
         return path if path is not None and path.is_file() else None
 
-    def _row(self, key: str, version: int | None = None, as_of: datetime | None = None):
+    def _row(self, key: str, version: int | None = None, as_of: datetime | None = None, conn=None):
         if self.db is None or not FORM_KEY.match(key or ""):
             return None
-        with read_transaction(self.db) as conn:
-            if version is not None:
-                return versions.numbered_row(conn, key, version)
-            return versions.latest_row(conn, key, as_of)
+        if conn is None:
+            with read_transaction(self.db) as own:
+                return self._row(key, version, as_of, own)
+        if version is not None:
+            return versions.numbered_row(conn, key, version)
+        return versions.latest_row(conn, key, as_of)
 
     def exists(self, key: str) -> bool:
         return self._seed(key) is not None or self._row(key) is not None
 
-    def get(self, key: str, *, version: int | None = None, as_of: datetime | None = None) -> dict:
-        """The latest definition of `key`; or its numbered `version`; or the one current `as_of` a moment."""
+    def get(self, key: str, *, version: int | None = None, as_of: datetime | None = None, conn=None) -> dict:
+        """The latest definition of `key`; or its numbered `version`; or the one current `as_of` a
+        moment (read in the caller's transaction `conn` when given)."""
         if version is None or version > 1 or self._seed(key) is None:
-            row = self._row(key, version, as_of)
+            row = self._row(key, version, as_of, conn)
             if row is not None:
                 return json.loads(row.definition_json)
         path = self._seed(key)
@@ -70,13 +73,13 @@ class FormCatalog:
             raise NotFound(f"{what} not found", field="form_key")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def for_task(self, task, *, roles=None) -> dict | None:
+    def for_task(self, task, conn=None, *, roles=None) -> dict | None:
         """The definition a human task (the runtime's `HumanTask`: its `form_key` and `created_at`)
-        renders and validates against: the version of its opening; given `roles`, as a person holding
-        them sees it (`shown_to`)."""
+        renders and validates against: the version of its opening (read in `conn` when given); given
+        `roles`, as a person holding them sees it (`shown_to`)."""
         if not task.form_key:
             return None
-        definition = self.with_options(self.get(task.form_key, as_of=task.created_at))
+        definition = self.with_options(self.get(task.form_key, as_of=task.created_at, conn=conn), conn)
         return definition if roles is None else shown_to(definition, roles)
 
     def for_start(self, key: str, *, roles=None) -> dict:
@@ -85,20 +88,22 @@ class FormCatalog:
         definition = self.with_options(self.get(key))
         return definition if roles is None else shown_to(definition, roles)
 
-    def with_options(self, definition: dict) -> dict:
+    def with_options(self, definition: dict, conn=None) -> dict:
         """`definition` with the choices of each select whose layout names `optionsFrom` filled in (as its
         schema's `oneOf`) from the source of that name — so that the page offers, and the check accepts,
         only those. A source nobody registered offers nothing."""
         wanted = [e for e in definition.get("layout") or [] if e.get("optionsFrom")]
         if not wanted or self.db is None:
             return definition
+        if conn is None:
+            with read_transaction(self.db) as own:
+                return self.with_options(definition, own)
         found = json.loads(json.dumps(definition))
-        with read_transaction(self.db) as conn:
-            for entry in wanted:
-                source = self.option_sources.get(entry["optionsFrom"])
-                pairs = list(source(conn)) if source else []
-                prop = found["schema"]["properties"][entry["field"]]
-                prop["oneOf"] = [{"const": v, "title": t} for v, t in pairs] or [{"const": "", "title": "—"}]
+        for entry in wanted:
+            source = self.option_sources.get(entry["optionsFrom"])
+            pairs = list(source(conn)) if source else []
+            prop = found["schema"]["properties"][entry["field"]]
+            prop["oneOf"] = [{"const": v, "title": t} for v, t in pairs] or [{"const": "", "title": "—"}]
         return found
 
     def current_version(self, key: str) -> int:

@@ -1,11 +1,10 @@
 """Submitting a form: a task's, from the task page or the API alike (save it as a draft, or complete
 the task with it), or a process's start form.
 
-A completion is one write: the form is validated first (its lookups — staff, departments, the
-instance's attachments — in one read, opened only if the form asks one), then its new files are
-stored, the task is completed and the person's draft discarded in the completion's own
-transaction. A refused completion (a completion guard, a conflict, a failing commit) leaves no file
-behind and the draft as it was.
+A completion is one transaction: who may work the task and the form (its lookups — staff,
+departments, the instance's attachments) are checked first in it, then its new files are stored,
+the task is completed and the person's draft discarded. A refused completion (a completion guard,
+a conflict, a failing commit) leaves no file behind and the draft as it was.
 """
 from __future__ import annotations
 
@@ -116,15 +115,11 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
     longer theirs to complete, `FormRejected` naming each field at fault."""
     if action not in (COMPLETE, SAVE_DRAFT, RESOLVE):
         raise ValueError(action)
-    from engine.inbox import signers      # 加签: not while an added signature is pending
+    if action == COMPLETE:
+        return _complete(engine, principal, task_id, raw, files)
     with read_transaction(engine.db) as conn:      # every check's reads in one transaction
         task = engine.task(task_id, conn)
-        if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
-            raise NotFound(f"task {task_id} not found", field="task_id")
-        require(can_view(principal, task), "你无权查看此任务")
-        require_work(principal, task)
-        if action == COMPLETE:
-            signers.refuse_while_pending(engine, task_id, conn)
+        _may_work(engine, conn, principal, task)
     definition = engine.forms.for_task(task)
     if action == SAVE_DRAFT:
         _save_draft(engine, principal, task, definition, raw)
@@ -138,7 +133,17 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         if note is None:
             note = raw.get("note", "") if hasattr(raw, "getlist") else ""
         return Submitted(engine.resolve(task.id, user=principal.username, data=values, note=note), None)
-    return Submitted(task, _complete(engine, principal, task, definition, raw, files))
+
+
+def _may_work(engine, conn, principal: Principal, task: HumanTask, *, completing: bool = False) -> None:
+    """The person may see and work the task now (and, `completing`, no added signature is pending)."""
+    from engine.inbox import signers      # 加签: not while an added signature is pending
+    if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
+        raise NotFound(f"task {task.id} not found", field="task_id")
+    require(can_view(principal, task), "你无权查看此任务")
+    require_work(principal, task)
+    if completing:
+        signers.refuse_while_pending(engine, task.id, conn)
 
 
 def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict | None, raw) -> None:
@@ -151,30 +156,48 @@ def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict 
         drafts.save(conn, task.id, principal.username, values, engine.clock.now())
 
 
-def _complete(engine, principal: Principal, task: HumanTask, definition: dict | None, raw, files):
-    with lookups(engine.db, task.instance_id) as found:
-        submission = validate(definition, raw, files, found, principal.roles)
-    if submission.errors:
-        raise FormRejected(submission)
-    uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
+def _complete(engine, principal: Principal, task_id: str, raw, files) -> Submitted:
+    """Every check (who may, the form and its lookups) in the completion's own transaction, ahead
+    of the engine's checks: one transaction a completion."""
+    checked: dict = {}
 
-    def store_files(conn, instance_id) -> dict:
+    def check(conn, task: HumanTask) -> dict:
+        _may_work(engine, conn, principal, task, completing=True)
+        checked["task"] = task
+        if "submission" not in checked:      # once (a retry under the lock finds the files read)
+            checked["definition"] = definition = engine.forms.for_task(task, conn)
+            with lookups(engine.db, task.instance_id, conn) as found:
+                checked["submission"] = validate(definition, raw, files, found, principal.roles)
+        submission = checked["submission"]
+        if submission.errors:
+            raise FormRejected(submission)
+        return submission.data
+
+    def store_files(conn, instance_id) -> dict | None:
         """In the completion's transaction, before the task runs: the files stored, their ids
         in the form data."""
+        submission = checked["submission"]
+        uploads = [(name, upload) for name, each in submission.files.items() for upload in each]
+        if not uploads:
+            return None
         now, names = engine.clock.now(), {}
         for name, upload in uploads:
-            stored = attachments.store(conn, instance_id=instance_id, task_id=task.id, filename=upload.filename,
+            stored = attachments.store(conn, instance_id=instance_id, task_id=task_id, filename=upload.filename,
                                        data=upload.data, user=principal.username, now=now, field=name)
             names.setdefault(name, []).append(str(stored["id"]))
         return submission.data_with_uploads(names)
 
     try:
-        return engine.complete_task(task.id, user=principal.username, data=submission.data,
-                                    prepare=store_files if uploads else None, also=[drafts.discarding(task.id)])
+        view = engine.complete_task(task_id, user=principal.username, check=check, prepare=store_files,
+                                    also=[drafts.discarding(task_id)])
     except FormRejected:
         raise
     except Invalid as exc:      # a completion guard or a refused file: the form again, with the reason
-        raise FormRejected(Submission({}, {}, refusal_errors(exc, definition), submission.values)) from exc
+        if "submission" not in checked:          # refused before the form was read (not a form's refusal)
+            raise
+        raise FormRejected(Submission({}, {}, refusal_errors(exc, checked["definition"]),
+                                      checked["submission"].values)) from exc
+    return Submitted(checked["task"], view)
 
 
 def refusal_errors(exc: Invalid, definition: dict | None) -> dict[str, str]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine.db.schema import message_outbox, staff, staff_role
+from engine.db.schema import message_outbox, staff
 from engine.messages import preferences
 
 CONFIDENTIAL_TEXT = "您有一项待办"
@@ -23,28 +23,27 @@ BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
 
-def recipients(conn, *, user: str | None, role: str | None, department: str | None) -> list[str]:
-    """The active people a notification addresses: the user, or the holders of the role (in the department)."""
+def reach(conn, *, user: str | None, role: str | None, department: str | None) -> dict:
+    """The active people a notification addresses — the user, or the holders of the role (in the
+    department) — each with their channels and quiet hours, in one query."""
     if user:
-        return [user]
+        return preferences.channels_and_quiet(conn, [user])
     if not role:
-        return []
-    q = (sa.select(staff.c.username).join(staff_role, staff_role.c.username == staff.c.username)
-         .where(staff_role.c.role == role, staff.c.active))
-    if department:
-        q = q.where(staff.c.department == department)
-    return sorted(conn.execute(q).scalars())
+        return {}
+    return preferences.channels_and_quiet(conn, role=role, department=department)
 
 
-def enqueue(conn, notification_id: int, *, to: list[str], title: str, body: str, task_id: str | None,
+def enqueue(conn, notification_id: int, *, to: list[str] | dict, title: str, body: str, task_id: str | None,
             confidential: bool, urgent: bool, now: datetime, link: str | None = None) -> int:
-    """One outbox row per person and chosen channel. A confidential process's message says only
-    CONFIDENTIAL_TEXT; a message outside urgency waits for the end of its person's quiet hours."""
+    """One outbox row per person and chosen channel (`to`: usernames, or what `reach` found). A
+    confidential process's message says only CONFIDENTIAL_TEXT; a message outside urgency waits for
+    the end of its person's quiet hours."""
     if confidential:
         title = body = CONFIDENTIAL_TEXT
     link = link or (f"/tasks/{task_id}" if task_id else "/tasks")
     rows = []
-    for username, (channels, quiet) in preferences.channels_and_quiet(conn, to).items():
+    people = to if isinstance(to, dict) else preferences.channels_and_quiet(conn, to)
+    for username, (channels, quiet) in people.items():
         due = now if urgent else preferences.after_quiet(now, quiet)
         rows += [{"notification_id": notification_id, "username": username, "channel": channel,
                   "idempotency_key": f"qinglian-{notification_id}-{username}-{channel}"[:64],

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
-from engine.db.schema import message_preference, staff
+from engine.db.schema import message_preference, staff, staff_role
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, Problem
 
@@ -22,13 +22,22 @@ def default_channels(person) -> list[str]:
     return [c for c in CHANNELS if c != "sms" and getattr(person, ADDRESS[c], None)]
 
 
-def channels_and_quiet(conn, usernames) -> dict[str, tuple[list[str], tuple[str, str] | None]]:
-    """Each active person's channels and quiet hours, in one query."""
+def channels_and_quiet(conn, usernames=None, *, role: str | None = None,
+                       department: str | None = None) -> dict[str, tuple[list[str], tuple[str, str] | None]]:
+    """Each active person's channels and quiet hours, in one query: of `usernames`, or of the holders
+    of `role` (within `department` when given), by username."""
     p = message_preference.c
-    rows = conn.execute(sa.select(staff.c.username, staff.c.wecom_userid, staff.c.dingtalk_userid, staff.c.phone,
-                                  staff.c.email, p.channels, p.quiet_start, p.quiet_end)
-                        .select_from(staff.outerjoin(message_preference, p.username == staff.c.username))
-                        .where(staff.c.username.in_(sorted(set(usernames))), staff.c.active)).all()
+    q = (sa.select(staff.c.username, staff.c.wecom_userid, staff.c.dingtalk_userid, staff.c.phone,
+                   staff.c.email, p.channels, p.quiet_start, p.quiet_end)
+         .select_from(staff.outerjoin(message_preference, p.username == staff.c.username))
+         .where(staff.c.active).order_by(staff.c.username))
+    if role is not None:
+        q = q.where(staff.c.username.in_(sa.select(staff_role.c.username).where(staff_role.c.role == role)))
+        if department:
+            q = q.where(staff.c.department == department)
+    else:
+        q = q.where(staff.c.username.in_(sorted(set(usernames or ()))))
+    rows = conn.execute(q).all()
     out = {}
     for r in rows:
         chosen = [c for c in (r.channels or "").split(",") if c in CHANNELS] if r.channels is not None \

@@ -37,7 +37,7 @@ from engine.runtime.connectors import Connectors, GuardContext, builtin as built
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
 from engine.runtime.stepping import StepLimits
-from engine.runtime.unit_of_work import UnitOfWork, human_row, ready_task
+from engine.runtime.unit_of_work import UnitOfWork, Unchanged, human_row, ready_task
 from engine.runtime.views import HumanTask, Incident, InstanceView, check_data, convert
 from engine.sandbox import ScriptLimits
 from engine.sandbox.pool import ScriptPool, shared_pool
@@ -184,17 +184,26 @@ class Engine:
                 self.registry.forget_latest(process_key)
                 raise
 
-    def complete_task(self, task_id: str, *, user: str, data: dict | None = None,
+    def complete_task(self, task_id: str, *, user: str, data: dict | None = None, check: Callable | None = None,
                       prepare: Callable | None = None, also: list | None = None) -> InstanceView:
         """Complete a ready task with the submitted data. A `completionGuard` of the task may refuse it
-        (Invalid). `prepare(conn, instance_id)` runs in the completion's transaction before the task
-        runs (before its guard too) and returns data merged over `data` — e.g. the ids of files it
-        stored; a failure anywhere after it rolls its writes back. `also`: prepared (statement,
-        parameters) pairs written with the completion's own rows."""
+        (Invalid). `check(conn, row)` runs first in the completion's transaction, given the task's
+        inbox row (`HumanTask`, any status), before any check of the engine's: the caller's own
+        (who may act, the form) without a read transaction of its own; it returns data merged
+        over `data` (None: nothing). `prepare(conn, instance_id)` runs in the completion's
+        transaction before the task runs (before its guard too) and returns data merged over
+        `data` — e.g. the ids of files it stored; a failure anywhere after it rolls its writes back.
+        `also`: prepared (statement, parameters) pairs written with the completion's own rows."""
         data = check_data(data)
 
         def action(conn, live, outcome):
             row = human_row(conn, live, task_id)
+            given = data
+            if check is not None:
+                try:
+                    given = {**data, **check_data(check(conn, row))}
+                except Exception as exc:        # nothing changed yet: see Unchanged
+                    raise Unchanged(exc) from exc
             task = ready_task(live, task_id, row)
             if row.assignee and row.assignee != user:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
@@ -202,7 +211,7 @@ class Engine:
                 raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
             check_performer(conn, live, task, user)
             signatures.refuse_while_pending(conn, task_id)
-            submitted = data if prepare is None else {**data, **check_data(prepare(conn, live.id))}
+            submitted = given if prepare is None else {**given, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):
                 self.connectors.run_guard(props["completionGuard"].strip(), GuardContext(

@@ -121,8 +121,10 @@ def diff(wf: BpmnWorkflow, snap: Snapshot) -> tuple[list[TaskWrite], list[UUID],
 def frontier_text(snap: Snapshot) -> str:
     """The stored unfinished tasks — id, state, internal and data JSON, ordered by id — as one text:
     with the workflow shell, what an instance's state seal covers (`engine.history.state_digest`)."""
-    return "\x1e".join(f"{tid}\x1f{st[0]}\x1f{st[2]}"
-                        for tid, st in sorted(snap.tasks.items(), key=lambda kv: str(kv[0])) if st[2] is not None)
+    # the unfinished ones picked first: a long instance's finished history is not sorted on every write
+    unfinished = [(str(tid), st) for tid, st in snap.tasks.items() if st[2] is not None]
+    unfinished.sort(key=lambda pair: pair[0])
+    return "\x1e".join(f"{tid}\x1f{st[0]}\x1f{st[2]}" for tid, st in unfinished)
 
 
 def frontier_text_of_rows(rows) -> str:

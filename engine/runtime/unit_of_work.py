@@ -34,6 +34,16 @@ log = logging.getLogger(__name__)
 Action = Callable[[object, LiveInstance, StepOutcome], None]   # (conn, live, outcome): the operation itself
 
 
+class Unchanged(Exception):
+    """An action's refusal raised before it changed anything of the live instance (`reason`, the
+    refusal itself): the copy is still the committed one, so the retry under the lock takes it
+    back from the cache at the locked revision instead of rebuilding it from the rows."""
+
+    def __init__(self, reason: Exception):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class InstanceCache:
     """Committed live workflows by instance id. `take` hands one out exclusively.
 
@@ -228,9 +238,15 @@ class UnitOfWork:
             if live is not None:
                 try:
                     return self._attempt(live, actor, action, also=also)
+                except Unchanged as refused:      # perhaps on a stale copy: asked again under the lock
+                    log.debug("optimistic attempt on %s refused (%r); asking under the lock", live.id, refused.reason)
+                    self.cache.put(live)
                 except Exception as exc:  # noqa: BLE001 - stale copy or failed action: redo under the lock
                     log.debug("optimistic attempt on %s failed (%r); retrying under the lock", live.id, exc)
-            return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, also=also)
+            try:
+                return self._attempt(None, actor, action, instance_id=instance_id, task_id=task_id, also=also)
+            except Unchanged as refused:
+                raise refused.reason from None
 
     def _attempt(self, live, actor: str, action: Action, *, instance_id: str | None = None,
                  task_id: str | None = None, also: list | None = None) -> InstanceView:

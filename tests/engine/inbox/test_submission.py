@@ -106,12 +106,46 @@ def test_a_completion_stores_its_file_completes_the_task_and_discards_the_draft_
     assert len({f.id for f in _stored(db)[0]}) == 2
 
 
+def test_a_completion_is_one_transaction_its_checks_and_form_lookups_included(engine, db, people):
+    """Who may, the pending signatures, the form's lookups and the completion itself: one
+    connection, one transaction (on SQLite one write lock, taken once)."""
+    task_id = _deploy(engine, guard=False)
+    head = _head(db)
+    engine.uow.verify_persistence = False       # the tests' own cold reload after the commit
+    connections, begins = set(), []
+
+    def statement(conn, *_args):
+        connections.add(id(conn.connection.dbapi_connection))
+
+    def begin(conn):
+        begins.append(conn)
+    sa.event.listen(db, "before_cursor_execute", statement)
+    sa.event.listen(db, "begin", begin)
+    try:
+        done = submission.submit(engine, head, task_id, _post("完成了全科廉洁教育"), _pdf())
+    finally:
+        sa.event.remove(db, "before_cursor_execute", statement)
+        sa.event.remove(db, "begin", begin)
+    assert done.instance.data["progress"] == "完成了全科廉洁教育" and done.task.id == task_id
+    assert len(connections) == 1 and len(begins) == 1
+
+
 def test_a_form_at_fault_is_refused_with_what_was_typed_and_stores_nothing(engine, db, people):
     task_id = _deploy(engine, guard=False)
     with pytest.raises(submission.FormRejected) as refused:
         submission.submit(engine, _head(db), task_id, MultiDict([("progress", "完成")]), _pdf())
     assert "month" in refused.value.submission.errors and refused.value.submission.values["progress"] == "完成"
     assert _stored(db) == ([], [])
+
+
+def test_after_a_refused_form_the_task_is_completed_with_the_corrected_one(engine, db, people):
+    task_id = _deploy(engine, guard=False)
+    head = _head(db)
+    with pytest.raises(submission.FormRejected):
+        submission.submit(engine, head, task_id, MultiDict([("progress", "完成")]))
+    done = submission.submit(engine, head, task_id, _post("完成了全科廉洁教育"))
+    assert done.instance.data["progress"] == "完成了全科廉洁教育"
+    assert engine.task(task_id).status == "completed" and engine.task(task_id).completed_by == "neike_head"
 
 
 def test_only_the_person_whose_task_it_is_may_submit_it(engine, db, people):

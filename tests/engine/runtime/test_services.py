@@ -156,3 +156,33 @@ def test_a_confidential_process_is_seen_by_its_starter_and_the_roles_it_names_on
 def bpmn_dir():
     from tests.conftest import DATA
     return DATA / "bpmn"
+
+
+def test_a_callers_check_runs_in_the_completion_and_its_refusal_changes_nothing(engine, deploy, db):
+    """`complete_task(check=)`: the caller's own checks see the task's inbox row inside the completion's
+    transaction; a refusal leaves the instance as it was, still cached (not rebuilt from its rows),
+    and the data the check returns is what the task completes with."""
+    from engine.errors import Forbidden
+    from engine.db.schema import instance_task
+    deploy("call_activity.bpmn")
+    view = engine.start("main", started_by="alice")
+    [inside] = view.tasks
+    seen, reads = [], []
+
+    def refuse(conn, row):
+        seen.append((row.id, row.status))
+        raise Forbidden("not yours")
+
+    def statement(conn, cursor, text, *_args):
+        if instance_task.name in text and text.lstrip().upper().startswith("SELECT"):
+            reads.append(text)
+    sa.event.listen(db, "before_cursor_execute", statement)
+    try:
+        with pytest.raises(Forbidden, match="not yours"):
+            engine.complete_task(inside.id, user="alice", check=refuse)
+    finally:
+        sa.event.remove(db, "before_cursor_execute", statement)
+    assert seen[0] == (inside.id, "open") and reads == []
+    assert engine.task(inside.id).status == "open"
+    view = engine.complete_task(inside.id, user="alice", check=lambda conn, row: {"answer": 41})
+    assert view.tasks[0].element_id == "after" and view.data["y"] == 42
