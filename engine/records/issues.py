@@ -11,7 +11,7 @@ import io
 
 import sqlalchemy as sa
 
-from engine.db.schema import department, human_task, process_instance
+from engine.db.schema import department, event, human_task, process_instance
 from engine.db.transactions import read_transaction
 from engine.org.hospital import hospital_name
 from engine.runtime import queries
@@ -27,8 +27,10 @@ def items(conn, *, now, status: str | None = None, departments: set[str] | None 
     """Every issue item (not cancelled), oldest first; `status` "open" keeps those not closed out, one of
     `STATUSES` those in it; `departments` keeps those departments' items."""
     p = process_instance.c
+    # items listed by one operation (a self-inspection's problems) keep the order they were entered in
+    listed = sa.select(sa.func.min(event.c.id)).where(event.c.instance_id == p.id).scalar_subquery()
     rows = conn.execute(sa.select(p.id, p.status, p.started_at, p.ended_at, p.parent_id).where(
-        p.process_key == ISSUE, p.status != "cancelled").order_by(p.started_at, p.id)).all()
+        p.process_key == ISSUE, p.status != "cancelled").order_by(p.started_at, listed, p.id)).all()
     data = queries.instance_data(conn, [r.id for r in rows])
     h = human_task.c
     open_tasks = {r.instance_id: r for r in conn.execute(sa.select(h.instance_id, h.element_id, h.due_at).where(
