@@ -182,13 +182,21 @@ def forms_dir(request):
 
 
 @pytest.fixture
-def engine(db, clock, forms_dir):
+def verify_persistence() -> bool:
+    """Whether the engine checks after every commit that a cold load equals the live workflow: in the
+    engine's tests, yes (tests/web and tests/browser, which test pages over the same operations,
+    override it)."""
+    return True
+
+
+@pytest.fixture
+def engine(db, clock, forms_dir, verify_persistence):
     """An engine with every domain registered (as the app has), that checks after every commit that a
-    cold load equals the live workflow."""
+    cold load equals the live workflow (see `verify_persistence`)."""
     from engine.bootstrap import domain_connectors
     from engine.sandbox.pool import shared_pool
     workers = int(os.environ.get("QINGLIAN_TEST_SCRIPT_WORKERS") or 0)   # >0: scripts in worker processes
-    return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=True,
+    return Engine(db, FormCatalog(forms_dir), clock, IdSource(seed=7), verify_persistence=verify_persistence,
                   connectors=domain_connectors(), script_pool=shared_pool(workers) if workers else None)
 
 

@@ -19,3 +19,9 @@ def chromium():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def verify_persistence() -> bool:
+    """As in tests/web: pages in the browser, over operations tests/engine checks commit by commit."""
+    return False
