@@ -32,7 +32,7 @@ def tasks():
         problems = {}
     except Invalid as exc:
         query, problems = worklist.TaskQuery(), {p.field: p.message for p in exc.problems}
-    found = worklist.page(engine(), g.principal, query)
+    found = worklist.page(engine(), g.principal, query, default="view" not in request.args)
     g.nav_counts = found.counts
     return render_template("inbox.html", page=found.page, query=found.query, counts=found.counts,
                            problems=problems, processes=found.processes, departments=found.departments,

@@ -298,13 +298,17 @@ class InboxPage:
     people: dict[str, str]          # the page's assignees' names
 
 
-def page(engine, p: Principal, query: TaskQuery) -> InboxPage:
-    """The inbox page in one read; the department list only for someone who heads a department."""
+def page(engine, p: Principal, query: TaskQuery, *, default: bool = False) -> InboxPage:
+    """The inbox page in one read; the department list only for someone who heads a department.
+    `default`: the person asked for no list in particular — then, when nothing is claimed by them yet
+    but tasks wait for them to take up, those are the list they see first (not an empty page)."""
     if query.view == "department" and not p.heads:
         query = TaskQuery()
     now, soon = engine.clock.now(), soon_until(engine)
     with read_transaction(engine.db) as conn:
         found = counts(conn, p, now=now, soon_until=soon)
+        if default and query.view == "mine" and not found["mine"] and found["claimable"]:
+            query = replace(query, view="claimable")
         rows = list_tasks(conn, p, query, now=now, soon_until=soon, total=found.get(query.view))
         return InboxPage(query, rows, found, processes_in_tasks(conn), org.department_names(conn),
                          saved_filters.saved_filters(conn, p.username),

@@ -123,6 +123,19 @@ def test_the_task_reaches_exactly_the_head_of_the_department(client, report, app
         assert c.get(f"/tasks/{report}").status_code == 403
 
 
+def test_the_inbox_opens_on_the_tasks_waiting_to_be_taken_up_when_none_is_claimed(client, report, engine):
+    """A department head with nothing claimed yet lands on the tasks waiting for them, not on an empty
+    "我的任务" (on a phone the other lists are behind the menu); asked for, "我的任务" is still empty."""
+    login(client, "neike_head")
+    first = client.get("/inbox").get_data(as_text=True)
+    assert "可认领的任务" in first and f"/tasks/{report}" in first
+    mine = client.get("/inbox?view=mine").get_data(as_text=True)
+    assert "我的任务" in mine and f"/tasks/{report}" not in mine
+    engine.claim(report, user="neike_head")
+    again = client.get("/inbox").get_data(as_text=True)
+    assert "<h1>我的任务" in again and f"/tasks/{report}" in again
+
+
 def test_deadline_is_shown_the_chinese_way(client, report, engine):
     login(client, "neike_head")
     task = engine.task(report)
