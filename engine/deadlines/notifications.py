@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # A new task's message goes to the person's channels only: the inbox lists the task already, so the
 # bell leaves it out.
 NEW_TASK = "task_ready"
+_INSERT = notification.insert()       # one statement, compiled once: a row for every new task
 
 
 def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
@@ -32,7 +33,7 @@ def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | No
     (`engine.messages.outbox`): a confidential process's say only "您有一项待办"; an escalation is
     urgent (it ignores quiet hours) unless told otherwise. The messages link to the task page (or to
     `link`)."""
-    notification_id = conn.execute(notification.insert().values(
+    notification_id = conn.execute(_INSERT, dict(
         kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
         instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now,
         link=link)).inserted_primary_key[0]

@@ -22,22 +22,31 @@ def default_channels(person) -> list[str]:
     return [c for c in CHANNELS if c != "sms" and getattr(person, ADDRESS[c], None)]
 
 
+def _reach_query(*conditions):
+    p = message_preference.c
+    return (sa.select(staff.c.username, staff.c.wecom_userid, staff.c.dingtalk_userid, staff.c.phone,
+                      staff.c.email, p.channels, p.quiet_start, p.quiet_end)
+            .select_from(staff.outerjoin(message_preference, p.username == staff.c.username))
+            .where(staff.c.active, *conditions).order_by(staff.c.username))
+
+
+# Built once (a new task's message runs one of them in every operation that opens a task): the
+# people named, or the holders of a role, anywhere or in one department.
+_ROLE_HOLDERS = staff.c.username.in_(sa.select(staff_role.c.username)
+                                     .where(staff_role.c.role == sa.bindparam("role")))
+_OF_NAMES = _reach_query(staff.c.username.in_(sa.bindparam("names", expanding=True)))
+_OF_ROLE = _reach_query(_ROLE_HOLDERS)
+_OF_ROLE_IN = _reach_query(_ROLE_HOLDERS, staff.c.department == sa.bindparam("department"))
+
+
 def channels_and_quiet(conn, usernames=None, *, role: str | None = None,
                        department: str | None = None) -> dict[str, tuple[list[str], tuple[str, str] | None]]:
     """Each active person's channels and quiet hours, in one query: of `usernames`, or of the holders
     of `role` (within `department` when given), by username."""
-    p = message_preference.c
-    q = (sa.select(staff.c.username, staff.c.wecom_userid, staff.c.dingtalk_userid, staff.c.phone,
-                   staff.c.email, p.channels, p.quiet_start, p.quiet_end)
-         .select_from(staff.outerjoin(message_preference, p.username == staff.c.username))
-         .where(staff.c.active).order_by(staff.c.username))
     if role is not None:
-        q = q.where(staff.c.username.in_(sa.select(staff_role.c.username).where(staff_role.c.role == role)))
-        if department:
-            q = q.where(staff.c.department == department)
+        rows = conn.execute(_OF_ROLE_IN if department else _OF_ROLE, {"role": role, "department": department})
     else:
-        q = q.where(staff.c.username.in_(sorted(set(usernames or ()))))
-    rows = conn.execute(q).all()
+        rows = conn.execute(_OF_NAMES, {"names": sorted(set(usernames or ()))})
     out = {}
     for r in rows:
         chosen = [c for c in (r.channels or "").split(",") if c in CHANNELS] if r.channels is not None \
