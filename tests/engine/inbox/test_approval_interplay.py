@@ -9,18 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli.main import main
-from engine.db.transactions import read_transaction
 from engine.errors import Conflict, Invalid
 from engine.inbox import bulk, copies, signers, urging
-from engine.org.people import principal
 from engine.runtime.replay import replay
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = pytest.mark.both_databases
 
-
-def who(engine, username):
-    with read_transaction(engine.db) as conn:
-        return principal(conn, username)
 
 
 def test_a_plan_is_not_sent_back_while_the_department_work_it_started_is_running(engine, deploy, people):

@@ -6,19 +6,14 @@ import pytest
 
 from engine.bpmn.validation import SourceFile
 from engine.config import PROJECT_ROOT
-from engine.db.transactions import read_transaction
 from engine.errors import Invalid
 from engine.inbox import bulk
-from engine.org.people import principal
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
 FILLED = {"month": "2026-09-01", "progress": "完成了全科廉洁教育"}
 
-
-def who(engine, username):
-    with read_transaction(engine.db) as conn:
-        return principal(conn, username)
 
 
 @pytest.fixture

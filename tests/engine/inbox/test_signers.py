@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine.db.transactions import read_transaction
 from engine.errors import Conflict, Invalid
 from engine.inbox import signers, submission
-from engine.org.people import principal
 from engine.runtime.replay import replay
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = pytest.mark.both_databases
 
-
-def who(engine, username):
-    with read_transaction(engine.db) as conn:
-        return principal(conn, username)
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ import sqlalchemy as sa
 from engine.bpmn.validation import SourceFile
 from engine.config import PROJECT_ROOT
 from engine.db.schema import notification
-from engine.db.transactions import read_transaction
 from engine.errors import Forbidden, Invalid, NotFound, TaskNotReady
 from engine.inbox import copies, urging
-from engine.org.people import principal
 from engine.runtime.replay import replay
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
 
@@ -25,10 +24,6 @@ def task(engine, people):
                         data={"department": "neike", "department_name": "内科"})
     return view.tasks[0]
 
-
-def who(engine, username):
-    with read_transaction(engine.db) as conn:
-        return principal(conn, username)
 
 
 def _notes(db, kind):

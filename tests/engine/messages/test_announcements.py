@@ -7,10 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import message_outbox
-from engine.db.transactions import read_transaction
 from engine.deadlines import notifications
 from engine.inbox import urging
-from engine.org.people import principal
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = pytest.mark.both_databases
 
@@ -23,10 +22,6 @@ def _outbox(db, **where):
             q = q.where(getattr(m, k) == v)
         return conn.execute(q).all()
 
-
-def who(engine, username):
-    with read_transaction(engine.db) as conn:
-        return principal(conn, username)
 
 
 def test_a_new_task_reaches_its_candidates_channels_linked_to_the_task_and_stays_off_the_bell(

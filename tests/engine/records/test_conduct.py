@@ -12,15 +12,11 @@ from openpyxl import Workbook
 
 from engine.db.schema import conduct_score, event
 from engine.errors import Forbidden, Invalid
-from engine.org import people as org
 from engine.records import conduct, conduct_import
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 
 pytestmark = [pytest.mark.both_databases]
 
-
-def who(engine, username):
-    with engine.db.connect() as conn:
-        return org.principal(conn, username)
 
 
 def score(engine, entrant, person, quarter, *items, veto=None, year=2026):

@@ -18,6 +18,7 @@ from engine.db.transactions import write_transaction
 from engine.errors import Forbidden
 from engine.org import people as org
 from engine.records import conduct, persons
+from engine.org.people import signed_in as who      # the person, as a request's session names them
 from tests.engine.campaign.reports_scenario import scenario  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
@@ -27,10 +28,6 @@ pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
 def vault():
     return ReporterVault(Fernet.generate_key())
 
-
-def who(engine, username):
-    with engine.db.connect() as conn:
-        return org.principal(conn, username)
 
 
 def read(engine, viewer, subject):
