@@ -13,6 +13,7 @@ from engine.errors import Conflict, Invalid
 from engine.inbox import bulk, copies, signers, urging
 from engine.runtime.replay import replay
 from engine.org.people import signed_in as who      # the person, as a request's session names them
+from tests.helpers.flows import claimed_review
 
 pytestmark = pytest.mark.both_databases
 
@@ -36,10 +37,7 @@ def test_a_plan_is_not_sent_back_while_the_department_work_it_started_is_running
 
 def test_a_confidential_process_is_copied_only_within_its_roles(engine, deploy, people):
     deploy("approval_rules.bpmn")                     # confidential: discipline_office, department_head
-    view = engine.start("approval_rules", started_by="jijian")
-    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
-    review = view.tasks[0]
-    engine.claim(review.id, user="neike_head")
+    review = claimed_review(engine, "approval_rules", "jijian")
     head = who(engine, "neike_head")
     with pytest.raises(Invalid) as refused:
         copies.copy(engine, head, review.id, ["nurse", "waike_head"], "请知悉")

@@ -9,6 +9,7 @@ from engine.errors import Conflict, Invalid
 from engine.inbox import signers, submission
 from engine.runtime.replay import replay
 from engine.org.people import signed_in as who      # the person, as a request's session names them
+from tests.helpers.flows import claimed_review
 
 pytestmark = pytest.mark.both_databases
 
@@ -77,10 +78,7 @@ def test_a_step_without_candidates_refuses(engine, deploy, people):
 
 def test_a_signer_who_drafted_the_opinion_is_refused_by_separation_of_duties(engine, deploy, people):
     deploy("approval_rules.bpmn")          # review: notPerformedBy="draft", candidates heads and the office
-    view = engine.start("approval_rules", started_by="jijian")
-    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
-    review = view.tasks[0]
-    engine.claim(review.id, user="neike_head")
+    review = claimed_review(engine, "approval_rules", "jijian")
     head = who(engine, "neike_head")
     with pytest.raises(Invalid) as refused:
         signers.add(engine, head, review.id, "jijian", "before", "请纪检监察室把关")

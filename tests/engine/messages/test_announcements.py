@@ -10,6 +10,7 @@ from engine.db.schema import message_outbox
 from engine.deadlines import notifications
 from engine.inbox import urging
 from engine.org.people import signed_in as who      # the person, as a request's session names them
+from tests.helpers.flows import claimed_review
 
 pytestmark = pytest.mark.both_databases
 
@@ -56,10 +57,7 @@ def test_a_task_sent_back_reaches_its_earlier_performer_but_a_withdrawn_one_does
 
 def test_an_urge_reaches_the_holders_channels_with_the_urgers_message(engine, deploy, db, reachable):
     deploy("send_back.bpmn")
-    view = engine.start("send_back", started_by="nurse")
-    view = engine.complete_task(view.tasks[0].id, user="nurse", data={})
-    review = view.tasks[0]
-    engine.claim(review.id, user="neike_head")
+    review = claimed_review(engine, "send_back", "nurse")
     urging.urge(engine, who(engine, "jijian"), review.id, "今天下班前请审核")
     [row] = _outbox(db, username="neike_head", title="催办：科室审核")
     assert "今天下班前请审核" in row.body and row.link == f"/tasks/{review.id}" and row.channel == "wecom"
@@ -67,10 +65,7 @@ def test_an_urge_reaches_the_holders_channels_with_the_urgers_message(engine, de
 
 def test_a_confidential_process_says_only_that_there_is_a_task_in_every_message(engine, deploy, db, reachable):
     deploy("approval_rules.bpmn")
-    view = engine.start("approval_rules", started_by="jijian")
-    view = engine.complete_task(view.tasks[0].id, user="jijian", data={})
-    review = view.tasks[0]
-    engine.claim(review.id, user="neike_head")
+    review = claimed_review(engine, "approval_rules", "jijian")
     urging.urge(engine, who(engine, "jijian"), review.id, "某某主任收受回扣一案请尽快审核")
     engine.complete_task(review.id, user="neike_head", data={})          # the end, told to its starter
     rows = _outbox(db)
