@@ -67,7 +67,7 @@ def _what(message: str) -> str:
     for pattern, build in _patterns():
         m = re.fullmatch(pattern, message, re.S)
         if m:
-            return build(_Groups(m.groupdict()))
+            return build(m.groupdict())
     return _("表单定义有问题（%(detail)s）", detail=message)
 
 
@@ -84,7 +84,3 @@ def say(p: Problem) -> str:
     """One finding of a form definition, located, in the reader's language."""
     where = _where(p)
     return _("%(where)s：%(what)s", where=where, what=_what(p.message)) if where else _what(p.message)
-
-
-class _Groups(dict):
-    """The matched groups, passed as keyword arguments (`**m`)."""
