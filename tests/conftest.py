@@ -291,13 +291,39 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _TEMPLATES = _CompiledTemplates()
 
 
+class _Apps:
+    """One app per test process and settings, bound to each test's engine, as the server runs one app
+    for all its requests: building an app (compiling ~190 URL rules, the API's OpenAPI document) was
+    most of a page test's set-up. Each test gets the app's configuration and extensions as they were
+    built (a test that changes them changes them for itself only); a test that needs an app of other
+    settings builds its own with `web.create_app`."""
+
+    def __init__(self):
+        self._built: dict[str, tuple] = {}
+
+    def bound_to(self, engine):
+        from engine.config import Settings
+        from web import create_app
+        settings = Settings.from_env()
+        key = repr(settings)
+        if key not in self._built:
+            app = create_app(settings, engine=engine, testing=True, secret_key="test-secret")
+            app.jinja_env.bytecode_cache = _TEMPLATES
+            self._built[key] = (app, dict(app.config), dict(app.extensions))
+        app, config, extensions = self._built[key]
+        app.config.clear()
+        app.config.update(config)
+        app.extensions.clear()
+        app.extensions.update(extensions, qinglian=engine)
+        return app
+
+
+_APPS = _Apps()
+
+
 @pytest.fixture
 def app(engine):
-    from engine.config import Settings
-    from web import create_app
-    app = create_app(Settings.from_env(), engine=engine, testing=True, secret_key="test-secret")
-    app.jinja_env.bytecode_cache = _TEMPLATES
-    return app
+    return _APPS.bound_to(engine)
 
 
 @pytest.fixture
