@@ -204,10 +204,12 @@ def engine(db, clock, forms_dir, verify_persistence):
 def shipped(db, engine):
     """The shipped processes/ deployed by the process owner at START, as `make run` deploys them (for a
     test marked `real_forms`). On SQLite the test's database is a copy of a template that already holds
-    them — deploying them was the slowest part of many tests' set-up; on PostgreSQL they are deployed now."""
+    them — deploying them was the slowest part of many tests' set-up; on PostgreSQL they are deployed by
+    the first test of the process that asks, and restored for the next (tests/helpers/snapshots.py)."""
     if not getattr(db, "qinglian_shipped", False):      # PostgreSQL, or asked for in the test's body
         from engine.bootstrap import deploy_directory
-        deploy_directory(engine, ROOT / "processes", deployed_by="owner")
+        from tests.helpers.snapshots import SNAPSHOTS
+        SNAPSHOTS.once(("shipped",), engine, lambda: deploy_directory(engine, ROOT / "processes", deployed_by="owner"))
 
 
 def bpmn(name: str) -> bytes:
