@@ -28,7 +28,6 @@ import sqlalchemy as sa
 
 from engine.clock import FixedClock, IdSource
 from engine.db import migrate
-from engine.db.schema import metadata
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
 from engine.org import roles
@@ -132,11 +131,9 @@ def pg_engine():
 
 
 def _tables_with_rows(db) -> list[str]:
-    """The tables that hold a row, in one round trip."""
-    probes = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
-                                for t in metadata.sorted_tables)
+    from tests.helpers.snapshots import tables_with_rows
     with db.connect() as conn:
-        return list(conn.exec_driver_sql(probes).scalars())
+        return tables_with_rows(conn)
 
 
 def _empty_pg(db) -> None:
@@ -209,7 +206,8 @@ def shipped(db, engine):
     if not getattr(db, "qinglian_shipped", False):      # PostgreSQL, or asked for in the test's body
         from engine.bootstrap import deploy_directory
         from tests.helpers.snapshots import SNAPSHOTS
-        SNAPSHOTS.once(("shipped",), engine, lambda: deploy_directory(engine, ROOT / "processes", deployed_by="owner"))
+        SNAPSHOTS.once(("shipped",), db, lambda: deploy_directory(engine, ROOT / "processes", deployed_by="owner"),
+                       clock=engine.clock, ids=engine.ids)
 
 
 def bpmn(name: str) -> bytes:
@@ -254,11 +252,17 @@ def password_hash():
 
 @pytest.fixture
 def people(db, clock, password_hash):
-    """Four departments and the people of PEOPLE, all with the password PASSWORD."""
+    """Four departments and the people of PEOPLE, all with the password PASSWORD (written once per test
+    process and starting point, then restored: tests/helpers/snapshots.py)."""
+    from tests.helpers.snapshots import SNAPSHOTS
+    SNAPSHOTS.once(("people",), db, lambda: _add_people(db, clock.now(), password_hash), clock=clock)
+    return {p[0]: p for p in PEOPLE}
+
+
+def _add_people(db, now, password_hash) -> None:
     from engine.org import people as org
     from engine.org import two_factor
     from engine.org.roles import PRIVILEGED_ROLES
-    now = clock.now()
     with write_transaction(db) as conn:
         for code, name, category in (("neike", "内科", "clinical"), ("waike", "外科", "clinical"),
                                      ("jijian", "纪检监察室", "administrative"), ("xinxi", "信息科", "administrative")):
@@ -271,7 +275,6 @@ def people(db, clock, password_hash):
         for code, head in (("neike", "neike_head"), ("waike", "waike_head")):
             org.save_department(conn, {"code": code, "name_zh": {"neike": "内科", "waike": "外科"}[code],
                                        "category": "clinical", "head": head}, now)
-    return {p[0]: p for p in PEOPLE}
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):

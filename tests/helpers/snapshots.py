@@ -11,12 +11,14 @@ exactly that back instead of playing it again:
   `COPY … FROM STDIN` with the foreign-key triggers held for the load (rows come back in storage
   order, not dependency order), and each identity sequence set past its table's largest id.
 
-A restore is only taken when the database is, table by table, as it was when the set-up was first
-played (the row counts agree); otherwise the set-up is played for real, so a test that wrote
-something of its own first never loses it.
+A set-up is kept per starting point: the dialect, every row of every table (a digest), the clock
+and the id source's state. A test that wrote something of its own first, or moved the clock, plays the set-up
+for real (and keeps that for the next test that starts where it started).
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -27,19 +29,21 @@ import sqlalchemy as sa
 from engine.db.schema import metadata
 
 
-def _counts(db) -> dict[str, int]:
-    """Rows per table, for the tables that hold any, in one round trip."""
-    probes = " UNION ALL ".join(f"SELECT '{t.name}', (SELECT count(*) FROM {t.name})" for t in metadata.sorted_tables)
+def _fingerprint(db) -> str:
+    """A digest of every row of every table: where a set-up starts from."""
+    digest = hashlib.blake2b(digest_size=16)
     with db.connect() as conn:
-        return {name: n for name, n in conn.exec_driver_sql(probes) if n}
+        for name in tables_with_rows(conn):
+            digest.update(name.encode())
+            digest.update(repr(conn.exec_driver_sql(f'SELECT * FROM "{name}"').fetchall()).encode())
+    return digest.hexdigest()
 
 
 @dataclass
 class _Kept:
-    before: dict[str, int]          # the row counts the set-up started from
     data: object                    # SQLite: a file; PostgreSQL: {table: COPY data}
-    now: object                     # the engine's clock after the set-up
-    ids: object                     # the state of the engine's id source after it
+    now: object                     # the clock after the set-up
+    ids: object                     # the state of the id source after it
     value: object                   # what the set-up returned
 
 
@@ -48,54 +52,55 @@ class Snapshots:
         self._kept: dict[tuple, _Kept] = {}
         self._folder = Path(tempfile.mkdtemp(prefix="qinglian-snapshots-"))
 
-    def once(self, key: tuple, engine, play):
-        """`play()`'s value, with the database, clock and ids as `play()` left them: played on the first
-        call of `key` (per dialect) in this process, restored on later ones."""
-        db = engine.db
-        key = (db.dialect.name, *key)
+    def once(self, key: tuple, db, play, *, clock=None, ids=None):
+        """`play()`'s value, with the database — and the clock and id source, when given — as `play()`
+        left them: played the first time `key` is asked for from a starting point (dialect, rows, clock,
+        ids) in this process, restored on later calls from the same point."""
+        rng = ids._rng if ids is not None else None
+        key = (db.dialect.name, *key, _fingerprint(db),
+               clock.now() if clock is not None else None, rng.getstate() if rng is not None else None)
         kept = self._kept.get(key)
-        before = _counts(db)
-        if kept is not None and kept.before == before:
+        if kept is not None:
             self._restore(db, kept.data)
-            engine.clock.set(kept.now)
-            engine.ids._rng.setstate(kept.ids)
-            return kept.value
+            if clock is not None:
+                clock.set(kept.now)
+            if rng is not None:
+                rng.setstate(kept.ids)
+            return copy.deepcopy(kept.value)          # a test that changes it changes its own
         value = play()
-        if kept is None:
-            self._kept[key] = _Kept(before, self._take(db, len(self._kept)), engine.clock.now(),
-                                    engine.ids._rng.getstate(), value)
+        self._kept[key] = _Kept(self._take(db, len(self._kept)), clock.now() if clock is not None else None,
+                                rng.getstate() if rng is not None else None, copy.deepcopy(value))
         return value
 
     def _take(self, db, n: int):
         if db.dialect.name == "sqlite":
             path = self._folder / f"{n}.db"
-            with _sqlite(db.url.database) as live, _sqlite(path) as copy:
-                live.backup(copy)
+            with _sqlite(db.url.database) as live, _sqlite(path) as kept:
+                live.backup(kept)
             return path
         data = {}
         with db.connect() as conn:
             cursor = conn.connection.dbapi_connection.cursor()
-            for table in metadata.sorted_tables:
-                if conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {table.name})").scalar():
-                    with cursor.copy(f"COPY {table.name} TO STDOUT (FORMAT BINARY)") as copy:
-                        data[table.name] = b"".join(bytes(block) for block in copy)
+            for name in tables_with_rows(conn):
+                with cursor.copy(f'COPY "{name}" TO STDOUT (FORMAT BINARY)') as stream:
+                    data[name] = b"".join(bytes(block) for block in stream)
             conn.rollback()
         return data
 
     def _restore(self, db, data) -> None:
         if db.dialect.name == "sqlite":
-            with _sqlite(data) as copy, _sqlite(db.url.database) as live:
-                copy.backup(live)
+            with _sqlite(data) as kept, _sqlite(db.url.database) as live:
+                kept.backup(live)
             return
         with db.begin() as conn:
-            present = _tables_with_rows(conn)
+            present = ", ".join(f'"{name}"' for name in tables_with_rows(conn))
             if present:
-                conn.exec_driver_sql(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE")
+                conn.exec_driver_sql(f"TRUNCATE {present} RESTART IDENTITY CASCADE")
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             cursor = conn.connection.dbapi_connection.cursor()
             for name, rows in data.items():
-                with cursor.copy(f"COPY {name} FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.write(rows)
+                with cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT BINARY)') as stream:
+                    stream.write(rows)
             for table in metadata.sorted_tables:
                 [*key] = table.primary_key.columns
                 if table.name in data and len(key) == 1 and isinstance(key[0].type, sa.Integer):
@@ -105,9 +110,13 @@ class Snapshots:
                         f'FROM "{table.name}"')
 
 
-def _tables_with_rows(conn) -> list[str]:
-    probes = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})" for t in metadata.sorted_tables)
-    return list(conn.exec_driver_sql(probes).scalars())
+def tables_with_rows(conn) -> list[str]:
+    """The tables that hold a row, in one round trip."""
+    return list(conn.exec_driver_sql(_PROBES).scalars())
+
+
+_PROBES = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")"
+                             for t in metadata.sorted_tables)
 
 
 class _sqlite:

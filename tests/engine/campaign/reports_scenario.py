@@ -266,7 +266,7 @@ def scenario(engine, people, db, clock, password_hash, vault) -> Scenario:
     def played() -> Scenario:
         add_people(db, clock, password_hash)
         return play(engine, vault)
-    return SNAPSHOTS.once(("reports scenario", vault), engine, played)
+    return SNAPSHOTS.once(("reports scenario", vault), db, played, clock=engine.clock, ids=engine.ids)
 
 
 def days_after(day: str, n: int) -> str:

@@ -14,7 +14,7 @@ from tests.helpers.snapshots import SNAPSHOTS
 def demo(engine):
     """The demo loaded; its instances by what they are (played once per test process and dialect, then
     restored: tests/helpers/snapshots.py)."""
-    return SNAPSHOTS.once(("demo",), engine, lambda: _play(engine))
+    return SNAPSHOTS.once(("demo",), engine.db, lambda: _play(engine), clock=engine.clock, ids=engine.ids)
 
 
 def _play(engine) -> dict:
