@@ -137,10 +137,9 @@ def _tables_with_rows(db) -> list[str]:
 
 
 def _empty_pg(db) -> None:
-    names = ", ".join(_tables_with_rows(db))
-    if names:
-        with db.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    from tests.helpers.snapshots import empty_pg
+    with db.begin() as conn:
+        empty_pg(conn)
 
 
 @pytest.fixture
