@@ -5,6 +5,7 @@ that deploying a process which uses it can refuse it; `fields` reads a checked d
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -100,7 +101,24 @@ def shown_to(definition: dict, roles) -> dict:
 
 
 def check_definition(key: str, definition: dict | str | bytes) -> list[Problem]:
-    """Every problem of form `key` (its parsed JSON, or the file's text), each naming the file and field."""
+    """Every problem of form `key` (its parsed JSON, or the file's text), each naming the file and field.
+
+    The answer for a text is kept (it depends on nothing else): checking a schema against the JSON
+    Schema meta-schema takes ~10 ms, and a deployment checks every form its diagrams name."""
+    if isinstance(definition, dict):
+        try:
+            definition = json.dumps(definition, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError):           # not JSON data: checked as it is, not kept
+            return _check_definition(key, definition)
+    return list(_checked(key, definition))
+
+
+@functools.lru_cache(maxsize=512)
+def _checked(key: str, text: str | bytes) -> tuple[Problem, ...]:
+    return tuple(_check_definition(key, text))
+
+
+def _check_definition(key: str, definition: dict | str | bytes) -> list[Problem]:
     file = f"{key}.json"
     found: list[Problem] = []
 

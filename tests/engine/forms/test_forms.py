@@ -148,6 +148,17 @@ def test_the_definition_check_names_the_file_and_the_field(what, change, field):
     assert all(p.code == "bad_form" for p in found)
 
 
+def test_a_definition_checked_again_gets_the_same_answer_whatever_the_first_caller_did_with_it():
+    broken = mutated(lambda d: d.pop("title"))
+    first = check_definition("self_inspection", broken)
+    first.clear()                                           # a caller's list is its own
+    assert [p.field for p in check_definition("self_inspection", copy.deepcopy(broken))] == ["title"]
+    fixed = mutated(lambda d: None)
+    assert check_definition("self_inspection", fixed) == []
+    assert [p.field for p in check_definition("other", json.dumps(broken))] == ["title"]
+    assert {p.file for p in check_definition("other", json.dumps(broken))} == {"other.json"}
+
+
 def test_a_file_that_is_not_json_is_reported_with_its_line():
     [problem] = check_definition("broken", b'{\n  "title": "x",\n  "schema": {,}\n}')
     assert (problem.file, problem.line) == ("broken.json", 3)
