@@ -142,16 +142,29 @@ def _empty_pg(db) -> None:
         empty_pg(conn)
 
 
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory):
+    """The test process's SQLite engine: one file path, a fresh copy of a template for each test (see
+    `db`). One engine, as in the product, so that SQLAlchemy compiles each statement once per process
+    rather than once per test (its compiled-statement cache belongs to an engine)."""
+    engine = create_db_engine(f"sqlite:///{tmp_path_factory.mktemp('live') / 'qinglian.db'}", query_cache_size=3000)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def db(request, tmp_path, sqlite_template):
+def db(request, sqlite_template):
     """A database of the test's own: a fresh copy of the SQLite template, or the worker's PostgreSQL
     database, which must be empty when the test starts (a test that leaks rows past its end — a thread
     still writing, say — fails the next one loudly) and is emptied after it."""
     if request.param == "sqlite":
-        path = tmp_path / "qinglian.db"
+        engine = request.getfixturevalue("sqlite_engine")
+        engine.dispose()
+        path = Path(engine.url.database)
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)     # a new file: a connection a test left open keeps the old one
         shipped = "shipped" in request.fixturenames
         shutil.copy(request.getfixturevalue("shipped_template") if shipped else sqlite_template, path)
-        engine = create_db_engine(f"sqlite:///{path}")
         engine.qinglian_shipped = shipped
     else:
         engine = request.getfixturevalue("pg_engine")

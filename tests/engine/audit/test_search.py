@@ -23,14 +23,20 @@ def started(engine, deploy):
     return [engine.start("w1_process", started_by="alice").id for _ in range(6)]
 
 
-def _statements(db):
+@pytest.fixture
+def statements(db):
+    """The SQL the database is sent while the test runs."""
     seen = []
-    sa.event.listen(db, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    return seen
+
+    def note(*args):
+        seen.append(args[2])
+    sa.event.listen(db, "before_cursor_execute", note)
+    yield seen
+    sa.event.remove(db, "before_cursor_execute", note)
 
 
-def test_the_audit_search_asks_the_database_the_same_few_questions_however_many_rows(engine, db, started):
-    seen = _statements(db)
+def test_the_audit_search_asks_the_database_the_same_few_questions_however_many_rows(engine, db, started, statements):
+    seen = statements
     found = timeline.search(engine, AUDITOR)
     assert {r.id for r in found["rows"]} == set(started)
     # the rows, the versions, the recusals (回避) of what was found
