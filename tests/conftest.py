@@ -28,7 +28,6 @@ import sqlalchemy as sa
 
 from engine.clock import FixedClock, IdSource
 from engine.db import migrate
-from engine.db.schema import metadata
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.forms import FormCatalog
 from engine.org import roles
@@ -132,18 +131,15 @@ def pg_engine():
 
 
 def _tables_with_rows(db) -> list[str]:
-    """The tables that hold a row, in one round trip."""
-    probes = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
-                                for t in metadata.sorted_tables)
+    from tests.helpers.snapshots import tables_with_rows
     with db.connect() as conn:
-        return list(conn.exec_driver_sql(probes).scalars())
+        return tables_with_rows(conn)
 
 
 def _empty_pg(db) -> None:
-    names = ", ".join(_tables_with_rows(db))
-    if names:
-        with db.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    from tests.helpers.snapshots import empty_pg
+    with db.begin() as conn:
+        empty_pg(conn)
 
 
 @pytest.fixture
@@ -204,10 +200,13 @@ def engine(db, clock, forms_dir, verify_persistence):
 def shipped(db, engine):
     """The shipped processes/ deployed by the process owner at START, as `make run` deploys them (for a
     test marked `real_forms`). On SQLite the test's database is a copy of a template that already holds
-    them — deploying them was the slowest part of many tests' set-up; on PostgreSQL they are deployed now."""
+    them — deploying them was the slowest part of many tests' set-up; on PostgreSQL they are deployed by
+    the first test of the process that asks, and restored for the next (tests/helpers/snapshots.py)."""
     if not getattr(db, "qinglian_shipped", False):      # PostgreSQL, or asked for in the test's body
         from engine.bootstrap import deploy_directory
-        deploy_directory(engine, ROOT / "processes", deployed_by="owner")
+        from tests.helpers.snapshots import SNAPSHOTS
+        SNAPSHOTS.once(("shipped",), db, lambda: deploy_directory(engine, ROOT / "processes", deployed_by="owner"),
+                       clock=engine.clock, ids=engine.ids)
 
 
 def bpmn(name: str) -> bytes:
@@ -252,11 +251,17 @@ def password_hash():
 
 @pytest.fixture
 def people(db, clock, password_hash):
-    """Four departments and the people of PEOPLE, all with the password PASSWORD."""
+    """Four departments and the people of PEOPLE, all with the password PASSWORD (written once per test
+    process and starting point, then restored: tests/helpers/snapshots.py)."""
+    from tests.helpers.snapshots import SNAPSHOTS
+    SNAPSHOTS.once(("people",), db, lambda: _add_people(db, clock.now(), password_hash), clock=clock)
+    return {p[0]: p for p in PEOPLE}
+
+
+def _add_people(db, now, password_hash) -> None:
     from engine.org import people as org
     from engine.org import two_factor
     from engine.org.roles import PRIVILEGED_ROLES
-    now = clock.now()
     with write_transaction(db) as conn:
         for code, name, category in (("neike", "内科", "clinical"), ("waike", "外科", "clinical"),
                                      ("jijian", "纪检监察室", "administrative"), ("xinxi", "信息科", "administrative")):
@@ -269,7 +274,6 @@ def people(db, clock, password_hash):
         for code, head in (("neike", "neike_head"), ("waike", "waike_head")):
             org.save_department(conn, {"code": code, "name_zh": {"neike": "内科", "waike": "外科"}[code],
                                        "category": "clinical", "head": head}, now)
-    return {p[0]: p for p in PEOPLE}
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
@@ -291,13 +295,39 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _TEMPLATES = _CompiledTemplates()
 
 
+class _Apps:
+    """One app per test process and settings, bound to each test's engine, as the server runs one app
+    for all its requests: building an app (compiling ~190 URL rules, the API's OpenAPI document) was
+    most of a page test's set-up. Each test gets the app's configuration and extensions as they were
+    built (a test that changes them changes them for itself only); a test that needs an app of other
+    settings builds its own with `web.create_app`."""
+
+    def __init__(self):
+        self._built: dict[str, tuple] = {}
+
+    def bound_to(self, engine):
+        from engine.config import Settings
+        from web import create_app
+        settings = Settings.from_env()
+        key = repr(settings)
+        if key not in self._built:
+            app = create_app(settings, engine=engine, testing=True, secret_key="test-secret")
+            app.jinja_env.bytecode_cache = _TEMPLATES
+            self._built[key] = (app, dict(app.config), dict(app.extensions))
+        app, config, extensions = self._built[key]
+        app.config.clear()
+        app.config.update(config)
+        app.extensions.clear()
+        app.extensions.update(extensions, qinglian=engine)
+        return app
+
+
+_APPS = _Apps()
+
+
 @pytest.fixture
 def app(engine):
-    from engine.config import Settings
-    from web import create_app
-    app = create_app(Settings.from_env(), engine=engine, testing=True, secret_key="test-secret")
-    app.jinja_env.bytecode_cache = _TEMPLATES
-    return app
+    return _APPS.bound_to(engine)
 
 
 @pytest.fixture

@@ -296,11 +296,13 @@ def timers_due(obj: Context, limit):
 
 @timers.command("run-due")
 @click.option("--owner", default=None, help="Name of this scheduler in leases (default host:pid).")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 10000),
+              help="Timers claimed and fired per transaction.")
 @click.pass_obj
-def timers_run_due(obj: Context, owner):
+def timers_run_due(obj: Context, owner, batch):
     """Fire every timer that is due now, then exit."""
     from engine.deadlines.scheduler import TimerScheduler
-    n = TimerScheduler(obj.engine, owner=owner).run_once()
+    n = TimerScheduler(obj.engine, owner=owner, batch=batch).run_once()
     obj.out({"fired": n}, f"fired {n} timer(s)")
 
 

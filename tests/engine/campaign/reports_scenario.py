@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from cryptography.fernet import Fernet
 import sqlalchemy as sa
 
 from engine import config, bootstrap as services
 from engine.clues import intake as clues_intake
+from engine.clues.confidential import ReporterVault
 from engine.org import people as org
 from engine.db.transactions import write_transaction
 from engine.db.schema import human_task
 from engine.deadlines.workdays import BEIJING
 from engine.runtime.views import HumanTask
 from tests.helpers.clues import meeting
+from tests.helpers.snapshots import SNAPSHOTS
 
 ITEM_A = "重点岗位权力运行方面的问题"
 ITEM_B = "医疗服务方面群众反映强烈的问题"
@@ -247,10 +250,23 @@ def play(engine, vault) -> Scenario:
     return Scenario(cid, k, d)
 
 
+# One reporters' key per test process: the scenario's snapshot holds identities sealed with it.
+VAULT = ReporterVault(Fernet.generate_key())
+
+
+@pytest.fixture
+def vault() -> ReporterVault:
+    return VAULT
+
+
 @pytest.fixture
 def scenario(engine, people, db, clock, password_hash, vault) -> Scenario:
-    add_people(db, clock, password_hash)
-    return play(engine, vault)
+    """The campaign played to 10 December: once per test process, dialect and vault, then restored
+    (tests/helpers/snapshots.py)."""
+    def played() -> Scenario:
+        add_people(db, clock, password_hash)
+        return play(engine, vault)
+    return SNAPSHOTS.once(("reports scenario", vault), db, played, clock=engine.clock, ids=engine.ids)
 
 
 def days_after(day: str, n: int) -> str:

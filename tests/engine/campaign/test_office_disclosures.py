@@ -11,23 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from cryptography.fernet import Fernet
 
 from engine.campaign.reports.outcomes import outcomes
 from engine.campaign.reports import disclosures as annex2
 from engine.campaign.reports.common import campaign_ref
-from engine.clues.confidential import ReporterVault
 from engine.errors import Invalid
 from engine.records import persons
-from engine.org import people as org
-from tests.engine.campaign.reports_scenario import ITEM_A, beijing, scenario  # noqa: F401  (fixture)
+from tests.engine.campaign.reports_scenario import ITEM_A, scenario, vault  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
-
-
-@pytest.fixture
-def vault():
-    return ReporterVault(Fernet.generate_key())
 
 
 def disclose(engine, user, **data):

@@ -6,23 +6,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from cryptography.fernet import Fernet
 
-from engine.clues.confidential import ReporterVault
 from engine.db.transactions import read_transaction
 from engine.campaign.reports.common import campaign_ref, cutoff_instant
 from engine.campaign.reports.disclosures import disclosures
 from engine.campaign.reports.ledger import campaign_clues
 from engine.campaign.reports.monthly import monthly
 from engine.campaign.reports.outcomes import outcomes
-from tests.engine.campaign.reports_scenario import ITEM_A, ITEM_B, ITEM_C, scenario  # noqa: F401  (fixture)
+from tests.engine.campaign.reports_scenario import ITEM_A, ITEM_B, ITEM_C, scenario, vault  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
-
-
-@pytest.fixture
-def vault():
-    return ReporterVault(Fernet.generate_key())
 
 
 def _report(engine, fn, campaign_id, cutoff: str, **kw):

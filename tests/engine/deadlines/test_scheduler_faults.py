@@ -20,7 +20,7 @@ from bench.loadtest.seed import WORKLOADS
 
 pytestmark = pytest.mark.both_databases
 
-TIMERS = 400
+TIMERS = 250
 
 
 def _scheduler(url: str, tmp_path, name: str) -> Member:

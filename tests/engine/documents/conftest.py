@@ -7,11 +7,17 @@ import sqlalchemy as sa
 from engine.config import Settings
 from engine.db.schema import process_instance
 from engine.demo import hospital
+from tests.helpers.snapshots import SNAPSHOTS
 
 
 @pytest.fixture
 def demo(engine):
-    """The demo loaded; its instances by what they are."""
+    """The demo loaded; its instances by what they are (played once per test process and dialect, then
+    restored: tests/helpers/snapshots.py)."""
+    return SNAPSHOTS.once(("demo",), engine.db, lambda: _play(engine), clock=engine.clock, ids=engine.ids)
+
+
+def _play(engine) -> dict:
     settings = Settings.from_env()
     hospital.load(engine, settings)
     with engine.db.connect() as conn:

@@ -6,20 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from cryptography.fernet import Fernet
 
 from engine.campaign.reports import pages as report_pages
 from engine.errors import Invalid
-from engine.clues.confidential import ReporterVault
 from engine.records import gifts
-from tests.engine.campaign.reports_scenario import scenario  # noqa: F401  (fixture)
+from tests.engine.campaign.reports_scenario import scenario, vault  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
-
-
-@pytest.fixture
-def vault():
-    return ReporterVault(Fernet.generate_key())
 
 
 def hand_in(engine, user: str, **data):

@@ -10,23 +10,16 @@ The story is the report scenario's campaign (tests/engine/campaign/reports_scena
 from __future__ import annotations
 
 import pytest
-from cryptography.fernet import Fernet
 
-from engine.clues.confidential import ReporterVault
 from engine.clues import intake as clues_intake
 from engine.db.transactions import write_transaction
 from engine.errors import Forbidden
 from engine.org import people as org
 from engine.records import conduct, persons
 from engine.org.people import signed_in as who      # the person, as a request's session names them
-from tests.engine.campaign.reports_scenario import scenario  # noqa: F401  (fixture)
+from tests.engine.campaign.reports_scenario import scenario, vault  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.real_forms, pytest.mark.both_databases]
-
-
-@pytest.fixture
-def vault():
-    return ReporterVault(Fernet.generate_key())
 
 
 
