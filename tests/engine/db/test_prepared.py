@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
+from engine.db import prepared
 from engine.db.prepared import Key, Prepared, run_all
 from engine.db.schema import notification, notification_read
 from engine.db.transactions import write_transaction
@@ -35,9 +36,13 @@ def _reads(db) -> set:
 
 
 @pytest.mark.parametrize("final", [False, True])
-def test_rows_pointing_at_a_key_generated_in_the_same_batch_get_that_key(db, final):
+@pytest.mark.parametrize("combined", [True, False])
+def test_rows_pointing_at_a_key_generated_in_the_same_batch_get_that_key(db, final, combined, monkeypatch):
     """Two notifications and the reads of each (one of them several rows), in one batch: each read
-    row points at its own notification (on PostgreSQL: one statement, alone when `final`)."""
+    row points at its own notification (on PostgreSQL: one statement, alone when `final`; or, for a
+    batch too large for one statement, statement by statement)."""
+    if not combined:
+        monkeypatch.setattr(prepared, "MAX_PARAMS", 0)
     first, second = _notice("first"), _notice("second")
     with write_transaction(db) as conn:
         counts = run_all(conn, [
