@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
+from engine.db.prepared import Key, Prepared, run_all
 from engine.db.schema import notification, notification_read
 from engine.messages import outbox
 
@@ -22,24 +23,33 @@ log = logging.getLogger(__name__)
 # A new task's message goes to the person's channels only: the inbox lists the task already, so the
 # bell leaves it out.
 NEW_TASK = "task_ready"
-_INSERT = notification.insert()       # one statement, compiled once: a row for every new task
+# one statement, compiled once: a row for every new task; its key is read by its messages' rows
+_INSERT = Prepared(notification.insert().values({
+    c.name: sa.bindparam("p_" + c.name, type_=c.type) for c in notification.columns
+    if c.name not in ("id", "emailed_at")}).returning(notification.c.id), generates=True)
 
 
-def add(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
-        role: str | None = None, department: str | None = None, instance_id: str | None = None,
-        task_id: str | None = None, confidential: bool = False, urgent: bool | None = None,
-        link: str | None = None) -> None:
-    """Keep a notification and, in the same transaction, its messages to each person's channels
-    (`engine.messages.outbox`): a confidential process's say only "您有一项待办"; an escalation is
-    urgent (it ignores quiet hours) unless told otherwise. The messages link to the task page (or to
-    `link`)."""
-    notification_id = conn.execute(_INSERT, dict(
-        kind=kind, recipient_user=user, recipient_role=role, recipient_department=department,
-        instance_id=instance_id, task_id=task_id, title=title, body=body, created_at=now,
-        link=link)).inserted_primary_key[0]
-    outbox.enqueue(conn, notification_id, to=outbox.reach(conn, user=user, role=role, department=department),
-                   title=title, body=body, task_id=task_id, confidential=confidential,
-                   urgent=kind == "escalation" if urgent is None else urgent, now=now, link=link)
+def add(conn, **notice) -> None:
+    """Keep a notification and its messages now (see `statements` for the arguments)."""
+    run_all(conn, statements(conn, **notice))
+
+
+def statements(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
+               role: str | None = None, department: str | None = None, instance_id: str | None = None,
+               task_id: str | None = None, confidential: bool = False, urgent: bool | None = None,
+               link: str | None = None) -> list:
+    """A notification and, to be written in the same transaction, its messages to each person's
+    channels (`engine.messages.outbox`), as prepared (statement, parameters) pairs for a write batch
+    (`engine.db.prepared.run_all`); the people it reaches are read now. A confidential process's say
+    only "您有一项待办"; an escalation is urgent (it ignores quiet hours) unless told otherwise. The
+    messages link to the task page (or to `link`)."""
+    row = {"p_kind": kind, "p_recipient_user": user, "p_recipient_role": role, "p_recipient_department": department,
+           "p_instance_id": instance_id, "p_task_id": task_id, "p_title": title, "p_body": body,
+           "p_created_at": now, "p_link": link}
+    messages = outbox.messages(Key(row), outbox.reach(conn, user=user, role=role, department=department),
+                               title=title, body=body, task_id=task_id, confidential=confidential,
+                               urgent=kind == "escalation" if urgent is None else urgent, now=now, link=link)
+    return [(_INSERT, row)] + ([(outbox.INSERT, messages)] if messages else [])
 
 
 def _mine(user: str, roles: list[str], department: str | None):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from engine.db.prepared import Prepared
 from engine.db.schema import message_outbox, staff
 from engine.messages import preferences
 
@@ -33,25 +34,37 @@ def reach(conn, *, user: str | None, role: str | None, department: str | None) -
     return preferences.channels_and_quiet(conn, role=role, department=department)
 
 
-def enqueue(conn, notification_id: int, *, to: list[str] | dict, title: str, body: str, task_id: str | None,
-            confidential: bool, urgent: bool, now: datetime, link: str | None = None) -> int:
-    """One outbox row per person and chosen channel (`to`: usernames, or what `reach` found). A
+def _param(name: str, type_=sa.String):
+    return sa.bindparam("p_" + name, type_=type_)
+
+
+# A message row, its idempotency key made from its notification's (generated) id, its person and channel.
+INSERT = Prepared(message_outbox.insert().values(
+    notification_id=_param("notification_id", sa.Integer), username=_param("username"),
+    channel=_param("channel"),
+    idempotency_key=sa.func.substr(sa.literal("qinglian-") + sa.cast(_param("notification_id", sa.Integer), sa.Text)
+                                   + "-" + _param("username") + "-" + _param("channel"), 1, 64),
+    title=_param("title", sa.Text), body=_param("body", sa.Text), link=_param("link", sa.Text),
+    urgent=_param("urgent", sa.Boolean), next_attempt_at=_param("next_attempt_at", message_outbox.c.next_attempt_at.type),
+    created_at=_param("created_at", message_outbox.c.created_at.type)), refers=True)
+
+
+def messages(notification_id, people: dict, *, title: str, body: str, task_id: str | None, confidential: bool,
+             urgent: bool, now: datetime, link: str | None = None) -> list[dict]:
+    """The parameters of INSERT: one row per person and chosen channel (`people`: what `reach`
+    found) of the notification `notification_id` (its id, or the `prepared.Key` of its row). A
     confidential process's message says only CONFIDENTIAL_TEXT; a message outside urgency waits for
     the end of its person's quiet hours."""
     if confidential:
         title = body = CONFIDENTIAL_TEXT
     link = link or (f"/tasks/{task_id}" if task_id else "/tasks")
     rows = []
-    people = to if isinstance(to, dict) else preferences.channels_and_quiet(conn, to)
     for username, (channels, quiet) in people.items():
         due = now if urgent else preferences.after_quiet(now, quiet)
-        rows += [{"notification_id": notification_id, "username": username, "channel": channel,
-                  "idempotency_key": f"qinglian-{notification_id}-{username}-{channel}"[:64],
-                  "title": title, "body": body, "link": link, "urgent": urgent, "next_attempt_at": due,
-                  "created_at": now} for channel in channels]
-    if rows:
-        conn.execute(message_outbox.insert(), rows)
-    return len(rows)
+        rows += [{"p_notification_id": notification_id, "p_username": username, "p_channel": channel,
+                  "p_title": title, "p_body": body, "p_link": link, "p_urgent": urgent, "p_next_attempt_at": due,
+                  "p_created_at": now} for channel in channels]
+    return rows
 
 
 def claim(conn, owner: str, now: datetime, lease: timedelta, limit: int) -> list:

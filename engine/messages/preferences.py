@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 
+from engine.db.prepared import Prepared
 from engine.db.schema import message_preference, staff, staff_role
 from engine.db.transactions import read_transaction, write_transaction
 from engine.errors import Invalid, Problem
@@ -35,16 +36,22 @@ def _reach_query(*conditions):
 _ROLE_HOLDERS = staff.c.username.in_(sa.select(staff_role.c.username)
                                      .where(staff_role.c.role == sa.bindparam("role")))
 _OF_NAMES = _reach_query(staff.c.username.in_(sa.bindparam("names", expanding=True)))
-_OF_ROLE = _reach_query(_ROLE_HOLDERS)
-_OF_ROLE_IN = _reach_query(_ROLE_HOLDERS, staff.c.department == sa.bindparam("department"))
+# run on the driver (prepared.Prepared.fetch): one person, or a role's holders
+_OF_USER = Prepared(_reach_query(staff.c.username == sa.bindparam("user")))
+_OF_ROLE = Prepared(_reach_query(_ROLE_HOLDERS))
+_OF_ROLE_IN = Prepared(_reach_query(_ROLE_HOLDERS, staff.c.department == sa.bindparam("department")))
 
 
 def channels_and_quiet(conn, usernames=None, *, role: str | None = None,
                        department: str | None = None) -> dict[str, tuple[list[str], tuple[str, str] | None]]:
     """Each active person's channels and quiet hours, in one query: of `usernames`, or of the holders
-    of `role` (within `department` when given), by username."""
+    of `role` (within `department` when given), by username. It may run ahead of the caller's write
+    transaction (`Prepared.fetch(leading=True)`): a notification reads it before its batch."""
     if role is not None:
-        rows = conn.execute(_OF_ROLE_IN if department else _OF_ROLE, {"role": role, "department": department})
+        rows = (_OF_ROLE_IN.fetch(conn, {"role": role, "department": department}, leading=True) if department
+                else _OF_ROLE.fetch(conn, {"role": role}, leading=True))
+    elif usernames is not None and len(set(usernames)) == 1:
+        rows = _OF_USER.fetch(conn, {"user": next(iter(usernames))}, leading=True)
     else:
         rows = conn.execute(_OF_NAMES, {"names": sorted(set(usernames or ()))})
     out = {}

@@ -2,7 +2,8 @@
 whoever will work it (its assignee, or the holders of its lane's role in its department), and the
 result of a finished instance to the person who started it.
 
-They go through `engine.deadlines.notifications.add`, hence the outbox and each person's channels
+They are prepared statements that `persist` writes in the operation's one batch (the people they
+reach are read before it). They go through `engine.deadlines.notifications.statements`, hence the outbox and each person's channels
 and quiet hours; a confidential process's messages say only "您有一项待办". A new task is not put on
 the bell (the inbox lists it already; `notifications.NEW_TASK` is left out there); a result is.
 """
@@ -22,32 +23,35 @@ def process_name(live) -> str:
     return getattr(live.version.spec, "description", None) or live.version.process_key
 
 
-def new_tasks(conn, live, rows: list[dict], now: datetime) -> None:
-    """One message per new task, to its assignee or its candidates."""
+def new_tasks(conn, live, rows: list[dict], now: datetime) -> list:
+    """One message per new task, to its assignee or its candidates: (statement, parameters) pairs."""
+    out = []
     for r in rows:
         to = {"user": r["assignee"]} if r.get("assignee") else {"role": r["candidate_role"],
                                                                "department": r["candidate_department"]}
         if not (to.get("user") or to.get("role")):
             continue                      # a task for no one in particular: the inbox is where it shows
         due = f"，请于 {_day(r['due_at'])}前办理" if r.get("due_at") else ""
-        notifications.add(conn, kind=NEW_TASK, now=now, instance_id=live.id, task_id=r["id"],
-                          title=f"新待办：{r['name']}", body=f"「{process_name(live)}」有一项待办「{r['name']}」{due}。",
-                          confidential=r.get("confidential") is not None, urgent=False, **to)
+        out += notifications.statements(
+            conn, kind=NEW_TASK, now=now, instance_id=live.id, task_id=r["id"], title=f"新待办：{r['name']}",
+            body=f"「{process_name(live)}」有一项待办「{r['name']}」{due}。",
+            confidential=r.get("confidential") is not None, urgent=False, **to)
+    return out
 
 
-def result(conn, live, now: datetime) -> None:
+def result(conn, live, now: datetime) -> list:
     """The end of an instance, told to its starter (messages reach only active staff: an instance the
-    scheduler started has no one to tell)."""
+    scheduler started has no one to tell): (statement, parameters) pairs."""
     starter = live.header.get("started_by")
     if not starter or live.status not in _ENDINGS:
-        return
+        return []
     name = process_name(live)
     key = live.header.get("business_key")
     what = f"「{name}」{'（' + key + '）' if key else ''}"
-    notifications.add(conn, kind=RESULT, now=now, user=starter, instance_id=live.id,
-                      title=f"{_ENDINGS[live.status]}：{name}", body=f"你发起的{what}{_ENDINGS[live.status]}。",
-                      confidential=live.version.confidential is not None, urgent=False,
-                      link=f"/started/{live.id}")
+    return notifications.statements(
+        conn, kind=RESULT, now=now, user=starter, instance_id=live.id, title=f"{_ENDINGS[live.status]}：{name}",
+        body=f"你发起的{what}{_ENDINGS[live.status]}。", confidential=live.version.confidential is not None,
+        urgent=False, link=f"/started/{live.id}")
 
 
 def _day(moment: datetime) -> str:

@@ -2,7 +2,8 @@
 
 Each step reads the task rows that changed (`store.diff`) and adds its prepared statements and its
 events to a `_Write`; the last step sends the instance row first (the lock and the optimistic
-revision check), then every statement, in one batch (see prepared.run_all) — no extra round trip.
+revision check), then every statement — the messages it sends included — in one batch (see
+prepared.run_all): no extra round trip.
 """
 from __future__ import annotations
 
@@ -93,13 +94,12 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, policy: TaskPolicy, 
     # part of a campaign phase) reports to its parent, not to the person who set the parent going
     tell_starter = ended and not live.header.get("parent_id") and live.header.get("started_by") not in (
         None, outcome.actor)
-    announce = bool(w.new_tasks) or tell_starter
-    _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final and not announce,
-                 also=also)
-    if announce:        # after the batch: the rows they name exist, and a stale writer has stopped
-        announcements.new_tasks(conn, live, w.new_tasks, w.now)
-        if tell_starter:
-            announcements.result(conn, live, w.now)
+    # the messages go in the batch too: the people they reach are read first
+    messages = announcements.new_tasks(conn, live, w.new_tasks, w.now) if w.new_tasks else []
+    if tell_starter:
+        messages += announcements.result(conn, live, w.now)
+    _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final,
+                 also=messages + (also or []))
 
 
 def _task_rows(w: _Write, writes, deleted) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from engine import history
+from engine.db.prepared import Prepared
 from engine.db.schema import department, recusal, staff, staff_relation
 from engine.errors import Forbidden
 from engine.org.people import principal
@@ -53,13 +54,14 @@ class Exclusions:
         return bool(self.usernames or self.roles)
 
 
-# built once: asked inside every completion
-_EXCLUDED = sa.select(recusal.c.username, recusal.c.role).where(recusal.c.instance_id == sa.bindparam("p_instance"))
+# built once, run on the driver: asked inside every completion (ahead of its write, see Prepared.fetch)
+_EXCLUDED = Prepared(sa.select(recusal.c.username, recusal.c.role)
+                     .where(recusal.c.instance_id == sa.bindparam("p_instance")))
 
 
 def excluded_persons(conn, instance_id: str) -> Exclusions:
     """Who is kept out of the instance (hand-over and candidate lists ask this)."""
-    rows = conn.execute(_EXCLUDED, {"p_instance": instance_id}).all()
+    rows = _EXCLUDED.fetch(conn, {"p_instance": instance_id}, leading=True)
     return Exclusions(frozenset(r.username for r in rows if r.username),
                       frozenset(r.role for r in rows if r.role))
 

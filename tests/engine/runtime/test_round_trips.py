@@ -1,0 +1,42 @@
+"""What an operation sends to PostgreSQL: a start and a completion write everything — the new task's
+message included — in one statement, which runs on its own (no BEGIN, no COMMIT round trip); the
+reads it needs run ahead of it. (Counts of round trips, not timings.)"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engine.db.schema import notification
+from tests.helpers.round_trips import counting
+
+pytestmark = pytest.mark.both_databases
+
+
+@pytest.fixture
+def verify_persistence() -> bool:
+    return False      # its cold load after each commit would be counted too
+
+
+def _notified(db) -> list:
+    with db.connect() as conn:
+        return conn.execute(sa.select(notification.c.task_id, notification.c.recipient_role)
+                            .order_by(notification.c.id)).all()
+
+
+def test_a_start_and_a_completion_each_write_in_one_statement_with_the_new_tasks_message(
+        engine, deploy, db, monkeypatch):
+    if db.dialect.name != "postgresql":
+        pytest.skip("round trips are PostgreSQL's")
+    deploy("w1.bpmn")
+    engine.start("w1_process", started_by="bench")       # the version is known to this node from here on
+    with counting(monkeypatch) as sent:
+        view = engine.start("w1_process", started_by="bench")
+    fill = view.tasks[0].id
+    # the people the message reaches, then the whole write
+    assert [s.split()[0] for s in sent] == ["SELECT", "WITH"], sent
+    assert _notified(db)[-1] == (fill, "LaneA")
+    with counting(monkeypatch) as sent:
+        view = engine.complete_task(fill, user="bench", data={"approved": True})
+    # recusal, pending signatures, the people the message reaches, then the whole write
+    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "SELECT", "WITH"], sent
+    assert _notified(db)[-1] == (view.tasks[0].id, "LaneB")
