@@ -46,18 +46,18 @@ def _fired_counts(db):
 
 # Timers each scheduler process claims per transaction: small, so that a few hundred timers make
 # several batches per process (the product's 200 would need thousands).
-BATCH = "40"
+BATCH = "20"
 
 
-def _scheduler_process(db, owner):
+def _scheduler_process(db, owner, batch: str = BATCH):
     env = dict(os.environ, DATABASE_URL=db.url.render_as_string(hide_password=False), PYTHONPATH=ROOT)
     return subprocess.Popen([sys.executable, "-m", "engine.cli", "timers", "run-due", "--owner", owner,
-                             "--batch", BATCH],
+                             "--batch", batch],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, deploy):
-    n = 400                                                    # several batches each
+    n = 240                                                    # several batches each
     deploy("wait_timer.bpmn")
     _start_many(drill, n)
     drills.advance_clock(db, "2h")
@@ -77,11 +77,11 @@ def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, d
 
 
 def test_a_killed_scheduler_loses_nothing(db, drill, deploy):
-    n = 300
+    n = 200
     deploy("wait_timer.bpmn")
     _start_many(drill, n)
     drills.advance_clock(db, "2h")
-    victim = _scheduler_process(db, "victim")
+    victim = _scheduler_process(db, "victim", batch="100")   # killed well inside its first batch
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(_fired_counts(db)) < 10:
         time.sleep(0.05)

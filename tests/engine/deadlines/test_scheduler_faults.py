@@ -20,7 +20,7 @@ from bench.loadtest.seed import WORKLOADS
 
 pytestmark = pytest.mark.both_databases
 
-TIMERS = 250
+TIMERS = 160
 
 
 def _scheduler(url: str, tmp_path, name: str) -> Member:
