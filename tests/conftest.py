@@ -63,10 +63,13 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_generate_tests(metafunc):
-    """`db` (directly or through other fixtures): SQLite, or both databases for `both_databases`."""
+    """`db` (directly or through other fixtures): SQLite, or both databases for `both_databases`, or
+    PostgreSQL alone for `postgresql_only` (what SQLite does not have, e.g. network round trips)."""
     if "db" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_databases") is not None
-        metafunc.parametrize("db", DIALECTS if both else DIALECTS[:1], indirect=True, scope="function")
+        only_pg = metafunc.definition.get_closest_marker("postgresql_only") is not None
+        dialects = DIALECTS[1:] if only_pg else DIALECTS if both else DIALECTS[:1]
+        metafunc.parametrize("db", dialects, indirect=True, scope="function")
 
 
 @pytest.fixture(scope="session")

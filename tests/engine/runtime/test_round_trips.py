@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engine.db.schema import notification
 from tests.helpers.round_trips import counting
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture
@@ -25,8 +25,6 @@ def _notified(db) -> list:
 
 def test_a_start_and_a_completion_each_write_in_one_statement_with_the_new_tasks_message(
         engine, deploy, db, monkeypatch):
-    if db.dialect.name != "postgresql":
-        pytest.skip("round trips are PostgreSQL's")
     deploy("w1.bpmn")
     engine.start("w1_process", started_by="bench")       # the version is known to this node from here on
     with counting(monkeypatch) as sent:
