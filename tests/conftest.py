@@ -62,6 +62,12 @@ def pytest_sessionfinish(session, exitstatus):
         print(f"\nthe tests wrote into the checkout: {', '.join(str(p) for p in written)}")
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `slow` first: pytest-xdist hands tests out in this order, and a long test handed
+    out last keeps one worker busy while the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc):
     """`db` (directly or through other fixtures): SQLite, or both databases for `both_databases`, or
     PostgreSQL alone for `postgresql_only` (what SQLite does not have, e.g. network round trips)."""

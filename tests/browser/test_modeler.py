@@ -138,6 +138,7 @@ def _drawn(xml: bytes) -> set[str]:
             if el.get("bpmnElement")}
 
 
+@pytest.mark.slow
 def test_the_miwg_reference_diagrams_open_save_back_whole_and_deploy_with_clear_messages(server, browser, engine,
                                                                                          people):
     page = browser.new_page(locale="zh-CN")

@@ -19,7 +19,7 @@ from engine.org import accounts, roles
 from engine.db.transactions import create_db_engine, write_transaction
 from engine.bpmn.validation import SourceFile
 
-pytestmark = pytest.mark.real_forms  # the shipped forms/ (it runs the shipped processes)
+pytestmark = [pytest.mark.real_forms, pytest.mark.slow]  # the shipped forms/ (it runs the shipped processes)
 
 MONTHLY_REPORT = config.PROJECT_ROOT / "processes" / "monthly_report.bpmn"
 EXAMPLES = 20           # per operation and run: enough to find the usual mistakes in well under a minute

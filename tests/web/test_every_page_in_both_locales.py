@@ -23,7 +23,7 @@ from engine.demo import hospital
 from engine.documents import kinds
 from tests.helpers.web import csrf, login
 
-pytestmark = pytest.mark.real_forms
+pytestmark = [pytest.mark.real_forms, pytest.mark.slow]
 
 DEMO_PASSWORD = "qinglian2026"
 LOGINS = ("neike_head", "jijian", "neike_nurse1", "yiwu_head", "shuji", "liucheng", "shenji", "admin", "anquan",

@@ -23,7 +23,7 @@ from tests.conftest import PG_URL
 from tests.web.test_api import MONTHLY_REPORT, NEIKE, VALID_REPORT
 from tests.web.test_clue_routes import clues, office, vault  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms]
+pytestmark = [pytest.mark.both_databases, pytest.mark.real_forms, pytest.mark.slow]
 
 
 @pytest.fixture

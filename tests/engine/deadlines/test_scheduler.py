@@ -56,6 +56,7 @@ def _scheduler_process(db, owner, batch: str = BATCH):
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, deploy):
     n = 240                                                    # several batches each
     deploy("wait_timer.bpmn")
@@ -76,6 +77,7 @@ def test_three_scheduler_processes_fire_each_due_timer_exactly_once(db, drill, d
     assert {h["owner"] for h in heartbeats(db)} == {"sched-0", "sched-1", "sched-2"}
 
 
+@pytest.mark.slow
 def test_a_killed_scheduler_loses_nothing(db, drill, deploy):
     n = 200
     deploy("wait_timer.bpmn")

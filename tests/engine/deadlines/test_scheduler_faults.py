@@ -18,7 +18,7 @@ from engine.db.schema import event, timer
 from engine.bpmn.validation import SourceFile
 from bench.loadtest.seed import WORKLOADS
 
-pytestmark = pytest.mark.both_databases
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 TIMERS = 160
 

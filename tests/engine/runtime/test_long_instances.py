@@ -12,7 +12,7 @@ from engine.db.schema import event, instance_task
 from engine.runtime import store
 from engine.runtime.replay import replay
 
-pytestmark = pytest.mark.both_databases
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 PASSES = 3 * store.KEEP        # far beyond the ancestors the engine walks
 
