@@ -71,8 +71,11 @@ run: install $(SOFFICE) $(UNO)
 	@echo ""
 	$(QL) serve --host 127.0.0.1 --port 5000
 
+# Compiled modules are kept (in the venv, outside the sources) even where the environment says not
+# to write them: the test run starts dozens of Python processes (schedulers, CLI, gunicorn) that
+# would otherwise compile the engine again each time.
 test: install $(CHROMIUM) $(SLAPD) $(PG_CLIENT) $(SOFFICE) $(UNO)
-	$(PY) -m pytest -n auto
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(PY) -m pytest -n auto
 
 bench: install $(SOFFICE) $(UNO)
 	$(PY) -m bench --output bench/results/latest.json
