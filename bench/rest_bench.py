@@ -1,10 +1,10 @@
 """The REST API as a client sees it: W1 and W2 through `/api/v1` of the production server, beside the
 in-process engine measured in the same run (issue 23, target 1: an API completion <= 2x an engine one).
 
-The server is gunicorn with web/gunicorn_conf.py and ONE worker of one thread (gthread, as in
-production: it keeps connections alive), on a free loopback port, SQLite in a temporary folder, no
-scheduler (`bench/rest_server.py`: the production app plus a statement count on request). The client
-is httpx, sequential, keeping its connection alive, with a bearer token from `POST /auth/token`.
+The server is gunicorn with web/gunicorn_conf.py and ONE sync worker, on a free loopback port, SQLite
+in a temporary folder, no scheduler (`bench/rest_server.py`: the production app plus a statement count
+on request). The client is httpx, sequential (it keeps its connection alive; gunicorn's sync worker
+closes it after each answer, as in production), with a bearer token from `POST /auth/token`.
 Latencies are the client's (request sent to JSON read), in ms. W1 runs in rounds, each the in-process
 engine then the API; the ratio of their p50s is taken per round and the median reported.
 `in_app`: the p50/p99 of the app's own access lines for the same requests (Flask and the engine,
@@ -280,7 +280,7 @@ def run(quick: bool = False) -> dict:
             server.stop()
     routes = {"start": API + "/instances", "complete": API + "/tasks/<task_id>/complete"}
     return {
-        "server": "gunicorn, 1 gthread worker of 1 thread, SQLite, no scheduler; client httpx, sequential, keep-alive",
+        "server": "gunicorn, 1 sync worker, SQLite, no scheduler; client httpx, sequential",
         "n_instances": n, "rounds": rounds, "server_boot_s": round(boot, 1),
         "in_process_sqlite": {op: _summary(inproc[op]) for op in ops},
         "api_w1": {op: {**_summary(api[op]), "in_app": _in_app(timed, routes[op]), "sql_statements": statements[op]}

@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from web.wsgi import app as _app
 
-_counts: Counter | None = None       # one worker of one thread (the bench's): one request at a time
+_counts: Counter | None = None       # gunicorn's sync worker: one request at a time
 
 
 def _trace(sql: str) -> None:

@@ -2,14 +2,7 @@
 
     QINGLIAN_BIND      address:port to listen on (default 127.0.0.1:8000; behind a load balancer)
     QINGLIAN_WORKERS   worker processes (default 2 × cores + 1)
-    QINGLIAN_THREADS   threads per worker (default 1: one request at a time per worker)
-
-The workers are gthread workers, whatever the number of threads: unlike the sync worker (which
-closes the connection after every answer, being meant to sit behind a buffering proxy), they keep an
-idle connection open for `keepalive` seconds, so a browser or an API client served directly — the
-usual hospital intranet installation, no proxy — does not pay a TCP connect (or a TLS handshake)
-per request. Behind a reverse proxy nothing changes. Idle connections wait in the worker's poller,
-not in its thread; `worker_connections` bounds them.
+    QINGLIAN_THREADS   threads per worker (default 1: sync workers)
 
 They are read by `engine.config.Settings`, like every other QINGLIAN_ variable.
 
@@ -39,8 +32,6 @@ except SettingsError as exc:
 bind = _settings.bind
 workers = _settings.workers
 threads = _settings.threads
-worker_class = "gthread"
-worker_connections = 1000
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
