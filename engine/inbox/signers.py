@@ -25,7 +25,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from engine.inbox import drafts
 from engine.inbox.tasks import viewable
 from engine.org.people import Principal, principal
-from engine.permissions import require, require_work
+from engine.permissions import require_work
 from engine.runtime import notes, separation
 from engine.runtime.views import HumanTask
 
@@ -49,18 +49,6 @@ _PENDING = sa.select(added_signer).where(added_signer.c.task_id == sa.bindparam(
 
 def pending_before(conn, task_id: str) -> list:
     return conn.execute(_PENDING, {"p_task": task_id}).all()
-
-
-def refuse_while_pending(engine, task_id: str, conn=None) -> None:
-    """A task whose added signature is pending cannot be completed (Conflict naming who); read in
-    `conn`, the caller's read transaction, when given."""
-    if conn is not None:
-        rows = pending_before(conn, task_id)
-    else:
-        with read_transaction(engine.db) as own:
-            rows = pending_before(own, task_id)
-    if rows:
-        raise Conflict(f"加签人 {'、'.join(r.signer for r in rows)} 尚未签署，暂不能提交", code="signature_pending")
 
 
 def of_task(engine, task_id: str) -> list[dict]:

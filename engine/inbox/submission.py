@@ -20,6 +20,7 @@ from engine.forms import AttachmentMeta, Submission, validate_submission
 from engine.inbox import attachments, drafts
 from engine.org.people import Principal
 from engine.permissions import can_start, can_view, can_work, is_recused, require, require_work
+from engine.runtime import signatures
 from engine.runtime.views import HumanTask
 
 COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
@@ -137,13 +138,12 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
 
 def _may_work(engine, conn, principal: Principal, task: HumanTask, *, completing: bool = False) -> None:
     """The person may see and work the task now (and, `completing`, no added signature is pending)."""
-    from engine.inbox import signers      # 加签: not while an added signature is pending
     if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
         raise NotFound(f"task {task.id} not found", field="task_id")
     require(can_view(principal, task), "你无权查看此任务")
     require_work(principal, task)
-    if completing:
-        signers.refuse_while_pending(engine, task.id, conn)
+    if completing:      # 加签: not while an added signature is pending (the engine's own check, asked first)
+        signatures.refuse_while_pending(conn, task.id)
 
 
 def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict | None, raw) -> None:
