@@ -21,6 +21,7 @@ from engine.inbox import attachments, drafts
 from engine.org.people import Principal
 from engine.permissions import can_start, can_view, can_work, is_recused, require, require_work
 from engine.runtime import signatures
+from engine.runtime.door import DoorReads
 from engine.runtime.views import HumanTask
 
 COMPLETE, SAVE_DRAFT, RESOLVE = "complete", "save_draft", "resolve"
@@ -136,14 +137,17 @@ def submit(engine, principal: Principal, task_id: str, raw, files=None, *, actio
         return Submitted(engine.resolve(task.id, user=principal.username, data=values, note=note), None)
 
 
-def _may_work(engine, conn, principal: Principal, task: HumanTask, *, completing: bool = False) -> None:
-    """The person may see and work the task now (and, `completing`, no added signature is pending)."""
-    if is_recused(conn, principal, task.instance_id):      # 回避: as if there were no such task
+def _may_work(engine, conn, principal: Principal, task: HumanTask, *, reads: DoorReads | None = None) -> None:
+    """The person may see and work the task now. `reads`: a completion's (`door.DoorReads`), which
+    also refuses it while an added signature is pending."""
+    recused = (reads.exclusions.excludes(principal) if reads is not None
+               else is_recused(conn, principal, task.instance_id))
+    if recused:      # 回避: as if there were no such task
         raise NotFound(f"task {task.id} not found", field="task_id")
     require(can_view(principal, task), "你无权查看此任务")
     require_work(principal, task)
-    if completing:      # 加签: not while an added signature is pending (the engine's own check, asked first)
-        signatures.refuse_while_pending(conn, task.id)
+    if reads is not None:      # 加签: the engine's own check, asked here ahead of the form's
+        signatures.refuse_while_pending(reads.pending_signers)
 
 
 def _save_draft(engine, principal: Principal, task: HumanTask, definition: dict | None, raw) -> None:
@@ -161,8 +165,8 @@ def _complete(engine, principal: Principal, task_id: str, raw, files) -> Submitt
     of the engine's checks: one transaction a completion."""
     checked: dict = {}
 
-    def check(conn, task: HumanTask) -> dict:
-        _may_work(engine, conn, principal, task, completing=True)
+    def check(conn, task: HumanTask, reads: DoorReads) -> dict:
+        _may_work(engine, conn, principal, task, reads=reads)
         checked["task"] = task
         if "submission" not in checked:      # once (a retry under the lock finds the files read)
             checked["definition"] = definition = engine.forms.for_task(task, conn)

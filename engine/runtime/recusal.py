@@ -88,10 +88,12 @@ def excluded_instances(conn, p, instance_ids) -> set[str]:
     return {r.instance_id for r in rows}
 
 
-def check_person(conn, instance_id: str, username: str, *, target: bool = False) -> None:
+def check_person(conn, instance_id: str, username: str, *, target: bool = False,
+                 found: Exclusions | None = None) -> None:
     """Forbidden when `username` (or one of their roles) is kept out of the instance. `target`: the
-    person a task would be handed to."""
-    found = excluded_persons(conn, instance_id)
+    person a task would be handed to; `found`: the instance's exclusions, if already read."""
+    if found is None:
+        found = excluded_persons(conn, instance_id)
     if not found:
         return
     who = principal(conn, username) if found.roles else None

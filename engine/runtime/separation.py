@@ -58,7 +58,9 @@ def _step_name(live, step: str) -> str:
     return getattr(spec, "bpmn_name", None) or step
 
 
-def check_performer(conn, live, task, username: str, *, target: bool = False) -> None:
-    """The engine's safeguards for one person on one task: recusal (回避), then separation of duties."""
-    recusal.check_person(conn, live.id, username, target=target)
+def check_performer(conn, live, task, username: str, *, target: bool = False,
+                    exclusions: recusal.Exclusions | None = None) -> None:
+    """The engine's safeguards for one person on one task: recusal (回避; `exclusions`, the instance's
+    if already read), then separation of duties."""
+    recusal.check_person(conn, live.id, username, target=target, found=exclusions)
     check_duties(conn, live, task, username, target=target)

@@ -31,7 +31,7 @@ from engine.messages.sender import Sender
 from engine.deadlines.workdays import BEIJING
 from engine.errors import ConcurrentUpdate, Conflict, NotFound, TaskClaimedByOther, TaskNotReady
 from engine.forms import FormCatalog
-from engine.runtime import assignment, connectors, human_tasks, instances, notes, queries, recusal, rewind, signatures, store
+from engine.runtime import assignment, connectors, door, human_tasks, instances, notes, queries, recusal, rewind, signatures, store
 from engine.runtime.separation import check_performer
 from engine.runtime.connectors import Connectors, GuardContext, builtin as builtin_connectors
 from engine.deadlines.policy import TaskPolicy
@@ -187,8 +187,9 @@ class Engine:
     def complete_task(self, task_id: str, *, user: str, data: dict | None = None, check: Callable | None = None,
                       prepare: Callable | None = None, also: list | None = None) -> InstanceView:
         """Complete a ready task with the submitted data. A `completionGuard` of the task may refuse it
-        (Invalid). `check(conn, row)` runs first in the completion's transaction, given the task's
-        inbox row (`HumanTask`, any status), before any check of the engine's: the caller's own
+        (Invalid). `check(conn, row, reads)` runs first in the completion's transaction, given the task's
+        inbox row (`HumanTask`, any status) and what the safeguards read (`door.DoorReads`: who
+        is kept out, who has not signed), before any check of the engine's: the caller's own
         (who may act, the form) without a read transaction of its own; it returns data merged
         over `data` (None: nothing). `prepare(conn, instance_id)` runs in the completion's
         transaction before the task runs (before its guard too) and returns data merged over
@@ -198,10 +199,11 @@ class Engine:
 
         def action(conn, live, outcome):
             row = human_row(conn, live, task_id)
+            reads = door.read(conn, live.id, task_id)     # the safeguards' reads, the caller's and ours
             given = data
             if check is not None:
                 try:
-                    given = {**data, **check_data(check(conn, row))}
+                    given = {**data, **check_data(check(conn, row, reads))}
                 except Exception as exc:        # nothing changed yet: see Unchanged
                     raise Unchanged(exc) from exc
             task = ready_task(live, task_id, row)
@@ -209,8 +211,8 @@ class Engine:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {row.assignee}", assignee=row.assignee)
             if getattr(row, "delegation", None) == "pending":
                 raise Conflict("委托办理的任务须交回委托人，由委托人完成", field="task_id", owner=row.owner)
-            check_performer(conn, live, task, user)
-            signatures.refuse_while_pending(conn, task_id)
+            check_performer(conn, live, task, user, exclusions=reads.exclusions)
+            signatures.refuse_while_pending(reads.pending_signers)
             submitted = given if prepare is None else {**given, **check_data(prepare(conn, live.id))}
             props = spiff.task_properties(task)
             if props.get("completionGuard"):

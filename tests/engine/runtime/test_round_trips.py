@@ -7,6 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import notification
+from engine.inbox import submission
+from engine.org.people import Principal
 from tests.helpers.round_trips import counting
 
 pytestmark = pytest.mark.postgresql_only
@@ -35,6 +37,19 @@ def test_a_start_and_a_completion_each_write_in_one_statement_with_the_new_tasks
     assert _notified(db)[-1] == (fill, "LaneA")
     with counting(monkeypatch) as sent:
         view = engine.complete_task(fill, user="bench", data={"approved": True})
-    # recusal, pending signatures, the people the message reaches, then the whole write
-    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "SELECT", "WITH"], sent
+    # recusal and pending signatures in one read, the people the message reaches, then the whole write
+    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "WITH"], sent
     assert _notified(db)[-1] == (view.tasks[0].id, "LaneB")
+
+
+def test_a_completion_from_the_inbox_reads_its_safeguards_once_for_the_page_and_the_engine(
+        engine, deploy, monkeypatch):
+    """The inbox asks "may this person work it" (recusal, pending signatures) ahead of the form, the
+    engine asks again at its own door: both answers come from one read."""
+    deploy("w1.bpmn")
+    fill = engine.start("w1_process", started_by="bench", data={"approved": True}).tasks[0].id
+    worker = Principal("bench", "基准", None, frozenset({"LaneA"}))
+    with counting(monkeypatch) as sent:
+        done = submission.submit(engine, worker, fill, {})
+    assert done.instance.tasks[0].element_id == "review"
+    assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "WITH"], sent

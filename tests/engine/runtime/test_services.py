@@ -159,8 +159,8 @@ def bpmn_dir():
 
 
 def test_a_callers_check_runs_in_the_completion_and_its_refusal_changes_nothing(engine, deploy, db):
-    """`complete_task(check=)`: the caller's own checks see the task's inbox row inside the completion's
-    transaction; a refusal leaves the instance as it was, still cached (not rebuilt from its rows),
+    """`complete_task(check=)`: the caller's own checks see the task's inbox row (and what the safeguards
+    read) inside the completion's transaction; a refusal leaves the instance as it was, still cached (not rebuilt from its rows),
     and the data the check returns is what the task completes with."""
     from engine.errors import Forbidden
     from engine.db.schema import instance_task
@@ -169,8 +169,8 @@ def test_a_callers_check_runs_in_the_completion_and_its_refusal_changes_nothing(
     [inside] = view.tasks
     seen, reads = [], []
 
-    def refuse(conn, row):
-        seen.append((row.id, row.status))
+    def refuse(conn, row, reads):
+        seen.append((row.id, row.status, reads.pending_signers))
         raise Forbidden("not yours")
 
     def statement(conn, cursor, text, *_args):
@@ -182,7 +182,7 @@ def test_a_callers_check_runs_in_the_completion_and_its_refusal_changes_nothing(
             engine.complete_task(inside.id, user="alice", check=refuse)
     finally:
         sa.event.remove(db, "before_cursor_execute", statement)
-    assert seen[0] == (inside.id, "open") and reads == []
+    assert seen[0] == (inside.id, "open", ()) and reads == []
     assert engine.task(inside.id).status == "open"
-    view = engine.complete_task(inside.id, user="alice", check=lambda conn, row: {"answer": 41})
+    view = engine.complete_task(inside.id, user="alice", check=lambda conn, row, reads: {"answer": 41})
     assert view.tasks[0].element_id == "after" and view.data["y"] == 42
