@@ -296,9 +296,17 @@ notification = sa.Table(
     sa.Column("emailed_at", UTCDateTime),
     # Where it leads, when not to its task's page (a copy, the signatures asked of one, a result).
     sa.Column("link", sa.Text),
-    sa.Index("ix_notification_user", "recipient_user"),
-    sa.Index("ix_notification_role", "recipient_role", "recipient_department"),
 )
+# A new task's notification is only the parent of its channel messages: the inbox lists the task, the
+# bell (`engine.deadlines.notifications`) leaves it out. There is one per task ever opened, so the
+# bell's indexes hold only the other kinds (as the inbox's hold only open tasks, see above): a page's
+# bell count reads the person's notifications, not every task their role was ever offered.
+NEW_TASK_KIND = "task_ready"
+ON_THE_BELL = notification.c.kind != sa.literal_column(f"'{NEW_TASK_KIND}'")
+sa.Index("ix_notification_bell_user", notification.c.recipient_user,
+         sqlite_where=ON_THE_BELL, postgresql_where=ON_THE_BELL)
+sa.Index("ix_notification_bell_role", notification.c.recipient_role, notification.c.recipient_department,
+         sqlite_where=ON_THE_BELL, postgresql_where=ON_THE_BELL)
 
 notification_read = sa.Table(
     "notification_read", metadata,

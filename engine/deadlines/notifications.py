@@ -15,14 +15,14 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 
 from engine.db.prepared import Key, Prepared, run_all
-from engine.db.schema import notification, notification_read
+from engine.db.schema import NEW_TASK_KIND, ON_THE_BELL, notification, notification_read
 from engine.messages import outbox
 
 log = logging.getLogger(__name__)
 
 # A new task's message goes to the person's channels only: the inbox lists the task already, so the
-# bell leaves it out.
-NEW_TASK = "task_ready"
+# bell leaves it out (`ON_THE_BELL`, which its indexes repeat).
+NEW_TASK = NEW_TASK_KIND
 # one statement, compiled once: a row for every new task; its key is read by its messages' rows
 _INSERT = Prepared(notification.insert().values({
     c.name: sa.bindparam("p_" + c.name, type_=c.type) for c in notification.columns
@@ -56,7 +56,8 @@ def _mine(user: str, roles: list[str], department: str | None):
     n = notification.c
     by_role = sa.and_(n.recipient_role.in_(roles or ["-"]),
                       sa.or_(n.recipient_department.is_(None), n.recipient_department == department))
-    return sa.and_(sa.or_(n.recipient_user == user, by_role), n.kind != NEW_TASK)
+    # the bell's condition in each branch: so each can be looked up in its own (partial) index
+    return sa.or_(sa.and_(n.recipient_user == user, ON_THE_BELL), sa.and_(by_role, ON_THE_BELL))
 
 
 def for_user(db, user: str, roles: list[str], department: str | None = None, limit: int = 50) -> list[dict]:
@@ -68,12 +69,16 @@ def for_user(db, user: str, roles: list[str], department: str | None = None, lim
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def unread_count(db, user: str, roles: list[str], department: str | None = None) -> int:
+def unread_statement(user: str, roles: list[str], department: str | None = None) -> sa.Select:
+    """The bell's count (every page shows it)."""
     read = sa.select(notification_read.c.notification_id).where(notification_read.c.user == user)
-    q = sa.select(sa.func.count()).select_from(notification).where(
+    return sa.select(sa.func.count()).select_from(notification).where(
         _mine(user, roles, department), notification.c.id.not_in(read))
+
+
+def unread_count(db, user: str, roles: list[str], department: str | None = None) -> int:
     with db.connect() as conn:
-        return conn.execute(q).scalar()
+        return conn.execute(unread_statement(user, roles, department)).scalar()
 
 
 def mark_read(db, user: str, ids: list[int], now: datetime) -> None:

@@ -115,3 +115,19 @@ def test_the_scheduler_finds_due_reminders_and_escalations_by_index(db):
     assert not _reads_every_task(db, plan), plan
     assert any("ix_human_task_remind" in line for line in plan), plan
     assert any("ix_human_task_escalate" in line for line in plan), plan
+
+
+def test_the_bells_count_reads_the_persons_notifications_not_one_per_task_ever_opened(db):
+    """Every page shows the bell's count. A new task's notification (one per task ever opened, for its
+    role and department) is not on the bell: the count reads only indexes that do not hold them."""
+    from engine.deadlines import notifications
+    plan = _plan(db, notifications.unread_statement(STAFF.username, sorted(STAFF.roles), STAFF.department))
+    if db.dialect.name == "sqlite":
+        reads = [line for line in plan if line.split()[:2] in (["SCAN", "notification"], ["SEARCH", "notification"])]
+    else:
+        assert not any("Seq Scan on notification " in f"{line} " for line in plan), plan
+        reads = [line for line in plan if "Index" in line and " on ix_notification" in line]
+    assert reads, plan
+    assert all("ix_notification_bell_" in line for line in reads), plan
+    if db.dialect.name == "sqlite":      # looked up in each index (the person's, their roles'), not read whole
+        assert all(line.startswith("SEARCH") for line in reads), plan
