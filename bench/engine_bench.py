@@ -218,7 +218,7 @@ def audit_verify(engine: Engine) -> dict:
             "events_per_s": _rate(report.events, elapsed), "target_per_s": 5000}
 
 
-W1_ROUNDS = 3
+W1_ROUNDS = 5     # the machine is noisy: a median of five rounds moves less than one of three
 
 
 def _median_round(rounds: list[dict], key: str) -> dict:

@@ -3,8 +3,11 @@ in-process engine measured in the same run (issue 23, target 1: an API completio
 
 The server is gunicorn with web/gunicorn_conf.py and ONE sync worker, on a free loopback port, SQLite
 in a temporary folder, no scheduler (`bench/rest_server.py`: the production app plus a statement count
-on request). The client is httpx, sequential (it keeps its connection alive; gunicorn's sync worker
-closes it after each answer, as in production), with a bearer token from `POST /auth/token`.
+on request). The client is Python's own `http.client`, sequential (gunicorn's sync worker closes the
+connection after each answer, as in production: each request connects again), with a bearer token
+from `POST /auth/token`. Not httpx: on this machine httpx spends about 1 ms of its own on each
+request, which no browser or integrating system pays; `client_floor` shows what an empty request
+(`GET /healthz`) costs with either client, so the client's share of the figures can be read off.
 Latencies are the client's (request sent to JSON read), in ms. W1 runs in rounds, each the in-process
 engine then the API; the ratio of their p50s is taken per round and the median reported.
 `in_app`: the p50/p99 of the app's own access lines for the same requests (Flask and the engine,
@@ -14,6 +17,7 @@ trace on 20 more requests outside the timed ones, by verb (BEGIN and COMMIT incl
 from __future__ import annotations
 
 import gc
+import http.client
 import json
 import os
 import signal
@@ -160,21 +164,24 @@ class Server:
 
 
 class Client:
-    def __init__(self, base: str):
-        self.http = httpx.Client(base_url=base + API, timeout=30)
-        resp = self.http.post("/auth/token", json={"username": USER, "password": PASSWORD})
-        assert resp.status_code == 201, resp.text
-        self.http.headers["Authorization"] = f"Bearer {resp.json()['token']}"
+    """A sequential JSON client on `http.client` (it connects again when the server closes)."""
+
+    def __init__(self, port: int):
+        self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Content-Type": "application/json"}
+        token, _, _ = self.call("POST", "/auth/token", {"username": USER, "password": PASSWORD}, expect=201)
+        self.headers["Authorization"] = f"Bearer {token['token']}"
 
     def call(self, method: str, path: str, body=None, *, expect: int = 200, count: bool = False):
         """(answer, seconds, statements by verb or None)."""
-        headers = {"X-Bench-Count-SQL": "1"} if count else None
+        headers = {**self.headers, "X-Bench-Count-SQL": "1"} if count else self.headers
         t0 = time.perf_counter()
-        resp = self.http.request(method, path, json=body, headers=headers)
-        answer = resp.json()
+        self.http.request(method, API + path, json.dumps(body).encode(), headers)
+        resp = self.http.getresponse()
+        answer = json.loads(resp.read())
         seconds = time.perf_counter() - t0
-        assert resp.status_code == expect, (resp.status_code, resp.text[:500])
-        sql = json.loads(resp.headers["X-Bench-SQL"]) if count else None
+        assert resp.status == expect, (resp.status, str(answer)[:500])
+        sql = json.loads(resp.getheader("X-Bench-SQL")) if count else None
         return answer, seconds, sql
 
     def start(self, process_key: str, data=None, **kw):
@@ -182,6 +189,32 @@ class Client:
 
     def complete(self, task_id: str, body=None, **kw):
         return self.call("POST", f"/tasks/{task_id}/complete", body if body is not None else {}, **kw)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def client_floor(server: "Server", n: int = 300) -> dict:
+    """p50 of an empty request (`GET /healthz`: no sign-in, no database) with each client, in ms."""
+    def timed(get) -> float:
+        for _ in range(20):
+            get()
+        seconds = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            get()
+            seconds.append(time.perf_counter() - t0)
+        return _pct(_ms(seconds), 50)
+
+    plain = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+
+    def stdlib():
+        plain.request("GET", "/healthz")
+        plain.getresponse().read()
+    with httpx.Client(base_url=server.base, timeout=30) as hx:
+        floor = {"http_client_p50_ms": timed(stdlib), "httpx_p50_ms": timed(lambda: hx.get("/healthz").read())}
+    plain.close()
+    return floor
 
 
 def _statements(samples: list[dict]) -> dict:
@@ -258,7 +291,8 @@ def run(quick: bool = False) -> dict:
             began = time.perf_counter()
             server.wait_ready()
             boot = time.perf_counter() - began
-            client = Client(server.base)
+            floor = client_floor(server)
+            client = Client(server.port)
             for _ in range(20):               # warm up: first requests compile and fill caches
                 client.complete(client.start("w1_process", W1_DATA)[0]["tasks"][0]["id"])
             engine = _w1_engine(f"sqlite:///{folder / 'inproc.db'}")
@@ -275,12 +309,13 @@ def run(quick: bool = False) -> dict:
             timed = server.access_lines()[mark:]
             statements = api_w1_statements(client)
             w2 = api_w2(client)
-            client.http.close()
+            client.close()
         finally:
             server.stop()
     routes = {"start": API + "/instances", "complete": API + "/tasks/<task_id>/complete"}
     return {
-        "server": "gunicorn, 1 sync worker, SQLite, no scheduler; client httpx, sequential",
+        "server": "gunicorn, 1 sync worker, SQLite, no scheduler; client http.client, sequential",
+        "client_floor": floor,
         "n_instances": n, "rounds": rounds, "server_boot_s": round(boot, 1),
         "in_process_sqlite": {op: _summary(inproc[op]) for op in ops},
         "api_w1": {op: {**_summary(api[op]), "in_app": _in_app(timed, routes[op]), "sql_statements": statements[op]}
