@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from engine.clock import FixedClock, IdSource
 from engine.db import migrate
 from engine.db.transactions import create_db_engine, write_transaction
+from engine.db.wal_checkpoint import checkpointer
 from engine.forms import FormCatalog
 from engine.org import roles
 from engine.runtime.services import Engine
@@ -169,6 +170,7 @@ def db(request, sqlite_template):
     if request.param == "sqlite":
         engine = request.getfixturevalue("sqlite_engine")
         engine.dispose()
+        checkpointer.forget(engine.url.database)     # no background pass on the file being replaced
         path = Path(engine.url.database)
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)     # a new file: a connection a test left open keeps the old one

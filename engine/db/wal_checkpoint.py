@@ -29,6 +29,7 @@ class WalCheckpointer:
         self._due: set[str] = set()            # paths for the thread to copy
         self._copied: set[str] = set()         # paths the thread has copied: a writer finishes them
         self._lock = threading.Lock()
+        self._passing = threading.Lock()       # held by the thread while it takes and copies paths
         self._wake = threading.Event()
         self._pid: int | None = None           # the thread does not survive a fork: one per process
         self.passes = 0
@@ -58,16 +59,27 @@ class WalCheckpointer:
             self._pid = os.getpid()
         threading.Thread(target=self._loop, name="sqlite-wal-checkpoint", daemon=True).start()
 
+    def forget(self, path: str) -> None:
+        """Leave `path` alone from now on: its file is about to be replaced by another (removed and
+        copied afresh). Returns once no pass is running; none starts on it until it is written again.
+        (A pass that opened the old file while it was being replaced would make a shared-memory index
+        for the old file under the name the new one uses: SQLite then fails with a disk I/O error.)"""
+        with self._passing, self._lock:
+            self._commits.pop(path, None)
+            self._due.discard(path)
+            self._copied.discard(path)
+
     def _loop(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                paths, self._due = self._due, set()
-            for path in paths:
-                if self._pass(path):
-                    with self._lock:
-                        self._copied.add(path)
+            with self._passing:
+                with self._lock:
+                    paths, self._due = self._due, set()
+                for path in paths:
+                    if self._pass(path):
+                        with self._lock:
+                            self._copied.add(path)
 
     def _pass(self, path: str) -> bool:
         try:

@@ -5,6 +5,7 @@ pages, copies it all while that request waits.
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import sqlalchemy as sa
@@ -54,3 +55,34 @@ def test_a_deleted_database_is_not_created_again_by_the_thread(tmp_path):
         (tmp_path / f"gone.db{suffix}").unlink(missing_ok=True)
     assert checkpointer._pass(str(path)) is False
     assert not path.exists()
+
+
+def test_a_database_about_to_be_replaced_is_forgotten_and_no_pass_is_left_running_on_it(tmp_path, monkeypatch):
+    """Replacing a database file under a running pass confuses SQLite's shared-memory index ("disk I/O
+    error" on the next connection): `forget` waits for the running pass and drops what is due."""
+    from engine.db.wal_checkpoint import WalCheckpointer
+    keeper = WalCheckpointer(every_commits=1)
+    inside, release, passed = threading.Event(), threading.Event(), []
+
+    def slow_pass(path):
+        passed.append(path)
+        inside.set()
+        release.wait(10)
+        return True
+    monkeypatch.setattr(keeper, "_pass", slow_pass)
+    keeper.after_write(None, "a.db")              # due: the thread starts its pass, and waits inside it
+    assert inside.wait(10)
+    with keeper._lock:
+        keeper._due.add("a.db")                   # written again meanwhile: due once more
+        keeper._commits["a.db"] = 5
+    forgotten = threading.Thread(target=keeper.forget, args=("a.db",))
+    forgotten.start()
+    time.sleep(0.1)
+    assert forgotten.is_alive(), "forget returned while a pass was running"
+    release.set()
+    forgotten.join(10)
+    assert not forgotten.is_alive()
+    with keeper._lock:
+        assert "a.db" not in keeper._due and "a.db" not in keeper._commits and "a.db" not in keeper._copied
+    time.sleep(0.1)
+    assert passed == ["a.db"], "a pass started on the forgotten database"
