@@ -65,14 +65,18 @@ class Key:
 
 
 class Prepared:
-    def __init__(self, statement, *, generates: bool = False, refers: bool = False):
+    def __init__(self, statement, *, generates: bool = False, refers: bool = False, typed: bool = False):
         """`generates`: an INSERT ... RETURNING its key, of one row (see Key); `refers`: a statement whose
-        parameters may hold Keys."""
+        parameters may hold Keys; `typed`: a SELECT whose values go through their column types' result
+        processing, as SQLAlchemy's own results do (dates stored as text on SQLite come back as
+        datetimes): for reads that rebuild what SQLAlchemy would have read."""
         self.statement = statement
         self.generates = generates
         self.refers = refers
+        self.typed = typed
         self._compiled: dict[str, tuple] = {}
         self._row = None
+        self._processors: dict[str, list | None] = {}
         self._lock = threading.Lock()
 
     def _for(self, dialect):
@@ -114,19 +118,31 @@ class Prepared:
         COMMIT round trip fewer. Each statement sees its own snapshot at READ COMMITTED either way.
         """
         sql, rows = self.bind(conn.dialect, params)
-        if self._row is None:
-            self._row = namedtuple("Row", [c.name for c in self.statement.selected_columns])
         cursor = _cursor(conn)
         ahead = leading and _idle(conn)
         if ahead:
             conn.connection.dbapi_connection.autocommit = True
         try:
             cursor.execute(sql, rows[0])
-            return [self._row(*r) for r in cursor.fetchall()]
+            return self._rows(conn.dialect, cursor.fetchall())
         finally:
             cursor.close()
             if ahead:
                 conn.connection.dbapi_connection.autocommit = False
+
+    def _rows(self, dialect, fetched: list) -> list:
+        """The driver's rows as named tuples (with their types' result processing, if `typed`)."""
+        if self._row is None:
+            self._row = namedtuple("Row", [c.name for c in self.statement.selected_columns])
+        processors = self._processors.get(dialect.name, False) if self.typed else None
+        if processors is False:
+            found = [c.type._cached_result_processor(dialect, None) for c in self.statement.selected_columns]
+            processors = found if any(found) else None
+            with self._lock:
+                self._processors[dialect.name] = processors
+        if processors is None:
+            return [self._row(*r) for r in fetched]
+        return [self._row(*[v if f is None or v is None else f(v) for f, v in zip(processors, r)]) for r in fetched]
 
     def run(self, conn, params) -> int:
         """Execute with one dict of parameters, or many. Returns the row count."""
@@ -174,6 +190,28 @@ class PreparedInsert(Prepared):
 
 
 listeners: list = []   # callables(sql, n_rows, params) — the benchmark counts writes with this
+
+
+def fetch_together(conn, reads: list[tuple[Prepared, dict]]) -> list[list]:
+    """Several SELECTs' rows (see `Prepared.fetch`), in the connection's transaction (or on their own
+    when it has none, as on PostgreSQL's autocommit reads): on PostgreSQL in one round trip (psycopg's
+    pipeline mode: every statement is sent, then one sync), on SQLite one after another."""
+    dialect = conn.dialect
+    if dialect.name != "postgresql" or len(reads) < 2:
+        return [statement.fetch(conn, params) for statement, params in reads]
+    raw = conn.connection.dbapi_connection
+    cursors = []
+    try:
+        with raw.pipeline():
+            for statement, params in reads:
+                sql, rows = statement.bind(dialect, params)
+                cursor = _cursor(conn)
+                cursors.append(cursor)
+                cursor.execute(sql, rows[0])
+        return [statement._rows(dialect, cursor.fetchall()) for (statement, _), cursor in zip(reads, cursors)]
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 class GuardFailed(Exception):

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from engine import history
 from engine.bpmn.registry import LoadedVersion
-from engine.db.schema import human_task, incident, instance_task, timer
+from engine.db.prepared import Prepared, fetch_together
+from engine.db.schema import TASK_OPEN, human_task, incident, instance_task, timer
 from engine.deadlines.due import timer_definition
 from engine.runtime import store
 
@@ -45,12 +46,24 @@ class LiveInstance:
         return {UUID(k) for k in self.incidents}
 
 
+_c = instance_task.c
+# built once, run on the driver, sent together (one round trip on PostgreSQL): an instance's task rows
+# (without their data), its open inbox rows and its armed timers
+_TASK_ROWS = Prepared(sa.select(_c.id, _c.workflow_id, _c.parent_id, _c.seq, _c.state, _c.spec_name, _c.props_json)
+                      .where(_c.instance_id == sa.bindparam("p_instance")).order_by(_c.seq), typed=True)
+_OPEN_HUMAN = Prepared(sa.select(human_task).where(human_task.c.instance_id == sa.bindparam("p_instance"),
+                                                   TASK_OPEN)
+                       .order_by(human_task.c.created_at, human_task.c.id), typed=True)
+_TIMERS = Prepared(sa.select(timer.c.task_id, timer.c.due_at).where(timer.c.instance_id == sa.bindparam("p_instance")),
+                   typed=True)
+
+
 def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
     """Rebuild a live instance from its rows."""
     iid = row.id
     c = instance_task.c
-    rows = conn.execute(sa.select(c.id, c.workflow_id, c.parent_id, c.seq, c.state, c.spec_name, c.props_json)
-                        .where(c.instance_id == iid).order_by(c.seq)).all()
+    key = {"p_instance": iid}
+    rows, open_human, armed = fetch_together(conn, [(_TASK_ROWS, key), (_OPEN_HUMAN, key), (_TIMERS, key)])
     wanted = store.needed_data_ids(rows, version.joins)
     data_by_id = {}
     if wanted:
@@ -61,11 +74,8 @@ def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
     live = LiveInstance(iid, version, wf, snap, row.revision, row.event_seq, row.event_head, row.status,
                         header=header_of(row))
     live.stored_state = history.state_digest(row.workflow_json, row.status, store.frontier_text(snap))
-    live.human = {r.id: dict(r._mapping) for r in conn.execute(
-        sa.select(human_task).where(human_task.c.instance_id == iid, human_task.c.status == "open")
-        .order_by(human_task.c.created_at, human_task.c.id))}
-    live.timers = {UUID(r.task_id): r.due_at for r in conn.execute(
-        sa.select(timer.c.task_id, timer.c.due_at).where(timer.c.instance_id == iid))}
+    live.human = {r.id: r._asdict() for r in open_human}
+    live.timers = {UUID(r.task_id): r.due_at for r in armed}
     if row.status == "error":      # open incidents exist only while the instance is in error
         live.incidents = {r.task_id: dict(r._mapping) for r in conn.execute(
             sa.select(incident).where(incident.c.instance_id == iid, incident.c.resolved_at.is_(None),
