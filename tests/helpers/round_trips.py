@@ -1,8 +1,9 @@
 """Counting what a PostgreSQL operation sends: each psycopg execute, the BEGIN psycopg sends before the
 first statement of a transaction, and each COMMIT or ROLLBACK of a transaction that sent something.
 
-Each is one network round trip (the engine does not use pipeline mode), so the count is what an
-operation's latency on PostgreSQL is made of besides the server's own work.
+Each is one network round trip, so the count is what an operation's latency on PostgreSQL is made of
+besides the server's own work — except statements sent in psycopg's pipeline mode, which share one:
+they are listed prefixed "PIPELINED", and a run of them costs one round trip (the sync at its end).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def counting(monkeypatch):
             if not conn.autocommit and conn.pgconn.transaction_status == idle:
                 sent.append("BEGIN")
             text = query if isinstance(query, str) else query.as_string(conn)
-            sent.append(" ".join(text.split()[:6]))
+            piped = conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
+            sent.append(("PIPELINED " if piped else "") + " ".join(text.split()[:6]))
             return original(self, query, *args, **kwargs)
         monkeypatch.setattr(cls, name, execute)
 

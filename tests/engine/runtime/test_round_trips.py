@@ -53,3 +53,26 @@ def test_a_completion_from_the_inbox_reads_its_safeguards_once_for_the_page_and_
         done = submission.submit(engine, worker, fill, {})
     assert done.instance.tasks[0].element_id == "review"
     assert [s.split()[0] for s in sent] == ["SELECT", "SELECT", "WITH"], sent
+
+
+def test_an_uncached_instance_is_loaded_in_three_round_trips_not_five(engine, deploy, monkeypatch):
+    """A completion of an instance this node has not cached (in production, most: each worker caches its
+    own) loads it first: its row; then its task rows, open inbox rows and armed timers together (pipeline
+    mode: one round trip); then the data of the tasks that need it."""
+    deploy("w1.bpmn")
+    fill = engine.start("w1_process", started_by="bench", data={"approved": True}).tasks[0].id
+    engine.cache.clear()
+    with counting(monkeypatch) as sent:
+        engine.complete_task(fill, user="bench")
+
+    def what(statement: str) -> tuple[bool, str]:
+        words = statement.split()
+        piped = words[0] == "PIPELINED"
+        words = words[1:] if piped else words
+        return piped, words[1].split(".")[0] if words[0] == "SELECT" else words[0]
+    assert [what(s) for s in sent[:5]] == [
+        (False, "process_instance"),
+        (True, "instance_task"), (True, "human_task"), (True, "timer"),
+        (False, "instance_task")], sent
+    # then what a completion of a cached instance sends: its safeguards, the recipients, the write
+    assert [what(s) for s in sent[5:]] == [(False, "'recusal'"), (False, "staff"), (False, "WITH")], sent
