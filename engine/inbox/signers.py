@@ -44,7 +44,7 @@ def roles_of(properties: dict) -> list[str]:
 
 
 _PENDING = sa.select(added_signer).where(added_signer.c.task_id == sa.bindparam("p_task"),
-                                         added_signer.c.status == "pending")   # built once: every completion
+                                         added_signer.c.status == "pending")   # built once
 
 
 def pending_before(conn, task_id: str) -> list:

@@ -5,7 +5,7 @@ A completion is checked twice over — by its caller (the inbox's "may this pers
 asked first so that a stranger learns nothing) and by the engine's own door (whatever door the
 completion came by) — and both ask the same two questions. The engine reads them once, ahead of
 its write (`Prepared.fetch(leading=True)`), and hands the answer to the caller's check and to its
-own: one round trip on PostgreSQL where there were four.
+own: from the inbox, one round trip on PostgreSQL where there were four.
 """
 from __future__ import annotations
 
@@ -40,7 +40,5 @@ class DoorReads:
 
 def read(conn, instance_id: str, task_id: str) -> DoorReads:
     rows = _READ.fetch(conn, {"p_instance": instance_id, "p_task": task_id}, leading=True)
-    recused = [r for r in rows if r.kind == _RECUSAL]
-    return DoorReads(Exclusions(frozenset(r.name for r in recused if r.name),
-                                frozenset(r.role for r in recused if r.role)),
+    return DoorReads(Exclusions.of((r.name, r.role) for r in rows if r.kind == _RECUSAL),
                      tuple(r.name for r in rows if r.kind == _SIGNER))

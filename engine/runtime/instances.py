@@ -61,13 +61,12 @@ _TIMERS = Prepared(sa.select(timer.c.task_id, timer.c.due_at).where(timer.c.inst
 def load(conn, row, version: LoadedVersion, script_engine) -> LiveInstance:
     """Rebuild a live instance from its rows."""
     iid = row.id
-    c = instance_task.c
     key = {"p_instance": iid}
     rows, open_human, armed = fetch_together(conn, [(_TASK_ROWS, key), (_OPEN_HUMAN, key), (_TIMERS, key)])
     wanted = store.needed_data_ids(rows, version.joins)
     data_by_id = {}
     if wanted:
-        for r in conn.execute(sa.select(c.id, c.data_json).where(c.instance_id == iid, c.id.in_(wanted))):
+        for r in conn.execute(sa.select(_c.id, _c.data_json).where(_c.instance_id == iid, _c.id.in_(wanted))):
             data_by_id[r.id] = r.data_json
     wf, snap = store.assemble(version.spec, version.subprocess_specs, row.workflow_json, rows, data_by_id,
                               script_engine)

@@ -53,17 +53,22 @@ class Exclusions:
     def __bool__(self) -> bool:
         return bool(self.usernames or self.roles)
 
+    @classmethod
+    def of(cls, rows) -> "Exclusions":
+        """From an instance's recusal rows, as (username, role) pairs (either may be None)."""
+        rows = list(rows)
+        return cls(frozenset(u for u, _ in rows if u), frozenset(r for _, r in rows if r))
 
-# built once, run on the driver: asked inside every completion (ahead of its write, see Prepared.fetch)
+
+# built once, run on the driver, ahead of the caller's write (see Prepared.fetch); a completion reads
+# these rows with its other safeguards instead (engine.runtime.door)
 _EXCLUDED = Prepared(sa.select(recusal.c.username, recusal.c.role)
                      .where(recusal.c.instance_id == sa.bindparam("p_instance")))
 
 
 def excluded_persons(conn, instance_id: str) -> Exclusions:
     """Who is kept out of the instance (hand-over and candidate lists ask this)."""
-    rows = _EXCLUDED.fetch(conn, {"p_instance": instance_id}, leading=True)
-    return Exclusions(frozenset(r.username for r in rows if r.username),
-                      frozenset(r.role for r in rows if r.role))
+    return Exclusions.of(_EXCLUDED.fetch(conn, {"p_instance": instance_id}, leading=True))
 
 
 def is_excluded(conn, p, instance_id: str) -> bool:
