@@ -125,5 +125,9 @@ def connect_multi_instance(spec) -> None:
 
 def task_properties(task) -> dict:
     """The `spiffworkflow:properties` of a task's spec (`dueIn`, `remindBefore`, `escalateAfter`, …)."""
-    ext = getattr(task.task_spec, "extensions", None) or {}
+    return task_properties_of(task.task_spec)
+
+
+def task_properties_of(task_spec) -> dict:
+    ext = getattr(task_spec, "extensions", None) or {}
     return ext.get("properties", {}) or {}

@@ -39,7 +39,7 @@ from engine.db.schema import event, instance_task, metadata, process_instance
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
 from engine.runtime.scripts import EngineScripts, script_helpers
-from engine.runtime.stepping import Abort, StepLimits, check_due_dates, ready_human, retry_failed, run_engine
+from engine.runtime.stepping import Abort, StepLimits, check_due_dates, ready_before, retry_failed, run_engine
 
 NOT_COMPARED = {"task_ready": ("due_at",), rewind.SENT_BACK: ("target_task",)}
 # Events on an instance's chain that record something beside the workflow: no step to replay.
@@ -202,7 +202,7 @@ class _Replayer:
     limits: StepLimits
 
     def run(self, wf, **kwargs):
-        known = ready_human(wf)
+        known = ready_before(wf)
         return run_engine(wf, self.limits, **kwargs) or check_due_dates(wf, self.policy, known)
 
 
@@ -271,7 +271,7 @@ class _Run:
                 self.live.incidents.pop(str(task.id), None)
             outcome.reopened = queries.with_inbox_rows(self.sconn, [str(t.id) for t in failed
                                                                     if human_tasks.is_human(t)])
-            known = ready_human(wf)
+            known = ready_before(wf)
             outcome.error = (retry_failed(wf, failed, spiff.registry.restore(given.get("data") or {}),
                                           self.replayer.limits) or check_due_dates(wf, self.replayer.policy, known))
         elif kind in ASSIGNMENT:

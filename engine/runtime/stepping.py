@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import weakref
 from collections import Counter, deque
 from copy import deepcopy
 from dataclasses import dataclass
@@ -174,13 +175,37 @@ def ready_human(wf) -> frozenset:
     return frozenset(t.id for t in wf.get_tasks(state=TaskState.READY, manual=True))
 
 
-def check_due_dates(wf, policy, known: frozenset = frozenset()) -> Exception | None:
+def has_due_dates(wf) -> bool:
+    """Whether a task of the workflow's process, or of a process it calls, has a `dueIn` (a due date
+    to compute): learned once per process version (its specs are shared by all its instances)."""
+    spec = wf.spec
+    found = _DUE_DATES.get(spec)
+    if found is None:
+        found = _DUE_DATES[spec] = any(
+            "dueIn" in spiff.task_properties_of(ts)
+            for s in (spec, *getattr(wf, "subprocess_specs", {}).values()) for ts in s.task_specs.values())
+    return found
+
+
+_DUE_DATES: "weakref.WeakKeyDictionary[object, bool]" = weakref.WeakKeyDictionary()
+
+
+def ready_before(wf) -> frozenset | None:
+    """What `check_due_dates` is told after the steps: the human tasks ready before them (their due
+    dates are set), or None when no task of the process has a due date — then neither walks the tree."""
+    return ready_human(wf) if has_due_dates(wf) else None
+
+
+def check_due_dates(wf, policy, known: frozenset | None = frozenset()) -> Exception | None:
     """A ready human task's due date is computed when its inbox row is written, after stepping; an
     expression that cannot be evaluated there (e.g. `working_days_from(letter_sent_on, 15)` before
     the letter's date is in the data) would fail the whole write. Evaluate the `dueIn` of each human
     task that became ready in this operation (not those of `known`, ready before it: their dates are
     set) now, and put a task whose expression fails in ERROR, so it becomes an incident on its
-    element that retry resumes (with the missing data)."""
+    element that retry resumes (with the missing data). `known` None: the process has no due dates
+    (`ready_before`)."""
+    if known is None:
+        return None
     now = clockmod.current_clock().now()
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
         if task.id in known:

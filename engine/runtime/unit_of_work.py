@@ -26,7 +26,7 @@ from engine.runtime import connectors, instances, recusal, store
 from engine.runtime.instances import LiveInstance, StepOutcome
 from engine.runtime.persist import persist
 from engine.deadlines.policy import TaskPolicy
-from engine.runtime.stepping import StepLimits, _Operation, check_due_dates, ready_human, retry_failed, run_engine
+from engine.runtime.stepping import StepLimits, _Operation, check_due_dates, ready_before, retry_failed, run_engine
 from engine.runtime.views import HumanTask, InstanceView, check_data, check_uuid, convert, view_of
 
 log = logging.getLogger(__name__)
@@ -138,14 +138,14 @@ class UnitOfWork:
     def run(self, wf, *, first: Callable | None = None, submitted=None) -> Exception | None:
         """`first`, then engine steps to the next wait state: guarded and bounded (see stepping)."""
         with store.walking_recent(wf):        # a long instance costs what a short one does
-            known = ready_human(wf)
+            known = ready_before(wf)
             return (run_engine(wf, self.limits, first=first, submitted=submitted)
                     or check_due_dates(wf, self.policy, known))
 
     def retry(self, wf, failed: list, data: dict) -> Exception | None:
         """Reset the failed tasks with `data` on top, then run on: guarded and bounded."""
         with store.walking_recent(wf):
-            known = ready_human(wf)
+            known = ready_before(wf)
             return retry_failed(wf, failed, data, self.limits) or check_due_dates(wf, self.policy, known)
 
     # -- a new instance ---------------------------------------------------------------------------

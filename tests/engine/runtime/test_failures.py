@@ -86,6 +86,19 @@ def test_a_missing_loop_input_right_after_the_start_is_an_incident_not_a_lost_in
     assert replay.replay(engine, view.id).ok           # the failure and the retry replay alike
 
 
+def test_a_due_date_inside_a_called_process_is_checked_though_the_caller_has_none(engine, deploy):
+    # the due-date check is skipped for a process with no `dueIn` anywhere: a called process's count
+    deploy("due_fails_called.bpmn")
+    view = engine.start("due_fails_caller", started_by="alice")
+    [register] = view.tasks
+    view = engine.complete_task(register.id, user="alice", data={})
+    inc = _failed(engine, view, "reply")
+    assert "letter_sent_on" in inc.message
+    view = engine.retry(view.id, user="operator", data={"letter_sent_on": "2026-10-09"})
+    [task] = view.tasks
+    assert task.element_id == "reply" and task.due_at is not None
+
+
 def test_a_correlation_expression_naming_missing_data_is_an_incident_on_the_throw_event(engine, deploy):
     deploy("correlation_name_error.bpmn")
     view = engine.start("correlation_name_error", started_by="alice", data={"amount": 3})
