@@ -191,7 +191,9 @@ def _partial(name: str, *columns, where) -> sa.Index:
     return sa.Index(name, *columns, sqlite_where=where, postgresql_where=where)
 
 
-_partial("ix_human_task_open_inbox", _h.candidate_role, _h.candidate_department, where=TASK_OPEN)
+# the department first: a list looks up (department, role) pairs, (no department, role) and, for a
+# department's head, the department alone (engine/inbox/lists.py)
+_partial("ix_human_task_open_inbox", _h.candidate_department, _h.candidate_role, where=TASK_OPEN)
 _partial("ix_human_task_open_candidate_user", _h.candidate_user, where=sa.and_(TASK_OPEN, _h.candidate_user.is_not(None)))
 _partial("ix_human_task_held", _h.assignee, _h.status, where=_h.assignee.is_not(None))
 _partial("ix_human_task_done", _h.completed_by, _h.completed_at, where=_h.completed_by.is_not(None))

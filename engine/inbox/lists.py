@@ -116,15 +116,22 @@ def _values(p: Principal, now: datetime, soon_until: datetime) -> dict:
             "w_depts": sorted(d for d in {p.department, *p.heads} if d), "w_heads": sorted(p.heads) or [""]}
 
 
-def _candidate_clause(p: Principal):
-    # a task in no lane has one candidate, its instance's starter (`candidate_user`)
-    starter = sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_user == _USER,
+def _candidate_branches(p: Principal) -> list:
+    """The unclaimed open tasks `p` may take up: for one of their roles, in no department or in one of
+    theirs; or, for a task in no lane, as its instance's starter (`candidate_user`). Each branch is
+    one look-up of an index (TASK_OPEN repeated; the department in the look-up, so a role's open
+    tasks across 200 departments are not read to keep one department's)."""
+    starter = sa.and_(TASK_OPEN, human_task.c.assignee.is_(None), human_task.c.candidate_user == _USER,
                       human_task.c.candidate_role.is_(None))
     if not p.roles:
-        return starter
-    return sa.or_(sa.and_(human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(_ROLES),
-                          sa.or_(human_task.c.candidate_department.is_(None),
-                                 human_task.c.candidate_department.in_(_DEPTS))), starter)
+        return [starter]
+    by_role = (TASK_OPEN, human_task.c.assignee.is_(None), human_task.c.candidate_role.in_(_ROLES))
+    return [sa.and_(*by_role, human_task.c.candidate_department.is_(None)),
+            sa.and_(*by_role, human_task.c.candidate_department.in_(_DEPTS)), starter]
+
+
+def _candidate_clause(p: Principal):
+    return sa.or_(*_candidate_branches(p))
 
 
 def _view_condition(p: Principal, view: str):
@@ -252,7 +259,7 @@ def _count_views(p: Principal) -> list[str]:
 def _count_condition(p: Principal):
     """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated:
     see _view_condition); with departments to watch, a scan of the open tasks' index."""
-    scope = [human_task.c.assignee == _USER, _candidate_clause(p)]
+    scope = [human_task.c.assignee == _USER, *_candidate_branches(p)]
     if p.heads:
         scope.append(human_task.c.candidate_department.in_(_HEADS))
     return sa.and_(TASK_OPEN, sa.or_(*(sa.and_(TASK_OPEN, s) for s in scope)), _NOT_RECUSED)
