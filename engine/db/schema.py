@@ -298,6 +298,12 @@ notification = sa.Table(
     sa.Column("emailed_at", UTCDateTime),
     # Where it leads, when not to its task's page (a copy, the signatures asked of one, a result).
     sa.Column("link", sa.Text),
+    # Its messages to each person's channels (message_outbox) are written by the scheduler's tick
+    # (`engine.messages.outbox.fan_out`), not by the operation that raised it: who it reaches, on which
+    # channel and after which quiet hours is read then, off the operation. Until then NULL.
+    sa.Column("confidential", sa.Boolean, nullable=False, server_default=sa.false()),   # its messages say only 您有一项待办
+    sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),         # they ignore quiet hours
+    sa.Column("fanned_out_at", UTCDateTime),
 )
 # A new task's notification is only the parent of its channel messages: the inbox lists the task, the
 # bell (`engine.deadlines.notifications`) leaves it out. There is one per task ever opened, so the
@@ -309,6 +315,9 @@ sa.Index("ix_notification_bell_user", notification.c.recipient_user,
          sqlite_where=ON_THE_BELL, postgresql_where=ON_THE_BELL)
 sa.Index("ix_notification_bell_role", notification.c.recipient_role, notification.c.recipient_department,
          sqlite_where=ON_THE_BELL, postgresql_where=ON_THE_BELL)
+# The notifications whose messages are still to be written (a handful at any moment).
+TO_FAN_OUT = notification.c.fanned_out_at.is_(None)
+sa.Index("ix_notification_to_fan_out", notification.c.id, sqlite_where=TO_FAN_OUT, postgresql_where=TO_FAN_OUT)
 
 notification_read = sa.Table(
     "notification_read", metadata,

@@ -14,19 +14,18 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
-from engine.db.prepared import Key, Prepared, run_all
+from engine.db.prepared import Prepared, run_all
 from engine.db.schema import NEW_TASK_KIND, ON_THE_BELL, notification, notification_read
-from engine.messages import outbox
 
 log = logging.getLogger(__name__)
 
 # A new task's message goes to the person's channels only: the inbox lists the task already, so the
 # bell leaves it out (`ON_THE_BELL`, which its indexes repeat).
 NEW_TASK = NEW_TASK_KIND
-# one statement, compiled once: a row for every new task; its key is read by its messages' rows
+# one statement, compiled once: a row for every new task (its messages are written by the scheduler)
 _INSERT = Prepared(notification.insert().values({
     c.name: sa.bindparam("p_" + c.name, type_=c.type) for c in notification.columns
-    if c.name not in ("id", "emailed_at")}).returning(notification.c.id), generates=True)
+    if c.name not in ("id", "emailed_at", "fanned_out_at")}))
 
 
 def add(conn, **notice) -> None:
@@ -38,18 +37,17 @@ def statements(conn, *, kind: str, title: str, body: str, now: datetime, user: s
                role: str | None = None, department: str | None = None, instance_id: str | None = None,
                task_id: str | None = None, confidential: bool = False, urgent: bool | None = None,
                link: str | None = None) -> list:
-    """A notification and, to be written in the same transaction, its messages to each person's
-    channels (`engine.messages.outbox`), as prepared (statement, parameters) pairs for a write batch
-    (`engine.db.prepared.run_all`); the people it reaches are read now. A confidential process's say
-    only "您有一项待办"; an escalation is urgent (it ignores quiet hours) unless told otherwise. The
-    messages link to the task page (or to `link`)."""
+    """A notification, as a prepared (statement, parameters) pair for a write batch
+    (`engine.db.prepared.run_all`). Its messages to each person's channels are written by the
+    scheduler's next tick (`engine.messages.outbox.fan_out`), which reads who it reaches then: the
+    operation that raises it reads nothing for it. A confidential process's messages say only
+    "您有一项待办"; an escalation is urgent (it ignores quiet hours) unless told otherwise. The messages
+    link to the task page (or to `link`)."""
     row = {"p_kind": kind, "p_recipient_user": user, "p_recipient_role": role, "p_recipient_department": department,
            "p_instance_id": instance_id, "p_task_id": task_id, "p_title": title, "p_body": body,
-           "p_created_at": now, "p_link": link}
-    messages = outbox.messages(Key(row), outbox.reach(conn, user=user, role=role, department=department),
-                               title=title, body=body, task_id=task_id, confidential=confidential,
-                               urgent=kind == "escalation" if urgent is None else urgent, now=now, link=link)
-    return [(_INSERT, row)] + ([(outbox.INSERT, messages)] if messages else [])
+           "p_created_at": now, "p_link": link, "p_confidential": confidential,
+           "p_urgent": kind == "escalation" if urgent is None else urgent}
+    return [(_INSERT, row)]
 
 
 def _mine(user: str, roles: list[str], department: str | None):

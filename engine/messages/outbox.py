@@ -1,6 +1,10 @@
-"""The outbox: a notification's messages, written in the notification's own transaction (so a
-completion never waits for WeCom, and a rollback sends nothing), claimed under a lease by a sender,
-marked sent once delivered.
+"""The outbox: a notification's messages, one per person and channel, claimed under a lease by a
+sender, marked sent once delivered.
+
+A notification is written in the transaction of the operation that raised it (a rollback sends
+nothing; a completion never waits for WeCom). Its messages are written from it by the scheduler's
+tick (`fan_out`, each notification once: in the transaction that marks it fanned out), which reads
+then who it reaches, their channels and quiet hours — a read the operation itself does not make.
 
 Exactly once: a row is sent only by the sender whose claim (`claimed_by`, `claim_until`) it holds,
 and marked sent in a transaction of its own right after the vendor answers. A sender killed between
@@ -14,8 +18,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine.db.prepared import Prepared
-from engine.db.schema import message_outbox, staff
+from engine.db.prepared import Prepared, run_all
+from engine.db.schema import TO_FAN_OUT, message_outbox, notification, staff
 from engine.messages import preferences
 
 CONFIDENTIAL_TEXT = "您有一项待办"
@@ -46,13 +50,13 @@ INSERT = Prepared(message_outbox.insert().values(
                                    + "-" + _param("username") + "-" + _param("channel"), 1, 64),
     title=_param("title", sa.Text), body=_param("body", sa.Text), link=_param("link", sa.Text),
     urgent=_param("urgent", sa.Boolean), next_attempt_at=_param("next_attempt_at", message_outbox.c.next_attempt_at.type),
-    created_at=_param("created_at", message_outbox.c.created_at.type)), refers=True)
+    created_at=_param("created_at", message_outbox.c.created_at.type)))
 
 
 def messages(notification_id, people: dict, *, title: str, body: str, task_id: str | None, confidential: bool,
              urgent: bool, now: datetime, link: str | None = None) -> list[dict]:
     """The parameters of INSERT: one row per person and chosen channel (`people`: what `reach`
-    found) of the notification `notification_id` (its id, or the `prepared.Key` of its row). A
+    found) of the notification `notification_id`. A
     confidential process's message says only CONFIDENTIAL_TEXT; a message outside urgency waits for
     the end of its person's quiet hours."""
     if confidential:
@@ -65,6 +69,27 @@ def messages(notification_id, people: dict, *, title: str, body: str, task_id: s
                   "p_title": title, "p_body": body, "p_link": link, "p_urgent": urgent, "p_next_attempt_at": due,
                   "p_created_at": now} for channel in channels]
     return rows
+
+
+def fan_out(conn, now: datetime, limit: int = 200) -> int:
+    """Write the messages of up to `limit` notifications that have none yet, and mark them fanned out,
+    in the caller's transaction; returns how many were fanned out. Two schedulers never fan out the
+    same one: on PostgreSQL each skips the rows the other has locked; SQLite has one writer."""
+    n = notification.c
+    pending = conn.execute(sa.select(n.id, n.recipient_user, n.recipient_role, n.recipient_department, n.task_id,
+                                     n.title, n.body, n.link, n.confidential, n.urgent)
+                           .where(TO_FAN_OUT).order_by(n.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    for row in pending:
+        people = reach(conn, user=row.recipient_user, role=row.recipient_role, department=row.recipient_department)
+        rows = messages(row.id, people, title=row.title, body=row.body, task_id=row.task_id,
+                        confidential=row.confidential, urgent=row.urgent, now=now, link=row.link)
+        if rows:
+            run_all(conn, [(INSERT, rows)])
+    if pending:
+        conn.execute(notification.update().where(n.id.in_([r.id for r in pending]), TO_FAN_OUT)
+                     .values(fanned_out_at=now))
+    return len(pending)
 
 
 def claim(conn, owner: str, now: datetime, lease: timedelta, limit: int) -> list:

@@ -31,8 +31,8 @@ def _reach_query(*conditions):
             .where(staff.c.active, *conditions).order_by(staff.c.username))
 
 
-# Built once (a new task's message runs one of them in every operation that opens a task): the
-# people named, or the holders of a role, anywhere or in one department.
+# Built once (the scheduler runs one for each notification it writes the messages of): the people
+# named, or the holders of a role, anywhere or in one department.
 _ROLE_HOLDERS = staff.c.username.in_(sa.select(staff_role.c.username)
                                      .where(staff_role.c.role == sa.bindparam("role")))
 _OF_NAMES = _reach_query(staff.c.username.in_(sa.bindparam("names", expanding=True)))
@@ -45,13 +45,13 @@ _OF_ROLE_IN = Prepared(_reach_query(_ROLE_HOLDERS, staff.c.department == sa.bind
 def channels_and_quiet(conn, usernames=None, *, role: str | None = None,
                        department: str | None = None) -> dict[str, tuple[list[str], tuple[str, str] | None]]:
     """Each active person's channels and quiet hours, in one query: of `usernames`, or of the holders
-    of `role` (within `department` when given), by username. It may run ahead of the caller's write
-    transaction (`Prepared.fetch(leading=True)`): a notification reads it before its batch."""
+    of `role` (within `department` when given), by username (read when a notification's messages
+    are written: `engine.messages.outbox.fan_out`)."""
     if role is not None:
-        rows = (_OF_ROLE_IN.fetch(conn, {"role": role, "department": department}, leading=True) if department
-                else _OF_ROLE.fetch(conn, {"role": role}, leading=True))
+        rows = (_OF_ROLE_IN.fetch(conn, {"role": role, "department": department}) if department
+                else _OF_ROLE.fetch(conn, {"role": role}))
     elif usernames is not None and len(set(usernames)) == 1:
-        rows = _OF_USER.fetch(conn, {"user": next(iter(usernames))}, leading=True)
+        rows = _OF_USER.fetch(conn, {"user": next(iter(usernames))})
     else:
         rows = conn.execute(_OF_NAMES, {"names": sorted(set(usernames or ()))})
     out = {}

@@ -1,6 +1,6 @@
 """Sending the outbox: the scheduler's job (`Sender.send_due`), and what admins see of it.
 
-Rows are claimed in batches under a lease, sent one by one, each marked in a transaction of its own
+Each tick first writes the messages of the notifications raised since the last (`fan_out`). Rows are claimed in batches under a lease, sent one by one, each marked in a transaction of its own
 (see `outbox` for why that is exactly once). A channel with a per-person limit (WeCom: 30 a minute)
 is a queue: a row over the limit waits, without counting as an attempt, until the oldest message of
 the last minute is a minute old."""
@@ -49,7 +49,9 @@ class Sender:
         return cls(channels, settings.public_url)
 
     def send_due(self, db, clock) -> int:
-        """Send what is due now, batch after batch; returns how many were delivered."""
+        """Write the messages of the notifications raised since the last time (`outbox.fan_out`), then
+        send what is due now, batch after batch; returns how many were delivered."""
+        fan_out(db, clock.now(), self.batch)
         delivered = 0
         while True:
             now = clock.now()
@@ -92,6 +94,17 @@ class Sender:
         with write_transaction(db) as conn:
             outbox.mark_sent(conn, row.id, self.owner, clock.now())
         return 1
+
+
+def fan_out(db, now, batch: int = 200) -> int:
+    """`outbox.fan_out` until none is left, a transaction per batch; returns how many were fanned out."""
+    done = 0
+    while True:
+        with write_transaction(db) as conn:
+            n = outbox.fan_out(conn, now, batch)
+        done += n
+        if n < batch:
+            return done
 
 
 # --- the administrators' page ------------------------------------------------------------------------

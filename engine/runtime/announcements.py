@@ -1,11 +1,12 @@
-"""The messages an operation sends by itself, written in its own transaction: each new task to
+"""The messages an operation sends by itself, raised in its own transaction: each new task to
 whoever will work it (its assignee, or the holders of its lane's role in its department), and the
 result of a finished instance to the person who started it.
 
-They are prepared statements that `persist` writes in the operation's one batch (the people they
-reach are read before it). They go through `engine.deadlines.notifications.statements`, hence the outbox and each person's channels
-and quiet hours; a confidential process's messages say only "您有一项待办". A new task is not put on
-the bell (the inbox lists it already; `notifications.NEW_TASK` is left out there); a result is.
+They are notifications (`engine.deadlines.notifications.statements`) that `persist` writes in the
+operation's one batch; the scheduler's next tick writes their messages to each person's channels
+(`engine.messages.outbox.fan_out`), after their quiet hours; a confidential process's messages say only
+"您有一项待办". A new task is not put on the bell (the inbox lists it already; `notifications.NEW_TASK`
+is left out there); a result is.
 """
 from __future__ import annotations
 

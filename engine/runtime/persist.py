@@ -94,7 +94,7 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, policy: TaskPolicy, 
     # part of a campaign phase) reports to its parent, not to the person who set the parent going
     tell_starter = ended and not live.header.get("parent_id") and live.header.get("started_by") not in (
         None, outcome.actor)
-    # the messages go in the batch too: the people they reach are read first
+    # the notifications go in the batch too (their messages are written by the scheduler's tick)
     messages = announcements.new_tasks(conn, live, w.new_tasks, w.now) if w.new_tasks else []
     if tell_starter:
         messages += announcements.result(conn, live, w.now)

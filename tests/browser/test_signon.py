@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from engine.db.schema import message_outbox, staff
 from engine.db.transactions import write_transaction
+from engine.messages import sender
 from engine.signon import doors
 from tests.browser.test_inbox import browser, server  # noqa: F401  (fixtures)
 from tests.browser.test_task_work import artifacts, open_page, sign_in, size  # noqa: F401  (fixtures)
@@ -93,6 +94,7 @@ def test_a_person_chooses_channels_and_quiet_hours_and_a_new_tasks_message_waits
     clock.set(datetime(2026, 9, 28, 15, 0, tzinfo=timezone.utc))               # 23:00 in Beijing
     deploy("deadline_task.bpmn")
     engine.start("deadline_task", started_by="jijian", data={"department": "neike"})
+    sender.fan_out(db, clock.now())                 # the scheduler's tick writes the new task's messages
     with db.connect() as conn:
         rows = conn.execute(sa.select(message_outbox).where(message_outbox.c.username == "nurse2")).all()
     assert sorted(r.channel for r in rows) == ["sms", "wecom"]

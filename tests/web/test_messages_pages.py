@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from engine.db.schema import message_outbox, staff
 from engine.db.transactions import write_transaction
 from engine.deadlines import notifications
+from engine.messages import outbox
 from tests.helpers.web import login, post
 
 
@@ -27,6 +28,7 @@ def test_admins_see_messages_that_failed_and_send_them_again(client, people, db,
     with write_transaction(db) as conn:
         conn.execute(staff.update().where(staff.c.username == "nurse").values(wecom_userid="wx-nurse"))
         notifications.add(conn, kind="reminder", title="任务即将到期：月度报告", body="b", now=clock.now(), user="nurse")
+        outbox.fan_out(conn, clock.now())                      # the scheduler's tick writes its message
         conn.execute(message_outbox.update().values(state="failed", attempts=8, last_error="企业微信: 60020 not allow"))
         row_id = conn.execute(sa.select(message_outbox.c.id)).scalar()
     login(client, "admin")

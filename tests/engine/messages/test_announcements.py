@@ -3,12 +3,15 @@ person's chosen channels, deep-linked to the page that needs them; a confidentia
 say only "您有一项待办"; a new task stays off the bell (the inbox lists it), a result is on it."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 import sqlalchemy as sa
 
 from engine.db.schema import message_outbox
 from engine.deadlines import notifications
 from engine.inbox import urging
+from engine.messages import sender
 from engine.org.people import signed_in as who      # the person, as a request's session names them
 from tests.helpers.flows import claimed_review
 
@@ -16,6 +19,8 @@ pytestmark = pytest.mark.both_databases
 
 
 def _outbox(db, **where):
+    """The messages, once the scheduler's tick has written those of the notifications raised so far."""
+    sender.fan_out(db, datetime.now(timezone.utc))
     m = message_outbox.c
     with db.connect() as conn:
         q = sa.select(message_outbox).order_by(m.id)

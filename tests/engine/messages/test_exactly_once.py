@@ -61,3 +61,24 @@ def test_a_sender_killed_mid_batch_leaves_each_message_sent_exactly_once(db, clo
     delivered = [r["key"] for r in vendors.vendors.received]
     assert sorted(delivered) == sorted(key for key, _ in rows)          # each once, none lost
     assert len(vendors.vendors.requests) - len(delivered) <= 1          # at most the one in flight went twice
+
+
+@pytest.mark.postgresql_only
+def test_two_schedulers_fanning_out_at_once_write_each_notifications_messages_once(db, clock, engine, reachable):
+    """Each scheduler's tick writes the messages of the notifications raised since (outbox.fan_out): one
+    that finds another's batch still being written skips it instead of writing it again."""
+    from engine.messages import outbox
+    preferences.set_my_preferences(engine, "nurse", {"channels": ["sms", "wecom"]})
+    with write_transaction(db) as conn:
+        for i in range(3):
+            notifications.add(conn, kind="reminder", title=f"第{i}条", body="请办理", task_id=f"t-{i}",
+                              now=clock.now(), user="nurse")
+    with write_transaction(db) as first:
+        assert outbox.fan_out(first, clock.now()) == 3
+        with write_transaction(db) as second:              # the other scheduler, while the first's is open
+            assert outbox.fan_out(second, clock.now()) == 0
+    with write_transaction(db) as again:                   # and nothing is left for a later tick
+        assert outbox.fan_out(again, clock.now()) == 0
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(message_outbox.c.title, message_outbox.c.channel)).all()
+    assert sorted(rows) == sorted((f"第{i}条", c) for i in range(3) for c in ("sms", "wecom"))

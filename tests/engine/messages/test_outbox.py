@@ -1,9 +1,9 @@
-"""The outbox: messages written with their notification, sent by the scheduler to each person's
+"""The outbox: messages written from their notification, sent by the scheduler to each person's
 channels, deep-linked to the task; confidential processes say only "您有一项待办"; quiet hours wait,
 escalations do not; WeCom's per-person limit is a queue; failures are retried, then shown to admins."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ def _notify(db, clock, **kw):
 
 
 def _outbox(db):
+    sending.fan_out(db, datetime.now(timezone.utc))      # what the scheduler's tick writes first
     with db.connect() as conn:
         return conn.execute(sa.select(message_outbox).order_by(message_outbox.c.id)).all()
 
