@@ -56,9 +56,8 @@ INSERT = Prepared(message_outbox.insert().values(
 def messages(notification_id, people: dict, *, title: str, body: str, task_id: str | None, confidential: bool,
              urgent: bool, now: datetime, link: str | None = None) -> list[dict]:
     """The parameters of INSERT: one row per person and chosen channel (`people`: what `reach`
-    found) of the notification `notification_id`. A
-    confidential process's message says only CONFIDENTIAL_TEXT; a message outside urgency waits for
-    the end of its person's quiet hours."""
+    found) of the notification `notification_id`. A confidential process's message says only
+    CONFIDENTIAL_TEXT; a message outside urgency waits for the end of its person's quiet hours."""
     if confidential:
         title = body = CONFIDENTIAL_TEXT
     link = link or (f"/tasks/{task_id}" if task_id else "/tasks")

@@ -1,7 +1,8 @@
 """Sending the outbox: the scheduler's job (`Sender.send_due`), and what admins see of it.
 
-Each tick first writes the messages of the notifications raised since the last (`fan_out`). Rows are claimed in batches under a lease, sent one by one, each marked in a transaction of its own
-(see `outbox` for why that is exactly once). A channel with a per-person limit (WeCom: 30 a minute)
+Each tick first writes the messages of the notifications raised since the last (`fan_out`). Rows are
+claimed in batches under a lease, sent one by one, each marked in a transaction of its own (see
+`outbox` for why that is exactly once). A channel with a per-person limit (WeCom: 30 a minute)
 is a queue: a row over the limit waits, without counting as an attempt, until the oldest message of
 the last minute is a minute old."""
 from __future__ import annotations
