@@ -257,8 +257,9 @@ def _count_views(p: Principal) -> list[str]:
 
 
 def _count_condition(p: Principal):
-    """The open tasks some list of `p` can hold, each branch by its own index (TASK_OPEN repeated:
-    see _view_condition); with departments to watch, a scan of the open tasks' index."""
+    """The open tasks some list of `p` can hold, each branch by its own index look-up (TASK_OPEN
+    repeated: see _list_condition); the departments a head watches by the open tasks' index, which
+    leads with the department."""
     scope = [human_task.c.assignee == _USER, *_candidate_branches(p)]
     if p.heads:
         scope.append(human_task.c.candidate_department.in_(_HEADS))
