@@ -51,28 +51,12 @@ def _idle(conn) -> bool:
             and raw.isolation_level in (None, psycopg.IsolationLevel.READ_COMMITTED))
 
 
-class Key:
-    """A parameter value: the key that an earlier statement of the same batch generated — a
-    `Prepared(..., generates=True)` INSERT of one row, whose parameter dict is `of`. The statement
-    that takes it must be made with `refers=True`. On PostgreSQL the combined statement reads it
-    from the inserting part (`(SELECT id FROM sN)`), so a row and the rows that point at it still go
-    in one round trip."""
-
-    __slots__ = ("of",)
-
-    def __init__(self, of: dict):
-        self.of = of
-
-
 class Prepared:
-    def __init__(self, statement, *, generates: bool = False, refers: bool = False, typed: bool = False):
-        """`generates`: an INSERT ... RETURNING its key, of one row (see Key); `refers`: a statement whose
-        parameters may hold Keys; `typed`: a SELECT whose values go through their column types' result
-        processing, as SQLAlchemy's own results do (dates stored as text on SQLite come back as
-        datetimes): for reads that rebuild what SQLAlchemy would have read."""
+    def __init__(self, statement, *, typed: bool = False):
+        """`typed`: a SELECT whose values go through their column types' result processing, as
+        SQLAlchemy's own results do (dates stored as text on SQLite come back as datetimes): for reads
+        that rebuild what SQLAlchemy would have read."""
         self.statement = statement
-        self.generates = generates
-        self.refers = refers
         self.typed = typed
         self._compiled: dict[str, tuple] = {}
         self._row = None
@@ -250,31 +234,22 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
                 params if isinstance(params, list) else [params]) else stmt.bind(dialect, params)
             for listener in listeners:
                 listener(sql, rows)
-    keyed = any(stmt.refers for stmt, _ in batch)
     if dialect.name == "postgresql" and sum(len(r) * len(r[0]) for ex in planned for _, r in ex) <= MAX_PARAMS:
-        counts = _run_combined(conn, planned, guard_first, final, batch if keyed else None)
+        counts = _run_combined(conn, planned, guard_first, final)
         if guard_first and counts[0] != 1:
             raise GuardFailed()
         return counts
     counts = []
-    keys: dict[int, object] = {}     # id(parameters of a generating INSERT) -> the key it generated
-    for (stmt, params), executions in zip(batch, planned):
-        if stmt.refers and keys:
-            executions = stmt.executions(dialect, _resolved(params, keys))
+    for executions in planned:
         n = 0
         for sql, rows in executions:
             cur = _cursor(conn)
             try:
                 if len(rows) > 1:
                     cur.executemany(sql, rows)
-                    n += _count(cur)
-                elif stmt.generates:
-                    cur.execute(sql, rows[0])
-                    keys[id(params)] = cur.fetchone()[0]
-                    n += 1
                 else:
                     cur.execute(sql, rows[0])
-                    n += _count(cur)
+                n += _count(cur)
             finally:
                 cur.close()
         counts.append(n)
@@ -286,31 +261,21 @@ def run_all(conn, batch: list[tuple[Prepared, object]], *, guard_first: bool = F
 MAX_PARAMS = 30000     # PostgreSQL allows 65,535 parameters per statement
 
 
-def _resolved(params, keys: dict) -> list[dict]:
-    rows = params if isinstance(params, list) else [params]
-    return [{k: keys[id(v.of)] if type(v) is Key else v for k, v in row.items()} for row in rows]
-
-
-def _run_combined(conn, planned: list[list[tuple[str, list]]], guard_first: bool, final: bool,
-                  batch: list | None = None) -> list[int]:
-    """Run PostgreSQL statements as one WITH statement; returns the row count of each. `batch`:
-    the statements, when some refer to a key another generates (see Key)."""
+def _run_combined(conn, planned: list[list[tuple[str, list]]], guard_first: bool, final: bool) -> list[int]:
+    """Run PostgreSQL statements as one WITH statement; returns the row count of each."""
     import psycopg
     raw = conn.connection.dbapi_connection
     alone = final and raw.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
     guarded = alone and guard_first
     params = [value for executions in planned for _, rows in executions for row in rows for value in row]
-    refs = _key_references(planned, params, batch) if batch is not None else ()
-    shape = (guarded, tuple((sql, len(rows)) for executions in planned for sql, rows in executions), refs)
+    shape = (guarded, tuple((sql, len(rows)) for executions in planned for sql, rows in executions))
     combined = _COMBINED.get(shape)
     if combined is None:
         if len(_COMBINED) > 1000:      # shapes repeat; bound the cache all the same
             _COMBINED.clear()
         sql, owner = _combine(shape[1], [i for i, ex in enumerate(planned) for _ in ex], guarded)
-        combined = _COMBINED[shape] = (_read_keys(sql, dict(refs), len(params)) if refs else sql), owner
+        combined = _COMBINED[shape] = sql, owner
     sql, owner = combined
-    if refs:
-        params = [value for value in params if type(value) is not Key]
     cur = _cursor(conn)
     if alone:
         raw.autocommit = True
@@ -327,31 +292,6 @@ def _run_combined(conn, planned: list[list[tuple[str, list]]], guard_first: bool
     for index, n in zip(owner, row):
         counts[index] += n
     return counts
-
-
-def _key_references(planned, params: list, batch: list) -> tuple:
-    """(parameter number, part that generates its key) of each Key among the parameters."""
-    part_of, part = {}, 0
-    for (stmt, p), executions in zip(batch, planned):
-        if stmt.generates:
-            part_of[id(p)] = part
-        part += sum(len(rows) for _, rows in executions)
-    return tuple((number, part_of[id(v.of)]) for number, v in enumerate(params, 1) if type(v) is Key)
-
-
-def _read_keys(sql: str, refs: dict, n_params: int) -> str:
-    """The combined statement with each Key parameter read from the part that generates it, the
-    other parameters renumbered."""
-    renumbered, n = {}, 0
-    for number in range(1, n_params + 1):
-        if number not in refs:
-            n += 1
-            renumbered[number] = n
-
-    def replace(m):
-        number = int(m.group(1))
-        return f"(SELECT id FROM s{refs[number]})" if number in refs else f"${renumbered[number]}"
-    return _PLACEHOLDER.sub(replace, sql)
 
 
 _COMBINED: dict = {}     # shape (sql, rows of each execution) -> (combined sql, statement of each part)
