@@ -79,12 +79,16 @@ def fan_out(conn, now: datetime, limit: int = 200) -> int:
                                      n.title, n.body, n.link, n.confidential, n.urgent)
                            .where(TO_FAN_OUT).order_by(n.id).limit(limit)
                            .with_for_update(skip_locked=True)).all()
+    reached: dict[tuple, dict] = {}     # a batch's notifications share recipients: each read once
+    rows = []
     for row in pending:
-        people = reach(conn, user=row.recipient_user, role=row.recipient_role, department=row.recipient_department)
-        rows = messages(row.id, people, title=row.title, body=row.body, task_id=row.task_id,
-                        confidential=row.confidential, urgent=row.urgent, now=now, link=row.link)
-        if rows:
-            run_all(conn, [(INSERT, rows)])
+        to = (row.recipient_user, row.recipient_role, row.recipient_department)
+        if to not in reached:
+            reached[to] = reach(conn, user=to[0], role=to[1], department=to[2])
+        rows += messages(row.id, reached[to], title=row.title, body=row.body, task_id=row.task_id,
+                         confidential=row.confidential, urgent=row.urgent, now=now, link=row.link)
+    if rows:
+        run_all(conn, [(INSERT, rows)])
     if pending:
         conn.execute(notification.update().where(n.id.in_([r.id for r in pending]), TO_FAN_OUT)
                      .values(fanned_out_at=now))

@@ -77,3 +77,18 @@ def test_an_uncached_instance_is_loaded_in_three_round_trips_not_five(engine, de
         (False, "instance_task")], sent
     # then what a completion of a cached instance sends: its safeguards, the write
     assert [what(s) for s in sent[5:]] == [(False, "'recusal'"), (False, "WITH")], sent
+
+
+def test_the_schedulers_tick_writes_a_batch_of_messages_reading_each_recipient_once(engine, deploy, db,
+                                                                                   monkeypatch):
+    """The new tasks' notifications of five starts, all for the same lane: their messages are written
+    together — the batch, the lane's holders once, the messages in one statement, the marks."""
+    from engine.db.transactions import write_transaction
+    from engine.messages import outbox
+    deploy("w1.bpmn")
+    for _ in range(5):
+        engine.start("w1_process", started_by="bench")
+    with counting(monkeypatch) as sent:
+        with write_transaction(db) as conn:
+            assert outbox.fan_out(conn, engine.clock.now()) == 5
+    assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "SELECT", "UPDATE", "COMMIT"], sent
