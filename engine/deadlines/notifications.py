@@ -29,11 +29,11 @@ _INSERT = Prepared(notification.insert().values({
 
 
 def add(conn, **notice) -> None:
-    """Keep a notification and its messages now (see `statements` for the arguments)."""
-    run_all(conn, statements(conn, **notice))
+    """Keep a notification in the caller's transaction (see `statements` for the arguments)."""
+    run_all(conn, statements(**notice))
 
 
-def statements(conn, *, kind: str, title: str, body: str, now: datetime, user: str | None = None,
+def statements(*, kind: str, title: str, body: str, now: datetime, user: str | None = None,
                role: str | None = None, department: str | None = None, instance_id: str | None = None,
                task_id: str | None = None, confidential: bool = False, urgent: bool | None = None,
                link: str | None = None) -> list:

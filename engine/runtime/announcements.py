@@ -24,7 +24,7 @@ def process_name(live) -> str:
     return getattr(live.version.spec, "description", None) or live.version.process_key
 
 
-def new_tasks(conn, live, rows: list[dict], now: datetime) -> list:
+def new_tasks(live, rows: list[dict], now: datetime) -> list:
     """One message per new task, to its assignee or its candidates: (statement, parameters) pairs."""
     out = []
     for r in rows:
@@ -34,13 +34,13 @@ def new_tasks(conn, live, rows: list[dict], now: datetime) -> list:
             continue                      # a task for no one in particular: the inbox is where it shows
         due = f"，请于 {_day(r['due_at'])}前办理" if r.get("due_at") else ""
         out += notifications.statements(
-            conn, kind=NEW_TASK, now=now, instance_id=live.id, task_id=r["id"], title=f"新待办：{r['name']}",
+            kind=NEW_TASK, now=now, instance_id=live.id, task_id=r["id"], title=f"新待办：{r['name']}",
             body=f"「{process_name(live)}」有一项待办「{r['name']}」{due}。",
             confidential=r.get("confidential") is not None, urgent=False, **to)
     return out
 
 
-def result(conn, live, now: datetime) -> list:
+def result(live, now: datetime) -> list:
     """The end of an instance, told to its starter (messages reach only active staff: an instance the
     scheduler started has no one to tell): (statement, parameters) pairs."""
     starter = live.header.get("started_by")
@@ -50,7 +50,7 @@ def result(conn, live, now: datetime) -> list:
     key = live.header.get("business_key")
     what = f"「{name}」{'（' + key + '）' if key else ''}"
     return notifications.statements(
-        conn, kind=RESULT, now=now, user=starter, instance_id=live.id, title=f"{_ENDINGS[live.status]}：{name}",
+        kind=RESULT, now=now, user=starter, instance_id=live.id, title=f"{_ENDINGS[live.status]}：{name}",
         body=f"你发起的{what}{_ENDINGS[live.status]}。", confidential=live.version.confidential is not None,
         urgent=False, link=f"/started/{live.id}")
 

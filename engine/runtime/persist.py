@@ -95,9 +95,9 @@ def persist(conn, live: LiveInstance, outcome: StepOutcome, policy: TaskPolicy, 
     tell_starter = ended and not live.header.get("parent_id") and live.header.get("started_by") not in (
         None, outcome.actor)
     # the notifications go in the batch too (their messages are written by the scheduler's tick)
-    messages = announcements.new_tasks(conn, live, w.new_tasks, w.now) if w.new_tasks else []
+    messages = announcements.new_tasks(live, w.new_tasks, w.now) if w.new_tasks else []
     if tell_starter:
-        messages += announcements.result(conn, live, w.now)
+        messages += announcements.result(live, w.now)
     _write_batch(conn, live, w, events, ended, new_row=new_row, guard=guard, final=final,
                  also=messages + (also or []))
 
